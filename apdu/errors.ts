@@ -1,0 +1,87 @@
+/**
+ * The one error class of the house, modelled on zwave-js's ZWaveError: a numeric code from a
+ * ranged enum, a bilingual message (zh-CN first, en second) that says what went wrong and what
+ * to do next, and optional context for programs. The code is part of the message so a person
+ * can quote it to a technician.
+ *
+ * Never put a PIN, PIN block or key into `message` or `context`.
+ */
+
+export enum ErrorCode {
+  // 100-199: bad input (hex, APDU, TLV, ATR, records, PIN format, options)
+  Input_BadHex = 100,
+  Input_BadApdu = 101,
+  Input_BadResponse = 102,
+  Input_BadTlv = 103,
+  Input_BadAtr = 104,
+  Input_BadRecord = 105,
+  Input_BadPinFormat = 106,
+  Input_BadOption = 107,
+  Input_BadLength = 108,
+
+  // 200-299: PC/SC and transport
+  Pcsc_ServiceUnavailable = 200,
+  Pcsc_ReaderNotFound = 201,
+  Pcsc_NoCard = 202,
+  Pcsc_CardRemoved = 203,
+  Pcsc_ReaderRemoved = 204,
+  Pcsc_Timeout = 205,
+  Pcsc_SharingViolation = 206,
+  Pcsc_TransmitFailed = 207,
+  Pcsc_NotConnected = 208,
+  Pcsc_ControlFailed = 209,
+  Pcsc_Unresponsive = 210,
+
+  // 300-399: the card answered with an error status word
+  Card_Status = 300,
+  Card_NotSsse = 301,
+  Card_PinBlocked = 302,
+  Card_WrongPin = 303,
+  Card_NotAuthentic = 304,
+
+  // 400-499: crypto, keys and the PSAM
+  Crypto_BadKey = 400,
+  Crypto_BadData = 401,
+  Psam_Missing = 410,
+  Psam_Status = 411,
+  Psam_KeyNotFound = 412,
+
+  // 500-599: simulator, profiles and configuration
+  Sim_BadProfile = 500,
+  Sim_Bridge = 501,
+  Config_Invalid = 510,
+
+  // 900: a bug in this program
+  Internal = 900,
+}
+
+export interface BilingualText {
+  /** Simplified Chinese, shown first. */
+  readonly zh: string;
+  /** English. */
+  readonly en: string;
+}
+
+export class SsCardError extends Error {
+  public override readonly name = 'SsCardError';
+
+  public constructor(
+    public readonly code: ErrorCode,
+    public readonly text: BilingualText,
+    /** Machine-readable details; never PIN or key material. */
+    public readonly context?: Readonly<Record<string, unknown>>,
+    options?: { cause?: unknown },
+  ) {
+    super(`${text.zh} / ${text.en} (E${code})`, options);
+  }
+}
+
+/** Type guard; with `code`, also narrows to that code. */
+export function isSsCardError(e: unknown, code?: ErrorCode): e is SsCardError {
+  return e instanceof SsCardError && (code === undefined || e.code === code);
+}
+
+/** Shorthand used all over the house. */
+export function fail(code: ErrorCode, zh: string, en: string, context?: Record<string, unknown>, cause?: unknown): never {
+  throw new SsCardError(code, { zh, en }, context, cause === undefined ? undefined : { cause });
+}

@@ -1,0 +1,45 @@
+// Type-aware lint for the whole house (typescript-eslint, recommendedTypeChecked).
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'var/**', 'coverage/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      '@typescript-eslint/consistent-type-imports': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-floating-promises': 'error',
+      'no-console': 'off',
+    },
+  },
+  {
+    // The house's dependency rule (../shared/STYLE.md): apdu/ imports nothing of the house;
+    // state/ never imports a concrete driver, the daemon, the database or the network.
+    files: ['apdu/**/*.ts'],
+    ignores: ['**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: ['**/drivers/**', '**/state/**', '**/daemon/**', '**/scripts/**', 'pcsclite', 'node:fs', 'node:net', 'fs', 'net'] }],
+    },
+  },
+  {
+    files: ['state/**/*.ts'],
+    ignores: ['**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: ['**/drivers/**', '**/daemon/**', '**/scripts/**', 'pcsclite', 'better-sqlite3', 'node-hid', 'serialport', 'node:net', 'node:http', 'ws'] }],
+    },
+  },
+  {
+    files: ['**/*.test.ts', 'test/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-non-null-assertion': 'off',
+      '@typescript-eslint/no-unsafe-assignment': 'off',
+      '@typescript-eslint/no-unsafe-member-access': 'off',
+    },
+  },
+  { files: ['eslint.config.js'], ...tseslint.configs.disableTypeChecked },
+);
