@@ -5,6 +5,7 @@ import { defineConfig } from 'vitest/config';
 // when that stack is missing.
 export default defineConfig({
   test: {
+    reporters: ['default', './test/summary-reporter.ts'],
     projects: [
       {
         test: {
