@@ -150,19 +150,22 @@ export function isSuccess(sw: number): boolean {
 }
 
 /**
- * INS codes whose command data carries a PIN, a PIN block or other secret (ISO 7816-4 VERIFY 20,
- * CHANGE REFERENCE DATA 24, RESET RETRY COUNTER 2C, PBOC/SSSE CHANGE/RELOAD PIN 5E). Traces show
- * the header and Lc of these and hide the data.
+ * INS codes whose command data carries a PIN, a PIN block or other secret (ISO 7816-4 VERIFY 20/21,
+ * CHANGE REFERENCE DATA 24/25, RESET RETRY COUNTER 2C/2D, PBOC/SSSE CHANGE/RELOAD PIN 5E). Traces
+ * show the header and Lc of these and hide the data.
  */
-export const PIN_BEARING_INS: ReadonlySet<number> = new Set([0x20, 0x24, 0x2c, 0x5e]);
+export const PIN_BEARING_INS: ReadonlySet<number> = new Set([0x20, 0x21, 0x24, 0x25, 0x2c, 0x2d, 0x5e]);
 
 /**
  * Hex for a trace line. A command whose INS is PIN-bearing, or that the caller marks sensitive
  * (a PSAM encrypting a PIN block), shows header and length only: "00 20 00 00 03 [3 bytes redacted]".
+ * An extended Lc (00 xx xx) is shown whole.
  */
 export function traceCommand(bytes: Uint8Array, sensitive = false): string {
   if (bytes.length <= 5) return toHex(bytes, ' ');
   const ins = bytes[1]!;
   if (!sensitive && !PIN_BEARING_INS.has(ins)) return toHex(bytes, ' ');
-  return `${toHex(bytes.subarray(0, 5), ' ')} [${bytes.length - 5} bytes redacted]`;
+  const shown = bytes[4] === 0 && bytes.length >= 7 ? 7 : 5;
+  const hidden = bytes.length - shown;
+  return hidden === 0 ? toHex(bytes, ' ') : `${toHex(bytes.subarray(0, shown), ' ')} [${hidden} bytes redacted]`;
 }

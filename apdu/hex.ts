@@ -5,8 +5,12 @@ import { ErrorCode, fail } from './errors.js';
  * bytes ("00 A4 04 00", "00:a4", "0x00A4"). Anything else is an error naming the bad character.
  */
 export function parseHex(text: string, what = 'hex'): Buffer {
-  const cleaned = text.replace(/^0x/i, '').replace(/[\s:-]/g, '');
-  const bad = /[^0-9a-fA-F]/.exec(cleaned);
+  const prefix = /^\s*0x/i.exec(text);
+  const start = prefix ? prefix[0].length : 0;
+  // Find the bad character in the text as typed, so the position points at it.
+  const badRe = /[^0-9a-fA-F\s:-]/g;
+  badRe.lastIndex = start;
+  const bad = badRe.exec(text);
   if (bad) {
     fail(
       ErrorCode.Input_BadHex,
@@ -15,6 +19,7 @@ export function parseHex(text: string, what = 'hex'): Buffer {
       { what, position: bad.index },
     );
   }
+  const cleaned = text.slice(start).replace(/[\s:-]/g, '');
   if (cleaned.length % 2 !== 0) {
     fail(
       ErrorCode.Input_BadHex,
