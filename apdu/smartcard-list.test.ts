@@ -203,13 +203,17 @@ describe('smartcard list properties', () => {
   });
 });
 
-// ---- the real file, when pcsc-tools is installed ----
+// ---- the real file: pcsc-tools is a system dependency (scripts/setup.sh installs it) ----
 
 const SYSTEM_LIST = '/usr/share/pcsc/smartcard_list.txt';
 const hasList = existsSync(SYSTEM_LIST);
 
-describe.skipIf(!hasList)('the installed smartcard_list.txt', () => {
+describe('the installed smartcard_list.txt (pcsc-tools)', () => {
   const list = hasList ? parseSmartcardList(readFileSync(SYSTEM_LIST, 'utf8')) : { entries: [], problems: [] };
+
+  it('is installed', () => {
+    expect(hasList, `${SYSTEM_LIST} is missing: install pcsc-tools (./scripts/setup.sh)`).toBe(true);
+  });
 
   it('parses every pattern line (only orphan description lines may be reported)', () => {
     expect(list.entries.length).toBeGreaterThan(1000);
@@ -220,14 +224,15 @@ describe.skipIf(!hasList)('the installed smartcard_list.txt', () => {
     const literal = list.entries.filter((e) => /^[0-9A-F]{2}( [0-9A-F]{2})*$/.test(e.pattern));
     expect(literal.length).toBeGreaterThan(1000);
     for (const e of literal) expect(e.matches(parseHex(e.pattern))).toBe(true);
-    // and a sample through the whole list, quickly enough for a card insertion
-    const t0 = performance.now();
+    // and a sample looked up through the whole list
     for (const e of literal.filter((_, i) => i % 40 === 0)) expect(matchAtr(parseHex(e.pattern), list)).toContain(e);
-    expect((performance.now() - t0) / Math.ceil(literal.length / 40)).toBeLessThan(50); // ms per identification
   });
 
   const hasAtrAnalysis = spawnSync('sh', ['-c', 'command -v ATR_analysis']).status === 0;
-  it.skipIf(!hasAtrAnalysis).each([
+  it('has ATR_analysis to compare with', () => {
+    expect(hasAtrAnalysis, 'ATR_analysis is missing: install pcsc-tools (./scripts/setup.sh)').toBe(true);
+  });
+  it.runIf(hasAtrAnalysis).each([
     '3B 88 80 01 D1 03 86 05 00 80 80 00 58',
     '3B 8F 80 01 80 4F 0C A0 00 00 03 06 03 00 01 00 00 00 00 6A',
     '3B DA 13 FF 81 31 FB 46 80 12 39 2F 31 C1 73 C6 01 C0 3B',

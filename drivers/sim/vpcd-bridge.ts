@@ -32,11 +32,18 @@ export interface VpcdBridgeOptions {
    * 'drop' closes the connection instead of answering, as a card pulled out mid-command.
    */
   readonly onCommand?: (command: Buffer, index: number) => 'drop' | undefined;
+  /**
+   * When vpcd closes the connection (pcscd stopped or restarted), keep trying to connect again,
+   * backing off from 200 ms to 5 s, until it succeeds or remove() is called. Default false.
+   */
+  readonly autoReconnect?: boolean;
 }
 
 export interface VpcdBridgeEvents {
   inserted: [];
   removed: [reason: 'requested' | 'peer-closed' | 'error'];
+  /** Auto-reconnect: the card is back in the reader after vpcd came back. */
+  reconnected: [];
   apdu: [command: Buffer, response: Buffer];
   control: [code: 'powerOff' | 'powerOn' | 'reset' | 'getAtr'];
   error: [error: Error];
@@ -49,6 +56,8 @@ export class VpcdBridge extends EventEmitter<VpcdBridgeEvents> {
   private pending: Buffer = Buffer.alloc(0);
   private commandIndex = 0;
   private readonly connectTimeoutMs: number;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private wantInserted = false;
 
   constructor(
     private device: VirtualCardDevice,
@@ -81,6 +90,7 @@ export class VpcdBridge extends EventEmitter<VpcdBridgeEvents> {
 
   /** Connect to vpcd: the card is now in the reader. Rejects with a clear error when pcscd/vpcd is not listening. */
   async insert(): Promise<void> {
+    this.wantInserted = true;
     if (this.socket) return;
     const socket = await new Promise<net.Socket>((resolve, reject) => {
       const s = net.connect({ host: this.host, port: this.port });
@@ -110,6 +120,7 @@ export class VpcdBridge extends EventEmitter<VpcdBridgeEvents> {
         this.socket = undefined;
         this.device.powerOff();
         this.emit('removed', 'peer-closed');
+        if (this.options.autoReconnect && this.wantInserted) this.scheduleReconnect(200);
       }
     });
     this.emit('inserted');
@@ -117,6 +128,9 @@ export class VpcdBridge extends EventEmitter<VpcdBridgeEvents> {
 
   /** Close the connection: the card is taken out of the reader. */
   async remove(): Promise<void> {
+    this.wantInserted = false;
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = undefined;
     const socket = this.socket;
     if (!socket) return;
     this.socket = undefined;
@@ -126,6 +140,18 @@ export class VpcdBridge extends EventEmitter<VpcdBridgeEvents> {
       socket.destroy();
     });
     this.emit('removed', 'requested');
+  }
+
+  private scheduleReconnect(delayMs: number): void {
+    if (this.reconnectTimer) return;
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = undefined;
+      if (!this.wantInserted || this.socket) return;
+      this.insert().then(
+        () => this.emit('reconnected'),
+        () => this.scheduleReconnect(Math.min(5000, delayMs * 2)),
+      );
+    }, delayMs);
   }
 
   private unreachable(cause: Error): SsCardError {

@@ -1,0 +1,258 @@
+/**
+ * The social security card's SSSE application as the terminal uses it, over any CardTransport:
+ * select, read the issuer (EF05) and holder (EF06) records, authenticate with the PSAM, ask for
+ * PIN tries left. Read-only operations only: the state-changing commands belong to the service
+ * flows (state/), which journal first and never retry.
+ *
+ * Facts marked UNCONFIRMED in ../shared/DOMAIN.md are options here (CardReadOptions), not constants.
+ */
+import { decodeResponse } from '../../apdu/apdu.js';
+import type { Algorithm } from '../../apdu/crypto.js';
+import { blockSize } from '../../apdu/crypto.js';
+import { ErrorCode, SsCardError } from '../../apdu/errors.js';
+import {
+  EF05_FIELDS,
+  EF06_FIELDS,
+  decodeEf05,
+  decodeEf06,
+  parseSimpleTlv,
+  type CardIssuerData,
+  type HolderData,
+} from '../../apdu/records.js';
+import { SSSE_AID, externalAuth, getChallenge, internalAuth, readRecordByNumber, readRecordByTag, selectAid, selectFile, selectMf, verifyQuery } from '../../apdu/ssse.js';
+import { describeSw, swHex, triesLeft as swTriesLeft } from '../../apdu/sw.js';
+import { findTag, parseBerTlv } from '../../apdu/tlv.js';
+import type { CardTransport } from '../transport.js';
+
+/** What the terminal needs from a PSAM (or an HSM with the same shape) to read a card. */
+export interface CardAuthenticator {
+  /** The cryptogram for EXTERNAL AUTHENTICATE with card key `keyId`, over the card's challenge. */
+  externalAuthCryptogram(alg: Algorithm, keyId: number, factor: Buffer, challenge: Buffer): Promise<Buffer>;
+  /** What a genuine card answers to INTERNAL AUTHENTICATE with `random`. */
+  internalAuthExpected(alg: Algorithm, factor: Buffer, random: Buffer): Promise<Buffer>;
+}
+
+export interface CardReadOptions {
+  /** READ RECORD addressing: by tag (P2=00, default) or by record number (P2=04). Real drivers use both. */
+  readonly addressing?: 'tag' | 'record';
+  /** Which bytes of the card identification code form the diversification factor (UNCONFIRMED; default the last 8). */
+  readonly factorOffset?: number;
+  readonly factorLength?: number;
+  /** Key id of EXTERNAL AUTHENTICATE that opens EF06 on 3.0 cards (DOMAIN.md: 0A). */
+  readonly ef06AuthKeyId?: number;
+  /** Select the MF before the AID (some card makes need it). Default: only when the AID select fails with 6A82. */
+  readonly selectMfFirst?: boolean;
+}
+
+export interface SelectResult {
+  readonly algorithm: Algorithm;
+  /** False when the application answered 6283 (issued, never activated). */
+  readonly activated: boolean;
+  readonly fci: Buffer;
+}
+
+export interface PinStatus {
+  /** Tries left, when the card says (63Cx). */
+  readonly triesLeft: number | undefined;
+  readonly blocked: boolean;
+}
+
+export interface CardBasics {
+  readonly issuer: CardIssuerData;
+  readonly holder: HolderData;
+  readonly algorithm: Algorithm;
+  readonly activated: boolean;
+  /** INTERNAL AUTHENTICATE checked by the PSAM: true genuine, false not, undefined not checked (no PSAM). */
+  readonly authentic: boolean | undefined;
+}
+
+const SW_OK = 0x9000;
+const SW_NOT_ACTIVATED = 0x6283;
+const SW_SECURITY = 0x6982;
+const SW_FILE_NOT_FOUND = 0x6a82;
+const SW_RECORD_NOT_FOUND = 0x6a83;
+const SW_BLOCKED = 0x6983;
+
+export class SsseCard {
+  private selected: SelectResult | undefined;
+  private issuerCache: CardIssuerData | undefined;
+  private readonly opts: Required<CardReadOptions>;
+
+  constructor(
+    readonly transport: CardTransport,
+    options: CardReadOptions = {},
+  ) {
+    this.opts = {
+      addressing: options.addressing ?? 'tag',
+      factorOffset: options.factorOffset ?? 8,
+      factorLength: options.factorLength ?? 8,
+      ef06AuthKeyId: options.ef06AuthKeyId ?? 0x0a,
+      selectMfFirst: options.selectMfFirst ?? false,
+    };
+    if (this.opts.factorOffset < 0 || this.opts.factorLength !== 8 || this.opts.factorOffset + this.opts.factorLength > 16) {
+      throw new SsCardError(
+        ErrorCode.Input_BadOption,
+        { zh: '分散因子须为卡识别码（16 字节）中的 8 个字节：请检查 factorOffset/factorLength', en: 'the diversification factor must be 8 bytes within the 16-byte card identification code: check factorOffset/factorLength' },
+        { option: 'factorOffset/factorLength' },
+      );
+    }
+  }
+
+  private async send(apdu: Buffer): Promise<{ data: Buffer; sw: number }> {
+    const r = decodeResponse(await this.transport.transmit(apdu));
+    return { data: r.data, sw: r.sw };
+  }
+
+  private cardError(sw: number, what: { zh: string; en: string }): SsCardError {
+    const info = describeSw(sw);
+    return new SsCardError(
+      sw === SW_BLOCKED ? ErrorCode.Card_PinBlocked : ErrorCode.Card_Status,
+      { zh: `${what.zh}失败：${swHex(sw)} ${info.zh}`, en: `${what.en} failed: ${swHex(sw)} ${info.en}` },
+      { sw: swHex(sw) },
+    );
+  }
+
+  /** The algorithm learnt from the last SELECT, if any. */
+  get selectedAlgorithm(): Algorithm | undefined {
+    return this.selected?.algorithm;
+  }
+
+  /** SELECT the SSSE application (MF first when the card wants it) and learn its algorithm from the FCI. */
+  async select(): Promise<SelectResult> {
+    if (this.opts.selectMfFirst) await this.send(selectMf());
+    let r = await this.send(selectAid(SSSE_AID));
+    if (r.sw === SW_FILE_NOT_FOUND && !this.opts.selectMfFirst) {
+      await this.send(selectMf());
+      r = await this.send(selectAid(SSSE_AID));
+    }
+    if (r.sw === SW_FILE_NOT_FOUND) {
+      throw new SsCardError(ErrorCode.Card_NotSsse, { zh: '这张卡没有社会保障应用（SSSE）：请确认插入的是社会保障卡', en: 'this card has no social security application (SSSE): check that it is a social security card' }, { sw: swHex(r.sw) });
+    }
+    if (r.sw !== SW_OK && r.sw !== SW_NOT_ACTIVATED) throw this.cardError(r.sw, { zh: '选择社保应用', en: 'selecting the SSSE application' });
+    this.selected = { algorithm: algorithmFromFci(r.data), activated: r.sw === SW_OK, fci: r.data };
+    this.issuerCache = undefined;
+    return this.selected;
+  }
+
+  private async ensureSelected(): Promise<SelectResult> {
+    return this.selected ?? this.select();
+  }
+
+  /** Read one field: the response is `tag len value`. Returns undefined when the card has no such record. */
+  private async readField(tag: number, recordNumber: number | undefined, length: number): Promise<Buffer | undefined> {
+    const apdu = this.opts.addressing === 'record' && recordNumber !== undefined ? readRecordByNumber(recordNumber, length) : readRecordByTag(tag, length);
+    const r = await this.send(apdu);
+    if (r.sw === SW_RECORD_NOT_FOUND) return undefined;
+    if (r.sw !== SW_OK) throw this.cardError(r.sw, { zh: `读取记录 ${tag.toString(16).padStart(2, '0').toUpperCase()}`, en: `reading record ${tag.toString(16).padStart(2, '0').toUpperCase()}` });
+    const tlv = parseSimpleTlv(r.data);
+    if (tlv.tag !== tag) {
+      throw new SsCardError(ErrorCode.Input_BadRecord, { zh: `卡片返回的记录标签 ${tlv.tag.toString(16)} 与请求的 ${tag.toString(16)} 不符`, en: `the card returned record tag ${tlv.tag.toString(16)} instead of ${tag.toString(16)}` }, { tag, got: tlv.tag });
+    }
+    return tlv.value;
+  }
+
+  private async readFile(fid: number, fields: readonly { tag: number; length: number; record?: number | undefined }[]): Promise<Map<number, Buffer>> {
+    const s = await this.send(selectFile(fid));
+    if (s.sw !== SW_OK) throw this.cardError(s.sw, { zh: `选择文件 ${fid.toString(16).toUpperCase()}`, en: `selecting file ${fid.toString(16).toUpperCase()}` });
+    const out = new Map<number, Buffer>();
+    for (const f of fields) {
+      const v = await this.readField(f.tag, f.record, f.length);
+      if (v) out.set(f.tag, v);
+    }
+    return out;
+  }
+
+  /** EF05, the card issuer's data (card identification code, card number, dates). */
+  async readIssuer(): Promise<CardIssuerData> {
+    await this.ensureSelected();
+    const fields = await this.readFile(0xef05, EF05_FIELDS);
+    this.issuerCache = decodeEf05(fields);
+    return this.issuerCache;
+  }
+
+  /** The 8-byte diversification factor of this card (from the card identification code). */
+  async factor(): Promise<Buffer> {
+    const issuer = this.issuerCache ?? (await this.readIssuer());
+    const id = Buffer.from(issuer.cardId, 'hex');
+    return id.subarray(this.opts.factorOffset, this.opts.factorOffset + this.opts.factorLength);
+  }
+
+  /**
+   * EF06, the holder's data. On 3.0 cards the card answers 6982 until the terminal has passed
+   * EXTERNAL AUTHENTICATE with key 0A; with an authenticator we do that and read again.
+   */
+  async readHolder(auth?: CardAuthenticator): Promise<HolderData> {
+    const sel = await this.ensureSelected();
+    try {
+      return decodeEf06(await this.readFile(0xef06, EF06_FIELDS));
+    } catch (err) {
+      if (!(err instanceof SsCardError) || err.context?.sw !== swHex(SW_SECURITY)) throw err;
+      if (!auth) {
+        throw new SsCardError(
+          ErrorCode.Psam_Missing,
+          { zh: '读取持卡人信息需要 PSAM 外部认证（三代卡）：请插入 PSAM 卡或配置 PSAM 读卡器', en: 'reading the holder data needs external authentication with a PSAM (3rd-generation card): insert the PSAM or configure its reader' },
+          { sw: swHex(SW_SECURITY) },
+        );
+      }
+      await this.externalAuthenticate(auth, this.opts.ef06AuthKeyId, sel.algorithm);
+      return decodeEf06(await this.readFile(0xef06, EF06_FIELDS));
+    }
+  }
+
+  /** GET CHALLENGE, the PSAM's cryptogram, EXTERNAL AUTHENTICATE. */
+  async externalAuthenticate(auth: CardAuthenticator, keyId: number, alg?: Algorithm): Promise<void> {
+    const algorithm = alg ?? (await this.ensureSelected()).algorithm;
+    const factor = await this.factor();
+    // EF06 reads left EF06 selected; the security state is per application, so no re-select.
+    const ch = await this.send(getChallenge(blockSize(algorithm)));
+    if (ch.sw !== SW_OK) throw this.cardError(ch.sw, { zh: '取随机数', en: 'GET CHALLENGE' });
+    const cryptogram = await auth.externalAuthCryptogram(algorithm, keyId, factor, ch.data);
+    const r = await this.send(externalAuth(keyId, cryptogram));
+    if (r.sw !== SW_OK) throw this.cardError(r.sw, { zh: '外部认证', en: 'EXTERNAL AUTHENTICATE' });
+  }
+
+  /** INTERNAL AUTHENTICATE with a fresh random, checked against the PSAM: is the card genuine? */
+  async internalAuthenticate(auth: CardAuthenticator, random: Buffer): Promise<boolean> {
+    const { algorithm } = await this.ensureSelected();
+    const factor = await this.factor();
+    const r = await this.send(internalAuth(0x00, random));
+    if (r.sw !== SW_OK) throw this.cardError(r.sw, { zh: '内部认证', en: 'INTERNAL AUTHENTICATE' });
+    const expected = await auth.internalAuthExpected(algorithm, factor, random);
+    return expected.length > 0 && expected.equals(r.data);
+  }
+
+  /** VERIFY without data: how many PIN tries are left (spends none). */
+  async pinStatus(): Promise<PinStatus> {
+    await this.ensureSelected();
+    const r = await this.send(verifyQuery());
+    if (r.sw === SW_BLOCKED) return { triesLeft: 0, blocked: true };
+    const left = swTriesLeft(r.sw);
+    if (left !== undefined) return { triesLeft: left, blocked: left === 0 };
+    if (r.sw === SW_OK) return { triesLeft: undefined, blocked: false };
+    throw this.cardError(r.sw, { zh: '查询密码剩余次数', en: 'asking for PIN tries left' });
+  }
+
+  /** Select, EF05, EF06 (with external auth where needed), and with a PSAM the genuineness check. */
+  async readBasics(auth?: CardAuthenticator, random?: () => Buffer): Promise<CardBasics> {
+    const sel = await this.select();
+    const issuer = await this.readIssuer();
+    let authentic: boolean | undefined;
+    if (auth && random) authentic = await this.internalAuthenticate(auth, random());
+    const holder = await this.readHolder(auth);
+    return { issuer, holder, algorithm: sel.algorithm, activated: sel.activated, authentic };
+  }
+}
+
+/** `9F0C 03 86 01 <alg>` in the FCI: 03 SM4, 01 (or absent) 3DES (DOMAIN.md §1). */
+export function algorithmFromFci(fci: Buffer): Algorithm {
+  if (fci.length === 0) return '3DES';
+  try {
+    const nodes = parseBerTlv(fci);
+    const node = findTag(nodes, 0x9f0c);
+    const v = node?.value;
+    if (v && v.length >= 3 && v[0] === 0x86) return v[2] === 0x03 ? 'SM4' : '3DES';
+  } catch {
+    // A malformed FCI tells us nothing about the algorithm.
+  }
+  return '3DES';
+}
