@@ -51,6 +51,28 @@ export enum ErrorCode {
   Sim_Bridge = 501,
   Config_Invalid = 510,
 
+  // 700-749: PIN pads (PC/SC Part 10, serial EPP, USB HID, touchscreen)
+  PinPad_NotFound = 700,
+  PinPad_Disconnected = 701,
+  PinPad_Timeout = 702,
+  PinPad_Cancelled = 703,
+  PinPad_Mismatch = 704,
+  PinPad_BadLength = 705,
+  PinPad_Busy = 706,
+  PinPad_Unsupported = 707,
+  PinPad_Protocol = 708,
+  PinPad_DeviceError = 709,
+
+  // 750-799: resident ID card reader (ID SAM module)
+  IdCard_ReaderNotFound = 750,
+  IdCard_Disconnected = 751,
+  IdCard_Timeout = 752,
+  IdCard_Protocol = 753,
+  IdCard_NoCard = 754,
+  IdCard_CardRemoved = 755,
+  IdCard_ReaderError = 756,
+  IdCard_BadData = 757,
+
   // 900: a bug in this program
   Internal = 900,
 }
