@@ -51,6 +51,28 @@ export enum ErrorCode {
   Sim_Bridge = 501,
   Config_Invalid = 510,
 
+  // 600-649: the offline transaction journal (daemon/journal)
+  Journal_Corrupt = 600,
+  Journal_OpenFailed = 601,
+  Journal_KeyFile = 602,
+  Journal_KeyMismatch = 603,
+  Journal_InvalidRecord = 604,
+  Journal_NotFound = 605,
+  Journal_BadTransition = 606,
+  Journal_CardHotlisted = 607,
+  Journal_SchemaTooNew = 608,
+  Journal_Busy = 609,
+
+  // 650-699: sync to the provincial platform (daemon/sync) and the reference platform server
+  Sync_Config = 650,
+  Sync_Unreachable = 651,
+  Sync_Timeout = 652,
+  Sync_HttpStatus = 653,
+  Sync_BadResponse = 654,
+  Sync_Refused = 655,
+  Sync_Stopped = 656,
+  Central_Failed = 690,
+
   // 700-749: PIN pads (PC/SC Part 10, serial EPP, USB HID, touchscreen)
   PinPad_NotFound = 700,
   PinPad_Disconnected = 701,
