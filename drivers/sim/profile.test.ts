@@ -20,6 +20,7 @@ import {
   saveCardProfile,
   withRecords,
 } from './profile.js';
+import type { MasterKeyName } from './profile.js';
 
 const CARDS = ['card-2.0', 'card-3.0', 'card-not-activated', 'card-locked'] as const;
 
@@ -100,7 +101,7 @@ describe('PSAM fixture', () => {
     const p = await loadPsamProfile(psamFixture('psam-test'));
     for (const alg of ['3DES', 'SM4'] as Algorithm[]) {
       for (const k of ['88:01', '82:0A', '82:04', '82:84', '82:86', '82:06', '18:01', '24:01', '5E:01']) {
-        expect(p.masterKeys.has(`${alg}:${k}`), `${alg}:${k}`).toBe(true);
+        expect(p.masterKeys.has(`${alg}:${k}` as MasterKeyName), `${alg}:${k}`).toBe(true);
       }
     }
     expect(p.applications).toEqual({ '3DES': 0x1001, SM4: 0x1002 });
