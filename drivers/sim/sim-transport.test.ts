@@ -70,6 +70,12 @@ describe('SimTransport', () => {
     expect(t.atr.equals(other.atr)).toBe(true);
   });
 
+  it('reports the protocol of the virtual card by default', async () => {
+    expect(new SimTransport(await card('card-2.0')).protocol).toBe('T0');
+    expect(new SimTransport(await card('card-3.0')).protocol).toBe('T1');
+    expect(new SimTransport(await card('card-3.0'), { protocol: 'RAW' }).protocol).toBe('RAW');
+  });
+
   it('control() rejects with Pcsc_ControlFailed', async () => {
     const t = new SimTransport(await card());
     expect(await codeOf(t.control(0x42000d48, Buffer.alloc(0)))).toBe(ErrorCode.Pcsc_ControlFailed);

@@ -19,6 +19,7 @@ import { ErrorCode, fail, SsCardError } from '../../apdu/errors.js';
 import { exchangeWithGetResponse } from '../transport.js';
 import type { CardProtocol, CardTransport, Disposition, TransmitOptions } from '../transport.js';
 import type { VirtualCardDevice } from './device.js';
+import { SimCardOs } from './virtual-card.js';
 
 /** When a {@link SimTransportOptions.onCommand} hook runs. */
 export type SimCommandPhase = 'before' | 'after';
@@ -36,7 +37,7 @@ export interface SimCommandEvent {
 export interface SimTransportOptions {
   /** Reader name reported (default: "Simulator: <device label>"). */
   readonly readerName?: string;
-  /** Protocol reported (default T1; use the profile's protocol for a card). */
+  /** Protocol reported (default: the virtual card's profile protocol, else T1). */
   readonly protocol?: CardProtocol;
   /** Start with the card in the reader (default true). */
   readonly present?: boolean;
@@ -71,7 +72,7 @@ export class SimTransport implements CardTransport {
     }
     this.device = device;
     this.readerName = options.readerName ?? `Simulator: ${device.label}`;
-    this.protocol = options.protocol ?? 'T1';
+    this.protocol = options.protocol ?? (device instanceof SimCardOs ? device.transmissionProtocol : 'T1');
     this.present = options.present ?? true;
     this.latencyMs = latency;
     this.onCommand = options.onCommand;

@@ -60,6 +60,11 @@ export abstract class SimCardOs implements VirtualCardDevice {
   protected abstract readonly protocol: SimProtocol;
   private pending: { data: Buffer; sw: number } | undefined;
 
+  /** The transmission protocol of the profile (SimTransport reports it). */
+  public get transmissionProtocol(): SimProtocol {
+    return this.protocol;
+  }
+
   public powerOn(): void {
     this.pending = undefined;
     this.clearVolatile();
