@@ -1,0 +1,67 @@
+/**
+ * The journal's SQLite schema, as numbered migrations. `schema_version` holds one row per applied
+ * migration; a file from a newer sscard (a version we do not know) is refused, never "downgraded".
+ * The CHECK constraints repeat the closed sets of types.ts so that even a hand-written INSERT
+ * cannot put free text where the code never does.
+ */
+import { CARD_STATES, MATERIAL_TYPES, OPERATION_KINDS, OPERATION_STATES, OUTCOMES, SYNC_STATES, TERMINAL_ROLES } from './types.js';
+
+const inList = (xs: readonly string[]): string => xs.map((x) => `'${x}'`).join(', ');
+
+export interface Migration {
+  readonly version: number;
+  readonly sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    sql: `
+CREATE TABLE operations (
+  seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+  id           TEXT NOT NULL UNIQUE CHECK (length(id) = 36),
+  terminal_id  TEXT NOT NULL,
+  operator_id  TEXT,
+  service_item TEXT NOT NULL,
+  kind         TEXT NOT NULL CHECK (kind IN (${inList(OPERATION_KINDS)})),
+  role         TEXT NOT NULL CHECK (role IN (${inList(TERMINAL_ROLES)})),
+  state        TEXT NOT NULL CHECK (state IN (${inList(OPERATION_STATES)})),
+  outcome      TEXT CHECK (outcome IN (${inList(OUTCOMES)})),
+  reason       TEXT CHECK (reason GLOB '[a-z]*' AND reason NOT GLOB '*[^a-z-]*'),
+  last_sw      INTEGER CHECK (last_sw BETWEEN 0 AND 65535),
+  tries_left   INTEGER CHECK (tries_left BETWEEN 0 AND 15),
+  card_state   TEXT CHECK (card_state IN (${inList(CARD_STATES)})),
+  materials    TEXT NOT NULL DEFAULT '[]' CHECK (materials NOT GLOB '*[0-9]*'),
+  missing      TEXT NOT NULL DEFAULT '[]' CHECK (missing NOT GLOB '*[0-9]*'),
+  started_at   INTEGER NOT NULL,
+  finished_at  INTEGER,
+  sync_state   TEXT NOT NULL DEFAULT 'unsynced' CHECK (sync_state IN (${inList(SYNC_STATES)})),
+  synced_at    INTEGER,
+  reconciles   TEXT REFERENCES operations(id) ON DELETE SET NULL,
+  card_hash    TEXT,
+  person_hash  TEXT,
+  card_masked  TEXT,
+  identity     BLOB,
+  key_id       TEXT
+);
+CREATE INDEX operations_card ON operations(card_hash) WHERE card_hash IS NOT NULL;
+CREATE INDEX operations_pending ON operations(seq) WHERE state = 'pending';
+CREATE INDEX operations_unsynced ON operations(seq) WHERE sync_state = 'unsynced' AND state <> 'pending';
+CREATE INDEX operations_synced_age ON operations(finished_at) WHERE sync_state = 'synced';
+CREATE INDEX operations_reconciles ON operations(reconciles) WHERE reconciles IS NOT NULL;
+CREATE TABLE hotlist (
+  card_hash TEXT PRIMARY KEY,
+  listed_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE meta (
+  key   TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+) WITHOUT ROWID;
+`,
+  },
+];
+
+/** Material lists are stored as JSON arrays of the closed set; kept here so readers agree. */
+export const MATERIAL_SET: ReadonlySet<string> = new Set(MATERIAL_TYPES);
+
+export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -1,0 +1,200 @@
+/**
+ * What a journal row is made of. Every field is a closed set, a number, or a pattern that cannot
+ * hold digits where digits would be dangerous: there is no free-text field a PIN, a PIN block, a
+ * key or a raw APDU could be put into. The inputs are checked at run time as well (unknown
+ * properties are refused), so a cast cannot sneak one in either.
+ */
+import { ErrorCode, SsCardError } from '../../apdu/errors.js';
+import type { CardIdentity, MaskedIdentity } from './identity.js';
+
+/** The card services (state/ machines) plus a plain read. */
+export const OPERATION_KINDS = ['activate', 'verify', 'change', 'reset', 'unblock', 'lockout', 'read'] as const;
+export type OperationKind = (typeof OPERATION_KINDS)[number];
+
+/** Where the terminal stands (service items 000/001: self-service, window, financial window). */
+export const TERMINAL_ROLES = ['self-service', 'window', 'financial-window'] as const;
+export type TerminalRole = (typeof TERMINAL_ROLES)[number];
+
+/** Types of material presented or missing (收件). Only the type, never a number from it. */
+export const MATERIAL_TYPES = [
+  'social-security-card',
+  'resident-id-card',
+  'agent-id-card',
+  'power-of-attorney',
+  'household-register',
+  'other-id',
+] as const;
+export type MaterialType = (typeof MATERIAL_TYPES)[number];
+
+/**
+ * ok: done; failed: the card or the platform said no (see reason, lastSw); refused: the terminal
+ * refused before touching the card (hotlisted, materials missing, role not allowed);
+ * cancelled: the holder or operator stopped; unknown: interrupted, outcome not known.
+ */
+export const OUTCOMES = ['ok', 'failed', 'refused', 'cancelled', 'unknown'] as const;
+export type Outcome = (typeof OUTCOMES)[number];
+
+/** The card's life-cycle state as observed (used when reconciling an interrupted operation). */
+export const CARD_STATES = ['active', 'notActivated', 'appLocked', 'pinBlocked'] as const;
+export type ObservedCardState = (typeof CARD_STATES)[number];
+
+export const OPERATION_STATES = ['pending', 'completed', 'interrupted'] as const;
+export type OperationState = (typeof OPERATION_STATES)[number];
+
+export const SYNC_STATES = ['unsynced', 'synced', 'rejected'] as const;
+export type SyncState = (typeof SYNC_STATES)[number];
+
+/** Reason codes: lower-case words and hyphens, no digits (e.g. "wrong-pin", "hotlisted"). */
+export const REASON_PATTERN = /^[a-z][a-z-]{0,47}$/;
+/** Service item codes (业务办理项编码 / 实施编码): upper-case letters and digits, 20 to 40. */
+export const SERVICE_ITEM_PATTERN = /^[0-9A-Z]{20,40}$/;
+/** Terminal and operator ids. */
+export const ACTOR_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+/** The two published service items (fixtures in /work/shared/seeds): 业务办理项编码. */
+export const SERVICE_ITEMS = {
+  /** 000 社会保障卡启用 */
+  activation: '11411082005756085T400201401000202',
+  /** 001 社会保障卡密码修改与重置 */
+  pinChangeAndReset: '11410402785096902M500201401000601',
+} as const;
+
+/** Written `pending` before the first state-changing APDU. */
+export interface BeginInput {
+  readonly serviceItem: string;
+  readonly kind: OperationKind;
+  readonly role: TerminalRole;
+  /** The operator at a counter; absent on a self-service terminal. */
+  readonly operatorId?: string;
+  readonly card: CardIdentity;
+  readonly materials?: readonly MaterialType[];
+}
+
+/** How a pending operation ended. */
+export interface CompleteInput {
+  readonly outcome: Exclude<Outcome, 'unknown' | 'refused'> | 'unknown';
+  readonly reason?: string;
+  /** The last status word the card answered (0x0000..0xFFFF). */
+  readonly lastSw?: number;
+  /** PIN tries left after the operation (0..15). */
+  readonly triesLeft?: number;
+  readonly cardState?: ObservedCardState;
+}
+
+/** A refusal before any card-changing command (no pending row). */
+export interface RefusalInput {
+  readonly serviceItem: string;
+  readonly kind: OperationKind;
+  readonly role: TerminalRole;
+  readonly operatorId?: string;
+  /** Absent when no card was read (e.g. materials checked first). */
+  readonly card?: CardIdentity;
+  readonly materials?: readonly MaterialType[];
+  /** What was missing, all of it (一次性告知). */
+  readonly missing?: readonly MaterialType[];
+  readonly reason: string;
+  readonly lastSw?: number;
+  readonly triesLeft?: number;
+}
+
+/** What the daemon found when it saw the card of an interrupted operation again. */
+export interface ReconcileInput {
+  readonly outcome: Exclude<Outcome, 'refused'>;
+  readonly reason?: string;
+  readonly lastSw?: number;
+  readonly triesLeft?: number;
+  readonly cardState?: ObservedCardState;
+  readonly operatorId?: string;
+}
+
+/** A journal row as read back (identity masked). Times are Unix ms. */
+export interface OperationRow {
+  readonly seq: number;
+  readonly id: string;
+  readonly terminalId: string;
+  readonly operatorId: string | null;
+  readonly serviceItem: string;
+  readonly kind: OperationKind;
+  readonly role: TerminalRole;
+  readonly state: OperationState;
+  readonly outcome: Outcome | null;
+  readonly reason: string | null;
+  readonly lastSw: number | null;
+  readonly triesLeft: number | null;
+  readonly cardState: ObservedCardState | null;
+  readonly materials: readonly MaterialType[];
+  readonly missing: readonly MaterialType[];
+  readonly startedAt: number;
+  readonly finishedAt: number | null;
+  readonly syncState: SyncState;
+  readonly syncedAt: number | null;
+  /** The interrupted operation this row reconciles. */
+  readonly reconciles: string | null;
+  /** HMAC of the card identification code (hex), for {@link Journal.findByCard}. */
+  readonly cardHash: string | null;
+  readonly card: MaskedIdentity | null;
+}
+
+export interface JournalStats {
+  readonly total: number;
+  readonly byState: Readonly<Record<OperationState, number>>;
+  readonly bySync: Readonly<Record<SyncState, number>>;
+  readonly byOutcome: Readonly<Record<Outcome, number>>;
+  /** Completed or interrupted rows waiting for the platform. */
+  readonly backlog: number;
+  readonly oldestUnsyncedAt: number | null;
+  readonly newestAt: number | null;
+  readonly interruptedUnreconciled: number;
+  readonly hotlistSize: number;
+  readonly hotlistVersion: string | null;
+  readonly schemaVersion: number;
+}
+
+/** A logger-like sink (winston's Logger fits). Card identity is never passed to it in clear. */
+export interface LoggerLike {
+  debug(message: string, meta?: Record<string, unknown>): void;
+  info(message: string, meta?: Record<string, unknown>): void;
+  warn(message: string, meta?: Record<string, unknown>): void;
+  error(message: string, meta?: Record<string, unknown>): void;
+}
+
+export const SILENT_LOGGER: LoggerLike = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
+
+// ---- run-time checks ----
+
+function bad(field: string, zh: string, en: string): never {
+  throw new SsCardError(
+    ErrorCode.Journal_InvalidRecord,
+    { zh: `日志记录字段 ${field} 无效：${zh}（这是调用方的程序错误，请报告）`, en: `journal record field ${field} is invalid: ${en} (a bug in the caller; please report it)` },
+    { field },
+  );
+}
+
+export function onlyKeys(obj: object, allowed: readonly string[], what: string): void {
+  if (typeof obj !== 'object' || obj === null) bad(what, '不是对象', 'not an object');
+  for (const k of Object.keys(obj)) {
+    if (!allowed.includes(k)) bad(`${what}.${k}`, '不允许的字段（日志不保存此类数据）', 'unknown field (the journal does not keep such data)');
+  }
+}
+
+export function checkOneOf<T extends string>(field: string, value: unknown, set: readonly T[]): T {
+  if (typeof value !== 'string' || !(set as readonly string[]).includes(value)) bad(field, `应为 ${set.join(' | ')} 之一`, `must be one of ${set.join(' | ')}`);
+  return value as T;
+}
+
+export function checkPattern(field: string, value: unknown, re: RegExp): string {
+  if (typeof value !== 'string' || !re.test(value)) bad(field, `格式应为 ${String(re)}`, `must match ${String(re)}`);
+  return value;
+}
+
+export function checkInt(field: string, value: unknown, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) bad(field, `应为 ${min} 到 ${max} 的整数`, `must be an integer from ${min} to ${max}`);
+  return value;
+}
+
+export function checkMaterials(field: string, value: unknown): MaterialType[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) bad(field, '应为数组', 'must be an array');
+  const out = value.map((v, i) => checkOneOf(`${field}[${i}]`, v, MATERIAL_TYPES));
+  return [...new Set(out)];
+}
