@@ -1,0 +1,434 @@
+/**
+ * The reference platform server: a small implementation of docs/sync-protocol.md for tests, demos
+ * and benchmarks (`npm run central`). It keeps operations in its own SQLite file, accepts batches
+ * idempotently (the operation id is the primary key: a second copy is a "duplicate", never a second
+ * row), serves the lost-card hotlist by version, and can be told to fail:
+ *
+ * - `down`: the listener is closed (connections are refused) — {@link CentralServer.setFault} or
+ *   {@link CentralServer.goDown}/{@link CentralServer.comeUp};
+ * - `reset`: connections are accepted and cut (ECONNRESET);
+ * - `slow`: the batch is stored, the answer comes after `delayMs` (the terminal times out first);
+ * - `500`: HTTP 500, nothing stored;
+ * - `malformed`: the batch is stored, the answer is not JSON;
+ * - `partial`: the batch is stored, only the first half of the ids is acknowledged.
+ *
+ * A fault applies to the next `times` requests (default: until cleared) of the chosen path(s),
+ * optionally with a probability (seeded, reproducible). Faults can also be set over HTTP
+ * (`POST /admin/fault`) when the server runs with `admin: true` (loopback demos).
+ */
+import http from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { Socket } from 'node:net';
+import Database from 'better-sqlite3';
+import { ErrorCode, SsCardError } from '../../apdu/errors.js';
+import { SILENT_LOGGER } from '../journal/types.js';
+import type { LoggerLike } from '../journal/types.js';
+import { PROTOCOL_VERSION, checkPushRequest, checkWireOperation } from '../sync/protocol.js';
+import type { HotlistResponse, PushResponse, RejectedOperation } from '../sync/protocol.js';
+
+export const FAULT_MODES = ['none', 'down', 'reset', 'slow', '500', 'malformed', 'partial'] as const;
+export type FaultMode = (typeof FAULT_MODES)[number];
+
+export interface Fault {
+  readonly mode: FaultMode;
+  /** How many matching requests fail (default: every one until cleared). */
+  readonly times?: number;
+  /** `slow`: delay before answering (default 30 s). */
+  readonly delayMs?: number;
+  /** Which requests: push (default), hotlist, or all. */
+  readonly on?: 'push' | 'hotlist' | 'all';
+  /** Chance per matching request, 0..1 (default 1). */
+  readonly probability?: number;
+}
+
+export interface CentralOptions {
+  /** SQLite file (default in memory). */
+  readonly dbPath?: string;
+  /** Default 127.0.0.1 (loopback). */
+  readonly host?: string;
+  /** Default 0 (any free port). */
+  readonly port?: number;
+  /** Serve HTTPS; with `ca` and `requireClientCert`, mTLS. */
+  readonly tls?: { readonly cert: string | Buffer; readonly key: string | Buffer; readonly ca?: string | Buffer; readonly requireClientCert?: boolean };
+  /** Service item codes the platform knows; others are rejected (default: any well-formed code). */
+  readonly serviceItems?: readonly string[];
+  /** Enable POST /admin/fault and /admin/hotlist. */
+  readonly admin?: boolean;
+  /** Every push body as received (tests scan them). */
+  readonly capture?: (body: Buffer) => void;
+  /** Seed of the fault probability generator. */
+  readonly seed?: number;
+  readonly logger?: LoggerLike;
+}
+
+export interface RequestLogEntry {
+  readonly at: number;
+  readonly method: string;
+  readonly path: string;
+  readonly status: number;
+  readonly fault: FaultMode;
+  readonly operations: number;
+}
+
+export interface CentralCounts {
+  /** Distinct operations held. */
+  readonly operations: number;
+  /** Operation copies received in total (≥ operations when terminals retried). */
+  readonly received: number;
+  readonly duplicatesReceived: number;
+  readonly requests: number;
+  readonly hotlistVersion: number;
+}
+
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const MAX_BODY = 64 * 1024 * 1024;
+
+function prepareCentral(db: Database.Database) {
+  return {
+      insert: db.prepare('INSERT INTO operations (id, terminal_id, service_item, batch_id, received_at, body) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING'),
+      copy: db.prepare('UPDATE operations SET copies = copies + 1 WHERE id = ?'),
+      count: db.prepare('SELECT count(*) AS n, coalesce(sum(copies), 0) AS c FROM operations'),
+      ids: db.prepare('SELECT id, copies FROM operations'),
+      get: db.prepare('SELECT body FROM operations WHERE id = ?'),
+      hotAdd: db.prepare("INSERT INTO hotlist_changes (card_id, action, at) VALUES (?, ?, ?)"),
+      hotVersion: db.prepare('SELECT coalesce(max(version), 0) AS v FROM hotlist_changes'),
+      hotSince: db.prepare('SELECT card_id, action FROM hotlist_changes WHERE version > ? ORDER BY version'),
+      hotAll: db.prepare('SELECT card_id, action FROM hotlist_changes ORDER BY version'),
+    };
+}
+
+
+export class CentralServer {
+  private readonly db: Database.Database;
+  private readonly server: http.Server;
+  private readonly sockets = new Set<Socket>();
+  private readonly opts: CentralOptions;
+  private readonly log: LoggerLike;
+  private readonly rng: () => number;
+  private fault: { f: Fault; left: number } | undefined;
+  private listening = false;
+  private boundPort = 0;
+  private readonly host: string;
+  private readonly requestLog: RequestLogEntry[] = [];
+  private readonly st: ReturnType<typeof prepareCentral>;
+
+  private constructor(opts: CentralOptions) {
+    this.opts = opts;
+    this.log = opts.logger ?? SILENT_LOGGER;
+    this.rng = mulberry32(opts.seed ?? 1);
+    this.host = opts.host ?? '127.0.0.1';
+    this.db = new Database(opts.dbPath ?? ':memory:');
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = FULL');
+    this.db.exec(`
+      CREATE TABLE IF NOT EXISTS operations (
+        id TEXT PRIMARY KEY, terminal_id TEXT NOT NULL, service_item TEXT NOT NULL, batch_id TEXT NOT NULL,
+        received_at INTEGER NOT NULL, copies INTEGER NOT NULL DEFAULT 1, body TEXT NOT NULL
+      ) WITHOUT ROWID;
+      CREATE TABLE IF NOT EXISTS hotlist_changes (
+        version INTEGER PRIMARY KEY AUTOINCREMENT, card_id TEXT NOT NULL, action TEXT NOT NULL CHECK (action IN ('add', 'remove')), at INTEGER NOT NULL
+      );
+      CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+    `);
+    this.st = prepareCentral(this.db);
+    const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+      this.handle(req, res).catch((err: unknown) => {
+        this.log.error('central: request failed', { err: String(err) });
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
+        res.end('{"error":"internal"}');
+      });
+    };
+    this.server = opts.tls
+      ? https.createServer({ cert: opts.tls.cert, key: opts.tls.key, ca: opts.tls.ca, requestCert: opts.tls.requireClientCert === true, rejectUnauthorized: opts.tls.requireClientCert === true }, handler)
+      : http.createServer(handler);
+    this.server.keepAliveTimeout = 5000;
+    this.server.on('connection', (s: Socket) => {
+      this.sockets.add(s);
+      s.on('close', () => this.sockets.delete(s));
+    });
+  }
+
+  /** Start listening; resolves when the port is bound. */
+  public static async start(opts: CentralOptions = {}): Promise<CentralServer> {
+    const s = new CentralServer(opts);
+    await s.listen(opts.port ?? 0);
+    return s;
+  }
+
+  public get port(): number {
+    return this.boundPort;
+  }
+
+  public get url(): string {
+    const host = this.host.includes(':') ? `[${this.host}]` : this.host;
+    return `${this.opts.tls ? 'https' : 'http'}://${host}:${this.boundPort}/`;
+  }
+
+  private listen(port: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error): void => {
+        reject(new SsCardError(ErrorCode.Central_Failed, { zh: `参考平台无法监听 ${this.host}:${port}（${err.message}）；请换一个端口（--port）`, en: `the reference platform cannot listen on ${this.host}:${port} (${err.message}); choose another port (--port)` }, { port }, { cause: err }));
+      };
+      this.server.once('error', onError);
+      this.server.listen(port, this.host, () => {
+        this.server.off('error', onError);
+        this.boundPort = (this.server.address() as AddressInfo).port;
+        this.listening = true;
+        resolve();
+      });
+    });
+  }
+
+  /** Close the listener and cut every connection: terminals see ECONNREFUSED. */
+  public async goDown(): Promise<void> {
+    if (!this.listening) return;
+    this.listening = false;
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const s of this.sockets) s.destroy();
+    await closed;
+  }
+
+  /** Listen again on the same port. */
+  public async comeUp(): Promise<void> {
+    if (this.listening) return;
+    await this.listen(this.boundPort);
+  }
+
+  /** Inject a fault (null or mode `none` clears). `down` closes the listener until cleared. */
+  public async setFault(f: Fault | null): Promise<void> {
+    if (f === null || f.mode === 'none') {
+      this.fault = undefined;
+      await this.comeUp();
+      return;
+    }
+    if (!FAULT_MODES.includes(f.mode)) throw new SsCardError(ErrorCode.Input_BadOption, { zh: `未知的故障类型 ${String(f.mode)}`, en: `unknown fault mode ${String(f.mode)}` }, { option: 'mode' });
+    if (f.mode === 'down') {
+      this.fault = undefined;
+      await this.goDown();
+      return;
+    }
+    this.fault = { f, left: f.times ?? Number.POSITIVE_INFINITY };
+  }
+
+  private takeFault(): boolean {
+    if (!this.fault) return false;
+    if ((this.fault.f.probability ?? 1) < 1 && this.rng() >= (this.fault.f.probability ?? 1)) return false;
+    this.fault.left--;
+    if (this.fault.left <= 0) this.fault = undefined;
+    return true;
+  }
+
+  private faultFor(kind: 'push' | 'hotlist'): { mode: FaultMode; delayMs: number } {
+    const none = { mode: 'none' as const, delayMs: 0 };
+    if (!this.fault) return none;
+    const on = this.fault.f.on ?? 'push';
+    if (on !== 'all' && on !== kind) return none;
+    const { mode, delayMs } = this.fault.f;
+    return this.takeFault() ? { mode, delayMs: delayMs ?? 30_000 } : none;
+  }
+
+  public hotlistAdd(cardId: string): number {
+    return this.hotlistChange(cardId, 'add');
+  }
+
+  public hotlistRemove(cardId: string): number {
+    return this.hotlistChange(cardId, 'remove');
+  }
+
+  private hotlistChange(cardId: string, action: 'add' | 'remove'): number {
+    if (!/^[0-9A-Fa-f]{32}$/.test(cardId)) throw new SsCardError(ErrorCode.Input_BadOption, { zh: '卡识别码应为 32 位十六进制数字', en: 'a card identification code is 32 hex digits' }, { option: 'cardId' });
+    return Number(this.st.hotAdd.run(cardId.toUpperCase(), action, Date.now()).lastInsertRowid);
+  }
+
+  /** What the platform holds. */
+  public counts(): CentralCounts {
+    const c = this.st.count.get() as { n: number; c: number };
+    return {
+      operations: c.n,
+      received: c.c,
+      duplicatesReceived: c.c - c.n,
+      requests: this.requestLog.length,
+      hotlistVersion: (this.st.hotVersion.get() as { v: number }).v,
+    };
+  }
+
+  /** Every held operation id with how many copies arrived. */
+  public operationCopies(): Map<string, number> {
+    return new Map((this.st.ids.all() as { id: string; copies: number }[]).map((r) => [r.id, r.copies]));
+  }
+
+  public operation(id: string): unknown {
+    const r = this.st.get.get(id) as { body: string } | undefined;
+    return r === undefined ? undefined : (JSON.parse(r.body) as unknown);
+  }
+
+  public requests(): readonly RequestLogEntry[] {
+    return this.requestLog;
+  }
+
+  public async close(): Promise<void> {
+    await this.goDown();
+    this.db.close();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const route = `${req.method ?? ''} ${url.pathname.replace(/\/+$/, '')}`;
+    const send = (status: number, body: unknown, fault: FaultMode = 'none', operations = 0): void => {
+      this.requestLog.push({ at: Date.now(), method: req.method ?? '', path: url.pathname, status, fault, operations });
+      const text = typeof body === 'string' ? body : JSON.stringify(body);
+      res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+      res.end(text);
+    };
+    if (route === 'POST /v1/operations') {
+      const { mode: fault, delayMs } = this.faultFor('push');
+      if (fault === 'reset') {
+        this.requestLog.push({ at: Date.now(), method: 'POST', path: url.pathname, status: 0, fault, operations: 0 });
+        req.socket.destroy();
+        return;
+      }
+      const raw = await readBody(req);
+      if (raw === undefined) return send(413, { error: 'body too large' });
+      this.opts.capture?.(raw);
+      if (fault === '500') return send(500, { error: 'injected fault' }, fault);
+      let body: unknown;
+      try {
+        body = JSON.parse(raw.toString('utf8')) as unknown;
+      } catch {
+        return send(400, { error: 'body is not JSON' });
+      }
+      const problem = checkPushRequest(body);
+      if (problem !== undefined) return send(400, { error: problem });
+      const push = body as { terminalId: string; batchId: string; operations: unknown[] };
+      const answer = this.store(push.terminalId, push.batchId, push.operations);
+      const n = push.operations.length;
+      if (fault === 'malformed') return send(200, '{"accepted": [', fault, n);
+      if (fault === 'slow') {
+        await new Promise((r) => setTimeout(r, delayMs));
+        if (res.destroyed) return;
+        return send(200, answer, fault, n);
+      }
+      if (fault === 'partial') {
+        const all = [...answer.accepted, ...answer.duplicates];
+        const keep = new Set(all.slice(0, Math.floor(all.length / 2)));
+        return send(200, { ...answer, accepted: answer.accepted.filter((i) => keep.has(i)), duplicates: answer.duplicates.filter((i) => keep.has(i)) }, fault, n);
+      }
+      return send(200, answer, 'none', n);
+    }
+    if (route === 'GET /v1/hotlist') {
+      const { mode: fault, delayMs } = this.faultFor('hotlist');
+      if (fault === 'reset') {
+        req.socket.destroy();
+        return;
+      }
+      if (fault === '500') return send(500, { error: 'injected fault' }, fault);
+      if (fault === 'malformed') return send(200, '{"version":', fault);
+      if (fault === 'slow') await new Promise((r) => setTimeout(r, delayMs));
+      return send(200, this.hotlist(url.searchParams.get('since')), fault);
+    }
+    if (route === 'GET /v1/health') return send(200, { ok: true, protocol: PROTOCOL_VERSION, ...this.counts() });
+    if (this.opts.admin === true && route === 'POST /admin/fault') {
+      const raw = await readBody(req);
+      try {
+        await this.setFault(JSON.parse(raw?.toString('utf8') ?? 'null') as Fault | null);
+        return send(200, { ok: true });
+      } catch (err) {
+        return send(400, { error: String(err) });
+      }
+    }
+    if (this.opts.admin === true && route === 'POST /admin/hotlist') {
+      const raw = await readBody(req);
+      try {
+        const b = JSON.parse(raw?.toString('utf8') ?? '{}') as { add?: string[]; remove?: string[] };
+        for (const c of b.add ?? []) this.hotlistAdd(c);
+        for (const c of b.remove ?? []) this.hotlistRemove(c);
+        return send(200, { ok: true, version: this.counts().hotlistVersion });
+      } catch (err) {
+        return send(400, { error: String(err) });
+      }
+    }
+    return send(404, { error: `no route ${route}` });
+  }
+
+  private store(terminalId: string, batchId: string, operations: unknown[]): PushResponse {
+    const accepted: string[] = [];
+    const duplicates: string[] = [];
+    const rejected: RejectedOperation[] = [];
+    const now = Date.now();
+    this.db.transaction(() => {
+      for (const op of operations) {
+        const problem = checkWireOperation(op);
+        const id = typeof op === 'object' && op !== null && 'id' in op && typeof op.id === 'string' ? op.id : '';
+        if (problem !== undefined) {
+          rejected.push({ id, code: 'invalid', message: problem });
+          continue;
+        }
+        const o = op as { id: string; serviceItem: string };
+        if (this.opts.serviceItems !== undefined && !this.opts.serviceItems.includes(o.serviceItem)) {
+          rejected.push({ id: o.id, code: 'unknown-service-item', message: `service item ${o.serviceItem} is not in the platform's catalog` });
+          continue;
+        }
+        const r = this.st.insert.run(o.id, terminalId, o.serviceItem, batchId, now, JSON.stringify(op));
+        if (r.changes === 1) accepted.push(o.id);
+        else {
+          this.st.copy.run(o.id);
+          duplicates.push(o.id);
+        }
+      }
+    })();
+    return { batchId, accepted, duplicates, rejected };
+  }
+
+  private hotlist(sinceRaw: string | null): HotlistResponse {
+    const version = (this.st.hotVersion.get() as { v: number }).v;
+    const since = sinceRaw === null || !/^\d{1,15}$/.test(sinceRaw) ? undefined : Number(sinceRaw);
+    if (since === undefined || since > version) {
+      // First pull, or a version we never issued: the whole list.
+      const set = new Set<string>();
+      for (const r of this.st.hotAll.all() as { card_id: string; action: string }[]) {
+        if (r.action === 'add') set.add(r.card_id);
+        else set.delete(r.card_id);
+      }
+      return { version: String(version), full: true, add: [...set], remove: [] };
+    }
+    const net = new Map<string, 'add' | 'remove'>();
+    for (const r of this.st.hotSince.all(since) as { card_id: string; action: 'add' | 'remove' }[]) net.set(r.card_id, r.action);
+    return {
+      version: String(version),
+      full: false,
+      add: [...net].filter(([, a]) => a === 'add').map(([c]) => c),
+      remove: [...net].filter(([, a]) => a === 'remove').map(([c]) => c),
+    };
+  }
+}
+
+function readBody(req: http.IncomingMessage): Promise<Buffer | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_BODY) {
+        resolve(undefined);
+        req.destroy();
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}

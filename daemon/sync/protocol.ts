@@ -1,0 +1,197 @@
+/**
+ * The wire protocol between a terminal and the provincial platform, version 1
+ * (docs/sync-protocol.md is the human-readable spec; keep the two in step). Shared by the sync
+ * worker (daemon/sync) and the reference platform server (daemon/central).
+ *
+ *   POST {base}/v1/operations   PushRequest  → 200 PushResponse
+ *   GET  {base}/v1/hotlist?since=VERSION     → 200 HotlistResponse
+ *   GET  {base}/v1/health                    → 200 { ok: true, protocol: 1 }
+ */
+import { ErrorCode, SsCardError } from '../../apdu/errors.js';
+import type { CardIdentity } from '../journal/identity.js';
+import { maskIdentity } from '../journal/identity.js';
+import { isUuidV7 } from '../journal/ids.js';
+import type { RowWithIdentity } from '../journal/journal.js';
+import type { MaterialType, ObservedCardState, OperationKind, Outcome, TerminalRole } from '../journal/types.js';
+
+export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_HEADER = 'x-sscard-protocol';
+export const TERMINAL_HEADER = 'x-sscard-terminal';
+/** Upper bound on a response body the worker will read (a hotlist of ~200k cards fits). */
+export const MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
+
+/** Which identity goes upstream: the platform needs the card to book the service. */
+export type IdentityMode = 'full' | 'masked' | 'none';
+
+export interface WireCard {
+  readonly cardId: string;
+  readonly cardNumber: string | null;
+  readonly socialSecurityNumber: string | null;
+  readonly name: string | null;
+  /** True when the values are masked (identity mode `masked`). */
+  readonly masked: boolean;
+}
+
+/** One operation as the platform receives it. Times are ISO 8601 UTC. */
+export interface WireOperation {
+  readonly id: string;
+  readonly terminalId: string;
+  readonly operatorId: string | null;
+  readonly serviceItem: string;
+  readonly kind: OperationKind;
+  readonly role: TerminalRole;
+  readonly state: 'completed' | 'interrupted';
+  readonly outcome: Outcome;
+  readonly reason: string | null;
+  /** Last status word as 4 hex digits, e.g. "63C2". */
+  readonly lastSw: string | null;
+  readonly triesLeft: number | null;
+  readonly cardState: ObservedCardState | null;
+  readonly materials: readonly MaterialType[];
+  readonly missing: readonly MaterialType[];
+  readonly startedAt: string;
+  readonly finishedAt: string;
+  readonly reconciles: string | null;
+  readonly card: WireCard | null;
+}
+
+export interface PushRequest {
+  readonly protocol: number;
+  readonly terminalId: string;
+  /** Unique per request attempt's content; a retry of the same rows may carry a new batch id. */
+  readonly batchId: string;
+  readonly operations: readonly WireOperation[];
+}
+
+export interface RejectedOperation {
+  readonly id: string;
+  /** Machine code, e.g. "unknown-service-item", "invalid". */
+  readonly code: string;
+  readonly message: string;
+}
+
+export interface PushResponse {
+  readonly batchId: string;
+  /** Stored now. */
+  readonly accepted: readonly string[];
+  /** Already held (an earlier attempt got through): as good as accepted. */
+  readonly duplicates: readonly string[];
+  /** Refused for good: the terminal keeps them as `rejected` and shows them to a technician. */
+  readonly rejected: readonly RejectedOperation[];
+}
+
+export interface HotlistResponse {
+  readonly version: string;
+  /** True: `add` is the whole list (the terminal drops what it had). */
+  readonly full: boolean;
+  /** Card identification codes (卡识别码, 32 hex digits). */
+  readonly add: readonly string[];
+  readonly remove: readonly string[];
+}
+
+export function toWire(r: RowWithIdentity, mode: IdentityMode): WireOperation {
+  const { row } = r;
+  let card: WireCard | null = null;
+  if (mode === 'full' && r.identity !== null) card = wireCard(r.identity, false);
+  else if (mode === 'masked' && row.card !== null) card = { ...row.card, masked: true };
+  return {
+    id: row.id,
+    terminalId: row.terminalId,
+    operatorId: row.operatorId,
+    serviceItem: row.serviceItem,
+    kind: row.kind,
+    role: row.role,
+    state: row.state === 'interrupted' ? 'interrupted' : 'completed',
+    outcome: row.outcome ?? 'unknown',
+    reason: row.reason,
+    lastSw: row.lastSw === null ? null : row.lastSw.toString(16).toUpperCase().padStart(4, '0'),
+    triesLeft: row.triesLeft,
+    cardState: row.cardState,
+    materials: row.materials,
+    missing: row.missing,
+    startedAt: new Date(row.startedAt).toISOString(),
+    finishedAt: new Date(row.finishedAt ?? row.startedAt).toISOString(),
+    reconciles: row.reconciles,
+    card,
+  };
+}
+
+function wireCard(id: CardIdentity, masked: boolean): WireCard {
+  const m = masked ? maskIdentity(id) : undefined;
+  return {
+    cardId: m?.cardId ?? id.cardId,
+    cardNumber: m ? m.cardNumber : (id.cardNumber ?? null),
+    socialSecurityNumber: m ? m.socialSecurityNumber : (id.socialSecurityNumber ?? null),
+    name: m ? m.name : (id.name ?? null),
+    masked,
+  };
+}
+
+// ---- validation of what comes over the wire ----
+
+export function badResponse(what: string, detail: string, context: Record<string, unknown> = {}): SsCardError {
+  return new SsCardError(
+    ErrorCode.Sync_BadResponse,
+    {
+      zh: `省级平台的${what}应答格式不对（${detail}）；记录仍保留在本机，稍后自动重试。若一直如此，请联系平台确认协议版本 ${PROTOCOL_VERSION}`,
+      en: `the platform's ${what} response is malformed (${detail}); the records stay on this terminal and will be retried. If it persists, ask the platform to confirm protocol version ${PROTOCOL_VERSION}`,
+    },
+    context,
+  );
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function stringArray(v: unknown, what: string, field: string): string[] {
+  if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) throw badResponse(what, `${field} 不是字符串数组 / ${field} is not an array of strings`);
+  return v;
+}
+
+export function parsePushResponse(body: unknown): PushResponse {
+  const what = '上传 / push';
+  if (!isObject(body)) throw badResponse(what, '不是 JSON 对象 / not a JSON object');
+  const accepted = stringArray(body.accepted, what, 'accepted');
+  const duplicates = body.duplicates === undefined ? [] : stringArray(body.duplicates, what, 'duplicates');
+  const rejectedRaw = body.rejected === undefined ? [] : body.rejected;
+  if (!Array.isArray(rejectedRaw)) throw badResponse(what, 'rejected 不是数组 / rejected is not an array');
+  const rejected = rejectedRaw.map((x): RejectedOperation => {
+    if (!isObject(x) || typeof x.id !== 'string') throw badResponse(what, 'rejected 项缺少 id / a rejected entry has no id');
+    return { id: x.id, code: typeof x.code === 'string' ? x.code : 'rejected', message: typeof x.message === 'string' ? x.message : '' };
+  });
+  return { batchId: typeof body.batchId === 'string' ? body.batchId : '', accepted, duplicates, rejected };
+}
+
+export function parseHotlistResponse(body: unknown): HotlistResponse {
+  const what = '挂失名单 / hotlist';
+  if (!isObject(body)) throw badResponse(what, '不是 JSON 对象 / not a JSON object');
+  if (typeof body.version !== 'string' || body.version.length === 0 || body.version.length > 64) throw badResponse(what, 'version 无效 / bad version');
+  if (typeof body.full !== 'boolean') throw badResponse(what, 'full 无效 / bad full');
+  const ids = (v: unknown, f: string): string[] => {
+    const a = stringArray(v, what, f);
+    for (const s of a) if (!/^[0-9A-Fa-f]{32}$/.test(s)) throw badResponse(what, `${f} 中有无效的卡识别码 / ${f} holds an invalid card id`);
+    return a;
+  };
+  return { version: body.version, full: body.full, add: ids(body.add, 'add'), remove: body.remove === undefined ? [] : ids(body.remove, 'remove') };
+}
+
+/** Server side: check a push request; returns the problem in words, or undefined. */
+export function checkPushRequest(body: unknown): string | undefined {
+  if (!isObject(body)) return 'body is not a JSON object';
+  if (body.protocol !== PROTOCOL_VERSION) return `protocol must be ${PROTOCOL_VERSION}`;
+  if (typeof body.terminalId !== 'string' || body.terminalId.length === 0) return 'terminalId missing';
+  if (typeof body.batchId !== 'string' || body.batchId.length === 0) return 'batchId missing';
+  if (!Array.isArray(body.operations)) return 'operations is not an array';
+  return undefined;
+}
+
+/** Server side: check one operation; returns the problem in words, or undefined. */
+export function checkWireOperation(op: unknown): string | undefined {
+  if (!isObject(op)) return 'not an object';
+  if (!isUuidV7(op.id)) return 'id is not a UUIDv7';
+  if (typeof op.serviceItem !== 'string' || !/^[0-9A-Z]{20,40}$/.test(op.serviceItem)) return 'serviceItem invalid';
+  if (typeof op.kind !== 'string' || typeof op.role !== 'string' || typeof op.outcome !== 'string') return 'kind/role/outcome missing';
+  if (typeof op.startedAt !== 'string' || Number.isNaN(Date.parse(op.startedAt))) return 'startedAt invalid';
+  return undefined;
+}

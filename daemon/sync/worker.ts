@@ -1,0 +1,410 @@
+/**
+ * The sync worker: pushes finished journal rows to the provincial platform and pulls the
+ * lost-card hotlist (挂失名单).
+ *
+ * - Batches of `batchSize` (default 200) read page by page from SQLite (a seq cursor over a partial
+ *   index), so a backlog of 100k rows costs one page of memory.
+ * - Each operation carries its UUIDv7 id; the platform deduplicates on it. A row is marked synced
+ *   only when the platform's answer names its id (accepted or duplicate); ids the answer leaves out
+ *   stay unsynced and go again in the next pass; ids it rejects are kept as `rejected`.
+ * - Failures back off exponentially with jitter (backoff.ts) and never give up.
+ * - {@link SyncWorker.status} is what the daemon's API and `sscard sync` show.
+ */
+import { randomUUID } from 'node:crypto';
+import { ErrorCode, SsCardError, isSsCardError } from '../../apdu/errors.js';
+import type { Journal } from '../journal/journal.js';
+import { SILENT_LOGGER } from '../journal/types.js';
+import type { LoggerLike } from '../journal/types.js';
+import { backoffDelay, checkBackoff } from './backoff.js';
+import type { BackoffOptions } from './backoff.js';
+import { JsonClient } from './http.js';
+import type { TlsOptions } from './http.js';
+import { PROTOCOL_VERSION, TERMINAL_HEADER, parseHotlistResponse, parsePushResponse, toWire } from './protocol.js';
+import type { IdentityMode, PushRequest, WireOperation } from './protocol.js';
+
+export interface SyncOptions {
+  /** Base URL of the platform, e.g. https://platform.example/sscard/ (from config). */
+  readonly endpoint: string;
+  /** This terminal's id, sent in a header and in every batch. */
+  readonly terminalId: string;
+  /** Operations per request, 1..1000 (default 200). */
+  readonly batchSize?: number;
+  /** Deadline per request in ms (default 15 s). */
+  readonly timeoutMs?: number;
+  /** mTLS: client certificate and key, platform CA (PEM contents). */
+  readonly tls?: TlsOptions;
+  /** What identity goes upstream (default `full`: the platform books the service to the card). */
+  readonly identity?: IdentityMode;
+  readonly backoff?: BackoffOptions;
+  /** Background loop: how often to look for new rows when idle (default 30 s; {@link SyncWorker.wake} cuts it short). */
+  readonly intervalMs?: number;
+  /** Background loop: how often to pull the hotlist (default 5 min). */
+  readonly hotlistIntervalMs?: number;
+  readonly logger?: LoggerLike;
+  /** Jitter source (tests make it deterministic). */
+  readonly random?: () => number;
+  /** Called before each backoff wait (tests and the daemon's log observe the backoff). */
+  readonly onRetry?: (info: { readonly failures: number; readonly delayMs: number; readonly error: SsCardError }) => void;
+  readonly now?: () => number;
+}
+
+export interface SyncErrorInfo {
+  readonly code: number;
+  readonly zh: string;
+  readonly en: string;
+  readonly at: number;
+}
+
+export interface SyncStatus {
+  readonly running: boolean;
+  /** Finished rows not yet acknowledged. */
+  readonly backlog: number;
+  readonly oldestUnsyncedAt: number | null;
+  readonly lastSuccessAt: number | null;
+  readonly lastAttemptAt: number | null;
+  readonly lastError: SyncErrorInfo | null;
+  readonly consecutiveFailures: number;
+  readonly nextAttemptAt: number | null;
+  /** Rows refused by the platform for good (kept, never purged). */
+  readonly rejected: number;
+  readonly hotlistVersion: string | null;
+  readonly lastHotlistAt: number | null;
+}
+
+export interface SyncProgress {
+  /** Rows acknowledged so far in this run. */
+  readonly done: number;
+  /** Backlog at the start of this run (grows if rows arrive meanwhile). */
+  readonly total: number;
+}
+
+export interface SyncReport {
+  readonly sent: number;
+  readonly accepted: number;
+  readonly duplicates: number;
+  readonly rejected: readonly { readonly id: string; readonly code: string; readonly message: string }[];
+  /** Rows sent but left out of the answers (they are retried). */
+  readonly unacknowledged: number;
+  readonly requests: number;
+  readonly remaining: number;
+}
+
+export interface HotlistReport {
+  readonly version: string;
+  readonly full: boolean;
+  readonly added: number;
+  readonly removed: number;
+}
+
+const META_LAST_SUCCESS = 'sync_last_success';
+const META_LAST_ERROR = 'sync_last_error';
+const META_LAST_HOTLIST = 'hotlist_last_pull';
+
+function toSsCardError(err: unknown): SsCardError {
+  if (isSsCardError(err)) return err;
+  return new SsCardError(ErrorCode.Internal, { zh: '同步时发生内部错误', en: `internal error while syncing: ${err instanceof Error ? err.message : String(err)}` }, {}, { cause: err });
+}
+
+export class SyncWorker {
+  private readonly journal: Journal;
+  private readonly client: JsonClient;
+  private readonly batchSize: number;
+  private readonly identity: IdentityMode;
+  private readonly backoff: Required<BackoffOptions>;
+  private readonly intervalMs: number;
+  private readonly hotlistIntervalMs: number;
+  private readonly log: LoggerLike;
+  private readonly random: () => number;
+  private readonly now: () => number;
+  private readonly opts: SyncOptions;
+
+  private running = false;
+  private loop: Promise<void> | undefined;
+  private wakeUp: (() => void) | undefined;
+  private busy: Promise<unknown> = Promise.resolve();
+  private failures = 0;
+  private lastAttemptAt: number | null = null;
+  private nextAttemptAt: number | null = null;
+  private lastHotlistAt: number | null = null;
+
+  public constructor(journal: Journal, opts: SyncOptions) {
+    this.opts = opts;
+    const batch = opts.batchSize ?? 200;
+    if (!Number.isInteger(batch) || batch < 1 || batch > 1000) {
+      throw new SsCardError(ErrorCode.Sync_Config, { zh: `同步设置 batchSize 应为 1 到 1000 的整数，实际为 ${String(batch)}`, en: `sync option batchSize must be an integer from 1 to 1000, got ${String(batch)}` }, { option: 'batchSize' });
+    }
+    const timeout = opts.timeoutMs ?? 15_000;
+    if (!Number.isFinite(timeout) || timeout < 1) {
+      throw new SsCardError(ErrorCode.Sync_Config, { zh: '同步设置 timeoutMs 应为正数', en: 'sync option timeoutMs must be positive' }, { option: 'timeoutMs' });
+    }
+    const identity = opts.identity ?? 'full';
+    if (!['full', 'masked', 'none'].includes(identity)) {
+      throw new SsCardError(ErrorCode.Sync_Config, { zh: '同步设置 identity 应为 full、masked 或 none', en: 'sync option identity must be full, masked or none' }, { option: 'identity' });
+    }
+    this.journal = journal;
+    this.batchSize = batch;
+    this.identity = identity;
+    this.backoff = checkBackoff(opts.backoff ?? {});
+    this.intervalMs = opts.intervalMs ?? 30_000;
+    this.hotlistIntervalMs = opts.hotlistIntervalMs ?? 300_000;
+    this.log = opts.logger ?? SILENT_LOGGER;
+    this.random = opts.random ?? Math.random;
+    this.now = opts.now ?? Date.now;
+    this.client = new JsonClient(opts.endpoint, timeout, { [TERMINAL_HEADER]: opts.terminalId }, opts.tls);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // one-shot operations (the CLI, and the background loop)
+  // ---------------------------------------------------------------------------------------------
+
+  /**
+   * Push the whole backlog once, in batches, page by page. Passes repeat while they make progress
+   * (ids an answer left out are retried). Throws the first transport/platform error (the rows
+   * stay unsynced); rows the platform rejects are in the report (and kept as `rejected`).
+   */
+  public syncNow(onProgress?: (p: SyncProgress) => void): Promise<SyncReport> {
+    return this.exclusive(() => this.drain(onProgress));
+  }
+
+  /** Pull the hotlist changes since our version (the whole list the first time). */
+  public pullHotlist(): Promise<HotlistReport> {
+    return this.exclusive(() => this.hotlist());
+  }
+
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.busy.then(fn, fn);
+    this.busy = run.catch(() => undefined);
+    return run;
+  }
+
+  private async drain(onProgress?: (p: SyncProgress) => void): Promise<SyncReport> {
+    let total = this.journal.backlog().count;
+    let sent = 0;
+    let accepted = 0;
+    let duplicates = 0;
+    let requests = 0;
+    let unacknowledged = 0;
+    const rejected: { id: string; code: string; message: string }[] = [];
+    onProgress?.({ done: 0, total });
+    this.lastAttemptAt = this.now();
+    try {
+      for (;;) {
+        let progressed = 0;
+        let cursor = 0;
+        let passUnacked = 0;
+        for (;;) {
+          const page = this.journal.unsyncedPage(cursor, this.batchSize, this.identity === 'full');
+          if (page.length === 0) break;
+          cursor = page[page.length - 1]!.row.seq;
+          const ops: WireOperation[] = page.map((r) => toWire(r, this.identity));
+          const batchId = randomUUID();
+          const req: PushRequest = { protocol: PROTOCOL_VERSION, terminalId: this.opts.terminalId, batchId, operations: ops };
+          requests++;
+          sent += ops.length;
+          const res = await this.client.request('POST', 'v1/operations', req);
+          const ack = parsePushResponse(res.body);
+          const inBatch = new Set(ops.map((o) => o.id));
+          // Only ids of this batch count: an answer naming other ids is not trusted for them.
+          const acked = [...ack.accepted, ...ack.duplicates].filter((id) => inBatch.has(id));
+          const rej = ack.rejected.filter((r) => inBatch.has(r.id));
+          const marked = this.journal.markSynced(acked);
+          if (rej.length > 0) this.journal.markRejected(rej.map((r) => r.id));
+          accepted += ack.accepted.filter((id) => inBatch.has(id)).length;
+          duplicates += ack.duplicates.filter((id) => inBatch.has(id)).length;
+          rejected.push(...rej);
+          const leftOut = ops.length - new Set([...acked, ...rej.map((r) => r.id)]).size;
+          passUnacked += leftOut;
+          progressed += marked + rej.length;
+          if (leftOut > 0) this.log.warn('platform left operations unacknowledged; they will be sent again', { batchId, count: leftOut });
+          if (total < accepted + duplicates + rejected.length) total = accepted + duplicates + rejected.length;
+          onProgress?.({ done: accepted + duplicates + rejected.length, total });
+        }
+        unacknowledged += passUnacked;
+        if (passUnacked === 0 || progressed === 0) {
+          if (passUnacked > 0) {
+            throw new SsCardError(
+              ErrorCode.Sync_BadResponse,
+              {
+                zh: `省级平台没有确认已发送的 ${passUnacked} 条记录；记录保留在本机，稍后自动重试`,
+                en: `the platform acknowledged none of the ${passUnacked} operations sent; they stay on this terminal and will be retried`,
+              },
+              { unacknowledged: passUnacked },
+            );
+          }
+          break;
+        }
+      }
+      this.succeeded();
+      if (rejected.length > 0) {
+        this.log.error('platform rejected operations', { count: rejected.length, codes: [...new Set(rejected.map((r) => r.code))] });
+        this.recordError(
+          new SsCardError(
+            ErrorCode.Sync_Refused,
+            { zh: `省级平台拒收了 ${rejected.length} 条记录（已标记为 rejected，不会自动删除）；请用 sscard journal list 查看并联系平台`, en: `the platform refused ${rejected.length} operations (kept as rejected, never purged); see sscard journal list and contact the platform` },
+            { rejected: rejected.length },
+          ),
+        );
+      }
+      return { sent, accepted, duplicates, rejected, unacknowledged, requests, remaining: this.journal.backlog().count };
+    } catch (err) {
+      const e = toSsCardError(err);
+      this.recordError(e);
+      throw e;
+    }
+  }
+
+  private async hotlist(): Promise<HotlistReport> {
+    try {
+      const since = this.journal.hotlistVersion();
+      const res = await this.client.request('GET', `v1/hotlist${since === null ? '' : `?since=${encodeURIComponent(since)}`}`);
+      const h = parseHotlistResponse(res.body);
+      this.journal.applyHotlist({ version: h.version, full: h.full, add: h.add, remove: h.remove });
+      this.lastHotlistAt = this.now();
+      this.journal.setMeta(META_LAST_HOTLIST, String(this.lastHotlistAt));
+      this.log.info('hotlist pulled', { version: h.version, full: h.full, added: h.add.length, removed: h.remove.length });
+      return { version: h.version, full: h.full, added: h.add.length, removed: h.remove.length };
+    } catch (err) {
+      const e = toSsCardError(err);
+      this.recordError(e);
+      throw e;
+    }
+  }
+
+  private succeeded(): void {
+    const at = this.now();
+    this.journal.setMeta(META_LAST_SUCCESS, String(at));
+  }
+
+  private recordError(e: SsCardError): void {
+    const info: SyncErrorInfo = { code: e.code, zh: e.text.zh, en: e.text.en, at: this.now() };
+    this.journal.setMeta(META_LAST_ERROR, JSON.stringify(info));
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // status
+  // ---------------------------------------------------------------------------------------------
+
+  public status(): SyncStatus {
+    return readSyncStatus(this.journal, {
+      running: this.running,
+      lastAttemptAt: this.lastAttemptAt,
+      consecutiveFailures: this.failures,
+      nextAttemptAt: this.nextAttemptAt,
+      lastHotlistAt: this.lastHotlistAt,
+    });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // background loop (the daemon)
+  // ---------------------------------------------------------------------------------------------
+
+  /** Start the background loop: drain, pull the hotlist when due, wait; back off on failure. */
+  public start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  /** New rows are waiting: cut the idle wait short (not a backoff wait). */
+  public wake(): void {
+    if (this.failures === 0) this.wakeUp?.();
+  }
+
+  /** Stop the loop, wait for the request in flight, release sockets. */
+  public async stop(): Promise<void> {
+    this.running = false;
+    this.wakeUp?.();
+    await this.loop;
+    await this.busy;
+    this.client.close();
+  }
+
+  /** Release sockets of a worker that was never started (the CLI). */
+  public close(): void {
+    this.client.close();
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(() => {
+        this.wakeUp = undefined;
+        resolve();
+      }, ms);
+      this.wakeUp = () => {
+        clearTimeout(t);
+        this.wakeUp = undefined;
+        resolve();
+      };
+    });
+  }
+
+  private async run(): Promise<void> {
+    let hotlistDue = 0;
+    while (this.running) {
+      try {
+        if (this.now() >= hotlistDue) {
+          await this.pullHotlist();
+          hotlistDue = this.now() + this.hotlistIntervalMs;
+        }
+        const report = await this.syncNow();
+        this.failures = 0;
+        this.nextAttemptAt = null;
+        if (report.sent > 0) this.log.info('operations synced', { sent: report.sent, accepted: report.accepted, duplicates: report.duplicates, rejected: report.rejected.length });
+        if (!this.running) break;
+        this.nextAttemptAt = this.now() + this.intervalMs;
+        await this.sleep(this.intervalMs);
+      } catch (err) {
+        const e = toSsCardError(err);
+        this.failures++;
+        const delayMs = backoffDelay(this.failures, this.backoff, this.random);
+        this.nextAttemptAt = this.now() + delayMs;
+        this.log.warn('sync failed; backing off', { code: e.code, en: e.text.en, failures: this.failures, delayMs });
+        this.opts.onRetry?.({ failures: this.failures, delayMs, error: e });
+        if (!this.running) break;
+        await this.sleep(delayMs);
+      }
+    }
+    this.nextAttemptAt = null;
+  }
+}
+
+/** The persisted part of the status (last success, last error, backlog): what the CLI can show without the daemon. */
+export function readSyncStatus(
+  journal: Journal,
+  live: { running: boolean; lastAttemptAt: number | null; consecutiveFailures: number; nextAttemptAt: number | null; lastHotlistAt: number | null } = {
+    running: false,
+    lastAttemptAt: null,
+    consecutiveFailures: 0,
+    nextAttemptAt: null,
+    lastHotlistAt: null,
+  },
+): SyncStatus {
+  const backlog = journal.backlog();
+  const lastSuccess = journal.getMeta(META_LAST_SUCCESS);
+  const lastErrorRaw = journal.getMeta(META_LAST_ERROR);
+  let lastError: SyncErrorInfo | null = null;
+  if (lastErrorRaw !== null) {
+    try {
+      lastError = JSON.parse(lastErrorRaw) as SyncErrorInfo;
+    } catch {
+      lastError = null;
+    }
+  }
+  const lastSuccessAt = lastSuccess === null ? null : Number(lastSuccess);
+  // An error older than the last success is history, not the current state.
+  if (lastError !== null && lastSuccessAt !== null && lastError.at < lastSuccessAt) lastError = null;
+  const lastHotlist = journal.getMeta(META_LAST_HOTLIST);
+  return {
+    running: live.running,
+    backlog: backlog.count,
+    oldestUnsyncedAt: backlog.oldestFinishedAt,
+    lastSuccessAt,
+    lastAttemptAt: live.lastAttemptAt,
+    lastError,
+    consecutiveFailures: live.consecutiveFailures,
+    nextAttemptAt: live.nextAttemptAt,
+    rejected: journal.stats().bySync.rejected,
+    hotlistVersion: journal.hotlistVersion(),
+    lastHotlistAt: live.lastHotlistAt ?? (lastHotlist === null ? null : Number(lastHotlist)),
+  };
+}

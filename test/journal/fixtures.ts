@@ -1,0 +1,54 @@
+/** Shared test data for the journal and sync suites: test cards (fictional holders) and test PINs. */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Journal } from '../../daemon/journal/journal.js';
+import type { CardIdentity } from '../../daemon/journal/identity.js';
+import { SERVICE_ITEMS } from '../../daemon/journal/types.js';
+import type { BeginInput } from '../../daemon/journal/types.js';
+
+/** fixtures/cards/card-3.0.json's holder (fictional). */
+export const CARD_30: CardIdentity = { cardId: '410402D15600000593F973FB1A6CB5A0', cardNumber: 'Y00000327', socialSecurityNumber: '410402199207080047', name: '李晓红' };
+
+/** The test PINs used by the suites: the fixture card's PIN and the one the crash child changes it to. */
+export const TEST_PINS = ['246810', '975318'] as const;
+
+/** Byte patterns any PIN may take in a file or payload: ASCII, BCD F-padded, format-2 block head. */
+export function pinPatterns(pin: string): Buffer[] {
+  return [Buffer.from(pin, 'ascii'), Buffer.from(pin, 'utf16le'), Buffer.from(`26${pin}FFFFFFFF`, 'hex'), Buffer.from(`${pin}FF`, 'hex')];
+}
+
+/** A card identity numbered `i` (distinct card ids). */
+export function card(i: number): CardIdentity {
+  return {
+    cardId: `410402D156000005${i.toString(16).toUpperCase().padStart(16, '0')}`,
+    cardNumber: `Y${String(i).padStart(8, '0')}`,
+    socialSecurityNumber: `41040219900101${String(i % 10000).padStart(4, '0')}`.slice(0, 17) + 'X',
+    name: '测试',
+  };
+}
+
+export function begin(i: number): BeginInput {
+  return { serviceItem: SERVICE_ITEMS.pinChangeAndReset, kind: 'change', role: 'self-service', card: card(i), materials: ['social-security-card'] };
+}
+
+export function tempDir(prefix: string): string {
+  return mkdtempSync(path.join(tmpdir(), prefix));
+}
+
+export function openJournal(dir: string, terminalId = 'T-TEST'): Journal {
+  return Journal.open({ path: path.join(dir, 'journal.sqlite'), keyFile: path.join(dir, 'journal.key'), terminalId });
+}
+
+/** `n` completed operations in one transaction; returns their ids. */
+export function fill(j: Journal, n: number, from = 0): string[] {
+  const ids: string[] = [];
+  j.transaction(() => {
+    for (let i = from; i < from + n; i++) {
+      const id = j.beginOperation(begin(i));
+      j.completeOperation(id, { outcome: i % 7 === 0 ? 'failed' : 'ok', lastSw: i % 7 === 0 ? 0x63c5 : 0x9000, triesLeft: i % 7 === 0 ? 5 : 6, ...(i % 7 === 0 ? { reason: 'wrong-pin' } : {}) });
+      ids.push(id);
+    }
+  });
+  return ids;
+}

@@ -1,0 +1,197 @@
+/**
+ * The sync worker against the reference platform server on loopback (a real HTTP server, no
+ * mocks), with the platform failing in every way it can: down, connection resets, timeouts, 500s,
+ * malformed and partial acknowledgements. Afterwards no row is lost, the platform holds each
+ * operation exactly once, the worker backed off, and no PIN is in any payload.
+ */
+import { rmSync } from 'node:fs';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { CentralServer } from '../daemon/central/server.js';
+import type { Fault } from '../daemon/central/server.js';
+import type { Journal } from '../daemon/journal/journal.js';
+import { SyncWorker } from '../daemon/sync/worker.js';
+import type { SyncOptions } from '../daemon/sync/worker.js';
+import { ErrorCode, isSsCardError } from '../apdu/errors.js';
+import { CARD_30, TEST_PINS, fill, openJournal, pinPatterns, tempDir } from './journal/fixtures.js';
+
+let dir: string;
+let journal: Journal;
+let central: CentralServer;
+let payloads: Buffer[];
+
+beforeEach(async () => {
+  dir = tempDir('sscard-sync-');
+  journal = openJournal(dir);
+  payloads = [];
+  central = await CentralServer.start({ capture: (b) => payloads.push(b), seed: 42 });
+});
+
+afterEach(async () => {
+  journal.close();
+  await central.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function worker(extra: Partial<SyncOptions> = {}): SyncWorker {
+  return new SyncWorker(journal, {
+    endpoint: central.url,
+    terminalId: 'T-TEST',
+    batchSize: 50,
+    timeoutMs: 400,
+    backoff: { baseMs: 5, maxMs: 80 },
+    intervalMs: 20,
+    hotlistIntervalMs: 60_000,
+    random: () => 0.999,
+    ...extra,
+  });
+}
+
+/** Platform holds exactly the journal's rows, one copy each; the journal has nothing left. */
+function expectExactlyOnce(ids: readonly string[]): void {
+  const held = central.operationCopies();
+  expect(held.size).toBe(ids.length);
+  for (const id of ids) expect(held.has(id), id).toBe(true);
+  expect(central.counts().operations).toBe(ids.length);
+  expect(journal.backlog().count).toBe(0);
+  expect(journal.stats().bySync).toMatchObject({ synced: ids.length, unsynced: 0, rejected: 0 });
+}
+
+async function until(cond: () => boolean, what: string, ms = 60_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe('sync against a failing platform', () => {
+  it.each<[string, Fault]>([
+    ['HTTP 500', { mode: '500', times: 3 }],
+    ['connection reset', { mode: 'reset', times: 3 }],
+    ['timeout (stored, answered too late)', { mode: 'slow', delayMs: 1500, times: 2 }],
+    ['malformed acknowledgement (stored, answer not JSON)', { mode: 'malformed', times: 3 }],
+    ['partial acknowledgement (stored, half acknowledged)', { mode: 'partial', times: 6 }],
+    ['random mix of 500s at 30%', { mode: '500', probability: 0.3 }],
+  ])('%s: no row lost, none held twice, backoff observed', async (_name, fault) => {
+    const ids = fill(journal, 500);
+    await central.setFault(fault);
+    const retries: { failures: number; delayMs: number; code: ErrorCode }[] = [];
+    const w = worker({ onRetry: (r) => retries.push({ failures: r.failures, delayMs: r.delayMs, code: r.error.code }) });
+    w.start();
+    await until(() => journal.backlog().count === 0, 'the backlog to drain');
+    await w.stop();
+    expectExactlyOnce(ids);
+    if (fault.mode !== 'partial') {
+      // Consecutive failures back off: with the jitter pinned at its top, each wait doubles (5, 10, 20 …, ≤ 80 ms).
+      expect(retries.length).toBeGreaterThan(0);
+      const first = retries.filter((r) => r.failures === 1);
+      expect(first.every((r) => r.delayMs === 5)).toBe(true);
+      for (const r of retries) expect(r.delayMs).toBe(Math.min(80, 5 * 2 ** (r.failures - 1)));
+      if (fault.times !== undefined && fault.times >= 3) expect(Math.max(...retries.map((r) => r.failures))).toBeGreaterThanOrEqual(2);
+    }
+    if (fault.mode === 'slow' || fault.mode === 'malformed' || fault.mode === 'partial') {
+      // The platform received some operations more than once and kept one copy.
+      expect(central.counts().duplicatesReceived).toBeGreaterThan(0);
+    }
+    for (const pin of TEST_PINS) for (const p of pinPatterns(pin)) for (const body of payloads) expect(body.includes(p)).toBe(false);
+  });
+
+  it('survives the platform being down (connection refused), then drains when it is back', async () => {
+    const ids = fill(journal, 300);
+    await central.setFault({ mode: 'down' });
+    const retries: { failures: number; delayMs: number; code: ErrorCode }[] = [];
+    const w = worker({ onRetry: (r) => retries.push({ failures: r.failures, delayMs: r.delayMs, code: r.error.code }) });
+    w.start();
+    await until(() => retries.length >= 8, 'eight failed attempts');
+    expect(retries.every((r) => r.code === ErrorCode.Sync_Unreachable)).toBe(true);
+    expect(retries.slice(0, 6).map((r) => r.delayMs)).toEqual([5, 10, 20, 40, 80, 80]);
+    const s = w.status();
+    expect(s.backlog).toBe(300);
+    expect(s.consecutiveFailures).toBeGreaterThanOrEqual(8);
+    expect(s.lastError?.code).toBe(ErrorCode.Sync_Unreachable);
+    expect(s.lastError?.zh).toMatch(/无法连接省级平台/);
+    expect(s.nextAttemptAt).not.toBeNull();
+    // More operations arrive while the platform is down.
+    ids.push(...fill(journal, 100, 300));
+    await central.setFault(null);
+    await until(() => journal.backlog().count === 0, 'the backlog to drain');
+    await w.stop();
+    expectExactlyOnce(ids);
+    expect(w.status()).toMatchObject({ backlog: 0, lastError: null, consecutiveFailures: 0 });
+    expect(w.status().lastSuccessAt).not.toBeNull();
+  });
+
+  it('syncNow reports a refusal; refused rows are kept as rejected and never purged', async () => {
+    await central.close();
+    central = await CentralServer.start({ serviceItems: ['11411082005756085T400201401000202'] });
+    const ids = fill(journal, 10); // all for 001 (PIN change), which this platform does not know
+    const w = worker();
+    const report = await w.syncNow();
+    w.close();
+    expect(report.rejected.map((r) => r.id).sort()).toEqual([...ids].sort());
+    expect(report.rejected[0]!.code).toBe('unknown-service-item');
+    expect(journal.stats().bySync.rejected).toBe(10);
+    expect(journal.purge(0)).toBe(0);
+    expect(w.status().lastError?.code).toBe(ErrorCode.Sync_Refused);
+  });
+
+  it('syncNow throws a bilingual error when the platform is down, and the rows stay', async () => {
+    fill(journal, 5);
+    await central.setFault({ mode: 'down' });
+    const w = worker();
+    await expect(w.syncNow()).rejects.toSatisfy((e: unknown) => isSsCardError(e, ErrorCode.Sync_Unreachable));
+    w.close();
+    expect(journal.backlog().count).toBe(5);
+  });
+
+  it('a 100k-style backlog drains page by page with progress (5,000 rows here)', async () => {
+    const ids = fill(journal, 5000);
+    const progress: number[] = [];
+    const w = worker({ batchSize: 200, timeoutMs: 10_000 });
+    const report = await w.syncNow((p) => progress.push(p.done));
+    w.close();
+    expect(report).toMatchObject({ sent: 5000, accepted: 5000, duplicates: 0, requests: 25, remaining: 0 });
+    expect(progress.at(-1)).toBe(5000);
+    expect(progress).toEqual([...progress].sort((a, b) => a - b));
+    expectExactlyOnce(ids);
+    // Every request carried at most one batch: bounded by batchSize.
+    expect(central.requests().every((r) => r.operations <= 200)).toBe(true);
+  });
+});
+
+describe('hotlist (挂失名单)', () => {
+  it('pulls the whole list first, then only changes; a hotlisted card is refused and journaled', async () => {
+    const other = '410402D156000005BBBBBBBBBBBBBBBB';
+    central.hotlistAdd(CARD_30.cardId);
+    central.hotlistAdd(other);
+    const w = worker();
+    expect(await w.pullHotlist()).toEqual({ version: '2', full: true, added: 2, removed: 0 });
+    expect(journal.isHotlisted(CARD_30)).toBe(true);
+    await expect(
+      Promise.resolve().then(() => journal.beginOperation({ serviceItem: '11410402785096902M500201401000601', kind: 'change', role: 'self-service', card: CARD_30 })),
+    ).rejects.toSatisfy((e: unknown) => isSsCardError(e, ErrorCode.Journal_CardHotlisted));
+    expect(journal.findByCard(CARD_30).map((r) => [r.outcome, r.reason])).toEqual([['refused', 'hotlisted']]);
+
+    central.hotlistRemove(CARD_30.cardId);
+    expect(await w.pullHotlist()).toEqual({ version: '3', full: false, added: 0, removed: 1 });
+    expect(journal.isHotlisted(CARD_30)).toBe(false);
+    expect(journal.isHotlisted(other)).toBe(true); // a bare card id is hashed like an identity
+    expect(journal.isHotlisted({ cardId: other })).toBe(true);
+    // The refusal itself is synced like any operation.
+    await w.syncNow();
+    w.close();
+    expect(central.counts().operations).toBe(1);
+  });
+
+  it('a malformed hotlist answer changes nothing', async () => {
+    central.hotlistAdd(CARD_30.cardId);
+    await central.setFault({ mode: 'malformed', on: 'hotlist', times: 1 });
+    const w = worker();
+    await expect(w.pullHotlist()).rejects.toSatisfy((e: unknown) => isSsCardError(e, ErrorCode.Sync_BadResponse));
+    expect(journal.hotlistVersion()).toBeNull();
+    expect(journal.isHotlisted(CARD_30)).toBe(false);
+    await w.pullHotlist();
+    w.close();
+    expect(journal.isHotlisted(CARD_30)).toBe(true);
+  });
+});
