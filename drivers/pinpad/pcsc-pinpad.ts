@@ -178,6 +178,10 @@ export class PcscPinPad implements PinPad {
       );
       this.running = { cancel: onAbort };
       signal?.addEventListener('abort', onAbort, { once: true });
+      if (signal?.aborted === true) {
+        onAbort();
+        return;
+      }
       this.transport.control(code, structure, 258).then(
         (r) => finish(() => resolve(r)),
         (err: unknown) => finish(() => reject(this.mapTransportError(err))),
