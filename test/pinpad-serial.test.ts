@@ -50,7 +50,7 @@ afterEach(async () => {
 
 function noPinIn(...things: unknown[]): void {
   for (const t of things) {
-    const s = t instanceof Error ? `${t.message}|${JSON.stringify((t as { context?: unknown }).context ?? {})}|${String((t as { cause?: unknown }).cause ?? '')}` : JSON.stringify(t);
+    const s = t instanceof Error ? `${t.message}|${JSON.stringify((t as { context?: unknown }).context ?? {})}|${t.cause instanceof Error ? t.cause.message : ''}` : JSON.stringify(t);
     expect(s).not.toContain(PIN);
   }
 }
