@@ -1,0 +1,167 @@
+/**
+ * Crash test (issue 4 §5): a child process (test/journal/crash-child.ts) runs card operations
+ * against the journal and the virtual card, with a sync worker pushing to the reference platform,
+ * and is killed with SIGKILL at random moments, ITERATIONS times. After every kill:
+ * - the database files hold no test PIN in any encoding;
+ * - the database passes integrity_check (Journal.open with check 'full');
+ * - the rows left `pending` are exactly the ones markInterrupted turns `interrupted`;
+ * - every operation the child reported completed is in the journal, completed, exactly once.
+ * At the end, after a final sync, the platform holds each finished operation exactly once, no
+ * interrupted operation is reconciled twice, and no captured payload holds a test PIN.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CentralServer } from '../daemon/central/server.js';
+import { Journal } from '../daemon/journal/journal.js';
+import { SyncWorker } from '../daemon/sync/worker.js';
+import { TEST_PINS, pinPatterns, tempDir } from './journal/fixtures.js';
+
+const ITERATIONS = Number(process.env.SSCARD_CRASH_ITERATIONS ?? 120);
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const CHILD = path.join(HERE, 'journal', 'crash-child.ts');
+const PATTERNS = TEST_PINS.flatMap(pinPatterns);
+
+let dir: string;
+let central: CentralServer;
+const payloads: Buffer[] = [];
+
+beforeAll(async () => {
+  dir = tempDir('sscard-crash-');
+  central = await CentralServer.start({ capture: (b) => payloads.push(b), seed: 7 });
+});
+
+afterAll(async () => {
+  await central.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+let rngState = 0x5eed;
+function random(): number {
+  rngState = (rngState * 1103515245 + 12345) >>> 0;
+  return rngState / 2 ** 32;
+}
+
+interface ChildRun {
+  readonly done: string[];
+  readonly signal: NodeJS.Signals | null;
+  readonly stderr: string;
+  readonly ready: boolean;
+}
+
+/** Start the child, wait until it is working, let it run a random while, SIGKILL it. */
+function runAndKill(iteration: number): Promise<ChildRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', CHILD, dir, central.url, String(iteration + 1)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    let ready = false;
+    let timer: NodeJS.Timeout | undefined;
+    const guard = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    child.stdout.setEncoding('utf8');
+    child.stderr.setEncoding('utf8');
+    child.stdout.on('data', (d: string) => {
+      out += d;
+      if (!ready && out.includes('ready\n')) {
+        ready = true;
+        // A random moment: sometimes right away (start-up work in flight), mostly mid-stream.
+        const wait = random() < 0.15 ? random() * 5 : random() * 250;
+        timer = setTimeout(() => child.kill('SIGKILL'), wait);
+      }
+    });
+    child.stderr.on('data', (d: string) => (err += d));
+    child.on('error', reject);
+    child.on('close', (_code, signal) => {
+      clearTimeout(guard);
+      if (timer) clearTimeout(timer);
+      const done = out
+        .split('\n')
+        .filter((l) => l.startsWith('done '))
+        .map((l) => l.slice(5).trim());
+      resolve({ done, signal, stderr: err, ready });
+    });
+  });
+}
+
+function scanFiles(): void {
+  for (const suffix of ['', '-wal', '-shm']) {
+    const f = path.join(dir, `journal.sqlite${suffix}`);
+    if (!existsSync(f)) continue;
+    const bytes = readFileSync(f);
+    for (const p of PATTERNS) expect(bytes.includes(p), `test PIN pattern ${p.toString('hex')} in ${f}`).toBe(false);
+  }
+}
+
+describe('journal crash test', () => {
+  it(`survives ${ITERATIONS} SIGKILLs at random moments`, { timeout: 300_000 }, async () => {
+    const reported = new Set<string>();
+    let interruptedTotal = 0;
+    for (let i = 0; i < ITERATIONS; i++) {
+      const run = await runAndKill(i);
+      expect(run.ready, `child ${i} never got ready: ${run.stderr}`).toBe(true);
+      expect(run.signal, `child ${i} died by itself: ${run.stderr}`).toBe('SIGKILL');
+      for (const id of run.done) reported.add(id);
+
+      scanFiles();
+      const pendingBefore = (() => {
+        const db = new Database(path.join(dir, 'journal.sqlite'), { readonly: true, fileMustExist: true });
+        try {
+          return (db.prepare("SELECT id FROM operations WHERE state = 'pending'").all() as { id: string }[]).map((r) => r.id).sort();
+        } finally {
+          db.close();
+        }
+      })();
+      const j = Journal.open({ path: path.join(dir, 'journal.sqlite'), keyFile: path.join(dir, 'journal.key'), terminalId: 'T-CRASH', check: 'full' });
+      try {
+        const interrupted = j.markInterrupted().sort();
+        expect(interrupted).toEqual(pendingBefore);
+        interruptedTotal += interrupted.length;
+        for (const id of interrupted) expect(j.get(id)).toMatchObject({ state: 'interrupted', outcome: 'unknown' });
+        expect(j.stats().byState.pending).toBe(0);
+        for (const id of run.done) expect(j.get(id).state, id).toBe('completed');
+      } finally {
+        j.close();
+      }
+    }
+
+    // Every reported completion, exactly once; nothing reconciled twice.
+    const db = new Database(path.join(dir, 'journal.sqlite'), { readonly: true });
+    const rows = db.prepare('SELECT id, state FROM operations').all() as { id: string; state: string }[];
+    const twice = db.prepare('SELECT reconciles, count(*) AS n FROM operations WHERE reconciles IS NOT NULL GROUP BY reconciles HAVING n > 1').all();
+    const reconciled = (db.prepare('SELECT count(*) AS n FROM operations WHERE reconciles IS NOT NULL').get() as { n: number }).n;
+    db.close();
+    const byId = new Map<string, number>();
+    for (const r of rows) byId.set(r.id, (byId.get(r.id) ?? 0) + 1);
+    for (const id of reported) expect(byId.get(id), id).toBe(1);
+    expect(twice).toEqual([]);
+    expect(rows.every((r) => r.state !== 'pending')).toBe(true);
+
+    // Final sync: the platform holds each finished operation exactly once.
+    const j = Journal.open({ path: path.join(dir, 'journal.sqlite'), keyFile: path.join(dir, 'journal.key'), terminalId: 'T-CRASH', check: 'full' });
+    const w = new SyncWorker(j, { endpoint: central.url, terminalId: 'T-CRASH', batchSize: 200, timeoutMs: 10_000 });
+    const report = await w.syncNow();
+    w.close();
+    expect(report.remaining).toBe(0);
+    expect(j.backlog().count).toBe(0);
+    j.close();
+    const held = central.operationCopies();
+    expect(held.size).toBe(rows.length);
+    for (const r of rows) expect(held.has(r.id), r.id).toBe(true);
+    for (const id of reported) expect(held.has(id), id).toBe(true);
+
+    scanFiles();
+    for (const body of payloads) for (const p of PATTERNS) expect(body.includes(p)).toBe(false);
+
+    // The run exercised what it claims to: kills mid-operation, and mid-sync (platform got copies twice).
+    console.log(
+      `crash test: ${ITERATIONS} kills, ${rows.length} rows, ${reported.size} reported completed, ${interruptedTotal} interrupted, ` +
+        `${reconciled} reconciled, platform: ${central.counts().operations} held / ${central.counts().received} received`,
+    );
+    expect(interruptedTotal).toBeGreaterThan(0);
+    expect(reconciled).toBeGreaterThan(0);
+    expect(reported.size).toBeGreaterThan(ITERATIONS);
+  });
+});
