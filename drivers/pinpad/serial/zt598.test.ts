@@ -116,7 +116,7 @@ describe('ZT598 framing', () => {
         let stream = Buffer.concat([...items.map((i) => i.bytes), garbage]);
         if (stream.length > 0) {
           stream = Buffer.from(stream);
-          stream[flipAt % stream.length] ^= 0x41;
+          stream[flipAt % stream.length]! ^= 0x41;
           stream = stream.subarray(0, stream.length - (cutAt % Math.min(stream.length, 9)));
         }
         const whole = parseAll([stream]);
