@@ -94,6 +94,7 @@ export enum ErrorCode {
   IdCard_CardRemoved = 755,
   IdCard_ReaderError = 756,
   IdCard_BadData = 757,
+  IdCard_Cancelled = 758,
 
   // 900: a bug in this program
   Internal = 900,
