@@ -34,7 +34,7 @@ export interface Fault {
   readonly mode: FaultMode;
   /** How many matching requests fail (default: every one until cleared). */
   readonly times?: number;
-  /** `slow`: delay before answering (default 30 s). */
+  /** `slow`: delay before answering (default 30 s); `down`: come back up after this long (default: stay down). */
   readonly delayMs?: number;
   /** Which requests: push (default), hotlist, or all. */
   readonly on?: 'push' | 'hotlist' | 'all';
@@ -216,6 +216,8 @@ export class CentralServer {
     if (f.mode === 'down') {
       this.fault = undefined;
       await this.goDown();
+      // With delayMs, come back by itself (the CLI's --fail down --slow-ms N: its admin port is down too).
+      if (f.delayMs !== undefined) setTimeout(() => void this.comeUp().catch(() => undefined), f.delayMs).unref();
       return;
     }
     this.fault = { f, left: f.times ?? Number.POSITIVE_INFINITY };

@@ -65,7 +65,7 @@ export interface JournalOptions {
    * listed (masked) but cannot write rows with a card, look cards up, reveal or pull a hotlist.
    */
   readonly keyFile?: string;
-  /** This terminal's id (required to write). */
+  /** This terminal's id (required to write; default: the id the daemon last opened this file with). */
   readonly terminalId?: string;
   /** Open an existing file for reading only (the CLI); never creates anything. */
   readonly readOnly?: boolean;
@@ -192,9 +192,10 @@ function notFound(id: string): SsCardError {
 
 export class Journal {
   public readonly path: string;
+  /** The terminal id rows are written under (undefined: read-only use). */
+  public readonly terminalId: string | undefined;
   private readonly db: Database.Database;
   private readonly keys: IdentityKeys | undefined;
-  private readonly terminalId: string | undefined;
   private readonly log: LoggerLike;
   private readonly now: () => number;
   private readonly ids: UuidV7Generator;
@@ -259,7 +260,12 @@ export class Journal {
         Journal.checkKeyId(db, file, opts.keyFile, keys, readOnly);
         if (res.created) (opts.logger ?? SILENT_LOGGER).info('journal key file created', { keyFile: opts.keyFile });
       }
-      return new Journal(db, file, keys, { ...opts, readOnly });
+      // The terminal id is remembered, so technician commands on this file write under the same id.
+      const storedTerminal = (db.prepare("SELECT value FROM meta WHERE key = 'terminal_id'").get() as { value: string } | undefined)?.value;
+      if (!readOnly && opts.terminalId !== undefined && storedTerminal !== opts.terminalId) {
+        db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('terminal_id', ?)").run(opts.terminalId);
+      }
+      return new Journal(db, file, keys, { ...opts, readOnly, terminalId: opts.terminalId ?? storedTerminal });
     } catch (err) {
       db.close();
       if (isSsCardError(err)) throw err;

@@ -1,0 +1,103 @@
+/**
+ * npm run central — the reference platform server (daemon/central) for demos, tests and benchmarks,
+ * on loopback by default. Faults can be chosen at start and changed later over HTTP
+ * (POST /admin/fault {"mode":"500","times":3}) — docs/sync-protocol.md lists them.
+ *
+ *   node dist/scripts/central.js [--host 127.0.0.1] [--port 8470] [--db var/central.sqlite]
+ *     [--fail down|reset|slow|500|malformed|partial] [--fail-times N] [--fail-on push|hotlist|all]
+ *     [--fail-probability P] [--slow-ms MS (slow: answer delay; down: back up after)] [--hotlist-add CARD_ID]… [--service-items CODE,CODE]
+ *     [--tls-cert FILE --tls-key FILE [--tls-ca FILE --require-client-cert]] [--no-admin]
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { CentralServer, FAULT_MODES } from '../daemon/central/server.js';
+import type { CentralOptions, Fault, FaultMode } from '../daemon/central/server.js';
+import { reportError, projectRoot } from './cli-util.js';
+
+const { values } = parseArgs({
+  options: {
+    host: { type: 'string', default: '127.0.0.1' },
+    port: { type: 'string', default: '8470' },
+    db: { type: 'string' },
+    memory: { type: 'boolean', default: false },
+    fail: { type: 'string' },
+    'fail-times': { type: 'string' },
+    'fail-on': { type: 'string' },
+    'fail-probability': { type: 'string' },
+    'slow-ms': { type: 'string' },
+    'hotlist-add': { type: 'string', multiple: true },
+    'service-items': { type: 'string' },
+    'tls-cert': { type: 'string' },
+    'tls-key': { type: 'string' },
+    'tls-ca': { type: 'string' },
+    'require-client-cert': { type: 'boolean', default: false },
+    'no-admin': { type: 'boolean', default: false },
+    help: { type: 'boolean', default: false },
+  },
+});
+
+if (values.help) {
+  process.stdout.write(readFileSync(new URL(import.meta.url)).toString('utf8').split('*/')[0]!.replace(/^\/\*\*?|^ \* ?/gm, '') + '\n');
+  process.exit(0);
+}
+
+function usage(msg: string): never {
+  process.stderr.write(`${msg}\n`);
+  process.exit(2);
+}
+
+try {
+  const port = Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) usage('--port 应为 0 到 65535 / --port must be 0..65535');
+  const dbPath = values.memory ? undefined : (values.db ?? path.join(projectRoot(), 'var', 'central.sqlite'));
+  const tls: CentralOptions['tls'] =
+    values['tls-cert'] !== undefined && values['tls-key'] !== undefined
+      ? {
+          cert: readFileSync(values['tls-cert']),
+          key: readFileSync(values['tls-key']),
+          ...(values['tls-ca'] !== undefined ? { ca: readFileSync(values['tls-ca']) } : {}),
+          requireClientCert: values['require-client-cert'],
+        }
+      : undefined;
+  const loopback = values.host === '127.0.0.1' || values.host === '::1' || values.host === 'localhost';
+  const server = await CentralServer.start({
+    host: values.host,
+    port,
+    ...(dbPath !== undefined ? { dbPath } : {}),
+    ...(tls ? { tls } : {}),
+    ...(values['service-items'] !== undefined ? { serviceItems: values['service-items'].split(',').map((s) => s.trim()) } : {}),
+    admin: loopback && !values['no-admin'],
+    logger: {
+      debug: () => {},
+      info: (m, meta) => process.stderr.write(`${m} ${JSON.stringify(meta ?? {})}\n`),
+      warn: (m, meta) => process.stderr.write(`${m} ${JSON.stringify(meta ?? {})}\n`),
+      error: (m, meta) => process.stderr.write(`${m} ${JSON.stringify(meta ?? {})}\n`),
+    },
+  });
+  for (const c of values['hotlist-add'] ?? []) server.hotlistAdd(c);
+  if (values.fail !== undefined) {
+    if (!(FAULT_MODES as readonly string[]).includes(values.fail)) usage(`--fail 应为 / must be one of ${FAULT_MODES.join(', ')}`);
+    const on = values['fail-on'];
+    if (on !== undefined && on !== 'push' && on !== 'hotlist' && on !== 'all') usage('--fail-on 应为 / must be push, hotlist or all');
+    const fault: Fault = {
+      mode: values.fail as FaultMode,
+      ...(values['fail-times'] !== undefined ? { times: Number(values['fail-times']) } : {}),
+      ...(on !== undefined ? { on } : {}),
+      ...(values['fail-probability'] !== undefined ? { probability: Number(values['fail-probability']) } : {}),
+      ...(values['slow-ms'] !== undefined ? { delayMs: Number(values['slow-ms']) } : {}),
+    };
+    await server.setFault(fault);
+  }
+  process.stdout.write(`参考平台已启动 / reference platform listening: ${server.url}  (db ${dbPath ?? ':memory:'}${loopback && !values['no-admin'] ? ', admin on' : ''})\n`);
+  const stop = (): void => {
+    server.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+} catch (err) {
+  process.exitCode = reportError(err);
+}
