@@ -1,0 +1,77 @@
+import http from 'node:http';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { CentralServer } from './server.js';
+
+let central: CentralServer;
+beforeEach(async () => {
+  central = await CentralServer.start({ admin: true, serviceItems: ['11410402785096902M500201401000601'] });
+});
+afterEach(async () => central.close());
+
+function request(method: string, path: string, body?: unknown): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(new URL(path, central.url), { method, agent: false, headers: { 'content-type': 'application/json' } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (text += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+    });
+    req.on('error', reject);
+    req.end(body === undefined ? undefined : JSON.stringify(body));
+  });
+}
+
+const op = (id: string, serviceItem = '11410402785096902M500201401000601') => ({
+  id, serviceItem, kind: 'change', role: 'self-service', outcome: 'ok', state: 'completed', startedAt: '2025-01-06T02:03:04.005Z',
+});
+const A = '01932d8e-3c1a-7b2e-9f00-5d3c1a2b4e6f';
+const B = '01932d8e-3c1a-7b2e-9f00-5d3c1a2b4e70';
+
+describe('reference platform server', () => {
+  it('accepts a batch idempotently: a second copy is a duplicate, never a second row', async () => {
+    const push = { protocol: 1, terminalId: 'T', batchId: 'b1', operations: [op(A), op(B)] };
+    const first = await request('POST', 'v1/operations', push);
+    expect(JSON.parse(first.text)).toEqual({ batchId: 'b1', accepted: [A, B], duplicates: [], rejected: [] });
+    const again = await request('POST', 'v1/operations', { ...push, batchId: 'b2' });
+    expect(JSON.parse(again.text)).toEqual({ batchId: 'b2', accepted: [], duplicates: [A, B], rejected: [] });
+    expect(central.counts()).toMatchObject({ operations: 2, received: 4, duplicatesReceived: 2 });
+  });
+
+  it('rejects malformed operations and unknown service items, and bad requests as a whole', async () => {
+    const res = await request('POST', 'v1/operations', { protocol: 1, terminalId: 'T', batchId: 'b', operations: [op('not-a-uuid'), op(A, '11411082005756085T400201401000202')] });
+    const body = JSON.parse(res.text) as { rejected: { id: string; code: string }[] };
+    expect(body.rejected.map((r) => r.code)).toEqual(['invalid', 'unknown-service-item']);
+    expect((await request('POST', 'v1/operations', { protocol: 2, terminalId: 'T', batchId: 'b', operations: [] })).status).toBe(400);
+    expect((await request('POST', 'v1/operations', 'nonsense')).status).toBe(400);
+    expect(central.counts().operations).toBe(0);
+  });
+
+  it('serves the hotlist in full first, then the net changes since a version', async () => {
+    const c1 = '410402D156000005AAAAAAAAAAAAAAAA';
+    const c2 = '410402D156000005BBBBBBBBBBBBBBBB';
+    central.hotlistAdd(c1);
+    central.hotlistAdd(c2);
+    expect(JSON.parse((await request('GET', 'v1/hotlist')).text)).toEqual({ version: '2', full: true, add: [c1, c2], remove: [] });
+    central.hotlistRemove(c1);
+    central.hotlistAdd(c1);
+    central.hotlistRemove(c2);
+    expect(JSON.parse((await request('GET', 'v1/hotlist?since=2')).text)).toEqual({ version: '5', full: false, add: [c1], remove: [c2] });
+    expect(JSON.parse((await request('GET', 'v1/hotlist?since=99')).text)).toMatchObject({ full: true, add: [c1] });
+  });
+
+  it('injects faults for a number of requests, settable over the admin endpoint', async () => {
+    expect((await request('POST', 'admin/fault', { mode: '500', times: 2 })).status).toBe(200);
+    const push = { protocol: 1, terminalId: 'T', batchId: 'b', operations: [op(A)] };
+    expect((await request('POST', 'v1/operations', push)).status).toBe(500);
+    expect((await request('POST', 'v1/operations', push)).status).toBe(500);
+    expect((await request('POST', 'v1/operations', push)).status).toBe(200);
+    await central.setFault({ mode: 'malformed', times: 1 });
+    const bad = await request('POST', 'v1/operations', { ...push, operations: [op(B)] });
+    expect(() => JSON.parse(bad.text) as unknown).toThrow();
+    expect(central.counts().operations).toBe(2); // stored although the answer was garbage
+    await central.setFault({ mode: 'down' });
+    await expect(request('GET', 'v1/health')).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+    await central.setFault(null);
+    expect((await request('GET', 'v1/health')).status).toBe(200);
+  });
+});

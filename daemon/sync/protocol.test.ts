@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import { ErrorCode, isSsCardError } from '../../apdu/errors.js';
+import { maskIdentity } from '../journal/identity.js';
+import type { CardIdentity } from '../journal/identity.js';
+import type { OperationRow } from '../journal/types.js';
+import { parseHotlistResponse, parsePushResponse, toWire } from './protocol.js';
+
+const CARD: CardIdentity = { cardId: '410402D15600000593F973FB1A6CB5A0', cardNumber: 'Y00000327', socialSecurityNumber: '410402199207080047', name: '李晓红' };
+const ROW: OperationRow = {
+  seq: 1, id: '01932d8e-3c1a-7b2e-9f00-5d3c1a2b4e6f', terminalId: 'T-1', operatorId: null, serviceItem: '11410402785096902M500201401000601',
+  kind: 'change', role: 'self-service', state: 'interrupted', outcome: 'unknown', reason: 'interrupted', lastSw: 0x63c2, triesLeft: 2,
+  cardState: null, materials: ['social-security-card'], missing: [], startedAt: Date.UTC(2025, 0, 6, 2, 3, 4, 5), finishedAt: null,
+  syncState: 'unsynced', syncedAt: null, reconciles: null, cardHash: 'ab', card: maskIdentity(CARD),
+};
+
+describe('toWire', () => {
+  it('carries the identity in clear, masked, or not at all, as configured', () => {
+    expect(toWire({ row: ROW, identity: CARD }, 'full').card).toEqual({ ...CARD, masked: false });
+    expect(toWire({ row: ROW, identity: CARD }, 'masked').card).toEqual({ cardId: '410402**********************B5A0', cardNumber: 'Y0****327', socialSecurityNumber: '4104**********0047', name: '李**', masked: true });
+    expect(toWire({ row: ROW, identity: CARD }, 'none').card).toBeNull();
+  });
+
+  it('formats the status word and times; an interrupted row keeps its state', () => {
+    const w = toWire({ row: ROW, identity: null }, 'full');
+    expect(w).toMatchObject({ lastSw: '63C2', state: 'interrupted', outcome: 'unknown', startedAt: '2025-01-06T02:03:04.005Z', finishedAt: '2025-01-06T02:03:04.005Z', card: null });
+  });
+});
+
+describe('answers from the platform', () => {
+  it.each([
+    ['not an object', []],
+    ['accepted missing', { duplicates: [] }],
+    ['accepted of numbers', { accepted: [1, 2] }],
+    ['rejected without id', { accepted: [], rejected: [{ code: 'x' }] }],
+  ])('a push answer with %s is Sync_BadResponse', (_what, body) => {
+    expect(() => parsePushResponse(body)).toThrow(expect.objectContaining({ code: ErrorCode.Sync_BadResponse }) as Error);
+  });
+
+  it('a hotlist answer with a bad card id is refused as a whole', () => {
+    try {
+      parseHotlistResponse({ version: '3', full: false, add: ['410402D15600000593F973FB1A6CB5A0', '1234'], remove: [] });
+      expect.fail('accepted');
+    } catch (err) {
+      expect(isSsCardError(err, ErrorCode.Sync_BadResponse)).toBe(true);
+    }
+    expect(parseHotlistResponse({ version: '3', full: true, add: [] })).toEqual({ version: '3', full: true, add: [], remove: [] });
+  });
+});
