@@ -747,6 +747,11 @@ export class Journal {
     return { count: r.n, oldestFinishedAt: r.oldest };
   }
 
+  /** Rows the platform refused for good (cheap: for status displays). */
+  public rejectedCount(): number {
+    return (this.db.prepare("SELECT count(*) AS n FROM operations WHERE sync_state = 'rejected'").get() as { n: number }).n;
+  }
+
   public getMeta(key: string): string | null {
     return (this.st.metaGet.get(key) as { value: string } | undefined)?.value ?? null;
   }

@@ -48,6 +48,7 @@ CREATE INDEX operations_card ON operations(card_hash) WHERE card_hash IS NOT NUL
 CREATE INDEX operations_pending ON operations(seq) WHERE state = 'pending';
 CREATE INDEX operations_unsynced ON operations(seq) WHERE sync_state = 'unsynced' AND state <> 'pending';
 CREATE INDEX operations_synced_age ON operations(finished_at) WHERE sync_state = 'synced';
+CREATE INDEX operations_rejected ON operations(seq) WHERE sync_state = 'rejected';
 CREATE INDEX operations_reconciles ON operations(reconciles) WHERE reconciles IS NOT NULL;
 CREATE TABLE hotlist (
   card_hash TEXT PRIMARY KEY,

@@ -403,7 +403,7 @@ export function readSyncStatus(
     lastError,
     consecutiveFailures: live.consecutiveFailures,
     nextAttemptAt: live.nextAttemptAt,
-    rejected: journal.stats().bySync.rejected,
+    rejected: journal.rejectedCount(),
     hotlistVersion: journal.hotlistVersion(),
     lastHotlistAt: live.lastHotlistAt ?? (lastHotlist === null ? null : Number(lastHotlist)),
   };
