@@ -11,8 +11,12 @@ import type { SimKeypad } from './pinpad-keypad.js';
 
 class SimHidDevice extends EventEmitter implements HidDeviceLike {
   public closed = false;
+  public constructor(private readonly onClose: () => void) {
+    super();
+  }
   public close(): void {
     this.closed = true;
+    this.onClose();
   }
 }
 
@@ -42,10 +46,10 @@ export class SimHidBinding implements HidBinding {
   public open(path: string): HidDeviceLike {
     if (!this.plugged || path !== '/dev/hidraw-sim') throw new Error(`cannot open HID device ${path}`);
     this.opens++;
-    const dev = new SimHidDevice();
-    this.device = dev;
     this.abort?.abort();
     const abort = new AbortController();
+    const dev = new SimHidDevice(() => abort.abort());
+    this.device = dev;
     this.abort = abort;
     void this.pump(dev, abort.signal);
     return dev;
