@@ -9,14 +9,12 @@ import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { assign, createActor, setup, waitFor } from 'xstate';
 import { selectAid } from '../apdu/ssse.js';
-import type { IdCardInfo } from '../drivers/idcard/info.js';
 import { matchesSocialSecurityNumber } from '../drivers/idcard/info.js';
 import { SerialIdCardReader } from '../drivers/idcard/reader.js';
 import { readIdCardActor, verifyPinActor } from '../drivers/pinpad/actors.js';
 import { HidPinPad, parseHidPinPadConfig } from '../drivers/pinpad/hid-pinpad.js';
 import { PcscPinPad } from '../drivers/pinpad/pcsc-pinpad.js';
 import type { PinKeyEvent, PinPad } from '../drivers/pinpad/pinpad.js';
-import type { PadPinResult } from '../drivers/pinpad/verify.js';
 import { SerialPinPad } from '../drivers/pinpad/serial-pinpad.js';
 import { TouchPinPad } from '../drivers/pinpad/touch-pinpad.js';
 import { loadIdCardFixture } from '../drivers/sim/idcard-fixtures.js';
@@ -34,8 +32,14 @@ import type { CardTransport } from '../drivers/transport.js';
 const profile = JSON.parse(readFileSync(cardFixture('card-2.0'), 'utf8')) as { pin: string; holder: { 社会保障号码: string } };
 const PIN = profile.pin;
 
+interface HolderCheck {
+  input: { ssn: string };
+  context: { ssn: string; idMatches: boolean | undefined; sw: number | undefined; keys: number };
+}
+
 const holderCheck = setup({
-  types: {},
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- xstate's idiom for declaring types
+  types: {} as HolderCheck,
   actors: {
     readIdCard: readIdCardActor(null as never),
     verifyPin: verifyPinActor(null as never, null as never),
@@ -63,7 +67,7 @@ const holderCheck = setup({
       invoke: {
         src: 'verifyPin',
         input: { timeoutMs: 8000 },
-        onDone: { target: 'verified', actions: assign({ sw: ({ event }) => (event.output).sw }) },
+        onDone: { target: 'verified', actions: assign({ sw: ({ event }) => event.output.sw }) },
         onError: 'failed',
       },
     },
