@@ -125,7 +125,16 @@ export class PcscChannel implements CardTransport {
     const res = await this.call<Buffer>('transmit', (cb) => this.reader.transmit(cmd, MAX_RESPONSE, this.protocolValue, cb), timeoutMs);
     this.options.trace?.({ reader: this.readerName, direction: 'R', hex: sensitive ? traceResponseSensitive(res) : toHex(res, ' '), ms: performance.now() - t0 });
     if (res.length < 2) {
-      throw new SsCardError(ErrorCode.Pcsc_TransmitFailed, { zh: `读卡器“${this.readerName}”返回的响应不足 2 字节`, en: `reader "${this.readerName}" returned a response shorter than 2 bytes` }, { length: res.length });
+      // vpcd (and some readers) answer a card pulled out mid-command with an empty response.
+      this.broken = new SsCardError(
+        ErrorCode.Pcsc_TransmitFailed,
+        {
+          zh: `读卡器“${this.readerName}”返回的响应不完整（${res.length} 字节；卡片可能已被取出）：请检查卡片后重新开始操作`,
+          en: `reader "${this.readerName}" returned an incomplete response (${res.length} bytes; was the card removed?): check the card and start the operation again`,
+        },
+        { reader: this.readerName, length: res.length },
+      );
+      throw this.broken;
     }
     return res;
   }

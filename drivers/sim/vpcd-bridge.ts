@@ -37,6 +37,12 @@ export interface VpcdBridgeOptions {
    * backing off from 200 ms to 5 s, until it succeeds or remove() is called. Default false.
    */
   readonly autoReconnect?: boolean;
+  /**
+   * Keep the card out at least this long between remove() and insert() (ms; default 1000).
+   * pcscd polls vpcd for presence every 400 ms: a shorter absence goes unnoticed, pcscd never
+   * powers the new card up and its first commands fail with SCARD_E_NOT_TRANSACTED.
+   */
+  readonly minAbsentMs?: number;
 }
 
 export interface VpcdBridgeEvents {
@@ -58,6 +64,7 @@ export class VpcdBridge extends EventEmitter<VpcdBridgeEvents> {
   private readonly connectTimeoutMs: number;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private wantInserted = false;
+  private removedAt = 0;
 
   constructor(
     private device: VirtualCardDevice,
@@ -92,6 +99,9 @@ export class VpcdBridge extends EventEmitter<VpcdBridgeEvents> {
   async insert(): Promise<void> {
     this.wantInserted = true;
     if (this.socket) return;
+    const wait = this.removedAt + (this.options.minAbsentMs ?? 1000) - Date.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    if (this.socket) return;
     const socket = await new Promise<net.Socket>((resolve, reject) => {
       const s = net.connect({ host: this.host, port: this.port });
       const timer = setTimeout(() => {
@@ -118,6 +128,7 @@ export class VpcdBridge extends EventEmitter<VpcdBridgeEvents> {
     socket.on('close', () => {
       if (this.socket === socket) {
         this.socket = undefined;
+        this.removedAt = Date.now();
         this.device.powerOff();
         this.emit('removed', 'peer-closed');
         if (this.options.autoReconnect && this.wantInserted) this.scheduleReconnect(200);
@@ -134,6 +145,7 @@ export class VpcdBridge extends EventEmitter<VpcdBridgeEvents> {
     const socket = this.socket;
     if (!socket) return;
     this.socket = undefined;
+    this.removedAt = Date.now();
     this.device.powerOff();
     await new Promise<void>((resolve) => {
       socket.once('close', () => resolve());
