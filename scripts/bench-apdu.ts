@@ -33,6 +33,16 @@ interface BareContext {
   close(): void;
 }
 
+/** A setup step that takes longer than `ms` fails with its name: a hang says where it is. */
+async function step<T>(name: string, ms: number, p: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${name}: no answer within ${ms} ms`)), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = Math.floor(s.length / 2);
@@ -51,18 +61,23 @@ function quickAckOn(): boolean {
 async function bareSetup(): Promise<{ run: (n: number) => Promise<number>; close: () => Promise<void> }> {
   const require = createRequire(import.meta.url);
   const pcsc = (require('pcsclite') as () => BareContext)();
+  // Every reader the wrapper opens has a watcher thread that keeps the process alive until closed.
+  const all: BareReader[] = [];
   const reader = await new Promise<BareReader>((resolve, reject) => {
     const t = setTimeout(() => reject(new Error(`bare pcsclite: reader ${READER} not seen`)), 5000);
     pcsc.on('error', reject);
     pcsc.on('reader', (r) => {
+      all.push(r);
       if (r.name === READER) {
         clearTimeout(t);
         resolve(r);
       }
     });
   });
-  const protocol = await new Promise<number>((resolve, reject) =>
-    reader.connect({ share_mode: 2 /* SHARED */, protocol: 3 }, (e, p) => (e ? reject(e) : resolve(p))),
+  const protocol = await step(
+    'bare pcsclite connect',
+    10_000,
+    new Promise<number>((resolve, reject) => reader.connect({ share_mode: 2 /* SHARED */, protocol: 3 }, (e, p) => (e ? reject(e) : resolve(p)))),
   );
   return {
     run: async (n) => {
@@ -74,16 +89,13 @@ async function bareSetup(): Promise<{ run: (n: number) => Promise<number>; close
     },
     close: async () => {
       await new Promise<void>((resolve) => reader.disconnect(0, () => resolve()));
-      reader.close();
+      for (const r of all) r.close();
       pcsc.close();
     },
   };
 }
 
-async function driverSetup(): Promise<{ run: (n: number) => Promise<number>; close: () => Promise<void> }> {
-  const service = new PcscService();
-  service.start();
-  await service.ready(5000);
+async function driverSetup(service: PcscService): Promise<{ run: (n: number) => Promise<number>; close: () => Promise<void> }> {
   await service.waitForCard(READER, 5000);
   const channel = await service.connect(READER);
   return {
@@ -114,15 +126,28 @@ async function main(): Promise<void> {
   const apdus = values.apdus !== undefined ? Number(values.apdus) : quick ? 1000 : 60;
   if (!Number.isInteger(apdus) || apdus < 1) throw new Error(`--apdus must be a positive integer, got "${values.apdus}"`);
 
+  // A whole run that hangs (a wedged pcscd) ends with an error, not silence.
+  const watchdog = setTimeout(() => {
+    process.stderr.write('bench:apdu: no progress for 180 s (is pcscd wedged? restart it)\n');
+    process.exit(1);
+  }, 180_000);
+  watchdog.unref();
+
+  const service = new PcscService();
+  service.start();
+  await service.ready(5000);
+  // pcscd notices a removal only on its next presence poll (400 ms): start from an empty reader,
+  // or pcscd may never power up our card after a previous run's.
+  await service.waitForRemoval(READER, 5000);
   const card = await VirtualSsCard.fromFile(path.resolve(projectRoot(), values.card));
   const bridge = new VpcdBridge(card);
-  await bridge.insert();
-  const bare = await bareSetup();
-  const driver = await driverSetup();
+  await step('inserting the virtual card into vpcd', 10_000, bridge.insert());
+  const driver = await step('driver connect', 20_000, driverSetup(service)); // waits until pcscd reports the card
+  const bare = await step('bare pcsclite setup', 20_000, bareSetup());
   try {
     // warm-up
-    await bare.run(Math.min(50, apdus));
-    await driver.run(Math.min(50, apdus));
+    await step('warm-up (bare)', 20_000, bare.run(Math.min(50, apdus)));
+    await step('warm-up (driver)', 20_000, driver.run(Math.min(50, apdus)));
     const bareMs: number[] = [];
     const driverMs: number[] = [];
     for (let r = 0; r < reps; r++) {

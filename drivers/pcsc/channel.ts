@@ -55,6 +55,10 @@ export class PcscChannel implements CardTransport {
   private open_ = false;
   private broken: SsCardError | undefined;
   private readonly timeoutMs: number;
+  /** One timer per channel, re-armed with refresh() for each call (no allocation per APDU). */
+  private timer: NodeJS.Timeout | undefined;
+  private pendingTimeout: (() => void) | undefined;
+  private timerMs = 0;
   private readonly queue: <T>(job: () => Promise<T>) => Promise<T>;
 
   constructor(
@@ -120,10 +124,11 @@ export class PcscChannel implements CardTransport {
 
   private async transmitOnce(cmd: Buffer, timeoutMs: number, sensitive: boolean): Promise<Buffer> {
     this.assertUsable('transmit');
-    const t0 = performance.now();
-    this.options.trace?.({ reader: this.readerName, direction: 'C', hex: traceCommand(cmd, sensitive) });
+    const trace = this.options.trace;
+    const t0 = trace ? performance.now() : 0;
+    trace?.({ reader: this.readerName, direction: 'C', hex: traceCommand(cmd, sensitive) });
     const res = await this.call<Buffer>('transmit', (cb) => this.reader.transmit(cmd, MAX_RESPONSE, this.protocolValue, cb), timeoutMs);
-    this.options.trace?.({ reader: this.readerName, direction: 'R', hex: sensitive ? traceResponseSensitive(res) : toHex(res, ' '), ms: performance.now() - t0 });
+    trace?.({ reader: this.readerName, direction: 'R', hex: sensitive ? traceResponseSensitive(res) : toHex(res, ' '), ms: performance.now() - t0 });
     if (res.length < 2) {
       // vpcd (and some readers) answer a card pulled out mid-command with an empty response.
       this.broken = new SsCardError(
@@ -161,6 +166,8 @@ export class PcscChannel implements CardTransport {
     if (!this.open_) return Promise.resolve();
     this.open_ = false;
     return this.queue(async () => {
+      if (this.timer) clearTimeout(this.timer);
+      this.timer = undefined;
       if (!(this.options.isAlive?.() ?? true) || !this.reader.connected) return;
       try {
         await this.call<void>('disconnect', (cb) => this.reader.disconnect(DISPOSITION[disposition], (e) => cb(e, undefined)), this.timeoutMs);
@@ -192,7 +199,7 @@ export class PcscChannel implements CardTransport {
   private call<T>(op: string, run: (cb: (err: Error | null | undefined, value: T) => void) => void, timeoutMs: number): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       let done = false;
-      const timer = setTimeout(() => {
+      this.pendingTimeout = () => {
         if (done) return;
         done = true;
         const err = new SsCardError(
@@ -202,21 +209,36 @@ export class PcscChannel implements CardTransport {
         );
         this.broken = err;
         reject(err);
-      }, timeoutMs);
+      };
+      this.armTimer(timeoutMs);
+      const settle = (): boolean => {
+        if (done) return false;
+        done = true;
+        this.pendingTimeout = undefined;
+        return true;
+      };
       try {
         run((err, value) => {
-          if (done) return;
-          done = true;
-          clearTimeout(timer);
+          if (!settle()) return;
           if (err) reject(this.mapError(err, op));
           else resolve(value);
         });
       } catch (err) {
-        done = true;
-        clearTimeout(timer);
-        reject(this.mapError(err, op));
+        if (settle()) reject(this.mapError(err, op));
       }
     });
+  }
+
+  /** Calls are serialised, so one timer serves them all; it is unref'd and harmless when idle. */
+  private armTimer(ms: number): void {
+    if (this.timer && this.timerMs === ms) {
+      this.timer.refresh();
+      return;
+    }
+    if (this.timer) clearTimeout(this.timer);
+    this.timerMs = ms;
+    this.timer = setTimeout(() => this.pendingTimeout?.(), ms);
+    this.timer.unref();
   }
 
   private mapError(err: unknown, op: string): SsCardError {

@@ -67,7 +67,7 @@ export class PcscService extends EventEmitter<PcscServiceEvents> {
   private readonly addonFactory: AddonFactory;
   private context: AddonContext | undefined;
   private readonly entries = new Map<string, ReaderEntry>();
-  private readonly queues = new Map<string, Promise<unknown>>();
+  private readonly queues = new Map<string, { busy: boolean; waiting: (() => void)[] }>();
   private up = false;
   private listed = false;
   private running = false;
@@ -191,19 +191,28 @@ export class PcscService extends EventEmitter<PcscServiceEvents> {
     return channel;
   }
 
-  /** One operation at a time per reader, across every channel to it. */
-  private enqueue<T>(reader: string, job: () => Promise<T>): Promise<T> {
-    const prev = this.queues.get(reader) ?? Promise.resolve();
-    const next = prev.then(job, job);
-    const settled = next.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.queues.set(reader, settled);
-    void settled.then(() => {
-      if (this.queues.get(reader) === settled) this.queues.delete(reader);
-    });
-    return next;
+  /**
+   * One operation at a time per reader, across every channel to it: a FIFO of waiters. An idle
+   * reader runs the job at once (no promise chain is built on the hot path).
+   */
+  private async enqueue<T>(reader: string, job: () => Promise<T>): Promise<T> {
+    let q = this.queues.get(reader);
+    if (!q) {
+      q = { busy: false, waiting: [] };
+      this.queues.set(reader, q);
+    }
+    if (q.busy) {
+      const queue = q;
+      await new Promise<void>((resume) => queue.waiting.push(resume));
+    }
+    q.busy = true;
+    try {
+      return await job();
+    } finally {
+      const next = q.waiting.shift();
+      if (next) next();
+      else q.busy = false;
+    }
   }
 
   private readerNotFound(match: ReaderMatch): SsCardError {
