@@ -12,20 +12,11 @@ import {
   sm4Mac,
   xor,
 } from './crypto.js';
+import { caught, h, hex } from '../test/util.js';
 
-const h = (s: string): Buffer => Buffer.from(s.replace(/\s/g, ''), 'hex');
-const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex').toUpperCase();
 /** Single DES as two-key TDES with K ‖ K (E_K ∘ D_K ∘ E_K = E_K). */
 const desKey = (k: string): Buffer => Buffer.concat([h(k), h(k)]);
 
-function caught(f: () => unknown): unknown {
-  try {
-    f();
-  } catch (e) {
-    return e;
-  }
-  throw new Error('expected an exception');
-}
 
 describe('SM4 (GB/T 32907-2016)', () => {
   it('encrypts the standard example A.1: key = plaintext = 0123456789ABCDEFFEDCBA9876543210', () => {

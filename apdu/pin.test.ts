@@ -3,19 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { decryptBlocks } from './crypto.js';
 import { ErrorCode, isSsCardError } from './errors.js';
 import { bcdToPin, encryptPinBlock, parsePinBlock, pinBlock, pinToBcd, wipe } from './pin.js';
+import { ascii, caught, h, hex } from '../test/util.js';
 
-const h = (s: string): Buffer => Buffer.from(s.replace(/\s/g, ''), 'hex');
-const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex').toUpperCase();
-const ascii = (s: string): Buffer => Buffer.from(s, 'ascii');
 
-function caught(f: () => unknown): unknown {
-  try {
-    f();
-  } catch (e) {
-    return e;
-  }
-  throw new Error('expected an exception');
-}
 
 describe('pinToBcd / bcdToPin', () => {
   it.each([

@@ -2,19 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { decodeCommand } from './apdu.js';
 import { ErrorCode, isSsCardError } from './errors.js';
 import { KeyUsage, PSAM_DEFAULT_DF, psamEncrypt, psamInit, psamMac, psamReadTerminalNumber, psamSelect } from './psam.js';
+import { caught, h, hex } from '../test/util.js';
 
-const h = (s: string): Buffer => Buffer.from(s.replace(/\s/g, ''), 'hex');
-const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex').toUpperCase();
 const spaced = (s: string): string => s.replace(/\s/g, '');
 
-function caught(f: () => unknown): unknown {
-  try {
-    f();
-  } catch (e) {
-    return e;
-  }
-  throw new Error('expected an exception');
-}
 
 describe('PSAM builders: golden bytes', () => {
   it.each([

@@ -21,18 +21,9 @@ import {
   parseSimpleTlv,
   parseSimpleTlvList,
 } from './records.js';
+import { caught, h, hex } from '../test/util.js';
 
-const h = (s: string): Buffer => Buffer.from(s.replace(/\s/g, ''), 'hex');
-const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex').toUpperCase();
 
-function caught(f: () => unknown): unknown {
-  try {
-    f();
-  } catch (e) {
-    return e;
-  }
-  throw new Error('expected an exception');
-}
 
 /** Run f; pass if it returns or throws an SsCardError, fail on any other exception. */
 function valueOrSsCardError(f: () => unknown): void {

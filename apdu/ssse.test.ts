@@ -27,20 +27,10 @@ import {
   verify,
   verifyQuery,
 } from './ssse.js';
+import { ascii, caught, h, hex } from '../test/util.js';
 
-const h = (s: string): Buffer => Buffer.from(s.replace(/\s/g, ''), 'hex');
-const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex').toUpperCase();
 const spaced = (s: string): string => s.replace(/\s/g, '');
-const ascii = (s: string): Buffer => Buffer.from(s, 'ascii');
 
-function caught(f: () => unknown): unknown {
-  try {
-    f();
-  } catch (e) {
-    return e;
-  }
-  throw new Error('expected an exception');
-}
 
 describe('SSSE_AID', () => {
   it('is "sx1.sh." in ASCII followed by GBK 社会保障', () => {
