@@ -375,11 +375,11 @@ export class Journal {
     return this.terminalId;
   }
 
-  private requireKeys(what: string): IdentityKeys {
+  private requireKeys(what: { zh: string; en: string }): IdentityKeys {
     if (this.keys === undefined) {
       throw new SsCardError(
         ErrorCode.Journal_KeyFile,
-        { zh: `${what}需要交易日志的密钥文件；请用 --key 指定（只有守护进程用户可读）`, en: `${what} needs the journal key file; give it with --key (readable by the daemon user only)` },
+        { zh: `${what.zh}需要交易日志的密钥文件；请用 --key 指定（只有守护进程用户可读）`, en: `${what.en} needs the journal key file; give it with --key (readable by the daemon user only)` },
       );
     }
     return this.keys;
@@ -387,14 +387,14 @@ export class Journal {
 
   /** The look-up handle of a card (HMAC of its identification code), for {@link findByCard}. */
   public cardHash(card: CardIdentity | string): string {
-    const keys = this.requireKeys('按卡查询 / card look-up: ');
+    const keys = this.requireKeys({ zh: '按卡查询', en: 'card look-up' });
     const cardId = typeof card === 'string' ? card : card.cardId;
     return keys.cardHash(normalizeIdentity({ cardId }).cardId);
   }
 
   private identityColumns(id: string, card: CardIdentity | undefined) {
     if (card === undefined) return { card_hash: null, person_hash: null, card_masked: null, identity: null, key_id: null };
-    const keys = this.requireKeys('记录卡片身份 / recording a card identity: ');
+    const keys = this.requireKeys({ zh: '记录卡片身份', en: 'recording a card identity' });
     const c = normalizeIdentity(card);
     return {
       card_hash: keys.cardHash(c.cardId),
@@ -561,7 +561,7 @@ export class Journal {
         }
         const id = this.ids.next();
         const now = this.now();
-        const identity = raw.identity === null ? undefined : this.requireKeys('核对 / reconcile: ').open(raw.identity, raw.id);
+        const identity = raw.identity === null ? undefined : this.requireKeys({ zh: '核对', en: 'reconcile' }).open(raw.identity, raw.id);
         this.st.insert.run({
           id,
           terminal_id: terminal,
@@ -607,7 +607,7 @@ export class Journal {
     const r = this.st.byId.get(id) as DbRow | undefined;
     if (r === undefined) throw notFound(id);
     if (r.identity === null) return null;
-    const keys = this.requireKeys('显示完整身份 / --reveal: ');
+    const keys = this.requireKeys({ zh: '显示完整身份', en: '--reveal' });
     if (r.key_id !== keys.keyId) {
       throw new SsCardError(
         ErrorCode.Journal_KeyMismatch,
@@ -711,7 +711,7 @@ export class Journal {
   /** Unsynced, finished rows after `afterSeq`, oldest first, at most `limit`; identities decrypted if `withIdentity`. */
   public unsyncedPage(afterSeq: number, limit: number, withIdentity: boolean): RowWithIdentity[] {
     const rows = this.st.unsyncedPage.all(afterSeq, limit) as DbRow[];
-    const keys = withIdentity ? this.requireKeys('同步完整身份 / syncing identities: ') : undefined;
+    const keys = withIdentity ? this.requireKeys({ zh: '同步完整身份', en: 'syncing identities' }) : undefined;
     return rows.map((r) => ({ row: toRow(r), identity: keys !== undefined && r.identity !== null ? keys.open(r.identity, r.id) : null }));
   }
 
@@ -775,7 +775,7 @@ export class Journal {
   /** Apply an update pulled from the platform, atomically with its version. */
   public applyHotlist(update: HotlistUpdate): void {
     this.requireWritable();
-    const keys = this.requireKeys('挂失名单 / hotlist: ');
+    const keys = this.requireKeys({ zh: '挂失名单', en: 'hotlist' });
     const at = this.now();
     const hashOf = (cardId: string): string => keys.cardHash(normalizeIdentity({ cardId }).cardId);
     const add = update.add.map(hashOf);
