@@ -96,6 +96,18 @@ export enum ErrorCode {
   IdCard_BadData = 757,
   IdCard_Cancelled = 758,
 
+  // 800-849: card service flows (state/ machines, drivers/card/ssse-operations.ts, daemon/flows)
+  /** A state-changing command was sent but its answer was lost (transport error, card removed): the card may have changed. */
+  Flow_OutcomeUnknown = 800,
+  /** A step before the state-changing command failed: the command was not sent, the card is unchanged. */
+  Flow_NotSent = 801,
+  /** The PIN the flow needs was not entered (or was already used and wiped). */
+  Flow_PinNotEntered = 802,
+  /** The flow refused before touching the card (role, materials, tries-left floor, card state). */
+  Flow_Refused = 803,
+  /** The holder did not act in time (PIN entry or inactivity timeout). */
+  Flow_Timeout = 804,
+
   // 900: a bug in this program
   Internal = 900,
 }
