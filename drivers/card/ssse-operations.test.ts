@@ -1,0 +1,137 @@
+import { describe, expect, it } from 'vitest';
+import { ErrorCode } from '../../apdu/errors.js';
+import { Psam } from '../psam/psam.js';
+import { cardFixture, psamFixture } from '../sim/profile.js';
+import type { SimCommandEvent } from '../sim/sim-transport.js';
+import { SimTransport } from '../sim/sim-transport.js';
+import { VirtualSsCard } from '../sim/virtual-card.js';
+import { VirtualPsam } from '../sim/virtual-psam.js';
+import { SsseCard } from './ssse-card.js';
+import type { OperationOutcome } from './ssse-operations.js';
+import { activate, changePin, reloadPin, unblockPin, verifyPin } from './ssse-operations.js';
+
+const pin = (s: string): Buffer => Buffer.from(s, 'ascii');
+/** INS bytes of the state-changing commands. */
+const STATE_CHANGING = new Set([0x20, 0x5e, 0x24, 0x18]);
+
+async function rig(profile: string, hook?: (e: SimCommandEvent, t: SimTransport) => void) {
+  const vcard = await VirtualSsCard.fromFile(cardFixture(profile));
+  const sent: Buffer[] = [];
+  const holder: { t?: SimTransport } = {};
+  const transport = new SimTransport(vcard, {
+    onCommand: (e) => {
+      if (e.phase === 'before') sent.push(Buffer.from(e.command));
+      hook?.(e, holder.t!);
+    },
+  });
+  holder.t = transport;
+  const psam = new Psam(new SimTransport(await VirtualPsam.fromFile(psamFixture('psam-test'))));
+  await psam.open();
+  const card = new SsseCard(transport);
+  await card.readBasics(psam, () => Buffer.alloc(card.selectedAlgorithm === 'SM4' ? 16 : 8, 0x11));
+  sent.length = 0;
+  return { vcard, transport, psam, card, sent };
+}
+
+function sw(o: OperationOutcome): number | undefined {
+  return o.status === 'answered' ? o.sw : undefined;
+}
+
+describe('ssse-operations against the virtual card', () => {
+  it('VERIFY: right PIN 9000, wrong PIN 63C5, both buffers wiped, one VERIFY each', async () => {
+    const { card, vcard, sent } = await rig('card-2.0');
+    const good = pin('123456');
+    expect(sw(await verifyPin(card, good))).toBe(0x9000);
+    expect(good.every((b) => b === 0)).toBe(true);
+    const bad = pin('111111');
+    const o = await verifyPin(card, bad);
+    expect(o).toMatchObject({ status: 'answered', sw: 0x63c5, triesLeft: 5, blocked: false });
+    expect(bad.every((b) => b === 0)).toBe(true);
+    expect(vcard.pinTriesLeft).toBe(5);
+    expect(sent.filter((c) => c[1] === 0x20)).toHaveLength(2);
+  });
+
+  it('CHANGE PIN then VERIFY with the new one', async () => {
+    const { card } = await rig('card-3.0');
+    expect(sw(await changePin(card, pin('246810'), pin('802461')))).toBe(0x9000);
+    expect(sw(await verifyPin(card, pin('802461')))).toBe(0x9000);
+  });
+
+  it.each([
+    ['card-2.0', 'pboc', 0x5e],
+    ['card-3.0', 'ssse3', 0x24],
+  ])('RELOAD PIN on %s (%s form) sets the PIN and restores the tries', async (profile, _form, ins) => {
+    const { card, psam, vcard, sent } = await rig(profile);
+    await verifyPin(card, pin('000000'));
+    expect(vcard.pinTriesLeft).toBe(5);
+    expect(sw(await reloadPin(card, psam, pin('802461')))).toBe(0x9000);
+    expect(vcard.pinTriesLeft).toBe(6);
+    expect(sent.filter((c) => c[1] === ins && c[0] !== 0x00)).toHaveLength(1);
+    expect(sw(await verifyPin(card, pin('802461')))).toBe(0x9000);
+  });
+
+  it('PIN UNBLOCK on the locked card', async () => {
+    const { card, psam, vcard } = await rig('card-locked');
+    expect(vcard.pinTriesLeft).toBe(0);
+    expect(sw(await verifyPin(card, pin('135790')))).toBe(0x6983);
+    expect(sw(await unblockPin(card, psam, pin('802461')))).toBe(0x9000);
+    expect(vcard.pinTriesLeft).toBe(6);
+    expect(sw(await verifyPin(card, pin('802461')))).toBe(0x9000);
+  });
+
+  it('activation: APP UNBLOCK then the holder PIN; the card is active with that PIN', async () => {
+    const { card, psam, vcard } = await rig('card-not-activated');
+    expect(vcard.cardState).toBe('notActivated');
+    const p = pin('802461');
+    const o = await activate(card, psam, p);
+    expect(sw(o.appUnblock)).toBe(0x9000);
+    expect(o.pin && sw(o.pin)).toBe(0x9000);
+    expect(p.every((b) => b === 0)).toBe(true);
+    expect(vcard.cardState).toBe('active');
+    expect(sw(await verifyPin(card, pin('802461')))).toBe(0x9000);
+  });
+
+  it('removal before the state-changing APDU: unknown (the terminal cannot tell), no try spent', async () => {
+    const { card, vcard } = await rig('card-2.0', (e, t) => {
+      if (e.phase === 'before' && e.command[1] === 0x20) t.remove();
+    });
+    const o = await verifyPin(card, pin('111111'));
+    expect(o.status).toBe('unknown');
+    expect(o.status !== 'answered' && o.error.code).toBe(ErrorCode.Flow_OutcomeUnknown);
+    expect(vcard.pinTriesLeft).toBe(6);
+  });
+
+  it('removal after the state-changing APDU: unknown, and the card did change', async () => {
+    const { card, vcard } = await rig('card-2.0', (e, t) => {
+      if (e.phase === 'after' && e.command[1] === 0x20) t.remove();
+    });
+    const o = await verifyPin(card, pin('111111'));
+    expect(o.status).toBe('unknown');
+    expect(vcard.pinTriesLeft).toBe(5);
+  });
+
+  it('removal during the preparation (GET CHALLENGE): notSent, no state-changing APDU reached the card', async () => {
+    const seen: number[] = [];
+    const { card, psam, vcard } = await rig('card-2.0', (e, t) => {
+      if (e.phase === 'before') seen.push(e.command[1]!);
+      if (e.phase === 'before' && e.command[1] === 0x84) t.remove();
+    });
+    const o = await reloadPin(card, psam, pin('802461'));
+    expect(o.status).toBe('notSent');
+    expect(o.status !== 'answered' && o.error.code).toBe(ErrorCode.Flow_NotSent);
+    expect(seen.some((ins) => STATE_CHANGING.has(ins))).toBe(false);
+    expect(vcard.pinTriesLeft).toBe(6);
+  });
+
+  it('never retries: a failing transport sees the state-changing APDU once', async () => {
+    let count = 0;
+    const { card } = await rig('card-2.0', (e, t) => {
+      if (e.phase === 'before' && e.command[1] === 0x5e) {
+        count++;
+        t.remove();
+      }
+    });
+    expect((await changePin(card, pin('123456'), pin('802461'))).status).toBe('unknown');
+    expect(count).toBe(1);
+  });
+});
