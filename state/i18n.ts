@@ -1,0 +1,23 @@
+/**
+ * Bilingual text helpers for the state/ modules: every text a holder or operator sees comes as a
+ * pair, Simplified Chinese first and English second (../shared/STYLE.md "Habits").
+ */
+import type { BilingualText } from '../apdu/errors.js';
+
+export type { BilingualText };
+
+/** A frozen `{ zh, en }` pair. */
+export function bi(zh: string, en: string): BilingualText {
+  return Object.freeze({ zh, en });
+}
+
+/** Chinese enumeration with the enumeration comma: ['甲', '乙', '丙'] → '甲、乙、丙'. */
+export function listZh(items: readonly string[]): string {
+  return items.join('、');
+}
+
+/** English enumeration: ['a'] → 'a', ['a', 'b'] → 'a and b', ['a', 'b', 'c'] → 'a, b and c'. */
+export function listEn(items: readonly string[]): string {
+  if (items.length <= 1) return items.join('');
+  return `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]!}`;
+}
