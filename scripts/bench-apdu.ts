@@ -146,8 +146,10 @@ async function main(): Promise<void> {
   const bare = await step('bare pcsclite setup', 20_000, bareSetup());
   try {
     // warm-up
-    await step('warm-up (bare)', 20_000, bare.run(Math.min(50, apdus)));
-    await step('warm-up (driver)', 20_000, driver.run(Math.min(50, apdus)));
+    // Warm-up: the first thousand calls through either path run colder code (JIT); medians
+    // should compare steady states.
+    await step('warm-up (bare)', 60_000, bare.run(quick ? 1000 : 20));
+    await step('warm-up (driver)', 60_000, driver.run(quick ? 1000 : 20));
     const bareMs: number[] = [];
     const driverMs: number[] = [];
     for (let r = 0; r < reps; r++) {
