@@ -16,7 +16,7 @@ if [ "$(id -u)" != "0" ]; then
   fi
 fi
 
-PKGS=(pcscd libpcsclite-dev vsmartcard-vpcd pcsc-tools opensc socat iproute2 procps)
+PKGS=(pcscd libpcsclite-dev vsmartcard-vpcd pcsc-tools opensc socat iproute2 procps openssl)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

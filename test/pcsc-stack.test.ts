@@ -211,6 +211,17 @@ describe('sscard apdu', () => {
   });
 });
 
+describe('pcscd missing', () => {
+  // libpcsclite finds pcscd through PCSCLITE_CSOCK_NAME: pointing it nowhere is pcscd not running,
+  // without stopping the pcscd the other suites share.
+  it.each([['readers'], ['read'], ['apdu', SELECT_SSSE]])('sscard %s says pcscd is not running and how to start it, exit 1', async (...args) => {
+    const r = await runCli(args, 30000, { PCSCLITE_CSOCK_NAME: '/nonexistent/pcscd.comm' });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`E${ErrorCode.Pcsc_ServiceUnavailable}`);
+    expect(r.stderr).toMatch(/pcscd 未运行.*\n.*pcscd is not running: run \.\/scripts\/setup\.sh/);
+  });
+});
+
 describe('independent cross-check with OpenSC', () => {
   it('opensc-tool sees the same ATR and the same answer to SELECT SSSE', async () => {
     const { card } = await insertCard('card-3.0');

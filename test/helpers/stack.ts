@@ -75,12 +75,12 @@ export interface CliResult {
 }
 
 /** Run the sscard command from source (tsx), as a technician would run it. */
-export function runCli(args: string[], timeoutMs = 30000): Promise<CliResult> {
+export function runCli(args: string[], timeoutMs = 30000, env: Record<string, string> = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts', 'sscard.ts'), ...args], {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, NO_COLOR: '1' },
+      env: { ...process.env, NO_COLOR: '1', ...env },
     });
     let stdout = '';
     let stderr = '';
