@@ -1,0 +1,177 @@
+/**
+ * The actor contracts of the card session (services issue §1): every side effect of the session
+ * machine — card I/O, the PSAM, PIN entry, the ID card reader, the operator, the journal — is a
+ * named actor supplied by the caller (`machine.provide({ actors })`). This file holds their types
+ * only; daemon/flows builds them from the drivers, and the tests build them over the simulator.
+ *
+ * No type here can carry a PIN digit: PIN entry puts the digits into a {@link PinVault} slot the
+ * actors share, and the machine sees the slot name and a digit count.
+ */
+import type { PinPolicyContext } from './pin-policy.js';
+import type { PinSlot } from './pin-vault.js';
+import type { Material } from './materials.js';
+import type { Role, ServiceKind } from './roles.js';
+
+export type { PinSlot };
+
+/** Terminal roles (services issue §4, state/roles.ts). */
+export type TerminalRole = Role;
+
+/** Identity materials presented (收件, state/materials.ts). */
+export type PresentedMaterial = Material;
+
+/** The card's life-cycle state as the session sees it. */
+export type SessionCardState = 'active' | 'notActivated' | 'appLocked' | 'pinBlocked';
+
+/** Tries left and state, read without spending a try (VERIFY without data, SELECT). */
+export interface PinState {
+  /** Undefined when the card does not say (e.g. not activated). */
+  readonly triesLeft: number | undefined;
+  readonly cardState: SessionCardState;
+}
+
+/** What `identifyCard` found: SSSE selected, EF05/EF06 read (external auth on 3.0), internal auth. */
+export interface CardIdentification extends PinState {
+  /** 卡识别码 (32 hex digits). */
+  readonly cardId: string;
+  readonly cardNumber: string;
+  readonly specVersion: string;
+  readonly algorithm: '3DES' | 'SM4';
+  /** 社会保障号码 (the holder's; equals the resident ID number). */
+  readonly socialSecurityNumber: string;
+  readonly name: string;
+  /** YYYY-MM-DD. */
+  readonly birthDate: string;
+  /** INTERNAL AUTHENTICATE checked by the PSAM; undefined without a PSAM. */
+  readonly authentic: boolean | undefined;
+}
+
+/** The outcome of one state-changing card command, as the machine keeps it (no error object). */
+export type CardOpOutput =
+  | { readonly status: 'answered'; readonly sw: number; readonly triesLeft?: number; readonly blocked: boolean }
+  /** Not sent: the card is unchanged. `code` is an ErrorCode. */
+  | { readonly status: 'notSent'; readonly code: number }
+  /** Sent, no answer: the card may have changed. */
+  | { readonly status: 'unknown'; readonly code: number };
+
+export interface ActivationOutput {
+  readonly appUnblock: CardOpOutput;
+  readonly pin?: CardOpOutput;
+}
+
+/** Input of `enterPin`: which slot to fill, which prompt to show, how long to wait. */
+export interface EnterPinInput {
+  readonly slot: PinSlot;
+  readonly prompt: 'enterPin' | 'enterOldPin' | 'enterNewPin' | 'confirmNewPin';
+  readonly timeoutMs: number;
+}
+
+/**
+ * What `enterPin` (a callback actor) sends back to the session: key counts while the holder types,
+ * then ENTERED (the digits are in the vault slot) or FAILED. Never a digit.
+ */
+export type PinEntryEvent =
+  | { readonly type: 'PIN.KEY'; readonly count: number }
+  | { readonly type: 'PIN.ENTERED'; readonly slot: PinSlot; readonly length: number }
+  | { readonly type: 'PIN.FAILED'; readonly reason: 'timeout' | 'cancelled' | 'device' };
+
+/** Input of `checkNewPin`: the policy context; the actor compares `newPin` with `confirmPin` and applies the policy. */
+export interface CheckNewPinInput {
+  readonly policy: PinPolicyContext;
+}
+
+export type CheckNewPinOutput =
+  | { readonly ok: true }
+  | { readonly ok: false; readonly mismatch: true }
+  | { readonly ok: false; readonly mismatch: false; readonly violations: readonly { readonly code: string; readonly zh: string; readonly en: string }[] };
+
+/** Input of `readIdCard`: the card's number to match and how long to wait for the ID card. */
+export interface ReadIdCardInput {
+  readonly socialSecurityNumber: string;
+  readonly timeoutMs: number;
+}
+
+/** Whether an ID card was read and whether its number equals the card's 社会保障号码 (the number itself stays out). */
+export type ReadIdCardOutput = { readonly read: true; readonly matches: boolean } | { readonly read: false };
+
+export interface OperatorOutput {
+  readonly operatorId: string;
+}
+
+/** The journal's `pending` row, written before the first state-changing APDU. */
+export interface JournalBeginInput {
+  readonly kind: ServiceKind;
+  readonly role: TerminalRole;
+  readonly operatorId?: string;
+  readonly card: CardRef;
+  readonly materials: readonly PresentedMaterial[];
+}
+
+export interface CardRef {
+  readonly cardId: string;
+  readonly cardNumber: string;
+  readonly socialSecurityNumber: string;
+  readonly name: string;
+}
+
+export interface JournalCompleteInput {
+  readonly operationId: string;
+  readonly outcome: 'ok' | 'failed' | 'cancelled' | 'unknown';
+  /** Lower-case words and hyphens (journal REASON_PATTERN). */
+  readonly reason?: string;
+  readonly lastSw?: number;
+  readonly triesLeft?: number;
+  readonly cardState?: SessionCardState;
+}
+
+export interface JournalRefusalInput {
+  readonly kind: ServiceKind;
+  readonly role: TerminalRole;
+  readonly operatorId?: string;
+  readonly card?: CardRef;
+  readonly materials: readonly PresentedMaterial[];
+  readonly missing: readonly PresentedMaterial[];
+  readonly reason: string;
+  readonly triesLeft?: number;
+}
+
+export interface BankActivationInput {
+  readonly card: CardRef;
+  readonly operatorId?: string;
+}
+
+/**
+ * The actors by name, as `setup({ actors })` declares them. daemon/flows/session-actors.ts builds
+ * each from the drivers; the machine's defaults throw, so a missing one fails loudly.
+ *
+ * | name | kind | input → output |
+ * |---|---|---|
+ * | identifyCard | promise | – → {@link CardIdentification} |
+ * | readPinStatus | promise | – → {@link PinState} |
+ * | enterPin | callback | {@link EnterPinInput} → sends {@link PinEntryEvent} |
+ * | checkNewPin | promise | {@link CheckNewPinInput} → {@link CheckNewPinOutput} |
+ * | verifyPin / changePin / reloadPin / unblockPin | promise | – → {@link CardOpOutput} (PINs from the vault) |
+ * | activateCard | promise | – → {@link ActivationOutput} |
+ * | readIdCard | promise | {@link ReadIdCardInput} → {@link ReadIdCardOutput} |
+ * | authenticateOperator | promise | – → {@link OperatorOutput} |
+ * | journalBegin | promise | {@link JournalBeginInput} → operation id |
+ * | journalComplete | promise | {@link JournalCompleteInput} → – |
+ * | journalRefusal | promise | {@link JournalRefusalInput} → – |
+ * | requestBankActivation | promise | {@link BankActivationInput} → request id |
+ */
+export type ActorNames =
+  | 'identifyCard'
+  | 'readPinStatus'
+  | 'enterPin'
+  | 'checkNewPin'
+  | 'verifyPin'
+  | 'changePin'
+  | 'reloadPin'
+  | 'unblockPin'
+  | 'activateCard'
+  | 'readIdCard'
+  | 'authenticateOperator'
+  | 'journalBegin'
+  | 'journalComplete'
+  | 'journalRefusal'
+  | 'requestBankActivation';

@@ -1,0 +1,145 @@
+/**
+ * Typed results of the card services (services issue §6): every flow ends in one of these — a
+ * stable code, zh-CN and en text, the tries left where they matter, and the holder's next step.
+ * Nothing here can carry a PIN digit: the only numbers are tries left and status words.
+ */
+import type { BilingualText } from '../apdu/errors.js';
+import { AFTER_RESET_ADVICE } from './catalog.js';
+import { bi } from './i18n.js';
+
+import type { ServiceKind } from './roles.js';
+
+export type { ServiceKind };
+
+/** ok: done; failed: the card said no; refused: not attempted; cancelled; unknown: outcome not known. */
+export type ResultOutcome = 'ok' | 'failed' | 'refused' | 'cancelled' | 'unknown';
+
+export type ResultCode =
+  | 'verify.ok'
+  | 'verify.wrongPin'
+  | 'verify.locked'
+  | 'verify.belowFloor'
+  | 'change.ok'
+  | 'change.wrongPin'
+  | 'reset.ok'
+  | 'unblock.ok'
+  | 'activate.ok'
+  | 'activate.pinNotSet'
+  | 'pin.mismatch'
+  | 'pin.policy'
+  | 'pin.timeout'
+  | 'pin.entryFailed'
+  | 'materials.missing'
+  | 'identity.mismatch'
+  | 'operator.required'
+  | 'role.notAllowed'
+  | 'card.locked'
+  | 'card.notActivated'
+  | 'card.alreadyActive'
+  | 'card.notBlocked'
+  | 'card.appLocked'
+  | 'card.refused'
+  | 'card.error'
+  | 'card.unreadable'
+  | 'card.removed'
+  | 'operation.notSent'
+  | 'operation.unknown'
+  | 'session.timeout'
+  | 'cancelled';
+
+export interface ServiceResult {
+  readonly code: ResultCode;
+  readonly kind: ServiceKind | undefined;
+  readonly outcome: ResultOutcome;
+  readonly zh: string;
+  readonly en: string;
+  /** PIN tries left after the flow, when known. */
+  readonly triesLeft?: number;
+  /** What the holder does next. */
+  readonly nextStep: BilingualText;
+  /** The last status word of the card, when one answered. */
+  readonly sw?: number;
+  /** PIN policy rule codes that rejected the new PIN (state/pin-policy.ts), never the PIN. */
+  readonly violations?: readonly string[];
+  /** Materials still missing, all of them (一次性告知). */
+  readonly missing?: readonly string[];
+  /** Bank-account activation: recorded as a separate request (financial counter) or where to go. */
+  readonly bank?: BilingualText & { readonly attempted: boolean };
+}
+
+const NEXT = {
+  none: bi('请取回您的社保卡。', 'Please take your card.'),
+  retry: bi('请取回社保卡，需要时重新办理。', 'Take your card and start again if needed.'),
+  counter: bi('请携带社保卡和本人身份证原件到社保服务窗口办理。', 'Take the card and your resident ID card (original) to a social security service counter.'),
+  unblock: bi('密码已锁定：请携带社保卡和本人身份证原件到社保服务窗口办理密码解锁。', 'The PIN is locked: take the card and your resident ID card (original) to a social security service counter to have it unblocked.'),
+  /** Seed 001 FAQ: try the new PIN (hospital / pharmacy), then change the initial PIN. */
+  afterReset: AFTER_RESET_ADVICE,
+  reinsert: bi('请重新插入社保卡：终端会先核对卡片状态，请勿重复办理。', 'Insert the card again: the terminal checks the card first; do not repeat the service until then.'),
+  replace: bi('此卡应用已锁定：请持身份证到社保服务窗口办理补换卡或解挂。', 'The card application is locked: take your ID card to a service counter for a replacement or to cancel the loss report.'),
+} as const;
+
+function r(code: ResultCode, kind: ServiceKind | undefined, outcome: ResultOutcome, text: BilingualText, nextStep: BilingualText, extra: Partial<ServiceResult> = {}): ServiceResult {
+  return { code, kind, outcome, zh: text.zh, en: text.en, nextStep, ...extra };
+}
+
+const tries = (n: number | undefined): { triesLeft?: number } => (n === undefined ? {} : { triesLeft: n });
+
+export const results = {
+  verifyOk: (left: number | undefined) => r('verify.ok', 'verify', 'ok', bi('密码校验成功。', 'The PIN is correct.'), NEXT.none, tries(left)),
+  verifyWrong: (left: number, sw: number) =>
+    r('verify.wrongPin', 'verify', 'failed', bi(`密码错误，还可尝试 ${left} 次。`, `Wrong PIN: ${left} ${left === 1 ? 'try' : 'tries'} left.`), left <= 1 ? NEXT.counter : NEXT.retry, { triesLeft: left, sw }),
+  locked: (kind: ServiceKind, sw: number | undefined) =>
+    r('verify.locked', kind, 'failed', bi('连续输错密码，密码已锁定。', 'Too many wrong PINs: the PIN is now locked.'), NEXT.unblock, { triesLeft: 0, ...(sw === undefined ? {} : { sw }) }),
+  belowFloor: (kind: ServiceKind, left: number) =>
+    r(
+      'verify.belowFloor',
+      kind,
+      'refused',
+      bi(`密码只剩 ${left} 次尝试机会，为防止锁卡，自助终端不再受理。`, `Only ${left} PIN ${left === 1 ? 'try is' : 'tries are'} left; to keep the card from locking, this self-service terminal does not go on.`),
+      NEXT.counter,
+      { triesLeft: left },
+    ),
+  changeOk: (left: number | undefined) => r('change.ok', 'change', 'ok', bi('密码修改成功，请牢记新密码。', 'The PIN was changed; remember the new one.'), NEXT.none, tries(left)),
+  changeWrong: (left: number, sw: number) =>
+    r('change.wrongPin', 'change', 'failed', bi(`原密码错误，还可尝试 ${left} 次，密码未修改。`, `The old PIN is wrong (${left} ${left === 1 ? 'try' : 'tries'} left); the PIN was not changed.`), left <= 1 ? NEXT.counter : NEXT.retry, { triesLeft: left, sw }),
+  resetOk: (left: number | undefined) => r('reset.ok', 'reset', 'ok', bi('密码已重置。', 'The PIN has been reset.'), NEXT.afterReset, tries(left)),
+  unblockOk: (left: number | undefined) => r('unblock.ok', 'unblock', 'ok', bi('密码已解锁并设置为您刚输入的新密码。', 'The PIN is unblocked and set to the new PIN you entered.'), NEXT.none, tries(left)),
+  activateOk: (left: number | undefined, bank: BilingualText & { attempted: boolean }) =>
+    r('activate.ok', 'activate', 'ok', bi('社保卡已启用，密码已设置。', 'The card is activated and its PIN set.'), bank.attempted ? NEXT.none : bi(`${NEXT.none.zh}${bank.zh}`, `${NEXT.none.en} ${bank.en}`), { ...tries(left), bank }),
+  activatePinNotSet: (left: number | undefined) =>
+    r('activate.pinNotSet', 'activate', 'failed', bi('社保卡已启用，但密码没有设置成功。', 'The card is activated but its PIN was not set.'), bi('请到社保服务窗口办理密码重置。', 'Have the PIN reset at a social security service counter.'), tries(left)),
+  pinMismatch: (kind: ServiceKind) => r('pin.mismatch', kind, 'failed', bi('两次输入的新密码不一致，密码未修改。', 'The two new PIN entries differ; nothing was changed.'), NEXT.retry),
+  pinPolicy: (kind: ServiceKind, violations: readonly { code: string; zh: string; en: string }[]) =>
+    r(
+      'pin.policy',
+      kind,
+      'failed',
+      bi(`新密码不符合要求：${violations.map((v) => v.zh).join('；')}`, `The new PIN is not allowed: ${violations.map((v) => v.en).join('; ')}`),
+      bi('请换一个密码重新办理。', 'Start again with a different PIN.'),
+      { violations: violations.map((v) => v.code) },
+    ),
+  pinTimeout: (kind: ServiceKind | undefined) => r('pin.timeout', kind, 'cancelled', bi('输入密码超时，业务已取消。', 'PIN entry timed out; the service was cancelled.'), NEXT.retry),
+  pinEntryFailed: (kind: ServiceKind | undefined) => r('pin.entryFailed', kind, 'cancelled', bi('密码输入未完成，业务已取消。', 'PIN entry did not finish; the service was cancelled.'), NEXT.retry),
+  materialsMissing: (kind: ServiceKind, missing: readonly string[], text: BilingualText) => r('materials.missing', kind, 'refused', text, NEXT.counter, { missing }),
+  identityMismatch: (kind: ServiceKind) =>
+    r('identity.mismatch', kind, 'refused', bi('身份证号码与社保卡的社会保障号码不一致，不能办理。', 'The resident ID number does not match the card’s social security number; the service cannot go on.'), bi('请持卡人本人携带本人身份证办理。', 'The holder must come with their own resident ID card.')),
+  operatorRequired: (kind: ServiceKind) => r('operator.required', kind, 'refused', bi('此业务需要经办人员登录确认。', 'This service needs an authenticated operator.'), NEXT.counter),
+  roleNotAllowed: (kind: ServiceKind, reason: BilingualText | undefined) =>
+    r('role.notAllowed', kind, 'refused', reason ?? bi('本终端不提供此业务。', 'This terminal does not offer this service.'), NEXT.counter),
+  cardLocked: (kind: ServiceKind) => r('card.locked', kind, 'refused', bi('密码已锁定，只能办理密码解锁。', 'The PIN is locked; only unblocking is possible.'), NEXT.unblock, { triesLeft: 0 }),
+  cardNotActivated: (kind: ServiceKind) => r('card.notActivated', kind, 'refused', bi('此卡尚未启用，请先办理社保卡启用。', 'This card is not activated yet; have it activated first.'), NEXT.counter),
+  cardAlreadyActive: () => r('card.alreadyActive', 'activate', 'refused', bi('此卡已经启用，无需再次启用。', 'This card is already activated.'), NEXT.none),
+  cardNotBlocked: (left: number | undefined) => r('card.notBlocked', 'unblock', 'refused', bi('密码没有锁定，无需解锁。', 'The PIN is not locked; there is nothing to unblock.'), NEXT.none, tries(left)),
+  cardAppLocked: (kind: ServiceKind | undefined) => r('card.appLocked', kind, 'refused', bi('此卡应用已锁定（挂失或永久锁定）。', 'The card application is locked (reported lost or permanently locked).'), NEXT.replace),
+  cardRefused: (kind: ServiceKind, text: BilingualText) => r('card.refused', kind, 'refused', text, NEXT.counter),
+  cardError: (kind: ServiceKind, sw: number, left: number | undefined) =>
+    r('card.error', kind, 'failed', bi(`卡片拒绝了此操作（状态字 ${sw.toString(16).toUpperCase().padStart(4, '0')}）。`, `The card refused the operation (status word ${sw.toString(16).toUpperCase().padStart(4, '0')}).`), NEXT.counter, { sw, ...tries(left) }),
+  cardUnreadable: () => r('card.unreadable', undefined, 'failed', bi('无法读取此卡：请确认插入的是社会保障卡，并正确插卡。', 'The card cannot be read: check that it is a social security card, inserted the right way.'), NEXT.retry),
+  cardRemoved: (kind: ServiceKind | undefined) => r('card.removed', kind, 'cancelled', bi('卡片已被取出，业务已结束。', 'The card was removed; the service has ended.'), NEXT.retry),
+  notSent: (kind: ServiceKind, left: number | undefined) =>
+    r('operation.notSent', kind, 'failed', bi('操作未能执行（准备步骤失败），卡片未改变。', 'The operation could not run (a preparatory step failed); the card is unchanged.'), NEXT.retry, tries(left)),
+  unknown: (kind: ServiceKind, left: number | undefined) =>
+    r('operation.unknown', kind, 'unknown', bi('操作结果未知：命令已发出但没有收到卡片应答。', 'The outcome is unknown: the command was sent but the card did not answer.'), NEXT.reinsert, tries(left)),
+  sessionTimeout: (kind: ServiceKind | undefined) => r('session.timeout', kind, 'cancelled', bi('长时间无操作，业务已结束。', 'No activity for too long; the session has ended.'), NEXT.none),
+  cancelled: (kind: ServiceKind | undefined) => r('cancelled', kind, 'cancelled', bi('业务已取消。', 'The service was cancelled.'), NEXT.none),
+} as const;

@@ -1,0 +1,238 @@
+/**
+ * The session machine over the simulator: machine.provide with the daemon/flows wiring,
+ * SimTransport + VirtualSsCard + VirtualPsam, the development touchscreen pad for PIN entry.
+ */
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { Psam } from '../drivers/psam/psam.js';
+import type { CardProfile } from '../drivers/sim/profile.js';
+import { cardFixture, loadCardProfile, psamFixture } from '../drivers/sim/profile.js';
+import type { SimCommandEvent } from '../drivers/sim/sim-transport.js';
+import { SimTransport } from '../drivers/sim/sim-transport.js';
+import { VirtualSsCard } from '../drivers/sim/virtual-card.js';
+import { VirtualPsam } from '../drivers/sim/virtual-psam.js';
+import type { Rig } from '../test/helpers/services-rig.js';
+import { createRig, leakText } from '../test/helpers/services-rig.js';
+import { AFTER_RESET_ADVICE } from './catalog.js';
+import type { SessionConfig } from './session.js';
+import type { ServiceKind } from './roles.js';
+
+const rigs: Rig[] = [];
+afterEach(() => {
+  for (const r of rigs.splice(0)) r.stop();
+  vi.useRealTimers();
+});
+
+const TEST_PINS = ['123456', '246810', '135790', '802461', '345678', '802462'];
+
+interface Setup {
+  profile: string;
+  change?: Partial<CardProfile>;
+  config: SessionConfig;
+  /** An ID number, or 'holder' for the card holder's own. */
+  idNumber?: string;
+  operatorId?: string;
+  autoType?: boolean;
+  hook?: (e: SimCommandEvent) => void;
+}
+
+async function setup(s: Setup) {
+  const profile = { ...(await loadCardProfile(cardFixture(s.profile))), ...s.change };
+  const vcard = new VirtualSsCard(profile);
+  const transport = new SimTransport(vcard, { ...(s.hook ? { onCommand: s.hook } : {}) });
+  const psam = new Psam(new SimTransport(await VirtualPsam.fromFile(psamFixture('psam-test'))));
+  await psam.open();
+  const rig = await createRig({
+    transport: () => transport,
+    psam,
+    config: s.config,
+    ...(s.idNumber === undefined ? {} : { idNumber: s.idNumber === 'holder' ? profile.holder.socialSecurityNumber : s.idNumber }),
+    ...(s.operatorId === undefined ? {} : { operatorId: s.operatorId }),
+    ...(s.autoType === undefined ? {} : { autoType: s.autoType }),
+  });
+  rigs.push(rig);
+  return { rig, vcard, transport, profile };
+}
+
+async function run(rig: Rig, kind: ServiceKind, pins: string[]) {
+  rig.actor.send({ type: 'CARD_INSERTED' });
+  await rig.settle('identified', 'ended');
+  rig.pins.push(...pins);
+  rig.actor.send({ type: 'SELECT_SERVICE', kind });
+  const s = await rig.settle('done', 'ended');
+  return s.context.result!;
+}
+
+function noPinLeak(rig: Rig): void {
+  const text = leakText(rig);
+  for (const p of TEST_PINS) expect(text).not.toContain(p);
+}
+
+describe('verify', () => {
+  it('right PIN: verify.ok, tries 6 on machine and card, no digit anywhere', async () => {
+    const { rig, vcard } = await setup({ profile: 'card-2.0', config: { role: 'kiosk' } });
+    const r = await run(rig, 'verify', ['123456']);
+    expect(r).toMatchObject({ code: 'verify.ok', outcome: 'ok', triesLeft: 6 });
+    expect(rig.actor.getSnapshot().context.triesLeft).toBe(vcard.pinTriesLeft);
+    const types = rig.emitted.map((e) => e.type);
+    expect(types).toEqual(expect.arrayContaining(['card.inserted', 'card.identified', 'service.started', 'pin.entryStarted', 'pin.digits', 'result']));
+    expect(rig.emitted.filter((e) => e.type === 'pin.digits').map((e) => (e as { count: number }).count)).toEqual([1, 2, 3, 4, 5, 6]);
+    noPinLeak(rig);
+  });
+
+  it('wrong PIN: tries left reported and equal to the card', async () => {
+    const { rig, vcard } = await setup({ profile: 'card-3.0', config: { role: 'kiosk' } });
+    const r = await run(rig, 'verify', ['111111']);
+    expect(r).toMatchObject({ code: 'verify.wrongPin', outcome: 'failed', triesLeft: 5, sw: 0x63c5 });
+    expect(vcard.pinTriesLeft).toBe(5);
+    expect(rig.actor.getSnapshot().context.triesLeft).toBe(5);
+    noPinLeak(rig);
+  });
+
+  it.each([
+    ['kiosk', 1, 'verify.belowFloor'],
+    ['kiosk', 2, 'verify.wrongPin'],
+    ['counter', 1, 'verify.locked'],
+  ] as const)('%s with %i tries left: %s (floor 1 at kiosks only)', async (role, left, code) => {
+    const { rig, vcard } = await setup({ profile: 'card-2.0', change: { pinTriesLeft: left }, config: { role } });
+    const r = await run(rig, 'verify', ['111111']);
+    expect(r.code).toBe(code);
+    expect(vcard.pinTriesLeft).toBe(code === 'verify.belowFloor' ? 1 : left - 1);
+  });
+
+  it('a configurable floor', async () => {
+    const { rig, vcard } = await setup({ profile: 'card-2.0', change: { pinTriesLeft: 3 }, config: { role: 'kiosk', triesFloor: 3 } });
+    expect((await run(rig, 'verify', ['123456'])).code).toBe('verify.belowFloor');
+    expect(vcard.pinTriesLeft).toBe(3);
+  });
+
+  it('a locked card is offered only unblock', async () => {
+    const { rig } = await setup({ profile: 'card-locked', config: { role: 'kiosk' } });
+    expect((await run(rig, 'verify', ['135790'])).code).toBe('card.locked');
+  });
+});
+
+describe('change', () => {
+  it('old, new twice: change.ok, the new PIN verifies', async () => {
+    const { rig, vcard } = await setup({ profile: 'card-2.0', config: { role: 'kiosk' } });
+    expect((await run(rig, 'change', ['123456', '802461', '802461'])).code).toBe('change.ok');
+    expect(vcard.toProfile().pin.toString()).toBe('802461');
+    noPinLeak(rig);
+  });
+
+  it('the two new PINs differ: pin.mismatch, no command sent, no try spent', async () => {
+    const { rig, vcard } = await setup({ profile: 'card-2.0', config: { role: 'kiosk' } });
+    expect((await run(rig, 'change', ['123456', '802461', '802462'])).code).toBe('pin.mismatch');
+    expect(vcard.toProfile().pin.toString()).toBe('123456');
+    expect(vcard.pinTriesLeft).toBe(6);
+  });
+
+  it('policy: an ascending run is refused with its rule code', async () => {
+    const { rig, vcard } = await setup({ profile: 'card-2.0', config: { role: 'kiosk' } });
+    const r = await run(rig, 'change', ['123456', '345678', '345678']);
+    expect(r.code).toBe('pin.policy');
+    expect(r.violations).toContain('PIN_SEQUENCE');
+    expect(vcard.toProfile().pin.toString()).toBe('123456');
+  });
+
+  it('wrong old PIN: change.wrongPin with tries left', async () => {
+    const { rig, vcard } = await setup({ profile: 'card-3.0', config: { role: 'kiosk' } });
+    const r = await run(rig, 'change', ['111111', '802461', '802461']);
+    expect(r).toMatchObject({ code: 'change.wrongPin', triesLeft: 5 });
+    expect(vcard.pinTriesLeft).toBe(5);
+  });
+});
+
+describe('reset (seed 001)', () => {
+  it('with the holder ID card: reset.ok; the result says to try the new PIN and change it', async () => {
+    const { rig, vcard } = await setup({ profile: 'card-3.0', change: { pinTriesLeft: 2 }, config: { role: 'kiosk', offered: ['verify', 'change', 'reset'] }, idNumber: 'holder' });
+    const r = await run(rig, 'reset', ['802461', '802461']);
+    expect(r).toMatchObject({ code: 'reset.ok', triesLeft: 6 });
+    expect(r.nextStep).toEqual(AFTER_RESET_ADVICE);
+    expect(vcard.toProfile().pin.toString()).toBe('802461');
+    noPinLeak(rig);
+  });
+
+  it('without an ID card: materials.missing, all at once, no PIN asked', async () => {
+    const { rig } = await setup({ profile: 'card-2.0', config: { role: 'kiosk', offered: ['verify', 'change', 'reset'] } });
+    const r = await run(rig, 'reset', []);
+    expect(r).toMatchObject({ code: 'materials.missing', outcome: 'refused', missing: ['residentIdCard'] });
+    expect(rig.emitted.some((e) => e.type === 'pin.entryStarted')).toBe(false);
+  });
+
+  it('someone else’s ID card: identity.mismatch', async () => {
+    const { rig } = await setup({ profile: 'card-2.0', config: { role: 'kiosk', offered: ['verify', 'change', 'reset'] }, idNumber: '410402199207080047' });
+    expect((await run(rig, 'reset', [])).code).toBe('identity.mismatch');
+  });
+});
+
+describe('unblock and activate', () => {
+  it('unblock at a counter with an operator: tries back to the limit', async () => {
+    const { rig, vcard } = await setup({ profile: 'card-locked', config: { role: 'counter' }, idNumber: 'holder', operatorId: 'op-7' });
+    const r = await run(rig, 'unblock', ['802461', '802461']);
+    expect(r).toMatchObject({ code: 'unblock.ok', triesLeft: 6 });
+    expect(vcard.pinTriesLeft).toBe(6);
+    expect(rig.actor.getSnapshot().context.operatorId).toBe('op-7');
+  });
+
+  it('unblock at a counter without an operator: refused', async () => {
+    const { rig, vcard } = await setup({ profile: 'card-locked', config: { role: 'counter' }, idNumber: 'holder' });
+    expect((await run(rig, 'unblock', ['802461', '802461'])).code).toBe('operator.required');
+    expect(vcard.pinTriesLeft).toBe(0);
+  });
+
+  it('unblock at a kiosk: role.notAllowed', async () => {
+    const { rig } = await setup({ profile: 'card-locked', config: { role: 'kiosk' }, idNumber: 'holder' });
+    expect((await run(rig, 'unblock', [])).code).toBe('role.notAllowed');
+  });
+
+  it('activate at a counter: the card is active with the new PIN; the bank account is not attempted', async () => {
+    const { rig, vcard } = await setup({ profile: 'card-not-activated', config: { role: 'counter' }, idNumber: 'holder', operatorId: 'op-1' });
+    const r = await run(rig, 'activate', ['802461', '802461']);
+    expect(r.code).toBe('activate.ok');
+    expect(r.bank?.attempted).toBe(false);
+    expect(rig.bank).toHaveLength(0);
+    expect(vcard.cardState).toBe('active');
+    expect(vcard.toProfile().pin.toString()).toBe('802461');
+  });
+
+  it('activate at a financial counter: the bank activation is recorded as a separate request', async () => {
+    const { rig } = await setup({ profile: 'card-not-activated', config: { role: 'financial-counter' }, idNumber: 'holder', operatorId: 'op-1' });
+    const r = await run(rig, 'activate', ['802461', '802461']);
+    expect(r.bank?.attempted).toBe(true);
+    expect(rig.bank).toHaveLength(1);
+  });
+
+  it('activate on an active card: card.alreadyActive', async () => {
+    const { rig } = await setup({ profile: 'card-2.0', config: { role: 'counter' }, idNumber: 'holder', operatorId: 'op-1' });
+    expect((await run(rig, 'activate', [])).code).toBe('card.alreadyActive');
+  });
+});
+
+describe('timeouts (fake timers)', () => {
+  it('PIN entry times out after the configured time', async () => {
+    const { rig, vcard } = await setup({ profile: 'card-2.0', config: { role: 'kiosk', pinEntryMs: 30_000 }, autoType: false });
+    rig.actor.send({ type: 'CARD_INSERTED' });
+    await rig.settle('identified');
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    rig.actor.send({ type: 'SELECT_SERVICE', kind: 'verify' });
+    await vi.advanceTimersByTimeAsync(29_000);
+    expect(rig.actor.getSnapshot().matches({ service: 'pinEntry' })).toBe(true);
+    await vi.advanceTimersByTimeAsync(2_000);
+    expect(rig.actor.getSnapshot().context.result?.code).toBe('pin.timeout');
+    expect(vcard.pinTriesLeft).toBe(6);
+  });
+
+  it('inactivity after identification ends the session (default 60 s)', async () => {
+    const { rig } = await setup({ profile: 'card-2.0', config: { role: 'kiosk' } });
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    rig.actor.send({ type: 'CARD_INSERTED' });
+    await rig.settle('identified');
+    await vi.advanceTimersByTimeAsync(59_000);
+    expect(rig.actor.getSnapshot().value).toBe('identified');
+    await vi.advanceTimersByTimeAsync(2_000);
+    expect(rig.actor.getSnapshot().value).toBe('ended');
+    expect(rig.actor.getSnapshot().context.result?.code).toBe('session.timeout');
+    rig.actor.send({ type: 'CARD_REMOVED' });
+    expect(rig.actor.getSnapshot().value).toBe('idle');
+  });
+});

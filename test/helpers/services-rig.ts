@@ -1,0 +1,112 @@
+/**
+ * A test rig for the card session (state/session.ts) wired by daemon/flows over any card transport:
+ * the in-process SimTransport (unit tests) or a PC/SC channel through pcscd + vpcd (e2e). PIN entry
+ * goes through the development touchscreen pad, typed from a script when the machine asks.
+ * Everything the machine emits and every snapshot is recorded so the tests can scan them for PINs.
+ */
+import { createActor, waitFor } from 'xstate';
+import type { Actor, SnapshotFrom } from 'xstate';
+import { SsseCard } from '../../drivers/card/ssse-card.js';
+import type { IdCardInfo } from '../../drivers/idcard/info.js';
+import type { IdCardReader } from '../../drivers/idcard/reader.js';
+import { TouchPinPad } from '../../drivers/pinpad/touch-pinpad.js';
+import type { Psam } from '../../drivers/psam/psam.js';
+import type { CardTransport } from '../../drivers/transport.js';
+import { sessionImplementations } from '../../daemon/flows/session-actors.js';
+import type { BankActivationInput } from '../../state/actors.js';
+import type { SessionConfig, SessionEmitted, SessionMachine } from '../../state/session.js';
+import { sessionMachine } from '../../state/session.js';
+
+export type SessionActor = Actor<SessionMachine>;
+export type SessionSnapshot = SnapshotFrom<SessionMachine>;
+
+export interface RigOptions {
+  readonly transport: () => CardTransport;
+  readonly psam?: Psam;
+  readonly config: SessionConfig;
+  /** The ID number on the ID card the holder presents (undefined: no ID card). */
+  readonly idNumber?: string;
+  readonly operatorId?: string;
+  /** Type PINs automatically from {@link Rig.pins} (default true). */
+  readonly autoType?: boolean;
+}
+
+export interface Rig {
+  readonly actor: SessionActor;
+  readonly pad: TouchPinPad;
+  /** PINs to type, in order, one per PIN prompt. */
+  readonly pins: string[];
+  readonly emitted: SessionEmitted[];
+  readonly snapshots: SessionSnapshot[];
+  readonly bank: BankActivationInput[];
+  type(pin: string): void;
+  /** Wait until the machine rests in one of `states` (top-level names). */
+  settle(...states: string[]): Promise<SessionSnapshot>;
+  stop(): void;
+}
+
+function fakeIdReader(idNumber: string | undefined): IdCardReader {
+  const info = (n: string): IdCardInfo =>
+    ({ name: 'test', sex: '1', sexText: '男', nation: '01', nationText: '汉', birthDate: '', address: '', idNumber: n, idNumberValid: true, authority: '', validFrom: '', validTo: '', photo: Buffer.alloc(0) });
+  return {
+    name: 'fake ID reader',
+    connected: true,
+    open: () => Promise.resolve(),
+    close: () => Promise.resolve(),
+    reset: () => Promise.resolve(),
+    status: () => Promise.resolve(),
+    samId: () => Promise.resolve('00'),
+    readCard: () => (idNumber === undefined ? Promise.reject(new Error('no card')) : Promise.resolve(info(idNumber))),
+    waitForCard: () => (idNumber === undefined ? Promise.reject(new Error('no card')) : Promise.resolve(info(idNumber))),
+    onStatus: () => () => {},
+  };
+}
+
+export async function createRig(o: RigOptions): Promise<Rig> {
+  const pad = new TouchPinPad({ allowTouchscreen: true });
+  await pad.open();
+  const bank: BankActivationInput[] = [];
+  const impl = sessionImplementations({
+    card: () => new SsseCard(o.transport()),
+    ...(o.psam === undefined ? {} : { secureModule: o.psam }),
+    pinPad: pad,
+    idReader: fakeIdReader(o.idNumber),
+    authenticateOperator: () => (o.operatorId === undefined ? Promise.reject(new Error('no operator')) : Promise.resolve(o.operatorId)),
+    bankRequests: (r) => {
+      bank.push(r);
+      return Promise.resolve(`bank-${bank.length}`);
+    },
+  });
+  const actor = createActor(sessionMachine.provide(impl), { input: o.config });
+  const pins: string[] = [];
+  const emitted: SessionEmitted[] = [];
+  const snapshots: SessionSnapshot[] = [];
+  const type = (pin: string): void => {
+    for (const c of pin) pad.input(c);
+  };
+  actor.on('*', (e) => {
+    emitted.push(e);
+    if (e.type === 'pin.entryStarted' && o.autoType !== false) {
+      const next = pins.shift();
+      if (next !== undefined) setImmediate(() => type(next));
+    }
+  });
+  actor.subscribe((s) => snapshots.push(s));
+  actor.start();
+  return {
+    actor,
+    pad,
+    pins,
+    emitted,
+    snapshots,
+    bank,
+    type,
+    settle: (...states) => waitFor(actor, (s) => states.some((st) => s.matches(st as never)), { timeout: 10_000 }),
+    stop: () => actor.stop(),
+  };
+}
+
+/** Everything a PIN could leak into: snapshots' context, emitted events, results. */
+export function leakText(rig: Rig): string {
+  return JSON.stringify({ snapshots: rig.snapshots.map((s) => ({ value: s.value, context: s.context })), emitted: rig.emitted });
+}
