@@ -91,6 +91,12 @@ export interface SessionContext {
   readonly result: ServiceResult | undefined;
   /** The last flow's outcome was unknown: re-read before anything else (done by refreshing / identifying). */
   readonly needsRefresh: boolean;
+  /**
+   * The card was removed while the journal row or a state-changing command was under way: the
+   * flow finishes first (the transport fails at once without the card), so the outcome is exact —
+   * not sent, answered, or unknown — and the session then ends.
+   */
+  readonly cardGone: boolean;
 }
 
 export type SessionEvent =
@@ -242,6 +248,7 @@ export const sessionMachine = setup({
     wipePins: () => {},
     setResult: assign({ result: (_, r: ServiceResult) => r }),
     emitResult: emit(({ context }) => ({ type: 'result' as const, result: context.result! })),
+    markGone: assign({ cardGone: true }),
   },
   guards: {
     roleRefuses: ({ context }) => !capabilityOf(context).allowed,
@@ -292,6 +299,7 @@ export const sessionMachine = setup({
     activation: undefined,
     result: undefined,
     needsRefresh: false,
+    cardGone: false,
   }),
   initial: 'idle',
   on: {
@@ -299,7 +307,7 @@ export const sessionMachine = setup({
   },
   states: {
     idle: {
-      entry: ['wipePins', assign({ card: undefined, triesLeft: undefined, cardState: undefined, kind: undefined, operatorId: undefined, result: undefined, operationId: undefined, inFlight: false, lastOp: undefined, activation: undefined })],
+      entry: ['wipePins', assign({ card: undefined, triesLeft: undefined, cardState: undefined, kind: undefined, operatorId: undefined, result: undefined, operationId: undefined, inFlight: false, lastOp: undefined, activation: undefined, cardGone: false })],
       on: {
         CARD_INSERTED: { target: 'identifying', actions: emit({ type: 'card.inserted' as const }) },
         CARD_REMOVED: {},
@@ -345,7 +353,7 @@ export const sessionMachine = setup({
       on: {
         CANCEL: { target: '.refusing', actions: { type: 'setResult', params: ({ context }) => results.cancelled(context.kind) } },
       },
-      onDone: { target: 'done' },
+      onDone: [{ guard: ({ context }) => context.cardGone, target: 'removed' }, { target: 'done' }],
       states: {
         routing: {
           always: [
@@ -457,7 +465,7 @@ export const sessionMachine = setup({
           },
         },
         journaling: {
-          on: { CANCEL: {} },
+          on: { CANCEL: {}, CARD_REMOVED: { actions: 'markGone' } },
           invoke: {
             src: 'journalBegin',
             input: ({ context }) => ({
@@ -479,9 +487,10 @@ export const sessionMachine = setup({
           },
         },
         sending: {
-          on: { CANCEL: {} },
+          on: { CANCEL: {}, CARD_REMOVED: { actions: 'markGone' } },
           entry: assign({ inFlight: true }),
           always: [
+            { guard: ({ context }) => context.cardGone, target: 'completing', actions: assign({ inFlight: false, lastOp: { status: 'notSent', code: 203 }, activation: { appUnblock: { status: 'notSent', code: 203 } } }) },
             { guard: { type: 'isKind', params: 'verify' }, target: 'sendVerify' },
             { guard: { type: 'isKind', params: 'change' }, target: 'sendChange' },
             { guard: { type: 'isKind', params: 'reset' }, target: 'sendReload' },
@@ -490,23 +499,23 @@ export const sessionMachine = setup({
           ],
         },
         sendVerify: {
-          on: { CANCEL: {} },
+          on: { CANCEL: {}, CARD_REMOVED: { actions: 'markGone' } },
           invoke: { src: 'verifyPin', onDone: { target: 'refreshing', actions: assign(({ context, event }) => applyOp(context, event.output)) }, onError: { target: 'refreshing', actions: assign(lostOp) } },
         },
         sendChange: {
-          on: { CANCEL: {} },
+          on: { CANCEL: {}, CARD_REMOVED: { actions: 'markGone' } },
           invoke: { src: 'changePin', onDone: { target: 'refreshing', actions: assign(({ context, event }) => applyOp(context, event.output)) }, onError: { target: 'refreshing', actions: assign(lostOp) } },
         },
         sendReload: {
-          on: { CANCEL: {} },
+          on: { CANCEL: {}, CARD_REMOVED: { actions: 'markGone' } },
           invoke: { src: 'reloadPin', onDone: { target: 'refreshing', actions: assign(({ context, event }) => applyOp(context, event.output)) }, onError: { target: 'refreshing', actions: assign(lostOp) } },
         },
         sendUnblock: {
-          on: { CANCEL: {} },
+          on: { CANCEL: {}, CARD_REMOVED: { actions: 'markGone' } },
           invoke: { src: 'unblockPin', onDone: { target: 'refreshing', actions: assign(({ context, event }) => applyOp(context, event.output)) }, onError: { target: 'refreshing', actions: assign(lostOp) } },
         },
         sendActivate: {
-          on: { CANCEL: {} },
+          on: { CANCEL: {}, CARD_REMOVED: { actions: 'markGone' } },
           invoke: {
             src: 'activateCard',
             onDone: {
@@ -517,7 +526,8 @@ export const sessionMachine = setup({
           },
         },
         refreshing: {
-          on: { CANCEL: {} },
+          on: { CANCEL: {}, CARD_REMOVED: { actions: 'markGone' } },
+          always: { guard: ({ context }) => context.cardGone, target: 'completing', actions: assign({ triesLeft: ({ context }) => (context.needsRefresh ? undefined : context.triesLeft) }) },
           invoke: {
             src: 'readPinStatus',
             onDone: { target: 'completing', actions: assign(({ event }) => ({ triesLeft: event.output.triesLeft, cardState: event.output.cardState, needsRefresh: false })) },
@@ -525,7 +535,7 @@ export const sessionMachine = setup({
           },
         },
         completing: {
-          on: { CANCEL: {} },
+          on: { CANCEL: {}, CARD_REMOVED: { actions: 'markGone' } },
           entry: { type: 'setResult', params: ({ context }) => resultOf(context) },
           invoke: {
             src: 'journalComplete',
@@ -542,7 +552,7 @@ export const sessionMachine = setup({
           },
         },
         bank: {
-          on: { CANCEL: {} },
+          on: { CANCEL: {}, CARD_REMOVED: { actions: 'markGone' } },
           always: { guard: ({ context }) => !(context.kind === 'activate' && context.result?.code === 'activate.ok' && bankAccountActivation(context.config.role).attempted), target: 'finish' },
           invoke: {
             src: 'requestBankActivation',
@@ -555,7 +565,7 @@ export const sessionMachine = setup({
           },
         },
         refusing: {
-          on: { CANCEL: {} },
+          on: { CANCEL: {}, CARD_REMOVED: { actions: 'markGone' } },
           invoke: {
             src: 'journalRefusal',
             input: ({ context }) => ({
