@@ -51,6 +51,9 @@ try {
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) usage('--port 应为 0 到 65535 / --port must be 0..65535');
   const dbPath = values.memory ? undefined : (values.db ?? path.join(projectRoot(), 'var', 'central.sqlite'));
+  if ((values['tls-cert'] === undefined) !== (values['tls-key'] === undefined)) usage('--tls-cert 与 --tls-key 须同时给出 / --tls-cert and --tls-key go together');
+  if ((values['tls-ca'] !== undefined || values['require-client-cert']) && values['tls-cert'] === undefined) usage('--tls-ca、--require-client-cert 需要 --tls-cert 与 --tls-key（HTTPS）/ --tls-ca and --require-client-cert need --tls-cert and --tls-key (HTTPS)');
+  if (values['require-client-cert'] && values['tls-ca'] === undefined) usage('--require-client-cert 需要 --tls-ca（签发终端证书的 CA）/ --require-client-cert needs --tls-ca (the CA that issues terminal certificates)');
   const tls: CentralOptions['tls'] =
     values['tls-cert'] !== undefined && values['tls-key'] !== undefined
       ? {

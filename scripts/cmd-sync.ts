@@ -82,7 +82,7 @@ export async function syncCommand(opts: SyncCommandOptions): Promise<number> {
   }
   const identity = (opts.identity ?? 'full') as IdentityMode;
   const tls: TlsOptions | undefined =
-    opts.cert !== undefined || opts.ca !== undefined
+    opts.cert !== undefined || opts.tlsKey !== undefined || opts.ca !== undefined
       ? {
           ...(opts.cert !== undefined ? { cert: readPem(opts.cert, '--cert') } : {}),
           ...(opts.tlsKey !== undefined ? { key: readPem(opts.tlsKey, '--tls-key') } : {}),
@@ -95,14 +95,20 @@ export async function syncCommand(opts: SyncCommandOptions): Promise<number> {
     j.close();
     throw new SsCardError(ErrorCode.Input_BadOption, { zh: '此日志还没有终端编号：请用 --terminal ID 指定', en: 'this journal has no terminal id yet: give one with --terminal ID' }, { option: 'terminal' });
   }
-  const worker = new SyncWorker(j, {
-    endpoint,
-    terminalId,
-    identity,
-    ...(opts.batchSize !== undefined ? { batchSize: Number(opts.batchSize) } : {}),
-    ...(opts.timeoutMs !== undefined ? { timeoutMs: Number(opts.timeoutMs) } : {}),
-    ...(tls ? { tls } : {}),
-  });
+  let worker: SyncWorker;
+  try {
+    worker = new SyncWorker(j, {
+      endpoint,
+      terminalId,
+      identity,
+      ...(opts.batchSize !== undefined ? { batchSize: Number(opts.batchSize) } : {}),
+      ...(opts.timeoutMs !== undefined ? { timeoutMs: Number(opts.timeoutMs) } : {}),
+      ...(tls ? { tls } : {}),
+    });
+  } catch (err) {
+    j.close();
+    throw err;
+  }
   const bar = opts.json ? { update: () => {}, end: () => {} } : progressBar(process.stderr);
   let report: SyncReport | undefined;
   let hotlist: HotlistReport | undefined;

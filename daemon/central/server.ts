@@ -15,11 +15,15 @@
  * A fault applies to the next `times` requests (default: until cleared) of the chosen path(s),
  * optionally with a probability (seeded, reproducible). Faults can also be set over HTTP
  * (`POST /admin/fault`) when the server runs with `admin: true` (loopback demos).
+ *
+ * With `tls.requireClientCert` (mTLS) every request must come over a connection whose client
+ * certificate chains to `tls.ca`; any other request is answered 403 before its route runs.
  */
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import Database from 'better-sqlite3';
 import { ErrorCode, SsCardError } from '../../apdu/errors.js';
 import { SILENT_LOGGER } from '../journal/types.js';
@@ -124,6 +128,9 @@ export class CentralServer {
   private readonly st: ReturnType<typeof prepareCentral>;
 
   private constructor(opts: CentralOptions) {
+    if (opts.tls?.requireClientCert === true && opts.tls.ca === undefined) {
+      throw new SsCardError(ErrorCode.Central_Failed, { zh: '要求终端证书（mTLS）时必须给出签发终端证书的 CA（--tls-ca）', en: 'requiring client certificates (mTLS) needs the CA that issues them (--tls-ca)' }, { option: 'tls.ca' });
+    }
     this.opts = opts;
     this.log = opts.logger ?? SILENT_LOGGER;
     this.rng = mulberry32(opts.seed ?? 1);
@@ -149,8 +156,11 @@ export class CentralServer {
         res.end('{"error":"internal"}');
       });
     };
+    // mTLS: the certificate is requested in the handshake but checked per request (see handle()):
+    // Node's own rejectUnauthorized drops a certificate from an unknown CA with a bare TCP reset,
+    // which a terminal cannot tell from a network fault; a 403 says what is wrong.
     this.server = opts.tls
-      ? https.createServer({ cert: opts.tls.cert, key: opts.tls.key, ca: opts.tls.ca, requestCert: opts.tls.requireClientCert === true, rejectUnauthorized: opts.tls.requireClientCert === true }, handler)
+      ? https.createServer({ cert: opts.tls.cert, key: opts.tls.key, ca: opts.tls.ca, requestCert: opts.tls.requireClientCert === true, rejectUnauthorized: false }, handler)
       : http.createServer(handler);
     this.server.keepAliveTimeout = 5000;
     this.server.on('connection', (s: Socket) => {
@@ -295,6 +305,21 @@ export class CentralServer {
       res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
       res.end(text);
     };
+    if (this.opts.tls?.requireClientCert === true) {
+      const sock = req.socket as TLSSocket;
+      // Both checks: Node counts a resumed TLS 1.3 session as authorized even when no certificate
+      // was ever shown (a terminal without one gets a session ticket from its refused first request).
+      const noCert = Object.keys(sock.getPeerCertificate()).length === 0;
+      if (noCert || !sock.authorized) {
+        // Refused before any route runs: nothing is stored, captured or served. The body is read and
+        // dropped so the terminal gets the answer instead of a reset; the connection is closed.
+        const why = noCert ? 'no client certificate' : `client certificate not accepted (${String(sock.authorizationError)})`;
+        this.log.warn('central: request without an accepted client certificate refused', { why, remote: req.socket.remoteAddress });
+        await readBody(req);
+        res.setHeader('connection', 'close');
+        return send(403, { error: why });
+      }
+    }
     if (route === 'POST /v1/operations') {
       const { mode: fault, delayMs } = this.faultFor('push');
       if (fault === 'reset') {

@@ -5,6 +5,7 @@
  */
 import http from 'node:http';
 import https from 'node:https';
+import tls from 'node:tls';
 import { ErrorCode, SsCardError } from '../../apdu/errors.js';
 import { MAX_RESPONSE_BYTES, PROTOCOL_HEADER, PROTOCOL_VERSION, badResponse } from './protocol.js';
 
@@ -34,7 +35,7 @@ export class JsonClient {
     endpoint: string,
     private readonly timeoutMs: number,
     private readonly headers: Readonly<Record<string, string>>,
-    tls?: TlsOptions,
+    tlsOpts?: TlsOptions,
   ) {
     let url: URL;
     try {
@@ -45,15 +46,16 @@ export class JsonClient {
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
       throw new SsCardError(ErrorCode.Sync_Config, { zh: `平台地址 ${endpoint} 应以 https:// 或 http:// 开头`, en: `platform endpoint ${endpoint} must start with https:// or http://` }, { option: 'endpoint' });
     }
-    if (tls !== undefined && url.protocol !== 'https:') {
+    if (tlsOpts !== undefined && url.protocol !== 'https:') {
       throw new SsCardError(ErrorCode.Sync_Config, { zh: '配置了客户端证书，但平台地址不是 https://', en: 'a client certificate is configured but the endpoint is not https://' }, { option: 'tls' });
     }
+    if (tlsOpts !== undefined) checkTls(tlsOpts);
     if (!url.pathname.endsWith('/')) url.pathname += '/';
     this.base = url;
     this.lib = url.protocol === 'https:' ? https : http;
     this.agent =
       url.protocol === 'https:'
-        ? new https.Agent({ keepAlive: true, maxSockets: 4, ...(tls ?? {}) })
+        ? new https.Agent({ keepAlive: true, maxSockets: 4, ...(tlsOpts ?? {}) })
         : new http.Agent({ keepAlive: true, maxSockets: 4 });
   }
 
@@ -100,13 +102,21 @@ export class JsonClient {
       req.on('error', (err: NodeJS.ErrnoException) => {
         const code = err.code ?? '';
         const tlsProblem = /CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO/.test(code);
+        // An alert from the platform: it refused this terminal's certificate (or its absence).
+        // Anything else TLS: this terminal does not trust the platform and sent nothing.
+        const refusedByPlatform = /^ERR_SSL_.*ALERT/.test(code);
         done(
           new SsCardError(
             tlsProblem ? ErrorCode.Sync_Config : ErrorCode.Sync_Unreachable,
-            tlsProblem
+            tlsProblem && refusedByPlatform
               ? {
-                  zh: `与省级平台 ${this.base.origin} 的 TLS 握手失败（${code}）；请检查平台 CA 与终端证书配置`,
-                  en: `TLS handshake with the platform ${this.base.origin} failed (${code}); check the platform CA and the terminal certificate`,
+                  zh: `省级平台 ${this.base.origin} 在 TLS 握手中拒绝了本终端（${code}）：请检查终端证书与私钥（--cert、--tls-key）是否由平台认可的 CA 签发且未过期；记录保留在本机`,
+                  en: `the platform ${this.base.origin} refused this terminal in the TLS handshake (${code}): check that the terminal certificate and key (--cert, --tls-key) are issued by a CA the platform accepts and still valid; the records stay on this terminal`,
+                }
+              : tlsProblem
+              ? {
+                  zh: `与省级平台 ${this.base.origin} 的 TLS 握手失败（${code}），未发送任何记录：平台证书不受信任或与地址不符；请检查平台 CA（--ca）与平台地址`,
+                  en: `TLS handshake with the platform ${this.base.origin} failed (${code}) and nothing was sent: the platform's certificate is not trusted or does not match the address; check the platform CA (--ca) and the endpoint`,
                 }
               : {
                   zh: `无法连接省级平台 ${this.base.origin}（${code || err.message}）。业务照常办理，记录保存在本机，网络恢复后自动上传；若长时间如此，请检查网络与平台地址`,
@@ -161,5 +171,27 @@ export class JsonClient {
       });
       req.end(payload);
     });
+  }
+}
+
+/** Refuse unusable TLS material up front (a client certificate without its key, PEM that does not parse, a key that does not match). */
+function checkTls(t: TlsOptions): void {
+  if ((t.cert === undefined) !== (t.key === undefined)) {
+    throw new SsCardError(
+      ErrorCode.Sync_Config,
+      { zh: '终端证书与私钥须同时配置（--cert 与 --tls-key）', en: 'the client certificate and its key go together (--cert with --tls-key)' },
+      { option: 'tls' },
+    );
+  }
+  try {
+    tls.createSecureContext({ ...t });
+  } catch (err) {
+    const why = err instanceof Error ? err.message : String(err);
+    throw new SsCardError(
+      ErrorCode.Sync_Config,
+      { zh: `终端证书、私钥或平台 CA 无法使用（${why}）：请检查 PEM 文件与私钥口令`, en: `the client certificate, key or platform CA cannot be used (${why}): check the PEM files and the key passphrase` },
+      { option: 'tls' },
+      { cause: err },
+    );
   }
 }
