@@ -48,8 +48,12 @@ export interface CardTransport {
    */
   transmit(command: Uint8Array, options?: TransmitOptions): Promise<Buffer>;
 
-  /** SCardControl pass-through (PIN pads, feature discovery). Rejects when unsupported. */
-  control(controlCode: number, data: Uint8Array, maxResponseLength?: number): Promise<Buffer>;
+  /**
+   * SCardControl pass-through (PIN pads, feature discovery). Rejects when unsupported.
+   * `options.timeoutMs` overrides the transport's default: a secure PIN entry takes as long as
+   * the holder needs, far longer than an APDU.
+   */
+  control(controlCode: number, data: Uint8Array, maxResponseLength?: number, options?: TransmitOptions): Promise<Buffer>;
 
   /** Warm reset of the card; resolves with the (new) ATR. */
   reset(): Promise<Buffer>;

@@ -144,10 +144,10 @@ export class PcscChannel implements CardTransport {
     return res;
   }
 
-  control(controlCode: number, data: Uint8Array, maxResponseLength = 1024): Promise<Buffer> {
+  control(controlCode: number, data: Uint8Array, maxResponseLength = 1024, options: TransmitOptions = {}): Promise<Buffer> {
     return this.queue(async () => {
       this.assertUsable('control');
-      return this.call<Buffer>('control', (cb) => this.reader.control(Buffer.from(data), controlCode, maxResponseLength, cb), this.timeoutMs);
+      return this.call<Buffer>('control', (cb) => this.reader.control(Buffer.from(data), controlCode, maxResponseLength, cb), options.timeoutMs ?? this.timeoutMs);
     });
   }
 

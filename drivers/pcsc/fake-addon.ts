@@ -47,7 +47,11 @@ export class FakeReader extends EventEmitter implements AddonReader {
     setImmediate(() => (r instanceof Error ? cb(r, Buffer.alloc(0)) : cb(null, r)));
   }
 
+  /** When true, control() never answers (a reader waiting for the holder's PIN). */
+  controlHangs = false;
+
   control(data: Buffer, _code: number, _resLen: number, cb: AddonCallback<Buffer>): void {
+    if (this.controlHangs) return;
     setImmediate(() => cb(null, Buffer.from(data)));
   }
 

@@ -159,6 +159,15 @@ describe('PcscChannel', () => {
     expect(reader.sent).toHaveLength(1);
   });
 
+  it('control() takes a per-call timeout (a PIN entry outlasts an APDU) and answers when the reader does', async () => {
+    const { ch, reader } = await channel(new FakePcsc(), { transmitTimeoutMs: 20 });
+    expect((await ch.control(0x42000d48, Buffer.from('01', 'hex'), 16, { timeoutMs: 1000 })).toString('hex')).toBe('01');
+    reader.controlHangs = true;
+    const err = await ch.control(0x42000d48, Buffer.alloc(0), 16, { timeoutMs: 40 }).catch((e: unknown) => e);
+    expect(isSsCardError(err, ErrorCode.Pcsc_Timeout)).toBe(true);
+    expect((err as { context: { timeoutMs: number } }).context.timeoutMs).toBe(40);
+  });
+
   it('rejects APDUs shorter than a header without sending them', async () => {
     const { ch, reader } = await channel();
     const err = await ch.transmit(Buffer.from('00A4', 'hex')).catch((e: unknown) => e);

@@ -182,7 +182,9 @@ export class PcscPinPad implements PinPad {
         onAbort();
         return;
       }
-      this.transport.control(code, structure, 258).then(
+      // The reader's own timer (bTimerOut) ends the entry; give the channel a little longer so
+      // that the reader's answer (6400 timeout) is what the holder hears about.
+      this.transport.control(code, structure, 258, { timeoutMs: waitMs + 5000 }).then(
         (r) => finish(() => resolve(r)),
         (err: unknown) => finish(() => reject(this.mapTransportError(err))),
       );
