@@ -10,12 +10,13 @@ import { randomBytes } from 'node:crypto';
 import { fromCallback, fromPromise } from 'xstate';
 import { ErrorCode, isSsCardError } from '../../apdu/errors.js';
 import { wipe } from '../../apdu/pin.js';
+import { triesLeft as swTriesLeft } from '../../apdu/sw.js';
 import type { SsseCard } from '../../drivers/card/ssse-card.js';
 import type { OperationOutcome, ReloadOptions, SecureModule } from '../../drivers/card/ssse-operations.js';
 import { activate, changePin, reloadPin, unblockPin, verifyPin } from '../../drivers/card/ssse-operations.js';
 import { matchesSocialSecurityNumber } from '../../drivers/idcard/info.js';
 import type { IdCardReader } from '../../drivers/idcard/reader.js';
-import type { PinPad } from '../../drivers/pinpad/pinpad.js';
+import type { PinPad, SecurePinResult } from '../../drivers/pinpad/pinpad.js';
 import type { Journal } from '../journal/journal.js';
 import type { MaterialType, TerminalRole as JournalRole } from '../journal/types.js';
 import { SERVICE_ITEMS } from '../journal/types.js';
@@ -83,6 +84,27 @@ function taken(vault: PinVault, slot: PinSlot): Buffer {
   return b;
 }
 
+/** Pad refusals raised before the reader took any key: nothing reached the card. */
+const SECURE_NOT_STARTED: ReadonlySet<number> = new Set([ErrorCode.PinPad_NotFound, ErrorCode.PinPad_Busy, ErrorCode.PinPad_Unsupported, ErrorCode.Input_BadOption]);
+
+/**
+ * Secure PIN entry (PC/SC Part 10): the reader takes the PIN and sends VERIFY / CHANGE PIN itself;
+ * only the card's SW comes back. Called once, never retried. The reader's own outcomes (6400–6403,
+ * 6B80: the error carries `sw`) and refusals before the entry mean the card got nothing; any other
+ * failure (unplugged, no answer in time) may have come after the command went: unknown.
+ */
+async function secureOp(run: () => Promise<SecurePinResult>): Promise<CardOpOutput> {
+  try {
+    const { sw } = await run();
+    const left = sw === 0x6983 ? 0 : swTriesLeft(sw);
+    return { status: 'answered', sw, blocked: sw === 0x6983 || left === 0, ...(left === undefined ? {} : { triesLeft: left }) };
+  } catch (e) {
+    if (!isSsCardError(e)) return { status: 'unknown', code: ErrorCode.Flow_OutcomeUnknown };
+    const notSent = typeof e.context?.['sw'] === 'number' || SECURE_NOT_STARTED.has(e.code);
+    return { status: notSent ? 'notSent' : 'unknown', code: e.code };
+  }
+}
+
 async function pinState(card: SsseCard): Promise<PinState> {
   const sel = await card.select();
   if (!sel.activated) return { triesLeft: undefined, cardState: 'notActivated' };
@@ -106,10 +128,17 @@ export function sessionImplementations(deps: SessionDeps, vault: PinVault = crea
   };
   const journalRole = (role: TerminalRole): JournalRole => ROLE_TO_JOURNAL[role];
   const item = deps.serviceItem ?? defaultServiceItem;
+  // Secure entry of the running service, chosen at its first PIN step when the pad can do it: the
+  // entry steps then hold no digits and verifyPin / changePin have the reader take the PIN.
+  let secure: { readonly kind: 'verify' | 'change'; readonly timeoutMs: number } | undefined;
+  const secureOptions = (s: { readonly timeoutMs: number }, prompt: 'enterPin' | 'enterOldPin') => ({ minLength: 6, maxLength: 6, timeoutMs: s.timeoutMs, prompt });
 
   return {
     actions: {
-      wipePins: () => vault.wipe(),
+      wipePins: () => {
+        secure = undefined;
+        vault.wipe();
+      },
     },
     actors: {
       identifyCard: fromPromise<CardIdentification>(async () => {
@@ -133,6 +162,19 @@ export function sessionImplementations(deps: SessionDeps, vault: PinVault = crea
       readPinStatus: fromPromise<PinState>(() => pinState(card())),
       enterPin: fromCallback<{ type: 'noop' }, EnterPinInput>(({ input, sendBack: send }) => {
         const sendBack = (e: PinEntryEvent): void => send(e);
+        const caps = deps.pinPad.capabilities;
+        if (input.slot === 'pin' && caps.secureVerify) secure = { kind: 'verify', timeoutMs: input.timeoutMs };
+        else if (input.slot === 'oldPin' && caps.secureChange) secure = { kind: 'change', timeoutMs: input.timeoutMs };
+        if (secure !== undefined) {
+          // The reader takes this PIN when the command goes (verifyPin / changePin): nothing to hold.
+          let stopped = false;
+          queueMicrotask(() => {
+            if (!stopped) sendBack({ type: 'PIN.ENTERED', slot: input.slot, length: 0 });
+          });
+          return () => {
+            stopped = true;
+          };
+        }
         const ac = new AbortController();
         let done = false;
         deps.pinPad
@@ -158,6 +200,8 @@ export function sessionImplementations(deps: SessionDeps, vault: PinVault = crea
         };
       }),
       checkNewPin: fromPromise<CheckNewPinOutput, CheckNewPinInput>(({ input }) => {
+        // Secure change: the reader compares the two new PINs (6402); the digits never come here.
+        if (secure?.kind === 'change') return Promise.resolve({ ok: true } as const);
         const a = vault.peek('newPin');
         const b = vault.peek('confirmPin');
         if (a === undefined || b === undefined || a.length !== b.length || !a.equals(b)) {
@@ -173,8 +217,14 @@ export function sessionImplementations(deps: SessionDeps, vault: PinVault = crea
         }
         return Promise.resolve({ ok: true } as const);
       }),
-      verifyPin: fromPromise<CardOpOutput>(async () => toOutput(await verifyPin(card(), taken(vault, 'pin')))),
-      changePin: fromPromise<CardOpOutput>(async () => {
+      verifyPin: fromPromise<CardOpOutput>(async ({ signal }) => {
+        const s = secure;
+        if (s?.kind === 'verify') return secureOp(() => deps.pinPad.secureVerify(secureOptions(s, 'enterPin'), signal));
+        return toOutput(await verifyPin(card(), taken(vault, 'pin')));
+      }),
+      changePin: fromPromise<CardOpOutput>(async ({ signal }) => {
+        const s = secure;
+        if (s?.kind === 'change') return secureOp(() => deps.pinPad.secureChange(secureOptions(s, 'enterOldPin'), signal));
         const oldPin = taken(vault, 'oldPin');
         const newPin = vault.take('newPin');
         if (newPin === undefined) {
