@@ -271,6 +271,17 @@ describe.each(kinds.map((k) => [k.name, k] as const))('service flows with %s and
     expectNoPinDigits(r, result);
   });
 
+  it('change, wrong old PIN: change.wrongPin with the tries left, the PIN unchanged', async () => {
+    const r = await start(kind, { idCard: 'id-card-2.0' });
+    const result = await r.service('change', [WRONG_PIN, NEW_PIN, NEW_PIN]);
+    expect(result).toMatchObject({ code: 'change.wrongPin', outcome: 'failed', triesLeft: 5 });
+    expect(r.vcard.pinTriesLeft).toBe(5);
+    expect(r.actor.getSnapshot().context.triesLeft).toBe(5);
+    expect(r.vcard.toProfile().pin.toString()).toBe(HOLDER_PIN);
+    if (kind.secure) expect(r.pad.secureCalls!()).toEqual({ verify: 0, modify: 1 });
+    expectNoPinDigits(r, result);
+  });
+
   it('reset: the holder’s ID card is read over the pty and matches the card’s 社会保障号码', async () => {
     const r = await start(kind, { idCard: 'id-card-2.0', change: { pinTriesLeft: 2 } });
     const idInfo = loadIdCardFixture('id-card-2.0');
@@ -308,6 +319,31 @@ describe.each(kinds.map((k) => [k.name, k] as const))('service flows with %s and
     if (kind.secure) expect(r.pad.secureCalls!()).toEqual({ verify: 0, modify: 0 });
     expect(r.vcard.toProfile().pin.toString()).toBe(HOLDER_PIN);
     expect(r.vcard.pinTriesLeft).toBe(2);
+    expectNoPinDigits(r, result);
+  });
+});
+
+describe('Part 10 secure entry: the reader’s own outcomes reach the flow as “not sent”', () => {
+  const part10 = kinds.find((k) => k.secure)!;
+
+  it('the holder cancels on the reader (6401): operation.notSent, no try spent', async () => {
+    const r = await start(part10, { idCard: 'id-card-2.0' });
+    const result = await r.service('verify', ['C']);
+    expect(result).toMatchObject({ code: 'operation.notSent', outcome: 'failed' });
+    expect(r.pad.secureCalls!()).toEqual({ verify: 1, modify: 0 });
+    expect(r.vcard.pinTriesLeft).toBe(6);
+    expect(r.actor.getSnapshot().context.lastOp).toMatchObject({ status: 'notSent' });
+    expectNoPinDigits(r, result);
+  });
+
+  it('the two new PINs differ on the reader (6402): operation.notSent, the PIN unchanged', async () => {
+    const r = await start(part10, { idCard: 'id-card-2.0' });
+    const result = await r.service('change', [HOLDER_PIN, NEW_PIN, '802462']);
+    expect(result).toMatchObject({ code: 'operation.notSent', outcome: 'failed' });
+    expect(r.pad.secureCalls!()).toEqual({ verify: 0, modify: 1 });
+    expect(r.vcard.toProfile().pin.toString()).toBe(HOLDER_PIN);
+    expect(r.vcard.pinTriesLeft).toBe(6);
+    expect(machineText(r) + JSON.stringify(result)).not.toContain('802462');
     expectNoPinDigits(r, result);
   });
 });
