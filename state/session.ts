@@ -206,6 +206,14 @@ function removalResult(ctx: SessionContext): ServiceResult {
   return results.cardRemoved(kind);
 }
 
+/** The last status word the card answered in this flow (the journal's lastSw), whatever the result says. */
+function lastSwOf(ctx: SessionContext): { lastSw?: number } {
+  const a = ctx.activation;
+  const op = a === undefined ? ctx.lastOp : a.pin !== undefined && a.pin.status === 'answered' ? a.pin : a.appUnblock;
+  if (op?.status === 'answered') return { lastSw: op.sw };
+  return ctx.result?.sw === undefined ? {} : { lastSw: ctx.result.sw };
+}
+
 function journalOutcome(r: ServiceResult): JournalCompleteInput['outcome'] {
   const o: ResultOutcome = r.outcome;
   return o === 'refused' ? 'failed' : o;
@@ -351,7 +359,10 @@ export const sessionMachine = setup({
       ],
       exit: ['wipePins'],
       on: {
-        CANCEL: { target: '.refusing', actions: { type: 'setResult', params: ({ context }) => results.cancelled(context.kind) } },
+        // Before the pending row nothing was done and nothing refused: the holder stopped. Not a
+        // journal row (the journal's `refused` means the terminal said no). Once the pending row
+        // is written, the states from `journaling` on ignore CANCEL: the operation runs to its end.
+        CANCEL: { target: '.finish', actions: { type: 'setResult', params: ({ context }) => results.cancelled(context.kind) } },
       },
       onDone: [{ guard: ({ context }) => context.cardGone, target: 'removed' }, { target: 'done' }],
       states: {
@@ -543,7 +554,7 @@ export const sessionMachine = setup({
               operationId: context.operationId!,
               outcome: journalOutcome(context.result!),
               reason: reasonOf(context.result!),
-              ...(context.result!.sw === undefined ? {} : { lastSw: context.result!.sw }),
+              ...lastSwOf(context),
               ...(context.triesLeft === undefined ? {} : { triesLeft: context.triesLeft }),
               ...(context.cardState === undefined ? {} : { cardState: context.cardState }),
             }),
@@ -608,16 +619,25 @@ export const sessionMachine = setup({
           enqueue.emit({ type: 'card.removed' as const });
         }),
       ],
-      always: { guard: ({ context }) => context.operationId === undefined, target: 'idle' },
-      invoke: {
-        src: 'journalComplete',
-        input: ({ context }) => ({
-          operationId: context.operationId!,
-          outcome: journalOutcome(context.result!),
-          reason: context.inFlight ? 'card-removed-in-flight' : reasonOf(context.result!),
-        }),
-        onDone: { target: 'idle' },
-        onError: { target: 'idle' },
+      // The journal row is completed only when one is open: the invoke lives in its own state so
+      // its input is never computed without a row (or a result, e.g. removal with no service).
+      initial: 'checking',
+      states: {
+        checking: {
+          always: [{ guard: ({ context }) => context.operationId === undefined || context.result === undefined, target: '#session.idle' }, { target: 'journaling' }],
+        },
+        journaling: {
+          invoke: {
+            src: 'journalComplete',
+            input: ({ context }) => ({
+              operationId: context.operationId!,
+              outcome: journalOutcome(context.result!),
+              reason: context.inFlight ? 'card-removed-in-flight' : reasonOf(context.result!),
+            }),
+            onDone: { target: '#session.idle' },
+            onError: { target: '#session.idle' },
+          },
+        },
       },
     },
   },

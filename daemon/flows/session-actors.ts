@@ -18,8 +18,8 @@ import { matchesSocialSecurityNumber } from '../../drivers/idcard/info.js';
 import type { IdCardReader } from '../../drivers/idcard/reader.js';
 import type { PinPad, SecurePinResult } from '../../drivers/pinpad/pinpad.js';
 import type { Journal } from '../journal/journal.js';
-import type { MaterialType, TerminalRole as JournalRole } from '../journal/types.js';
-import { SERVICE_ITEMS } from '../journal/types.js';
+import type { LoggerLike, MaterialType, OperationRow, ReconcileInput, TerminalRole as JournalRole } from '../journal/types.js';
+import { SERVICE_ITEMS, SILENT_LOGGER } from '../journal/types.js';
 import type {
   ActivationOutput,
   BankActivationInput,
@@ -62,6 +62,8 @@ export interface SessionDeps {
   readonly reload?: ReloadOptions;
   /** Random for INTERNAL AUTHENTICATE (tests). */
   readonly random?: (n: number) => Buffer;
+  /** Where journal trouble that must not stop the session is reported (no card identity in it). */
+  readonly logger?: LoggerLike;
 }
 
 const ROLE_TO_JOURNAL: Record<TerminalRole, JournalRole> = { kiosk: 'self-service', counter: 'window', 'financial-counter': 'financial-window' };
@@ -117,6 +119,42 @@ async function pinState(card: SsseCard): Promise<PinState> {
   }
 }
 
+/**
+ * What the re-read card state says about an interrupted operation. Only activation and unblock
+ * leave a mark the card shows (activated / no longer blocked); a VERIFY, CHANGE or RELOAD that may
+ * or may not have run looks the same either way, so it stays `unknown` with the state recorded.
+ */
+export function reconciledOutcome(kind: OperationRow['kind'], st: PinState): Pick<ReconcileInput, 'outcome' | 'reason'> {
+  if (kind === 'activate') return st.cardState === 'notActivated' ? { outcome: 'failed', reason: 'card-shows-not-done' } : { outcome: 'ok', reason: 'card-shows-done' };
+  if (kind === 'unblock') return st.cardState === 'pinBlocked' ? { outcome: 'failed', reason: 'card-shows-not-done' } : { outcome: 'ok', reason: 'card-shows-done' };
+  return { outcome: 'unknown', reason: 'card-state-reread' };
+}
+
+/**
+ * When a card is identified: its operations interrupted by a stop of the daemon (`pending` rows
+ * turned `interrupted` at start-up) are reconciled from the state just re-read, before anything
+ * else is done with the card (journal issue §1, services issue §5). A journal failure here does
+ * not refuse the card (its state was re-read, which is what safety needs): the row stays
+ * unreconciled and is tried again the next time the card is seen.
+ */
+function reconcileInterrupted(journal: Journal, cardId: string, st: PinState, log: LoggerLike): void {
+  try {
+    for (const row of journal.findUnreconciled(cardId)) {
+      const id = journal.reconcile(row.id, {
+        ...reconciledOutcome(row.kind, st),
+        ...(st.triesLeft === undefined ? {} : { triesLeft: st.triesLeft }),
+        cardState: st.cardState,
+      });
+      log.info('interrupted operation reconciled on identification', { interruptedId: row.id, id, kind: row.kind });
+    }
+  } catch (e) {
+    log.error('could not reconcile interrupted operations of the identified card; will retry when it is seen again', {
+      code: isSsCardError(e) ? e.code : undefined,
+      message: isSsCardError(e) ? e.text.en : 'unexpected error',
+    });
+  }
+}
+
 /** The actors and the `wipePins` action for `sessionMachine.provide(...)`. */
 export function sessionImplementations(deps: SessionDeps, vault: PinVault = createPinVault()) {
   const random = deps.random ?? ((n: number) => randomBytes(n));
@@ -147,6 +185,7 @@ export function sessionImplementations(deps: SessionDeps, vault: PinVault = crea
         const b = await c.readBasics(deps.secureModule, deps.secureModule ? () => random(c.selectedAlgorithm === 'SM4' ? 16 : 8) : undefined);
         if (b.authentic === false) throw Object.assign(new Error('card not authentic'), { code: ErrorCode.Card_NotAuthentic });
         const st = await pinState(c);
+        if (deps.journal !== undefined) reconcileInterrupted(deps.journal, b.issuer.cardId, st, deps.logger ?? SILENT_LOGGER);
         return {
           cardId: b.issuer.cardId,
           cardNumber: b.issuer.cardNumber,
