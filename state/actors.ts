@@ -44,6 +44,12 @@ export interface CardIdentification extends PinState {
   readonly birthDate: string;
   /** INTERNAL AUTHENTICATE checked by the PSAM; undefined without a PSAM. */
   readonly authentic: boolean | undefined;
+  /**
+   * On the lost-card hotlist (挂失名单) the terminal holds. A hotlisted card is refused before any
+   * PIN entry; the refusal itself is made and journaled by `journalBegin` (the journal is the
+   * authority on the hotlist). Absent: not known to be hotlisted.
+   */
+  readonly hotlisted?: boolean;
 }
 
 /** The outcome of one state-changing card command, as the machine keeps it (no error object). */

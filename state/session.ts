@@ -368,6 +368,9 @@ export const sessionMachine = setup({
       states: {
         routing: {
           always: [
+            // Hotlisted: straight to the journal, which refuses, journals the refusal and says why
+            // (journaling → finish with its bilingual text); no PIN is asked for, nothing is sent.
+            { guard: ({ context }) => context.card?.hotlisted === true, target: 'journaling' },
             { guard: 'roleRefuses', target: 'refusing', actions: { type: 'setResult', params: ({ context }) => results.roleNotAllowed(context.kind!, capabilityOf(context).reason) } },
             { guard: 'appLocked', target: 'refusing', actions: { type: 'setResult', params: ({ context }) => results.cardAppLocked(context.kind) } },
             { guard: 'activateOnActive', target: 'refusing', actions: { type: 'setResult', params: () => results.cardAlreadyActive() } },

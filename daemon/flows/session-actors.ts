@@ -195,6 +195,7 @@ export function sessionImplementations(deps: SessionDeps, vault: PinVault = crea
           name: b.holder.name,
           birthDate: b.holder.birthDate,
           authentic: b.authentic,
+          ...(deps.journal?.isHotlisted(b.issuer.cardId) === true ? { hotlisted: true } : {}),
           ...st,
         };
       }),
