@@ -24,8 +24,6 @@ import { sessionImplementations } from '../daemon/flows/session-actors.js';
 import { Journal } from '../daemon/journal/journal.js';
 import type { OperationRow } from '../daemon/journal/types.js';
 import { SsseCard } from '../drivers/card/ssse-card.js';
-import type { IdCardInfo } from '../drivers/idcard/info.js';
-import type { IdCardReader } from '../drivers/idcard/reader.js';
 import { TouchPinPad } from '../drivers/pinpad/touch-pinpad.js';
 import { Psam } from '../drivers/psam/psam.js';
 import type { CardProfile } from '../drivers/sim/profile.js';
@@ -34,6 +32,7 @@ import type { SimCommandEvent } from '../drivers/sim/sim-transport.js';
 import { SimTransport } from '../drivers/sim/sim-transport.js';
 import { VirtualSsCard } from '../drivers/sim/virtual-card.js';
 import { VirtualPsam } from '../drivers/sim/virtual-psam.js';
+import { fakeIdReader } from './helpers/services-rig.js';
 import type { ServiceKind } from '../state/roles.js';
 import type { SessionConfig, SessionEmitted, SessionMachine } from '../state/session.js';
 import { sessionMachine } from '../state/session.js';
@@ -67,23 +66,6 @@ function tempJournal(): { dir: string; open: () => Journal } {
   return { dir, open };
 }
 
-function fakeIdReader(idNumber: string | undefined): IdCardReader {
-  const info = (n: string): IdCardInfo =>
-    ({ name: 'test', sex: '1', sexText: '男', nation: '01', nationText: '汉', birthDate: '', address: '', idNumber: n, idNumberValid: true, authority: '', validFrom: '', validTo: '', photo: Buffer.alloc(0) });
-  const read = (): Promise<IdCardInfo> => (idNumber === undefined ? Promise.reject(new Error('no ID card')) : Promise.resolve(info(idNumber)));
-  return {
-    name: 'fake ID reader',
-    connected: true,
-    open: () => Promise.resolve(),
-    close: () => Promise.resolve(),
-    reset: () => Promise.resolve(),
-    status: () => Promise.resolve(),
-    samId: () => Promise.resolve('00'),
-    readCard: read,
-    waitForCard: read,
-    onStatus: () => () => {},
-  };
-}
 
 interface Session {
   readonly actor: SessionActor;

@@ -129,8 +129,9 @@ export class SsseCard {
       throw new SsCardError(ErrorCode.Card_NotSsse, { zh: '这张卡没有社会保障应用（SSSE）：请确认插入的是社会保障卡', en: 'this card has no social security application (SSSE): check that it is a social security card' }, { sw: swHex(r.sw) });
     }
     if (r.sw !== SW_OK && r.sw !== SW_NOT_ACTIVATED) throw this.cardError(r.sw, { zh: '选择社保应用', en: 'selecting the SSSE application' });
+    // The issuer data (EF05) stays cached: an SsseCard lives as long as one card is in the
+    // reader, and EF05 is written only at personalisation.
     this.selected = { algorithm: algorithmFromFci(r.data), activated: r.sw === SW_OK, fci: r.data };
-    this.issuerCache = undefined;
     return this.selected;
   }
 
