@@ -107,6 +107,21 @@ export enum ErrorCode {
   Flow_Refused = 803,
   /** The holder did not act in time (PIN entry or inactivity timeout). */
   Flow_Timeout = 804,
+  /** A card operation is already running on this reader (one at a time). */
+  Flow_Busy = 805,
+  /** No card in the user slot. */
+  Flow_NoCard = 806,
+
+  // 850-879: the daemon's local API and its operators (daemon/api, daemon/auth)
+  Api_InvalidMessage = 850,
+  Api_UnsupportedCommand = 851,
+  Api_SequenceError = 852,
+  Api_FrameTooLarge = 853,
+  Auth_BadCredentials = 860,
+  Auth_Locked = 861,
+  Auth_SessionExpired = 862,
+  Auth_InvalidToken = 863,
+  Auth_Required = 864,
 
   // 900: a bug in this program
   Internal = 900,

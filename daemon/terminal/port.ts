@@ -1,0 +1,203 @@
+/**
+ * The terminal as the local API sees it (daemon issue §2–§3): one object that knows the readers,
+ * the card session, the PIN pad, the ID reader, the journal and the sync worker. The API layer
+ * (daemon/api/) talks only to this interface; daemon/terminal/terminal.ts implements it over the
+ * real devices (or the simulator), and the API's unit tests implement it with a fake.
+ *
+ * Nothing that crosses this interface carries a PIN digit: PIN entry reports counts and masks,
+ * results carry tries left and status words only.
+ */
+import type { SsCardError } from '../../apdu/errors.js';
+import type { ServiceResult } from '../../state/results.js';
+import type { Role, ServiceKind } from '../../state/roles.js';
+import type { SessionEmitted } from '../../state/session.js';
+
+export type { Role, ServiceKind, ServiceResult, SessionEmitted };
+
+/** Which reader slot a reader serves. */
+export type ReaderSlot = 'card' | 'psam' | 'other';
+
+export interface ReaderStatus {
+  readonly name: string;
+  readonly slot: ReaderSlot;
+  readonly cardPresent: boolean;
+  /** Hex, when a card is present. */
+  readonly atr: string | null;
+  /** A card operation (service, ReadBasic, ChipIO) is running on this reader. */
+  readonly busy: boolean;
+}
+
+export interface DeviceStatus {
+  /** Configured kind ('none' when not configured). */
+  readonly kind: string;
+  readonly name: string | null;
+  readonly connected: boolean;
+  /** Why it is not usable, bilingual, when it is not. */
+  readonly problem: { readonly zh: string; readonly en: string } | null;
+}
+
+export interface TerminalStatusReport {
+  readonly terminalId: string;
+  readonly deviceId: string;
+  readonly role: Role;
+  readonly services: readonly ServiceKind[];
+  readonly version: string;
+  readonly uptimeMs: number;
+  readonly simulated: boolean;
+  readonly pcsc: { readonly up: boolean; readonly problem: { readonly zh: string; readonly en: string } | null };
+  readonly readers: readonly ReaderStatus[];
+  /** The card in the user slot: identification without the holder's personal data. */
+  readonly card: {
+    readonly present: boolean;
+    readonly identified: boolean;
+    readonly cardNumberMasked: string | null;
+    readonly specVersion: string | null;
+    readonly triesLeft: number | null;
+    readonly cardState: string | null;
+    /** The session machine's state (e.g. "identified", "service.pinEntry"). */
+    readonly session: string;
+  };
+  readonly psam: DeviceStatus & { readonly terminalNumber: string | null };
+  readonly pinPad: DeviceStatus & { readonly secureEntry: boolean };
+  readonly idReader: DeviceStatus;
+  readonly journal: { readonly open: boolean; readonly pending: number; readonly unsynced: number; readonly rows: number };
+  readonly sync: { readonly enabled: boolean; readonly lastSuccessAt: number | null; readonly lastError: { readonly code: number; readonly zh: string; readonly en: string } | null; readonly backlog: number };
+}
+
+export interface Health {
+  readonly live: true;
+  readonly ready: boolean;
+  /** Why not ready (empty when ready), bilingual. */
+  readonly reasons: readonly { readonly component: string; readonly zh: string; readonly en: string }[];
+}
+
+/** The basic data of the card in the slot, as iReadCardBas returns it (DOMAIN.md §4). */
+export interface CardBasicInfo {
+  /** 发卡地区行政区划代码 (6 digits). */
+  readonly region: string;
+  readonly socialSecurityNumber: string;
+  readonly cardNumber: string;
+  /** 卡识别码 (32 hex). */
+  readonly cardId: string;
+  readonly name: string;
+  readonly sex: string;
+  readonly nation: string;
+  readonly birthDate: string;
+  /** ATR historical bytes, hex. */
+  readonly atrHistorical: string;
+  readonly specVersion: string;
+  /** YYYYMMDD */
+  readonly issueDate: string;
+  /** YYYYMMDD */
+  readonly expiryDate: string;
+  readonly terminalId: string;
+  readonly deviceId: string;
+  readonly triesLeft: number | null;
+  readonly cardState: string;
+  /** True / false when the PSAM checked it (INTERNAL AUTHENTICATE), null when it could not. */
+  readonly authentic: boolean | null;
+}
+
+/** What happens on the terminal, fanned out to every API client. No PIN digit in any. */
+export type TerminalEvent =
+  | { readonly type: 'mediaInserted'; readonly reader: string; readonly atr: string }
+  | { readonly type: 'mediaRemoved'; readonly reader: string }
+  | { readonly type: 'session'; readonly reader: string; readonly event: SessionEmitted }
+  | { readonly type: 'device'; readonly component: 'pcsc' | 'pinPad' | 'idReader' | 'psam'; readonly connected: boolean; readonly problem: { readonly zh: string; readonly en: string } | null };
+
+export interface ServiceRequest {
+  readonly kind: ServiceKind;
+  /** The operator authenticated for this request (counter roles); checked by the API layer. */
+  readonly operatorId?: string;
+  /** Phone numbers the caller knows for the PIN policy (seed rule: no 6 consecutive digits of them). */
+  readonly phones?: readonly string[];
+  /** How long to wait for a card to be inserted and identified (ms); default 0: a card must be there. */
+  readonly waitForCardMs?: number;
+}
+
+export interface PinEntryRequest {
+  readonly minLength?: number;
+  readonly maxLength?: number;
+  readonly autoEnd?: boolean;
+  readonly timeoutMs?: number;
+}
+
+export interface PinKeyReport {
+  readonly key: 'digit' | 'enter' | 'backspace' | 'clear' | 'cancel';
+  readonly count: number;
+  readonly mask: string;
+}
+
+export type ChipPowerAction = 'cold' | 'warm' | 'off';
+
+export interface Capabilities {
+  readonly role: Role;
+  readonly services: readonly ServiceKind[];
+  /** Services that need an authenticated operator at this role. */
+  readonly operatorRequired: readonly ServiceKind[];
+  readonly pinPad: { readonly kind: string; readonly secureVerify: boolean; readonly secureChange: boolean; readonly plainEntry: boolean; readonly touchKeys: boolean };
+  readonly idReader: boolean;
+  readonly psam: boolean;
+  readonly simulated: boolean;
+}
+
+export interface TerminalPort {
+  readonly terminalId: string;
+  readonly deviceId: string;
+  readonly role: Role;
+
+  health(): Health;
+  status(): TerminalStatusReport;
+  capabilities(): Capabilities;
+
+  /** Every terminal event, to every subscriber. Returns the unsubscribe function. */
+  subscribe(listener: (event: TerminalEvent) => void): () => void;
+
+  /**
+   * Read the card's basic data (EF05/EF06, PIN tries, internal authentication when a PSAM is
+   * there). Rejects SsCardError: Card_Absent (no card), Flow_Busy (a service is running), card errors.
+   */
+  readBasic(signal: AbortSignal): Promise<CardBasicInfo>;
+
+  /**
+   * Run one service of the card session machine to its result. `onEvent` gets the session's
+   * events of this flow (PIN entry started, digit counts…). Aborting `signal` cancels the flow
+   * (CANCEL: ignored once the state-changing command is on its way, which then runs to its end).
+   * Resolves with the typed result (refusals, wrong PINs and unknown outcomes are results, not
+   * rejections). Rejects SsCardError only when no flow could start: Card_Absent, Flow_Busy,
+   * Flow_Refused (service not offered / operator missing — also results when the machine decides).
+   */
+  runService(request: ServiceRequest, onEvent: (event: SessionEmitted) => void, signal: AbortSignal): Promise<ServiceResult>;
+
+  /** End the card session (the holder is done): a running flow is cancelled; the card must be taken out. */
+  endSession(): Promise<void>;
+
+  /**
+   * A plain PIN entry on the configured pad (XFS4IoT Keyboard.PinEntry): keys reported masked,
+   * the PIN itself wiped at once. Resolves with the number of digits.
+   */
+  pinEntry(request: PinEntryRequest, onKey: (key: PinKeyReport) => void, signal: AbortSignal): Promise<{ readonly digits: number; readonly completion: 'enter' | 'auto' }>;
+
+  /**
+   * A key of the on-screen keypad, for a touchscreen (development) pad only; throws
+   * SsCardError PinPad_Unsupported otherwise. Keys: '0'..'9', 'enter', 'backspace', 'clear', 'cancel'.
+   */
+  touchKey(key: string): void;
+
+  /** Technician: send one APDU to the card in `reader` (default the user slot). PIN-bearing commands are refused. */
+  chipIo(apdu: Buffer, reader: string | undefined, signal: AbortSignal): Promise<Buffer>;
+
+  /** Technician: power the card in `reader` (default the user slot). Resolves with the ATR (none after 'off'). */
+  chipPower(action: ChipPowerAction, reader: string | undefined, signal: AbortSignal): Promise<{ readonly atr: Buffer | null }>;
+}
+
+/** The operator side of the API (daemon/auth/): the API asks it, the terminal only sees operator ids. */
+export interface OperatorAuthPort {
+  /** Resolves with a session token; rejects SsCardError Auth_* (bad credentials, locked, unknown). */
+  login(operatorId: string, passphrase: Buffer): Promise<{ readonly token: string; readonly operatorId: string; readonly expiresAt: number }>;
+  /** The operator id of a live session; throws SsCardError Auth_SessionExpired / Auth_InvalidToken. */
+  check(token: string): string;
+  logout(token: string): void;
+}
+
+export type { SsCardError };
