@@ -113,6 +113,8 @@ export interface ServiceRequest {
   readonly phones?: readonly string[];
   /** How long to wait for a card to be inserted and identified (ms); default 0: a card must be there. */
   readonly waitForCardMs?: number;
+  /** The card reader (exact name or unique substring); default the card slot holding a card. */
+  readonly reader?: string;
 }
 
 export interface PinEntryRequest {
@@ -157,7 +159,7 @@ export interface TerminalPort {
    * Read the card's basic data (EF05/EF06, PIN tries, internal authentication when a PSAM is
    * there). Rejects SsCardError: Card_Absent (no card), Flow_Busy (a service is running), card errors.
    */
-  readBasic(signal: AbortSignal): Promise<CardBasicInfo>;
+  readBasic(signal: AbortSignal, reader?: string): Promise<CardBasicInfo>;
 
   /**
    * Run one service of the card session machine to its result. `onEvent` gets the session's
@@ -170,7 +172,7 @@ export interface TerminalPort {
   runService(request: ServiceRequest, onEvent: (event: SessionEmitted) => void, signal: AbortSignal): Promise<ServiceResult>;
 
   /** End the card session (the holder is done): a running flow is cancelled; the card must be taken out. */
-  endSession(): Promise<void>;
+  endSession(reader?: string): Promise<void>;
 
   /**
    * A plain PIN entry on the configured pad (XFS4IoT Keyboard.PinEntry): keys reported masked,
