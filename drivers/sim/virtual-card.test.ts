@@ -190,6 +190,36 @@ describe('READ RECORD / READ BINARY', () => {
     expect(f.tx('00B0000000')).toBe('01029000');
   });
 
+  it('the phone (DF01 EF06 tag 28): 6982 until the PIN is verified (default), then the 15-byte AN record', () => {
+    const phoneTlv = `280F${Buffer.from('13000000019').toString('hex').toUpperCase()}00000000`;
+    const c = make('card-2.0', { protocol: 'T1' });
+    c.tx(`00A4040C0F${AID}`);
+    c.tx('00A4000002DF01');
+    c.tx('00A4020002EF06');
+    expect(c.tx('00B2280011')).toBe('6982');
+    expect(c.tx('0020000003111111')).toBe('63C5');
+    expect(c.tx('00B2280011')).toBe('6982');
+    expect(c.tx('0020000003123456')).toBe('9000');
+    expect(c.tx('00B2280011')).toBe(`${phoneTlv}9000`);
+    expect(c.tx('00B2010411')).toBe(`${phoneTlv}9000`);
+    // Re-selecting the application drops the verified state.
+    c.tx(`00A4040C0F${AID}`);
+    c.tx('00A4000002DF01');
+    c.tx('00A4020002EF06');
+    expect(c.tx('00B2280011')).toBe('6982');
+  });
+
+  it('phoneAccess "open": the phone reads without a PIN; a bad option is refused by name', () => {
+    const c = new VirtualSsCard(profiles['card-3.0']!, { phoneAccess: 'open' });
+    c.powerOn();
+    const tx = (hex: string): string => toHex(c.process(Buffer.from(hex, 'hex')));
+    tx(`00A4040C0F${AID}`);
+    tx('00A4000002DF01');
+    tx('00A4020002EF06');
+    expect(tx('00B2280011')).toBe(`280F${Buffer.from('13000000327').toString('hex').toUpperCase()}000000009000`);
+    expect(() => new VirtualSsCard(profiles['card-3.0']!, { phoneAccess: 'sometimes' as 'open' })).toThrow(/phoneAccess/);
+  });
+
   it('3.0: EF06 needs external auth (6982); EF05 does not', () => {
     const c = make('card-3.0');
     c.tx(`00A4040C0F${AID}`);

@@ -8,6 +8,7 @@ import { decodeCommand } from '../../apdu/apdu.js';
 import type { CommandApdu } from '../../apdu/apdu.js';
 import type { Algorithm } from '../../apdu/crypto.js';
 import { blockSize, decryptBlocks, encryptBlocks, mac, MAC_LENGTH, macEquals } from '../../apdu/crypto.js';
+import { ErrorCode, SsCardError } from '../../apdu/errors.js';
 import { bcdToPin, parsePinBlock, wipe } from '../../apdu/pin.js';
 import { EF05_FIELDS, EF06_FIELDS, encodeSimpleTlv } from '../../apdu/records.js';
 import { FID, macInput, SSSE_AID } from '../../apdu/ssse.js';
@@ -182,9 +183,19 @@ function tagRecord(file: RecordFileName, tag: number): number | undefined {
   return fields.find((f) => f.tag === tag)?.record;
 }
 
+/**
+ * Who may READ RECORD the phone number (DF01 EF06 tag 28): `verifiedPin` (default, as
+ * docs/card-conventions.md and DOMAIN.md §1 have it: 6982 until the holder's PIN is verified in
+ * this session) or `open` (some card makes may let anyone read DF01). UNCONFIRMED per card make:
+ * a per-card setting, not a constant.
+ */
+export type PhoneAccess = 'verifiedPin' | 'open';
+
 export interface VirtualSsCardOptions {
   /** Random bytes for GET CHALLENGE (default node:crypto randomBytes); tests make it deterministic. */
   readonly random?: (length: number) => Buffer;
+  /** Access rule of the phone record (default `verifiedPin`). */
+  readonly phoneAccess?: PhoneAccess;
 }
 
 /**
@@ -203,6 +214,7 @@ export class VirtualSsCard extends SimCardOs {
   /** Held in #private fields so that util.inspect / console.log of a card shows no PIN or key. */
   readonly #profile: CardProfile;
   private readonly random: (length: number) => Buffer;
+  private readonly phoneAccess: PhoneAccess;
 
   // persistent
   #pin: Buffer;
@@ -223,6 +235,11 @@ export class VirtualSsCard extends SimCardOs {
     this.atr = Buffer.from(profile.atr);
     this.protocol = profile.protocol;
     this.random = options.random ?? ((n) => randomBytes(n));
+    const access = options.phoneAccess ?? 'verifiedPin';
+    if (access !== 'verifiedPin' && access !== 'open') {
+      throw new SsCardError(ErrorCode.Input_BadOption, { zh: 'phoneAccess 必须是 verifiedPin 或 open', en: 'phoneAccess must be verifiedPin or open' }, { option: 'phoneAccess' });
+    }
+    this.phoneAccess = access;
     this.#pin = Buffer.from(profile.pin);
     this.triesLeft = profile.pinTriesLeft;
     this.state = profile.state;
@@ -409,7 +426,7 @@ export class VirtualSsCard extends SimCardOs {
   private readAccess(ef: EfInfo): Reply | undefined {
     if (this.state === 'appLocked' && ef.name !== 'EF05') return sw(0x9303);
     if (ef.name === 'EF06' && this.#profile.ef06NeedsExternalAuth && !this.authenticated.has(0x0a)) return sw(0x6982);
-    if (ef.name === 'DF01/EF06' && !this.verified) return sw(0x6982);
+    if (ef.name === 'DF01/EF06' && this.phoneAccess === 'verifiedPin' && !this.verified) return sw(0x6982);
     return undefined;
   }
 
