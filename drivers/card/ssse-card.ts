@@ -19,7 +19,7 @@ import {
   type CardIssuerData,
   type HolderData,
 } from '../../apdu/records.js';
-import { SSSE_AID, externalAuth, getChallenge, internalAuth, readRecordByNumber, readRecordByTag, selectAid, selectFile, selectMf, verifyQuery } from '../../apdu/ssse.js';
+import { FID, SSSE_AID, externalAuth, getChallenge, internalAuth, readRecordByNumber, readRecordByTag, selectAid, selectFile, selectMf, verifyQuery } from '../../apdu/ssse.js';
 import { describeSw, swHex, triesLeft as swTriesLeft } from '../../apdu/sw.js';
 import { findTag, parseBerTlv } from '../../apdu/tlv.js';
 import type { CardTransport } from '../transport.js';
@@ -42,7 +42,25 @@ export interface CardReadOptions {
   readonly ef06AuthKeyId?: number;
   /** Select the MF before the AID (some card makes need it). Default: only when the AID select fails with 6A82. */
   readonly selectMfFirst?: boolean;
+  /**
+   * Where the holder's phone number is (DOMAIN.md §1: DF01 EF06 tag 28, 15 bytes). The record
+   * number (for `addressing: 'record'`, default 1) and the encoding (`an`: ASCII, 00/20/FF-padded,
+   * default; `cn`: BCD, F-padded) are UNCONFIRMED (docs/card-conventions.md).
+   */
+  readonly phone?: { readonly tag?: number; readonly record?: number; readonly length?: number; readonly encoding?: 'an' | 'cn' };
 }
+
+/**
+ * The phone number record, as far as the terminal could read it:
+ * - `read`: the number (digits, `+`, `-`, spaces as stored);
+ * - `absent`: no DF01 / EF06 / record, or an empty or undecodable value;
+ * - `denied`: the card wants a security state first (6982 / 6985: a verified PIN, as the
+ *   conventions have it) — the same read may work after VERIFY.
+ */
+export type PhoneRead =
+  | { readonly status: 'read'; readonly phone: string }
+  | { readonly status: 'absent'; readonly sw?: number }
+  | { readonly status: 'denied'; readonly sw: number };
 
 export interface SelectResult {
   readonly algorithm: Algorithm;
@@ -66,17 +84,48 @@ export interface CardBasics {
   readonly authentic: boolean | undefined;
 }
 
+/** DF01 EF06 tag 28: the holder's phone number, 15 bytes (DOMAIN.md §1). */
+export const PHONE_TAG = 0x28;
+export const PHONE_LENGTH = 15;
+
 const SW_OK = 0x9000;
 const SW_NOT_ACTIVATED = 0x6283;
 const SW_SECURITY = 0x6982;
 const SW_FILE_NOT_FOUND = 0x6a82;
 const SW_RECORD_NOT_FOUND = 0x6a83;
 const SW_BLOCKED = 0x6983;
+const SW_CONDITIONS = 0x6985;
+/** Status words that mean "not now: a security state is missing" (ISO 7816-4 §5.1.3). */
+const DENIED_SWS: ReadonlySet<number> = new Set([SW_SECURITY, SW_CONDITIONS]);
+
+/**
+ * Decode the phone record: `an` = ASCII digits, `+`, `-`, spaces, padded with 00 / 20 / FF;
+ * `cn` = BCD, F-padded. Undefined when empty or not in that form.
+ */
+export function decodePhoneRecord(value: Uint8Array, encoding: 'an' | 'cn' = 'an'): string | undefined {
+  if (encoding === 'cn') {
+    let digits = '';
+    let padding = false;
+    for (const b of value) {
+      for (const n of [b >> 4, b & 0x0f]) {
+        if (n === 0x0f) padding = true;
+        else if (padding || n > 9) return undefined;
+        else digits += String(n);
+      }
+    }
+    return digits.length > 0 ? digits : undefined;
+  }
+  let end = value.length;
+  while (end > 0 && (value[end - 1] === 0x00 || value[end - 1] === 0x20 || value[end - 1] === 0xff)) end--;
+  const s = Buffer.from(value.subarray(0, end)).toString('latin1');
+  return /^[0-9+\- ]+$/.test(s) && /\d/.test(s) ? s : undefined;
+}
 
 export class SsseCard {
   private selected: SelectResult | undefined;
   private issuerCache: CardIssuerData | undefined;
-  private readonly opts: Required<CardReadOptions>;
+  private readonly opts: Required<Omit<CardReadOptions, 'phone'>>;
+  private readonly phone: { readonly tag: number; readonly record: number; readonly length: number; readonly encoding: 'an' | 'cn' };
 
   constructor(
     readonly transport: CardTransport,
@@ -89,6 +138,15 @@ export class SsseCard {
       ef06AuthKeyId: options.ef06AuthKeyId ?? 0x0a,
       selectMfFirst: options.selectMfFirst ?? false,
     };
+    const phone = options.phone ?? {};
+    this.phone = { tag: phone.tag ?? PHONE_TAG, record: phone.record ?? 1, length: phone.length ?? PHONE_LENGTH, encoding: phone.encoding ?? 'an' };
+    const badPhone = (which: string): never => {
+      throw new SsCardError(ErrorCode.Input_BadOption, { zh: `电话号码记录的 ${which} 设置无效：请检查 phone.${which}`, en: `the phone record's ${which} setting is invalid: check phone.${which}` }, { option: `phone.${which}` });
+    };
+    if (!Number.isInteger(this.phone.tag) || this.phone.tag < 1 || this.phone.tag > 0xfe) badPhone('tag');
+    if (!Number.isInteger(this.phone.record) || this.phone.record < 1 || this.phone.record > 0xfe) badPhone('record');
+    if (!Number.isInteger(this.phone.length) || this.phone.length < 1 || this.phone.length > 0x40) badPhone('length');
+    if (this.phone.encoding !== 'an' && this.phone.encoding !== 'cn') badPhone('encoding');
     if (this.opts.factorOffset < 0 || this.opts.factorLength !== 8 || this.opts.factorOffset + this.opts.factorLength > 16) {
       throw new SsCardError(
         ErrorCode.Input_BadOption,
@@ -231,6 +289,49 @@ export class SsseCard {
     if (left !== undefined) return { triesLeft: left, blocked: left === 0 };
     if (r.sw === SW_OK) return { triesLeft: undefined, blocked: false };
     throw this.cardError(r.sw, { zh: '查询密码剩余次数', en: 'asking for PIN tries left' });
+  }
+
+  /**
+   * The holder's phone number from DF01 EF06 (tag 28), for the PIN policy's phone rule: SELECT
+   * DF01, SELECT EF06, READ RECORD, then SELECT the SSSE application again so the next command
+   * finds the card where it expects it (that also drops a verified-PIN state, as any re-select
+   * does). Reading spends no PIN try and changes nothing.
+   *
+   * Status words never throw here: the card refusing for lack of a security state (6982 / 6985:
+   * the conventions want a verified PIN) is `denied`; no such file or record, an empty or
+   * undecodable value, or any other status word is `absent`. A transport failure (card removed)
+   * does throw, like every read.
+   */
+  async readPhoneRecord(): Promise<PhoneRead> {
+    await this.ensureSelected();
+    const outcome = async (): Promise<PhoneRead> => {
+      const df = await this.send(selectFile(FID.DF01, 0x00));
+      if (df.sw !== SW_OK) return DENIED_SWS.has(df.sw) ? { status: 'denied', sw: df.sw } : { status: 'absent', sw: df.sw };
+      const ef = await this.send(selectFile(FID.EF06, 0x02));
+      if (ef.sw !== SW_OK) return DENIED_SWS.has(ef.sw) ? { status: 'denied', sw: ef.sw } : { status: 'absent', sw: ef.sw };
+      const p = this.phone;
+      const r = await this.send(this.opts.addressing === 'record' ? readRecordByNumber(p.record, p.length) : readRecordByTag(p.tag, p.length));
+      if (r.sw !== SW_OK) return DENIED_SWS.has(r.sw) ? { status: 'denied', sw: r.sw } : { status: 'absent', sw: r.sw };
+      let value: Uint8Array;
+      try {
+        const tlv = parseSimpleTlv(r.data);
+        if (tlv.tag !== p.tag) return { status: 'absent' };
+        value = tlv.value;
+      } catch {
+        return { status: 'absent' };
+      }
+      const phone = decodePhoneRecord(value, p.encoding);
+      return phone === undefined ? { status: 'absent' } : { status: 'read', phone };
+    };
+    const found = await outcome();
+    await this.select();
+    return found;
+  }
+
+  /** {@link readPhoneRecord}'s number, or undefined when absent or not readable now. */
+  async readPhone(): Promise<string | undefined> {
+    const r = await this.readPhoneRecord();
+    return r.status === 'read' ? r.phone : undefined;
   }
 
   /** Select, EF05, EF06 (with external auth where needed), and with a PSAM the genuineness check. */

@@ -8,7 +8,7 @@ import { VirtualSsCard } from '../sim/virtual-card.js';
 import { VirtualPsam } from '../sim/virtual-psam.js';
 import { SsseCard } from './ssse-card.js';
 import type { OperationOutcome } from './ssse-operations.js';
-import { activate, changePin, reloadPin, unblockPin, verifyPin } from './ssse-operations.js';
+import { activate, changePin, changePinAfterVerify, reloadPin, unblockPin, verifyPin } from './ssse-operations.js';
 
 const pin = (s: string): Buffer => Buffer.from(s, 'ascii');
 /** INS bytes of the state-changing commands. */
@@ -133,5 +133,60 @@ describe('ssse-operations against the virtual card', () => {
     });
     expect((await changePin(card, pin('123456'), pin('802461'))).status).toBe('unknown');
     expect(count).toBe(1);
+  });
+});
+
+describe('changePinAfterVerify: VERIFY, read what the verified PIN opens, then CHANGE PIN (each once)', () => {
+  /** A check that reads the phone and refuses a new PIN found in it. */
+  const phoneCheck = async (c: SsseCard, newPin: Uint8Array): Promise<string | undefined> => {
+    const phone = await c.readPhone();
+    return phone !== undefined && phone.includes(Buffer.from(newPin).toString('latin1')) ? 'phone' : undefined;
+  };
+  const ins = (sent: Buffer[]) => sent.map((c) => c[1]).filter((i) => i === 0x20 || i === 0x5e || i === 0xb2);
+
+  it('a PIN not in the phone: VERIFY, READ RECORD, CHANGE PIN; the card holds the new PIN; buffers wiped', async () => {
+    const { card, vcard, sent } = await rig('card-2.0');
+    const [o, n] = [pin('123456'), pin('802461')];
+    expect(await changePinAfterVerify(card, o, n, phoneCheck)).toMatchObject({ status: 'answered', sw: 0x9000 });
+    expect(ins(sent)).toEqual([0x20, 0xb2, 0x5e]);
+    expect(vcard.toProfile().pin.toString()).toBe('802461');
+    expect([o, n].every((b) => b.every((x) => x === 0))).toBe(true);
+  });
+
+  it('a PIN from the phone: refused after the VERIFY, no CHANGE PIN, the PIN unchanged', async () => {
+    const { card, vcard, sent } = await rig('card-2.0');
+    const r = await changePinAfterVerify(card, pin('123456'), pin('000019'), phoneCheck);
+    expect(r).toEqual({ status: 'refused', sw: 0x9000, reason: 'phone' });
+    expect(ins(sent)).toEqual([0x20, 0xb2]);
+    expect(vcard.toProfile().pin.toString()).toBe('123456');
+    expect(vcard.pinTriesLeft).toBe(6);
+  });
+
+  it('a wrong old PIN: the VERIFY’s 63C5 is the outcome, one try spent, nothing read or changed', async () => {
+    const { card, vcard, sent } = await rig('card-2.0');
+    expect(await changePinAfterVerify(card, pin('111111'), pin('802461'), phoneCheck)).toMatchObject({ status: 'answered', sw: 0x63c5, triesLeft: 5 });
+    expect(ins(sent)).toEqual([0x20]);
+    expect(vcard.pinTriesLeft).toBe(5);
+  });
+
+  it('the card pulled during the read: notSent (CHANGE PIN never went), the PIN unchanged', async () => {
+    let armed = false;
+    const { card, vcard, sent } = await rig('card-2.0', (e, t) => {
+      if (armed && e.phase === 'before' && e.command[1] === 0xb2) t.remove();
+    });
+    armed = true;
+    const r = await changePinAfterVerify(card, pin('123456'), pin('802461'), phoneCheck);
+    expect(r.status).toBe('notSent');
+    expect(r.status === 'notSent' && r.error.code).toBe(ErrorCode.Flow_NotSent);
+    expect(sent.some((c) => c[1] === 0x5e)).toBe(false);
+    expect(vcard.toProfile().pin.toString()).toBe('123456');
+  });
+
+  it('the VERIFY’s answer lost: unknown, nothing more sent', async () => {
+    const { card, sent } = await rig('card-2.0', (e, t) => {
+      if (e.phase === 'after' && e.command[1] === 0x20) t.remove();
+    });
+    expect((await changePinAfterVerify(card, pin('123456'), pin('802461'), phoneCheck)).status).toBe('unknown');
+    expect(ins(sent)).toEqual([0x20]);
   });
 });

@@ -182,6 +182,46 @@ export async function changePin(card: SsseCard, oldPin: Buffer, newPin: Buffer):
   }
 }
 
+/** CHANGE PIN that stopped after its VERIFY: the new PIN was refused by `check` (nothing else was sent). */
+export interface ChangeRefused<R> {
+  readonly status: 'refused';
+  /** The VERIFY's answer (9000). */
+  readonly sw: number;
+  readonly reason: R;
+}
+
+/**
+ * CHANGE PIN when the new PIN must first be checked against data the card opens only to a
+ * verified PIN (the holder's phone in DF01, docs/card-conventions.md): VERIFY with the old PIN,
+ * once; unless it answers 9000 its outcome is the result (a wrong old PIN spends the one try the
+ * CHANGE PIN would have spent, and the CHANGE PIN is then not sent). Then `check(card, newPin)`
+ * reads what it needs and returns a refusal or undefined; a refusal ends it (`refused`, the card's
+ * PIN unchanged); otherwise CHANGE PIN is sent, once. A `check` failure (card gone, status word)
+ * means CHANGE PIN was not sent: `notSent` (the VERIFY did succeed, which restores the tries).
+ * A transport failure during the VERIFY is `unknown` and nothing more is sent. Both PINs are consumed.
+ */
+export async function changePinAfterVerify<R>(
+  card: SsseCard,
+  oldPin: Buffer,
+  newPin: Buffer,
+  check: (card: SsseCard, newPin: Uint8Array) => Promise<R | undefined>,
+): Promise<OperationOutcome | ChangeRefused<R>> {
+  try {
+    const verified = await verifyPin(card, Buffer.from(oldPin));
+    if (verified.status !== 'answered' || verified.sw !== SW_OK) return verified;
+    let refusal: R | undefined;
+    try {
+      refusal = await check(card, newPin);
+    } catch (e) {
+      return { status: 'notSent', error: asError(e, ErrorCode.Flow_NotSent, TEXT.change) };
+    }
+    if (refusal !== undefined) return { status: 'refused', sw: verified.sw, reason: refusal };
+    return await changePin(card, oldPin, newPin);
+  } finally {
+    wipe(oldPin, newPin);
+  }
+}
+
 export interface ReloadOptions {
   /** Default: `ssse3` for SM4 (3rd-generation) cards, `pboc` for 3DES cards. */
   readonly form?: PinReloadForm;
