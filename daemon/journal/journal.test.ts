@@ -1,4 +1,4 @@
-import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ErrorCode, isSsCardError } from '../../apdu/errors.js';
 import { Journal } from './journal.js';
 import type { BeginInput, CardIdentity } from './index.js';
+import { LATEST_SCHEMA_VERSION } from './schema.js';
 import { SERVICE_ITEMS } from './types.js';
 
 const CARD: CardIdentity = { cardId: '410402D15600000593F973FB1A6CB5A0', cardNumber: 'Y00000327', socialSecurityNumber: '410402199207080047', name: '李晓红' };
@@ -40,7 +41,7 @@ describe('Journal: opening', () => {
     j.close();
     const db = new Database(path.join(dir, 'journal.sqlite'));
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
-    expect(db.prepare('SELECT max(version) AS v FROM schema_version').get()).toEqual({ v: 1 });
+    expect(db.prepare('SELECT max(version) AS v FROM schema_version').get()).toEqual({ v: 2 });
     db.close();
   });
 
@@ -69,6 +70,31 @@ describe('Journal: opening', () => {
     for (let p = 1; p * 4096 < bytes.length; p++) bytes.fill(0x07, p * 4096, p * 4096 + 12);
     writeFileSync(file, bytes);
     expectCode(() => open(), ErrorCode.Journal_Corrupt);
+  });
+
+  it('upgrades a schema-1 file in place: rows kept, bank_requests added, version 2; a read-only open of it is refused', () => {
+    const file = path.join(dir, 'journal.sqlite');
+    let j = open();
+    const id = j.beginOperation(BEGIN);
+    j.completeOperation(id, { outcome: 'ok', lastSw: 0x9000 });
+    j.close();
+    // Make it exactly what sscard with schema 1 left behind.
+    let db = new Database(file);
+    db.exec('DROP TABLE bank_requests');
+    db.prepare('DELETE FROM schema_version WHERE version > 1').run();
+    expect(db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE name = 'bank_requests'").get()).toEqual({ n: 0 });
+    db.close();
+    expectCode(() => Journal.open({ path: file, readOnly: true }), ErrorCode.Journal_OpenFailed);
+
+    j = open();
+    expect(j.stats()).toMatchObject({ schemaVersion: LATEST_SCHEMA_VERSION, total: 1, bankRequests: { pending: 0, sent: 0 } });
+    expect(j.get(id)).toMatchObject({ state: 'completed', outcome: 'ok', lastSw: 0x9000 });
+    expect(j.reveal(id)).toEqual(CARD);
+    j.close();
+    db = new Database(file);
+    expect((db.prepare('SELECT version FROM schema_version ORDER BY version').all() as { version: number }[]).map((r) => r.version)).toEqual([1, 2]);
+    expect(db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE name = 'bank_requests'").get()).toEqual({ n: 1 });
+    db.close();
   });
 
   it('refuses a schema from a newer sscard', () => {
@@ -127,6 +153,26 @@ describe('Journal: write-ahead intent', () => {
     expectCode(() => j.reconcile(a, { outcome: 'ok' }), ErrorCode.Journal_BadTransition);
     expect(j.findByCard(CARD).map((x) => x.id)).toEqual([a, r]);
     expect(j.stats().interruptedUnreconciled).toBe(1);
+    j.close();
+  });
+
+  it('a row completed with outcome unknown (card pulled mid-command) is reconciled like an interrupted one; a reconciliation never is', () => {
+    const j = open();
+    const v = j.beginOperation({ ...BEGIN, kind: 'verify' });
+    j.completeOperation(v, { outcome: 'unknown', reason: 'card-removed-in-flight' });
+    const ok = j.beginOperation(BEGIN);
+    j.completeOperation(ok, { outcome: 'ok' });
+    expect(j.findUnreconciled(CARD).map((r) => r.id)).toEqual([v]);
+    expect(j.stats()).toMatchObject({ unknownUnreconciled: 1, interruptedUnreconciled: 0 });
+    expectCode(() => j.reconcile(ok, { outcome: 'ok' }), ErrorCode.Journal_BadTransition);
+
+    // The re-read cannot tell whether a VERIFY ran: the reconciliation is itself unknown, and final.
+    const r = j.reconcile(v, { outcome: 'unknown', reason: 'card-state-reread', triesLeft: 6, cardState: 'active' });
+    expect(j.get(r)).toMatchObject({ reconciles: v, outcome: 'unknown', state: 'completed', kind: 'verify' });
+    expect(j.findUnreconciled(CARD)).toEqual([]);
+    expect(j.stats().unknownUnreconciled).toBe(0);
+    expectCode(() => j.reconcile(v, { outcome: 'ok' }), ErrorCode.Journal_BadTransition);
+    expectCode(() => j.reconcile(r, { outcome: 'ok' }), ErrorCode.Journal_BadTransition);
     j.close();
   });
 
@@ -212,6 +258,85 @@ describe('Journal: what a row can hold', () => {
     const j2 = open();
     expectCode(() => j2.reveal(id), ErrorCode.Journal_KeyMismatch);
     j2.close();
+  });
+});
+
+describe('Journal: bank-account activation requests (financial window)', () => {
+  const ACTIVATE: BeginInput = { serviceItem: SERVICE_ITEMS.activation, kind: 'activate', role: 'financial-window', operatorId: 'op-7', card: CARD, materials: ['social-security-card', 'resident-id-card'] };
+  const activated = (j: Journal, o: Partial<BeginInput> = {}, outcome: 'ok' | 'failed' = 'ok'): string => {
+    const id = j.beginOperation({ ...ACTIVATE, ...o });
+    j.completeOperation(id, { outcome });
+    return id;
+  };
+
+  it('records a pending request for a successful activation, the card stored as operations store it', () => {
+    const j = open();
+    const op = activated(j);
+    t += 10;
+    const id = j.recordBankRequest({ operationId: op, card: CARD, operatorId: 'op-7' });
+    expect(j.getBankRequest(id)).toMatchObject({
+      id,
+      operationId: op,
+      terminalId: 'T-0001',
+      operatorId: 'op-7',
+      status: 'pending',
+      createdAt: t,
+      sentAt: null,
+      cardHash: j.cardHash(CARD),
+      card: { cardId: j.get(op).card!.cardId, name: j.get(op).card!.name },
+    });
+    expect(j.revealBankRequest(id)).toEqual(CARD);
+    expect(j.bankRequests({ status: 'pending' }).map((r) => r.id)).toEqual([id]);
+    expect(j.stats().bankRequests).toEqual({ pending: 1, sent: 0 });
+    // Not in clear in the file.
+    j.close();
+    const files = ['journal.sqlite', 'journal.sqlite-wal'].map((f) => path.join(dir, f)).filter((f) => existsSync(f));
+    for (const f of files) {
+      const bytes = readFileSync(f);
+      for (const clear of [CARD.cardNumber!, CARD.socialSecurityNumber!, CARD.name!]) expect(bytes.includes(Buffer.from(clear)), f).toBe(false);
+    }
+  });
+
+  it('is refused for anything but a completed ok activation at a financial window of the same card, and only once', () => {
+    const j = open();
+    expectCode(() => j.recordBankRequest({ operationId: '0190f3a0-0000-7000-8000-000000000000', card: CARD }), ErrorCode.Journal_NotFound);
+    const cases = [
+      activated(j, { role: 'window' }),
+      activated(j, {}, 'failed'),
+      (() => {
+        const id = j.beginOperation({ ...BEGIN, role: 'financial-window' });
+        j.completeOperation(id, { outcome: 'ok' });
+        return id;
+      })(),
+      j.beginOperation(ACTIVATE),
+    ];
+    for (const op of cases) expectCode(() => j.recordBankRequest({ operationId: op, card: CARD }), ErrorCode.Journal_BadTransition);
+    const op = activated(j);
+    expectCode(() => j.recordBankRequest({ operationId: op, card: OTHER }), ErrorCode.Journal_BadTransition);
+    j.recordBankRequest({ operationId: op, card: CARD });
+    expectCode(() => j.recordBankRequest({ operationId: op, card: CARD }), ErrorCode.Journal_BadTransition);
+    expectCode(() => j.recordBankRequest({ operationId: op, card: CARD, pin: '123456' } as never), ErrorCode.Journal_InvalidRecord);
+    expect(j.bankRequests()).toHaveLength(1);
+    j.close();
+  });
+
+  it('sent once; sent requests are purged with the retention, pending ones never; a purged activation leaves the link null', () => {
+    const j = open();
+    const a = activated(j);
+    const b = activated(j);
+    const ra = j.recordBankRequest({ operationId: a, card: CARD });
+    const rb = j.recordBankRequest({ operationId: b, card: CARD });
+    expect(j.markBankRequestSent(ra)).toBe(true);
+    expect(j.markBankRequestSent(ra)).toBe(false);
+    expect(j.getBankRequest(ra)).toMatchObject({ status: 'sent', sentAt: t });
+    expect(j.stats().bankRequests).toEqual({ pending: 1, sent: 1 });
+    j.markSynced([a, b]);
+    t += 91 * 24 * 3600 * 1000;
+    expect(j.purge()).toBe(2);
+    expectCode(() => j.getBankRequest(ra), ErrorCode.Journal_NotFound);
+    expect(j.getBankRequest(rb)).toMatchObject({ status: 'pending', operationId: null });
+    expect(j.revealBankRequest(rb)).toEqual(CARD);
+    j.close();
   });
 });
 

@@ -12,9 +12,14 @@
  *   journal.completeOperation(id, { outcome: 'ok', lastSw: 0x9000, triesLeft: 6 });
  *
  * On start-up the daemon calls {@link Journal.markInterrupted}: rows still `pending` were cut off
- * (power loss, crash) and become `interrupted`. When such a card is seen again
- * ({@link Journal.findUnreconciled}), the daemon re-reads the card and records what it found with
- * {@link Journal.reconcile}, a new row linked to the interrupted one.
+ * (power loss, crash) and become `interrupted`. Rows completed with outcome `unknown` (the card
+ * was pulled, or the transport failed, while a state-changing command was in flight) are in the
+ * same position. When such a card is seen again ({@link Journal.findUnreconciled}), the daemon
+ * re-reads the card and records what it found with {@link Journal.reconcile}, a new row linked to
+ * the interrupted or unknown one.
+ *
+ * A card activated at a financial window gets its bank-account activation recorded as a separate
+ * request for the bank ({@link Journal.recordBankRequest}, table `bank_requests`, schema 2).
  */
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -26,6 +31,7 @@ import { UuidV7Generator, isUuidV7 } from './ids.js';
 import { LATEST_SCHEMA_VERSION, MIGRATIONS } from './schema.js';
 import {
   ACTOR_ID_PATTERN,
+  BANK_REQUEST_STATUSES,
   CARD_STATES,
   OPERATION_KINDS,
   OUTCOMES,
@@ -40,6 +46,9 @@ import {
   onlyKeys,
 } from './types.js';
 import type {
+  BankRequestInput,
+  BankRequestRow,
+  BankRequestStatus,
   BeginInput,
   CompleteInput,
   JournalStats,
@@ -155,6 +164,42 @@ function toRow(r: DbRow): OperationRow {
     card: r.card_masked === null ? null : (JSON.parse(r.card_masked) as MaskedIdentity),
   };
 }
+
+interface DbBankRow {
+  seq: number;
+  id: string;
+  operation_id: string | null;
+  terminal_id: string;
+  operator_id: string | null;
+  status: BankRequestStatus;
+  created_at: number;
+  sent_at: number | null;
+  card_hash: string;
+  card_masked: string;
+  identity: Buffer;
+  key_id: string;
+}
+
+const BANK_COLUMNS = 'seq, id, operation_id, terminal_id, operator_id, status, created_at, sent_at, card_hash, card_masked, identity, key_id';
+
+function toBankRow(r: DbBankRow): BankRequestRow {
+  return {
+    seq: r.seq,
+    id: r.id,
+    operationId: r.operation_id,
+    terminalId: r.terminal_id,
+    operatorId: r.operator_id,
+    status: r.status,
+    createdAt: r.created_at,
+    sentAt: r.sent_at,
+    cardHash: r.card_hash,
+    card: JSON.parse(r.card_masked) as MaskedIdentity,
+  };
+}
+
+/** Rows a re-read of the card may settle: interrupted ones, and completed ones whose outcome is unknown (never a reconciliation itself). */
+const UNRECONCILED = `(o.state = 'interrupted' OR (o.state = 'completed' AND o.outcome = 'unknown' AND o.reconciles IS NULL))
+  AND NOT EXISTS (SELECT 1 FROM operations r WHERE r.reconciles = o.id)`;
 
 function sqliteCode(err: unknown): string {
   return typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string' ? err.code : '';
@@ -343,16 +388,21 @@ export class Journal {
       pendingIds: d.prepare("SELECT id FROM operations WHERE state = 'pending' ORDER BY seq"),
       interrupt: d.prepare("UPDATE operations SET state = 'interrupted', outcome = 'unknown', reason = 'interrupted', finished_at = ? WHERE state = 'pending'"),
       byCard: d.prepare(`SELECT ${COLUMNS} FROM operations WHERE card_hash = ? ORDER BY seq`),
-      unreconciled: d.prepare(
-        `SELECT ${COLUMNS} FROM operations o WHERE card_hash = ? AND state = 'interrupted'
-           AND NOT EXISTS (SELECT 1 FROM operations r WHERE r.reconciles = o.id) ORDER BY seq`,
-      ),
+      unreconciled: d.prepare(`SELECT ${COLUMNS} FROM operations o WHERE card_hash = ? AND ${UNRECONCILED} ORDER BY seq`),
       reconciledBy: d.prepare('SELECT id FROM operations WHERE reconciles = ?'),
       unsyncedPage: d.prepare(`SELECT ${COLUMNS} FROM operations WHERE sync_state = 'unsynced' AND state <> 'pending' AND seq > ? ORDER BY seq LIMIT ?`),
       markSynced: d.prepare("UPDATE operations SET sync_state = 'synced', synced_at = ? WHERE id = ? AND sync_state = 'unsynced' AND state <> 'pending'"),
       markRejected: d.prepare("UPDATE operations SET sync_state = 'rejected', reason = coalesce(reason, ?) WHERE id = ? AND sync_state = 'unsynced' AND state <> 'pending'"),
       backlog: d.prepare("SELECT count(*) AS n, min(finished_at) AS oldest FROM operations WHERE sync_state = 'unsynced' AND state <> 'pending'"),
       purge: d.prepare("DELETE FROM operations WHERE sync_state = 'synced' AND finished_at < ?"),
+      purgeBank: d.prepare("DELETE FROM bank_requests WHERE status = 'sent' AND sent_at < ?"),
+      bankInsert: d.prepare(
+        `INSERT INTO bank_requests (id, operation_id, terminal_id, operator_id, status, created_at, sent_at, card_hash, person_hash, card_masked, identity, key_id)
+         VALUES (@id, @operation_id, @terminal_id, @operator_id, 'pending', @created_at, NULL, @card_hash, @person_hash, @card_masked, @identity, @key_id)`,
+      ),
+      bankById: d.prepare(`SELECT ${BANK_COLUMNS} FROM bank_requests WHERE id = ?`),
+      bankByOperation: d.prepare('SELECT id FROM bank_requests WHERE operation_id = ?'),
+      bankMarkSent: d.prepare("UPDATE bank_requests SET status = 'sent', sent_at = ? WHERE id = ? AND status = 'pending'"),
       hotlisted: d.prepare('SELECT 1 FROM hotlist WHERE card_hash = ?'),
       hotlistAdd: d.prepare('INSERT OR REPLACE INTO hotlist (card_hash, listed_at) VALUES (?, ?)'),
       hotlistRemove: d.prepare('DELETE FROM hotlist WHERE card_hash = ?'),
@@ -529,15 +579,21 @@ export class Journal {
     return ids;
   }
 
-  /** Interrupted operations of this card with no reconciliation yet (oldest first). */
+  /**
+   * Operations of this card whose outcome only a re-read of the card can settle, with no
+   * reconciliation yet (oldest first): `interrupted` rows (the daemon stopped) and rows completed
+   * with outcome `unknown` (the card was pulled or the transport failed mid-command). A
+   * reconciliation row is never returned, even when its own outcome is unknown.
+   */
   public findUnreconciled(card: CardIdentity | string): OperationRow[] {
     const hash = typeof card === 'string' && /^[0-9a-f]{64}$/.test(card) ? card : this.cardHash(card);
     return (this.st.unreconciled.all(hash) as DbRow[]).map(toRow);
   }
 
   /**
-   * Record what the card showed when seen again after an interruption: a new completed row with
-   * the same service item, kind, role and card, `reconciles` = the interrupted id. Returns its id.
+   * Record what the card showed when seen again after an interruption or an unknown outcome: a new
+   * completed row with the same service item, kind, role and card, `reconciles` = that row's id.
+   * Returns its id. Journal_BadTransition for any other row, or one already reconciled.
    */
   public reconcile(interruptedId: string, input: ReconcileInput): string {
     const terminal = this.requireWritable();
@@ -549,12 +605,13 @@ export class Journal {
         const raw = this.st.byId.get(interruptedId) as DbRow | undefined;
         if (raw === undefined) throw notFound(interruptedId);
         const already = this.st.reconciledBy.get(interruptedId) as { id: string } | undefined;
-        if (raw.state !== 'interrupted' || already !== undefined) {
+        const open = raw.state === 'interrupted' || (raw.state === 'completed' && raw.outcome === 'unknown' && raw.reconciles === null);
+        if (!open || already !== undefined) {
           throw new SsCardError(
             ErrorCode.Journal_BadTransition,
             {
-              zh: `记录 ${interruptedId} ${already ? `已由 ${already.id} 核对过` : `的状态是 ${raw.state}，不是 interrupted`}，不能再核对`,
-              en: `record ${interruptedId} ${already ? `was already reconciled by ${already.id}` : `is ${raw.state}, not interrupted`} and cannot be reconciled`,
+              zh: `记录 ${interruptedId} ${already ? `已由 ${already.id} 核对过` : `的状态是 ${raw.state}（结果 ${raw.outcome ?? '无'}），不是 interrupted 或结果未知的 completed`}，不能再核对`,
+              en: `record ${interruptedId} ${already ? `was already reconciled by ${already.id}` : `is ${raw.state} (outcome ${raw.outcome ?? 'none'}), neither interrupted nor completed with outcome unknown`} and cannot be reconciled`,
             },
             { id: interruptedId },
           );
@@ -672,6 +729,14 @@ export class Journal {
       interruptedUnreconciled: count(
         "SELECT count(*) AS n FROM operations o WHERE state = 'interrupted' AND NOT EXISTS (SELECT 1 FROM operations r WHERE r.reconciles = o.id)",
       ),
+      unknownUnreconciled: count(
+        "SELECT count(*) AS n FROM operations o WHERE state = 'completed' AND outcome = 'unknown' AND reconciles IS NULL AND NOT EXISTS (SELECT 1 FROM operations r WHERE r.reconciles = o.id)",
+      ),
+      bankRequests: (() => {
+        const out: Record<BankRequestStatus, number> = { pending: 0, sent: 0 };
+        for (const r of this.db.prepare('SELECT status AS k, count(*) AS n FROM bank_requests GROUP BY status').all() as { k: BankRequestStatus; n: number }[]) out[r.k] = r.n;
+        return out;
+      })(),
       hotlistSize: count('SELECT count(*) AS n FROM hotlist'),
       hotlistVersion: this.getMeta('hotlist_version'),
       schemaVersion: LATEST_SCHEMA_VERSION,
@@ -695,12 +760,20 @@ export class Journal {
   // retention
   // ---------------------------------------------------------------------------------------------
 
-  /** Delete synced rows finished more than `olderThanMs` ago (default 90 days). Unsynced rows are never purged. */
+  /**
+   * Delete synced rows finished more than `olderThanMs` ago (default 90 days), and bank requests
+   * sent that long ago. Unsynced rows and pending bank requests are never purged. Returns the
+   * number of operations deleted.
+   */
   public purge(olderThanMs: number = DEFAULT_RETENTION_MS): number {
     this.requireWritable();
     checkInt('olderThanMs', olderThanMs, 0, Number.MAX_SAFE_INTEGER);
-    const n = this.st.purge.run(this.now() - olderThanMs).changes;
+    const cutoff = this.now() - olderThanMs;
+    const { n, bank } = this.db
+      .transaction(() => ({ n: this.st.purge.run(cutoff).changes, bank: this.st.purgeBank.run(cutoff).changes }))
+      .immediate();
     if (n > 0) this.log.info('synced operations purged', { count: n, olderThanMs });
+    if (bank > 0) this.log.info('sent bank requests purged', { count: bank, olderThanMs });
     return n;
   }
 
@@ -759,6 +832,94 @@ export class Journal {
   public setMeta(key: string, value: string): void {
     if (this.readOnly) return;
     this.st.metaSet.run(key, value);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // bank-account activation requests (seed 000 行使内容 2)
+  // ---------------------------------------------------------------------------------------------
+
+  /**
+   * Record the bank-account activation request of a card just activated at a financial window:
+   * `pending` until {@link markBankRequestSent}. The activation must be a completed `ok` activate
+   * row of role financial-window, of this card, without a request yet (Journal_NotFound,
+   * Journal_BadTransition otherwise). Returns the request id.
+   */
+  public recordBankRequest(input: BankRequestInput): string {
+    const terminal = this.requireWritable();
+    onlyKeys(input, ['operationId', 'card', 'operatorId'], 'bankRequest');
+    const operatorId = input.operatorId === undefined ? null : checkPattern('operatorId', input.operatorId, ACTOR_ID_PATTERN);
+    if (input.card === undefined) checkPattern('card', undefined, /^$/);
+    const cardHash = this.cardHash(input.card);
+    return this.db
+      .transaction(() => {
+        const op = this.st.byId.get(input.operationId) as DbRow | undefined;
+        if (op === undefined) throw notFound(String(input.operationId));
+        const problem =
+          op.kind !== 'activate' || op.state !== 'completed' || op.outcome !== 'ok'
+            ? { zh: `记录 ${op.id} 不是成功完成的社保卡启用`, en: `record ${op.id} is not a completed successful activation` }
+            : op.role !== 'financial-window'
+              ? { zh: `记录 ${op.id} 不是在金融窗口办理的（非金融窗口无法办理银行账户激活）`, en: `record ${op.id} was not done at a financial window (a non-financial window cannot activate the bank account)` }
+              : op.card_hash !== cardHash
+                ? { zh: `记录 ${op.id} 是另一张卡的`, en: `record ${op.id} is another card's` }
+                : undefined;
+        if (problem !== undefined) throw new SsCardError(ErrorCode.Journal_BadTransition, { zh: `${problem.zh}，不能为其登记银行账户激活申请`, en: `${problem.en}; no bank request can be recorded for it` }, { id: op.id });
+        const existing = this.st.bankByOperation.get(op.id) as { id: string } | undefined;
+        if (existing !== undefined) {
+          throw new SsCardError(
+            ErrorCode.Journal_BadTransition,
+            { zh: `启用记录 ${op.id} 已有银行账户激活申请 ${existing.id}`, en: `activation ${op.id} already has bank request ${existing.id}` },
+            { id: op.id, requestId: existing.id },
+          );
+        }
+        const id = this.ids.next();
+        const cols = this.identityColumns(id, input.card);
+        this.st.bankInsert.run({ id, operation_id: op.id, terminal_id: terminal, operator_id: operatorId, created_at: this.now(), ...cols });
+        this.log.info('bank request recorded', { id, operationId: op.id });
+        return id;
+      })
+      .immediate();
+  }
+
+  /** One bank request (Journal_NotFound if absent), identity masked. */
+  public getBankRequest(id: string): BankRequestRow {
+    const r = this.st.bankById.get(id) as DbBankRow | undefined;
+    if (r === undefined) throw notFound(id);
+    return toBankRow(r);
+  }
+
+  /** Bank requests, oldest first, optionally of one status. */
+  public bankRequests(opts: { readonly status?: BankRequestStatus; readonly limit?: number } = {}): BankRequestRow[] {
+    const limit = opts.limit ?? 1000;
+    checkInt('limit', limit, 1, 1_000_000);
+    const status = opts.status === undefined ? undefined : checkOneOf('status', opts.status, BANK_REQUEST_STATUSES);
+    const rows = (
+      status === undefined
+        ? this.db.prepare(`SELECT ${BANK_COLUMNS} FROM bank_requests ORDER BY seq LIMIT ?`).all(limit)
+        : this.db.prepare(`SELECT ${BANK_COLUMNS} FROM bank_requests WHERE status = ? ORDER BY seq LIMIT ?`).all(status, limit)
+    ) as DbBankRow[];
+    return rows.map(toBankRow);
+  }
+
+  /** Decrypt a bank request's card identity, for handing it to the bank (needs the key file). */
+  public revealBankRequest(id: string): CardIdentity {
+    const r = this.st.bankById.get(id) as DbBankRow | undefined;
+    if (r === undefined) throw notFound(id);
+    const keys = this.requireKeys({ zh: '显示银行申请的完整身份', en: 'revealing a bank request' });
+    if (r.key_id !== keys.keyId) {
+      throw new SsCardError(
+        ErrorCode.Journal_KeyMismatch,
+        { zh: `银行申请 ${id} 用另一把密钥（${r.key_id}）加密；请使用该日志的密钥文件`, en: `bank request ${id} was encrypted under another key (${r.key_id}); use this journal's key file` },
+        { id },
+      );
+    }
+    return keys.open(r.identity, r.id);
+  }
+
+  /** The request was handed to the bank: `sent` (once; false when it was not pending). */
+  public markBankRequestSent(id: string): boolean {
+    this.requireWritable();
+    if (this.st.bankById.get(id) === undefined) throw notFound(id);
+    return this.st.bankMarkSent.run(this.now(), id).changes === 1;
   }
 
   // ---------------------------------------------------------------------------------------------

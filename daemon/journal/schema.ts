@@ -4,7 +4,7 @@
  * The CHECK constraints repeat the closed sets of types.ts so that even a hand-written INSERT
  * cannot put free text where the code never does.
  */
-import { CARD_STATES, MATERIAL_TYPES, OPERATION_KINDS, OPERATION_STATES, OUTCOMES, SYNC_STATES, TERMINAL_ROLES } from './types.js';
+import { BANK_REQUEST_STATUSES, CARD_STATES, MATERIAL_TYPES, OPERATION_KINDS, OPERATION_STATES, OUTCOMES, SYNC_STATES, TERMINAL_ROLES } from './types.js';
 
 const inList = (xs: readonly string[]): string => xs.map((x) => `'${x}'`).join(', ');
 
@@ -58,6 +58,33 @@ CREATE TABLE meta (
   key   TEXT PRIMARY KEY,
   value TEXT NOT NULL
 ) WITHOUT ROWID;
+`,
+  },
+  {
+    // Seed 000 行使内容 2: on a financial window the bank-account activation is a separate request
+    // for the bank. One row per activation, the card stored as operations store it (encrypted
+    // identity, keyed hashes, masked form). The link to the activation survives the activation's
+    // purge as NULL; sent requests are purged with the same retention.
+    version: 2,
+    sql: `
+CREATE TABLE bank_requests (
+  seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+  id           TEXT NOT NULL UNIQUE CHECK (length(id) = 36),
+  operation_id TEXT REFERENCES operations(id) ON DELETE SET NULL,
+  terminal_id  TEXT NOT NULL,
+  operator_id  TEXT,
+  status       TEXT NOT NULL DEFAULT 'pending' CHECK (status IN (${inList(BANK_REQUEST_STATUSES)})),
+  created_at   INTEGER NOT NULL,
+  sent_at      INTEGER,
+  card_hash    TEXT NOT NULL,
+  person_hash  TEXT,
+  card_masked  TEXT NOT NULL,
+  identity     BLOB NOT NULL,
+  key_id       TEXT NOT NULL
+);
+CREATE UNIQUE INDEX bank_requests_operation ON bank_requests(operation_id) WHERE operation_id IS NOT NULL;
+CREATE INDEX bank_requests_pending ON bank_requests(seq) WHERE status = 'pending';
+CREATE INDEX bank_requests_sent_age ON bank_requests(sent_at) WHERE status = 'sent';
 `,
   },
 ];

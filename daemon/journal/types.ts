@@ -44,6 +44,10 @@ export type OperationState = (typeof OPERATION_STATES)[number];
 export const SYNC_STATES = ['unsynced', 'synced', 'rejected'] as const;
 export type SyncState = (typeof SYNC_STATES)[number];
 
+/** A bank-account activation request: recorded (`pending`) until handed to the bank (`sent`). */
+export const BANK_REQUEST_STATUSES = ['pending', 'sent'] as const;
+export type BankRequestStatus = (typeof BANK_REQUEST_STATUSES)[number];
+
 /** Reason codes: lower-case words and hyphens, no digits (e.g. "wrong-pin", "hotlisted"). */
 export const REASON_PATTERN = /^[a-z][a-z-]{0,47}$/;
 /** Service item codes (业务办理项编码 / 实施编码): upper-case letters and digits, 20 to 40. */
@@ -107,6 +111,32 @@ export interface ReconcileInput {
   readonly operatorId?: string;
 }
 
+/**
+ * The bank-account activation request of a card activated at a financial window (seed 000 行使内容
+ * 2): recorded after the activation completed `ok`, for the bank.
+ */
+export interface BankRequestInput {
+  /** The activation's operation id (completed, outcome ok, role financial-window, the same card). */
+  readonly operationId: string;
+  readonly card: CardIdentity;
+  readonly operatorId?: string;
+}
+
+/** A bank request as read back (identity masked). Times are Unix ms. */
+export interface BankRequestRow {
+  readonly seq: number;
+  readonly id: string;
+  /** The activation; null once that operation was purged. */
+  readonly operationId: string | null;
+  readonly terminalId: string;
+  readonly operatorId: string | null;
+  readonly status: BankRequestStatus;
+  readonly createdAt: number;
+  readonly sentAt: number | null;
+  readonly cardHash: string;
+  readonly card: MaskedIdentity;
+}
+
 /** A journal row as read back (identity masked). Times are Unix ms. */
 export interface OperationRow {
   readonly seq: number;
@@ -145,6 +175,10 @@ export interface JournalStats {
   readonly oldestUnsyncedAt: number | null;
   readonly newestAt: number | null;
   readonly interruptedUnreconciled: number;
+  /** Operations completed with outcome `unknown` (card pulled mid-command) not yet reconciled. */
+  readonly unknownUnreconciled: number;
+  /** Bank-account activation requests by status. */
+  readonly bankRequests: Readonly<Record<BankRequestStatus, number>>;
   readonly hotlistSize: number;
   readonly hotlistVersion: string | null;
   readonly schemaVersion: number;
