@@ -294,9 +294,17 @@ export abstract class KeyPinPad implements PinPad {
     return () => this.listeners.delete(listener);
   }
 
-  /** Hand one key press to the running entry; keys outside an entry are dropped. */
-  protected deliverKey(key: PadKey): void {
-    this.session?.key(key);
+  /** Hand one key press to the running entry; keys outside an entry are dropped (returns false). */
+  protected deliverKey(key: PadKey): boolean {
+    const s = this.session;
+    if (s === undefined || s.isDone) return false;
+    s.key(key);
+    return true;
+  }
+
+  /** A PIN entry is running and takes keys. */
+  public get entering(): boolean {
+    return this.session !== undefined && !this.session.isDone;
   }
 
   protected setConnected(connected: boolean, error?: SsCardError): void {

@@ -42,10 +42,15 @@ export class TouchPinPad extends KeyPinPad {
     return Promise.resolve();
   }
 
-  /** A key from the on-screen keypad: '0'..'9', 'enter', 'backspace', 'clear', 'cancel'. Other input is ignored. */
-  public input(key: string): void {
+  /**
+   * A key from the on-screen keypad: '0'..'9', 'enter', 'backspace', 'clear', 'cancel'. Returns
+   * 'unknown' for other input and 'idle' when no PIN entry is running (the key is dropped: the
+   * caller tells the user), 'taken' otherwise.
+   */
+  public input(key: string): 'taken' | 'idle' | 'unknown' {
     const k = touchKey(key);
-    if (k) this.deliverKey(k);
+    if (!k) return 'unknown';
+    return this.deliverKey(k) ? 'taken' : 'idle';
   }
 
   protected startInput(): Promise<void> {

@@ -1,0 +1,230 @@
+/**
+ * The terminal over the PC/SC service with the fake addon (no device opened): the virtual card
+ * and PSAM answer the fake readers' transmits, the development touchscreen pad takes the keys.
+ * The same flows run through real pcscd + vpcd and the WebSocket API in test/daemon-*.test.ts.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { ErrorCode } from '../../apdu/errors.js';
+import { PcscService } from '../../drivers/pcsc/pcsc-service.js';
+import { FakePcsc } from '../../drivers/pcsc/fake-addon.js';
+import { TouchPinPad } from '../../drivers/pinpad/touch-pinpad.js';
+import { loadPsamProfile } from '../../drivers/sim/profile.js';
+import { VirtualSsCard } from '../../drivers/sim/virtual-card.js';
+import { VirtualPsam } from '../../drivers/sim/virtual-psam.js';
+import type { VirtualCardDevice } from '../../drivers/sim/device.js';
+import type { SessionEmitted, TerminalEvent } from './port.js';
+import { Terminal } from './terminal.js';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const fixture = (f: string): string => path.join(root, 'fixtures', f);
+
+const CARD = 'Fake Card Reader 00';
+const SAM = 'Fake SAM Reader 01';
+
+interface Rig {
+  terminal: Terminal;
+  pcsc: PcscService;
+  fake: FakePcsc;
+  pad: TouchPinPad;
+  card: VirtualSsCard;
+  events: TerminalEvent[];
+  insert(): void;
+  remove(): void;
+  type(keys: string): void;
+}
+
+const rigs: Rig[] = [];
+
+function plug(fake: FakePcsc, name: string, dev: VirtualCardDevice): void {
+  const reader = fake.reader(name);
+  reader.respond = (apdu) => dev.process(apdu);
+}
+
+async function rig(opts: { role?: 'kiosk' | 'counter'; withCard?: string; withPsam?: boolean } = {}): Promise<Rig> {
+  const fake = new FakePcsc();
+  fake.readerNames = [CARD, SAM];
+  const pcsc = new PcscService({ addon: fake.factory });
+  pcsc.start();
+  await pcsc.ready(2000);
+  const card = await VirtualSsCard.fromFile(fixture(opts.withCard ?? 'cards/card-2.0.json'));
+  plug(fake, CARD, card);
+  if (opts.withPsam !== false) {
+    const psam = new VirtualPsam(await loadPsamProfile(fixture('psam/psam-test.json')));
+    psam.powerOn();
+    plug(fake, SAM, psam);
+    fake.reader(SAM).setCard(psam.atr);
+  }
+  const pad = new TouchPinPad({ allowTouchscreen: true });
+  await pad.open();
+  const terminal = new Terminal({
+    terminalId: 'T-UNIT',
+    deviceId: 'D-UNIT',
+    role: opts.role ?? 'kiosk',
+    version: '0.0.0-test',
+    simulated: true,
+    pcsc,
+    isPsamReader: (n) => n === SAM,
+    pinPad: pad,
+    session: { inactivityMs: 60_000, pinEntryMs: 30_000 },
+  });
+  const events: TerminalEvent[] = [];
+  terminal.subscribe((e) => events.push(e));
+  terminal.start();
+  await terminal.settled();
+  const r: Rig = {
+    terminal,
+    pcsc,
+    fake,
+    pad,
+    card,
+    events,
+    insert: () => {
+      card.powerOn();
+      fake.reader(CARD).setCard(card.atr);
+    },
+    remove: () => {
+      card.powerOff();
+      fake.reader(CARD).setCard(undefined);
+    },
+    type: (keys) => {
+      for (const k of keys) pad.input(k);
+    },
+  };
+  rigs.push(r);
+  return r;
+}
+
+afterEach(async () => {
+  for (const r of rigs.splice(0)) {
+    await r.terminal.stop(1000);
+    await r.pcsc.stop();
+    await r.pad.close();
+  }
+});
+
+async function until(pred: () => boolean, ms = 3000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!pred()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+async function insertedAndIdentified(r: Rig): Promise<void> {
+  r.insert();
+  await until(() => r.terminal.status().card.identified);
+}
+
+describe('Terminal', () => {
+  it('identifies an inserted card, reports it masked in status and reads its basic data', async () => {
+    const r = await rig();
+    expect(r.terminal.status().card.present).toBe(false);
+    expect(r.terminal.health().reasons.map((x) => x.component)).toContain('journal');
+    await insertedAndIdentified(r);
+    const st = r.terminal.status();
+    expect(st.card).toMatchObject({ present: true, identified: true, cardNumberMasked: 'X0*****19', specVersion: '2.00', triesLeft: 6, cardState: 'active' });
+    expect(st.psam).toMatchObject({ connected: true });
+    expect(st.readers.map((x) => [x.name, x.slot])).toEqual([
+      [CARD, 'card'],
+      [SAM, 'psam'],
+    ]);
+    expect(r.events.some((e) => e.type === 'mediaInserted' && e.reader === CARD)).toBe(true);
+    const b = await r.terminal.readBasic(new AbortController().signal);
+    expect(b).toMatchObject({ socialSecurityNumber: '411082198503120038', cardNumber: 'X00000019', name: '王志强', specVersion: '2.00', issueDate: '20160520', expiryDate: '20310519', region: '411082', triesLeft: 6, authentic: true, deviceId: 'D-UNIT' });
+    expect(b.atrHistorical).toBe('5353432D53494D20322E3030');
+  });
+
+  it('runs a verify with keys from the touchscreen pad; events carry counts, never digits', async () => {
+    const r = await rig();
+    await insertedAndIdentified(r);
+    const seen: SessionEmitted[] = [];
+    const p = r.terminal.runService({ kind: 'verify' }, (e) => {
+      seen.push(e);
+      if (e.type === 'pin.entryStarted') setImmediate(() => r.type('123456'));
+    }, new AbortController().signal);
+    const result = await p;
+    expect(result).toMatchObject({ code: 'verify.ok', outcome: 'ok', triesLeft: 6 });
+    expect(seen.map((e) => e.type)).toContain('pin.digits');
+    expect(JSON.stringify([seen, r.events, r.terminal.status()])).not.toContain('123456');
+  });
+
+  it('refuses a second card operation on the same reader while one runs (Flow_Busy), and cancels on abort', async () => {
+    const r = await rig();
+    await insertedAndIdentified(r);
+    const ac = new AbortController();
+    const entry = new Promise<void>((resolve) => {
+      void r.terminal
+        .runService({ kind: 'verify' }, (e) => {
+          if (e.type === 'pin.entryStarted') resolve();
+        }, ac.signal)
+        .then((res) => results.push(res.code));
+    });
+    const results: string[] = [];
+    await entry;
+    await expect(r.terminal.readBasic(new AbortController().signal)).rejects.toMatchObject({ code: ErrorCode.Flow_Busy });
+    await expect(r.terminal.runService({ kind: 'change' }, () => {}, new AbortController().signal)).rejects.toMatchObject({ code: ErrorCode.Flow_Busy });
+    expect(r.terminal.status().readers.find((x) => x.name === CARD)?.busy).toBe(true);
+    ac.abort();
+    await until(() => results.length === 1);
+    expect(results).toEqual(['cancelled']);
+    expect(r.terminal.busySlots).toEqual([]);
+  });
+
+  it('answers Flow_NoCard without a card, and waits for one when asked', async () => {
+    const r = await rig();
+    await expect(r.terminal.runService({ kind: 'verify' }, () => {}, new AbortController().signal)).rejects.toMatchObject({ code: ErrorCode.Flow_NoCard });
+    const p = r.terminal.runService({ kind: 'verify', waitForCardMs: 3000 }, (e) => {
+      if (e.type === 'pin.entryStarted') setImmediate(() => r.type('123456'));
+    }, new AbortController().signal);
+    setTimeout(() => r.insert(), 100);
+    await expect(p).resolves.toMatchObject({ code: 'verify.ok' });
+  });
+
+  it('a kiosk never runs unblock: the session refuses it by role', async () => {
+    const r = await rig({ withCard: 'cards/card-locked.json' });
+    await insertedAndIdentified(r);
+    const res = await r.terminal.runService({ kind: 'unblock', operatorId: 'op1' }, () => {}, new AbortController().signal);
+    expect(res).toMatchObject({ code: 'role.notAllowed', outcome: 'refused' });
+  });
+
+  it('ChipIO refuses PIN-bearing commands, sends others, and the card is identified afresh before the next service', async () => {
+    const r = await rig();
+    await insertedAndIdentified(r);
+    const sig = new AbortController().signal;
+    await expect(r.terminal.chipIo(Buffer.from('0020000003123456', 'hex'), undefined, sig)).rejects.toMatchObject({ code: ErrorCode.Input_BadApdu });
+    await expect(r.terminal.chipIo(Buffer.from('00a4', 'hex'), undefined, sig)).rejects.toMatchObject({ code: ErrorCode.Input_BadApdu });
+    const resp = await r.terminal.chipIo(Buffer.from('00A40000023F00', 'hex'), undefined, sig);
+    expect(resp.subarray(-2).toString('hex')).toBe('9000');
+    const res = await r.terminal.runService({ kind: 'verify' }, (e) => {
+      if (e.type === 'pin.entryStarted') setImmediate(() => r.type('123456'));
+    }, sig);
+    expect(res.code).toBe('verify.ok');
+  });
+
+  it('card removal ends the session and is reported; the slot is free again', async () => {
+    const r = await rig();
+    await insertedAndIdentified(r);
+    r.remove();
+    await until(() => r.events.some((e) => e.type === 'mediaRemoved'));
+    await r.terminal.settled();
+    expect(r.terminal.status().card).toMatchObject({ present: false, identified: false, session: 'idle' });
+  });
+
+  it('a touch key outside a PIN entry or an unknown key is refused, not silently dropped', async () => {
+    const r = await rig();
+    expect(() => r.terminal.touchKey('1')).toThrow(expect.objectContaining({ code: ErrorCode.Api_SequenceError }) as Error);
+    expect(() => r.terminal.touchKey('x')).toThrow(expect.objectContaining({ code: ErrorCode.Input_BadOption }) as Error);
+    const entry = r.terminal.pinEntry({}, () => {}, new AbortController().signal);
+    await until(() => r.pad.entering);
+    for (const k of '654321') r.terminal.touchKey(k);
+    await expect(entry).resolves.toEqual({ digits: 6, completion: 'auto' });
+  });
+
+  it('touchKey is refused for a pad that is not the touchscreen', () => {
+    const t = new Terminal({ terminalId: 'T', deviceId: 'D', role: 'kiosk', version: '0', simulated: false, pcsc: new PcscService({ addon: new FakePcsc().factory }) });
+    expect(() => t.touchKey('1')).toThrow(expect.objectContaining({ code: ErrorCode.PinPad_Unsupported }) as Error);
+    expect(t.health().ready).toBe(false);
+  });
+});
