@@ -183,8 +183,10 @@ export interface TerminalPort {
   /**
    * A key of the on-screen keypad, for a touchscreen (development) pad only; throws
    * SsCardError PinPad_Unsupported otherwise. Keys: '0'..'9', 'enter', 'backspace', 'clear', 'cancel'.
+   * `reader` picks the slot's own keypad when each slot has one; default the keypad waiting for keys.
+   * A key while no entry runs throws Api_SequenceError (never dropped silently).
    */
-  touchKey(key: string): void;
+  touchKey(key: string, reader?: string): void;
 
   /** Technician: send one APDU to the card in `reader` (default the user slot). PIN-bearing commands are refused. */
   chipIo(apdu: Buffer, reader: string | undefined, signal: AbortSignal): Promise<Buffer>;

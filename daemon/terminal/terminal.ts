@@ -27,7 +27,7 @@ import type { IdCardReader } from '../../drivers/idcard/reader.js';
 import type { PcscChannel } from '../../drivers/pcsc/channel.js';
 import type { PcscService } from '../../drivers/pcsc/pcsc-service.js';
 import type { PinPad } from '../../drivers/pinpad/pinpad.js';
-import type { TouchPinPad } from '../../drivers/pinpad/touch-pinpad.js';
+import { TouchPinPad } from '../../drivers/pinpad/touch-pinpad.js';
 import { Psam } from '../../drivers/psam/psam.js';
 import type { SessionDeps } from '../flows/session-actors.js';
 import { sessionImplementations } from '../flows/session-actors.js';
@@ -80,6 +80,11 @@ export interface TerminalOptions {
   /** Which reader holds the PSAM (none: no PSAM). */
   readonly isPsamReader?: ReaderTest;
   readonly pinPad?: PinPad;
+  /**
+   * With a touchscreen pad: give every card slot its own on-screen keypad (a counter with several
+   * readers, or the API benchmark), so flows on different slots never wait for one another's PIN.
+   */
+  readonly touchPadPerSlot?: boolean;
   readonly idReader?: IdCardReader;
   readonly journal?: Journal;
   readonly sync?: { status(): SyncStatus };
@@ -108,6 +113,8 @@ interface Slot {
   dirty: boolean;
   /** Presence changes are handled one after the other. */
   presence: Promise<void>;
+  /** The slot's own on-screen keypad (touchPadPerSlot), else the terminal's pad. */
+  readonly pad: PinPad;
 }
 
 const bi = (zh: string, en: string): BilingualText => ({ zh, en });
@@ -238,6 +245,7 @@ export class Terminal implements TerminalPort {
     for (const slot of this.slots.values()) {
       await slot.presence;
       slot.actor.stop();
+      if (slot.pad !== this.pinPad) await slot.pad.close();
       await slot.channel?.close('unpower').catch(() => undefined);
       slot.channel = undefined;
     }
@@ -328,13 +336,19 @@ export class Terminal implements TerminalPort {
   }
 
   private createSlot(name: string): Slot {
-    const slot: Slot = { name, actor: undefined as unknown as SessionActor, channel: undefined, atr: undefined, present: false, busy: undefined, operatorId: undefined, dirty: false, presence: Promise.resolve() };
+    let pad = this.pinPad;
+    if (this.o.touchPadPerSlot === true && this.pinPad.kind === 'touchscreen') {
+      const own = new TouchPinPad({ allowTouchscreen: true, name: `touchscreen (${name})` });
+      void own.open();
+      pad = own;
+    }
+    const slot: Slot = { name, actor: undefined as unknown as SessionActor, channel: undefined, atr: undefined, present: false, busy: undefined, operatorId: undefined, dirty: false, presence: Promise.resolve(), pad };
     const deps: SessionDeps = {
       card: () => {
         if (slot.channel === undefined) throw err(ErrorCode.Pcsc_NotConnected, '读卡器未连接到卡片', 'the reader is not connected to the card', { reader: name });
         return new SsseCard(slot.channel);
       },
-      pinPad: this.pinPad,
+      pinPad: pad,
       ...(this.o.idReader === undefined ? {} : { idReader: this.o.idReader }),
       authenticateOperator: () =>
         slot.operatorId === undefined
@@ -619,11 +633,14 @@ export class Terminal implements TerminalPort {
     }
   }
 
-  public touchKey(key: string): void {
+  public touchKey(key: string, reader?: string): void {
     if (this.pinPad.kind !== 'touchscreen') {
       throw err(ErrorCode.PinPad_Unsupported, '本终端的密码键盘不是触摸屏键盘：请在密码键盘上输入', 'this terminal\'s PIN pad is not the touchscreen keypad: type on the PIN pad');
     }
-    const taken = (this.pinPad as TouchPinPad).input(key);
+    // The keypad of the named slot; else the one waiting for keys (the terminal's own when none is).
+    const pads = reader !== undefined ? [this.slotFor(reader).pad] : [this.pinPad, ...[...this.slots.values()].map((x) => x.pad)];
+    const pad = (pads.find((p) => (p as TouchPinPad).entering) ?? pads[0]) as TouchPinPad;
+    const taken = pad.input(key);
     if (taken === 'unknown') {
       throw err(ErrorCode.Input_BadOption, '无法识别的按键：只能是 0–9、enter、backspace、clear 或 cancel', 'unknown key: use 0-9, enter, backspace, clear or cancel', { option: 'key' });
     }
