@@ -58,7 +58,20 @@ export type CardOpOutput =
   /** Not sent: the card is unchanged. `code` is an ErrorCode. */
   | { readonly status: 'notSent'; readonly code: number }
   /** Sent, no answer: the card may have changed. */
-  | { readonly status: 'unknown'; readonly code: number };
+  | { readonly status: 'unknown'; readonly code: number }
+  /**
+   * Not sent: a VERIFY of the holder's PIN went first and answered `sw` (9000), and what it opened
+   * on the card (the phone number in DF01, state/pin-policy.ts PIN_PHONE) refuses the new PIN. The
+   * card's PIN is unchanged (its tries are back to the limit, as after any right PIN).
+   */
+  | { readonly status: 'refused'; readonly sw: number; readonly violations: readonly PolicyViolation[] };
+
+/** A PIN policy rule the new PIN breaks: its code and fixed reason (never a digit). */
+export interface PolicyViolation {
+  readonly code: string;
+  readonly zh: string;
+  readonly en: string;
+}
 
 export interface ActivationOutput {
   readonly appUnblock: CardOpOutput;
@@ -81,15 +94,21 @@ export type PinEntryEvent =
   | { readonly type: 'PIN.ENTERED'; readonly slot: PinSlot; readonly length: number }
   | { readonly type: 'PIN.FAILED'; readonly reason: 'timeout' | 'cancelled' | 'device' };
 
-/** Input of `checkNewPin`: the policy context; the actor compares `newPin` with `confirmPin` and applies the policy. */
+/**
+ * Input of `checkNewPin`: the policy context; the actor compares `newPin` with `confirmPin` and
+ * applies the policy. The actor adds the card's own phone number (DF01) to `policy.phones` when
+ * the card lets it be read; the number never comes back to the machine.
+ */
 export interface CheckNewPinInput {
   readonly policy: PinPolicyContext;
+  /** The running service (the wiring decides from it what it can still read from the card). */
+  readonly kind?: ServiceKind;
 }
 
 export type CheckNewPinOutput =
   | { readonly ok: true }
   | { readonly ok: false; readonly mismatch: true }
-  | { readonly ok: false; readonly mismatch: false; readonly violations: readonly { readonly code: string; readonly zh: string; readonly en: string }[] };
+  | { readonly ok: false; readonly mismatch: false; readonly violations: readonly PolicyViolation[] };
 
 /** Input of `readIdCard`: the card's number to match and how long to wait for the ID card. */
 export interface ReadIdCardInput {
@@ -144,6 +163,8 @@ export interface JournalRefusalInput {
 export interface BankActivationInput {
   readonly card: CardRef;
   readonly operatorId?: string;
+  /** The journal row of the activation the request follows (absent when it was not journaled). */
+  readonly operationId?: string;
 }
 
 /**

@@ -29,6 +29,7 @@ export type ResultCode =
   | 'pin.policy'
   | 'pin.timeout'
   | 'pin.entryFailed'
+  | 'pinPad.unsupported'
   | 'materials.missing'
   | 'identity.mismatch'
   | 'operator.required'
@@ -63,8 +64,11 @@ export interface ServiceResult {
   readonly violations?: readonly string[];
   /** Materials still missing, all of them (一次性告知). */
   readonly missing?: readonly string[];
-  /** Bank-account activation: recorded as a separate request (financial counter) or where to go. */
-  readonly bank?: BilingualText & { readonly attempted: boolean };
+  /**
+   * Bank-account activation: recorded as a separate request (financial counter) or where to go.
+   * `recorded`: the request was stored (true) or could not be (false); absent when not attempted.
+   */
+  readonly bank?: BilingualText & { readonly attempted: boolean; readonly recorded?: boolean };
 }
 
 const NEXT = {
@@ -119,6 +123,26 @@ export const results = {
       { violations: violations.map((v) => v.code) },
     ),
   pinTimeout: (kind: ServiceKind | undefined) => r('pin.timeout', kind, 'cancelled', bi('输入密码超时，业务已取消。', 'PIN entry timed out; the service was cancelled.'), NEXT.retry),
+  /**
+   * Reset, unblock and activation send a new PIN the PSAM must encrypt or MAC, so the digits must
+   * come to the terminal; a PC/SC keypad reader (Part 10) never gives them out. Refused at routing.
+   */
+  pinPadUnsupported: (kind: ServiceKind) =>
+    r(
+      'pinPad.unsupported',
+      kind,
+      'refused',
+      bi(
+        '本终端的密码键盘只能在读卡器内校验或修改密码，不能设置新密码（密码重置、解锁和社保卡启用需要由 PSAM 加密新密码）。',
+        'This terminal’s PIN pad checks and changes PINs inside the reader only and cannot set a new PIN (a PIN reset, unblock or card activation needs the new PIN encrypted by the PSAM).',
+      ),
+      bi('请到配有可设置密码的密码键盘的社保服务窗口办理。', 'Go to a social security service counter whose PIN pad can set a new PIN.'),
+    ),
+  /** An activation whose bank-account request could not be recorded: the operator submits it by hand. */
+  bankNotRecorded: (done: ServiceResult): ServiceResult => {
+    const text = bi('银行账户激活申请未能登记，请经办人员另行提交银行办理。', 'The bank-account activation request could not be recorded: the operator must submit it to the bank separately.');
+    return { ...done, bank: { ...text, attempted: true, recorded: false }, nextStep: bi(`${NEXT.none.zh}${text.zh}`, `${NEXT.none.en} ${text.en}`) };
+  },
   pinEntryFailed: (kind: ServiceKind | undefined) => r('pin.entryFailed', kind, 'cancelled', bi('密码输入未完成，业务已取消。', 'PIN entry did not finish; the service was cancelled.'), NEXT.retry),
   materialsMissing: (kind: ServiceKind, missing: readonly string[], text: BilingualText) => r('materials.missing', kind, 'refused', text, NEXT.counter, { missing }),
   identityMismatch: (kind: ServiceKind) =>

@@ -14,7 +14,7 @@
  * ends the flow with outcome `unknown`, and the tries left / state are re-read (`refreshing`, and on
  * re-insertion `identifying`) before anything else on that card.
  */
-import { assign, emit, enqueueActions, fromCallback, fromPromise, setup } from 'xstate';
+import { assign, emit, enqueueActions, fromCallback, fromPromise, not, setup } from 'xstate';
 import { isSsCardError } from '../apdu/errors.js';
 import type {
   ActivationOutput,
@@ -53,9 +53,20 @@ export interface SessionConfig {
   readonly triesFloor?: number;
   /** The services this terminal offers (its configuration); default: what the role allows. */
   readonly offered?: readonly ServiceKind[];
-  /** PIN policy: deny list and phone numbers the caller knows. */
+  /**
+   * PIN policy: deny list and phone numbers the caller knows. The card's own phone (DF01) is added
+   * by the `checkNewPin` actor where the card lets it be read (see daemon/flows/session-actors.ts);
+   * where it needs a verified PIN and no PIN is known (reset, unblock, activate) the caller's
+   * `phones` are all the phone rule has.
+   */
   readonly denyList?: readonly string[];
   readonly phones?: readonly string[];
+  /**
+   * What the PIN pad can do. `plain: false` — a PC/SC keypad reader (Part 10) that only runs
+   * VERIFY / CHANGE PIN itself and never gives out digits: reset, unblock and activate (a new PIN
+   * the PSAM must encrypt) are refused at routing with `pinPad.unsupported`. Default `{ plain: true }`.
+   */
+  readonly pinEntry?: { readonly plain: boolean };
 }
 
 export const DEFAULT_INACTIVITY_MS = 60_000;
@@ -84,6 +95,8 @@ export interface SessionContext {
   readonly digits: number;
   /** Journal row of the running state-changing operation, until completed. */
   readonly operationId: string | undefined;
+  /** Journal row of the flow's operation once completed (the bank request refers to it). */
+  readonly completedOperationId: string | undefined;
   /** A state-changing command is in flight. */
   readonly inFlight: boolean;
   readonly lastOp: CardOpOutput | undefined;
@@ -173,6 +186,7 @@ export function resultOf(ctx: SessionContext): ServiceResult {
   const op = ctx.lastOp;
   if (op === undefined || op.status === 'unknown') return results.unknown(kind, left);
   if (op.status === 'notSent') return results.notSent(kind, left);
+  if (op.status === 'refused') return results.pinPolicy(kind, op.violations);
   const sw = op.sw;
   if (sw === 0x9000) {
     if (kind === 'verify') return results.verifyOk(left);
@@ -210,7 +224,7 @@ function removalResult(ctx: SessionContext): ServiceResult {
 function lastSwOf(ctx: SessionContext): { lastSw?: number } {
   const a = ctx.activation;
   const op = a === undefined ? ctx.lastOp : a.pin !== undefined && a.pin.status === 'answered' ? a.pin : a.appUnblock;
-  if (op?.status === 'answered') return { lastSw: op.sw };
+  if (op?.status === 'answered' || op?.status === 'refused') return { lastSw: op.sw };
   return ctx.result?.sw === undefined ? {} : { lastSw: ctx.result.sw };
 }
 
@@ -222,6 +236,9 @@ function journalOutcome(r: ServiceResult): JournalCompleteInput['outcome'] {
 function reasonOf(r: ServiceResult): string {
   return r.code.replace(/([A-Z])/g, '-$1').replace(/\./g, '-').toLowerCase();
 }
+
+/** Services that send a new PIN the PSAM encrypts or MACs: the digits must come to the terminal. */
+const SETS_PIN_BY_PSAM: ReadonlySet<ServiceKind> = new Set(['reset', 'unblock', 'activate']);
 
 function refusalMissing(ctx: SessionContext): PresentedMaterial[] {
   return ctx.result?.missing === undefined ? [] : (ctx.result.missing.filter((m) => m === 'socialSecurityCard' || m === 'residentIdCard'));
@@ -273,7 +290,7 @@ export const sessionMachine = setup({
     hasNewPin: ({ context }) => context.kind !== 'verify',
     isKind: ({ context }, kind: ServiceKind) => context.kind === kind,
     bankRequest: ({ context }) => context.kind === 'activate' && context.result?.code === 'activate.ok' && bankAccountActivation(context.config.role).attempted,
-    pending: ({ context }) => context.operationId !== undefined,
+    padCannotSetPin: ({ context }) => !context.config.pinEntry.plain && SETS_PIN_BY_PSAM.has(context.kind!),
   },
   delays: {
     inactivity: ({ context }) => context.config.inactivityMs,
@@ -290,6 +307,7 @@ export const sessionMachine = setup({
       offered: input.offered,
       denyList: input.denyList ?? [],
       phones: input.phones ?? [],
+      pinEntry: { plain: input.pinEntry?.plain ?? true },
     },
     card: undefined,
     triesLeft: undefined,
@@ -302,6 +320,7 @@ export const sessionMachine = setup({
     step: 0,
     digits: 0,
     operationId: undefined,
+    completedOperationId: undefined,
     inFlight: false,
     lastOp: undefined,
     activation: undefined,
@@ -355,7 +374,7 @@ export const sessionMachine = setup({
       initial: 'routing',
       entry: [
         emit(({ context }) => ({ type: 'service.started' as const, kind: context.kind! })),
-        assign({ plan: ({ context }) => plans[context.kind!], step: 0, digits: 0, materials: ['socialSecurityCard'], idMismatch: false, lastOp: undefined, activation: undefined }),
+        assign({ plan: ({ context }) => plans[context.kind!], step: 0, digits: 0, materials: ['socialSecurityCard'], idMismatch: false, lastOp: undefined, activation: undefined, completedOperationId: undefined }),
       ],
       exit: ['wipePins'],
       on: {
@@ -377,11 +396,13 @@ export const sessionMachine = setup({
             { guard: 'notActivated', target: 'refusing', actions: { type: 'setResult', params: ({ context }) => results.cardNotActivated(context.kind!) } },
             { guard: 'unblockNotBlocked', target: 'refusing', actions: { type: 'setResult', params: ({ context }) => results.cardNotBlocked(context.triesLeft) } },
             { guard: 'blockedNotUnblock', target: 'refusing', actions: { type: 'setResult', params: ({ context }) => results.cardLocked(context.kind!) } },
+            // Before the operator, the ID card or any PIN: this pad could never bring the new PIN.
+            { guard: 'padCannotSetPin', target: 'refusing', actions: { type: 'setResult', params: ({ context }) => results.pinPadUnsupported(context.kind!) } },
             { target: 'operator' },
           ],
         },
         operator: {
-          always: { guard: ({ context }) => !(capabilityOf(context).operatorRequired && context.operatorId === undefined), target: 'materials' },
+          always: { guard: not('operatorRequired'), target: 'materials' },
           after: { inactivity: { target: 'refusing', actions: { type: 'setResult', params: ({ context }) => results.sessionTimeout(context.kind) } } },
           invoke: {
             src: 'authenticateOperator',
@@ -390,7 +411,7 @@ export const sessionMachine = setup({
           },
         },
         materials: {
-          always: { guard: ({ context }) => !needsIdCard(context), target: 'querying' },
+          always: { guard: not('needsIdCard'), target: 'querying' },
           invoke: {
             src: 'readIdCard',
             input: ({ context }) => ({ socialSecurityNumber: context.card!.socialSecurityNumber, timeoutMs: context.config.inactivityMs }),
@@ -422,7 +443,7 @@ export const sessionMachine = setup({
           ],
         },
         querying: {
-          always: { guard: ({ context }) => !(context.kind === 'verify' || context.kind === 'change'), target: 'pinEntry' },
+          always: { guard: not('spendsTry'), target: 'pinEntry' },
           invoke: {
             src: 'readPinStatus',
             onDone: { target: 'floorCheck', actions: assign(({ event }) => ({ triesLeft: event.output.triesLeft, cardState: event.output.cardState })) },
@@ -460,6 +481,7 @@ export const sessionMachine = setup({
           invoke: {
             src: 'checkNewPin',
             input: ({ context }) => ({
+              kind: context.kind!,
               policy: { socialSecurityNumber: context.card!.socialSecurityNumber, birthDate: context.card!.birthDate, phones: context.config.phones, denyList: context.config.denyList },
             }),
             onDone: [
@@ -561,21 +583,25 @@ export const sessionMachine = setup({
               ...(context.triesLeft === undefined ? {} : { triesLeft: context.triesLeft }),
               ...(context.cardState === undefined ? {} : { cardState: context.cardState }),
             }),
-            onDone: { target: 'bank', actions: assign({ operationId: undefined }) },
-            onError: { target: 'bank', actions: assign({ operationId: undefined }) },
+            onDone: { target: 'bank', actions: assign(({ context }) => ({ completedOperationId: context.operationId, operationId: undefined })) },
+            onError: { target: 'bank', actions: assign(({ context }) => ({ completedOperationId: context.operationId, operationId: undefined })) },
           },
         },
         bank: {
           on: { CANCEL: {}, CARD_REMOVED: { actions: 'markGone' } },
-          always: { guard: ({ context }) => !(context.kind === 'activate' && context.result?.code === 'activate.ok' && bankAccountActivation(context.config.role).attempted), target: 'finish' },
+          always: { guard: not('bankRequest'), target: 'finish' },
           invoke: {
             src: 'requestBankActivation',
             input: ({ context }) => ({
               card: { cardId: context.card!.cardId, cardNumber: context.card!.cardNumber, socialSecurityNumber: context.card!.socialSecurityNumber, name: context.card!.name },
               ...(context.operatorId === undefined ? {} : { operatorId: context.operatorId }),
+              ...(context.completedOperationId === undefined ? {} : { operationId: context.completedOperationId }),
             }),
-            onDone: { target: 'finish' },
-            onError: { target: 'finish' },
+            onDone: {
+              target: 'finish',
+              actions: { type: 'setResult', params: ({ context }) => ({ ...context.result!, bank: { ...context.result!.bank!, recorded: true } }) },
+            },
+            onError: { target: 'finish', actions: { type: 'setResult', params: ({ context }) => results.bankNotRecorded(context.result!) } },
           },
         },
         refusing: {
