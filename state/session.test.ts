@@ -8,9 +8,10 @@ import type { CardProfile } from '../drivers/sim/profile.js';
 import { cardFixture, loadCardProfile, psamFixture } from '../drivers/sim/profile.js';
 import type { SimCommandEvent } from '../drivers/sim/sim-transport.js';
 import { SimTransport } from '../drivers/sim/sim-transport.js';
+import type { PhoneAccess } from '../drivers/sim/virtual-card.js';
 import { VirtualSsCard } from '../drivers/sim/virtual-card.js';
 import { VirtualPsam } from '../drivers/sim/virtual-psam.js';
-import type { Rig } from '../test/helpers/services-rig.js';
+import type { Rig, RigOptions } from '../test/helpers/services-rig.js';
 import { createRig, leakText } from '../test/helpers/services-rig.js';
 import { AFTER_RESET_ADVICE } from './catalog.js';
 import type { SessionConfig } from './session.js';
@@ -22,11 +23,14 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
-const TEST_PINS = ['123456', '246810', '135790', '802461', '345678', '802462'];
+const TEST_PINS = ['123456', '246810', '135790', '802461', '345678', '802462', '130000'];
 
 interface Setup {
   profile: string;
   change?: Partial<CardProfile>;
+  /** Who may read the card's phone (the virtual card's default: a verified PIN). */
+  phoneAccess?: PhoneAccess;
+  bankRequests?: RigOptions['bankRequests'];
   config: SessionConfig;
   /** An ID number, or 'holder' for the card holder's own. */
   idNumber?: string;
@@ -37,8 +41,14 @@ interface Setup {
 
 async function setup(s: Setup) {
   const profile = { ...(await loadCardProfile(cardFixture(s.profile))), ...s.change };
-  const vcard = new VirtualSsCard(profile);
-  const transport = new SimTransport(vcard, { ...(s.hook ? { onCommand: s.hook } : {}) });
+  const vcard = new VirtualSsCard(profile, s.phoneAccess === undefined ? {} : { phoneAccess: s.phoneAccess });
+  const commands: Buffer[] = [];
+  const transport = new SimTransport(vcard, {
+    onCommand: (e) => {
+      if (e.phase === 'before') commands.push(Buffer.from(e.command));
+      s.hook?.(e);
+    },
+  });
   const psam = new Psam(new SimTransport(await VirtualPsam.fromFile(psamFixture('psam-test'))));
   await psam.open();
   const rig = await createRig({
@@ -48,9 +58,10 @@ async function setup(s: Setup) {
     ...(s.idNumber === undefined ? {} : { idNumber: s.idNumber === 'holder' ? profile.holder.socialSecurityNumber : s.idNumber }),
     ...(s.operatorId === undefined ? {} : { operatorId: s.operatorId }),
     ...(s.autoType === undefined ? {} : { autoType: s.autoType }),
+    ...(s.bankRequests === undefined ? {} : { bankRequests: s.bankRequests }),
   });
   rigs.push(rig);
-  return { rig, vcard, transport, profile };
+  return { rig, vcard, transport, profile, commands };
 }
 
 async function run(rig: Rig, kind: ServiceKind, pins: string[]) {
@@ -134,6 +145,26 @@ describe('change', () => {
     expect(vcard.toProfile().pin.toString()).toBe('123456');
   });
 
+  it('policy: a new PIN from the card’s phone (read after the old PIN’s VERIFY) is refused with PIN_PHONE, the PIN unchanged', async () => {
+    const { rig, vcard, commands } = await setup({ profile: 'card-2.0', config: { role: 'kiosk' } });
+    const r = await run(rig, 'change', ['123456', '130000', '130000']);
+    expect(r).toMatchObject({ code: 'pin.policy', outcome: 'failed', violations: ['PIN_PHONE'] });
+    expect(vcard.toProfile().pin.toString()).toBe('123456');
+    expect(vcard.pinTriesLeft).toBe(6);
+    expect(commands.some((c) => c[1] === 0x5e)).toBe(false);
+    expect(rig.actor.getSnapshot().context.lastOp).toMatchObject({ status: 'refused', sw: 0x9000 });
+    // The phone number itself is nowhere the machine shows.
+    expect(leakText(rig)).not.toContain('13000000019');
+    noPinLeak(rig);
+  });
+
+  it('policy: on a card whose phone is open the same PIN is refused before anything is sent', async () => {
+    const { rig, commands } = await setup({ profile: 'card-2.0', config: { role: 'kiosk' }, phoneAccess: 'open' });
+    const r = await run(rig, 'change', ['123456', '130000', '130000']);
+    expect(r).toMatchObject({ code: 'pin.policy', violations: ['PIN_PHONE'] });
+    expect(commands.some((c) => c[1] === 0x20 && c.length > 5)).toBe(false);
+  });
+
   it('wrong old PIN: change.wrongPin with tries left', async () => {
     const { rig, vcard } = await setup({ profile: 'card-3.0', config: { role: 'kiosk' } });
     const r = await run(rig, 'change', ['111111', '802461', '802461']);
@@ -198,8 +229,47 @@ describe('unblock and activate', () => {
   it('activate at a financial counter: the bank activation is recorded as a separate request', async () => {
     const { rig } = await setup({ profile: 'card-not-activated', config: { role: 'financial-counter' }, idNumber: 'holder', operatorId: 'op-1' });
     const r = await run(rig, 'activate', ['802461', '802461']);
-    expect(r.bank?.attempted).toBe(true);
+    expect(r.bank).toMatchObject({ attempted: true, recorded: true });
     expect(rig.bank).toHaveLength(1);
+    expect(rig.bank[0]).toMatchObject({ operatorId: 'op-1', card: { cardNumber: rig.actor.getSnapshot().context.card!.cardNumber } });
+    expect(rig.bank[0]!.operationId).toBeUndefined();
+  });
+
+  it('activate at a financial counter whose bank request cannot be recorded: still activated, and the result says the operator must submit it', async () => {
+    const { rig, vcard } = await setup({
+      profile: 'card-not-activated',
+      config: { role: 'financial-counter' },
+      idNumber: 'holder',
+      operatorId: 'op-1',
+      bankRequests: () => Promise.reject(new Error('bank link down')),
+    });
+    const r = await run(rig, 'activate', ['802461', '802461']);
+    expect(r).toMatchObject({ code: 'activate.ok', outcome: 'ok', bank: { attempted: true, recorded: false } });
+    expect(r.bank?.en).toMatch(/could not be recorded/);
+    expect(r.nextStep.zh).toContain('另行提交银行');
+    expect(vcard.cardState).toBe('active');
+  });
+
+  it.each(['reset', 'unblock', 'activate'] as const)('%s with a pad that cannot hand out a new PIN (Part 10): refused at routing, nothing asked or sent', async (kind) => {
+    const profile = kind === 'unblock' ? 'card-locked' : kind === 'activate' ? 'card-not-activated' : 'card-2.0';
+    const { rig, commands } = await setup({ profile, config: { role: 'counter', pinEntry: { plain: false } }, idNumber: 'holder', operatorId: 'op-1' });
+    rig.actor.send({ type: 'CARD_INSERTED' });
+    await rig.settle('identified');
+    const identified = commands.length;
+    rig.actor.send({ type: 'SELECT_SERVICE', kind });
+    const r = (await rig.settle('done')).context.result!;
+    expect(r).toMatchObject({ code: 'pinPad.unsupported', kind, outcome: 'refused' });
+    expect(r.zh.length).toBeGreaterThan(0);
+    expect(r.en).toMatch(/cannot set a new PIN/);
+    expect(r.nextStep.en.length).toBeGreaterThan(0);
+    expect(rig.emitted.some((e) => e.type === 'pin.entryStarted')).toBe(false);
+    expect(rig.actor.getSnapshot().context.operatorId).toBeUndefined();
+    expect(commands.length).toBe(identified);
+  });
+
+  it('verify and change with such a pad are still offered (the reader runs them)', async () => {
+    const { rig } = await setup({ profile: 'card-2.0', config: { role: 'counter', pinEntry: { plain: false } }, operatorId: 'op-1' });
+    expect((await run(rig, 'verify', ['123456'])).code).toBe('verify.ok');
   });
 
   it('activate on an active card: card.alreadyActive', async () => {

@@ -4,22 +4,38 @@
  * pad, the ID card reader, an operator source and the journal. One {@link PinVault} per session
  * carries the digits from the PIN pad to the card command; the machine sees counts only.
  *
- * Use: `sessionMachine.provide(sessionImplementations(deps))`.
+ * Use: `sessionMachine.provide(sessionImplementations(deps))`, with the session's input built as
+ * `{ ...config, pinEntry: pinEntryOf(pinPad) }` so a keypad reader that cannot hand out a new PIN
+ * is refused at routing.
+ *
+ * The card's phone (DF01 EF06 tag 28) for the PIN policy's phone rule (seed 000 line 323: 电话号码):
+ * `checkNewPin` reads it and adds it to the caller's `phones`. The conventions
+ * (docs/card-conventions.md) have the card refuse that read (6982) until the holder's PIN is
+ * verified. Then:
+ * - change (the old PIN is known): the change VERIFYs the old PIN first — after the pending row,
+ *   as the first state-changing command — reads the phone, and refuses a new PIN taken from it
+ *   (`refused` with PIN_PHONE) before CHANGE PIN is sent; a wrong old PIN spends the one try the
+ *   CHANGE PIN would have spent;
+ * - reset, unblock, activate: no PIN of the holder is known (that is why they are done), so the
+ *   card's phone cannot be read and the caller's `phones` (SessionConfig) are all the rule has;
+ * - secure change on a PC/SC keypad reader: the digits never come here, no policy applies.
+ * Cards that let anyone read DF01 have their phone checked before the pending row in every flow.
  */
 import { randomBytes } from 'node:crypto';
 import { fromCallback, fromPromise } from 'xstate';
-import { ErrorCode, isSsCardError } from '../../apdu/errors.js';
+import { ErrorCode, SsCardError, isSsCardError } from '../../apdu/errors.js';
 import { wipe } from '../../apdu/pin.js';
 import { triesLeft as swTriesLeft } from '../../apdu/sw.js';
-import type { SsseCard } from '../../drivers/card/ssse-card.js';
+import type { PhoneRead, SsseCard } from '../../drivers/card/ssse-card.js';
 import type { OperationOutcome, ReloadOptions, SecureModule } from '../../drivers/card/ssse-operations.js';
-import { activate, changePin, reloadPin, unblockPin, verifyPin } from '../../drivers/card/ssse-operations.js';
+import { activate, changePin, changePinAfterVerify, reloadPin, unblockPin, verifyPin } from '../../drivers/card/ssse-operations.js';
 import { matchesSocialSecurityNumber } from '../../drivers/idcard/info.js';
 import type { IdCardReader } from '../../drivers/idcard/reader.js';
 import type { PinPad, SecurePinResult } from '../../drivers/pinpad/pinpad.js';
 import type { Journal } from '../journal/journal.js';
 import type { LoggerLike, MaterialType, OperationRow, ReconcileInput, TerminalRole as JournalRole } from '../journal/types.js';
-import { SERVICE_ITEMS, SILENT_LOGGER } from '../journal/types.js';
+import { SILENT_LOGGER } from '../journal/types.js';
+import { catalogServiceItems, shippedCatalog } from './catalog.js';
 import type {
   ActivationOutput,
   BankActivationInput,
@@ -35,15 +51,19 @@ import type {
   PinEntryEvent,
   PinSlot,
   PinState,
+  PolicyViolation,
   PresentedMaterial,
   ReadIdCardInput,
   ReadIdCardOutput,
   TerminalRole,
 } from '../../state/actors.js';
+import type { ServiceItem } from '../../state/catalog.js';
+import type { PinPolicyContext } from '../../state/pin-policy.js';
 import { checkPinPolicy } from '../../state/pin-policy.js';
 import type { PinVault } from '../../state/pin-vault.js';
 import { createPinVault } from '../../state/pin-vault.js';
 import type { ServiceKind } from '../../state/roles.js';
+import type { SessionConfig } from '../../state/session.js';
 
 export interface SessionDeps {
   /** The card in the reader (a new SsseCard per inserted card). */
@@ -55,10 +75,22 @@ export interface SessionDeps {
   /** The operator at a counter (login, badge…): resolves with the operator id. */
   readonly authenticateOperator?: (signal: AbortSignal) => Promise<string>;
   readonly journal?: Journal;
-  /** Service item code per kind (业务办理项编码); default the two seed items. */
+  /** Service item code per kind (业务办理项编码); default: from `catalog`. */
   readonly serviceItem?: (kind: ServiceKind) => string;
-  /** Where the bank-account activation request goes (financial counter only); resolves with a request id. */
+  /** The service catalog (state/catalog.ts); default the shipped fixtures/catalog/service-items.json. */
+  readonly catalog?: readonly ServiceItem[];
+  /**
+   * Where the bank-account activation request goes (financial counter only); resolves with a
+   * request id. Default: the journal's `bank_requests` table (Journal.recordBankRequest) when a
+   * journal is given; with neither, the request cannot be recorded and the result says so.
+   */
   readonly bankRequests?: (request: BankActivationInput) => Promise<string>;
+  /**
+   * The card's own phone for the PIN policy (module doc): `verify` (default) reads it where the
+   * card allows and, in a change, VERIFYs the old PIN first when the card wants that; `open` only
+   * reads it where no PIN is needed; `off` never reads it.
+   */
+  readonly cardPhone?: 'verify' | 'open' | 'off';
   readonly reload?: ReloadOptions;
   /** Random for INTERNAL AUTHENTICATE (tests). */
   readonly random?: (n: number) => Buffer;
@@ -66,11 +98,29 @@ export interface SessionDeps {
   readonly logger?: LoggerLike;
 }
 
-const ROLE_TO_JOURNAL: Record<TerminalRole, JournalRole> = { kiosk: 'self-service', counter: 'window', 'financial-counter': 'financial-window' };
-const MATERIAL_TO_JOURNAL: Record<PresentedMaterial, MaterialType> = { socialSecurityCard: 'social-security-card', residentIdCard: 'resident-id-card' };
+/**
+ * The one place where the session's vocabulary (state/roles.ts, state/materials.ts) meets the
+ * journal's (daemon/journal/types.ts, the words rows are stored and synced with).
+ */
+export const ROLE_TO_JOURNAL: Readonly<Record<TerminalRole, JournalRole>> = Object.freeze({ kiosk: 'self-service', counter: 'window', 'financial-counter': 'financial-window' });
+export const MATERIAL_TO_JOURNAL: Readonly<Record<PresentedMaterial, MaterialType>> = Object.freeze({ socialSecurityCard: 'social-security-card', residentIdCard: 'resident-id-card' });
 
-function defaultServiceItem(kind: ServiceKind): string {
-  return kind === 'activate' ? SERVICE_ITEMS.activation : SERVICE_ITEMS.pinChangeAndReset;
+export function journalRole(role: TerminalRole): JournalRole {
+  return ROLE_TO_JOURNAL[role];
+}
+
+export function journalMaterials(materials: readonly PresentedMaterial[]): MaterialType[] {
+  return materials.map((m) => MATERIAL_TO_JOURNAL[m]);
+}
+
+/** The session's `pinEntry` for a pad: a pad without plain entry (PC/SC keypad reader) cannot set a new PIN. */
+export function pinEntryOf(pad: PinPad): NonNullable<SessionConfig['pinEntry']> {
+  return { plain: pad.capabilities.plainEntry };
+}
+
+/** Log fields of an error: its code and English text, never a card identity or a PIN. */
+function errorMeta(e: unknown): { code: number | undefined; message: string } {
+  return isSsCardError(e) ? { code: e.code, message: e.text.en } : { code: undefined, message: e instanceof Error ? e.message : 'unexpected error' };
 }
 
 function toOutput(o: OperationOutcome): CardOpOutput {
@@ -120,61 +170,99 @@ async function pinState(card: SsseCard): Promise<PinState> {
 }
 
 /**
- * What the re-read card state says about an interrupted operation. Only activation and unblock
- * leave a mark the card shows (activated / no longer blocked); a VERIFY, CHANGE or RELOAD that may
- * or may not have run looks the same either way, so it stays `unknown` with the state recorded.
+ * What the re-read card state says about an interrupted or unknown operation. Only activation and
+ * unblock leave a mark the card shows (activated / no longer blocked); a VERIFY, CHANGE or RELOAD
+ * that may or may not have run looks the same either way, so it stays `unknown` with the state
+ * recorded. When another operation on the card finished after it (`superseded`), the state shows
+ * that one, not this: `unknown` too.
  */
-export function reconciledOutcome(kind: OperationRow['kind'], st: PinState): Pick<ReconcileInput, 'outcome' | 'reason'> {
+export function reconciledOutcome(kind: OperationRow['kind'], st: PinState, superseded = false): Pick<ReconcileInput, 'outcome' | 'reason'> {
+  if (superseded) return { outcome: 'unknown', reason: 'later-operation-on-card' };
   if (kind === 'activate') return st.cardState === 'notActivated' ? { outcome: 'failed', reason: 'card-shows-not-done' } : { outcome: 'ok', reason: 'card-shows-done' };
   if (kind === 'unblock') return st.cardState === 'pinBlocked' ? { outcome: 'failed', reason: 'card-shows-not-done' } : { outcome: 'ok', reason: 'card-shows-done' };
   return { outcome: 'unknown', reason: 'card-state-reread' };
 }
 
 /**
- * When a card is identified: its operations interrupted by a stop of the daemon (`pending` rows
- * turned `interrupted` at start-up) are reconciled from the state just re-read, before anything
- * else is done with the card (journal issue §1, services issue §5). A journal failure here does
- * not refuse the card (its state was re-read, which is what safety needs): the row stays
- * unreconciled and is tried again the next time the card is seen.
+ * When a card is identified: its operations whose outcome only the card can tell — `interrupted`
+ * by a stop of the daemon, or completed `unknown` because the card was pulled or the transport
+ * failed mid-command — are reconciled from the state just re-read, before anything else is done
+ * with the card (journal issue §1, services issue §5). A journal failure here does not refuse the
+ * card (its state was re-read, which is what safety needs): the row stays unreconciled and is
+ * tried again the next time the card is seen.
  */
-function reconcileInterrupted(journal: Journal, cardId: string, st: PinState, log: LoggerLike): void {
+function reconcileUnsettled(journal: Journal, cardId: string, st: PinState, log: LoggerLike): void {
   try {
-    for (const row of journal.findUnreconciled(cardId)) {
+    const rows = journal.findUnreconciled(cardId);
+    if (rows.length === 0) return;
+    const history = journal.findByCard(cardId);
+    for (const row of rows) {
+      const superseded = history.some((h) => h.seq > row.seq && h.reconciles === null && h.outcome !== 'refused');
       const id = journal.reconcile(row.id, {
-        ...reconciledOutcome(row.kind, st),
+        ...reconciledOutcome(row.kind, st, superseded),
         ...(st.triesLeft === undefined ? {} : { triesLeft: st.triesLeft }),
         cardState: st.cardState,
       });
-      log.info('interrupted operation reconciled on identification', { interruptedId: row.id, id, kind: row.kind });
+      log.info('operation reconciled on identification', { reconciledId: row.id, was: row.state === 'interrupted' ? 'interrupted' : 'unknown', id, kind: row.kind });
     }
   } catch (e) {
-    log.error('could not reconcile interrupted operations of the identified card; will retry when it is seen again', {
-      code: isSsCardError(e) ? e.code : undefined,
-      message: isSsCardError(e) ? e.text.en : 'unexpected error',
-    });
+    log.error('could not reconcile the identified card\'s interrupted or unknown operations; will retry when it is seen again', errorMeta(e));
   }
 }
 
 /** The actors and the `wipePins` action for `sessionMachine.provide(...)`. */
 export function sessionImplementations(deps: SessionDeps, vault: PinVault = createPinVault()) {
   const random = deps.random ?? ((n: number) => randomBytes(n));
+  const log = deps.logger ?? SILENT_LOGGER;
   let current: SsseCard | undefined;
   const card = (): SsseCard => (current ??= deps.card());
   const needModule = (): SecureModule => {
     if (deps.secureModule === undefined) throw Object.assign(new Error('no PSAM'), { code: ErrorCode.Psam_Missing });
     return deps.secureModule;
   };
-  const journalRole = (role: TerminalRole): JournalRole => ROLE_TO_JOURNAL[role];
-  const item = deps.serviceItem ?? defaultServiceItem;
+  // Checked now, not at the first journal row: a catalog without an item for some kind is a configuration error.
+  const item = deps.serviceItem ?? catalogServiceItems(deps.catalog ?? shippedCatalog());
+  const phoneUse = deps.cardPhone ?? 'verify';
+  if (phoneUse !== 'verify' && phoneUse !== 'open' && phoneUse !== 'off') {
+    throw new SsCardError(ErrorCode.Input_BadOption, { zh: 'cardPhone 必须是 verify、open 或 off', en: 'cardPhone must be verify, open or off' }, { option: 'cardPhone' });
+  }
   // Secure entry of the running service, chosen at its first PIN step when the pad can do it: the
   // entry steps then hold no digits and verifyPin / changePin have the reader take the PIN.
   let secure: { readonly kind: 'verify' | 'change'; readonly timeoutMs: number } | undefined;
   const secureOptions = (s: { readonly timeoutMs: number }, prompt: 'enterPin' | 'enterOldPin') => ({ minLength: 6, maxLength: 6, timeoutMs: s.timeoutMs, prompt });
+  // A change whose card keeps its phone behind the PIN: the policy to apply once VERIFY opened it.
+  let phoneAfterVerify: PinPolicyContext | undefined;
+
+  /** A journal call whose failure the machine turns into a result: logged here (code and text only), then rethrown. */
+  const journaled = <T>(what: string, f: (j: Journal) => T): T => {
+    try {
+      return f(deps.journal!);
+    } catch (e) {
+      if (!isSsCardError(e, ErrorCode.Journal_CardHotlisted)) log.error(`journal: ${what} failed`, errorMeta(e));
+      throw e;
+    }
+  };
+
+  /** The card's phone as far as it can be read now (no PIN verified), never throwing. */
+  const readCardPhone = async (): Promise<PhoneRead | undefined> => {
+    if (phoneUse === 'off') return undefined;
+    try {
+      return await card().readPhoneRecord();
+    } catch (e) {
+      // The card went away or the reader failed: the flow finds out on its next command.
+      log.warn('could not read the card\'s phone number for the PIN policy', errorMeta(e));
+      return undefined;
+    }
+  };
+
+  const violationsOf = (pin: Uint8Array, policy: PinPolicyContext): PolicyViolation[] => checkPinPolicy(pin, policy).map((v) => ({ code: v.code, zh: v.zh, en: v.en }));
+  const withPhone = (policy: PinPolicyContext, phone: string): PinPolicyContext => ({ ...policy, phones: [...(policy.phones ?? []), phone] });
 
   return {
     actions: {
       wipePins: () => {
         secure = undefined;
+        phoneAfterVerify = undefined;
         vault.wipe();
       },
     },
@@ -185,7 +273,16 @@ export function sessionImplementations(deps: SessionDeps, vault: PinVault = crea
         const b = await c.readBasics(deps.secureModule, deps.secureModule ? () => random(c.selectedAlgorithm === 'SM4' ? 16 : 8) : undefined);
         if (b.authentic === false) throw Object.assign(new Error('card not authentic'), { code: ErrorCode.Card_NotAuthentic });
         const st = await pinState(c);
-        if (deps.journal !== undefined) reconcileInterrupted(deps.journal, b.issuer.cardId, st, deps.logger ?? SILENT_LOGGER);
+        let hotlisted = false;
+        if (deps.journal !== undefined) {
+          reconcileUnsettled(deps.journal, b.issuer.cardId, st, log);
+          try {
+            hotlisted = deps.journal.isHotlisted(b.issuer.cardId);
+          } catch (e) {
+            // journalBegin asks the journal again before any state-changing command, and refuses.
+            log.error('journal: hotlist look-up failed on identification', errorMeta(e));
+          }
+        }
         return {
           cardId: b.issuer.cardId,
           cardNumber: b.issuer.cardNumber,
@@ -195,7 +292,7 @@ export function sessionImplementations(deps: SessionDeps, vault: PinVault = crea
           name: b.holder.name,
           birthDate: b.holder.birthDate,
           authentic: b.authentic,
-          ...(deps.journal?.isHotlisted(b.issuer.cardId) === true ? { hotlisted: true } : {}),
+          ...(hotlisted ? { hotlisted: true } : {}),
           ...st,
         };
       }),
@@ -239,23 +336,30 @@ export function sessionImplementations(deps: SessionDeps, vault: PinVault = crea
           ac.abort();
         };
       }),
-      checkNewPin: fromPromise<CheckNewPinOutput, CheckNewPinInput>(({ input }) => {
+      checkNewPin: fromPromise<CheckNewPinOutput, CheckNewPinInput>(async ({ input }) => {
+        phoneAfterVerify = undefined;
         // Secure change: the reader compares the two new PINs (6402); the digits never come here.
-        if (secure?.kind === 'change') return Promise.resolve({ ok: true } as const);
+        if (secure?.kind === 'change') return { ok: true } as const;
         const a = vault.peek('newPin');
         const b = vault.peek('confirmPin');
         if (a === undefined || b === undefined || a.length !== b.length || !a.equals(b)) {
           vault.wipe('newPin');
           vault.wipe('confirmPin');
-          return Promise.resolve({ ok: false, mismatch: true } as const);
+          return { ok: false, mismatch: true } as const;
         }
         vault.wipe('confirmPin');
-        const violations = checkPinPolicy(a, input.policy);
+        const phone = await readCardPhone();
+        // Taken again after the card I/O: a cancel or a removal meanwhile wiped the vault.
+        const pin = vault.peek('newPin');
+        if (pin === undefined) return { ok: false, mismatch: true } as const;
+        const policy = phone?.status === 'read' ? withPhone(input.policy, phone.phone) : input.policy;
+        const violations = violationsOf(pin, policy);
         if (violations.length > 0) {
           vault.wipe('newPin');
-          return Promise.resolve({ ok: false, mismatch: false, violations: violations.map((v) => ({ code: v.code, zh: v.zh, en: v.en })) } as const);
+          return { ok: false, mismatch: false, violations } as const;
         }
-        return Promise.resolve({ ok: true } as const);
+        if (phone?.status === 'denied' && phoneUse === 'verify' && input.kind === 'change' && vault.has('oldPin')) phoneAfterVerify = policy;
+        return { ok: true } as const;
       }),
       verifyPin: fromPromise<CardOpOutput>(async ({ signal }) => {
         const s = secure;
@@ -271,7 +375,17 @@ export function sessionImplementations(deps: SessionDeps, vault: PinVault = crea
           wipe(oldPin);
           return taken(vault, 'newPin') as never;
         }
-        return toOutput(await changePin(card(), oldPin, newPin));
+        const policy = phoneAfterVerify;
+        phoneAfterVerify = undefined;
+        if (policy === undefined) return toOutput(await changePin(card(), oldPin, newPin));
+        // The card shows its phone to a verified PIN only: VERIFY, read it, check, then CHANGE PIN.
+        const o = await changePinAfterVerify(card(), oldPin, newPin, async (c, next) => {
+          const phone = await c.readPhoneRecord();
+          if (phone.status !== 'read') return undefined;
+          const v = violationsOf(next, withPhone(policy, phone.phone));
+          return v.length > 0 ? v : undefined;
+        });
+        return o.status === 'refused' ? { status: 'refused', sw: o.sw, violations: o.reason } : toOutput(o);
       }),
       reloadPin: fromPromise<CardOpOutput>(async () => toOutput(await reloadPin(card(), needModule(), taken(vault, 'newPin'), deps.reload))),
       unblockPin: fromPromise<CardOpOutput>(async () => toOutput(await unblockPin(card(), needModule(), taken(vault, 'newPin')))),
@@ -295,38 +409,57 @@ export function sessionImplementations(deps: SessionDeps, vault: PinVault = crea
       journalBegin: fromPromise<string, JournalBeginInput>(({ input }) => {
         if (deps.journal === undefined) return Promise.resolve('unjournaled');
         return Promise.resolve(
-          deps.journal.beginOperation({
-            serviceItem: item(input.kind),
-            kind: input.kind,
-            role: journalRole(input.role),
-            ...(input.operatorId === undefined ? {} : { operatorId: input.operatorId }),
-            card: input.card,
-            materials: input.materials.map((m) => MATERIAL_TO_JOURNAL[m]),
-          }),
+          journaled('writing the pending row', (j) =>
+            j.beginOperation({
+              serviceItem: item(input.kind),
+              kind: input.kind,
+              role: journalRole(input.role),
+              ...(input.operatorId === undefined ? {} : { operatorId: input.operatorId }),
+              card: input.card,
+              materials: journalMaterials(input.materials),
+            }),
+          ),
         );
       }),
       journalComplete: fromPromise<void, JournalCompleteInput>(({ input }) => {
         if (deps.journal === undefined || input.operationId === 'unjournaled') return Promise.resolve();
         const { operationId, ...rest } = input;
-        deps.journal.completeOperation(operationId, rest);
+        journaled('completing an operation', (j) => j.completeOperation(operationId, rest));
         return Promise.resolve();
       }),
       journalRefusal: fromPromise<void, JournalRefusalInput>(({ input }) => {
         if (deps.journal === undefined) return Promise.resolve();
-        deps.journal.recordRefusal({
-          serviceItem: item(input.kind),
-          kind: input.kind,
-          role: journalRole(input.role),
-          ...(input.operatorId === undefined ? {} : { operatorId: input.operatorId }),
-          ...(input.card === undefined ? {} : { card: input.card }),
-          materials: input.materials.map((m) => MATERIAL_TO_JOURNAL[m]),
-          missing: input.missing.map((m) => MATERIAL_TO_JOURNAL[m]),
-          reason: input.reason,
-          ...(input.triesLeft === undefined ? {} : { triesLeft: input.triesLeft }),
-        });
+        journaled('recording a refusal', (j) =>
+          j.recordRefusal({
+            serviceItem: item(input.kind),
+            kind: input.kind,
+            role: journalRole(input.role),
+            ...(input.operatorId === undefined ? {} : { operatorId: input.operatorId }),
+            ...(input.card === undefined ? {} : { card: input.card }),
+            materials: journalMaterials(input.materials),
+            missing: journalMaterials(input.missing),
+            reason: input.reason,
+            ...(input.triesLeft === undefined ? {} : { triesLeft: input.triesLeft }),
+          }),
+        );
         return Promise.resolve();
       }),
-      requestBankActivation: fromPromise<string, BankActivationInput>(({ input }) => (deps.bankRequests ? deps.bankRequests(input) : Promise.resolve('not-configured'))),
+      requestBankActivation: fromPromise<string, BankActivationInput>(({ input }) => {
+        const operationId = input.operationId === 'unjournaled' ? undefined : input.operationId;
+        if (deps.bankRequests !== undefined) {
+          const { operationId: _, ...rest } = input;
+          return deps.bankRequests(operationId === undefined ? rest : { ...rest, operationId });
+        }
+        if (deps.journal === undefined || operationId === undefined) {
+          log.error('bank-account activation request not recorded: no journal and no bankRequests destination', { operator: input.operatorId !== undefined });
+          return Promise.reject(new SsCardError(ErrorCode.Flow_Refused, { zh: '没有登记银行账户激活申请的地方（未配置交易日志）', en: 'there is nowhere to record the bank-account activation request (no journal configured)' }));
+        }
+        return Promise.resolve(
+          journaled('recording the bank request', (j) =>
+            j.recordBankRequest({ operationId, card: input.card, ...(input.operatorId === undefined ? {} : { operatorId: input.operatorId }) }),
+          ),
+        );
+      }),
     },
   };
 }

@@ -29,6 +29,8 @@ export interface RigOptions {
   readonly operatorId?: string;
   /** Type PINs automatically from {@link Rig.pins} (default true). */
   readonly autoType?: boolean;
+  /** Where bank requests go (default: recorded in {@link Rig.bank}, ids bank-1, bank-2…). */
+  readonly bankRequests?: (request: BankActivationInput) => Promise<string>;
 }
 
 export interface Rig {
@@ -75,7 +77,7 @@ export async function createRig(o: RigOptions): Promise<Rig> {
     authenticateOperator: () => (o.operatorId === undefined ? Promise.reject(new Error('no operator')) : Promise.resolve(o.operatorId)),
     bankRequests: (r) => {
       bank.push(r);
-      return Promise.resolve(`bank-${bank.length}`);
+      return o.bankRequests ? o.bankRequests(r) : Promise.resolve(`bank-${bank.length}`);
     },
   });
   const actor = createActor(sessionMachine.provide(impl), { input: o.config });
