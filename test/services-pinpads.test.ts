@@ -6,8 +6,9 @@
  * SimTransport + VirtualSsCard, PSAM SimTransport + VirtualPsam (no pcscd).
  *
  * Per kind: verify (right PIN; wrong PIN with tries left), change, reset with the holder's ID card
- * read over the pty, and a namesake's ID card refused before any PIN is asked. No PIN digit may
- * appear in a snapshot, an emitted event or a result.
+ * read over the pty, and a namesake's ID card refused before any PIN is asked (a Part 10 keypad
+ * reader, which cannot set a PIN, has reset refused at routing instead). No PIN digit may appear
+ * in a snapshot, an emitted event or a result.
  */
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -35,7 +36,7 @@ import { SimTransport } from '../drivers/sim/sim-transport.js';
 import { VirtualSsCard } from '../drivers/sim/virtual-card.js';
 import { VirtualPsam } from '../drivers/sim/virtual-psam.js';
 import type { CardTransport } from '../drivers/transport.js';
-import { sessionImplementations } from '../daemon/flows/session-actors.js';
+import { pinEntryOf, sessionImplementations } from '../daemon/flows/session-actors.js';
 import type { PinSlot } from '../state/pin-vault.js';
 import { createPinVault } from '../state/pin-vault.js';
 import type { ServiceResult } from '../state/results.js';
@@ -160,7 +161,7 @@ async function start(kind: PadKind, o: { idCard: string; change?: Partial<CardPr
     put(slot, digits);
   };
   const impl = sessionImplementations({ card: () => new SsseCard(pad.transport), secureModule: psam, pinPad: pad.pad, idReader }, vault);
-  const actor = createActor(sessionMachine.provide(impl), { input: { role: 'kiosk', offered: ['verify', 'change', 'reset'], pinEntryMs: 20_000 } });
+  const actor = createActor(sessionMachine.provide(impl), { input: { role: 'kiosk', offered: ['verify', 'change', 'reset'], pinEntryMs: 20_000, pinEntry: pinEntryOf(pad.pad) } });
   cleanups.push(() => {
     actor.stop();
   });
@@ -287,17 +288,21 @@ describe.each(kinds.map((k) => [k.name, k] as const))('service flows with %s and
     const idInfo = loadIdCardFixture('id-card-2.0');
     expect(idInfo.idNumber).toBe(r.profile.holder.socialSecurityNumber);
     const result = await r.service('reset', [NEW_PIN, NEW_PIN]);
-    expect(r.idSim.received).toContain(READ_BASE);
-    expect(r.actor.getSnapshot().context.materials).toEqual(['socialSecurityCard', 'residentIdCard']);
     if (kind.secure) {
       // RELOAD PIN carries a PSAM MAC over the new PIN: a reader that never gives out the digits
-      // cannot take it. The entry fails at once and nothing is sent to the card.
-      expect(result).toMatchObject({ code: 'pin.entryFailed', outcome: 'cancelled' });
+      // cannot take it. Refused at routing, before the ID card or any PIN is asked for.
+      expect(result).toMatchObject({ code: 'pinPad.unsupported', outcome: 'refused' });
+      expect(result.nextStep.en.length).toBeGreaterThan(0);
+      expect(r.idSim.received).not.toContain(READ_BASE);
+      expect(r.prompts).toEqual([]);
+      expect(r.emitted.filter((e) => e.type === 'pin.entryStarted')).toEqual([]);
       expect(r.vcard.toProfile().pin.toString()).toBe(HOLDER_PIN);
       expect(r.vcard.pinTriesLeft).toBe(2);
       expect(r.pad.secureCalls!()).toEqual({ verify: 0, modify: 0 });
       expect(r.vaultPuts).toEqual([]);
     } else {
+      expect(r.idSim.received).toContain(READ_BASE);
+      expect(r.actor.getSnapshot().context.materials).toEqual(['socialSecurityCard', 'residentIdCard']);
       expect(result).toMatchObject({ code: 'reset.ok', outcome: 'ok', triesLeft: 6 });
       expect(r.vcard.toProfile().pin.toString()).toBe(NEW_PIN);
       expect(r.vcard.pinTriesLeft).toBe(6);
@@ -310,8 +315,10 @@ describe.each(kinds.map((k) => [k.name, k] as const))('service flows with %s and
     const r = await start(kind, { idCard: 'id-mismatch-same-name', change: { pinTriesLeft: 2 } });
     expect(loadIdCardFixture('id-mismatch-same-name').idNumber).not.toBe(r.profile.holder.socialSecurityNumber);
     const result = await r.service('reset', [NEW_PIN, NEW_PIN]);
-    expect(result).toMatchObject({ code: 'identity.mismatch', outcome: 'refused' });
-    expect(r.idSim.received).toContain(READ_BASE);
+    // A keypad reader cannot set the PIN at all: that refusal comes first (routing).
+    expect(result).toMatchObject({ code: kind.secure ? 'pinPad.unsupported' : 'identity.mismatch', outcome: 'refused' });
+    if (kind.secure) expect(r.idSim.received).not.toContain(READ_BASE);
+    else expect(r.idSim.received).toContain(READ_BASE);
     expect(r.emitted.filter((e) => e.type === 'pin.entryStarted')).toEqual([]);
     expect(r.prompts).toEqual([]);
     expect(r.pins).toEqual([NEW_PIN, NEW_PIN]);
