@@ -1,0 +1,607 @@
+/**
+ * A fake terminal and operator directory behind the ports of daemon/terminal/port.ts, for the API's
+ * unit tests and for end-to-end tests that want the API without devices. It behaves like the
+ * terminal the port describes, in memory:
+ *
+ * - one card slot ("Fake Reader 00", slot card) with a card whose PIN, tries and state are kept
+ *   (verify spends a try on a wrong PIN, 0 tries = locked, unblock / reset restore the tries);
+ * - the holder types PINs either automatically ({@link FakeTerminal.holderTypes}) or key by key
+ *   through {@link FakeTerminal.touchKey} (the touchscreen pad); keys are reported as counts and
+ *   masks, and the digits are wiped when an entry ends;
+ * - one card operation at a time (Flow_Busy), no card → Flow_NoCard, AbortSignal honoured (unless
+ *   {@link FakeTerminal.ignoreAbort}), {@link FakeTerminal.hold} parks card operations until released;
+ * - every call is recorded in {@link FakeTerminal.calls} with its signal, so tests can see aborts;
+ * - session events go to `onEvent` and, like the real terminal, to every subscriber.
+ *
+ * It never puts a PIN digit anywhere but the entry buffer it wipes.
+ */
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { ErrorCode, SsCardError } from '../../apdu/errors.js';
+import { results } from '../../state/results.js';
+import type { ServiceResult } from '../../state/results.js';
+import type { Role, ServiceKind } from '../../state/roles.js';
+import type { SessionEmitted } from '../../state/session.js';
+import type {
+  Capabilities,
+  CardBasicInfo,
+  ChipPowerAction,
+  Health,
+  OperatorAuthPort,
+  PinEntryRequest,
+  PinKeyReport,
+  ServiceRequest,
+  TerminalEvent,
+  TerminalPort,
+  TerminalStatusReport,
+} from '../terminal/port.js';
+
+export const FAKE_READER = 'Fake Reader 00';
+export const FAKE_ATR = '3B6D000080318065B08701000083009000';
+
+export const FAKE_CARD: CardBasicInfo = Object.freeze({
+  region: '410402',
+  socialSecurityNumber: '410402199001011234',
+  cardNumber: 'X00000019',
+  cardId: '410402D156000005AAAAAAAAAAAAAAAA',
+  name: '张三',
+  sex: '1',
+  nation: '01',
+  birthDate: '19900101',
+  atrHistorical: '0080318065B08701000083',
+  specVersion: '3.00',
+  issueDate: '20200101',
+  expiryDate: '20300101',
+  terminalId: 'T0001',
+  deviceId: 'D0001',
+  triesLeft: 6,
+  cardState: 'active',
+  authentic: true,
+});
+
+export interface FakeTerminalOptions {
+  readonly role?: Role;
+  readonly services?: readonly ServiceKind[];
+  readonly operatorRequired?: readonly ServiceKind[];
+  /** The card in the slot at start (default {@link FAKE_CARD}); null = empty slot. */
+  readonly card?: Partial<CardBasicInfo> | null;
+  /** The card's PIN (default 147258). */
+  readonly cardPin?: string;
+  readonly maxTries?: number;
+  /** Tries left at start (default maxTries; 0 = PIN locked). */
+  readonly triesLeft?: number;
+  /** A touchscreen pad (touchKey works; default true). */
+  readonly touchKeys?: boolean;
+  readonly version?: string;
+}
+
+type SignalMethod = 'readBasic' | 'chipIo' | 'chipPower' | 'pinEntry';
+export type FakeCall =
+  | { readonly method: SignalMethod; readonly signal: AbortSignal }
+  | { readonly method: 'runService'; readonly request: ServiceRequest; readonly signal: AbortSignal }
+  | { readonly method: 'endSession' | 'touchKey' };
+/** The recorded call of `M`. */
+export type FakeCallOf<M extends FakeCall['method']> = M extends 'runService'
+  ? { readonly method: 'runService'; readonly request: ServiceRequest; readonly signal: AbortSignal }
+  : M extends SignalMethod
+    ? { readonly method: M; readonly signal: AbortSignal }
+    : { readonly method: M };
+
+const SERVICE_DEFAULTS: Record<Role, readonly ServiceKind[]> = {
+  kiosk: ['verify', 'change'],
+  counter: ['activate', 'verify', 'change', 'reset', 'unblock'],
+  'financial-counter': ['activate', 'verify', 'change', 'reset', 'unblock'],
+};
+
+const err = (code: ErrorCode, zh: string, en: string): SsCardError => new SsCardError(code, { zh, en });
+
+function abortError(signal: AbortSignal): Error {
+  return signal.reason instanceof Error ? signal.reason : new DOMException('aborted', 'AbortError');
+}
+
+/** One PIN entry in progress: the digits live only here and are wiped at its end. */
+class Entry {
+  private digits: number[] = [];
+  public constructor(
+    private readonly min: number,
+    private readonly max: number,
+    private readonly autoEnd: boolean,
+    private readonly onKey: (k: PinKeyReport) => void,
+    private readonly done: (r: { pin: string; completion: 'enter' | 'auto' } | Error) => void,
+  ) {}
+
+  public key(k: string): void {
+    if (/^[0-9]$/.test(k)) {
+      if (this.digits.length >= this.max) return;
+      this.digits.push(Number(k));
+      this.report('digit');
+      if (this.autoEnd && this.digits.length === this.max) this.finish('auto');
+    } else if (k === 'backspace') {
+      this.digits.pop();
+      this.report('backspace');
+    } else if (k === 'clear') {
+      this.digits.fill(0);
+      this.digits = [];
+      this.report('clear');
+    } else if (k === 'cancel') {
+      this.report('cancel');
+      this.wipe();
+      this.done(err(ErrorCode.PinPad_Cancelled, '持卡人取消了密码输入', 'the holder cancelled PIN entry'));
+    } else if (k === 'enter') {
+      if (this.digits.length < this.min) return;
+      this.report('enter');
+      this.finish('enter');
+    }
+  }
+
+  public abort(e: Error): void {
+    this.wipe();
+    this.done(e);
+  }
+
+  private finish(completion: 'enter' | 'auto'): void {
+    const pin = this.digits.join('');
+    this.wipe();
+    this.done({ pin, completion });
+  }
+
+  private wipe(): void {
+    this.digits.fill(0);
+    this.digits = [];
+  }
+
+  private report(key: PinKeyReport['key']): void {
+    this.onKey({ key, count: this.digits.length, mask: '*'.repeat(this.digits.length) });
+  }
+}
+
+export class FakeTerminal implements TerminalPort {
+  public readonly terminalId = 'T0001';
+  public readonly deviceId = 'D0001';
+  public readonly role: Role;
+  public services: readonly ServiceKind[];
+  public operatorRequired: readonly ServiceKind[];
+  public touchKeys: boolean;
+  /** Every call, in order, with its signal. */
+  public readonly calls: FakeCall[] = [];
+  /** Health as reported; tests set it. */
+  public ready = true;
+  public reasons: Health['reasons'] = [];
+  /** Keep running after an abort (like a state-changing command already on its way). */
+  public ignoreAbort = false;
+  /** Answer of chipIo (default: 9000). */
+  public chipResponder: (apdu: Buffer) => Buffer = () => Buffer.from([0x90, 0x00]);
+  /** Make the next call of `method` (any TerminalPort method name) throw this, once. */
+  public failNext: { method: keyof TerminalPort; error: unknown } | null = null;
+
+  private card: CardBasicInfo | null;
+  private cardPin: string;
+  private triesLeft: number;
+  private readonly maxTries: number;
+  private readonly listeners = new Set<(e: TerminalEvent) => void>();
+  private busy = false;
+  private entry: Entry | null = null;
+  private readonly holderQueue: string[] = [];
+  private held: { promise: Promise<void>; release: () => void } | null = null;
+  private flowAbort: AbortController | null = null;
+  private readonly startedAt = Date.now();
+  private readonly version: string;
+
+  public constructor(opts: FakeTerminalOptions = {}) {
+    this.role = opts.role ?? 'kiosk';
+    this.services = opts.services ?? SERVICE_DEFAULTS[this.role];
+    this.operatorRequired = opts.operatorRequired ?? (this.role === 'kiosk' ? [] : this.services.filter((k) => k !== 'verify'));
+    this.touchKeys = opts.touchKeys ?? true;
+    this.cardPin = opts.cardPin ?? '147258';
+    this.maxTries = opts.maxTries ?? 6;
+    this.triesLeft = opts.triesLeft ?? this.maxTries;
+    this.card = opts.card === null ? null : { ...FAKE_CARD, ...(opts.card ?? {}) };
+    this.version = opts.version ?? '0.0.0-fake';
+  }
+
+  // ---- test controls ----
+
+  /** The holder will type these PINs, one per PIN entry, each ended with enter. */
+  public holderTypes(...pins: string[]): void {
+    this.holderQueue.push(...pins);
+  }
+
+  /** Park every card operation at its start until {@link release}. */
+  public hold(): void {
+    if (this.held !== null) return;
+    let release!: () => void;
+    const promise = new Promise<void>((r) => (release = r));
+    this.held = { promise, release };
+  }
+
+  public release(): void {
+    const h = this.held;
+    this.held = null;
+    h?.release();
+  }
+
+  public insertCard(card: Partial<CardBasicInfo> = {}): void {
+    this.card = { ...FAKE_CARD, ...card };
+    this.emit({ type: 'mediaInserted', reader: FAKE_READER, atr: FAKE_ATR });
+    this.emit({ type: 'session', reader: FAKE_READER, event: { type: 'card.inserted' } });
+    const c = this.card;
+    this.emit({
+      type: 'session',
+      reader: FAKE_READER,
+      event: { type: 'card.identified', cardNumber: c.cardNumber, name: c.name, specVersion: c.specVersion, triesLeft: this.triesLeft, cardState: 'active', authentic: true },
+    });
+  }
+
+  public removeCard(): void {
+    this.card = null;
+    this.flowAbort?.abort(new DOMException('card removed', 'AbortError'));
+    this.emit({ type: 'mediaRemoved', reader: FAKE_READER });
+    this.emit({ type: 'session', reader: FAKE_READER, event: { type: 'card.removed' } });
+  }
+
+  /** Send any terminal event to the subscribers. */
+  public emit(e: TerminalEvent): void {
+    for (const l of [...this.listeners]) l(e);
+  }
+
+  public subscribers(): number {
+    return this.listeners.size;
+  }
+
+  /** The last call of `method` (throws when there was none). */
+  public last<M extends FakeCall['method']>(method: M): FakeCallOf<M> {
+    for (let i = this.calls.length - 1; i >= 0; i--) if (this.calls[i]!.method === method) return this.calls[i] as FakeCallOf<M>;
+    throw new Error(`no ${method} call`);
+  }
+
+  public get pinTriesLeft(): number {
+    return this.triesLeft;
+  }
+
+  // ---- TerminalPort ----
+
+  public health(): Health {
+    this.maybeFail('health');
+    return { live: true, ready: this.ready, reasons: this.ready ? [] : this.reasons };
+  }
+
+  public status(): TerminalStatusReport {
+    this.maybeFail('status');
+    const c = this.card;
+    const problem = null;
+    return {
+      terminalId: this.terminalId,
+      deviceId: this.deviceId,
+      role: this.role,
+      services: this.services,
+      version: this.version,
+      uptimeMs: Date.now() - this.startedAt,
+      simulated: true,
+      pcsc: { up: true, problem },
+      readers: [{ name: FAKE_READER, slot: 'card', cardPresent: c !== null, atr: c === null ? null : FAKE_ATR, busy: this.busy }],
+      card: {
+        present: c !== null,
+        identified: c !== null,
+        cardNumberMasked: c === null ? null : `${c.cardNumber.slice(0, 2)}****${c.cardNumber.slice(-3)}`,
+        specVersion: c?.specVersion ?? null,
+        triesLeft: c === null ? null : this.triesLeft,
+        cardState: c === null ? null : this.triesLeft === 0 ? 'pinBlocked' : 'active',
+        session: c === null ? 'idle' : this.busy ? 'service' : 'identified',
+      },
+      psam: { kind: 'sim', name: 'Fake PSAM', connected: true, problem, terminalNumber: '000000000001' },
+      pinPad: { kind: this.touchKeys ? 'touch' : 'none', name: this.touchKeys ? 'touchscreen' : null, connected: this.touchKeys, problem, secureEntry: false },
+      idReader: { kind: 'sim', name: 'Fake ID reader', connected: true, problem },
+      journal: { open: true, pending: 0, unsynced: 0, rows: 0 },
+      sync: { enabled: false, lastSuccessAt: null, lastError: null, backlog: 0 },
+    };
+  }
+
+  public capabilities(): Capabilities {
+    this.maybeFail('capabilities');
+    return {
+      role: this.role,
+      services: this.services,
+      operatorRequired: this.operatorRequired,
+      pinPad: { kind: this.touchKeys ? 'touch' : 'none', secureVerify: false, secureChange: false, plainEntry: this.touchKeys, touchKeys: this.touchKeys },
+      idReader: true,
+      psam: true,
+      simulated: true,
+    };
+  }
+
+  public subscribe(listener: (event: TerminalEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  public async readBasic(signal: AbortSignal): Promise<CardBasicInfo> {
+    this.calls.push({ method: 'readBasic', signal });
+    return this.cardOp('readBasic', signal, () => Promise.resolve({ ...this.requireCard(), triesLeft: this.triesLeft }));
+  }
+
+  public async runService(request: ServiceRequest, onEvent: (event: SessionEmitted) => void, signal: AbortSignal): Promise<ServiceResult> {
+    this.calls.push({ method: 'runService', request, signal });
+    const kind = request.kind;
+    if (this.card === null && (request.waitForCardMs ?? 0) > 0) await this.waitForCard(request.waitForCardMs!, signal);
+    return this.cardOp('runService', signal, async () => {
+      this.requireCard();
+      const flow = new AbortController();
+      this.flowAbort = flow;
+      const onAbort = () => flow.abort(abortError(signal));
+      if (!this.ignoreAbort) signal.addEventListener('abort', onAbort, { once: true });
+      const send = (e: SessionEmitted) => {
+        onEvent(e);
+        this.emit({ type: 'session', reader: FAKE_READER, event: e });
+      };
+      try {
+        send({ type: 'service.started', kind });
+        const result = await this.serviceResult(request, send, flow.signal);
+        send({ type: 'result', result });
+        return result;
+      } finally {
+        signal.removeEventListener('abort', onAbort);
+        this.flowAbort = null;
+      }
+    });
+  }
+
+  public endSession(): Promise<void> {
+    this.calls.push({ method: 'endSession' });
+    this.maybeFail('endSession');
+    this.flowAbort?.abort(new DOMException('session ended', 'AbortError'));
+    this.emit({ type: 'session', reader: FAKE_READER, event: { type: 'session.ended' } });
+    return Promise.resolve();
+  }
+
+  public async pinEntry(request: PinEntryRequest, onKey: (key: PinKeyReport) => void, signal: AbortSignal): Promise<{ readonly digits: number; readonly completion: 'enter' | 'auto' }> {
+    this.calls.push({ method: 'pinEntry', signal });
+    if (!this.touchKeys) throw err(ErrorCode.PinPad_NotFound, '没有配置密码键盘', 'no PIN pad is configured');
+    return this.cardOp('pinEntry', signal, async () => {
+      const r = await this.enter(request.minLength ?? 4, request.maxLength ?? 12, request.autoEnd ?? false, onKey, signal);
+      return { digits: r.pin.length, completion: r.completion };
+    });
+  }
+
+  public touchKey(key: string): void {
+    this.calls.push({ method: 'touchKey' });
+    this.maybeFail('touchKey');
+    if (!this.touchKeys) throw err(ErrorCode.PinPad_Unsupported, '本终端的密码键盘不是触摸屏键盘，不接受屏幕按键', 'this terminal’s PIN pad is not a touchscreen pad; on-screen keys are not accepted');
+    if (!/^([0-9]|enter|backspace|clear|cancel)$/.test(key)) throw err(ErrorCode.Input_BadOption, '未知的按键', 'unknown key');
+    this.entry?.key(key);
+  }
+
+  public async chipIo(apdu: Buffer, _reader: string | undefined, signal: AbortSignal): Promise<Buffer> {
+    this.calls.push({ method: 'chipIo', signal });
+    return this.cardOp('chipIo', signal, () => {
+      this.requireCard();
+      const ins = apdu[1];
+      if (ins === 0x20 || ins === 0x24 || ins === 0x5e) {
+        return Promise.reject(err(ErrorCode.Input_BadApdu, '不允许经 ChipIO 发送带密码的命令', 'PIN-bearing commands are not allowed through ChipIO'));
+      }
+      return Promise.resolve(this.chipResponder(apdu));
+    });
+  }
+
+  public async chipPower(action: ChipPowerAction, _reader: string | undefined, signal: AbortSignal): Promise<{ readonly atr: Buffer | null }> {
+    this.calls.push({ method: 'chipPower', signal });
+    return this.cardOp('chipPower', signal, () => {
+      this.requireCard();
+      return Promise.resolve({ atr: action === 'off' ? null : Buffer.from(FAKE_ATR, 'hex') });
+    });
+  }
+
+  // ---- inside ----
+
+  private maybeFail(method: keyof TerminalPort): void {
+    const f = this.failNext;
+    if (f !== null && f.method === method) {
+      this.failNext = null;
+      throw f.error;
+    }
+  }
+
+  private requireCard(): CardBasicInfo {
+    if (this.card === null) throw err(ErrorCode.Flow_NoCard, '读卡器中没有卡：请插入社保卡', 'no card in the reader: insert the social security card');
+    return this.card;
+  }
+
+  private async cardOp<T>(method: keyof TerminalPort, signal: AbortSignal, body: () => Promise<T>): Promise<T> {
+    this.maybeFail(method);
+    if (this.busy) throw err(ErrorCode.Flow_Busy, '读卡器正忙：另一项卡操作正在进行', 'the reader is busy: another card operation is running');
+    if (signal.aborted) throw abortError(signal);
+    this.busy = true;
+    try {
+      if (this.held !== null) await this.gate(signal);
+      return await body();
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private gate(signal: AbortSignal): Promise<void> {
+    const held = this.held!.promise;
+    if (this.ignoreAbort) return held;
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = () => reject(abortError(signal));
+      signal.addEventListener('abort', onAbort, { once: true });
+      void held.then(() => {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      });
+    });
+  }
+
+  private waitForCard(ms: number, signal: AbortSignal): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        off();
+        reject(err(ErrorCode.Flow_NoCard, '等待插卡超时：请插入社保卡后重试', 'no card was inserted in time: insert the card and try again'));
+      }, ms);
+      const unsub = this.subscribe((e) => {
+        if (e.type === 'mediaInserted') {
+          off();
+          resolve();
+        }
+      });
+      const onAbort = () => {
+        off();
+        reject(abortError(signal));
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      const off = () => {
+        clearTimeout(timer);
+        unsub();
+        signal.removeEventListener('abort', onAbort);
+      };
+    });
+  }
+
+  /** One PIN entry: typed by the holder queue, or by touch keys. */
+  private enter(min: number, max: number, autoEnd: boolean, onKey: (k: PinKeyReport) => void, signal: AbortSignal): Promise<{ pin: string; completion: 'enter' | 'auto' }> {
+    return new Promise((resolve, reject) => {
+      const onAbort = () => this.entry?.abort(abortError(signal));
+      const entry = new Entry(min, max, autoEnd, onKey, (r) => {
+        signal.removeEventListener('abort', onAbort);
+        if (this.entry === entry) this.entry = null;
+        if (r instanceof Error) reject(r);
+        else resolve(r);
+      });
+      this.entry = entry;
+      if (signal.aborted) return onAbort();
+      signal.addEventListener('abort', onAbort, { once: true });
+      const typed = this.holderQueue.shift();
+      if (typed !== undefined) {
+        const keys = [...typed, 'enter'];
+        const next = () => {
+          const k = keys.shift();
+          if (k === undefined || this.entry !== entry) return;
+          entry.key(k);
+          setImmediate(next);
+        };
+        setImmediate(next);
+      }
+    });
+  }
+
+  private async serviceResult(request: ServiceRequest, send: (e: SessionEmitted) => void, signal: AbortSignal): Promise<ServiceResult> {
+    const kind = request.kind;
+    if (!this.services.includes(kind)) return results.roleNotAllowed(kind, undefined);
+    if (this.operatorRequired.includes(kind) && request.operatorId === undefined) return results.operatorRequired(kind);
+    if (kind !== 'unblock' && this.triesLeft === 0) return results.cardLocked(kind);
+    if (kind === 'unblock' && this.triesLeft > 0) return results.cardNotBlocked(this.triesLeft);
+    const prompts: Record<ServiceKind, ('enterPin' | 'enterOldPin' | 'enterNewPin' | 'confirmNewPin')[]> = {
+      verify: ['enterPin'],
+      change: ['enterOldPin', 'enterNewPin', 'confirmNewPin'],
+      reset: ['enterNewPin', 'confirmNewPin'],
+      unblock: ['enterNewPin', 'confirmNewPin'],
+      activate: ['enterNewPin', 'confirmNewPin'],
+    };
+    const pins: string[] = [];
+    try {
+      for (const prompt of prompts[kind]) {
+        send({ type: 'pin.entryStarted', prompt });
+        try {
+          const r = await this.enter(6, 6, false, (k) => (k.key === 'enter' || k.key === 'cancel' ? undefined : send({ type: 'pin.digits', count: k.count })), signal);
+          pins.push(r.pin);
+        } catch (e) {
+          if (this.card === null) return results.cardRemoved(kind);
+          if (e instanceof SsCardError && e.code === ErrorCode.PinPad_Cancelled) return results.cancelled(kind);
+          if (signal.aborted) return results.cancelled(kind);
+          return results.pinEntryFailed(kind);
+        }
+      }
+      const first = pins[0]!;
+      if (kind === 'verify' || kind === 'change') {
+        if (kind === 'change' && pins[1] !== pins[2]) return results.pinMismatch(kind);
+        if (first !== this.cardPin) {
+          this.triesLeft = Math.max(0, this.triesLeft - 1);
+          if (this.triesLeft === 0) return results.locked(kind, 0x6983);
+          return kind === 'verify' ? results.verifyWrong(this.triesLeft, 0x63c0 | this.triesLeft) : results.changeWrong(this.triesLeft, 0x63c0 | this.triesLeft);
+        }
+        this.triesLeft = this.maxTries;
+        if (kind === 'verify') return results.verifyOk(this.triesLeft);
+        this.cardPin = pins[1]!;
+        return results.changeOk(this.triesLeft);
+      }
+      if (pins[0] !== pins[1]) return results.pinMismatch(kind);
+      this.cardPin = first;
+      this.triesLeft = this.maxTries;
+      if (kind === 'reset') return results.resetOk(this.triesLeft);
+      if (kind === 'unblock') return results.unblockOk(this.triesLeft);
+      return results.activateOk(this.triesLeft, { attempted: false, zh: '请到金融窗口激活银行账户。', en: 'Activate the bank account at a financial window.' });
+    } finally {
+      pins.fill('');
+    }
+  }
+}
+
+export interface FakeAuthOptions {
+  /** operatorId → passphrase. */
+  readonly operators?: Readonly<Record<string, string>>;
+  readonly ttlMs?: number;
+  readonly now?: () => number;
+  /** Wrong passphrases before an operator is locked (default 5). */
+  readonly maxFailures?: number;
+}
+
+/** An operator directory in memory (daemon/auth/ implements the real one). */
+export class FakeOperatorAuth implements OperatorAuthPort {
+  /** Every passphrase buffer received, kept so tests can check the API wiped it. */
+  public readonly received: Buffer[] = [];
+  private readonly operators: Map<string, string>;
+  private readonly tokens = new Map<string, { operatorId: string; expiresAt: number }>();
+  private readonly failures = new Map<string, number>();
+  private readonly ttlMs: number;
+  private readonly maxFailures: number;
+  public now: () => number;
+
+  public constructor(opts: FakeAuthOptions = {}) {
+    this.operators = new Map(Object.entries(opts.operators ?? { op1: 'correct horse battery staple' }));
+    this.ttlMs = opts.ttlMs ?? 8 * 3600_000;
+    this.now = opts.now ?? Date.now;
+    this.maxFailures = opts.maxFailures ?? 5;
+  }
+
+  public login(operatorId: string, passphrase: Buffer): Promise<{ token: string; operatorId: string; expiresAt: number }> {
+    this.received.push(passphrase);
+    if ((this.failures.get(operatorId) ?? 0) >= this.maxFailures) {
+      return Promise.reject(new SsCardError(ErrorCode.Auth_Locked, { zh: '此经办人员账号因多次密码错误已锁定，请联系管理员', en: 'this operator account is locked after too many wrong passphrases; contact the administrator' }));
+    }
+    const stored = this.operators.get(operatorId);
+    const want = Buffer.from(stored ?? '', 'utf8');
+    const ok = stored !== undefined && want.length === passphrase.length && timingSafeEqual(want, passphrase);
+    want.fill(0);
+    if (!ok) {
+      this.failures.set(operatorId, (this.failures.get(operatorId) ?? 0) + 1);
+      return Promise.reject(new SsCardError(ErrorCode.Auth_BadCredentials, { zh: '经办人员编号或口令不正确', en: 'wrong operator id or passphrase' }));
+    }
+    this.failures.delete(operatorId);
+    const token = randomBytes(24).toString('base64url');
+    const expiresAt = this.now() + this.ttlMs;
+    this.tokens.set(token, { operatorId, expiresAt });
+    return Promise.resolve({ token, operatorId, expiresAt });
+  }
+
+  public check(token: string): string {
+    const s = this.tokens.get(token);
+    if (s === undefined) throw new SsCardError(ErrorCode.Auth_InvalidToken, { zh: '经办人员令牌无效，请重新登录', en: 'the operator token is not valid; log in again' });
+    if (this.now() >= s.expiresAt) {
+      this.tokens.delete(token);
+      throw new SsCardError(ErrorCode.Auth_SessionExpired, { zh: '经办人员登录已过期，请重新登录', en: 'the operator session has expired; log in again' });
+    }
+    return s.operatorId;
+  }
+
+  public logout(token: string): void {
+    this.tokens.delete(token);
+  }
+
+  /** Make a token expire now. */
+  public expire(token: string): void {
+    const s = this.tokens.get(token);
+    if (s !== undefined) this.tokens.set(token, { ...s, expiresAt: this.now() });
+  }
+
+  public live(): number {
+    return this.tokens.size;
+  }
+}
