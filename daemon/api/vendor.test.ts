@@ -1,0 +1,157 @@
+import { describe, expect, it } from 'vitest';
+import { ErrorCode, SsCardError } from '../../apdu/errors.js';
+import { results } from '../../state/results.js';
+import type { ServiceResult } from '../../state/results.js';
+import { FAKE_CARD } from './fake-terminal.js';
+import { VENDOR_CODES, cardInfoMatches, formatCardBas, iTypeCode, parseCardInfo, swCode, vendorCodeOfError, vendorCodeOfResult } from './vendor.js';
+
+const e = (code: ErrorCode, context?: Record<string, unknown>) => new SsCardError(code, { zh: '测试', en: 'test' }, context);
+
+describe('SSCardDriver return codes (DOMAIN.md §4)', () => {
+  it('−(SW as decimal)', () => {
+    expect(swCode(0x6a82)).toBe(-27266);
+    expect(swCode(0x6983)).toBe(-27011);
+  });
+
+  it.each([
+    [1, 0],
+    [2, -1],
+    [3, 0],
+    [4, 0],
+    [0, -1],
+    [5, -1],
+    [-1, -1],
+  ])('iType %i → %i', (iType, code) => expect(iTypeCode(iType)).toBe(code));
+
+  it.each([
+    [ErrorCode.Flow_NoCard, undefined, -2],
+    [ErrorCode.Pcsc_NoCard, undefined, -2],
+    [ErrorCode.Pcsc_CardRemoved, undefined, -2],
+    [ErrorCode.Pcsc_NotConnected, undefined, -3],
+    [ErrorCode.Pcsc_Unresponsive, undefined, -4],
+    [ErrorCode.Pcsc_Timeout, undefined, -4],
+    [ErrorCode.Pcsc_ReaderNotFound, undefined, -11],
+    [ErrorCode.Pcsc_ServiceUnavailable, undefined, -11],
+    [ErrorCode.Pcsc_TransmitFailed, undefined, -12],
+    [ErrorCode.Flow_Busy, undefined, -12],
+    [ErrorCode.Card_NotSsse, { sw: '6A82' }, -1],
+    [ErrorCode.Card_NotAuthentic, undefined, -21],
+    [ErrorCode.Input_BadRecord, undefined, -22],
+    [ErrorCode.Input_BadTlv, undefined, -22],
+    [ErrorCode.Crypto_BadData, undefined, -23],
+    [ErrorCode.Psam_KeyNotFound, undefined, -24],
+    [ErrorCode.Auth_Required, undefined, -24],
+    [ErrorCode.PinPad_NotFound, undefined, -31],
+    [ErrorCode.PinPad_Timeout, undefined, -32],
+    [ErrorCode.PinPad_Cancelled, undefined, -33],
+    [ErrorCode.PinPad_Mismatch, undefined, -34],
+    [ErrorCode.PinPad_BadLength, undefined, -35],
+    [ErrorCode.PinPad_DeviceError, undefined, -36],
+    [ErrorCode.Card_WrongPin, { sw: 0x63c3, triesLeft: 3 }, -51],
+    [ErrorCode.Card_PinBlocked, { sw: 0x6983 }, -52],
+    [ErrorCode.Psam_Missing, undefined, -2201],
+    [ErrorCode.Card_Status, { sw: 0x6a82 }, -27266],
+    [ErrorCode.Card_Status, { sw: '6A82' }, -27266],
+    [ErrorCode.Card_Status, { sw: 'zz' }, -23],
+    [ErrorCode.Card_Status, undefined, -23],
+    [ErrorCode.Psam_Status, { sw: 0x6985 }, -27013],
+    [ErrorCode.Psam_Status, undefined, -24],
+    [ErrorCode.Flow_NotSent, { sw: 0x6982 }, -27010],
+    [ErrorCode.Flow_NotSent, undefined, -4],
+    [ErrorCode.Journal_Corrupt, undefined, -12],
+  ] as const)('error %i %j → %i', (code, context, want) => {
+    expect(vendorCodeOfError(e(code, context))).toBe(want);
+  });
+
+  it('a non-SsCardError (a bug) is −12', () => {
+    expect(vendorCodeOfError(new Error('x'))).toBe(-12);
+    expect(vendorCodeOfError('x')).toBe(-12);
+  });
+
+  const table: [string, ServiceResult, number][] = [
+    ['verifyOk', results.verifyOk(6), 0],
+    ['changeOk', results.changeOk(6), 0],
+    ['resetOk', results.resetOk(6), 0],
+    ['unblockOk', results.unblockOk(6), 0],
+    ['verifyWrong', results.verifyWrong(2, 0x63c2), -51],
+    ['changeWrong', results.changeWrong(2, 0x63c2), -51],
+    ['locked', results.locked('verify', 0x6983), -52],
+    ['cardLocked', results.cardLocked('change'), -52],
+    ['belowFloor', results.belowFloor('verify', 1), -24],
+    ['operatorRequired', results.operatorRequired('reset'), -24],
+    ['roleNotAllowed', results.roleNotAllowed('unblock', undefined), -24],
+    ['materialsMissing', results.materialsMissing('reset', ['residentIdCard'], { zh: '缺', en: 'missing' }), -24],
+    ['identityMismatch', results.identityMismatch('reset'), -20],
+    ['pinMismatch', results.pinMismatch('change'), -34],
+    ['pinPolicy', results.pinPolicy('change', [{ code: 'sequence', zh: '连号', en: 'sequence' }]), -35],
+    ['pinTimeout', results.pinTimeout('verify'), -32],
+    ['sessionTimeout', results.sessionTimeout('verify'), -32],
+    ['pinEntryFailed', results.pinEntryFailed('verify'), -36],
+    ['cancelled', results.cancelled('verify'), -33],
+    ['cardRemoved', results.cardRemoved('verify'), -2],
+    ['cardUnreadable', results.cardUnreadable(), -22],
+    ['cardError 6A82', results.cardError('reset', 0x6a82, 3), -27266],
+    ['cardNotBlocked', results.cardNotBlocked(3), -23],
+    ['cardAppLocked', results.cardAppLocked('verify'), -23],
+    ['cardAppLocked with 9303', { ...results.cardAppLocked('verify'), sw: 0x9303 }, -37635],
+    ['notSent', results.notSent('reset', 3), -4],
+    ['notSent with SW', { ...results.notSent('reset', 3), sw: 0x6988 }, -27016],
+    ['unknown', results.unknown('reset', 3), -4],
+  ];
+  it.each(table)('result %s → %i', (_name, r, want) => expect(vendorCodeOfResult(r)).toBe(want));
+
+  it('a result code it does not know maps by its outcome', () => {
+    const r = (outcome: ServiceResult['outcome'], sw?: number) => ({ code: 'something.new' as ServiceResult['code'], outcome, ...(sw === undefined ? {} : { sw }) });
+    expect(vendorCodeOfResult(r('ok'))).toBe(0);
+    expect(vendorCodeOfResult(r('refused'))).toBe(-24);
+    expect(vendorCodeOfResult(r('cancelled'))).toBe(-33);
+    expect(vendorCodeOfResult(r('unknown'))).toBe(-4);
+    expect(vendorCodeOfResult(r('failed'))).toBe(-23);
+    expect(vendorCodeOfResult(r('failed', 0x6581))).toBe(-25985);
+  });
+
+  it('names each code once', () => {
+    const values = Object.values(VENDOR_CODES);
+    expect(new Set(values).size).toBe(values.length);
+  });
+});
+
+describe('iReadCardBas output', () => {
+  it('区划|社会保障号码|卡号|卡识别码|姓名|ATR historical bytes|规范版本|发卡日期|有效期|终端机编号|终端设备号| with a trailing |', () => {
+    expect(formatCardBas(FAKE_CARD)).toBe('410402|410402199001011234|X00000019|410402D156000005AAAAAAAAAAAAAAAA|张三|0080318065B08701000083|3.00|20200101|20300101|T0001|D0001|');
+  });
+
+  it('refuses a field holding the separator or a line break (→ −22)', () => {
+    for (const name of ['张|三', '张\n三']) {
+      let err: unknown;
+      try {
+        formatCardBas({ ...FAKE_CARD, name });
+      } catch (x) {
+        err = x;
+      }
+      expect(err).toBeInstanceOf(SsCardError);
+      expect(vendorCodeOfError(err)).toBe(-22);
+      expect((err as SsCardError).message).toContain('name');
+      expect((err as SsCardError).message).not.toContain('张');
+    }
+  });
+});
+
+describe('cardInfo 卡识别码|卡号|', () => {
+  it.each([
+    ['410402D156000005AAAAAAAAAAAAAAAA|X00000019|', { cardId: '410402D156000005AAAAAAAAAAAAAAAA', cardNumber: 'X00000019' }],
+    ['410402d156000005aaaaaaaaaaaaaaaa|x00000019', { cardId: '410402D156000005AAAAAAAAAAAAAAAA', cardNumber: 'X00000019' }],
+    [' 410402D156000005AAAAAAAAAAAAAAAA|X00000019| ', { cardId: '410402D156000005AAAAAAAAAAAAAAAA', cardNumber: 'X00000019' }],
+    ['410402D156000005AAAAAAAAAAAAAAA|X00000019|', null],
+    ['410402D156000005AAAAAAAAAAAAAAAA||', null],
+    ['410402D156000005AAAAAAAAAAAAAAAA|X00000019|extra|', null],
+    ['', null],
+  ])('%j → %j', (s, want) => expect(parseCardInfo(s)).toEqual(want));
+
+  it('matches the card in the reader, case-insensitively, both parts', () => {
+    const info = parseCardInfo('410402d156000005aaaaaaaaaaaaaaaa|X00000019|')!;
+    expect(cardInfoMatches(info, FAKE_CARD)).toBe(true);
+    expect(cardInfoMatches(info, { ...FAKE_CARD, cardNumber: 'X00000020' })).toBe(false);
+    expect(cardInfoMatches(info, { ...FAKE_CARD, cardId: '410402D156000005BBBBBBBBBBBBBBBB' })).toBe(false);
+  });
+});
