@@ -1,0 +1,473 @@
+/**
+ * The commands of the local API (docs/api.md "Commands"): each with its payload schema (strict:
+ * an unknown field is invalid data), whether it is a card operation (one at a time), whether it
+ * needs an operator, and its handler. Handlers return an {@link Outcome}; a rejection of the
+ * terminal is turned into one by the connection (connection.ts), so handlers stay short.
+ *
+ * Mapping helpers for the terminal's reports (status, capabilities, session events, results) are
+ * here too: what crosses to a client is written out field by field, never spread from a port
+ * object, so nothing the port adds later leaks by accident.
+ */
+import { z } from 'zod';
+import { ErrorCode, isSsCardError } from '../../apdu/errors.js';
+import type { BilingualText } from '../../apdu/errors.js';
+import type { ServiceResult } from '../../state/results.js';
+import type { ServiceKind } from '../../state/roles.js';
+import type { SessionEmitted } from '../../state/session.js';
+import type { Capabilities, ServiceRequest, TerminalEvent, TerminalStatusReport } from '../terminal/port.js';
+import type { ApiContext } from './context.js';
+import { FORMAT_TEXT, MESSAGE_VERSION } from './protocol.js';
+import type { Outcome } from './protocol.js';
+
+/** What a running command may use. */
+export interface RunContext {
+  readonly api: ApiContext;
+  readonly signal: AbortSignal;
+  readonly requestId: number;
+  /** The header's timeout in ms (0 = none). */
+  readonly timeoutMs: number;
+  /** The live operator of this command, when there is one. */
+  readonly operatorId: string | undefined;
+  /** Host header of the WebSocket upgrade (for service URIs). */
+  readonly hostHeader: string | undefined;
+  readonly conn: ConnectionControl;
+  /** Send an intermediate event of this command. */
+  event(name: string, payload: Record<string, unknown>): void;
+  /** canceled / timeOut when this command's signal was fired by us; otherwise null. */
+  stopped(): Outcome | null;
+}
+
+export interface ConnectionControl {
+  /** Cancel this connection's commands (all but `self` when `ids` is undefined). */
+  cancel(ids: readonly number[] | undefined, self: number): { canceled: number[]; notRunning: number[] };
+  readonly operatorToken: string | null;
+  bindOperator(token: string | null): void;
+}
+
+export type Privilege = 'never' | 'always' | 'ifOperatorRequired';
+
+export interface CommandDef {
+  readonly name: string;
+  readonly payload: z.ZodType<Record<string, unknown>>;
+  /** Takes the card-operation lock. */
+  readonly cardOp: boolean;
+  /** The card service this runs (role check: not offered → serviceNotOffered). */
+  readonly service?: ServiceKind;
+  readonly privilege: Privilege;
+  /** Served on the publisher endpoint instead of the service endpoint. */
+  readonly publisher?: boolean;
+  run(ctx: RunContext, payload: Record<string, unknown>): Promise<Outcome>;
+}
+
+function def<S extends z.ZodType<Record<string, unknown>>>(d: Omit<CommandDef, 'payload' | 'run'> & { payload: S; run(ctx: RunContext, p: z.infer<S>): Promise<Outcome> }): CommandDef {
+  return d;
+}
+
+const ok = (payload: Record<string, unknown> = {}): Outcome => ({ code: 'success', payload });
+
+// ---- payload pieces ----
+
+const B64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+const MAX_APDU = 65544;
+const token = z.string().min(1).max(1024).optional();
+const reader = z.string().min(1, { error: 'fmt.reader' }).max(200, { error: 'fmt.reader' }).optional();
+const phones = z.array(z.string().regex(/^[0-9+\- ]{1,32}$/, { error: 'fmt.phone' })).max(10).optional();
+const waitForCardMs = z.int().min(0).max(600_000).optional();
+const chipData = z
+  .string()
+  .max(Math.ceil(MAX_APDU / 3) * 4)
+  .regex(B64, { error: 'fmt.apdu' })
+  .refine((s) => Buffer.byteLength(s, 'base64') >= 4, { error: 'fmt.apdu' });
+
+export const PIN_KEYS = ['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine', 'enter', 'cancel', 'clear', 'backspace'] as const;
+export const TOUCH_KEYS = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9', 'enter', 'backspace', 'clear', 'cancel'] as const;
+const CHIP_PROTOCOLS = ['chipT0', 'chipT1', 'chipProtocolNotRequired', 'chipTypeAPart3', 'chipTypeAPart4', 'chipTypeB', 'chipTypeNFC'] as const;
+const CONTACT_PROTOCOLS: readonly string[] = ['chipT0', 'chipT1', 'chipProtocolNotRequired'];
+
+const empty = z.strictObject({});
+
+// ---- mapping helpers ----
+
+const hex4 = (sw: number): string => sw.toString(16).toUpperCase().padStart(4, '0');
+
+/** X00000019 → X0****019 (as the journal masks card numbers). */
+export function maskCardNumber(s: string): string {
+  if (s.length <= 5) return '*'.repeat(s.length);
+  return s.slice(0, 2) + '*'.repeat(s.length - 5) + s.slice(-3);
+}
+
+/** A ServiceResult as sent: written out field by field. */
+export function resultPayload(r: ServiceResult): Record<string, unknown> {
+  const out: Record<string, unknown> = {
+    code: r.code,
+    kind: r.kind ?? null,
+    outcome: r.outcome,
+    zh: r.zh,
+    en: r.en,
+    triesLeft: r.triesLeft ?? null,
+    nextStep: { zh: r.nextStep.zh, en: r.nextStep.en },
+  };
+  if (r.sw !== undefined) out['sw'] = hex4(r.sw);
+  if (r.violations !== undefined) out['violations'] = [...r.violations];
+  if (r.missing !== undefined) out['missing'] = [...r.missing];
+  if (r.bank !== undefined) out['bank'] = { zh: r.bank.zh, en: r.bank.en, attempted: r.bank.attempted };
+  return out;
+}
+
+/**
+ * A session event as an SSCard.*Event. card.identified carries the masked card number and the
+ * holder's name (the kiosk greets the holder) — never the social security number.
+ */
+export function sessionEvent(e: SessionEmitted): { name: string; payload: Record<string, unknown> } {
+  switch (e.type) {
+    case 'card.inserted':
+      return { name: 'SSCard.CardInsertedEvent', payload: {} };
+    case 'card.identified':
+      return {
+        name: 'SSCard.CardIdentifiedEvent',
+        payload: {
+          cardNumberMasked: maskCardNumber(e.cardNumber),
+          name: e.name,
+          specVersion: e.specVersion,
+          triesLeft: e.triesLeft ?? null,
+          cardState: e.cardState,
+          authentic: e.authentic ?? null,
+        },
+      };
+    case 'service.started':
+      return { name: 'SSCard.ServiceStartedEvent', payload: { kind: e.kind } };
+    case 'pin.entryStarted':
+      return { name: 'SSCard.PinEntryStartedEvent', payload: { prompt: e.prompt } };
+    case 'pin.digits':
+      return { name: 'SSCard.PinDigitsEvent', payload: { count: e.count } };
+    case 'result':
+      return { name: 'SSCard.ResultEvent', payload: { result: resultPayload(e.result) } };
+    case 'session.ended':
+      return { name: 'SSCard.SessionEndedEvent', payload: {} };
+    case 'card.removed':
+      return { name: 'SSCard.CardRemovedEvent', payload: {} };
+  }
+}
+
+type DeviceState = 'online' | 'offline' | 'noDevice' | 'deviceBusy' | 'hardwareError';
+
+/** Common.Status: XFS4IoT-style `common` / `cardReader` / `keyboard` blocks, and the full report as `sscard`. */
+export function statusPayload(s: TerminalStatusReport): Record<string, unknown> {
+  const cardReaders = s.readers.filter((r) => r.slot === 'card');
+  let device: DeviceState = 'online';
+  if (!s.pcsc.up) device = 'offline';
+  else if (cardReaders.length === 0) device = 'noDevice';
+  else if (cardReaders.some((r) => r.busy)) device = 'deviceBusy';
+  const pad: DeviceState = s.pinPad.kind === 'none' ? 'noDevice' : s.pinPad.connected ? 'online' : 'offline';
+  return {
+    common: { device },
+    cardReader: { media: s.card.present ? 'present' : cardReaders.length === 0 ? 'unknown' : 'notPresent' },
+    keyboard: { device: pad },
+    sscard: s,
+  };
+}
+
+export function statusChangedPayload(e: Extract<TerminalEvent, { type: 'device' }>, status: TerminalStatusReport | null): Record<string, unknown> {
+  const out: Record<string, unknown> = { component: e.component, connected: e.connected, problem: e.problem === null ? null : { zh: e.problem.zh, en: e.problem.en } };
+  if (status !== null) out['status'] = statusPayload(status);
+  return out;
+}
+
+export const EVENTS: Readonly<Record<string, readonly string[]>> = {
+  Common: ['Common.StatusChangedEvent'],
+  CardReader: ['CardReader.MediaInsertedEvent', 'CardReader.MediaRemovedEvent'],
+  Keyboard: ['Keyboard.KeyEvent'],
+  SSCard: [
+    'SSCard.CardInsertedEvent',
+    'SSCard.CardIdentifiedEvent',
+    'SSCard.ServiceStartedEvent',
+    'SSCard.PinEntryStartedEvent',
+    'SSCard.PinDigitsEvent',
+    'SSCard.ResultEvent',
+    'SSCard.SessionEndedEvent',
+    'SSCard.CardRemovedEvent',
+  ],
+  Operator: [],
+};
+
+export function capabilitiesPayload(c: Capabilities, version: string): Record<string, unknown> {
+  const interfaces = Object.keys(EVENTS).map((iface) => ({
+    name: iface,
+    commands: Object.fromEntries(
+      SERVICE_COMMANDS.filter((d) => d.name.startsWith(`${iface}.`)).map((d) => [d.name, { versions: [MESSAGE_VERSION] }]),
+    ),
+    events: Object.fromEntries(EVENTS[iface]!.map((n) => [n, { versions: [MESSAGE_VERSION] }])),
+  }));
+  return {
+    common: { serviceVersion: version, interfaces },
+    sscard: {
+      role: c.role,
+      services: [...c.services],
+      operatorRequired: [...c.operatorRequired],
+      pinPad: { ...c.pinPad },
+      idReader: c.idReader,
+      psam: c.psam,
+      simulated: c.simulated,
+    },
+  };
+}
+
+/** A finished service flow: success when the outcome is ok; otherwise commandErrorCode with the result's code. The result is always in the payload. */
+export function resultOutcome(r: ServiceResult, ctx: Pick<RunContext, 'stopped'>): Outcome {
+  const payload = { result: resultPayload(r) };
+  if (r.outcome === 'ok') return { code: 'success', payload };
+  const stop = ctx.stopped();
+  if (stop !== null && r.outcome === 'cancelled') return { ...stop, payload };
+  return { code: 'commandErrorCode', payload, errorCode: r.code, description: { zh: r.zh, en: r.en } };
+}
+
+const TOUCH_UNSUPPORTED: BilingualText = {
+  zh: '本终端的密码键盘不是触摸屏键盘，Keyboard.TouchKey 不可用：请在密码键盘上按键',
+  en: 'this terminal’s PIN pad is not a touchscreen pad, so Keyboard.TouchKey is not available: use the keys of the PIN pad',
+};
+
+// ---- the commands ----
+
+const serviceSchema = z.strictObject({ waitForCardMs, token });
+const serviceWithPhones = z.strictObject({ phones, waitForCardMs, token });
+
+function serviceCommand(name: string, kind: ServiceKind, privilege: Privilege) {
+  const schema = kind === 'verify' ? serviceSchema : serviceWithPhones;
+  return def({
+    name,
+    payload: schema,
+    cardOp: true,
+    service: kind,
+    privilege,
+    async run(ctx, p: z.infer<typeof serviceWithPhones>) {
+      const request: ServiceRequest = {
+        kind,
+        ...(ctx.operatorId === undefined ? {} : { operatorId: ctx.operatorId }),
+        ...(p.phones === undefined ? {} : { phones: p.phones }),
+        ...(p.waitForCardMs === undefined ? {} : { waitForCardMs: p.waitForCardMs }),
+      };
+      const result = await ctx.api.terminal.runService(
+        request,
+        (e) => {
+          const m = sessionEvent(e);
+          ctx.event(m.name, m.payload);
+        },
+        ctx.signal,
+      );
+      return resultOutcome(result, ctx);
+    },
+  });
+}
+
+const loginSchema = z.strictObject({
+  operatorId: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, { error: 'fmt.operatorId' }),
+  passphrase: z.string().min(1).max(1024),
+});
+
+const pinEntrySchema = z
+  .strictObject({
+    minLen: z.int().min(0).max(12).optional(),
+    maxLen: z.int().min(1).max(12).optional(),
+    autoEnd: z.boolean().optional(),
+    activeKeys: z.array(z.enum(PIN_KEYS)).max(PIN_KEYS.length * 2).optional(),
+  })
+  .refine((p) => p.minLen === undefined || p.maxLen === undefined || p.minLen <= p.maxLen, { error: 'fmt.minMax', path: ['minLen'] });
+
+export const SERVICE_COMMANDS: readonly CommandDef[] = [
+  def({
+    name: 'Common.Status',
+    payload: empty,
+    cardOp: false,
+    privilege: 'never',
+    run: (ctx) => Promise.resolve(ok(statusPayload(ctx.api.terminal.status()))),
+  }),
+  def({
+    name: 'Common.Capabilities',
+    payload: empty,
+    cardOp: false,
+    privilege: 'never',
+    run: (ctx) => Promise.resolve(ok(capabilitiesPayload(ctx.api.terminal.capabilities(), ctx.api.version))),
+  }),
+  def({
+    name: 'Common.Cancel',
+    payload: z.strictObject({ requestIds: z.array(z.int().min(1).max(Number.MAX_SAFE_INTEGER)).max(256).optional() }),
+    cardOp: false,
+    privilege: 'never',
+    run: (ctx, p) => Promise.resolve(ok(ctx.conn.cancel(p.requestIds, ctx.requestId))),
+  }),
+  def({
+    name: 'CardReader.ChipIO',
+    payload: z.strictObject({ chipProtocol: z.enum(CHIP_PROTOCOLS).optional(), chipData, reader, token }),
+    cardOp: true,
+    privilege: 'always',
+    async run(ctx, p) {
+      if (p.chipProtocol !== undefined && !CONTACT_PROTOCOLS.includes(p.chipProtocol)) {
+        return { code: 'unsupportedData', description: { zh: `本终端只有接触式读卡器，不支持 ${p.chipProtocol}`, en: `this terminal has a contact reader only; ${p.chipProtocol} is not supported` } };
+      }
+      const res = await ctx.api.terminal.chipIo(Buffer.from(p.chipData, 'base64'), p.reader, ctx.signal);
+      return ok({ ...(p.chipProtocol === undefined ? {} : { chipProtocol: p.chipProtocol }), chipData: res.toString('base64') });
+    },
+  }),
+  def({
+    name: 'CardReader.ChipPower',
+    payload: z.strictObject({ chipPower: z.enum(['cold', 'warm', 'off']), reader, token }),
+    cardOp: true,
+    privilege: 'always',
+    async run(ctx, p) {
+      const r = await ctx.api.terminal.chipPower(p.chipPower, p.reader, ctx.signal);
+      return ok({ chipData: r.atr === null ? null : r.atr.toString('base64') });
+    },
+  }),
+  def({
+    name: 'CardReader.Reset',
+    payload: z.strictObject({ to: z.enum(['currentPosition', 'auto']).optional(), reader, token }),
+    cardOp: true,
+    privilege: 'always',
+    async run(ctx, p) {
+      const r = await ctx.api.terminal.chipPower('warm', p.reader, ctx.signal);
+      return ok({ chipData: r.atr === null ? null : r.atr.toString('base64') });
+    },
+  }),
+  def({
+    name: 'Keyboard.PinEntry',
+    payload: pinEntrySchema,
+    cardOp: true,
+    privilege: 'never',
+    async run(ctx, p) {
+      if (p.activeKeys !== undefined && !['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine', 'enter'].every((k) => p.activeKeys!.includes(k as (typeof PIN_KEYS)[number]))) {
+        return { code: 'unsupportedData', description: FORMAT_TEXT['fmt.activeKeys']! };
+      }
+      try {
+        const r = await ctx.api.terminal.pinEntry(
+          {
+            ...(p.minLen === undefined ? {} : { minLength: p.minLen }),
+            ...(p.maxLen === undefined ? {} : { maxLength: p.maxLen }),
+            ...(p.autoEnd === undefined ? {} : { autoEnd: p.autoEnd }),
+            ...(ctx.timeoutMs > 0 ? { timeoutMs: ctx.timeoutMs } : {}),
+          },
+          (k) => ctx.event('Keyboard.KeyEvent', { completion: k.key === 'digit' ? 'continue' : k.key, digit: null, count: k.count, mask: k.mask }),
+          ctx.signal,
+        );
+        return ok({ digits: r.digits, completion: r.completion });
+      } catch (e) {
+        // The holder pressed cancel (not our signal): XFS4IoT completes PinEntry with completion "cancel".
+        if (isSsCardError(e, ErrorCode.PinPad_Cancelled) && !ctx.signal.aborted) return ok({ digits: 0, completion: 'cancel' });
+        // The pad was given the command's timeout: its own timeout is the command's timeOut.
+        if (isSsCardError(e, ErrorCode.PinPad_Timeout) && ctx.timeoutMs > 0) return { code: 'timeOut', description: e.text };
+        throw e;
+      }
+    },
+  }),
+  def({
+    name: 'Keyboard.TouchKey',
+    payload: z.strictObject({ key: z.enum(TOUCH_KEYS) }),
+    cardOp: false,
+    privilege: 'never',
+    run(ctx, p) {
+      try {
+        ctx.api.terminal.touchKey(p.key);
+      } catch (e) {
+        if (isSsCardError(e, ErrorCode.PinPad_Unsupported)) return Promise.resolve({ code: 'unsupportedCommand', description: TOUCH_UNSUPPORTED, errorCode: 'pinPad.unsupported' });
+        throw e;
+      }
+      return Promise.resolve(ok());
+    },
+  }),
+  def({
+    name: 'SSCard.ReadBasic',
+    payload: empty,
+    cardOp: true,
+    privilege: 'never',
+    async run(ctx) {
+      const i = await ctx.api.terminal.readBasic(ctx.signal);
+      return ok({
+        region: i.region,
+        socialSecurityNumber: i.socialSecurityNumber,
+        cardNumber: i.cardNumber,
+        cardId: i.cardId,
+        name: i.name,
+        sex: i.sex,
+        nation: i.nation,
+        birthDate: i.birthDate,
+        atrHistorical: i.atrHistorical,
+        specVersion: i.specVersion,
+        issueDate: i.issueDate,
+        expiryDate: i.expiryDate,
+        terminalId: i.terminalId,
+        deviceId: i.deviceId,
+        triesLeft: i.triesLeft,
+        cardState: i.cardState,
+        authentic: i.authentic,
+      });
+    },
+  }),
+  serviceCommand('SSCard.VerifyPin', 'verify', 'ifOperatorRequired'),
+  serviceCommand('SSCard.ChangePin', 'change', 'ifOperatorRequired'),
+  serviceCommand('SSCard.ResetPin', 'reset', 'ifOperatorRequired'),
+  serviceCommand('SSCard.UnblockPin', 'unblock', 'always'),
+  serviceCommand('SSCard.Activate', 'activate', 'ifOperatorRequired'),
+  def({
+    name: 'SSCard.End',
+    payload: empty,
+    cardOp: false,
+    privilege: 'never',
+    async run(ctx) {
+      if (ctx.api.sequencer.serviceRunning) ctx.api.sequencer.abortCurrent();
+      await ctx.api.terminal.endSession();
+      return ok();
+    },
+  }),
+  def({
+    name: 'Operator.Login',
+    payload: loginSchema,
+    cardOp: false,
+    privilege: 'never',
+    async run(ctx, p) {
+      // The passphrase goes to the auth port as a Buffer that is wiped here; the frame's own text
+      // (a JS string) cannot be wiped and is left to the garbage collector.
+      const secret = Buffer.from(p.passphrase, 'utf8');
+      try {
+        const s = await ctx.api.auth.login(p.operatorId, secret);
+        const previous = ctx.conn.operatorToken;
+        if (previous !== null && previous !== s.token) ctx.api.auth.logout(previous);
+        ctx.conn.bindOperator(s.token);
+        return ok({ token: s.token, operatorId: s.operatorId, expiresAt: s.expiresAt });
+      } catch (e) {
+        if (isSsCardError(e) && (e.code === ErrorCode.Auth_BadCredentials || e.code === ErrorCode.Auth_Locked)) {
+          return { code: 'commandErrorCode', description: e.text, errorCode: e.code === ErrorCode.Auth_Locked ? 'auth.locked' : 'auth.badCredentials' };
+        }
+        throw e;
+      } finally {
+        secret.fill(0);
+      }
+    },
+  }),
+  def({
+    name: 'Operator.Logout',
+    payload: z.strictObject({ token }),
+    cardOp: false,
+    privilege: 'never',
+    run(ctx, p) {
+      const t = p.token ?? ctx.conn.operatorToken;
+      if (t === undefined || t === null) return Promise.resolve(ok({ loggedOut: false }));
+      ctx.api.auth.logout(t);
+      if (t === ctx.conn.operatorToken) ctx.conn.bindOperator(null);
+      return Promise.resolve(ok({ loggedOut: true }));
+    },
+  }),
+];
+
+export const PUBLISHER_COMMANDS: readonly CommandDef[] = [
+  def({
+    name: 'ServicePublisher.GetServices',
+    payload: empty,
+    cardOp: false,
+    privilege: 'never',
+    publisher: true,
+    run: (ctx) => Promise.resolve(ok({ vendorName: 'sscard', services: [{ serviceURI: ctx.api.serviceUri(ctx.hostHeader) }] })),
+  }),
+];
+
+const byName = (list: readonly CommandDef[]) => new Map(list.map((d) => [d.name, d]));
+export const SERVICE_TABLE: ReadonlyMap<string, CommandDef> = byName(SERVICE_COMMANDS);
+export const PUBLISHER_TABLE: ReadonlyMap<string, CommandDef> = byName(PUBLISHER_COMMANDS);

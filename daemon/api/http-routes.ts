@@ -1,0 +1,249 @@
+/**
+ * The HTTP side of the local API (docs/api.md "HTTP"): health and status for monitors, and the
+ * SSCardDriver-compatible calls (DOMAIN.md §4) for applications written against the vendor DLLs.
+ * The vendor semantics (output string, return codes) live in vendor.ts; this file is the glue.
+ *
+ * Answers are JSON with bilingual texts, except the vendor calls, which answer as the DLL would:
+ * `text/plain; charset=utf-8` with the output string, and the return code in `X-SSCard-Return`.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { z } from 'zod';
+import { isSsCardError } from '../../apdu/errors.js';
+import type { BilingualText } from '../../apdu/errors.js';
+import { capability } from '../../state/roles.js';
+import type { ApiContext } from './context.js';
+import { INTERNAL_TEXT, bilingual, errorCodeName, issuesText } from './protocol.js';
+import {
+  CARD_INFO_TEXT,
+  ITYPE_TEXT,
+  NEEDS_CARD_INFO,
+  VENDOR_CODES,
+  VENDOR_FUNCTIONS,
+  VENDOR_SERVICE,
+  cardInfoMatches,
+  formatCardBas,
+  iTypeCode,
+  parseCardInfo,
+  resultText,
+  vendorCodeOfError,
+  vendorCodeOfResult,
+} from './vendor.js';
+import type { VendorFunction } from './vendor.js';
+
+const TEXT = {
+  notFound: { zh: '没有这个地址。可用：GET /health、GET /status、POST /sscard/<函数>、WebSocket /xfs4iot/v1.0', en: 'no such path. There are: GET /health, GET /status, POST /sscard/<function>, WebSocket /xfs4iot/v1.0' },
+  method: (allow: string): BilingualText => ({ zh: `此地址不支持该请求方法：请用 ${allow}`, en: `method not allowed here: use ${allow}` }),
+  tooLarge: (max: number): BilingualText => ({ zh: `请求体太大（最多 ${max} 字节）`, en: `request body too large (at most ${max} bytes)` }),
+  contentType: { zh: '请求体须为 application/json 或 application/x-www-form-urlencoded', en: 'the body must be application/json or application/x-www-form-urlencoded' },
+  json: { zh: '请求体不是有效的 JSON 对象', en: 'the body is not a valid JSON object' },
+  upgrade: { zh: '这是 WebSocket 地址：请用 WebSocket 连接', en: 'this is a WebSocket endpoint: connect with a WebSocket' },
+  busy: { zh: '读卡器正忙：另一项卡操作正在进行，请稍后重试', en: 'the reader is busy: another card operation is running; try again shortly' },
+  authRequired: { zh: '此功能需要经办人员登录：请在请求头中带上 Authorization: Bearer <令牌>（由 Operator.Login 取得）', en: 'this function needs an operator: send Authorization: Bearer <token> (from Operator.Login)' },
+  noCardInfo: { zh: '缺少 cardInfo（「卡识别码|卡号|」）', en: 'cardInfo ("cardId|cardNumber|") is missing' },
+} as const;
+
+function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  if (res.headersSent) return void res.end();
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store', ...headers });
+  res.end(text);
+}
+
+function sendError(res: ServerResponse, status: number, code: string, text: BilingualText, headers: Record<string, string> = {}): void {
+  sendJson(res, status, { error: { code, zh: text.zh, en: text.en } }, headers);
+}
+
+function sendVendor(res: ServerResponse, status: number, code: number | null, body: string, headers: Record<string, string> = {}): void {
+  if (res.headersSent) return void res.end();
+  res.writeHead(status, {
+    'content-type': 'text/plain; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+    'cache-control': 'no-store',
+    ...(code === null ? {} : { 'x-sscard-return': String(code) }),
+    ...headers,
+  });
+  res.end(body);
+}
+
+class BodyTooLarge extends Error {}
+
+function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length'] ?? '0');
+    if (Number.isFinite(declared) && declared > max) return reject(new BodyTooLarge());
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > max) {
+        req.removeAllListeners('data');
+        req.pause();
+        reject(new BodyTooLarge());
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+const vendorBody = z.strictObject({
+  // A form sends "1"; JSON may send 1 or "1".
+  iType: z.preprocess((v) => (typeof v === 'string' && /^\s*-?\d{1,10}\s*$/.test(v) ? Number(v) : v), z.int().min(-2147483648).max(2147483647)),
+  cardInfo: z.string().max(200).optional(),
+});
+
+/** JSON or form body → fields; a bilingual problem otherwise. */
+function parseVendorBody(req: IncomingMessage, raw: Buffer): { ok: true; value: z.infer<typeof vendorBody> } | { ok: false; status: number; code: string; text: BilingualText } {
+  const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  let fields: unknown;
+  if (type === 'application/json') {
+    try {
+      fields = JSON.parse(raw.toString('utf8'));
+    } catch {
+      return { ok: false, status: 400, code: 'invalidBody', text: TEXT.json };
+    }
+    if (typeof fields !== 'object' || fields === null || Array.isArray(fields)) return { ok: false, status: 400, code: 'invalidBody', text: TEXT.json };
+  } else if (type === 'application/x-www-form-urlencoded' || (type === '' && raw.length === 0)) {
+    fields = Object.fromEntries(new URLSearchParams(raw.toString('utf8')));
+  } else {
+    return { ok: false, status: 415, code: 'unsupportedMediaType', text: TEXT.contentType };
+  }
+  const p = vendorBody.safeParse(fields, { reportInput: true });
+  if (!p.success) return { ok: false, status: 400, code: 'invalidBody', text: issuesText(p.error, 'body') };
+  return { ok: true, value: p.data };
+}
+
+let httpSeq = 1;
+
+/** One SSCardDriver function (DOMAIN.md §4). */
+async function vendorCall(api: ApiContext, fn: VendorFunction, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  let raw: Buffer;
+  try {
+    raw = await readBody(req, api.maxFrameBytes);
+  } catch (e) {
+    if (e instanceof BodyTooLarge) return sendVendor(res, 413, null, bilingual(TEXT.tooLarge(api.maxFrameBytes)), { connection: 'close' });
+    throw e;
+  }
+  const body = parseVendorBody(req, raw);
+  if (!body.ok) return sendVendor(res, body.status, null, bilingual(body.text));
+  const { iType, cardInfo } = body.value;
+  if (iTypeCode(iType) !== VENDOR_CODES.ok) return sendVendor(res, 200, iTypeCode(iType), bilingual(ITYPE_TEXT));
+
+  const kind = fn === 'iReadCardBas' ? undefined : VENDOR_SERVICE[fn];
+  let privileged = false;
+  let operatorId = '';
+  // Journal outcome over HTTP: "<return code>:<why>", e.g. "0:unblock.ok", "-24:auth.required".
+  const journal = (code: number, why: string) => {
+    if (privileged) api.journal({ operatorId, command: fn, requestId: null, outcome: `${code}:${why}` });
+  };
+
+  if (kind !== undefined) {
+    const caps = api.terminal.capabilities();
+    privileged = kind === 'unblock' || caps.operatorRequired.includes(kind);
+    if (!caps.services.includes(kind)) {
+      const why = capability(caps.role, kind, caps.services).reason ?? { zh: '本终端不提供此业务', en: 'this terminal does not offer this service' };
+      journal(VENDOR_CODES.keyLevel, 'serviceNotOffered');
+      return sendVendor(res, 403, VENDOR_CODES.keyLevel, bilingual(why));
+    }
+    const auth = req.headers.authorization;
+    const m = auth === undefined ? null : /^Bearer\s+(\S{1,1024})\s*$/i.exec(auth);
+    if (auth !== undefined || privileged) {
+      if (m === null) {
+        journal(VENDOR_CODES.keyLevel, 'auth.required');
+        return sendVendor(res, 401, VENDOR_CODES.keyLevel, bilingual(TEXT.authRequired), { 'www-authenticate': 'Bearer' });
+      }
+      try {
+        operatorId = api.auth.check(m[1]!);
+      } catch (e) {
+        const text = isSsCardError(e) ? e.text : TEXT.authRequired;
+        journal(VENDOR_CODES.keyLevel, isSsCardError(e) ? errorCodeName(e.code) : 'auth.required');
+        return sendVendor(res, 401, VENDOR_CODES.keyLevel, bilingual(text), { 'www-authenticate': 'Bearer error="invalid_token"' });
+      }
+    }
+  }
+
+  let info: ReturnType<typeof parseCardInfo> = null;
+  if (NEEDS_CARD_INFO.includes(fn)) {
+    info = cardInfo === undefined ? null : parseCardInfo(cardInfo);
+    if (info === null) {
+      journal(VENDOR_CODES.badCardInfo, 'badCardInfo');
+      return sendVendor(res, 200, VENDOR_CODES.badCardInfo, bilingual(cardInfo === undefined ? TEXT.noCardInfo : CARD_INFO_TEXT));
+    }
+  }
+
+  const controller = new AbortController();
+  res.on('close', () => {
+    if (!res.writableFinished) controller.abort(new DOMException('the HTTP client went away', 'AbortError'));
+  });
+  const owner = `http#${httpSeq++}`;
+  const release = api.sequencer.acquire({ owner, service: kind !== undefined, abort: () => controller.abort(new DOMException('the session was ended', 'AbortError')) });
+  if (release === null) {
+    journal(VENDOR_CODES.readerError, 'sequenceError');
+    return sendVendor(res, 409, VENDOR_CODES.readerError, bilingual(TEXT.busy));
+  }
+  try {
+    if (fn === 'iReadCardBas') {
+      const card = await api.terminal.readBasic(controller.signal);
+      return sendVendor(res, 200, VENDOR_CODES.ok, formatCardBas(card));
+    }
+    if (info !== null) {
+      const card = await api.terminal.readBasic(controller.signal);
+      if (!cardInfoMatches(info, card)) {
+        journal(VENDOR_CODES.badCardInfo, 'badCardInfo');
+        return sendVendor(res, 200, VENDOR_CODES.badCardInfo, bilingual(CARD_INFO_TEXT));
+      }
+    }
+    const result = await api.terminal.runService({ kind: kind!, ...(operatorId === '' ? {} : { operatorId }) }, () => {}, controller.signal);
+    const code = vendorCodeOfResult(result);
+    journal(code, result.code);
+    return sendVendor(res, 200, code, resultText(result));
+  } catch (e) {
+    const code = vendorCodeOfError(e);
+    if (!isSsCardError(e)) {
+      api.logger.error('SSCardDriver call failed unexpectedly', { function: fn, error: e instanceof Error ? e.message : String(e), stack: e instanceof Error ? e.stack : undefined });
+    }
+    journal(code, isSsCardError(e) ? errorCodeName(e.code) : 'internal');
+    return sendVendor(res, 200, code, bilingual(isSsCardError(e) ? e.text : INTERNAL_TEXT));
+  } finally {
+    release();
+  }
+}
+
+/** The HTTP request handler. Never throws: a bug answers 500 with a generic text and is logged. */
+export function handleHttp(api: ApiContext, req: IncomingMessage, res: ServerResponse): void {
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  const path = url.pathname;
+  const method = req.method ?? 'GET';
+  const fail = (e: unknown) => {
+    api.logger.error('API HTTP handler failed', { path, error: e instanceof Error ? e.message : String(e), stack: e instanceof Error ? e.stack : undefined });
+    if (!res.headersSent) sendError(res, 500, 'internal', INTERNAL_TEXT);
+    else res.destroy();
+  };
+  try {
+    const only = (allowed: string, f: () => void) => {
+      if (method !== allowed && !(allowed === 'GET' && method === 'HEAD')) {
+        req.resume();
+        return sendError(res, 405, 'methodNotAllowed', TEXT.method(allowed), { allow: allowed === 'GET' ? 'GET, HEAD' : allowed });
+      }
+      f();
+    };
+    if (path === '/health') {
+      return only('GET', () => {
+        const h = api.terminal.health();
+        sendJson(res, h.ready ? 200 : 503, { live: h.live, ready: h.ready, reasons: h.reasons.map((r) => ({ component: r.component, zh: r.zh, en: r.en })) });
+      });
+    }
+    if (path === '/status') return only('GET', () => sendJson(res, 200, api.terminal.status()));
+    const vm = /^\/sscard\/([A-Za-z]+)$/.exec(path);
+    if (vm !== null && (VENDOR_FUNCTIONS as readonly string[]).includes(vm[1]!)) {
+      return only('POST', () => void vendorCall(api, vm[1] as VendorFunction, req, res).catch(fail));
+    }
+    req.resume();
+    if (path === '/xfs4iot/v1.0' || path.startsWith('/xfs4iot/v1.0/')) return sendError(res, 426, 'upgradeRequired', TEXT.upgrade, { upgrade: 'websocket', connection: 'Upgrade' });
+    return sendError(res, 404, 'notFound', TEXT.notFound);
+  } catch (e) {
+    fail(e);
+  }
+}

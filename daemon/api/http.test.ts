@@ -1,0 +1,223 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { ErrorCode, SsCardError } from '../../apdu/errors.js';
+import { FakeTerminal } from './fake-terminal.js';
+import { startTestApi } from './test-client.js';
+import type { TestApi } from './test-client.js';
+
+const PIN = '147258';
+const CARD_INFO = '410402D156000005AAAAAAAAAAAAAAAA|X00000019|';
+let t: TestApi | undefined;
+afterEach(async () => {
+  await t?.close();
+  t = undefined;
+});
+async function start(...args: Parameters<typeof startTestApi>): Promise<TestApi> {
+  t = (await startTestApi(...args)) as TestApi;
+  return t;
+}
+
+const json = { 'content-type': 'application/json' };
+const form = { 'content-type': 'application/x-www-form-urlencoded' };
+
+async function bearer(api: TestApi): Promise<string> {
+  return (await api.auth.login('op1', Buffer.from('correct horse battery staple'))).token;
+}
+
+describe('health and status', () => {
+  it('GET /health: 200 when ready, 503 with bilingual reasons when not', async () => {
+    const api = await start();
+    const ok = await api.http('GET', '/health');
+    expect(ok.status).toBe(200);
+    expect(JSON.parse(ok.text)).toEqual({ live: true, ready: true, reasons: [] });
+    api.terminal.ready = false;
+    api.terminal.reasons = [{ component: 'pcsc', zh: 'PC/SC 服务未运行', en: 'the PC/SC service is not running' }];
+    const not = await api.http('GET', '/health');
+    expect(not.status).toBe(503);
+    expect(JSON.parse(not.text)).toEqual({ live: true, ready: false, reasons: [{ component: 'pcsc', zh: 'PC/SC 服务未运行', en: 'the PC/SC service is not running' }] });
+    expect(not.headers['content-type']).toBe('application/json; charset=utf-8');
+  });
+
+  it('GET /status is the terminal report as JSON', async () => {
+    const api = await start();
+    const r = await api.http('GET', '/status');
+    expect(r.status).toBe(200);
+    expect(JSON.parse(r.text)).toMatchObject({ terminalId: 'T0001', role: 'kiosk', card: { present: true } });
+  });
+
+  it('unknown path 404, wrong method 405 with Allow, WebSocket path over plain HTTP 426 — bilingual JSON, path not echoed', async () => {
+    const api = await start();
+    const nf = await api.http('GET', '/nope/135790');
+    expect(nf.status).toBe(404);
+    expect(JSON.parse(nf.text)).toMatchObject({ error: { code: 'notFound', zh: expect.stringMatching(/没有这个地址/), en: expect.stringContaining('no such path') } });
+    expect(nf.text).not.toContain('135790');
+    const m = await api.http('POST', '/health', '{}', json);
+    expect(m.status).toBe(405);
+    expect(m.headers['allow']).toBe('GET, HEAD');
+    const g = await api.http('GET', '/sscard/iReadCardBas');
+    expect(g.status).toBe(405);
+    expect(g.headers['allow']).toBe('POST');
+    expect((await api.http('GET', '/xfs4iot/v1.0/sscard')).status).toBe(426);
+    expect((await api.http('POST', '/sscard/iReadCardBasX', '{}', json)).status).toBe(404);
+  });
+
+  it('an exception in the terminal answers 500 with a generic text; the server goes on', async () => {
+    const api = await start();
+    api.terminal.failNext = { method: 'status', error: new Error('secret detail') };
+    const r = await api.http('GET', '/status');
+    expect(r.status).toBe(500);
+    expect(r.text).not.toContain('secret detail');
+    expect(api.logger.entries.some((e) => e.level === 'error' && String(e.meta?.['stack']).includes('secret detail'))).toBe(true);
+    expect((await api.http('GET', '/status')).status).toBe(200);
+  });
+});
+
+describe('SSCardDriver calls', () => {
+  it('iReadCardBas (JSON or form): the vendor output string, X-SSCard-Return 0, text/plain utf-8', async () => {
+    const api = await start();
+    for (const [body, headers] of [
+      ['{"iType":1}', json],
+      ['iType=3', form],
+    ] as const) {
+      const r = await api.http('POST', '/sscard/iReadCardBas', body, headers);
+      expect(r.status).toBe(200);
+      expect(r.headers['content-type']).toBe('text/plain; charset=utf-8');
+      expect(r.headers['x-sscard-return']).toBe('0');
+      expect(r.text).toBe('410402|410402199001011234|X00000019|410402D156000005AAAAAAAAAAAAAAAA|张三|0080318065B08701000083|3.00|20200101|20300101|T0001|D0001|');
+    }
+  });
+
+  it('iType 2 (contactless) is −1; no card −2; a card SW −SW; the body is the bilingual message', async () => {
+    const api = await start();
+    const two = await api.http('POST', '/sscard/iReadCardBas', '{"iType":2}', json);
+    expect(two.headers['x-sscard-return']).toBe('-1');
+    expect(two.text).toContain(' / card type not supported');
+    expect(api.terminal.calls).toEqual([]);
+    api.terminal.failNext = { method: 'readBasic', error: new SsCardError(ErrorCode.Card_Status, { zh: '读取失败：6A82', en: 'read failed: 6A82' }, { sw: 0x6a82 }) };
+    const sw = await api.http('POST', '/sscard/iReadCardBas', '{"iType":1}', json);
+    expect(sw.headers['x-sscard-return']).toBe('-27266');
+    expect(sw.text).toBe('读取失败：6A82 / read failed: 6A82');
+    api.terminal.removeCard();
+    const none = await api.http('POST', '/sscard/iReadCardBas', 'iType=1', form);
+    expect(none.headers['x-sscard-return']).toBe('-2');
+  });
+
+  it('malformed requests: 400 naming the field, 415 for other bodies, 413 over maxFrameBytes — no return code', async () => {
+    const api = await start({ maxFrameBytes: 2048 });
+    const missing = await api.http('POST', '/sscard/iVerifyPIN', '{}', json);
+    expect(missing.status).toBe(400);
+    expect(missing.text).toContain('body.iType is missing');
+    expect(missing.headers['x-sscard-return']).toBeUndefined();
+    const extra = await api.http('POST', '/sscard/iVerifyPIN', 'iType=1&pin=123456', form);
+    expect(extra.status).toBe(400);
+    expect(extra.text).toContain('unknown field(s) pin');
+    expect(extra.text).not.toContain('123456');
+    expect((await api.http('POST', '/sscard/iVerifyPIN', '{"iType":', json)).status).toBe(400);
+    expect((await api.http('POST', '/sscard/iVerifyPIN', 'iType=x', form)).status).toBe(400);
+    expect((await api.http('POST', '/sscard/iVerifyPIN', '<iType>1</iType>', { 'content-type': 'text/xml' })).status).toBe(415);
+    const big = await api.http('POST', '/sscard/iVerifyPIN', JSON.stringify({ iType: 1, cardInfo: 'x'.repeat(4000) }), json);
+    expect(big.status).toBe(413);
+    expect(api.terminal.calls).toEqual([]);
+    expect((await api.http('GET', '/health')).status).toBe(200);
+  });
+
+  it('iVerifyPIN / iChangePIN run the service: 0 on success, −51 wrong PIN, −34 new PINs differ', async () => {
+    const api = await start();
+    api.terminal.holderTypes(PIN);
+    const ok = await api.http('POST', '/sscard/iVerifyPIN', '{"iType":1}', json);
+    expect([ok.headers['x-sscard-return'], ok.text]).toEqual(['0', '密码校验成功。请取回您的社保卡。 / The PIN is correct. Please take your card.']);
+    api.terminal.holderTypes('999999');
+    const wrong = await api.http('POST', '/sscard/iVerifyPIN', '{"iType":1}', json);
+    expect(wrong.headers['x-sscard-return']).toBe('-51');
+    expect(wrong.text).toContain('5 tries left');
+    api.terminal.holderTypes(PIN, '202122', '202123');
+    const differ = await api.http('POST', '/sscard/iChangePIN', '{"iType":1}', json);
+    expect(differ.headers['x-sscard-return']).toBe('-34');
+    api.terminal.holderTypes(PIN, '202122', '202122');
+    expect((await api.http('POST', '/sscard/iChangePIN', '{"iType":4}', json)).headers['x-sscard-return']).toBe('0');
+  });
+
+  it('iReloadPIN at a counter: Bearer required (401 −24), cardInfo must name the card in the reader (−20)', async () => {
+    const api = await start({ terminal: new FakeTerminal({ role: 'counter' }) });
+    const anon = await api.http('POST', '/sscard/iReloadPIN', JSON.stringify({ iType: 1, cardInfo: CARD_INFO }), json);
+    expect([anon.status, anon.headers['x-sscard-return'], anon.headers['www-authenticate']]).toEqual([401, '-24', 'Bearer']);
+    const token = await bearer(api);
+    const auth = { ...json, authorization: `Bearer ${token}` };
+    const other = await api.http('POST', '/sscard/iReloadPIN', JSON.stringify({ iType: 1, cardInfo: '410402D156000005BBBBBBBBBBBBBBBB|X00000019|' }), auth);
+    expect([other.status, other.headers['x-sscard-return']]).toEqual([200, '-20']);
+    expect(api.terminal.calls.map((c) => c.method)).toEqual(['readBasic']);
+    const noInfo = await api.http('POST', '/sscard/iReloadPIN', '{"iType":1}', auth);
+    expect(noInfo.headers['x-sscard-return']).toBe('-20');
+    const garbled = await api.http('POST', '/sscard/iReloadPIN', JSON.stringify({ iType: 1, cardInfo: 'abc' }), auth);
+    expect(garbled.headers['x-sscard-return']).toBe('-20');
+    api.terminal.holderTypes('369258', '369258');
+    const ok = await api.http('POST', '/sscard/iReloadPIN', JSON.stringify({ iType: 1, cardInfo: CARD_INFO }), auth);
+    expect([ok.status, ok.headers['x-sscard-return']]).toEqual([200, '0']);
+    expect(api.terminal.last('runService').request).toEqual({ kind: 'reset', operatorId: 'op1' });
+    expect(api.journal.map((j) => [j.operatorId, j.command, j.requestId, j.outcome])).toEqual([
+      ['', 'iReloadPIN', null, '-24:auth.required'],
+      ['op1', 'iReloadPIN', null, '-20:badCardInfo'],
+      ['op1', 'iReloadPIN', null, '-20:badCardInfo'],
+      ['op1', 'iReloadPIN', null, '-20:badCardInfo'],
+      ['op1', 'iReloadPIN', null, '0:reset.ok'],
+    ]);
+  });
+
+  it('iUnblockPIN: expired token 401; at a counter with an operator 0; at a kiosk 403 −24 even with a valid token', async () => {
+    let now = 1_700_000_000_000;
+    const { FakeOperatorAuth } = await import('./fake-terminal.js');
+    const api = await start({ terminal: new FakeTerminal({ role: 'counter', triesLeft: 0 }), auth: new FakeOperatorAuth({ ttlMs: 1000, now: () => now }) });
+    const token = await bearer(api);
+    const body = form;
+    const b = `iType=1&cardInfo=${encodeURIComponent(CARD_INFO)}`;
+    api.terminal.holderTypes('369258', '369258');
+    const ok = await api.http('POST', '/sscard/iUnblockPIN', b, { ...body, authorization: `Bearer ${token}` });
+    expect([ok.status, ok.headers['x-sscard-return']]).toEqual([200, '0']);
+    now += 2000;
+    const expired = await api.http('POST', '/sscard/iUnblockPIN', b, { ...body, authorization: `Bearer ${token}` });
+    expect([expired.status, expired.headers['x-sscard-return']]).toEqual([401, '-24']);
+    expect(expired.text).toContain('expired');
+    expect(expired.text).not.toContain(token);
+    await t!.close();
+
+    const kiosk = await start();
+    const kt = await bearer(kiosk);
+    const refused = await kiosk.http('POST', '/sscard/iUnblockPIN', b, { ...body, authorization: `Bearer ${kt}` });
+    expect([refused.status, refused.headers['x-sscard-return']]).toEqual([403, '-24']);
+    expect(refused.text).toContain('cannot unblock');
+    expect(kiosk.terminal.calls).toEqual([]);
+    expect(kiosk.journal).toEqual([{ operatorId: '', command: 'iUnblockPIN', requestId: null, outcome: '-24:serviceNotOffered' }]);
+  });
+
+  it('shares the one-card-operation lock with the WebSocket side: 409 −12 while a flow runs', async () => {
+    const api = await start();
+    const c = await api.connect();
+    const id = c.send('SSCard.VerifyPin');
+    await c.waitFor((m) => m.header.name === 'SSCard.PinEntryStartedEvent');
+    const busy = await api.http('POST', '/sscard/iReadCardBas', '{"iType":1}', json);
+    expect([busy.status, busy.headers['x-sscard-return']]).toEqual([409, '-12']);
+    await c.command('Common.Cancel', { requestIds: [id] });
+    await c.result(id);
+    expect((await api.http('POST', '/sscard/iReadCardBas', '{"iType":1}', json)).headers['x-sscard-return']).toBe('0');
+  });
+
+  it('an HTTP client that goes away mid-call aborts the terminal call', async () => {
+    const api = await start();
+    const http = await import('node:http');
+    const req = http.request(`${api.base}/sscard/iVerifyPIN`, { method: 'POST', headers: json, agent: false });
+    req.on('error', () => {});
+    req.end('{"iType":1}');
+    const c = await api.connect();
+    await new Promise<void>((resolve) => {
+      const check = () => (api.terminal.calls.some((x) => x.method === 'runService') ? resolve() : setTimeout(check, 5));
+      check();
+    });
+    req.destroy();
+    const signal = api.terminal.last('runService').signal;
+    await new Promise<void>((resolve) => {
+      const check = () => (signal.aborted ? resolve() : setTimeout(check, 5));
+      check();
+    });
+    expect(signal.aborted).toBe(true);
+    expect((await c.command('Common.Status')).completion.header.completionCode).toBe('success');
+  });
+});

@@ -1,0 +1,197 @@
+/**
+ * Test helpers for the local API: start it on loopback over the fake terminal, and a WebSocket
+ * client that records every frame it gets and waits for a command's completion. Used by the API's
+ * unit tests; end-to-end tests can use them against a real terminal too.
+ */
+import http from 'node:http';
+import WebSocket from 'ws';
+import type { OperatorAuthPort, TerminalPort } from '../terminal/port.js';
+import type { ApiLogger, PrivilegedCall } from './context.js';
+import { FakeOperatorAuth, FakeTerminal } from './fake-terminal.js';
+import { startApi } from './server.js';
+import type { ApiOptions, ApiServer } from './server.js';
+
+/** A received message (the envelope is checked by the tests, so it is loosely typed here). */
+export interface Msg {
+  header: { type: string; name: string | null; requestId?: number | null; version: string; status?: string | null; completionCode?: string; errorDescription?: string | null };
+  payload?: Record<string, unknown> & { errorCode?: string };
+}
+
+export interface LogEntry {
+  readonly level: 'debug' | 'info' | 'warn' | 'error';
+  readonly message: string;
+  readonly meta: Record<string, unknown> | undefined;
+}
+
+export function captureLogger(): ApiLogger & { entries: LogEntry[]; text(): string } {
+  const entries: LogEntry[] = [];
+  const at = (level: LogEntry['level']) => (message: string, meta?: Record<string, unknown>) => entries.push({ level, message, meta });
+  return {
+    entries,
+    debug: at('debug'),
+    info: at('info'),
+    warn: at('warn'),
+    error: at('error'),
+    text: () => entries.map((e) => `${e.level} ${e.message} ${JSON.stringify(e.meta ?? {})}`).join('\n'),
+  };
+}
+
+export interface TestApi<T extends TerminalPort = FakeTerminal, A extends OperatorAuthPort = FakeOperatorAuth> {
+  readonly server: ApiServer;
+  readonly terminal: T;
+  readonly auth: A;
+  readonly logger: ReturnType<typeof captureLogger>;
+  readonly journal: PrivilegedCall[];
+  readonly base: string;
+  readonly serviceUrl: string;
+  readonly publisherUrl: string;
+  connect(path?: string): Promise<TestClient>;
+  http(method: string, path: string, body?: string | Buffer, headers?: Record<string, string>): Promise<{ status: number; headers: http.IncomingHttpHeaders; text: string }>;
+  close(): Promise<void>;
+}
+
+export async function startTestApi<T extends TerminalPort = FakeTerminal, A extends OperatorAuthPort = FakeOperatorAuth>(
+  opts: { terminal?: T; auth?: A } & Partial<Omit<ApiOptions, 'terminal' | 'auth' | 'logger' | 'journalPrivileged'>> = {},
+): Promise<TestApi<T, A>> {
+  const terminal = opts.terminal ?? (new FakeTerminal() as unknown as T);
+  const auth = opts.auth ?? (new FakeOperatorAuth() as unknown as A);
+  const logger = captureLogger();
+  const journal: PrivilegedCall[] = [];
+  const server = await startApi({
+    host: '127.0.0.1',
+    port: 0,
+    maxFrameBytes: 64 * 1024,
+    maxClients: 8,
+    version: '9.9.9-test',
+    abortGraceMs: 2000,
+    ...opts,
+    terminal,
+    auth,
+    logger,
+    journalPrivileged: (e) => journal.push(e),
+  });
+  const base = `http://127.0.0.1:${server.port}`;
+  const clients: TestClient[] = [];
+  return {
+    server,
+    terminal,
+    auth,
+    logger,
+    journal,
+    base,
+    serviceUrl: `ws://127.0.0.1:${server.port}/xfs4iot/v1.0/sscard`,
+    publisherUrl: `ws://127.0.0.1:${server.port}/xfs4iot/v1.0`,
+    async connect(path = '/xfs4iot/v1.0/sscard') {
+      const c = await TestClient.connect(`ws://127.0.0.1:${server.port}${path}`);
+      clients.push(c);
+      return c;
+    },
+    http(method, path, body, headers = {}) {
+      return new Promise((resolve, reject) => {
+        const req = http.request(`${base}${path}`, { method, headers, agent: false }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (d: Buffer) => chunks.push(d));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
+        });
+        req.on('error', reject);
+        req.end(body);
+      });
+    },
+    async close() {
+      for (const c of clients) c.close();
+      await server.close();
+    },
+  };
+}
+
+export interface CommandResult {
+  readonly ack: Msg;
+  readonly events: Msg[];
+  readonly completion: Msg;
+}
+
+let nextId = 1;
+
+export class TestClient {
+  /** Every message received, parsed. */
+  public readonly messages: Msg[] = [];
+  /** Every frame received, as text. */
+  public readonly frames: string[] = [];
+  public readonly closed: Promise<{ code: number; reason: string }>;
+  private waiters: { pred: (m: Msg) => boolean; resolve: (m: Msg) => void }[] = [];
+
+  private constructor(public readonly ws: WebSocket) {
+    this.closed = new Promise((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString('utf8') })));
+    ws.on('message', (data: Buffer) => {
+      const text = data.toString('utf8');
+      this.frames.push(text);
+      const m = JSON.parse(text) as Msg;
+      this.messages.push(m);
+      this.waiters = this.waiters.filter((w) => {
+        if (!w.pred(m)) return true;
+        w.resolve(m);
+        return false;
+      });
+    });
+    ws.on('error', () => {});
+  }
+
+  public static connect(url: string): Promise<TestClient> {
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(url);
+      const c = new TestClient(ws);
+      ws.once('open', () => resolve(c));
+      ws.once('error', reject);
+      ws.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode ?? 0}`)));
+    });
+  }
+
+  public static newId(): number {
+    return nextId++;
+  }
+
+  public sendRaw(data: string | Buffer, binary = false): void {
+    this.ws.send(data, { binary });
+  }
+
+  public send(name: string, payload: unknown = {}, header: Record<string, unknown> = {}): number {
+    const requestId = typeof header['requestId'] === 'number' ? header['requestId'] : TestClient.newId();
+    this.ws.send(JSON.stringify({ header: { type: 'command', name, requestId, version: '2.0', ...header }, payload }));
+    return requestId;
+  }
+
+  /** The first message (already received or coming) matching `pred`. */
+  public waitFor(pred: (m: Msg) => boolean, ms = 5000): Promise<Msg> {
+    const have = this.messages.find(pred);
+    if (have !== undefined) return Promise.resolve(have);
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`no matching message within ${ms} ms; got ${JSON.stringify(this.messages.map((m) => m.header))}`)), ms);
+      this.waiters.push({
+        pred,
+        resolve: (m) => {
+          clearTimeout(t);
+          resolve(m);
+        },
+      });
+    });
+  }
+
+  /** Every message of one request, once its completion (or a refusing acknowledge) came. */
+  public async result(requestId: number, ms = 5000): Promise<CommandResult> {
+    const end = await this.waitFor((m) => m.header.requestId === requestId && (m.header.type === 'completion' || (m.header.type === 'acknowledge' && m.header.status !== null)), ms);
+    const mine = this.messages.filter((m) => m.header.requestId === requestId);
+    return { ack: mine.find((m) => m.header.type === 'acknowledge')!, events: mine.filter((m) => m.header.type === 'event'), completion: end };
+  }
+
+  public async command(name: string, payload: unknown = {}, header: Record<string, unknown> = {}, ms = 5000): Promise<CommandResult> {
+    return this.result(this.send(name, payload, header), ms);
+  }
+
+  public unsolicited(name?: string): Msg[] {
+    return this.messages.filter((m) => m.header.type === 'unsolicited' && (name === undefined || m.header.name === name));
+  }
+
+  public close(): void {
+    if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING) this.ws.close();
+  }
+}
