@@ -1,0 +1,252 @@
+import { createHash } from 'node:crypto';
+import { inspect } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { ErrorCode, SsCardError, isSsCardError } from '../../apdu/errors.js';
+import type { OperatorAuthEvent, OperatorsConfig } from './operators.js';
+import { OperatorAuth } from './operators.js';
+import { hashPassphrase } from './passphrase.js';
+
+// Cheap scrypt for tests (the format carries N; production uses 2^15).
+const FAST = { N: 1024, r: 8, p: 1 };
+const ALICE_PW = 'correct horse battery';
+const BOB_PW = 'change-me-now';
+
+const CONFIG: OperatorsConfig = {
+  sessionTtlMs: 15 * 60_000,
+  maxFailures: 3,
+  lockoutMs: 10 * 60_000,
+  accounts: [
+    { id: 'alice', name: 'Alice', hash: hashPassphrase(Buffer.from(ALICE_PW), FAST) },
+    { id: 'bob', name: 'Bob', hash: hashPassphrase(Buffer.from(BOB_PW), FAST) },
+  ],
+};
+
+function rig(config: OperatorsConfig = CONFIG): { auth: OperatorAuth; clock: { t: number }; events: OperatorAuthEvent[] } {
+  const clock = { t: Date.UTC(2025, 0, 2, 9, 0, 0) };
+  const events: OperatorAuthEvent[] = [];
+  const auth = new OperatorAuth(config, { now: () => clock.t, onEvent: (e) => events.push(e) });
+  return { auth, clock, events };
+}
+
+async function failure(p: Promise<unknown>): Promise<SsCardError> {
+  const e = await p.then(
+    () => undefined,
+    (err: unknown) => err,
+  );
+  if (!(e instanceof SsCardError)) throw new Error(`expected an SsCardError, got ${String(e)}`);
+  return e;
+}
+
+function thrown(f: () => unknown): SsCardError {
+  try {
+    f();
+  } catch (e) {
+    if (e instanceof SsCardError) return e;
+    throw e;
+  }
+  throw new Error('did not throw');
+}
+
+const pw = (s: string): Buffer => Buffer.from(s, 'utf8');
+
+describe('login', () => {
+  it('gives a 32-byte base64url token for the right passphrase; check() names the operator', async () => {
+    const { auth, clock, events } = rig();
+    const r = await auth.login('alice', pw(ALICE_PW));
+    expect(r.operatorId).toBe('alice');
+    expect(r.token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(Buffer.from(r.token, 'base64url')).toHaveLength(32);
+    expect(r.expiresAt).toBe(clock.t + CONFIG.sessionTtlMs);
+    expect(auth.check(r.token)).toBe('alice');
+    expect(events).toEqual([{ type: 'login', operatorId: 'alice', at: clock.t }]);
+  });
+
+  it('each login is its own session', async () => {
+    const { auth } = rig();
+    const a = await auth.login('alice', pw(ALICE_PW));
+    const b = await auth.login('alice', pw(ALICE_PW));
+    expect(a.token).not.toBe(b.token);
+    auth.logout(a.token);
+    expect(auth.check(b.token)).toBe('alice');
+  });
+
+  it('a wrong passphrase and an unknown operator give the same error text (no user enumeration)', async () => {
+    const { auth, events } = rig();
+    const wrong = await failure(auth.login('alice', pw('guess')));
+    const unknown = await failure(auth.login('mallory', pw('guess')));
+    expect(wrong.code).toBe(ErrorCode.Auth_BadCredentials);
+    expect(unknown.code).toBe(ErrorCode.Auth_BadCredentials);
+    expect(unknown.message).toBe(wrong.message);
+    expect(unknown.context).toEqual(wrong.context);
+    expect(wrong.text.zh).toMatch(/操作员编号或口令不正确/);
+    expect(wrong.text.en).toMatch(/wrong operator id or passphrase/);
+    expect(wrong.message).not.toMatch(/guess|alice|mallory/);
+    expect(events.map((e) => e.type)).toEqual(['loginFailed', 'loginFailed']);
+  });
+
+  it('runs one scrypt for an unknown operator too (about as slow as a wrong passphrase)', async () => {
+    const slow = { ...CONFIG, accounts: [{ id: 'alice', name: 'Alice', hash: hashPassphrase(pw(ALICE_PW), { N: 2 ** 14, r: 8, p: 1 }) }] };
+    const { auth } = rig({ ...slow, maxFailures: 100 });
+    const time = async (id: string): Promise<number> => {
+      const t0 = performance.now();
+      await failure(auth.login(id, pw('guess')));
+      return performance.now() - t0;
+    };
+    await time('alice'); // warm up
+    const known = Math.min(await time('alice'), await time('alice'));
+    const unknown = Math.min(await time('nobody'), await time('nobody'));
+    // N=2^14 costs tens of ms; a login that skipped scrypt would take well under 1 ms.
+    expect(unknown).toBeGreaterThan(known / 3);
+  });
+
+  it('wipes the passphrase buffer whatever the outcome', async () => {
+    const { auth } = rig();
+    const good = pw(ALICE_PW);
+    const bad = pw('wrong passphrase');
+    const unknown = pw('whatever');
+    const weird = pw('x');
+    await auth.login('alice', good);
+    await failure(auth.login('alice', bad));
+    await failure(auth.login('nobody', unknown));
+    await failure(auth.login('', weird));
+    for (const b of [good, bad, unknown, weird]) expect(b.every((x) => x === 0)).toBe(true);
+  });
+
+  it('refuses a passphrase that is not a Buffer, without echoing it', async () => {
+    const { auth } = rig();
+    const e = await failure(auth.login('alice', ALICE_PW as unknown as Buffer));
+    expect(e.code).toBe(ErrorCode.Input_BadOption);
+    expect(e.message).not.toContain(ALICE_PW);
+  });
+});
+
+describe('lockout', () => {
+  it('locks after maxFailures wrong passphrases in a row, for lockoutMs, then lets the operator in again', async () => {
+    const { auth, clock, events } = rig();
+    for (let i = 1; i < CONFIG.maxFailures; i++) expect((await failure(auth.login('alice', pw('nope')))).code).toBe(ErrorCode.Auth_BadCredentials);
+    const locked = await failure(auth.login('alice', pw('nope')));
+    expect(locked.code).toBe(ErrorCode.Auth_Locked);
+    expect(locked.text.zh).toMatch(/已锁定.*10 分钟后.*管理员/);
+    expect(locked.text.en).toMatch(/locked; try again in about 10 min .*administrator/);
+    expect(locked.context).toEqual({ retryAt: clock.t + CONFIG.lockoutMs });
+    expect(events.filter((e) => e.type === 'locked')).toEqual([{ type: 'locked', operatorId: 'alice', at: clock.t }]);
+
+    // while locked, even the right passphrase is refused (and says when to retry)
+    clock.t += CONFIG.lockoutMs - 60_000;
+    const still = await failure(auth.login('alice', pw(ALICE_PW)));
+    expect(still.code).toBe(ErrorCode.Auth_Locked);
+    expect(still.text.en).toMatch(/about 1 min/);
+    // other operators are not affected
+    await expect(auth.login('bob', pw(BOB_PW))).resolves.toMatchObject({ operatorId: 'bob' });
+
+    clock.t += 60_000;
+    await expect(auth.login('alice', pw(ALICE_PW))).resolves.toMatchObject({ operatorId: 'alice' });
+  });
+
+  it('a good login resets the count', async () => {
+    const { auth } = rig();
+    for (let round = 0; round < 3; round++) {
+      for (let i = 1; i < CONFIG.maxFailures; i++) await failure(auth.login('alice', pw('nope')));
+      await auth.login('alice', pw(ALICE_PW));
+    }
+    expect((await failure(auth.login('alice', pw('nope')))).code).toBe(ErrorCode.Auth_BadCredentials);
+  });
+
+  it('an unknown id locks exactly like a known one (lockout does not reveal which ids exist)', async () => {
+    const { auth } = rig();
+    const codes = async (id: string): Promise<ErrorCode[]> => {
+      const out: ErrorCode[] = [];
+      for (let i = 0; i <= CONFIG.maxFailures; i++) out.push((await failure(auth.login(id, pw('nope')))).code);
+      return out;
+    };
+    const known = await codes('bob');
+    const unknown = await codes('nobody');
+    expect(unknown).toEqual(known);
+    expect(known).toEqual([ErrorCode.Auth_BadCredentials, ErrorCode.Auth_BadCredentials, ErrorCode.Auth_Locked, ErrorCode.Auth_Locked]);
+  });
+
+  it('unlock() is the administrator\'s way out', async () => {
+    const { auth } = rig();
+    for (let i = 0; i < CONFIG.maxFailures; i++) await failure(auth.login('alice', pw('nope')));
+    auth.unlock('alice');
+    await expect(auth.login('alice', pw(ALICE_PW))).resolves.toMatchObject({ operatorId: 'alice' });
+  });
+});
+
+describe('sessions', () => {
+  it('expire sessionTtlMs after the last use, and each use slides the expiry', async () => {
+    const { auth, clock, events } = rig();
+    const { token } = await auth.login('bob', pw(BOB_PW));
+    for (let i = 0; i < 5; i++) {
+      clock.t += CONFIG.sessionTtlMs - 1;
+      expect(auth.check(token)).toBe('bob'); // renewed each time: 5 × almost the TTL
+    }
+    expect(auth.expiresAt(token)).toBe(clock.t + CONFIG.sessionTtlMs);
+    clock.t += CONFIG.sessionTtlMs;
+    const e = thrown(() => auth.check(token));
+    expect(e.code).toBe(ErrorCode.Auth_SessionExpired);
+    expect(e.text.zh).toMatch(/超时.*重新登录/);
+    expect(e.text.en).toMatch(/expired .*log in again/);
+    expect(e.message).not.toContain(token);
+    expect(events.at(-1)).toEqual({ type: 'expired', operatorId: 'bob', at: clock.t });
+    // gone for good
+    expect(thrown(() => auth.check(token)).code).toBe(ErrorCode.Auth_InvalidToken);
+  });
+
+  it('expiresAt does not renew', async () => {
+    const { auth, clock } = rig();
+    const { token, expiresAt } = await auth.login('bob', pw(BOB_PW));
+    clock.t += 1000;
+    expect(auth.expiresAt(token)).toBe(expiresAt);
+  });
+
+  it('an unknown or malformed token is Auth_InvalidToken, without the token in the message', () => {
+    const { auth } = rig();
+    for (const t of ['bm90LWEtdG9rZW4', '', 'x'.repeat(500), 42 as unknown as string]) {
+      const e = thrown(() => auth.check(t));
+      expect(e.code).toBe(ErrorCode.Auth_InvalidToken);
+      if (typeof t === 'string' && t.length > 0) expect(e.message).not.toContain(t);
+    }
+  });
+
+  it('logout ends the session (and is quiet for unknown tokens)', async () => {
+    const { auth, events } = rig();
+    const { token } = await auth.login('alice', pw(ALICE_PW));
+    auth.logout(token);
+    expect(thrown(() => auth.check(token)).code).toBe(ErrorCode.Auth_InvalidToken);
+    expect(events.at(-1)).toMatchObject({ type: 'logout', operatorId: 'alice' });
+    expect(() => auth.logout(token)).not.toThrow();
+    expect(() => auth.logout('nonsense')).not.toThrow();
+    expect(events.filter((e) => e.type === 'logout')).toHaveLength(1);
+  });
+
+  it('keeps only a SHA-256 of each token in memory', async () => {
+    const { auth } = rig();
+    const { token } = await auth.login('alice', pw(ALICE_PW));
+    const heap = inspect(auth, { showHidden: true, depth: 10, getters: true });
+    expect(heap).not.toContain(token);
+    expect(heap).toContain(createHash('sha256').update(token).digest('hex'));
+    expect(auth.sessionCount()).toBe(1);
+  });
+
+  it('never hands out the hashes', () => {
+    const { auth } = rig();
+    expect(auth.operators()).toEqual([
+      { id: 'alice', name: 'Alice' },
+      { id: 'bob', name: 'Bob' },
+    ]);
+  });
+});
+
+describe('configuration checks', () => {
+  it('refuses duplicate ids and malformed hashes, without echoing a hash', () => {
+    const dup = thrown(() => new OperatorAuth({ ...CONFIG, accounts: [CONFIG.accounts[0]!, { ...CONFIG.accounts[1]!, id: 'alice' }] }));
+    expect(dup.code).toBe(ErrorCode.Config_Invalid);
+    expect(dup.text.en).toMatch(/operators\.accounts\[1\]\.id is a duplicate/);
+    const badHash = 'scrypt$7$8$1$c2FsdA==$aGFzaA==';
+    const bad = thrown(() => new OperatorAuth({ ...CONFIG, accounts: [{ id: 'x', name: 'X', hash: badHash }] }));
+    expect(isSsCardError(bad, ErrorCode.Config_Invalid)).toBe(true);
+    expect(bad.message).not.toContain('c2FsdA');
+    expect(bad.text.en).toContain('operators.accounts[0].hash');
+  });
+});
