@@ -8,6 +8,7 @@ import { Command, CommanderError } from 'commander';
 import { register as registerApdu } from './cmd-apdu.js';
 import { register as registerIdcard } from './cmd-idcard.js';
 import { register as registerJournal } from './cmd-journal.js';
+import { register as registerOperator } from './cmd-operator.js';
 import { register as registerPinpad } from './cmd-pinpad.js';
 import { register as registerRead } from './cmd-read.js';
 import { register as registerReaders } from './cmd-readers.js';
@@ -22,7 +23,7 @@ program
   .exitOverride()
   .showHelpAfterError();
 
-for (const register of [registerReaders, registerRead, registerApdu, registerSim, registerJournal, registerSync, registerPinpad, registerIdcard]) {
+for (const register of [registerReaders, registerRead, registerApdu, registerSim, registerJournal, registerSync, registerPinpad, registerIdcard, registerOperator]) {
   register(program);
 }
 
