@@ -4,7 +4,7 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ErrorCode, SsCardError } from '../../apdu/errors.js';
-import { hashPassphrase } from '../auth/passphrase.js';
+import { hashPassphrase, verifyPassphrase } from '../auth/passphrase.js';
 import type { DaemonConfig } from './config.js';
 import { SIM_PSAM_READER, configSchemaDoc, isLoopbackHost, loadConfig, parseConfig, readerMatcher, renderConfigDoc, resolveSimulation } from './config.js';
 import { findJsonSyntaxError } from './json-syntax.js';
@@ -424,6 +424,52 @@ describe('documentation', () => {
       expect(d.default, d.key).not.toBe('');
       expect(d.allowed, d.key).not.toBe('');
       expect(d.description, d.key).not.toBe('');
+    }
+  });
+});
+
+describe('deployment files', () => {
+  it('parses scripts/sscard.example.toml (device and certificate files need not exist here)', () => {
+    const file = path.join(ROOT, 'scripts/sscard.example.toml');
+    const c = loadConfig({ path: file, env: {} });
+    expect(c).toMatchObject({
+      role: 'counter',
+      simulate: 'off',
+      readers: { card: 'ACR39U', psam: '/\\bSAM\\b/' },
+      pinPad: { kind: 'serial', path: '/dev/ttyUSB0' },
+      idReader: { kind: 'serial', path: '/dev/ttyUSB1' },
+      sync: { endpoint: expect.stringMatching(/^https:\/\//) as unknown, tls: { ca: path.join(ROOT, 'scripts/tls/platform-ca.pem') } },
+      journal: { path: '/var/lib/sscard/journal.db' },
+      log: { file: '/var/log/sscard/sscard.log', levels: { APDU: 'warn' } },
+    });
+    expect(existsSync(c.sync.tls.cert!)).toBe(false);
+    expect(c.operators.accounts).toHaveLength(1);
+  });
+
+  it('the example operator hash is of the documented test passphrase', async () => {
+    const c = loadConfig({ path: path.join(ROOT, 'scripts/sscard.example.toml'), env: {} });
+    await expect(verifyPassphrase(Buffer.from('change-me-now'), c.operators.accounts[0]!.hash)).resolves.toBe(true);
+  });
+
+  it('the systemd unit runs the daemon as documented', () => {
+    const unit = readFileSync(path.join(ROOT, 'scripts/sscard.service'), 'utf8');
+    const lines = unit.split('\n').filter((l) => !l.startsWith('#'));
+    for (const l of [
+      'Type=notify',
+      'NotifyAccess=all',
+      'ExecStart=/usr/bin/node /opt/sscard/dist/scripts/sscard.js daemon --config /etc/sscard/sscard.toml',
+      'After=network-online.target pcscd.service',
+      'Wants=network-online.target pcscd.service',
+      'Restart=on-failure',
+      'TimeoutStopSec=30',
+      'NoNewPrivileges=yes',
+      'ProtectSystem=strict',
+      'ReadWritePaths=/var/lib/sscard /var/log/sscard',
+      'PrivateTmp=yes',
+      'User=sscard',
+      'SupplementaryGroups=dialout plugdev',
+    ]) {
+      expect(lines).toContain(l);
     }
   });
 });
