@@ -228,8 +228,8 @@ const TOUCH_UNSUPPORTED: BilingualText = {
 
 // ---- the commands ----
 
-const serviceSchema = z.strictObject({ waitForCardMs, token });
-const serviceWithPhones = z.strictObject({ phones, waitForCardMs, token });
+const serviceSchema = z.strictObject({ waitForCardMs, token, reader });
+const serviceWithPhones = z.strictObject({ phones, waitForCardMs, token, reader });
 
 function serviceCommand(name: string, kind: ServiceKind, privilege: Privilege) {
   const schema = kind === 'verify' ? serviceSchema : serviceWithPhones;
@@ -245,6 +245,7 @@ function serviceCommand(name: string, kind: ServiceKind, privilege: Privilege) {
         ...(ctx.operatorId === undefined ? {} : { operatorId: ctx.operatorId }),
         ...(p.phones === undefined ? {} : { phones: p.phones }),
         ...(p.waitForCardMs === undefined ? {} : { waitForCardMs: p.waitForCardMs }),
+        ...(p.reader === undefined ? {} : { reader: p.reader }),
       };
       const result = await ctx.api.terminal.runService(
         request,
@@ -360,12 +361,12 @@ export const SERVICE_COMMANDS: readonly CommandDef[] = [
   }),
   def({
     name: 'Keyboard.TouchKey',
-    payload: z.strictObject({ key: z.enum(TOUCH_KEYS) }),
+    payload: z.strictObject({ key: z.enum(TOUCH_KEYS), reader }),
     cardOp: false,
     privilege: 'never',
     run(ctx, p) {
       try {
-        ctx.api.terminal.touchKey(p.key);
+        ctx.api.terminal.touchKey(p.key, p.reader);
       } catch (e) {
         if (isSsCardError(e, ErrorCode.PinPad_Unsupported)) return Promise.resolve({ code: 'unsupportedCommand', description: TOUCH_UNSUPPORTED, errorCode: 'pinPad.unsupported' });
         throw e;
@@ -375,11 +376,11 @@ export const SERVICE_COMMANDS: readonly CommandDef[] = [
   }),
   def({
     name: 'SSCard.ReadBasic',
-    payload: empty,
+    payload: z.strictObject({ reader }),
     cardOp: true,
     privilege: 'never',
-    async run(ctx) {
-      const i = await ctx.api.terminal.readBasic(ctx.signal);
+    async run(ctx, p) {
+      const i = await ctx.api.terminal.readBasic(ctx.signal, p.reader);
       return ok({
         region: i.region,
         socialSecurityNumber: i.socialSecurityNumber,
@@ -408,12 +409,12 @@ export const SERVICE_COMMANDS: readonly CommandDef[] = [
   serviceCommand('SSCard.Activate', 'activate', 'ifOperatorRequired'),
   def({
     name: 'SSCard.End',
-    payload: empty,
+    payload: z.strictObject({ reader }),
     cardOp: false,
     privilege: 'never',
-    async run(ctx) {
-      if (ctx.api.sequencer.serviceRunning) ctx.api.sequencer.abortCurrent();
-      await ctx.api.terminal.endSession();
+    async run(ctx, p) {
+      if (ctx.api.sequencer.serviceRunning) ctx.api.sequencer.abortCurrent(p.reader ?? '');
+      await ctx.api.terminal.endSession(p.reader);
       return ok();
     },
   }),

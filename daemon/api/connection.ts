@@ -283,7 +283,8 @@ export class Connection implements ConnectionControl {
 
     let release: (() => void) | null = null;
     if (d.cardOp) {
-      release = this.api.sequencer.acquire({ owner: `${this.id}#${run.requestId}`, service: d.service !== undefined, abort: () => this.stop(run, 'cancel') });
+      const key = d.name === 'Keyboard.PinEntry' ? 'pinpad' : typeof data['reader'] === 'string' ? data['reader'] : '';
+      release = this.api.sequencer.acquire({ owner: `${this.id}#${run.requestId}`, service: d.service !== undefined, abort: () => this.stop(run, 'cancel') }, key);
       if (release === null) return { code: 'sequenceError', description: TEXT.busy, errorCode: 'api.sequenceError' };
     }
 

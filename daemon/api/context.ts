@@ -33,42 +33,49 @@ export interface LockHolder {
 }
 
 /**
- * One card operation at a time (issue 5 §2): SSCard.*, CardReader.ChipIO/ChipPower/Reset,
- * Keyboard.PinEntry and the SSCardDriver calls take this lock; a second one is refused at once.
+ * One card operation at a time per reader (issue 5 §2): SSCard.*, CardReader.ChipIO/ChipPower/Reset
+ * and the SSCardDriver calls take the lock of their reader (key: the payload's `reader`, "" for
+ * the default slot), Keyboard.PinEntry the PIN pad's; a second one on the same key is refused at
+ * once. Operations on different readers run side by side (the terminal refuses, with Flow_Busy →
+ * sequenceError, a request without `reader` that lands on a slot busy under its name).
  */
 export class Sequencer {
-  private holder: LockHolder | null = null;
+  private readonly holders = new Map<string, LockHolder>();
 
-  /** The release function, or null when another operation holds the lock. */
-  public acquire(h: LockHolder): (() => void) | null {
-    if (this.holder !== null) return null;
-    this.holder = h;
+  /** The release function, or null when another operation holds this key's lock. */
+  public acquire(h: LockHolder, key = ''): (() => void) | null {
+    if (this.holders.has(key)) return null;
+    this.holders.set(key, h);
     let released = false;
     return () => {
       if (released) return;
       released = true;
-      if (this.holder === h) this.holder = null;
+      if (this.holders.get(key) === h) this.holders.delete(key);
     };
   }
 
   public get busy(): boolean {
-    return this.holder !== null;
+    return this.holders.size > 0;
   }
 
   public get owner(): string | null {
-    return this.holder?.owner ?? null;
+    return [...this.holders.values()][0]?.owner ?? null;
   }
 
   public get serviceRunning(): boolean {
-    return this.holder?.service === true;
+    return [...this.holders.values()].some((h) => h.service);
   }
 
-  /** Abort the running operation, if any (it still holds the lock until the terminal lets go). */
-  public abortCurrent(): boolean {
-    const h = this.holder;
-    if (h === null) return false;
-    h.abort();
-    return true;
+  /** Connections ("c3") running a card service flow: they get its events as their command's events. */
+  public serviceConnections(): Set<string> {
+    return new Set([...this.holders.values()].filter((h) => h.service).map((h) => h.owner.split('#')[0]!));
+  }
+
+  /** Abort the running service flow on `key` (every one when undefined); it keeps its lock until the terminal lets go. */
+  public abortCurrent(key?: string): boolean {
+    const targets = key === undefined ? [...this.holders.values()] : [this.holders.get(key)].filter((h): h is LockHolder => h !== undefined);
+    for (const h of targets) h.abort();
+    return targets.length > 0;
   }
 }
 

@@ -394,7 +394,7 @@ describe('cancel, timeout, sequencing, disconnect', () => {
     expect(api.terminal.last('runService').signal.reason).toMatchObject({ name: 'TimeoutError' });
   });
 
-  it('one card operation at a time: a second from another client is sequenceError at once; Status runs alongside', async () => {
+  it('one card operation at a time per reader: a second from another client is sequenceError at once; Status runs alongside', async () => {
     const api = await start();
     const a = await api.connect();
     const b = await api.connect();
@@ -403,7 +403,6 @@ describe('cancel, timeout, sequencing, disconnect', () => {
     for (const [name, payload] of [
       ['SSCard.ReadBasic', {}],
       ['SSCard.ChangePin', {}],
-      ['Keyboard.PinEntry', {}],
     ] as const) {
       const r = await b.command(name, payload);
       expect(r.completion.header.completionCode, name).toBe('sequenceError');
@@ -413,6 +412,19 @@ describe('cancel, timeout, sequencing, disconnect', () => {
     expect((await b.command('Common.Status')).completion.header.completionCode).toBe('success');
     expect((await b.command('Operator.Logout')).completion.header.completionCode).toBe('success');
     for (const k of [...PIN, 'enter']) expect((await b.command('Keyboard.TouchKey', { key: k })).completion.header.completionCode).toBe('success');
+    expect((await a.result(id)).completion.header.completionCode).toBe('success');
+  });
+
+  it('a card operation on another reader is not held back by the API (the terminal decides per slot)', async () => {
+    const api = await start();
+    const a = await api.connect();
+    const b = await api.connect();
+    const id = a.send('SSCard.VerifyPin');
+    await a.waitFor((m) => m.header.name === 'SSCard.PinEntryStartedEvent');
+    const r = await b.command('SSCard.ReadBasic', { reader: 'Other Reader 01' });
+    expect(r.completion.payload?.['errorCode']).not.toBe('api.sequenceError');
+    expect(api.terminal.calls.some((x) => x.method === 'readBasic')).toBe(true);
+    for (const k of [...PIN, 'enter']) await b.command('Keyboard.TouchKey', { key: k });
     expect((await a.result(id)).completion.header.completionCode).toBe('success');
   });
 
@@ -484,13 +496,18 @@ describe('unsolicited events', () => {
     expect(pub.messages).toEqual([]);
   });
 
-  it('a flow’s own events go to its caller as events, not to everyone as unsolicited', async () => {
+  it('a flow’s own events go to its caller as events and to the other clients as unsolicited', async () => {
     const api = await start();
     const a = await api.connect();
     const b = await api.connect();
     api.terminal.holderTypes(PIN);
     const r = await a.command('SSCard.VerifyPin');
     expect(r.events.length).toBe(9);
+    // the other client watches the same flow as unsolicited events; the caller gets each once
+    await until(() => b.unsolicited().length === 9);
+    expect(names(b.unsolicited())).toEqual(names(r.events));
+    expect(a.unsolicited()).toEqual([]);
+    b.messages.splice(0);
     // a flow the terminal ran by itself (no API command): its events fan out
     api.terminal.emit({ type: 'session', reader: FAKE_READER, event: { type: 'pin.digits', count: 1 } });
     await api.terminal.endSession();

@@ -243,9 +243,14 @@ export async function startApi(opts: ApiOptions): Promise<ApiServer> {
           // A flow started through the API sends its own events (service started, PIN entry,
           // digit counts, result) to its caller; they fan out only when no API flow runs (a flow
           // the terminal started itself). Card and session events always fan out.
-          if (api.sequencer.serviceRunning && FLOW_EVENTS.has(e.event.type)) return;
+          // A flow's own events go to its caller as the command's events; every other client
+          // (a technician watching, a second UI) sees them as unsolicited.
           const m = sessionEvent(e.event);
-          return broadcast(unsolicited(m.name, { reader: e.reader, ...m.payload }));
+          const msg = unsolicited(m.name, { reader: e.reader, ...m.payload });
+          if (!FLOW_EVENTS.has(e.event.type)) return broadcast(msg);
+          const callers = api.sequencer.serviceConnections();
+          for (const c of connections) if (c.endpoint === 'service' && !callers.has(c.id)) c.send(msg);
+          return;
         }
         case 'device': {
           let status = null;
