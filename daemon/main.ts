@@ -1,0 +1,312 @@
+/**
+ * The daemon (daemon issue §1, §6): load the configuration, then start the parts in dependency
+ * order — logging, the journal (rows left `pending` by a stop turn `interrupted`; purge schedule),
+ * the PC/SC service, the simulator when there is no physical reader, the PIN pad, the ID reader,
+ * the terminal (card slots and PSAM), the sync worker and the local API — and report readiness
+ * (a log line; `systemd-notify --ready` under systemd). `stop()` runs the same list backwards:
+ * the API stops taking requests, a card operation in flight runs to its end, the journal is
+ * flushed and closed, the devices are released.
+ */
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { isSsCardError } from '../apdu/errors.js';
+import type { IdCardReader } from '../drivers/idcard/reader.js';
+import { SerialIdCardReader } from '../drivers/idcard/reader.js';
+import { PcscService } from '../drivers/pcsc/pcsc-service.js';
+import { HidPinPad } from '../drivers/pinpad/hid-pinpad.js';
+import { PcscPinPad } from '../drivers/pinpad/pcsc-pinpad.js';
+import type { PinPad } from '../drivers/pinpad/pinpad.js';
+import { SerialPinPad } from '../drivers/pinpad/serial-pinpad.js';
+import { TouchPinPad } from '../drivers/pinpad/touch-pinpad.js';
+import { startApi } from './api/server.js';
+import type { ApiServer } from './api/server.js';
+import { OperatorAuth } from './auth/operators.js';
+import type { DaemonConfig } from './config/config.js';
+import { resolveSimulation } from './config/config.js';
+import { Journal } from './journal/journal.js';
+import type { Logging } from './log/logger.js';
+import { createLogging } from './log/logger.js';
+import { SyncWorker } from './sync/worker.js';
+import { Simulator } from './terminal/simulator.js';
+import { Terminal } from './terminal/terminal.js';
+
+export interface Daemon {
+  readonly config: DaemonConfig;
+  readonly terminal: Terminal;
+  readonly api: ApiServer;
+  readonly simulated: boolean;
+  /** Milliseconds from the call to start to ready. */
+  readonly startupMs: number;
+  stop(reason?: string): Promise<void>;
+}
+
+/** The package version, from package.json next to the sources or the build. */
+export function packageVersion(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    try {
+      const pkg = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'sscard' && typeof pkg.version === 'string') return pkg.version;
+    } catch {
+      // not here: one folder up
+    }
+    dir = path.dirname(dir);
+  }
+  return '0.0.0';
+}
+
+/** Readers vpcd provides: "Virtual PCD 00 00" etc. Any other reader is a physical one. */
+const VIRTUAL_READER = /^Virtual PCD\b/;
+
+function readerTest(pattern: string | null | undefined): ((name: string) => boolean) | undefined {
+  if (pattern === undefined || pattern === null) return undefined;
+  const m = /^\/(.*)\/([a-z]*)$/.exec(pattern);
+  if (m) {
+    const re = new RegExp(m[1]!, m[2]);
+    return (name) => re.test(name);
+  }
+  return (name) => name === pattern || name.includes(pattern);
+}
+
+function notifySystemd(log: { warn(m: string, meta?: Record<string, unknown>): void }): void {
+  if (!process.env['NOTIFY_SOCKET']) return;
+  execFile('systemd-notify', ['--ready', `--status=ready`], (e) => {
+    if (e) log.warn('systemd-notify failed', { message: e.message });
+  });
+}
+
+async function openPinPad(cfg: DaemonConfig, pcsc: PcscService, simulated: boolean): Promise<PinPad | undefined> {
+  const p = cfg.pinPad;
+  switch (p.kind) {
+    case 'none':
+      return undefined;
+    case 'touchscreen':
+      return new TouchPinPad({ allowTouchscreen: p.allowTouchscreen || simulated });
+    case 'serial':
+      return new SerialPinPad({ path: p.path ?? '', baudRate: p.baudRate });
+    case 'hid': {
+      const profile = p.profile === undefined ? {} : (JSON.parse(readFileSync(p.profile, 'utf8')) as Record<string, unknown>);
+      return new HidPinPad({ config: { ...profile, ...(p.vendorId === undefined ? {} : { vendorId: p.vendorId }), ...(p.productId === undefined ? {} : { productId: p.productId }) } as never });
+    }
+    case 'pcsc': {
+      const reader = p.reader ?? pcsc.readers().find((r) => !VIRTUAL_READER.test(r.name))?.name;
+      if (reader === undefined) return undefined;
+      return new PcscPinPad(await pcsc.connect(reader, { share: 'shared' }));
+    }
+  }
+}
+
+export interface StartOptions {
+  readonly config: DaemonConfig;
+  /** Logging built by the caller (tests); default from config.log. */
+  readonly logging?: Logging;
+}
+
+export async function startDaemon(opts: StartOptions): Promise<Daemon> {
+  const t0 = performance.now();
+  let cfg = opts.config;
+  const logging = opts.logging ?? createLogging(cfg.log);
+  const log = logging.get('DAEMON');
+  const version = packageVersion();
+  log.info('starting', { version, terminalId: cfg.terminalId, role: cfg.role, node: process.version });
+  const cleanups: (() => Promise<void> | void)[] = [];
+  const undo = async (): Promise<void> => {
+    for (const c of cleanups.splice(0).reverse()) {
+      try {
+        await c();
+      } catch {
+        // best effort while failing to start
+      }
+    }
+  };
+
+  try {
+    // The journal first: nothing card-changing may run without it.
+    const journal = Journal.open({ path: cfg.journal.path, keyFile: cfg.journal.keyFile, terminalId: cfg.terminalId });
+    cleanups.push(() => journal.close());
+    const interrupted = journal.markInterrupted();
+    if (interrupted.length > 0) log.warn('operations interrupted by the last stop: they are reconciled when their cards are seen again', { count: interrupted.length });
+    const jlog = logging.get('JOURNAL');
+    const purge = (): void => {
+      if (cfg.journal.retentionDays <= 0) return;
+      try {
+        const n = journal.purge(cfg.journal.retentionDays * 86_400_000);
+        if (n > 0) jlog.info('purged old synced rows', { rows: n });
+      } catch (e) {
+        jlog.error('purge failed', { message: isSsCardError(e) ? e.text.en : String(e) });
+      }
+    };
+    purge();
+    const purgeTimer = setInterval(purge, cfg.journal.purgeIntervalHours * 3_600_000);
+    purgeTimer.unref();
+    cleanups.push(() => clearInterval(purgeTimer));
+
+    // PC/SC: pcscd may be missing; the service keeps retrying and health says why.
+    const apduLog = logging.get('APDU');
+    const pcscLog = logging.get('PCSC');
+    const pcsc = new PcscService({
+      transmitTimeoutMs: cfg.readers.transmitTimeoutMs,
+      trace: (e) => {
+        if (apduLog.isDebug()) apduLog.debug(`${e.direction} ${e.hex}`, { reader: e.reader, ...(e.ms === undefined ? {} : { ms: Math.round(e.ms * 100) / 100 }) });
+      },
+    });
+    pcsc.on('service-down', (e, retryInMs) => pcscLog.warn('PC/SC service down; retrying', { code: e.code, message: e.text.en, retryInMs }));
+    pcsc.on('service-up', () => pcscLog.info('PC/SC service up', { readers: pcsc.readers().map((r) => r.name) }));
+    pcsc.start();
+    cleanups.push(() => pcsc.stop());
+    try {
+      await pcsc.ready(3000, false);
+    } catch (e) {
+      pcscLog.error('PC/SC is not available yet; the daemon starts and keeps trying', { message: isSsCardError(e) ? e.text.en : String(e) });
+    }
+
+    const physical = pcsc.readers().some((r) => !VIRTUAL_READER.test(r.name));
+    const simulated = cfg.simulate === 'on' || (cfg.simulate === 'auto' && !physical);
+    // The PSAM reader, PIN pad and ID reader defaults depend on it (a bad combination throws here).
+    cfg = resolveSimulation(cfg, simulated);
+    let sim: Simulator | undefined;
+    if (simulated) {
+      sim = await Simulator.start({
+        card: cfg.simulator.card,
+        psam: cfg.simulator.psam,
+        stateDir: cfg.simulator.stateDir,
+        idCard: cfg.idReader.kind === 'simulated' ? cfg.simulator.idCard : null,
+        logger: log,
+      });
+      cleanups.push(() => sim!.stop());
+    }
+
+    const pinPad = await openPinPad(cfg, pcsc, simulated);
+    const padLog = logging.get('PINPAD');
+    if (pinPad) {
+      try {
+        await pinPad.open();
+        padLog.info('PIN pad ready', { kind: pinPad.kind, name: pinPad.name, capabilities: pinPad.capabilities });
+      } catch (e) {
+        // Serial and HID pads reconnect when plugged in; health reports the missing pad.
+        padLog.error('PIN pad not available', { kind: pinPad.kind, message: isSsCardError(e) ? e.text.en : String(e) });
+      }
+      cleanups.push(() => pinPad.close());
+    }
+
+    let idReader: IdCardReader | undefined = sim?.idReader;
+    const idLog = logging.get('IDCARD');
+    if (idReader === undefined && cfg.idReader.kind === 'serial') {
+      const r = new SerialIdCardReader({ path: cfg.idReader.path ?? '', baudRate: cfg.idReader.baudRate });
+      idReader = r;
+      try {
+        await r.open();
+        idLog.info('ID card reader ready', { path: cfg.idReader.path });
+      } catch (e) {
+        idLog.error('ID card reader not available', { path: cfg.idReader.path, message: isSsCardError(e) ? e.text.en : String(e) });
+      }
+      cleanups.push(() => r.close());
+    }
+
+    const psamPattern = cfg.readers.psam;
+    const isPsamReader = readerTest(psamPattern);
+    const cardTest = readerTest(cfg.readers.card);
+    const syncLog = logging.get('SYNC');
+    let sync: SyncWorker | undefined;
+    if (cfg.sync.endpoint !== undefined) {
+      const read = (f: string | undefined): Buffer | undefined => (f === undefined ? undefined : readFileSync(f));
+      const tls = cfg.sync.tls;
+      const ca = read(tls?.ca);
+      const cert = read(tls?.cert);
+      const key = read(tls?.key);
+      sync = new SyncWorker(journal, {
+        endpoint: cfg.sync.endpoint,
+        terminalId: cfg.terminalId,
+        intervalMs: cfg.sync.intervalMs,
+        logger: syncLog,
+        ...(ca || cert || key ? { tls: { ...(ca ? { ca } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}) } } : {}),
+      });
+    }
+
+    const terminal = new Terminal({
+      terminalId: cfg.terminalId,
+      deviceId: cfg.deviceId,
+      role: cfg.role,
+      services: cfg.services,
+      session: { inactivityMs: cfg.session.inactivityMs, pinEntryMs: cfg.session.pinEntryMs, triesFloor: cfg.session.triesFloor, denyList: cfg.session.denyList },
+      version,
+      simulated,
+      pcsc,
+      ...(cardTest === undefined ? {} : { isCardReader: (n: string) => cardTest(n) && !(isPsamReader?.(n) ?? false) }),
+      ...(isPsamReader === undefined ? {} : { isPsamReader }),
+      ...(pinPad === undefined ? {} : { pinPad }),
+      // A touchscreen keypad per card slot: flows on several readers never wait for one another.
+      touchPadPerSlot: true,
+      ...(idReader === undefined ? {} : { idReader }),
+      journal,
+      ...(sync === undefined ? {} : { sync }),
+      loggers: { flow: logging.get('FLOW'), pcsc: pcscLog, pinPad: padLog, idCard: idLog },
+      transmitTimeoutMs: cfg.readers.transmitTimeoutMs,
+      onResult: () => {
+        // New journal rows: push them now rather than at the next interval; keep the virtual card's state.
+        sync?.wake();
+        if (sim !== undefined) void sim.save();
+      },
+    });
+    terminal.start();
+    cleanups.push(() => terminal.stop());
+    await terminal.settled();
+    if (sync) {
+      sync.start();
+      cleanups.push(() => sync.stop());
+    }
+
+    const apiLog = logging.get('API');
+    const auth = new OperatorAuth(cfg.operators, {
+      onEvent: (e) => apiLog.info(`operator ${e.type}`, { operator: e.operatorId }),
+    });
+    const api = await startApi({
+      terminal,
+      auth,
+      host: cfg.api.host,
+      port: cfg.api.port,
+      ...(cfg.api.socket === undefined ? {} : { socket: cfg.api.socket }),
+      maxFrameBytes: cfg.api.maxFrameBytes,
+      maxClients: cfg.api.maxClients,
+      logger: apiLog,
+      version,
+      journalPrivileged: (e) => apiLog.info('privileged call', { operator: e.operatorId, command: e.command, requestId: e.requestId, outcome: e.outcome }),
+    });
+    cleanups.push(() => api.close());
+
+    const startupMs = performance.now() - t0;
+    const health = terminal.health();
+    log.info(health.ready ? 'ready' : 'started, not ready', {
+      api: api.address,
+      simulated,
+      startupMs: Math.round(startupMs),
+      ...(health.ready ? {} : { reasons: health.reasons.map((r) => `${r.component}: ${r.en}`) }),
+    });
+    notifySystemd(log);
+
+    let stopping: Promise<void> | undefined;
+    return {
+      config: cfg,
+      terminal,
+      api,
+      simulated,
+      startupMs,
+      stop: (reason = 'stop requested') => {
+        stopping ??= (async () => {
+          log.info('stopping', { reason, busy: terminal.busySlots });
+          await undo();
+          log.info('stopped');
+          await logging.close();
+        })();
+        return stopping;
+      },
+    };
+  } catch (e) {
+    log.error('start failed', { code: isSsCardError(e) ? e.code : undefined, message: isSsCardError(e) ? e.text.en : e instanceof Error ? e.message : String(e) });
+    await undo();
+    await logging.close();
+    throw e;
+  }
+}

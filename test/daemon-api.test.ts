@@ -1,0 +1,359 @@
+/**
+ * The daemon end to end (daemon issue §7): `sscard daemon` as a child process over the real pcscd
+ * + vpcd, the project's virtual card and PSAM inserted by this test, the ID card reader simulator
+ * on a real pty, the reference platform on loopback for the sync, and the XFS4IoT API over a real
+ * WebSocket. At the end every log line (debug level), journal row, sync payload and API message is
+ * scanned for the PINs the flows used.
+ */
+import { readFileSync, readdirSync, existsSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { CentralServer } from '../daemon/central/server.js';
+import { hashPassphrase } from '../daemon/auth/passphrase.js';
+import { Journal } from '../daemon/journal/journal.js';
+import { loadIdCardFixture } from '../drivers/sim/idcard-fixtures.js';
+import { IdReaderSimulator } from '../drivers/sim/idcard-reader.js';
+import { loadPsamProfile } from '../drivers/sim/profile.js';
+import { PtyPair } from '../drivers/sim/pty.js';
+import { VirtualSsCard } from '../drivers/sim/virtual-card.js';
+import { VirtualPsam } from '../drivers/sim/virtual-psam.js';
+import { VpcdBridge } from '../drivers/sim/vpcd-bridge.js';
+import type { CommandOutcome, XfsMessage } from './helpers/daemon.js';
+import { DaemonProcess, XfsClient } from './helpers/daemon.js';
+import { CARD_READER, PSAM_READER, ROOT, requireStack } from './helpers/stack.js';
+
+const PASSPHRASE = 'counter-op-passphrase';
+/** Every PIN any flow here types or sets. */
+const PINS = ['123456', '135790', '864209', '975312', '246813'];
+
+let daemon: DaemonProcess;
+let central: CentralServer;
+let cardBridge: VpcdBridge;
+let psamBridge: VpcdBridge;
+let pty: PtyPair;
+let idSim: IdReaderSimulator;
+const clients: XfsClient[] = [];
+const pushBodies: Buffer[] = [];
+
+async function client(): Promise<XfsClient> {
+  const c = await XfsClient.connect(daemon.port);
+  clients.push(c);
+  return c;
+}
+
+/** A client with the counter operator logged in (change, reset and activation at a counter need one). */
+async function operator(): Promise<XfsClient> {
+  const c = await client();
+  const r = await c.command('Operator.Login', { operatorId: 'op1', passphrase: PASSPHRASE });
+  if (r.completion.header.completionCode !== 'success') throw new Error(`login failed: ${JSON.stringify(r.completion)}`);
+  return c;
+}
+
+async function useCard(fixture: string, idCard: string): Promise<void> {
+  const c = await VirtualSsCard.fromFile(path.join(ROOT, 'fixtures', 'cards', fixture));
+  if (cardBridge.inserted) await cardBridge.remove();
+  cardBridge.setCard(c);
+  idSim.place(loadIdCardFixture(idCard));
+  await cardBridge.insert();
+  await waitIdentified();
+}
+
+async function status(): Promise<Record<string, unknown> & { card: { identified: boolean; triesLeft: number | null; cardState: string | null; session: string } }> {
+  const r = await fetch(daemon.url('/status'));
+  return (await r.json()) as never;
+}
+
+async function waitIdentified(ms = 15_000): Promise<void> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const s = await status();
+    if (s.card.identified && /identified|done/.test(s.card.session)) return;
+    if (Date.now() > end) throw new Error(`card not identified: ${JSON.stringify(s.card)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Run a service, typing each PIN (from `pins`, in order) on the touchscreen pad when asked. */
+function service(c: XfsClient, name: string, pins: string[], payload: Record<string, unknown> = {}): Promise<CommandOutcome> {
+  const queue = [...pins];
+  return c.command(name, payload, {
+    timeout: 60_000,
+    onEvent: (m) => {
+      if (m.header.name === 'SSCard.PinEntryStartedEvent') {
+        const pin = queue.shift();
+        if (pin === undefined) return;
+        void (async () => {
+          for (const k of pin) {
+            const r = await c.command('Keyboard.TouchKey', { key: k });
+            if (r.completion.header.completionCode !== 'success') throw new Error(`TouchKey failed: ${JSON.stringify(r.completion)}`);
+          }
+        })();
+      }
+    },
+  });
+}
+
+function result(o: CommandOutcome): { code: string; outcome: string; triesLeft?: number } {
+  const r = (o.completion.payload as { result?: { code: string; outcome: string; triesLeft?: number } } | undefined)?.result;
+  if (r === undefined) throw new Error(`no result in ${JSON.stringify(o.completion)}`);
+  return r;
+}
+
+function completion(o: CommandOutcome): string | undefined {
+  return o.completion.header.completionCode;
+}
+
+beforeAll(async () => {
+  await requireStack();
+  central = await CentralServer.start({ capture: (b) => pushBodies.push(b) });
+  pty = await PtyPair.open();
+  idSim = new IdReaderSimulator({ path: pty.b });
+  await idSim.start();
+  idSim.place(loadIdCardFixture('id-card-2.0'));
+  psamBridge = new VpcdBridge(new VirtualPsam(await loadPsamProfile(path.join(ROOT, 'fixtures', 'psam', 'psam-test.json'))), { port: 35964 });
+  await psamBridge.insert();
+  cardBridge = new VpcdBridge(await VirtualSsCard.fromFile(path.join(ROOT, 'fixtures', 'cards', 'card-2.0.json')), { port: 35963 });
+  await cardBridge.insert();
+  daemon = await DaemonProcess.start({
+    config: {
+      terminalId: 'E2E-COUNTER-1',
+      deviceId: 'DEV-42',
+      role: 'counter',
+      simulate: 'off',
+      readers: { card: CARD_READER, psam: PSAM_READER },
+      pinPad: { kind: 'touchscreen', allowTouchscreen: true },
+      idReader: { kind: 'serial', path: pty.a },
+      journal: { path: 'journal.db', keyFile: 'journal.key' },
+      sync: { endpoint: central.url, intervalMs: 1000 },
+      api: { port: 0, maxFrameBytes: 4096 },
+      operators: { sessionTtlMs: 600_000, maxFailures: 3, lockoutMs: 60_000, accounts: [{ id: 'op1', name: '张三', hash: hashPassphrase(Buffer.from(PASSPHRASE), { N: 1024 }) }] },
+      log: { level: 'debug', file: 'log/sscard.log', console: false },
+      session: { inactivityMs: 120_000, pinEntryMs: 30_000 },
+    },
+  });
+  await waitIdentified();
+}, 90_000);
+
+afterAll(async () => {
+  for (const c of clients) c.close();
+  await daemon?.stop();
+  await cardBridge?.remove();
+  await psamBridge?.remove();
+  await idSim?.stop();
+  await pty?.close();
+  await central?.close();
+});
+
+describe('daemon over the WebSocket API (counter role, pcscd + vpcd)', () => {
+  it('reports health and status over HTTP, with the card identified and the PSAM ready', async () => {
+    const h = await fetch(daemon.url('/health'));
+    const health = (await h.json()) as { ready: boolean; reasons: unknown[] };
+    expect(health).toMatchObject({ live: true, ready: true, reasons: [] });
+    expect(h.status).toBe(200);
+    const s = await status();
+    expect(s).toMatchObject({ terminalId: 'E2E-COUNTER-1', role: 'counter', simulated: false });
+    expect(s.card).toMatchObject({ present: true, identified: true, cardNumberMasked: 'X0*****19', triesLeft: 6 });
+    expect(s['psam']).toMatchObject({ connected: true });
+    expect(JSON.stringify(s)).not.toContain('411082198503120038');
+  });
+
+  it('Common.Status / Capabilities and SSCard.ReadBasic', async () => {
+    const c = await client();
+    const st = await c.command('Common.Status');
+    expect(completion(st)).toBe('success');
+    const caps = await c.command('Common.Capabilities');
+    expect(caps.completion.payload).toMatchObject({});
+    expect(JSON.stringify(caps.completion.payload)).toContain('unblock');
+    const rb = await c.command('SSCard.ReadBasic');
+    expect(completion(rb)).toBe('success');
+    expect(JSON.stringify(rb.completion.payload)).toContain('411082198503120038');
+    expect(JSON.stringify(rb.completion.payload)).toContain('王志强');
+  });
+
+  it('iReadCardBas answers in the vendor format', async () => {
+    const r = await fetch(daemon.url('/sscard/iReadCardBas'), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ iType: 1 }) });
+    const body = await r.text();
+    expect(r.headers.get('x-sscard-return')).toBe('0');
+    const f = body.split('|');
+    expect(f).toHaveLength(12);
+    expect(f.slice(0, 5)).toEqual(['411082', '411082198503120038', 'X00000019', '411082D156000005B342125825DF90C3', '王志强']);
+    expect(f[6]).toBe('2.00');
+    expect(f[7]).toBe('20160520');
+    expect(f[8]).toBe('20310519');
+    expect(f[10]).toBe('DEV-42');
+    expect(f[11]).toBe('');
+  });
+
+  it('VerifyPin: wrong PIN gives tries left, right PIN succeeds; events fan out to a second client', async () => {
+    const kiosk = await client();
+    const watcher = await client();
+    const wrong = await service(kiosk, 'SSCard.VerifyPin', ['864209']);
+    expect(result(wrong)).toMatchObject({ code: 'verify.wrongPin', triesLeft: 5 });
+    expect(completion(wrong)).toBe('commandErrorCode');
+    const ok = await service(kiosk, 'SSCard.VerifyPin', ['123456']);
+    expect(result(ok)).toMatchObject({ code: 'verify.ok', outcome: 'ok', triesLeft: 6 });
+    expect(completion(ok)).toBe('success');
+    expect(ok.events.map((e) => e.header.name)).toEqual(expect.arrayContaining(['SSCard.PinEntryStartedEvent', 'SSCard.PinDigitsEvent', 'SSCard.ResultEvent']));
+    await watcher.nextUnsolicited('SSCard.ResultEvent', 5000, 0);
+    expect(kiosk.unsolicited.filter((m) => m.header.name === 'SSCard.ResultEvent')).toEqual([]);
+  });
+
+  it('ChangePin and back; the new PIN verifies', async () => {
+    const c = await operator();
+    const ch = await service(c, 'SSCard.ChangePin', ['123456', '975312', '975312']);
+    expect(result(ch)).toMatchObject({ code: 'change.ok' });
+    expect(result(await service(c, 'SSCard.VerifyPin', ['975312']))).toMatchObject({ code: 'verify.ok' });
+    expect(result(await service(c, 'SSCard.ChangePin', ['975312', '123456', '123456']))).toMatchObject({ code: 'pin.policy' });
+    expect(result(await service(c, 'SSCard.ChangePin', ['975312', '246813', '246813']))).toMatchObject({ code: 'change.ok' });
+  });
+
+  it('ResetPin at a counter: the ID card is read and matches, the new PIN is set with the PSAM MAC', async () => {
+    const c = await operator();
+    const r = await service(c, 'SSCard.ResetPin', ['864209', '864209']);
+    expect(result(r)).toMatchObject({ code: 'reset.ok', outcome: 'ok' });
+    expect(result(await service(c, 'SSCard.VerifyPin', ['864209']))).toMatchObject({ code: 'verify.ok' });
+  });
+
+  it('operator auth: UnblockPin needs a login; bad passphrase refused; with a login the locked card is unblocked', async () => {
+    await useCard('card-locked.json', 'id-card-locked');
+    const c = await client();
+    const anon = await service(c, 'SSCard.UnblockPin', ['864209', '864209']);
+    expect(completion(anon)).toBe('authorisationRequired');
+    const bad = await c.command('Operator.Login', { operatorId: 'op1', passphrase: 'wrong-passphrase' });
+    expect(completion(bad)).not.toBe('success');
+    expect(JSON.stringify(bad.completion)).not.toContain('wrong-passphrase');
+    const good = await c.command('Operator.Login', { operatorId: 'op1', passphrase: PASSPHRASE });
+    expect(completion(good)).toBe('success');
+    const token = (good.completion.payload as { token: string }).token;
+    const un = await service(c, 'SSCard.UnblockPin', ['864209', '864209']);
+    expect(result(un)).toMatchObject({ code: 'unblock.ok', outcome: 'ok', triesLeft: 6 });
+    // A token from another connection works too; a made-up one does not.
+    const other = await client();
+    expect(completion(await other.command('CardReader.ChipIO', { chipData: Buffer.from('00A40000023F00', 'hex').toString('base64'), token: 'made-up' }))).toBe('authorisationRequired');
+    const io = await other.command('CardReader.ChipIO', { chipData: Buffer.from('00A40000023F00', 'hex').toString('base64'), token });
+    expect(completion(io)).toBe('success');
+    const pinIo = await other.command('CardReader.ChipIO', { chipData: Buffer.from('0020000003123456', 'hex').toString('base64'), token });
+    expect(completion(pinIo)).not.toBe('success');
+    // The card is identified afresh after raw APDUs, and verifies with the new PIN.
+    expect(result(await service(c, 'SSCard.VerifyPin', ['864209']))).toMatchObject({ code: 'verify.ok' });
+    expect(token.length).toBeGreaterThan(20);
+  });
+
+  it('Activate a not-activated card (the holder sets the PIN)', async () => {
+    await useCard('card-not-activated.json', 'id-card-not-activated');
+    const c = await operator();
+    const a = await service(c, 'SSCard.Activate', ['864209', '864209']);
+    expect(result(a)).toMatchObject({ code: 'activate.ok', outcome: 'ok' });
+  });
+
+  it('malformed traffic gets answers, never a crash: bad JSON, unknown command, bad types, duplicate requestId, binary, oversized frame', async () => {
+    await useCard('card-2.0.json', 'id-card-2.0');
+    const c = await client();
+    const replies = (n: number): Promise<XfsMessage[]> =>
+      new Promise((resolve) => {
+        const start = c.all.length;
+        const t = setInterval(() => {
+          if (c.all.length >= start + n) {
+            clearInterval(t);
+            resolve(c.all.slice(start));
+          }
+        }, 10);
+      });
+    let p = replies(1);
+    c.ws.send('{not json');
+    expect((await p)[0]!.header.status ?? (await p)[0]!.header.completionCode).toBeTruthy();
+    const unknown = await c.command('SSCard.Teleport');
+    expect(completion(unknown)).toBe('unsupportedCommand');
+    const badType = await c.command('Keyboard.PinEntry', { minLen: 'six' });
+    expect(['invalidData', 'invalidMessage']).toContain(badType.completion.header.completionCode ?? badType.completion.header.status);
+    p = replies(1);
+    c.ws.send(Buffer.from([1, 2, 3]), { binary: true });
+    expect((await p).length).toBe(1);
+    // Two commands with one requestId while the first still runs.
+    const first = service(c, 'SSCard.VerifyPin', [], {});
+    await c.next((m) => m.header.name === 'SSCard.PinEntryStartedEvent');
+    const dup = await c.command('Common.Status', {}, { requestId: 1_000_000 });
+    expect(completion(dup)).toBe('success');
+    const other = await client();
+    const seq = await other.command('SSCard.ReadBasic');
+    expect(completion(seq)).toBe('sequenceError');
+    await c.command('Common.Cancel', {});
+    expect(completion(await first)).toBe('canceled');
+    // An oversized frame closes that connection only; the daemon and other clients go on.
+    const big = await client();
+    const closed = new Promise<number>((resolve) => big.ws.once('close', (code: number) => resolve(code)));
+    big.ws.send(JSON.stringify({ header: { type: 'command', name: 'Common.Status', requestId: 1 }, payload: { pad: 'x'.repeat(10_000) } }));
+    expect(await closed).toBe(1009);
+    expect(completion(await other.command('Common.Status'))).toBe('success');
+  });
+
+  it('a client that disconnects mid-flow: the flow ends safely and the reader is free for the next', async () => {
+    const c = await client();
+    void service(c, 'SSCard.VerifyPin', []);
+    await c.next((m) => m.header.name === 'SSCard.PinEntryStartedEvent');
+    c.close();
+    const d = await client();
+    const end = Date.now() + 10_000;
+    let r: CommandOutcome;
+    for (;;) {
+      r = await service(d, 'SSCard.VerifyPin', ['864209']);
+      if (completion(r) !== 'sequenceError' || Date.now() > end) break;
+      await new Promise((x) => setTimeout(x, 100));
+    }
+    expect(result(r)).toMatchObject({ code: 'verify.wrongPin' });
+    expect(result(await service(d, 'SSCard.VerifyPin', ['123456']))).toMatchObject({ code: 'verify.ok', triesLeft: 6 });
+  });
+
+  it('unknown WebSocket paths are refused at the upgrade', async () => {
+    const ws = new WebSocket(`ws://127.0.0.1:${daemon.port}/nowhere`);
+    const code = await new Promise<string>((resolve) => {
+      ws.once('unexpected-response', (_req, res) => resolve(String(res.statusCode)));
+      ws.once('error', (e) => resolve(e.message));
+    });
+    expect(code).toContain('404');
+  });
+
+  it('SIGTERM mid-flow: the daemon stops cleanly, leaves no pending row, and starts again', async () => {
+    const c = await client();
+    void service(c, 'SSCard.VerifyPin', []);
+    await c.next((m) => m.header.name === 'SSCard.PinEntryStartedEvent');
+    // Let the sync push what the flows journaled before stopping.
+    await new Promise((r) => setTimeout(r, 1500));
+    daemon.signal('SIGTERM');
+    await daemon.waitExit();
+    expect(daemon.exitCode).toBe(0);
+    const j = Journal.open({ path: path.join(daemon.dir, 'journal.db'), keyFile: path.join(daemon.dir, 'journal.key'), readOnly: true });
+    try {
+      expect(j.stats().byState.pending).toBe(0);
+      expect(j.stats().total).toBeGreaterThan(5);
+      const rows = JSON.stringify(j.list({}));
+      for (const pin of PINS) expect(rows).not.toContain(pin);
+      expect(rows).toContain('op1');
+    } finally {
+      j.close();
+    }
+    const log = readFileSync(path.join(daemon.dir, 'log', 'sscard.log'), 'utf8');
+    expect(log).toContain('"APDU');
+    expect(log).toContain('stopping');
+    daemon = await DaemonProcess.start({ config: JSON.parse(readFileSync(daemon.configFile, 'utf8')) as Record<string, unknown> }, daemon.dir);
+    await waitIdentified();
+  }, 60_000);
+
+  it('no PIN in any log line, journal file, sync payload or API message', () => {
+    expect(pushBodies.length).toBeGreaterThan(0);
+    const logDir = path.join(daemon.dir, 'log');
+    const logs = readdirSync(logDir).map((f) => readFileSync(path.join(logDir, f), 'utf8')).join('\n');
+    expect(logs.split('\n').length).toBeGreaterThan(50);
+    const journalBytes = readFileSync(path.join(daemon.dir, 'journal.db')).toString('latin1') + (existsSync(path.join(daemon.dir, 'journal.db-wal')) ? readFileSync(path.join(daemon.dir, 'journal.db-wal')).toString('latin1') : '');
+    const api = clients.flatMap((c) => c.raw).join('\n');
+    const sync = pushBodies.map((b) => b.toString('utf8')).join('\n');
+    for (const pin of PINS) {
+      expect(logs).not.toContain(pin);
+      expect(journalBytes).not.toContain(pin);
+      expect(sync).not.toContain(pin);
+      expect(api).not.toContain(pin);
+    }
+    expect(logs).not.toContain(PASSPHRASE);
+  });
+});
