@@ -30,7 +30,7 @@ import type { PinPad } from '../../drivers/pinpad/pinpad.js';
 import { TouchPinPad } from '../../drivers/pinpad/touch-pinpad.js';
 import { Psam } from '../../drivers/psam/psam.js';
 import type { SessionDeps } from '../flows/session-actors.js';
-import { sessionImplementations } from '../flows/session-actors.js';
+import { pinEntryOf, sessionImplementations } from '../flows/session-actors.js';
 import type { Journal } from '../journal/journal.js';
 import type { LoggerLike } from '../journal/types.js';
 import { SILENT_LOGGER } from '../journal/types.js';
@@ -359,7 +359,7 @@ export class Terminal implements TerminalPort {
     };
     // Read when used: the PSAM may come and go while the slot lives.
     Object.defineProperty(deps, 'secureModule', { get: () => this.psam, enumerable: true });
-    const session: SessionConfig = { ...this.o.session, role: this.role, offered: this.services };
+    const session: SessionConfig = { ...this.o.session, role: this.role, offered: this.services, pinEntry: pinEntryOf(pad) };
     const actor = createActor(sessionMachine.provide(sessionImplementations(deps)), { input: session });
     actor.on('*', (event) => {
       this.emit({ type: 'session', reader: name, event });
