@@ -298,8 +298,9 @@ export class Terminal implements TerminalPort {
       slot.present = true;
       slot.atr = atr;
       await this.connectSlot(slot);
-      // The PSAM may still be coming up (both inserted at start): identification wants it.
-      await this.psamWork;
+      // The PSAM may still be coming up (both inserted at start; pcscd may report the card
+      // first): identification wants it for internal authentication and 3.0 cards' EF06.
+      await this.psamSettled(1500);
       slot.actor.send({ type: 'CARD_INSERTED' });
     });
   }
@@ -398,6 +399,22 @@ export class Terminal implements TerminalPort {
       this.psamProblem = isSsCardError(e) ? e.text : bi('PSAM 无法使用', 'the PSAM cannot be used');
       this.log.pcsc.error('PSAM not usable', { reader: name, code: isSsCardError(e) ? e.code : undefined, message: this.psamProblem.en });
       this.emit({ type: 'device', component: 'psam', connected: false, problem: this.psamProblem });
+    }
+  }
+
+  /**
+   * Wait (at most `ms`) until a configured PSAM reader's PSAM is open or known to be unusable.
+   * Without a PSAM reader configured, or with an empty one, nothing to wait for.
+   */
+  private async psamSettled(ms: number): Promise<void> {
+    const end = this.now() + ms;
+    for (;;) {
+      await this.psamWork;
+      if (this.psam !== undefined || this.psamProblem !== null || this.o.isPsamReader === undefined) return;
+      const reader = this.o.pcsc.readers().find((r) => this.isPsamReader(r.name));
+      if (reader === undefined || !reader.cardPresent) return;
+      if (this.now() >= end) return;
+      await new Promise((r) => setTimeout(r, 25));
     }
   }
 
