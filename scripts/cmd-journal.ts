@@ -1,7 +1,9 @@
 /**
- * `sscard journal [list | show ID | export --csv FILE | stats] [--json]`: the transaction journal
- * as a technician sees it. Card identities are masked (4104**********0047, 李**) unless `--reveal`
- * is given and the journal's key file is readable (only the daemon's user can read it).
+ * `sscard journal [list | show ID | export --csv FILE | stats | audit] [--json]`: the transaction
+ * journal as a technician sees it. Card identities are masked (4104**********0047, 李**) unless
+ * `--reveal` is given and the journal's key file is readable (only the daemon's user can read it).
+ * `audit` lists the audit trail: privileged calls with the operator id, and operator logins,
+ * failures, locks, logouts and expiries (no card identity, PIN, passphrase or token is in it).
  * The journal is opened read-only: these commands never change it.
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
@@ -10,8 +12,8 @@ import type { Command } from 'commander';
 import { ErrorCode, SsCardError } from '../apdu/errors.js';
 import { Journal } from '../daemon/journal/journal.js';
 import type { CardIdentity } from '../daemon/journal/identity.js';
-import { OPERATION_STATES, SYNC_STATES } from '../daemon/journal/types.js';
-import type { OperationRow, OperationState, SyncState } from '../daemon/journal/types.js';
+import { ACTOR_ID_PATTERN, OPERATION_STATES, SYNC_STATES } from '../daemon/journal/types.js';
+import type { AuditRow, OperationRow, OperationState, SyncState } from '../daemon/journal/types.js';
 import { readSyncStatus } from '../daemon/sync/worker.js';
 import { action, projectRoot } from './cli-util.js';
 
@@ -62,9 +64,16 @@ function who(v: RowView): string {
   return '-';
 }
 
+function parseLimit(value: string | undefined): number {
+  const limit = value === undefined ? 50 : Number(value);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 1_000_000) {
+    throw new SsCardError(ErrorCode.Input_BadOption, { zh: '--limit 应为 1 到 1000000 的整数', en: '--limit must be an integer from 1 to 1000000' }, { option: 'limit' });
+  }
+  return limit;
+}
+
 export function listCommand(opts: JournalFileOptions & { limit?: string; state?: string; sync?: string }): number {
-  const limit = opts.limit === undefined ? 50 : Number(opts.limit);
-  if (!Number.isInteger(limit) || limit < 1) throw new SsCardError(ErrorCode.Input_BadOption, { zh: '--limit 应为正整数', en: '--limit must be a positive integer' }, { option: 'limit' });
+  const limit = parseLimit(opts.limit);
   if (opts.state !== undefined && !(OPERATION_STATES as readonly string[]).includes(opts.state)) {
     throw new SsCardError(ErrorCode.Input_BadOption, { zh: `--state 应为 ${OPERATION_STATES.join('、')} 之一`, en: `--state must be one of ${OPERATION_STATES.join(', ')}` }, { option: 'state' });
   }
@@ -125,6 +134,44 @@ export function showCommand(id: string, opts: JournalFileOptions): number {
       ['卡识别码 card id', v.identity?.cardId ?? v.card?.cardId ?? '-'],
     ];
     for (const [k, val] of lines) process.stdout.write(`${k.padEnd(24)} ${val}\n`);
+    return 0;
+  } finally {
+    j.close();
+  }
+}
+
+interface AuditView extends Omit<AuditRow, 'at'> {
+  at: string;
+}
+
+/**
+ * `sscard journal audit [--operator ID] [--limit N] [--json]`: the audit trail, newest first.
+ * `--operator ''` lists the privileged calls refused with no operator.
+ */
+export function auditCommand(opts: JournalFileOptions & { operator?: string; limit?: string }): number {
+  const limit = parseLimit(opts.limit);
+  if (opts.operator !== undefined && opts.operator !== '' && !ACTOR_ID_PATTERN.test(opts.operator)) {
+    throw new SsCardError(
+      ErrorCode.Input_BadOption,
+      { zh: `--operator 应为操作员编号（字母、数字、. _ -，最长 64 个字符），或 '' 表示无操作员的调用`, en: `--operator must be an operator id (letters, digits, . _ -, at most 64 characters), or '' for calls with no operator` },
+      { option: 'operator' },
+    );
+  }
+  const j = openForReading(opts);
+  try {
+    const rows: AuditView[] = j.audit({ limit, ...(opts.operator === undefined ? {} : { operatorId: opts.operator }) }).map((r) => ({ ...r, at: iso(r.at) }));
+    if (opts.json) {
+      process.stdout.write(`${JSON.stringify({ audit: rows }, null, 2)}\n`);
+      return 0;
+    }
+    if (rows.length === 0) {
+      process.stdout.write('没有审计记录 / no audit entries\n');
+      return 0;
+    }
+    for (const v of rows) {
+      const req = v.requestId === null ? '' : `#${v.requestId}`;
+      process.stdout.write(`${v.at}  ${v.kind.padEnd(21)} ${(v.operatorId || '-').padEnd(16)} ${(v.command ?? '').padEnd(26)} ${req.padEnd(6)} ${v.outcome ?? ''}`.trimEnd() + '\n');
+    }
     return 0;
   } finally {
     j.close();
@@ -195,6 +242,7 @@ export function statsCommand(opts: JournalFileOptions): number {
       `上次成功 last success    ${sync.lastSuccessAt === null ? '-' : iso(sync.lastSuccessAt)}`,
       `上次错误 last error      ${sync.lastError === null ? '-' : `${iso(sync.lastError.at)} E${sync.lastError.code} ${sync.lastError.zh}`}`,
       `挂失名单 hotlist         ${s.hotlistSize} 张 cards, version ${s.hotlistVersion ?? '-'}`,
+      `审计记录 audit           ${s.auditCount}（仅本机，不上传 local only, not synced）`,
     ];
     process.stdout.write(`${out.join('\n')}\n`);
     return 0;
@@ -211,7 +259,7 @@ function fileOptions(c: Command): Command {
 }
 
 export function register(program: Command): void {
-  const journal = program.command('journal').description('交易日志：列表、详情、导出、统计 / the transaction journal: list, show, export, stats');
+  const journal = program.command('journal').description('交易日志：列表、详情、导出、统计、审计 / the transaction journal: list, show, export, stats, audit');
   fileOptions(journal.command('list', { isDefault: true }).description('最近的记录（新的在前）/ latest records, newest first'))
     .option('--limit <n>', '条数 / how many', '50')
     .option('--state <state>', 'pending | completed | interrupted')
@@ -228,4 +276,8 @@ export function register(program: Command): void {
   fileOptions(journal.command('stats').description('统计与同步状态 / counts and sync status')).action(
     action(async (opts: JournalFileOptions) => Promise.resolve(statsCommand(opts))),
   );
+  fileOptions(journal.command('audit').description('审计记录：特权调用与操作员登录（新的在前）/ the audit trail: privileged calls and operator sign-ins, newest first'))
+    .option('--operator <id>', "只看该操作员；'' 为无操作员的调用 / only this operator's; '' for calls with no operator")
+    .option('--limit <n>', '条数 / how many', '50')
+    .action(action(async (opts: JournalFileOptions & { operator?: string; limit?: string }) => Promise.resolve(auditCommand(opts))));
 }

@@ -20,6 +20,14 @@
  *
  * A card activated at a financial window gets its bank-account activation recorded as a separate
  * request for the bank ({@link Journal.recordBankRequest}, table `bank_requests`, schema 2).
+ *
+ * The audit trail (daemon issue §4, table `audit`, schema 3): every privileged API call with the
+ * operator id, the command, the request id and the outcome, and every operator login, failed
+ * login, lock, logout and expiry ({@link Journal.recordAudit}, read back with {@link Journal.audit}).
+ * Audit entries are local only: the sync worker never sends them to the platform. They are purged
+ * by age with the same retention as synced operations ({@link Journal.purge}). They hold no PIN,
+ * passphrase or session token: there is no field for one, and the bounded patterns refuse what
+ * does not look like an id, a command name or an outcome.
  */
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -31,6 +39,10 @@ import { UuidV7Generator, isUuidV7 } from './ids.js';
 import { LATEST_SCHEMA_VERSION, MIGRATIONS } from './schema.js';
 import {
   ACTOR_ID_PATTERN,
+  AUDIT_COMMAND_PATTERN,
+  AUDIT_KINDS,
+  AUDIT_KINDS_WITHOUT_OPERATOR,
+  AUDIT_OUTCOME_PATTERN,
   BANK_REQUEST_STATUSES,
   CARD_STATES,
   OPERATION_KINDS,
@@ -46,6 +58,10 @@ import {
   onlyKeys,
 } from './types.js';
 import type {
+  AuditInput,
+  AuditKind,
+  AuditQuery,
+  AuditRow,
   BankRequestInput,
   BankRequestRow,
   BankRequestStatus,
@@ -194,6 +210,34 @@ function toBankRow(r: DbBankRow): BankRequestRow {
     sentAt: r.sent_at,
     cardHash: r.card_hash,
     card: JSON.parse(r.card_masked) as MaskedIdentity,
+  };
+}
+
+interface DbAuditRow {
+  seq: number;
+  id: string;
+  at: number;
+  terminal_id: string;
+  operator_id: string;
+  kind: AuditKind;
+  command: string | null;
+  request_id: number | null;
+  outcome: string | null;
+}
+
+const AUDIT_COLUMNS = 'seq, id, at, terminal_id, operator_id, kind, command, request_id, outcome';
+
+function toAuditRow(r: DbAuditRow): AuditRow {
+  return {
+    seq: r.seq,
+    id: r.id,
+    at: r.at,
+    terminalId: r.terminal_id,
+    operatorId: r.operator_id,
+    kind: r.kind,
+    command: r.command,
+    requestId: r.request_id,
+    outcome: r.outcome,
   };
 }
 
@@ -396,6 +440,11 @@ export class Journal {
       backlog: d.prepare("SELECT count(*) AS n, min(finished_at) AS oldest FROM operations WHERE sync_state = 'unsynced' AND state <> 'pending'"),
       purge: d.prepare("DELETE FROM operations WHERE sync_state = 'synced' AND finished_at < ?"),
       purgeBank: d.prepare("DELETE FROM bank_requests WHERE status = 'sent' AND sent_at < ?"),
+      purgeAudit: d.prepare('DELETE FROM audit WHERE at < ?'),
+      auditInsert: d.prepare(
+        `INSERT INTO audit (id, at, terminal_id, operator_id, kind, command, request_id, outcome)
+         VALUES (@id, @at, @terminal_id, @operator_id, @kind, @command, @request_id, @outcome)`,
+      ),
       bankInsert: d.prepare(
         `INSERT INTO bank_requests (id, operation_id, terminal_id, operator_id, status, created_at, sent_at, card_hash, person_hash, card_masked, identity, key_id)
          VALUES (@id, @operation_id, @terminal_id, @operator_id, 'pending', @created_at, NULL, @card_hash, @person_hash, @card_masked, @identity, @key_id)`,
@@ -737,6 +786,7 @@ export class Journal {
         for (const r of this.db.prepare('SELECT status AS k, count(*) AS n FROM bank_requests GROUP BY status').all() as { k: BankRequestStatus; n: number }[]) out[r.k] = r.n;
         return out;
       })(),
+      auditCount: count('SELECT count(*) AS n FROM audit'),
       hotlistSize: count('SELECT count(*) AS n FROM hotlist'),
       hotlistVersion: this.getMeta('hotlist_version'),
       schemaVersion: LATEST_SCHEMA_VERSION,
@@ -761,19 +811,25 @@ export class Journal {
   // ---------------------------------------------------------------------------------------------
 
   /**
-   * Delete synced rows finished more than `olderThanMs` ago (default 90 days), and bank requests
-   * sent that long ago. Unsynced rows and pending bank requests are never purged. Returns the
-   * number of operations deleted.
+   * Delete synced rows finished more than `olderThanMs` ago (default 90 days), bank requests sent
+   * that long ago, and audit entries recorded that long ago (they are local only: nothing waits
+   * for them). Unsynced rows and pending bank requests are never purged. Returns the number of
+   * operations deleted (the other counts are logged).
    */
   public purge(olderThanMs: number = DEFAULT_RETENTION_MS): number {
     this.requireWritable();
     checkInt('olderThanMs', olderThanMs, 0, Number.MAX_SAFE_INTEGER);
     const cutoff = this.now() - olderThanMs;
-    const { n, bank } = this.db
-      .transaction(() => ({ n: this.st.purge.run(cutoff).changes, bank: this.st.purgeBank.run(cutoff).changes }))
+    const { n, bank, audit } = this.db
+      .transaction(() => ({
+        n: this.st.purge.run(cutoff).changes,
+        bank: this.st.purgeBank.run(cutoff).changes,
+        audit: this.st.purgeAudit.run(cutoff).changes,
+      }))
       .immediate();
     if (n > 0) this.log.info('synced operations purged', { count: n, olderThanMs });
     if (bank > 0) this.log.info('sent bank requests purged', { count: bank, olderThanMs });
+    if (audit > 0) this.log.info('audit entries purged', { count: audit, olderThanMs });
     return n;
   }
 
@@ -920,6 +976,57 @@ export class Journal {
     this.requireWritable();
     if (this.st.bankById.get(id) === undefined) throw notFound(id);
     return this.st.bankMarkSent.run(this.now(), id).changes === 1;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // audit trail (daemon issue §4)
+  // ---------------------------------------------------------------------------------------------
+
+  /**
+   * Record an audit entry, durably, at the journal's clock: a privileged API call (`command` and
+   * `outcome` required; an api `PrivilegedCall` fits as it is: `{ kind: 'privileged-call', ...call }`)
+   * or an operator sign-in event (AUDIT_KIND_OF_OPERATOR_EVENT maps `OperatorAuthEvent.type`).
+   * `operatorId` is an operator id, or '' for a privileged call refused with no operator and for a
+   * failed or locked login whose id is not one. Never give it a PIN, a passphrase or a token: there
+   * is no field for one, and anything outside the bounded patterns (or an unknown property) is
+   * refused with Journal_InvalidRecord. Returns the entry's id (a UUIDv7, like operation ids).
+   * Audit entries stay on this terminal (not synced) and go with {@link purge}.
+   */
+  public recordAudit(input: AuditInput): string {
+    const terminal = this.requireWritable();
+    onlyKeys(input, ['kind', 'operatorId', 'command', 'requestId', 'outcome'], 'audit');
+    const kind = checkOneOf('kind', input.kind, AUDIT_KINDS);
+    const operatorId =
+      input.operatorId === '' && AUDIT_KINDS_WITHOUT_OPERATOR.includes(kind) ? '' : checkPattern('operatorId', input.operatorId, ACTOR_ID_PATTERN);
+    const command = input.command === undefined ? null : checkPattern('command', input.command, AUDIT_COMMAND_PATTERN);
+    const outcome = input.outcome === undefined ? null : checkPattern('outcome', input.outcome, AUDIT_OUTCOME_PATTERN);
+    const requestId = input.requestId === undefined || input.requestId === null ? null : checkInt('requestId', input.requestId, 1, Number.MAX_SAFE_INTEGER);
+    if (kind === 'privileged-call') {
+      if (command === null) checkPattern('command', undefined, AUDIT_COMMAND_PATTERN);
+      if (outcome === null) checkPattern('outcome', undefined, AUDIT_OUTCOME_PATTERN);
+    }
+    const id = this.ids.next();
+    this.st.auditInsert.run({ id, at: this.now(), terminal_id: terminal, operator_id: operatorId, kind, command, request_id: requestId, outcome });
+    this.log.debug('audit entry recorded', { id, kind, ...(command === null ? {} : { command }) });
+    return id;
+  }
+
+  /** Audit entries, newest first: of one operator ('' : calls refused with no operator), since a time, at most `limit` (default 50). */
+  public audit(opts: AuditQuery = {}): AuditRow[] {
+    onlyKeys(opts, ['operatorId', 'since', 'limit'], 'auditQuery');
+    const where: string[] = [];
+    const args: (string | number)[] = [];
+    if (opts.operatorId !== undefined) {
+      where.push('operator_id = ?');
+      args.push(opts.operatorId === '' ? '' : checkPattern('operatorId', opts.operatorId, ACTOR_ID_PATTERN));
+    }
+    if (opts.since !== undefined) {
+      where.push('at >= ?');
+      args.push(checkInt('since', opts.since, 0, Number.MAX_SAFE_INTEGER));
+    }
+    const limit = checkInt('limit', opts.limit ?? 50, 1, 1_000_000);
+    const sql = `SELECT ${AUDIT_COLUMNS} FROM audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT ?`;
+    return (this.db.prepare(sql).all(...args, limit) as DbAuditRow[]).map(toAuditRow);
   }
 
   // ---------------------------------------------------------------------------------------------

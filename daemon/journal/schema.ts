@@ -4,9 +4,11 @@
  * The CHECK constraints repeat the closed sets of types.ts so that even a hand-written INSERT
  * cannot put free text where the code never does.
  */
-import { BANK_REQUEST_STATUSES, CARD_STATES, MATERIAL_TYPES, OPERATION_KINDS, OPERATION_STATES, OUTCOMES, SYNC_STATES, TERMINAL_ROLES } from './types.js';
+import { AUDIT_KINDS, BANK_REQUEST_STATUSES, CARD_STATES, MATERIAL_TYPES, OPERATION_KINDS, OPERATION_STATES, OUTCOMES, SYNC_STATES, TERMINAL_ROLES } from './types.js';
 
 const inList = (xs: readonly string[]): string => xs.map((x) => `'${x}'`).join(', ');
+/** GLOB for "has a run of five digits" (a 6-digit PIN would). */
+const DIGITS_5 = '*[0-9][0-9][0-9][0-9][0-9]*';
 
 export interface Migration {
   readonly version: number;
@@ -85,6 +87,29 @@ CREATE TABLE bank_requests (
 CREATE UNIQUE INDEX bank_requests_operation ON bank_requests(operation_id) WHERE operation_id IS NOT NULL;
 CREATE INDEX bank_requests_pending ON bank_requests(seq) WHERE status = 'pending';
 CREATE INDEX bank_requests_sent_age ON bank_requests(sent_at) WHERE status = 'sent';
+`,
+  },
+  {
+    // Daemon issue §4: every privileged call is journaled with the operator id, and so are the
+    // operator sign-in events. Local only (never synced); purged by age with the retention. No
+    // column can hold a PIN, a passphrase or a token: ids, bounded names without a run of five
+    // digits, a number.
+    version: 3,
+    sql: `
+CREATE TABLE audit (
+  seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+  id           TEXT NOT NULL UNIQUE CHECK (length(id) = 36),
+  at           INTEGER NOT NULL,
+  terminal_id  TEXT NOT NULL,
+  operator_id  TEXT NOT NULL CHECK (length(operator_id) <= 64 AND operator_id NOT GLOB '*[^A-Za-z0-9._-]*'),
+  kind         TEXT NOT NULL CHECK (kind IN (${inList(AUDIT_KINDS)})),
+  command      TEXT CHECK (length(command) BETWEEN 1 AND 80 AND command NOT GLOB '*[^A-Za-z0-9 ./_-]*' AND command NOT GLOB '${DIGITS_5}'),
+  request_id   INTEGER CHECK (request_id >= 1),
+  outcome      TEXT CHECK (length(outcome) BETWEEN 1 AND 80 AND outcome NOT GLOB '*[^A-Za-z0-9._:-]*' AND outcome NOT GLOB '${DIGITS_5}'),
+  CHECK (kind <> 'privileged-call' OR (command IS NOT NULL AND outcome IS NOT NULL))
+);
+CREATE INDEX audit_at ON audit(at);
+CREATE INDEX audit_operator ON audit(operator_id, seq);
 `,
   },
 ];

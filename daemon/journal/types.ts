@@ -1,10 +1,12 @@
 /**
  * What a journal row is made of. Every field is a closed set, a number, or a pattern that cannot
  * hold digits where digits would be dangerous: there is no free-text field a PIN, a PIN block, a
- * key or a raw APDU could be put into. The inputs are checked at run time as well (unknown
+ * key or a raw APDU could be put into (the audit entry's command and outcome are names of at most
+ * 80 characters without a run of five digits). The inputs are checked at run time as well (unknown
  * properties are refused), so a cast cannot sneak one in either.
  */
 import { ErrorCode, SsCardError } from '../../apdu/errors.js';
+import type { OperatorAuthEventType } from '../auth/operators.js';
 import type { CardIdentity, MaskedIdentity } from './identity.js';
 
 /** The card services (state/ machines) plus a plain read. */
@@ -54,6 +56,53 @@ export const REASON_PATTERN = /^[a-z][a-z-]{0,47}$/;
 export const SERVICE_ITEM_PATTERN = /^[0-9A-Z]{20,40}$/;
 /** Terminal and operator ids. */
 export const ACTOR_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+/**
+ * Audit entries (daemon issue §4: every privileged call is journaled with the operator id), table
+ * `audit`, schema 3: a privileged API call and its outcome, and the operator sign-in events.
+ */
+export const AUDIT_KINDS = [
+  'privileged-call',
+  'operator-login',
+  'operator-login-failed',
+  'operator-locked',
+  'operator-logout',
+  'operator-expired',
+] as const;
+export type AuditKind = (typeof AUDIT_KINDS)[number];
+
+/**
+ * The audit kind of each operator authentication event (daemon/auth/operators.ts
+ * `OperatorAuthEvent.type`), so the daemon can journal them with
+ * `recordAudit({ kind: AUDIT_KIND_OF_OPERATOR_EVENT[e.type], operatorId })`.
+ */
+export const AUDIT_KIND_OF_OPERATOR_EVENT = {
+  login: 'operator-login',
+  loginFailed: 'operator-login-failed',
+  locked: 'operator-locked',
+  logout: 'operator-logout',
+  expired: 'operator-expired',
+} as const satisfies Readonly<Record<OperatorAuthEventType, AuditKind>>;
+
+/**
+ * Audit kinds whose operator id may be '' (no operator could be established): a privileged call
+ * refused for want of one, and a failed or locked login whose id asked for is not an id (or which
+ * the caller chose not to keep: an unknown id may be a passphrase typed into the wrong field).
+ */
+export const AUDIT_KINDS_WITHOUT_OPERATOR: readonly AuditKind[] = ['privileged-call', 'operator-login-failed', 'operator-locked'];
+
+/**
+ * The command of an audit entry: an XFS4IoT command ("SSCard.UnblockPin", "CardReader.ChipIO"), an
+ * SSCardDriver function ("iUnblockPIN") or an HTTP route ("POST /sscard/iUnblockPIN"). A name, not
+ * data: at most 80 characters, no run of five digits or more (a 6-digit PIN cannot be one).
+ */
+export const AUDIT_COMMAND_PATTERN = /^(?!.*[0-9]{5})[A-Za-z][A-Za-z0-9 ./_-]{0,79}$/;
+/**
+ * The outcome of an audit entry: an XFS4IoT completion code with its errorCode ("success",
+ * "commandErrorCode:unblock.ok", "authorisationRequired") or an SSCardDriver return code with why
+ * ("-24:auth.required", "-2201:internal"). At most 80 characters, no run of five digits or more.
+ */
+export const AUDIT_OUTCOME_PATTERN = /^(?!.*[0-9]{5})-?[A-Za-z0-9][A-Za-z0-9._:-]{0,78}$/;
 
 /** The two published service items (fixtures in /work/shared/seeds): 业务办理项编码. */
 export const SERVICE_ITEMS = {
@@ -165,6 +214,48 @@ export interface OperationRow {
   readonly card: MaskedIdentity | null;
 }
 
+/**
+ * One audit entry to record. There is deliberately no field for a PIN, a passphrase, a session
+ * token or card data: the operator id is an id (ACTOR_ID_PATTERN, or '' where allowed), the command
+ * and outcome are bounded names (AUDIT_COMMAND_PATTERN / AUDIT_OUTCOME_PATTERN), the request id a
+ * number, and any other property is refused. The shape takes an api `PrivilegedCall` as it is:
+ * `recordAudit({ kind: 'privileged-call', ...call })`.
+ */
+export interface AuditInput {
+  readonly kind: AuditKind;
+  /** '' only for the kinds in AUDIT_KINDS_WITHOUT_OPERATOR. */
+  readonly operatorId: string;
+  /** Required for `privileged-call`. */
+  readonly command?: string;
+  /** The XFS4IoT requestId (1..2^53-1); null or absent over HTTP. */
+  readonly requestId?: number | null;
+  /** Required for `privileged-call`. */
+  readonly outcome?: string;
+}
+
+/** Which audit entries to read back (newest first). */
+export interface AuditQuery {
+  /** Only this operator's entries ('' : the calls refused with no operator). */
+  readonly operatorId?: string;
+  /** Only entries at or after this time (Unix ms). */
+  readonly since?: number;
+  /** At most this many (default 50). */
+  readonly limit?: number;
+}
+
+/** An audit entry as read back. `at` is Unix ms (the journal's clock when it was recorded). */
+export interface AuditRow {
+  readonly seq: number;
+  readonly id: string;
+  readonly at: number;
+  readonly terminalId: string;
+  readonly operatorId: string;
+  readonly kind: AuditKind;
+  readonly command: string | null;
+  readonly requestId: number | null;
+  readonly outcome: string | null;
+}
+
 export interface JournalStats {
   readonly total: number;
   readonly byState: Readonly<Record<OperationState, number>>;
@@ -179,6 +270,8 @@ export interface JournalStats {
   readonly unknownUnreconciled: number;
   /** Bank-account activation requests by status. */
   readonly bankRequests: Readonly<Record<BankRequestStatus, number>>;
+  /** Audit entries kept (local only; purged with the retention age). */
+  readonly auditCount: number;
   readonly hotlistSize: number;
   readonly hotlistVersion: string | null;
   readonly schemaVersion: number;
