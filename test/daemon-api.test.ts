@@ -199,6 +199,25 @@ describe('daemon over the WebSocket API (counter role, pcscd + vpcd)', () => {
     expect(kiosk.unsolicited.filter((m) => m.header.name === 'SSCard.ResultEvent')).toEqual([]);
   });
 
+  it('iVerifyPIN (vendor call): the PIN is typed on the pad; wrong PIN → -51, right PIN → 0', async () => {
+    const pad = await client();
+    const call = async (pin: string): Promise<{ code: string | null; body: string }> => {
+      const started = pad.unsolicited.length;
+      const res = fetch(daemon.url('/sscard/iVerifyPIN'), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ iType: 1 }) });
+      await pad.nextUnsolicited('SSCard.PinEntryStartedEvent', 10_000, started);
+      for (const k of pin) expect(completion(await pad.command('Keyboard.TouchKey', { key: k }))).toBe('success');
+      const r = await res;
+      return { code: r.headers.get('x-sscard-return'), body: await r.text() };
+    };
+    const wrong = await call('864209');
+    expect(wrong.code).toBe('-51');
+    expect(wrong.body).toMatch(/5/);
+    const right = await call('123456');
+    expect(right.code).toBe('0');
+    const two = await fetch(daemon.url('/sscard/iVerifyPIN'), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ iType: 2 }) });
+    expect(two.headers.get('x-sscard-return')).toBe('-1');
+  });
+
   it('ChangePin and back; the new PIN verifies', async () => {
     const c = await operator();
     const ch = await service(c, 'SSCard.ChangePin', ['123456', '975312', '975312']);
