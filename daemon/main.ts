@@ -26,6 +26,8 @@ import { OperatorAuth } from './auth/operators.js';
 import type { DaemonConfig } from './config/config.js';
 import { resolveSimulation } from './config/config.js';
 import { Journal } from './journal/journal.js';
+import type { AuditInput } from './journal/types.js';
+import { AUDIT_KIND_OF_OPERATOR_EVENT } from './journal/types.js';
 import type { Logging } from './log/logger.js';
 import { createLogging } from './log/logger.js';
 import { SyncWorker } from './sync/worker.js';
@@ -259,8 +261,23 @@ export async function startDaemon(opts: StartOptions): Promise<Daemon> {
     }
 
     const apiLog = logging.get('API');
+    // Privileged calls and operator sessions are journaled with the operator id (daemon issue §4).
+    // An id that is not a configured account is recorded as '' (it may be a passphrase typed
+    // into the wrong field).
+    const accounts = new Set(cfg.operators.accounts.map((a) => a.id));
+    const audit = (input: AuditInput): void => {
+      try {
+        journal.recordAudit(input);
+      } catch (e) {
+        jlog.error('could not journal an audit entry', { kind: input.kind, code: isSsCardError(e) ? e.code : undefined, message: isSsCardError(e) ? e.text.en : String(e) });
+      }
+    };
     const auth = new OperatorAuth(cfg.operators, {
-      onEvent: (e) => apiLog.info(`operator ${e.type}`, { operator: e.operatorId }),
+      onEvent: (e) => {
+        const operatorId = accounts.has(e.operatorId) ? e.operatorId : '';
+        apiLog.info(`operator ${e.type}`, { operator: operatorId === '' ? '(not an account)' : operatorId });
+        audit({ kind: AUDIT_KIND_OF_OPERATOR_EVENT[e.type], operatorId });
+      },
     });
     const api = await startApi({
       terminal,
@@ -272,7 +289,11 @@ export async function startDaemon(opts: StartOptions): Promise<Daemon> {
       maxClients: cfg.api.maxClients,
       logger: apiLog,
       version,
-      journalPrivileged: (e) => apiLog.info('privileged call', { operator: e.operatorId, command: e.command, requestId: e.requestId, outcome: e.outcome }),
+      journalPrivileged: (e) => {
+        const operatorId = accounts.has(e.operatorId) ? e.operatorId : '';
+        apiLog.info('privileged call', { operator: operatorId, command: e.command, requestId: e.requestId, outcome: e.outcome });
+        audit({ kind: 'privileged-call', operatorId, command: e.command, requestId: e.requestId, outcome: e.outcome });
+      },
     });
     cleanups.push(() => api.close());
 

@@ -94,6 +94,8 @@ export interface SessionContext {
   /** Digits typed in the running entry (a count, never a digit). */
   readonly digits: number;
   /** Journal row of the running state-changing operation, until completed. */
+  /** Phone numbers the caller gave with the running request (PIN policy). */
+  readonly requestPhones: readonly string[];
   readonly operationId: string | undefined;
   /** Journal row of the flow's operation once completed (the bank request refers to it). */
   readonly completedOperationId: string | undefined;
@@ -115,7 +117,8 @@ export interface SessionContext {
 export type SessionEvent =
   | { type: 'CARD_INSERTED' }
   | { type: 'CARD_REMOVED' }
-  | { type: 'SELECT_SERVICE'; kind: ServiceKind }
+  /** `phones`: numbers the caller knows for this request (PIN policy: no 6 consecutive digits of them). */
+  | { type: 'SELECT_SERVICE'; kind: ServiceKind; phones?: readonly string[] }
   | { type: 'CANCEL' }
   | PinEntryEvent;
 
@@ -321,6 +324,7 @@ export const sessionMachine = setup({
     digits: 0,
     operationId: undefined,
     completedOperationId: undefined,
+    requestPhones: [],
     inFlight: false,
     lastOp: undefined,
     activation: undefined,
@@ -367,7 +371,7 @@ export const sessionMachine = setup({
     identified: {
       after: { inactivity: { target: 'ended', actions: [{ type: 'setResult', params: results.sessionTimeout(undefined) }, 'emitResult'] } },
       on: {
-        SELECT_SERVICE: { target: 'service', actions: assign({ kind: ({ event }) => event.kind, result: undefined }) },
+        SELECT_SERVICE: { target: 'service', actions: assign({ kind: ({ event }) => event.kind, result: undefined, requestPhones: ({ event }) => event.phones ?? [] }) },
       },
     },
     service: {
@@ -482,7 +486,7 @@ export const sessionMachine = setup({
             src: 'checkNewPin',
             input: ({ context }) => ({
               kind: context.kind!,
-              policy: { socialSecurityNumber: context.card!.socialSecurityNumber, birthDate: context.card!.birthDate, phones: context.config.phones, denyList: context.config.denyList },
+              policy: { socialSecurityNumber: context.card!.socialSecurityNumber, birthDate: context.card!.birthDate, phones: [...context.config.phones, ...context.requestPhones], denyList: context.config.denyList },
             }),
             onDone: [
               { guard: ({ event }) => event.output.ok, target: 'journaling' },
@@ -629,7 +633,7 @@ export const sessionMachine = setup({
       entry: ['emitResult', assign({ kind: undefined })],
       after: { inactivity: { target: 'ended' } },
       on: {
-        SELECT_SERVICE: { target: 'service', actions: assign({ kind: ({ event }) => event.kind, result: undefined }) },
+        SELECT_SERVICE: { target: 'service', actions: assign({ kind: ({ event }) => event.kind, result: undefined, requestPhones: ({ event }) => event.phones ?? [] }) },
       },
     },
     ended: {

@@ -220,6 +220,10 @@ describe('daemon over the WebSocket API (counter role, pcscd + vpcd)', () => {
 
   it('ChangePin and back; the new PIN verifies', async () => {
     const c = await operator();
+    // A phone number the caller gives with the request: the new PIN may not be 6 digits of it.
+    const phone = await service(c, 'SSCard.ChangePin', ['123456', '975312', '975312'], { phones: ['139-7531-2000'] });
+    expect(result(phone)).toMatchObject({ code: 'pin.policy' });
+    expect(JSON.stringify(phone.completion)).not.toContain('975312');
     const ch = await service(c, 'SSCard.ChangePin', ['123456', '975312', '975312']);
     expect(result(ch)).toMatchObject({ code: 'change.ok' });
     expect(result(await service(c, 'SSCard.VerifyPin', ['975312']))).toMatchObject({ code: 'verify.ok' });
@@ -349,6 +353,12 @@ describe('daemon over the WebSocket API (counter role, pcscd + vpcd)', () => {
       const rows = JSON.stringify(j.list({}));
       for (const pin of PINS) expect(rows).not.toContain(pin);
       expect(rows).toContain('op1');
+      const audit = j.audit({ limit: 1000 });
+      expect(audit.some((a) => a.kind === 'privileged-call' && a.operatorId === 'op1' && a.command === 'SSCard.UnblockPin')).toBe(true);
+      expect(audit.some((a) => a.kind === 'privileged-call' && a.operatorId === '' && a.outcome?.startsWith('authorisationRequired') === true)).toBe(true);
+      expect(audit.some((a) => a.kind === 'operator-login' && a.operatorId === 'op1')).toBe(true);
+      expect(audit.some((a) => a.kind === 'operator-login-failed')).toBe(true);
+      expect(JSON.stringify(audit)).not.toContain(PASSPHRASE);
     } finally {
       j.close();
     }

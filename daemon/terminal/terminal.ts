@@ -547,7 +547,7 @@ export class Terminal implements TerminalPort {
           resolve(r);
         };
         this.log.flow.info('service requested', { reader: slot.name, kind: request.kind, operator: request.operatorId });
-        slot.actor.send({ type: 'SELECT_SERVICE', kind: request.kind });
+        slot.actor.send({ type: 'SELECT_SERVICE', kind: request.kind, ...(request.phones === undefined ? {} : { phones: request.phones }) });
         snap = slot.actor.getSnapshot();
         if (!started && !snap.matches('service') && !snap.matches('removed')) {
           // The machine did not take the request (e.g. its card went in the meantime).
