@@ -11,11 +11,11 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isSsCardError } from '../apdu/errors.js';
+import { ErrorCode, SsCardError, isSsCardError } from '../apdu/errors.js';
 import type { IdCardReader } from '../drivers/idcard/reader.js';
 import { SerialIdCardReader } from '../drivers/idcard/reader.js';
 import { PcscService } from '../drivers/pcsc/pcsc-service.js';
-import { HidPinPad } from '../drivers/pinpad/hid-pinpad.js';
+import { HidPinPad, parseHidPinPadConfig } from '../drivers/pinpad/hid-pinpad.js';
 import { PcscPinPad } from '../drivers/pinpad/pcsc-pinpad.js';
 import type { PinPad } from '../drivers/pinpad/pinpad.js';
 import { SerialPinPad } from '../drivers/pinpad/serial-pinpad.js';
@@ -25,6 +25,7 @@ import type { ApiServer } from './api/server.js';
 import { OperatorAuth } from './auth/operators.js';
 import type { DaemonConfig } from './config/config.js';
 import { resolveSimulation } from './config/config.js';
+import { projectRoot } from './config/root.js';
 import { Journal } from './journal/journal.js';
 import type { AuditInput } from './journal/types.js';
 import { AUDIT_KIND_OF_OPERATOR_EVENT } from './journal/types.js';
@@ -89,8 +90,16 @@ async function openPinPad(cfg: DaemonConfig, pcsc: PcscService, simulated: boole
     case 'serial':
       return new SerialPinPad({ path: p.path ?? '', baudRate: p.baudRate });
     case 'hid': {
-      const profile = p.profile === undefined ? {} : (JSON.parse(readFileSync(p.profile, 'utf8')) as Record<string, unknown>);
-      return new HidPinPad({ config: { ...profile, ...(p.vendorId === undefined ? {} : { vendorId: p.vendorId }), ...(p.productId === undefined ? {} : { productId: p.productId }) } as never });
+      // The pad model (key map, report layout) from its profile; the config may override the USB ids.
+      const file = p.profile ?? path.join(projectRoot(), 'fixtures', 'pinpads', 'hid-numpad.json');
+      let json: unknown;
+      try {
+        json = JSON.parse(readFileSync(file, 'utf8'));
+      } catch (e) {
+        throw new SsCardError(ErrorCode.Config_Invalid, { zh: `无法读取密码键盘型号文件 ${file}（pinPad.profile）`, en: `cannot read the PIN pad model file ${file} (pinPad.profile)` }, { path: ['pinPad', 'profile'] }, { cause: e });
+      }
+      const model = parseHidPinPadConfig(json, path.basename(file));
+      return new HidPinPad({ config: { ...model, ...(p.vendorId === undefined ? {} : { vendorId: p.vendorId }), ...(p.productId === undefined ? {} : { productId: p.productId }) } });
     }
     case 'pcsc': {
       const reader = p.reader ?? pcsc.readers().find((r) => !VIRTUAL_READER.test(r.name))?.name;
