@@ -13,12 +13,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ErrorCode, SsCardError, isSsCardError } from '../apdu/errors.js';
 import type { IdCardReader } from '../drivers/idcard/reader.js';
-import { SerialIdCardReader } from '../drivers/idcard/reader.js';
 import { PcscService } from '../drivers/pcsc/pcsc-service.js';
-import { HidPinPad, parseHidPinPadConfig } from '../drivers/pinpad/hid-pinpad.js';
 import { PcscPinPad } from '../drivers/pinpad/pcsc-pinpad.js';
 import type { PinPad } from '../drivers/pinpad/pinpad.js';
-import { SerialPinPad } from '../drivers/pinpad/serial-pinpad.js';
 import { TouchPinPad } from '../drivers/pinpad/touch-pinpad.js';
 import { startApi } from './api/server.js';
 import type { ApiServer } from './api/server.js';
@@ -32,7 +29,7 @@ import { AUDIT_KIND_OF_OPERATOR_EVENT } from './journal/types.js';
 import type { Logging } from './log/logger.js';
 import { createLogging } from './log/logger.js';
 import { SyncWorker } from './sync/worker.js';
-import { Simulator } from './terminal/simulator.js';
+import type { Simulator } from './terminal/simulator.js';
 import { Terminal } from './terminal/terminal.js';
 
 export interface Daemon {
@@ -87,9 +84,14 @@ async function openPinPad(cfg: DaemonConfig, pcsc: PcscService, simulated: boole
       return undefined;
     case 'touchscreen':
       return new TouchPinPad({ allowTouchscreen: p.allowTouchscreen || simulated });
-    case 'serial':
+    // Device drivers are loaded when configured: serialport and node-hid cost memory a terminal
+    // without such a device should not pay (idle RSS target, daemon issue §8).
+    case 'serial': {
+      const { SerialPinPad } = await import('../drivers/pinpad/serial-pinpad.js');
       return new SerialPinPad({ path: p.path ?? '', baudRate: p.baudRate });
+    }
     case 'hid': {
+      const { HidPinPad, parseHidPinPadConfig } = await import('../drivers/pinpad/hid-pinpad.js');
       // The pad model (key map, report layout) from its profile; the config may override the USB ids.
       const file = p.profile ?? path.join(projectRoot(), 'fixtures', 'pinpads', 'hid-numpad.json');
       let json: unknown;
@@ -179,6 +181,7 @@ export async function startDaemon(opts: StartOptions): Promise<Daemon> {
     cfg = resolveSimulation(cfg, simulated);
     let sim: Simulator | undefined;
     if (simulated) {
+      const { Simulator } = await import('./terminal/simulator.js');
       sim = await Simulator.start({
         card: cfg.simulator.card,
         psam: cfg.simulator.psam,
@@ -205,6 +208,7 @@ export async function startDaemon(opts: StartOptions): Promise<Daemon> {
     let idReader: IdCardReader | undefined = sim?.idReader;
     const idLog = logging.get('IDCARD');
     if (idReader === undefined && cfg.idReader.kind === 'serial') {
+      const { SerialIdCardReader } = await import('../drivers/idcard/reader.js');
       const r = new SerialIdCardReader({ path: cfg.idReader.path ?? '', baudRate: cfg.idReader.baudRate });
       idReader = r;
       try {

@@ -597,8 +597,9 @@ class Daemon {
 
   /** Spawn it and wait for "daemon running — API host:port"; resolves with the spawn→ready wall time. */
   static async start(configFile: string, env: NodeJS.ProcessEnv, nodeArgs: readonly string[] = []): Promise<{ daemon: Daemon; wallMs: number }> {
-    const sscard = path.join(HERE, `sscard${EXT}`);
-    const [cmd, args] = withDeathSignal(process.execPath, [...process.execArgv, ...nodeArgs, sscard, 'daemon', '--config', configFile]);
+    // The daemon's own entry (what npm start and the systemd unit run), not the technician CLI.
+    const sscardd = path.join(HERE, `sscardd${EXT}`);
+    const [cmd, args] = withDeathSignal(process.execPath, [...process.execArgv, ...nodeArgs, sscardd, '--config', configFile]);
     const t0 = performance.now();
     const child = spawn(cmd, args, { cwd: projectRoot(), env, stdio: ['ignore', 'ignore', 'pipe'] });
     const d = new Daemon(child);

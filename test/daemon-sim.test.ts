@@ -57,7 +57,7 @@ async function ready(d: DaemonProcess): Promise<void> {
 beforeAll(async () => {
   await requireStack();
   writeFileSync(path.join(dir, 'placeholder'), '');
-  daemon = await DaemonProcess.start({ config }, dir);
+  daemon = await DaemonProcess.start({ config, entry: 'sscardd' }, dir);
   await ready(daemon);
 }, 60_000);
 
@@ -107,7 +107,7 @@ describe('daemon with the default configuration (simulator, kiosk)', () => {
     c.close();
     await daemon.stop();
     expect(daemon.exitCode).toBe(0);
-    daemon = await DaemonProcess.start({ config }, dir);
+    daemon = await DaemonProcess.start({ config, entry: 'sscardd' }, dir);
     await ready(daemon);
     const d = await XfsClient.connect(daemon.port);
     try {

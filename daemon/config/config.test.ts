@@ -457,7 +457,7 @@ describe('deployment files', () => {
     for (const l of [
       'Type=notify',
       'NotifyAccess=all',
-      'ExecStart=/usr/bin/node /opt/sscard/dist/scripts/sscard.js daemon --config /etc/sscard/sscard.toml',
+      'ExecStart=/usr/bin/node /opt/sscard/dist/scripts/sscardd.js --config /etc/sscard/sscard.toml',
       'After=network-online.target pcscd.service',
       'Wants=network-online.target pcscd.service',
       'Restart=on-failure',

@@ -17,6 +17,8 @@ export interface DaemonProcessOptions {
   readonly config: Record<string, unknown>;
   readonly env?: Record<string, string>;
   readonly readyTimeoutMs?: number;
+  /** 'sscardd' (the daemon's own entry, what npm start runs) or 'sscard' (the CLI's `daemon` command, default). */
+  readonly entry?: 'sscard' | 'sscardd';
 }
 
 export class DaemonProcess {
@@ -47,7 +49,8 @@ export class DaemonProcess {
   public static async start(o: DaemonProcessOptions, dir = mkdtempSync(path.join(tmpdir(), 'sscard-daemon-'))): Promise<DaemonProcess> {
     const configFile = path.join(dir, 'sscard.json');
     writeFileSync(configFile, JSON.stringify(o.config, null, 2));
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts', 'sscard.ts'), 'daemon', '--config', configFile], {
+    const entry = o.entry === 'sscardd' ? [path.join(ROOT, 'scripts', 'sscardd.ts')] : [path.join(ROOT, 'scripts', 'sscard.ts'), 'daemon'];
+    const child = spawn(process.execPath, ['--import', 'tsx', ...entry, '--config', configFile], {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, NO_COLOR: '1', ...o.env },

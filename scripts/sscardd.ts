@@ -1,0 +1,20 @@
+#!/usr/bin/env node
+/**
+ * sscardd: the daemon alone (`sscard daemon` without the technician commands), for `npm start`
+ * and the systemd unit. The technician commands pull in drivers the daemon loads only when
+ * configured (serialport, node-hid, the simulators); leaving them out keeps the idle daemon small.
+ */
+import { Command, CommanderError } from 'commander';
+import { EXIT_USAGE, reportError } from './cli-util.js';
+import { register } from './cmd-daemon.js';
+
+const program = new Command();
+program.name('sscardd').description('社会保障卡自助服务守护进程 / the social security card kiosk daemon').exitOverride().showHelpAfterError();
+register(program);
+
+try {
+  await program.parseAsync(['daemon', ...process.argv.slice(2)], { from: 'user' });
+} catch (err) {
+  if (err instanceof CommanderError) process.exitCode = err.exitCode === 0 ? 0 : EXIT_USAGE;
+  else process.exitCode = reportError(err);
+}
