@@ -51,6 +51,28 @@ describe('Journal: opening', () => {
     db.close();
   });
 
+  it('commits are synchronous=FULL except a completion (NORMAL for that commit only: its pending row is already fsynced)', () => {
+    const j = open();
+    const db = (j as unknown as { db: Database.Database }).db;
+    const seen: number[] = [];
+    const orig = db.pragma.bind(db);
+    const spy = (src: string, o?: { simple?: boolean }): unknown => {
+      const r = orig(src, o);
+      if (/^synchronous\s*=/.test(src)) seen.push(Number(orig('synchronous', { simple: true })));
+      return r;
+    };
+    (db as unknown as { pragma: typeof spy }).pragma = spy;
+    expect(orig('synchronous', { simple: true })).toBe(2);
+    const id = j.beginOperation(BEGIN);
+    expect(seen).toEqual([]);
+    j.completeOperation(id, { outcome: 'ok', lastSw: 0x9000 });
+    expect(seen).toEqual([1, 2]);
+    expect(orig('synchronous', { simple: true })).toBe(2);
+    expect(() => j.completeOperation(id, { outcome: 'ok' })).toThrow();
+    expect(orig('synchronous', { simple: true })).toBe(2);
+    j.close();
+  });
+
   it('refuses a corrupt file, naming the path and the next step', () => {
     const file = path.join(dir, 'journal.sqlite');
     writeFileSync(file, Buffer.alloc(8192, 0x5a));

@@ -4,6 +4,13 @@
  *
  * Durability: WAL with `synchronous=FULL` (every commit is fsynced, https://sqlite.org/pragma.html#pragma_synchronous),
  * foreign keys on, a `quick_check` (or full `integrity_check`) at open that refuses a corrupt file.
+ * One exception, {@link Journal.completeOperation}: its commit is `synchronous=NORMAL` (in WAL mode:
+ * durable when the process dies, not fsynced at once; the next FULL commit — the next begin, a
+ * sync mark — fsyncs it with everything before). Power lost in between can only turn a completed
+ * row back into `pending`, which the next start marks `interrupted` and reconciles from the card:
+ * the write-ahead row that matters — `pending` before the first state-changing APDU — is always
+ * fsynced. This halves the fsyncs per service, which block the daemon's event loop for every
+ * reader (docs/benchmarks.md).
  *
  * Write-ahead intent, as the card-service machines (state/) use it through their actors:
  *
@@ -572,7 +579,14 @@ export class Journal {
     this.requireWritable();
     onlyKeys(input, ['outcome', 'reason', 'lastSw', 'triesLeft', 'cardState'], 'complete');
     const outcome = checkOneOf('outcome', input.outcome, OUTCOMES.filter((o) => o !== 'refused'));
-    const res = this.st.complete.run({ id, outcome, ...Journal.result(input), finished_at: this.now() });
+    // NORMAL for this commit only (see the file comment): the pending row is already durable.
+    this.db.pragma('synchronous = NORMAL');
+    let res: { changes: number };
+    try {
+      res = this.st.complete.run({ id, outcome, ...Journal.result(input), finished_at: this.now() });
+    } finally {
+      this.db.pragma('synchronous = FULL');
+    }
     if (res.changes === 1) {
       this.log.debug('operation completed', { id, outcome });
       return;
