@@ -580,12 +580,14 @@ export class Journal {
     onlyKeys(input, ['outcome', 'reason', 'lastSw', 'triesLeft', 'cardState'], 'complete');
     const outcome = checkOneOf('outcome', input.outcome, OUTCOMES.filter((o) => o !== 'refused'));
     // NORMAL for this commit only (see the file comment): the pending row is already durable.
-    this.db.pragma('synchronous = NORMAL');
+    // Inside a caller's transaction the level cannot change (and the commit is the caller's).
+    const relax = !this.db.inTransaction;
+    if (relax) this.db.pragma('synchronous = NORMAL');
     let res: { changes: number };
     try {
       res = this.st.complete.run({ id, outcome, ...Journal.result(input), finished_at: this.now() });
     } finally {
-      this.db.pragma('synchronous = FULL');
+      if (relax) this.db.pragma('synchronous = FULL');
     }
     if (res.changes === 1) {
       this.log.debug('operation completed', { id, outcome });
