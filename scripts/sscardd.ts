@@ -18,3 +18,8 @@ try {
   if (err instanceof CommanderError) process.exitCode = err.exitCode === 0 ? 0 : EXIT_USAGE;
   else process.exitCode = reportError(err);
 }
+
+// The command is done. The pcsclite addon's status threads can miss their SCardCancel when pcscd
+// is busy with a card change (santigimeno/node-pcsclite#70, LudovicRousseau/PCSC#160) and then
+// keep the event loop alive until the next reader event: a finished command must not hang.
+setTimeout(() => process.exit(), 1500).unref();
