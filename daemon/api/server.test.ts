@@ -451,6 +451,22 @@ describe('cancel, timeout, sequencing, disconnect', () => {
     expect((await b.command('SSCard.ReadBasic')).completion.header.completionCode).toBe('success');
   });
 
+  it('a half-open client (no pong) is dropped by the heartbeat and its flow aborted; answering clients stay', async () => {
+    const api = await start({ heartbeatMs: 100 });
+    const good = await api.connect();
+    const dead = new WebSocket(`ws://127.0.0.1:${api.server.port}/xfs4iot/v1.0/sscard`, { autoPong: false });
+    await new Promise((r) => dead.once('open', r));
+    const closed = new Promise<void>((r) => dead.once('close', () => r()));
+    dead.send(JSON.stringify({ header: { type: 'command', name: 'SSCard.VerifyPin', requestId: 1, version: '2.0' }, payload: {} }));
+    await until(() => api.terminal.calls.some((c) => c.method === 'runService'));
+    const signal = api.terminal.last('runService').signal;
+    await closed;
+    await until(() => signal.aborted);
+    expect(api.logger.entries.some((e) => e.message.includes('heartbeat'))).toBe(true);
+    await new Promise((r) => setTimeout(r, 350));
+    expect((await good.command('Common.Status')).completion.header.completionCode).toBe('success');
+  });
+
   it('a terminal that does not stop is given up on after the grace period; the lock stays until it lets go', async () => {
     const api = await start({ abortGraceMs: 100 });
     api.terminal.ignoreAbort = true;

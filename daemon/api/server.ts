@@ -15,6 +15,7 @@ import type { IncomingMessage } from 'node:http';
 import net from 'node:net';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import type { WebSocket } from 'ws';
 import { WebSocketServer } from 'ws';
 import { ErrorCode, SsCardError } from '../../apdu/errors.js';
 import type { BilingualText } from '../../apdu/errors.js';
@@ -51,6 +52,12 @@ export interface ApiOptions {
   readonly journalPrivileged?: (e: PrivilegedCall) => void;
   /** How long a cancelled or timed-out command may take to stop before it completes anyway (default 10 000 ms). */
   readonly abortGraceMs?: number;
+  /**
+   * WebSocket heartbeat (ms, default 15 000; 0 = off): each client is pinged this often and a
+   * client that did not answer the previous ping is dropped, so a half-open connection (a kiosk
+   * PC that lost power) does not hold its reader until the PIN-entry timeout.
+   */
+  readonly heartbeatMs?: number;
 }
 
 export interface ApiServer {
@@ -99,6 +106,7 @@ function checkOptions(o: ApiOptions): void {
   if (typeof o.version !== 'string') optionError('version', '必须是字符串', 'must be a string');
   if (o.journalPrivileged !== undefined && typeof o.journalPrivileged !== 'function') optionError('journalPrivileged', '必须是函数', 'must be a function');
   if (o.abortGraceMs !== undefined && (!Number.isInteger(o.abortGraceMs) || o.abortGraceMs < 0 || o.abortGraceMs > 600_000)) optionError('abortGraceMs', '必须是 0 到 600000 的整数', 'must be an integer 0..600000');
+  if (o.heartbeatMs !== undefined && (!Number.isInteger(o.heartbeatMs) || o.heartbeatMs < 0 || o.heartbeatMs > 600_000)) optionError('heartbeatMs', '必须是 0 到 600000 的整数', 'must be an integer 0..600000');
 }
 
 function endpointOf(path: string): Endpoint | null {
@@ -195,6 +203,29 @@ export async function startApi(opts: ApiOptions): Promise<ApiServer> {
     else socket.destroy();
   });
 
+  // Heartbeat: ping every client; one that did not answer the last ping is gone (its commands are
+  // aborted by the close, the card flow ends safely).
+  const alive = new Map<WebSocket, boolean>();
+  const heartbeatMs = opts.heartbeatMs ?? 15_000;
+  const heartbeat =
+    heartbeatMs > 0
+      ? setInterval(() => {
+          for (const [ws, ok] of alive) {
+            if (!ok) {
+              logger.warn('API client did not answer the heartbeat; dropping it', {});
+              ws.terminate();
+              continue;
+            }
+            alive.set(ws, false);
+            try {
+              ws.ping();
+            } catch {
+              ws.terminate();
+            }
+          }
+        }, heartbeatMs)
+      : undefined;
+  heartbeat?.unref();
   const wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxFrameBytes, perMessageDeflate: false, clientTracking: false });
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     try {
@@ -220,7 +251,12 @@ export async function startApi(opts: ApiOptions): Promise<ApiServer> {
         const remote = `${req.socket.remoteAddress ?? opts.socket ?? 'unix'}:${req.socket.remotePort ?? ''}`;
         const conn = new Connection(ws, api, endpoint, req.headers.host, remote);
         connections.add(conn);
-        ws.on('close', () => connections.delete(conn));
+        alive.set(ws, true);
+        ws.on('pong', () => alive.set(ws, true));
+        ws.on('close', () => {
+          connections.delete(conn);
+          alive.delete(ws);
+        });
         logger.info('API client connected', { client: conn.id, endpoint, remote });
       });
     } catch (e) {
@@ -299,6 +335,7 @@ export async function startApi(opts: ApiOptions): Promise<ApiServer> {
     close() {
       closing ??= (async () => {
         unsubscribe();
+        if (heartbeat !== undefined) clearInterval(heartbeat);
         const gone = [...connections].map(
           (c) =>
             new Promise<void>((resolve) => {
