@@ -36,6 +36,7 @@ import type { LoggerLike } from '../journal/types.js';
 import { SILENT_LOGGER } from '../journal/types.js';
 import type { SyncStatus } from '../sync/worker.js';
 import type { ServiceResult } from '../../state/results.js';
+import { results } from '../../state/results.js';
 import type { Role, ServiceKind } from '../../state/roles.js';
 import { capability, defaultServices } from '../../state/roles.js';
 import type { SessionConfig, SessionEmitted, SessionMachine } from '../../state/session.js';
@@ -551,7 +552,7 @@ export class Terminal implements TerminalPort {
         snap = slot.actor.getSnapshot();
         if (!started && !snap.matches('service') && !snap.matches('removed')) {
           // The machine did not take the request (e.g. its card went in the meantime).
-          finish(snap.context.result ?? { code: 'card.removed', kind: request.kind, outcome: 'cancelled', zh: '卡片已被取出，业务已结束。', en: 'The card was removed; the service has ended.', nextStep: bi('请重新插入社保卡。', 'Insert the card again.') });
+          finish(snap.context.result ?? results.cardRemoved(request.kind));
         }
         if (signal.aborted) onAbort();
       });
