@@ -10,7 +10,6 @@
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ErrorCode, SsCardError, isSsCardError } from '../apdu/errors.js';
 import type { IdCardReader } from '../drivers/idcard/reader.js';
 import { PcscService } from '../drivers/pcsc/pcsc-service.js';
@@ -21,7 +20,7 @@ import { startApi } from './api/server.js';
 import type { ApiServer } from './api/server.js';
 import { OperatorAuth } from './auth/operators.js';
 import type { DaemonConfig } from './config/config.js';
-import { resolveSimulation } from './config/config.js';
+import { readerMatcher, resolveSimulation } from './config/config.js';
 import { projectRoot } from './config/root.js';
 import { Journal } from './journal/journal.js';
 import type { AuditInput } from './journal/types.js';
@@ -42,33 +41,17 @@ export interface Daemon {
   stop(reason?: string): Promise<void>;
 }
 
-/** The package version, from package.json next to the sources or the build. */
+/** The package version, from the project's package.json. */
 export function packageVersion(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 5; i++) {
-    try {
-      const pkg = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === 'sscard' && typeof pkg.version === 'string') return pkg.version;
-    } catch {
-      // not here: one folder up
-    }
-    dir = path.dirname(dir);
+  try {
+    return (JSON.parse(readFileSync(path.join(projectRoot(), 'package.json'), 'utf8')) as { version?: string }).version ?? '0.0.0';
+  } catch {
+    return '0.0.0';
   }
-  return '0.0.0';
 }
 
 /** Readers vpcd provides: "Virtual PCD 00 00" etc. Any other reader is a physical one. */
 const VIRTUAL_READER = /^Virtual PCD\b/;
-
-function readerTest(pattern: string | null | undefined): ((name: string) => boolean) | undefined {
-  if (pattern === undefined || pattern === null) return undefined;
-  const m = /^\/(.*)\/([a-z]*)$/.exec(pattern);
-  if (m) {
-    const re = new RegExp(m[1]!, m[2]);
-    return (name) => re.test(name);
-  }
-  return (name) => name === pattern || name.includes(pattern);
-}
 
 function notifySystemd(log: { warn(m: string, meta?: Record<string, unknown>): void }): void {
   if (!process.env['NOTIFY_SOCKET']) return;
@@ -221,8 +204,8 @@ export async function startDaemon(opts: StartOptions): Promise<Daemon> {
     }
 
     const psamPattern = cfg.readers.psam;
-    const isPsamReader = readerTest(psamPattern);
-    const cardTest = readerTest(cfg.readers.card);
+    const isPsamReader = psamPattern === null || psamPattern === undefined ? undefined : readerMatcher(psamPattern);
+    const cardTest = cfg.readers.card === undefined ? undefined : readerMatcher(cfg.readers.card);
     const syncLog = logging.get('SYNC');
     let sync: SyncWorker | undefined;
     if (cfg.sync.endpoint !== undefined) {

@@ -153,7 +153,7 @@ describe('daemon over the WebSocket API (counter role, pcscd + vpcd)', () => {
     expect(h.status).toBe(200);
     const s = await status();
     expect(s).toMatchObject({ terminalId: 'E2E-COUNTER-1', role: 'counter', simulated: false });
-    expect(s.card).toMatchObject({ present: true, identified: true, cardNumberMasked: 'X0*****19', triesLeft: 6 });
+    expect(s.card).toMatchObject({ present: true, identified: true, cardNumberMasked: 'X0****019', triesLeft: 6 });
     expect(s['psam']).toMatchObject({ connected: true });
     expect(JSON.stringify(s)).not.toContain('411082198503120038');
   });

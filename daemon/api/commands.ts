@@ -8,6 +8,7 @@
  * here too: what crosses to a client is written out field by field, never spread from a port
  * object, so nothing the port adds later leaks by accident.
  */
+import { maskCardNumber } from '../journal/identity.js';
 import { z } from 'zod';
 import { ErrorCode, isSsCardError } from '../../apdu/errors.js';
 import type { BilingualText } from '../../apdu/errors.js';
@@ -89,12 +90,6 @@ const empty = z.strictObject({});
 // ---- mapping helpers ----
 
 const hex4 = (sw: number): string => sw.toString(16).toUpperCase().padStart(4, '0');
-
-/** X00000019 → X0****019 (as the journal masks card numbers). */
-export function maskCardNumber(s: string): string {
-  if (s.length <= 5) return '*'.repeat(s.length);
-  return s.slice(0, 2) + '*'.repeat(s.length - 5) + s.slice(-3);
-}
 
 /** A ServiceResult as sent: written out field by field. */
 export function resultPayload(r: ServiceResult): Record<string, unknown> {

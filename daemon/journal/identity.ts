@@ -88,10 +88,15 @@ export function maskName(name: string): string {
   return chars.length <= 1 ? '*' : chars[0]! + '*'.repeat(chars.length - 1);
 }
 
+/** X00000019 → X0****019: the card number as logs, status and events show it. */
+export function maskCardNumber(cardNumber: string): string {
+  return maskMiddle(cardNumber, 2, 3);
+}
+
 export function maskIdentity(id: CardIdentity): MaskedIdentity {
   return {
     cardId: maskMiddle(id.cardId, 6, 4),
-    cardNumber: id.cardNumber === undefined ? null : maskMiddle(id.cardNumber, 2, 3),
+    cardNumber: id.cardNumber === undefined ? null : maskCardNumber(id.cardNumber),
     socialSecurityNumber: id.socialSecurityNumber === undefined ? null : maskMiddle(id.socialSecurityNumber, 4, 4),
     name: id.name === undefined ? null : maskName(id.name),
   };

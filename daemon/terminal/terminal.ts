@@ -31,6 +31,7 @@ import { TouchPinPad } from '../../drivers/pinpad/touch-pinpad.js';
 import { Psam } from '../../drivers/psam/psam.js';
 import type { SessionDeps } from '../flows/session-actors.js';
 import { pinEntryOf, sessionImplementations } from '../flows/session-actors.js';
+import { maskCardNumber } from '../journal/identity.js';
 import type { Journal } from '../journal/journal.js';
 import type { LoggerLike } from '../journal/types.js';
 import { SILENT_LOGGER } from '../journal/types.js';
@@ -122,12 +123,6 @@ const bi = (zh: string, en: string): BilingualText => ({ zh, en });
 
 function err(code: ErrorCode, zh: string, en: string, context?: Record<string, unknown>): SsCardError {
   return new SsCardError(code, bi(zh, en), context);
-}
-
-/** `8-digit…` card numbers shown with the middle hidden (status and events go to several clients). */
-export function maskCardNumber(n: string): string {
-  if (n.length <= 4) return '*'.repeat(n.length);
-  return `${n.slice(0, 2)}${'*'.repeat(n.length - 4)}${n.slice(-2)}`;
 }
 
 function stateName(value: SessionSnapshot['value']): string {
