@@ -19,8 +19,8 @@ import { PtyPair } from '../drivers/sim/pty.js';
 import { VirtualSsCard } from '../drivers/sim/virtual-card.js';
 import { VirtualPsam } from '../drivers/sim/virtual-psam.js';
 import { VpcdBridge } from '../drivers/sim/vpcd-bridge.js';
-import type { CommandOutcome, XfsMessage } from './helpers/daemon.js';
-import { DaemonProcess, XfsClient } from './helpers/daemon.js';
+import type { CommandResult as CommandOutcome, Msg as XfsMessage, TestClient } from '../daemon/api/test-client.js';
+import { DaemonProcess, connectClient } from './helpers/daemon.js';
 import { CARD_READER, PSAM_READER, ROOT, requireStack } from './helpers/stack.js';
 
 const PASSPHRASE = 'counter-op-passphrase';
@@ -33,17 +33,17 @@ let cardBridge: VpcdBridge;
 let psamBridge: VpcdBridge;
 let pty: PtyPair;
 let idSim: IdReaderSimulator;
-const clients: XfsClient[] = [];
+const clients: TestClient[] = [];
 const pushBodies: Buffer[] = [];
 
-async function client(): Promise<XfsClient> {
-  const c = await XfsClient.connect(daemon.port);
+async function client(): Promise<TestClient> {
+  const c = await connectClient(daemon.port);
   clients.push(c);
   return c;
 }
 
 /** A client with the counter operator logged in (change, reset and activation at a counter need one). */
-async function operator(): Promise<XfsClient> {
+async function operator(): Promise<TestClient> {
   const c = await client();
   const r = await c.command('Operator.Login', { operatorId: 'op1', passphrase: PASSPHRASE });
   if (r.completion.header.completionCode !== 'success') throw new Error(`login failed: ${JSON.stringify(r.completion)}`);
@@ -75,11 +75,9 @@ async function waitIdentified(ms = 15_000): Promise<void> {
 }
 
 /** Run a service, typing each PIN (from `pins`, in order) on the touchscreen pad when asked. */
-function service(c: XfsClient, name: string, pins: string[], payload: Record<string, unknown> = {}): Promise<CommandOutcome> {
+function service(c: TestClient, name: string, pins: string[], payload: Record<string, unknown> = {}): Promise<CommandOutcome> {
   const queue = [...pins];
-  return c.command(name, payload, {
-    timeout: 60_000,
-    onEvent: (m) => {
+  return c.command(name, payload, { timeout: 60_000 }, 70_000, (m) => {
       if (m.header.name === 'SSCard.PinEntryStartedEvent') {
         const pin = queue.shift();
         if (pin === undefined) return;
@@ -90,7 +88,6 @@ function service(c: XfsClient, name: string, pins: string[], payload: Record<str
           }
         })();
       }
-    },
   });
 }
 
@@ -195,16 +192,16 @@ describe('daemon over the WebSocket API (counter role, pcscd + vpcd)', () => {
     expect(result(ok)).toMatchObject({ code: 'verify.ok', outcome: 'ok', triesLeft: 6 });
     expect(completion(ok)).toBe('success');
     expect(ok.events.map((e) => e.header.name)).toEqual(expect.arrayContaining(['SSCard.PinEntryStartedEvent', 'SSCard.PinDigitsEvent', 'SSCard.ResultEvent']));
-    await watcher.nextUnsolicited('SSCard.ResultEvent', 5000, 0);
-    expect(kiosk.unsolicited.filter((m) => m.header.name === 'SSCard.ResultEvent')).toEqual([]);
+    await watcher.waitFor((m) => m.header.type === 'unsolicited' && m.header.name === 'SSCard.ResultEvent');
+    expect(kiosk.unsolicited('SSCard.ResultEvent')).toEqual([]);
   });
 
   it('iVerifyPIN (vendor call): the PIN is typed on the pad; wrong PIN → -51, right PIN → 0', async () => {
     const pad = await client();
     const call = async (pin: string): Promise<{ code: string | null; body: string }> => {
-      const started = pad.unsolicited.length;
+      const started = pad.messages.length;
       const res = fetch(daemon.url('/sscard/iVerifyPIN'), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ iType: 1 }) });
-      await pad.nextUnsolicited('SSCard.PinEntryStartedEvent', 10_000, started);
+      await pad.waitFor((m) => pad.messages.indexOf(m) >= started && m.header.type === 'unsolicited' && m.header.name === 'SSCard.PinEntryStartedEvent', 10_000);
       for (const k of pin) expect(completion(await pad.command('Keyboard.TouchKey', { key: k }))).toBe('success');
       const r = await res;
       return { code: r.headers.get('x-sscard-return'), body: await r.text() };
@@ -275,11 +272,11 @@ describe('daemon over the WebSocket API (counter role, pcscd + vpcd)', () => {
     const c = await client();
     const replies = (n: number): Promise<XfsMessage[]> =>
       new Promise((resolve) => {
-        const start = c.all.length;
+        const start = c.messages.length;
         const t = setInterval(() => {
-          if (c.all.length >= start + n) {
+          if (c.messages.length >= start + n) {
             clearInterval(t);
-            resolve(c.all.slice(start));
+            resolve(c.messages.slice(start));
           }
         }, 10);
       });
@@ -295,7 +292,7 @@ describe('daemon over the WebSocket API (counter role, pcscd + vpcd)', () => {
     expect((await p).length).toBe(1);
     // Two commands with one requestId while the first still runs.
     const first = service(c, 'SSCard.VerifyPin', [], {});
-    await c.next((m) => m.header.name === 'SSCard.PinEntryStartedEvent');
+    await c.waitFor((m) => m.header.name === 'SSCard.PinEntryStartedEvent');
     const dup = await c.command('Common.Status', {}, { requestId: 1_000_000 });
     expect(completion(dup)).toBe('success');
     const other = await client();
@@ -314,7 +311,7 @@ describe('daemon over the WebSocket API (counter role, pcscd + vpcd)', () => {
   it('a client that disconnects mid-flow: the flow ends safely and the reader is free for the next', async () => {
     const c = await client();
     void service(c, 'SSCard.VerifyPin', []);
-    await c.next((m) => m.header.name === 'SSCard.PinEntryStartedEvent');
+    await c.waitFor((m) => m.header.name === 'SSCard.PinEntryStartedEvent');
     c.close();
     const d = await client();
     const end = Date.now() + 10_000;
@@ -340,7 +337,7 @@ describe('daemon over the WebSocket API (counter role, pcscd + vpcd)', () => {
   it('SIGTERM mid-flow: the daemon stops cleanly, leaves no pending row, and starts again', async () => {
     const c = await client();
     void service(c, 'SSCard.VerifyPin', []);
-    await c.next((m) => m.header.name === 'SSCard.PinEntryStartedEvent');
+    await c.waitFor((m) => m.header.name === 'SSCard.PinEntryStartedEvent');
     // Let the sync push what the flows journaled before stopping.
     await new Promise((r) => setTimeout(r, 1500));
     daemon.signal('SIGTERM');
@@ -375,7 +372,7 @@ describe('daemon over the WebSocket API (counter role, pcscd + vpcd)', () => {
     const logs = readdirSync(logDir).map((f) => readFileSync(path.join(logDir, f), 'utf8')).join('\n');
     expect(logs.split('\n').length).toBeGreaterThan(50);
     const journalBytes = readFileSync(path.join(daemon.dir, 'journal.db')).toString('latin1') + (existsSync(path.join(daemon.dir, 'journal.db-wal')) ? readFileSync(path.join(daemon.dir, 'journal.db-wal')).toString('latin1') : '');
-    const api = clients.flatMap((c) => c.raw).join('\n');
+    const api = clients.flatMap((c) => c.frames).join('\n');
     const sync = pushBodies.map((b) => b.toString('utf8')).join('\n');
     for (const pin of PINS) {
       expect(logs).not.toContain(pin);

@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassphrase } from '../daemon/auth/passphrase.js';
-import type { CommandOutcome } from './helpers/daemon.js';
-import { DaemonProcess, XfsClient } from './helpers/daemon.js';
+import type { CommandResult as CommandOutcome, TestClient } from '../daemon/api/test-client.js';
+import { DaemonProcess, connectClient } from './helpers/daemon.js';
 import { requireStack, runCli } from './helpers/stack.js';
 
 const PASSPHRASE = 'kiosk-should-not-care';
@@ -23,21 +23,18 @@ const config = {
   operators: { accounts: [{ id: 'op1', name: '李四', hash: hashPassphrase(Buffer.from(PASSPHRASE), { N: 1024 }) }] },
 };
 
-function verify(c: XfsClient, pin: string, extra: Record<string, unknown> = {}): Promise<CommandOutcome> {
+function verify(c: TestClient, pin: string, extra: Record<string, unknown> = {}): Promise<CommandOutcome> {
   return typed(c, 'SSCard.VerifyPin', [pin], extra);
 }
 
-function typed(c: XfsClient, name: string, pins: string[], payload: Record<string, unknown> = {}): Promise<CommandOutcome> {
+function typed(c: TestClient, name: string, pins: string[], payload: Record<string, unknown> = {}): Promise<CommandOutcome> {
   const queue = [...pins];
-  return c.command(name, payload, {
-    timeout: 60_000,
-    onEvent: (m) => {
+  return c.command(name, payload, { timeout: 60_000 }, 70_000, (m) => {
       if (m.header.name !== 'SSCard.PinEntryStartedEvent') return;
       const pin = queue.shift();
       if (pin !== undefined) void (async () => {
         for (const k of pin) await c.command('Keyboard.TouchKey', { key: k });
       })();
-    },
   });
 }
 
@@ -70,7 +67,7 @@ describe('daemon with the default configuration (simulator, kiosk)', () => {
     expect(daemon.stderr).toMatch(/simulating/);
     const s = (await (await fetch(daemon.url('/status'))).json()) as Record<string, unknown>;
     expect(s).toMatchObject({ simulated: true, role: 'kiosk', services: ['verify', 'change'] });
-    const c = await XfsClient.connect(daemon.port);
+    const c = await connectClient(daemon.port);
     try {
       expect(code(await verify(c, '123456'))).toBe('verify.ok');
     } finally {
@@ -79,7 +76,7 @@ describe('daemon with the default configuration (simulator, kiosk)', () => {
   });
 
   it('a kiosk refuses counter-only services even with a valid operator token', async () => {
-    const c = await XfsClient.connect(daemon.port);
+    const c = await connectClient(daemon.port);
     try {
       const login = await c.command('Operator.Login', { operatorId: 'op1', passphrase: PASSPHRASE });
       const token = (login.completion.payload as { token?: string }).token;
@@ -102,14 +99,14 @@ describe('daemon with the default configuration (simulator, kiosk)', () => {
   });
 
   it('the virtual card keeps its state across a restart (a changed PIN stays changed)', async () => {
-    const c = await XfsClient.connect(daemon.port);
+    const c = await connectClient(daemon.port);
     { const r = await typed(c, 'SSCard.ChangePin', ['123456', '864209', '864209']); expect(code(r), JSON.stringify(r.completion.payload)).toBe('change.ok'); }
     c.close();
     await daemon.stop();
     expect(daemon.exitCode).toBe(0);
     daemon = await DaemonProcess.start({ config, entry: 'sscardd' }, dir);
     await ready(daemon);
-    const d = await XfsClient.connect(daemon.port);
+    const d = await connectClient(daemon.port);
     try {
       expect(code(await verify(d, '864209'))).toBe('verify.ok');
     } finally {

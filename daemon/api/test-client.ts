@@ -127,11 +127,12 @@ export class TestClient {
       this.frames.push(text);
       const m = JSON.parse(text) as Msg;
       this.messages.push(m);
-      this.waiters = this.waiters.filter((w) => {
-        if (!w.pred(m)) return true;
+      // A waiter may add waiters (an onMessage hook that sends a command): iterate a copy, remove in place.
+      for (const w of [...this.waiters]) {
+        if (!w.pred(m)) continue;
+        this.waiters.splice(this.waiters.indexOf(w), 1);
         w.resolve(m);
-        return false;
-      });
+      }
     });
     ws.on('error', () => {});
   }
@@ -183,8 +184,26 @@ export class TestClient {
     return { ack: mine.find((m) => m.header.type === 'acknowledge')!, events: mine.filter((m) => m.header.type === 'event'), completion: end };
   }
 
-  public async command(name: string, payload: unknown = {}, header: Record<string, unknown> = {}, ms = 5000): Promise<CommandResult> {
-    return this.result(this.send(name, payload, header), ms);
+  /** Send a command and wait for its end; `onEvent` sees each of its events as it arrives (to type a PIN when asked). */
+  public async command(name: string, payload: unknown = {}, header: Record<string, unknown> = {}, ms = 5000, onEvent?: (m: Msg) => void): Promise<CommandResult> {
+    const requestId = typeof header['requestId'] === 'number' ? header['requestId'] : TestClient.newId();
+    const off = onEvent === undefined ? undefined : this.onMessage((m) => {
+      if (m.header.type === 'event' && m.header.requestId === requestId) onEvent(m);
+    });
+    try {
+      return await this.result(this.send(name, payload, { ...header, requestId }), ms);
+    } finally {
+      off?.();
+    }
+  }
+
+  /** Every message from now on; returns the unsubscribe function. */
+  public onMessage(fn: (m: Msg) => void): () => void {
+    const w = { pred: (m: Msg) => (fn(m), false), resolve: () => {} };
+    this.waiters.push(w);
+    return () => {
+      this.waiters = this.waiters.filter((x) => x !== w);
+    };
   }
 
   public unsolicited(name?: string): Msg[] {

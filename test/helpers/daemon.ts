@@ -2,14 +2,14 @@
  * The daemon as the end-to-end suites run it: a child process (`sscard daemon` from source) with a
  * config written to a temporary folder, over the real pcscd + vpcd; the test owns the virtual card
  * and PSAM (a VpcdBridge each) and the ID reader simulator on a pty, so it can insert, remove and
- * swap them like a person at the kiosk. XfsClient speaks the XFS4IoT envelope over WebSocket.
+ * swap them like a person at the kiosk. connectClient gives the API's own test client.
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import WebSocket from 'ws';
+import { TestClient } from '../../daemon/api/test-client.js';
 import { ROOT } from './stack.js';
 
 export interface DaemonProcessOptions {
@@ -97,117 +97,7 @@ export class DaemonProcess {
   }
 }
 
-export interface XfsMessage {
-  readonly header: {
-    readonly type: 'acknowledge' | 'event' | 'completion' | 'unsolicited';
-    readonly name: string;
-    readonly requestId: number | null;
-    readonly version?: string;
-    readonly status?: string | null;
-    readonly completionCode?: string;
-    readonly errorDescription?: string | null;
-  };
-  readonly payload?: Record<string, unknown>;
-}
-
-export interface CommandOutcome {
-  readonly ack: XfsMessage | undefined;
-  readonly events: XfsMessage[];
-  readonly completion: XfsMessage;
-}
-
-/** An XFS4IoT client: commands with requestId correlation, events and completions collected. */
-export class XfsClient {
-  public readonly all: XfsMessage[] = [];
-  public readonly raw: string[] = [];
-  public readonly unsolicited: XfsMessage[] = [];
-  private nextId = 1;
-  private readonly waiters = new Map<number, { ack?: XfsMessage; events: XfsMessage[]; done: (m: CommandOutcome) => void; onEvent?: (m: XfsMessage) => void }>();
-  private closed = false;
-
-  private constructor(public readonly ws: WebSocket) {
-    ws.on('message', (data: Buffer) => {
-      const text = data.toString('utf8');
-      this.raw.push(text);
-      let m: XfsMessage;
-      try {
-        m = JSON.parse(text) as XfsMessage;
-      } catch {
-        return;
-      }
-      this.all.push(m);
-      if (m.header.type === 'unsolicited') {
-        this.unsolicited.push(m);
-        return;
-      }
-      const id = m.header.requestId;
-      const w = id === null ? undefined : this.waiters.get(id);
-      if (!w) return;
-      if (m.header.type === 'acknowledge') {
-        w.ack = m;
-        if (m.header.status !== null && m.header.status !== undefined) {
-          this.waiters.delete(id!);
-          w.done({ ack: m, events: w.events, completion: m });
-        }
-      } else if (m.header.type === 'event') {
-        w.events.push(m);
-        w.onEvent?.(m);
-      } else if (m.header.type === 'completion') {
-        this.waiters.delete(id!);
-        w.done({ ack: w.ack, events: w.events, completion: m });
-      }
-    });
-    ws.on('close', () => {
-      this.closed = true;
-    });
-  }
-
-  public static async connect(port: number, p = '/xfs4iot/v1.0/sscard'): Promise<XfsClient> {
-    const ws = new WebSocket(`ws://127.0.0.1:${port}${p}`);
-    await new Promise<void>((resolve, reject) => {
-      ws.once('open', () => resolve());
-      ws.once('error', reject);
-    });
-    return new XfsClient(ws);
-  }
-
-  public get isClosed(): boolean {
-    return this.closed;
-  }
-
-  /** Send a command; resolves with its acknowledge, events and completion. */
-  public command(name: string, payload: Record<string, unknown> = {}, opts: { timeout?: number; onEvent?: (m: XfsMessage) => void; requestId?: number } = {}): Promise<CommandOutcome> {
-    const requestId = opts.requestId ?? this.nextId++;
-    return new Promise((resolve) => {
-      this.waiters.set(requestId, { events: [], done: resolve, ...(opts.onEvent ? { onEvent: opts.onEvent } : {}) });
-      this.ws.send(JSON.stringify({ header: { type: 'command', name, requestId, version: '2.0', ...(opts.timeout === undefined ? {} : { timeout: opts.timeout }) }, payload }));
-    });
-  }
-
-  /** The next unsolicited message named `name` (already received ones count when `fromIndex` is given). */
-  public async nextUnsolicited(name: string, ms = 10_000, fromIndex = this.unsolicited.length): Promise<XfsMessage> {
-    const end = Date.now() + ms;
-    for (;;) {
-      const found = this.unsolicited.slice(fromIndex).find((m) => m.header.name === name);
-      if (found) return found;
-      if (Date.now() > end) throw new Error(`no unsolicited ${name} within ${ms} ms; got ${this.unsolicited.map((m) => m.header.name).join(', ')}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
-
-  /** Wait for the next raw message matching `pred`. */
-  public async next(pred: (m: XfsMessage) => boolean, ms = 10_000): Promise<XfsMessage> {
-    const start = this.all.length;
-    const end = Date.now() + ms;
-    for (;;) {
-      const found = this.all.slice(start).find(pred);
-      if (found) return found;
-      if (Date.now() > end) throw new Error(`no matching message within ${ms} ms`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
-
-  public close(): void {
-    this.ws.close();
-  }
+/** A client of the daemon's WebSocket API (the API's own test client, daemon/api/test-client.ts). */
+export function connectClient(port: number, p = '/xfs4iot/v1.0/sscard'): Promise<TestClient> {
+  return TestClient.connect(`ws://127.0.0.1:${port}${p}`);
 }
