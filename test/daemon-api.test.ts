@@ -21,7 +21,7 @@ import { VirtualPsam } from '../drivers/sim/virtual-psam.js';
 import { VpcdBridge } from '../drivers/sim/vpcd-bridge.js';
 import type { CommandResult as CommandOutcome, Msg as XfsMessage, TestClient } from '../daemon/api/test-client.js';
 import { DaemonProcess, connectClient } from './helpers/daemon.js';
-import { CARD_READER, PSAM_READER, ROOT, requireStack } from './helpers/stack.js';
+import { CARD_READER, PSAM_READER, ROOT, requireStack, settleAfterRemoval } from './helpers/stack.js';
 
 const PASSPHRASE = 'counter-op-passphrase';
 /** Every PIN any flow here types or sets. */
@@ -140,6 +140,7 @@ afterAll(async () => {
   await idSim?.stop();
   await pty?.close();
   await central?.close();
+  await settleAfterRemoval();
 });
 
 describe('daemon over the WebSocket API (counter role, pcscd + vpcd)', () => {

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassphrase } from '../daemon/auth/passphrase.js';
 import type { CommandResult as CommandOutcome, TestClient } from '../daemon/api/test-client.js';
 import { DaemonProcess, connectClient } from './helpers/daemon.js';
-import { requireStack, runCli } from './helpers/stack.js';
+import { requireStack, runCli, settleAfterRemoval } from './helpers/stack.js';
 
 const PASSPHRASE = 'kiosk-should-not-care';
 let daemon: DaemonProcess;
@@ -60,6 +60,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await daemon?.stop();
+  await settleAfterRemoval();
 });
 
 describe('daemon with the default configuration (simulator, kiosk)', () => {

@@ -96,3 +96,13 @@ export function runCli(args: string[], timeoutMs = 30000, env: Record<string, st
     });
   });
 }
+
+/**
+ * After a suite pulled its virtual cards (or a simulating daemon did on exit): wait until pcscd,
+ * which polls vpcd for presence every 400 ms, has surely seen them go. A card the next suite
+ * inserts within the same poll window is never powered up and its first command fails with
+ * SCARD_E_NOT_TRANSACTED (seen once in CI when a suite followed the simulating daemon at once).
+ */
+export function settleAfterRemoval(): Promise<void> {
+  return sleep(1200);
+}
