@@ -9,9 +9,12 @@ import {
   macEquals,
   padIso9797M2,
   retailMac,
+  SM4_MAC_FOLDS,
+  sm4CbcMac,
   sm4Mac,
   xor,
 } from './crypto.js';
+import type { Sm4MacFold } from './crypto.js';
 import { caught, h, hex } from '../test/util.js';
 
 /** Single DES as two-key TDES with K ‖ K (E_K ∘ D_K ∘ E_K = E_K). */
@@ -100,33 +103,133 @@ describe('retailMac (ISO/IEC 9797-1 MAC algorithm 3, padding method 2)', () => {
   });
 });
 
-describe('sm4Mac (SM4-CBC, last block folded by XOR of its 32-bit words)', () => {
+describe('sm4CbcMac: SM4 CBC-MAC, independent published vectors', () => {
+  // GB/T 15852.1-2020 (ISO/IEC 9797-1:2011, MOD) Annex B, SM4 examples: K = 0123456789ABCDEFFEDCBA9876543210,
+  // H0 = 0, data string 1 "This is the test message for mac" (32 bytes), data string 2
+  // "This is the test message " (25 bytes); MAC algorithm 1, MAC = leftmost 64 bits of the last block.
+  // The numbers as reproduced in yaoyuanyylyy/CMacTest src/test/java/org/yy/mac/YMacTest.java
+  // (class TestData4, "GBT 15852.1-2020 附录 测试数据"; its test asserts them against its own
+  // implementation). Padding method 1 appends zeros only when needed; padding method 2 is
+  // padIso9797M2, the padding the card MAC uses.
+  const K = h('0123456789ABCDEFFEDCBA9876543210');
+  const zero = Buffer.alloc(16);
+  const msg1 = Buffer.from('This is the test message for mac', 'ascii');
+  const msg2 = Buffer.from('This is the test message ', 'ascii');
+  const pad1 = (m: Buffer): Buffer => Buffer.concat([m, Buffer.alloc((16 - (m.length % 16)) % 16)]);
+
+  it.each([
+    ['data string 1, padding method 1', () => pad1(msg1), '16E02904EFB765B7'],
+    ['data string 2, padding method 1', () => pad1(msg2), 'BA89E45FE8ABF242'],
+    ['data string 1, padding method 2', () => padIso9797M2(msg1, 16), '4B6553AF3C4E2744'],
+    ['data string 2, padding method 2', () => padIso9797M2(msg2, 16), '421AD1690AA152E2'],
+  ] as const)('GB/T 15852.1-2020 Annex B, MAC algorithm 1, %s → %s…', (_what, data, mac64) => {
+    expect(hex(sm4CbcMac(K, zero, data())).slice(0, 16)).toBe(mac64);
+  });
+
+  // SM4 CBC-MAC with a non-zero IV (H0 = IV, no padding, full 16-byte MAC), the vectors marked
+  // "XX中心提供" in "密码算法测试向量——Cipher MAC SM4" (crypto2020, https://www.cnblogs.com/crypto2020/p/19277894,
+  // table sm4mactv, mode CBC_MAC_PAD_0000); also in yaoyuanyylyy/CMacTest YMacTest.java class TestData3.
+  // The card MAC chains from the GET CHALLENGE random exactly so.
+  it.each([
+    ['EEF3C9888129755F2C769DBC459448CE', 'FBD7B7AB0793F814B28A970F9E859C05', '99C9D02D03F2CD394A680DC51B112322', '530EDF0605A302F30096AE46BD6316AF'],
+    [
+      '973270DF92EFF5EC1E170A1566098CB3',
+      '2C2A98AF53A684F19DF3C39B721FA27E',
+      'AADA15E99FE95171B6F15FD3E427976E B1B595FCA82A23AC00C7AC7CEF9DDED7',
+      'CF505945E5C135BC2BB4588D17E404D4',
+    ],
+    [
+      'F82B569F5D3DCB61D0BE8778BF05D1B0',
+      '791004096432F985F7BE6B5CDAC79EB8',
+      'F76C0ADA8374F1D0C4B7EC5CC5047E03 CF83B7A9ECE3777CFAEEC940ECE815CA E2FAA69EFAAC61A142C882CCC772E653',
+      '651AF0AA9D73D2C6460DAEC83738AE3C',
+    ],
+    [
+      'ABC854B48BD5811E22DDBB513313C858',
+      '500D6DD1001962FE4727C117ACDE2C4E',
+      'E0D1F45DB6C3DB00F954062DB748162F 5FF589645686F61592A98574334BE914 42B8BCDB331887D7D3873EDB63EFA4E4 1FA3BC66BA9BDBD9F02A6CF6D6116044',
+      'AA54E04FC85B56C2CEB1D58E122ADB79',
+    ],
+    [
+      '3CA7EF836755B8D4A1F981A596DB17E8',
+      '607B652B1E129F6900FDF21D833AED4B',
+      'DF8C24D34145C12B335852E9F23468A9 EA01C3A356FD07017F55706BF403D4A4 B1C0E4C9448D18F62FFEB58DACC857F2 73ABFC4C064E05B4B2DBA149E1CBA7DE C6A3809AD916306C48A5F564B1378356',
+      'C5C98AC7CD492D4192706C7CCC6C9F79',
+    ],
+  ])('IV vector: key %s, IV %s', (key, iv, data, expected) => {
+    expect(hex(sm4CbcMac(h(key), h(iv), h(data)))).toBe(expected);
+  });
+
+  it('takes whole blocks only (the padding is the caller\'s)', () => {
+    const e = caught(() => sm4CbcMac(K, zero, Buffer.alloc(17)));
+    expect(isSsCardError(e, ErrorCode.Crypto_BadData) && e.context?.['argument']).toBe('data');
+  });
+});
+
+describe('sm4Mac (padding method 2, SM4-CBC from the challenge, last block folded by sm4MacFold)', () => {
   const key = h('0123456789ABCDEFFEDCBA9876543210');
   const iv = h('00112233445566778899AABBCCDDEEFF');
 
-  function reference(msg: Buffer): string {
+  function reference(msg: Buffer, fold: Sm4MacFold): string {
     const padded = padIso9797M2(msg, 16);
     let state: Buffer = Buffer.from(iv);
     for (let i = 0; i < padded.length; i += 16) state = encryptBlocks('SM4', key, xor(state, padded.subarray(i, i + 16)));
+    if (fold === 'left4') return hex(state.subarray(0, 4));
     const w = [0, 4, 8, 12].map((o) => state.readUInt32BE(o));
     const folded = Buffer.alloc(4);
     folded.writeUInt32BE((w[0]! ^ w[1]! ^ w[2]! ^ w[3]!) >>> 0);
     return hex(folded);
   }
 
-  it.each([0, 1, 15, 16, 17, 40])('matches a block-by-block reference for %i-byte messages', (n) => {
-    const msg = Buffer.alloc(n, 0x5a);
-    expect(hex(sm4Mac(key, iv, msg))).toBe(reference(msg));
+  it.each(SM4_MAC_FOLDS.flatMap((fold) => [0, 1, 15, 16, 17, 40].map((n) => [fold, n] as const)))(
+    '%s matches a block-by-block reference for %i-byte messages',
+    (fold, n) => {
+      const msg = Buffer.alloc(n, 0x5a);
+      expect(hex(sm4Mac(key, iv, msg, fold))).toBe(reference(msg, fold));
+    },
+  );
+
+  it('left4 is GB/T 15852.1-2020 MAC algorithm 1 with padding method 2 truncated to 32 bits (Annex B, IV zero)', () => {
+    // Leftmost 32 bits of the Annex B MACs 4B6553AF3C4E2744 / 421AD1690AA152E2 (see sm4CbcMac above).
+    const K = h('0123456789ABCDEFFEDCBA9876543210');
+    expect(hex(sm4Mac(K, Buffer.alloc(16), Buffer.from('This is the test message for mac'), 'left4'))).toBe('4B6553AF');
+    expect(hex(sm4Mac(K, Buffer.alloc(16), Buffer.from('This is the test message '), 'left4'))).toBe('421AD169');
   });
 
-  it('golden: APP UNBLOCK MAC input 84 18 00 00 04', () => {
+  it('xor-words folds the same CBC-MAC block: no published vector exists for it (UNCONFIRMED)', () => {
+    const K = h('0123456789ABCDEFFEDCBA9876543210');
+    // 4B6553AF ^ 3C4E2744 ^ 8412315A ^ C7849535: the words of the Annex B block for data string 1.
+    const block = sm4CbcMac(K, Buffer.alloc(16), padIso9797M2(Buffer.from('This is the test message for mac'), 16));
+    expect(hex(block)).toBe('4B6553AF3C4E27448412315AC7849535');
+    expect(hex(sm4Mac(K, Buffer.alloc(16), Buffer.from('This is the test message for mac'), 'xor-words'))).toBe('34BDD084');
+  });
+
+  it('golden: APP UNBLOCK MAC input 84 18 00 00 04, each rule', () => {
     expect(hex(sm4Mac(key, iv, h('8418000004')))).toBe('AEBFFB94');
+    expect(hex(sm4Mac(key, iv, h('8418000004'), 'xor-words'))).toBe('AEBFFB94');
+    expect(hex(sm4Mac(key, iv, h('8418000004'), 'left4'))).not.toBe('AEBFFB94');
   });
 
-  it('mac() dispatches by algorithm', () => {
+  it('mac() dispatches by algorithm and passes the fold to SM4 only', () => {
     const msg = h('8418000004');
     expect(hex(mac('SM4', key, iv, msg))).toBe(hex(sm4Mac(key, iv, msg)));
+    expect(hex(mac('SM4', key, iv, msg, { sm4MacFold: 'left4' }))).toBe(hex(sm4Mac(key, iv, msg, 'left4')));
     expect(hex(mac('3DES', key, iv.subarray(0, 8), msg))).toBe(hex(retailMac(key, iv.subarray(0, 8), msg)));
+    expect(hex(mac('3DES', key, iv.subarray(0, 8), msg, { sm4MacFold: 'left4' }))).toBe(hex(retailMac(key, iv.subarray(0, 8), msg)));
+  });
+
+  it.each([
+    ['sm4Mac', () => sm4Mac(key, iv, Buffer.alloc(3), 'xor-halves' as Sm4MacFold)],
+    ['mac (SM4)', () => mac('SM4', key, iv, Buffer.alloc(3), { sm4MacFold: 'LEFT4' as Sm4MacFold })],
+    ['mac (3DES): checked eagerly though unused', () => mac('3DES', key, iv.subarray(0, 8), Buffer.alloc(3), { sm4MacFold: 4 as unknown as Sm4MacFold })],
+  ])('an unknown fold → Input_BadOption naming sm4MacFold and the allowed values (%s)', (_what, f) => {
+    const e = caught(f);
+    expect(isSsCardError(e, ErrorCode.Input_BadOption)).toBe(true);
+    if (!isSsCardError(e)) return;
+    expect(e.context?.['option']).toBe('sm4MacFold');
+    expect(e.text.en).toContain('sm4MacFold');
+    expect(e.text.zh).toContain('sm4MacFold');
+    expect(e.text.en).toContain('"xor-words", "left4"');
   });
 });
 
@@ -202,6 +305,8 @@ describe('argument checks', () => {
     const k = Buffer.from(key);
     retailMac(k, Buffer.alloc(8), Buffer.alloc(5));
     sm4Mac(k, Buffer.alloc(16), Buffer.alloc(5));
+    sm4Mac(k, Buffer.alloc(16), Buffer.alloc(5), 'left4');
+    sm4CbcMac(k, Buffer.alloc(16), Buffer.alloc(16));
     diversify('3DES', k, Buffer.alloc(8));
     expect(hex(k)).toBe(hex(key));
   });

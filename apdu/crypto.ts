@@ -1,7 +1,8 @@
 /**
  * Block-cipher primitives for the social security card: ECB with two-key 3DES or SM4, ISO/IEC 9797-1
  * padding method 2, the DES retail MAC (ISO/IEC 9797-1:2011 MAC algorithm 3), the SM4 CBC-MAC
- * with the last block folded to 4 bytes, and PBOC key diversification.
+ * with the last block folded to 4 bytes by a profile-chosen rule ({@link Sm4MacFold}), and PBOC key
+ * diversification.
  *
  * Pure: no I/O, only node:crypto. Node 20 ships OpenSSL 3, whose default provider has `sm4-ecb`
  * (GB/T 32907-2016) and `des-ede-ecb` (two-key TDES, NIST SP 800-67) but not single DES; single DES
@@ -214,33 +215,104 @@ export function retailMac(key: Uint8Array, iv: Uint8Array, message: Uint8Array):
 }
 
 /**
- * SM4 MAC as the 3rd-generation card uses it (docs/card-conventions.md): padding method 2 to
- * 16-byte blocks, SM4-CBC from `iv` (the 16-byte challenge), then the last ciphertext block
- * folded by XOR of its four 32-bit words → 4 bytes.
+ * How the last 16-byte block of the SM4 CBC-MAC becomes the 4-byte MAC of a card command. Which
+ * rule the social security card uses is **UNCONFIRMED** (docs/card-conventions.md, "MACs on card
+ * commands"), so the card and PSAM profiles choose it (`sm4MacFold`):
+ * - `xor-words`: XOR of the block's four 32-bit words. The project's domain notes
+ *   (../shared/DOMAIN.md §3) state it; no independent published source or test vector was found.
+ *   The default, so profiles without the setting behave as before.
+ * - `left4`: the leftmost 4 bytes — the truncation MSB₃₂ of ISO/IEC 9797-1:2011 MAC algorithm 1
+ *   (GB/T 15852.1-2020 MAC 算法 1, whose Annex B gives SM4 examples), the same "leftmost 4 bytes"
+ *   the DES retail MAC uses.
  */
-export function sm4Mac(key: Uint8Array, iv: Uint8Array, message: Uint8Array): Buffer {
+export type Sm4MacFold = 'xor-words' | 'left4';
+
+/** Every {@link Sm4MacFold}, in the order error messages list them. */
+export const SM4_MAC_FOLDS: readonly Sm4MacFold[] = ['xor-words', 'left4'];
+
+/** The rule a profile without `sm4MacFold` uses. */
+export const DEFAULT_SM4_MAC_FOLD: Sm4MacFold = 'xor-words';
+
+/** Eager check of the `sm4MacFold` option: Input_BadOption naming the option and the allowed values. */
+export function checkSm4MacFold(fold: unknown): asserts fold is Sm4MacFold {
+  if (!(SM4_MAC_FOLDS as readonly unknown[]).includes(fold)) {
+    const allowed = SM4_MAC_FOLDS.map((f) => `"${f}"`);
+    fail(
+      ErrorCode.Input_BadOption,
+      `选项 sm4MacFold（SM4 MAC 末块折叠规则）的值 “${String(fold)}” 无效：应为 ${allowed.join('、')} 之一。请改正卡片/PSAM 配置（参见 docs/card-conventions.md）`,
+      `Option sm4MacFold (how the SM4 MAC folds its last block) is "${String(fold)}": it must be one of ${allowed.join(', ')}. Fix the card/PSAM profile (see docs/card-conventions.md)`,
+      { option: 'sm4MacFold', allowed: [...SM4_MAC_FOLDS] },
+    );
+  }
+}
+
+/**
+ * SM4 CBC-MAC over whole blocks, no padding: H0 = iv; Hi = SM4_K(Di ⊕ Hi−1); returns Hq, the full
+ * 16-byte last block (ISO/IEC 9797-1:2011 MAC algorithm 1 before truncation; its H0 is zero, the
+ * card's is the GET CHALLENGE random). {@link sm4Mac} pads and folds this block.
+ */
+export function sm4CbcMac(key: Uint8Array, iv: Uint8Array, blocks: Uint8Array): Buffer {
+  checkKey(key);
+  checkIv(iv, 16);
+  checkWholeBlocks(blocks, 16);
+  const k = Buffer.from(key);
+  const data = Buffer.from(blocks);
+  try {
+    return cbcLastBlock('sm4-ecb', k, iv, data, 16);
+  } finally {
+    k.fill(0);
+    data.fill(0);
+  }
+}
+
+/** Fold a 16-byte CBC-MAC block to the 4-byte MAC by `fold` (see {@link Sm4MacFold}). */
+function foldSm4Block(last: Buffer, fold: Sm4MacFold): Buffer {
+  const out = Buffer.alloc(MAC_LENGTH);
+  if (fold === 'left4') {
+    last.copy(out, 0, 0, MAC_LENGTH);
+  } else {
+    for (let i = 0; i < MAC_LENGTH; i++) out[i] = last[i]! ^ last[4 + i]! ^ last[8 + i]! ^ last[12 + i]!;
+  }
+  return out;
+}
+
+/**
+ * SM4 MAC as the 3rd-generation card uses it (docs/card-conventions.md): padding method 2 to
+ * 16-byte blocks, SM4-CBC from `iv` (the 16-byte challenge), then the last ciphertext block folded
+ * to 4 bytes by `fold` (default {@link DEFAULT_SM4_MAC_FOLD}; the rule is UNCONFIRMED, a profile setting).
+ */
+export function sm4Mac(key: Uint8Array, iv: Uint8Array, message: Uint8Array, fold: Sm4MacFold = DEFAULT_SM4_MAC_FOLD): Buffer {
+  checkSm4MacFold(fold);
   checkKey(key);
   checkIv(iv, 16);
   checkBytes(message, 'message', ErrorCode.Crypto_BadData);
-  const k = Buffer.from(key);
   const padded = padIso9797M2(message, 16);
   let last: Buffer | undefined;
   try {
-    last = cbcLastBlock('sm4-ecb', k, iv, padded, 16);
-    const out = Buffer.alloc(MAC_LENGTH);
-    for (let i = 0; i < MAC_LENGTH; i++) out[i] = last[i]! ^ last[4 + i]! ^ last[8 + i]! ^ last[12 + i]!;
-    return out;
+    last = sm4CbcMac(key, iv, padded);
+    return foldSm4Block(last, fold);
   } finally {
-    k.fill(0);
     padded.fill(0);
     last?.fill(0);
   }
 }
 
-/** The card command MAC for `alg`: {@link retailMac} (3DES, 8-byte iv) or {@link sm4Mac} (SM4, 16-byte iv). */
-export function mac(alg: Algorithm, key: Uint8Array, iv: Uint8Array, message: Uint8Array): Buffer {
+/** Options of {@link mac}. */
+export interface MacOptions {
+  /** How an SM4 MAC folds its last block (default {@link DEFAULT_SM4_MAC_FOLD}); 3DES ignores it. */
+  readonly sm4MacFold?: Sm4MacFold;
+}
+
+/**
+ * The card command MAC for `alg`: {@link retailMac} (3DES, 8-byte iv) or {@link sm4Mac} (SM4,
+ * 16-byte iv, folded by `options.sm4MacFold`). The option is checked even for 3DES, so a profile
+ * mistake shows on the first MAC, not only on an SM4 card.
+ */
+export function mac(alg: Algorithm, key: Uint8Array, iv: Uint8Array, message: Uint8Array, options: MacOptions = {}): Buffer {
   checkAlgorithm(alg);
-  return alg === 'SM4' ? sm4Mac(key, iv, message) : retailMac(key, iv, message);
+  const fold = options.sm4MacFold ?? DEFAULT_SM4_MAC_FOLD;
+  checkSm4MacFold(fold);
+  return alg === 'SM4' ? sm4Mac(key, iv, message, fold) : retailMac(key, iv, message);
 }
 
 /**
