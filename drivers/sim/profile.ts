@@ -17,7 +17,8 @@ import { existsSync } from 'node:fs';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Algorithm } from '../../apdu/crypto.js';
+import { DEFAULT_SM4_MAC_FOLD, SM4_MAC_FOLDS } from '../../apdu/crypto.js';
+import type { Algorithm, Sm4MacFold } from '../../apdu/crypto.js';
 import { ErrorCode, fail, isSsCardError } from '../../apdu/errors.js';
 import { toHex } from '../../apdu/hex.js';
 import { parseAtr } from '../../apdu/atr.js';
@@ -246,6 +247,11 @@ export interface PsamProfile {
   readonly applications: Readonly<Partial<Record<Algorithm, number>>>;
   /** Master keys, 16 bytes each, by {@link MasterKeyName}. */
   readonly masterKeys: ReadonlyMap<MasterKeyName, Buffer>;
+  /**
+   * How COMPUTE MAC folds the last block of an SM4 MAC (UNCONFIRMED, docs/card-conventions.md;
+   * default `xor-words`). It must be the card's rule, or the card refuses the MAC with `6988`.
+   */
+  readonly sm4MacFold: Sm4MacFold;
 }
 
 export interface PsamProfileJson {
@@ -255,10 +261,11 @@ export interface PsamProfileJson {
   protocol: SimProtocol;
   terminalNumber: string;
   applications: Partial<Record<Algorithm, string>>;
+  sm4MacFold?: Sm4MacFold;
   masterKeys: Record<string, string>;
 }
 
-const PSAM_KEYS = ['label', 'atr', 'protocol', 'terminalNumber', 'applications', 'masterKeys'] as const;
+const PSAM_KEYS = ['label', 'atr', 'protocol', 'terminalNumber', 'applications', 'sm4MacFold', 'masterKeys'] as const;
 
 /** Validate a parsed PSAM profile; `source` names the file in errors. */
 export function parsePsamProfile(json: unknown, source = 'PSAM profile'): PsamProfile {
@@ -284,6 +291,7 @@ export function parsePsamProfile(json: unknown, source = 'PSAM profile'): PsamPr
   if (Object.keys(applications).length === 0) {
     r.fail('applications', '至少需要一个应用（"3DES" 或 "SM4"）', 'needs at least one application ("3DES" or "SM4")');
   }
+  const sm4MacFold = r.oneOf(o, 'sm4MacFold', '', SM4_MAC_FOLDS, DEFAULT_SM4_MAC_FOLD);
   const keysJson = r.object(o['masterKeys'], 'masterKeys');
   const masterKeys = new Map<MasterKeyName, Buffer>();
   for (const [name, value] of Object.entries(keysJson)) {
@@ -298,7 +306,7 @@ export function parsePsamProfile(json: unknown, source = 'PSAM profile'): PsamPr
     }
     masterKeys.set(masterKeyName(alg, parseInt(m[2]!, 16), parseInt(m[3]!, 16)), r.hexValue(value, p, { length: KEY_HEX_LENGTH }));
   }
-  return { label, atr, protocol, terminalNumber, applications, masterKeys };
+  return { label, atr, protocol, terminalNumber, applications, masterKeys, sm4MacFold };
 }
 
 export function psamProfileToJson(p: PsamProfile): PsamProfileJson {
@@ -316,6 +324,8 @@ export function psamProfileToJson(p: PsamProfile): PsamProfileJson {
     protocol: p.protocol,
     terminalNumber: p.terminalNumber,
     applications,
+    // Written where it matters (an SM4 application) or where it is not the default.
+    ...(p.applications.SM4 !== undefined || p.sm4MacFold !== DEFAULT_SM4_MAC_FOLD ? { sm4MacFold: p.sm4MacFold } : {}),
     masterKeys,
   };
 }
@@ -375,6 +385,11 @@ export interface CardProfile {
   readonly label: string;
   readonly specVersion: SpecVersion;
   readonly algorithm: Algorithm;
+  /**
+   * How the card folds the last block of an SM4 MAC to 4 bytes (UNCONFIRMED, docs/card-conventions.md;
+   * default `xor-words`). Only SM4 cards use it; the PSAM's `sm4MacFold` must agree.
+   */
+  readonly sm4MacFold: Sm4MacFold;
   readonly atr: Buffer;
   readonly protocol: SimProtocol;
   readonly state: CardState;
@@ -413,6 +428,7 @@ export interface CardProfileJson {
   label?: string;
   specVersion: SpecVersion;
   algorithm: Algorithm;
+  sm4MacFold?: Sm4MacFold;
   atr: string;
   protocol: SimProtocol;
   state: CardState;
@@ -439,6 +455,7 @@ const CARD_KEYS = [
   'label',
   'specVersion',
   'algorithm',
+  'sm4MacFold',
   'atr',
   'protocol',
   'state',
@@ -473,6 +490,7 @@ export function parseCardProfile(json: unknown, source = 'card profile'): CardPr
   const o = r.object(json, '(root)', CARD_KEYS);
   const specVersion = r.oneOf(o, 'specVersion', '', SPEC_VERSIONS);
   const algorithm = r.oneOf(o, 'algorithm', '', ALGORITHMS);
+  const sm4MacFold = r.oneOf(o, 'sm4MacFold', '', SM4_MAC_FOLDS, DEFAULT_SM4_MAC_FOLD);
   const protocol = r.oneOf(o, 'protocol', '', PROTOCOLS);
   const atr = r.hex(o, 'atr', '', { min: 2, max: 33 });
   const parsedAtr = r.wrap('atr', () => parseAtr(atr));
@@ -563,6 +581,7 @@ export function parseCardProfile(json: unknown, source = 'card profile'): CardPr
     label,
     specVersion,
     algorithm,
+    sm4MacFold,
     atr,
     protocol,
     state,
@@ -705,6 +724,8 @@ export function cardProfileToJson(p: CardProfile): CardProfileJson {
     label: p.label,
     specVersion: p.specVersion,
     algorithm: p.algorithm,
+    // Written where it matters (an SM4 card) or where it is not the default.
+    ...(p.algorithm === 'SM4' || p.sm4MacFold !== DEFAULT_SM4_MAC_FOLD ? { sm4MacFold: p.sm4MacFold } : {}),
     atr: toHex(p.atr, ' '),
     protocol: p.protocol,
     state: p.state,

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { decodeCommand } from '../../apdu/apdu.js';
 import type { CommandApdu } from '../../apdu/apdu.js';
 import type { Algorithm } from '../../apdu/crypto.js';
-import { blockSize, decryptBlocks, encryptBlocks, mac, MAC_LENGTH, macEquals } from '../../apdu/crypto.js';
+import { blockSize, checkSm4MacFold, decryptBlocks, encryptBlocks, mac, MAC_LENGTH, macEquals } from '../../apdu/crypto.js';
 import { ErrorCode, SsCardError } from '../../apdu/errors.js';
 import { bcdToPin, parsePinBlock, wipe } from '../../apdu/pin.js';
 import { EF05_FIELDS, EF06_FIELDS, encodeSimpleTlv } from '../../apdu/records.js';
@@ -231,6 +231,7 @@ export class VirtualSsCard extends SimCardOs {
 
   public constructor(profile: CardProfile, options: VirtualSsCardOptions = {}) {
     super();
+    checkSm4MacFold(profile.sm4MacFold); // a profile built in code skips parseCardProfile's check
     this.#profile = { ...profile, pin: Buffer.alloc(0) };
     this.atr = Buffer.from(profile.atr);
     this.protocol = profile.protocol;
@@ -523,7 +524,7 @@ export class VirtualSsCard extends SimCardOs {
     const body = c.data.subarray(0, c.data.length - MAC_LENGTH);
     const input = macInput(c.cla, c.ins, c.p1, c.p2, body);
     try {
-      const expected = mac(this.#profile.algorithm, key, this.iv(challenge), input);
+      const expected = mac(this.#profile.algorithm, key, this.iv(challenge), input, { sm4MacFold: this.#profile.sm4MacFold });
       return macEquals(expected, c.data.subarray(c.data.length - MAC_LENGTH)) ? undefined : sw(0x6988);
     } finally {
       input.fill(0);

@@ -8,7 +8,7 @@
  * | READ BINARY by SFI | `00 B0 96 00 06` | terminal number (终端机编号, EF 0x16), 6 bytes BCD |
  * | INIT | `80 1A <usage> <P2> 08 factor` | session key = diversify(master[alg, usage, P2], factor); `6A88` unknown key |
  * | COMPUTE | `80 FA 00 00 Lc data` | ECB encryption of whole blocks with the session key |
- * | COMPUTE MAC | `80 FA 05 00 Lc IV ‖ message` | 4-byte MAC, padding added here |
+ * | COMPUTE MAC | `80 FA 05 00 Lc IV ‖ message` | 4-byte MAC, padding added here; SM4 folds by the profile's `sm4MacFold` |
  * | GET RESPONSE | `00 C0 00 00 Le` | T=0 profiles answer `61xx` first |
  *
  * Which algorithm INIT uses: the PSAM has one application DF per algorithm (profile
@@ -18,7 +18,7 @@
  */
 import type { CommandApdu } from '../../apdu/apdu.js';
 import type { Algorithm } from '../../apdu/crypto.js';
-import { blockSize, diversify, encryptBlocks, mac } from '../../apdu/crypto.js';
+import { blockSize, checkSm4MacFold, diversify, encryptBlocks, mac } from '../../apdu/crypto.js';
 import { loadPsamProfile, masterKeyName } from './profile.js';
 import type { PsamProfile, SimProtocol } from './profile.js';
 import { ok, SimCardOs, sw } from './virtual-card.js';
@@ -39,6 +39,7 @@ export class VirtualPsam extends SimCardOs {
 
   public constructor(profile: PsamProfile) {
     super();
+    checkSm4MacFold(profile.sm4MacFold); // a profile built in code skips parsePsamProfile's check
     this.#profile = profile;
     this.label = profile.label;
     this.atr = Buffer.from(profile.atr);
@@ -138,6 +139,6 @@ export class VirtualPsam extends SimCardOs {
       return ok(out);
     }
     if (c.data.length < bs) return sw(0x6700);
-    return ok(mac(s.alg, s.key, c.data.subarray(0, bs), c.data.subarray(bs)));
+    return ok(mac(s.alg, s.key, c.data.subarray(0, bs), c.data.subarray(bs), { sm4MacFold: this.#profile.sm4MacFold }));
   }
 }
