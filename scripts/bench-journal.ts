@@ -1,10 +1,12 @@
 /**
  * npm run bench:journal — the journal's durable append rate and latency as it grows, and the
- * drain rate of a backlog to the reference platform on loopback (issue 4 §6).
+ * drain rate of a backlog to the reference platform on loopback (docs/benchmarks.md).
  *
  * - Appends: `beginOperation` (one row, card identity encrypted, one fsynced commit under WAL +
- *   synchronous=FULL) at journal sizes 0, 100k and 1M rows; `--runs` runs of `--appends` each,
- *   medians of appends/s, p50 and p99 reported. Also a whole operation (begin + complete: two commits).
+ *   synchronous=FULL) at journal sizes 0, 100k and 1M rows; `--runs` runs of `--appends` each.
+ *   Reported: the median over the runs of appends/s, of each run's p50 and of its p99; the
+ *   largest latency of all runs (the true maximum) beside the median of the runs' maxima. Also a
+ *   whole operation (begin + complete: two commits), median operations/s.
  * - Drain: a backlog of `--backlog` rows pushed with SyncWorker.syncNow (batches of 200) to the
  *   reference server running in its own process; `--drain-runs` runs, median records/s; peak RSS
  *   (VmHWM) of the syncing process and of the server.
@@ -23,19 +25,11 @@ import { Journal } from '../daemon/journal/journal.js';
 import { SERVICE_ITEMS } from '../daemon/journal/types.js';
 import type { BeginInput } from '../daemon/journal/types.js';
 import { SyncWorker } from '../daemon/sync/worker.js';
+import type { LatencyAcrossRuns, LatencyStats } from './bench-kit.js';
+import { intOption, latencyAcrossRuns, latencyStats, median } from './bench-kit.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const EXT = path.extname(fileURLToPath(import.meta.url));
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
 
 function input(i: number): BeginInput {
   return {
@@ -74,12 +68,12 @@ function prefill(j: Journal, n: number, synced: boolean): void {
   if (n >= 200_000) process.stderr.write('\n');
 }
 
-interface AppendFigures {
+interface AppendFigures extends LatencyAcrossRuns {
   size: number;
+  runs: number;
+  /** Median over the runs. */
   appendsPerSec: number;
-  p50Ms: number;
-  p99Ms: number;
-  maxMs: number;
+  /** Median over the runs of begin + complete. */
   operationsPerSec: number;
 }
 
@@ -94,9 +88,7 @@ function benchAppends(size: number, runs: number, appends: number, base: string)
       j = openAt(dir);
     }
     const rates: number[] = [];
-    const p50: number[] = [];
-    const p99: number[] = [];
-    const max: number[] = [];
+    const latency: LatencyStats[] = [];
     const opRates: number[] = [];
     let k = size;
     // Warm-up (JIT, page cache), not counted.
@@ -116,11 +108,8 @@ function benchAppends(size: number, runs: number, appends: number, base: string)
       j.transaction(() => {
         for (const id of pending) j.completeOperation(id, { outcome: 'ok', lastSw: 0x9000 });
       });
-      lat.sort((a, b) => a - b);
       rates.push((appends / dt) * 1000);
-      p50.push(percentile(lat, 50));
-      p99.push(percentile(lat, 99));
-      max.push(lat[lat.length - 1]!);
+      latency.push(latencyStats(lat));
       // Whole operations: begin, then complete, each its own durable commit.
       const n = Math.max(1, Math.floor(appends / 2));
       const t1 = performance.now();
@@ -131,7 +120,7 @@ function benchAppends(size: number, runs: number, appends: number, base: string)
       opRates.push((n / (performance.now() - t1)) * 1000);
     }
     j.close();
-    return { size, appendsPerSec: median(rates), p50Ms: median(p50), p99Ms: median(p99), maxMs: median(max), operationsPerSec: median(opRates) };
+    return { size, runs, appendsPerSec: median(rates), ...latencyAcrossRuns(latency), operationsPerSec: median(opRates) };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -182,6 +171,7 @@ function startCentral(): Promise<CentralProc> {
 
 interface DrainFigures {
   backlog: number;
+  /** Median over the runs. */
   recordsPerSec: number;
   runs: number[];
   peakRssWorkerMiB: number;
@@ -236,42 +226,58 @@ async function benchDrain(backlog: number, runs: number, base: string): Promise<
   }
 }
 
-const { values } = parseArgs({
-  options: {
-    sizes: { type: 'string', default: '0,100000,1000000' },
-    runs: { type: 'string', default: '5' },
-    appends: { type: 'string', default: '2000' },
-    backlog: { type: 'string', default: '100000' },
-    'drain-runs': { type: 'string', default: '3' },
-    dir: { type: 'string' },
-    json: { type: 'boolean', default: false },
-    'drain-child': { type: 'string' },
-  },
-});
-
-if (values['drain-child'] !== undefined) {
-  await drainChild(values['drain-child'], Number(values['drain-runs']));
-} else {
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      sizes: { type: 'string', default: '0,100000,1000000' },
+      runs: { type: 'string', default: '5' },
+      appends: { type: 'string', default: '2000' },
+      backlog: { type: 'string', default: '100000' },
+      'drain-runs': { type: 'string', default: '3' },
+      dir: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      'drain-child': { type: 'string' },
+    },
+  });
+  const drainRuns = intOption('drain-runs', values['drain-runs'], 1);
+  if (values['drain-child'] !== undefined) {
+    await drainChild(values['drain-child'], drainRuns);
+    return;
+  }
   const base = values.dir ?? tmpdir();
-  const sizes = values.sizes.split(',').map(Number);
+  const sizes = values.sizes.split(',').map((s) => intOption('sizes', s, 0));
+  const runs = intOption('runs', values.runs, 1);
+  const appends = intOption('appends', values.appends, 1);
+  const backlog = intOption('backlog', values.backlog, 1);
   const appendFigures: AppendFigures[] = [];
+  if (!values.json) {
+    process.stdout.write(
+      `appends: ${runs} runs × ${appends} per journal size; appends/s, p50 and p99 are medians over the runs; ` +
+        `max is the largest latency of all runs, "a run's max" the median of the runs' maxima\n`,
+    );
+  }
   for (const size of sizes) {
-    const f = benchAppends(size, Number(values.runs), Number(values.appends), base);
+    const f = benchAppends(size, runs, appends, base);
     appendFigures.push(f);
     if (!values.json) {
       process.stdout.write(
-        `journal ${String(size).padStart(8)} rows: ${f.appendsPerSec.toFixed(0).padStart(6)} appends/s  p50 ${f.p50Ms.toFixed(2)} ms  p99 ${f.p99Ms.toFixed(2)} ms  max ${f.maxMs.toFixed(2)} ms  ` +
-          `(begin+complete: ${f.operationsPerSec.toFixed(0)} operations/s)\n`,
+        `journal ${String(size).padStart(8)} rows: ${f.appendsPerSec.toFixed(0).padStart(6)} appends/s  p50 ${f.p50MedianMs.toFixed(2)} ms  p99 ${f.p99MedianMs.toFixed(2)} ms  ` +
+          `max ${f.maxMs.toFixed(2)} ms (a run's max: median ${f.maxMedianMs.toFixed(2)} ms)  (begin+complete: ${f.operationsPerSec.toFixed(0)} operations/s)\n`,
       );
     }
   }
-  const drain = await benchDrain(Number(values.backlog), Number(values['drain-runs']), base);
+  const drain = await benchDrain(backlog, drainRuns, base);
   if (values.json) {
     process.stdout.write(`${JSON.stringify({ node: process.version, appends: appendFigures, drain }, null, 2)}\n`);
   } else {
     process.stdout.write(
-      `drain of ${drain.backlog} to the reference server on loopback: ${drain.recordsPerSec.toFixed(0)} records/s (runs ${drain.runs.join(', ')}); ` +
+      `drain of ${drain.backlog} to the reference server on loopback: median ${drain.recordsPerSec.toFixed(0)} records/s over ${drain.runs.length} runs (${drain.runs.join(', ')}); ` +
         `peak RSS: worker ${drain.peakRssWorkerMiB.toFixed(0)} MiB, server ${drain.peakRssServerMiB.toFixed(0)} MiB\n`,
     );
   }
 }
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench:journal failed: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exitCode = 1;
+});
