@@ -3,7 +3,7 @@ import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { ErrorCode, SsCardError, isSsCardError } from '../../apdu/errors.js';
 import type { OperatorAuthEvent, OperatorsConfig } from './operators.js';
-import { OperatorAuth } from './operators.js';
+import { EXPIRED_MEMORY_MS, MAX_EXPIRED, OperatorAuth } from './operators.js';
 import { hashPassphrase } from './passphrase.js';
 
 // Cheap scrypt for tests (the format carries N; production uses 2^15).
@@ -189,8 +189,32 @@ describe('sessions', () => {
     expect(e.text.en).toMatch(/expired .*log in again/);
     expect(e.message).not.toContain(token);
     expect(events.at(-1)).toEqual({ type: 'expired', operatorId: 'bob', at: clock.t });
-    // gone for good
+    // still expired (not "invalid") when asked again, and the event is not repeated
+    clock.t += 3_600_000;
+    expect(thrown(() => auth.check(token)).code).toBe(ErrorCode.Auth_SessionExpired);
+    expect(events.filter((x) => x.type === 'expired')).toHaveLength(1);
+  });
+
+  it('an expired token answers Auth_SessionExpired until it would be forgotten anyway (a day, the last MAX_EXPIRED)', async () => {
+    const { auth, clock } = rig();
+    const { token } = await auth.login('bob', pw(BOB_PW));
+    clock.t += CONFIG.sessionTtlMs;
+    auth.sessionCount(); // the sweep retires it before anyone asks
+    expect(thrown(() => auth.check(token)).code).toBe(ErrorCode.Auth_SessionExpired);
+    clock.t += EXPIRED_MEMORY_MS - CONFIG.sessionTtlMs - 1;
+    expect(thrown(() => auth.check(token)).code).toBe(ErrorCode.Auth_SessionExpired);
+    clock.t += CONFIG.sessionTtlMs + 1;
     expect(thrown(() => auth.check(token)).code).toBe(ErrorCode.Auth_InvalidToken);
+    // logging out an expired token forgets it at once
+    const second = await auth.login('bob', pw(BOB_PW));
+    clock.t += CONFIG.sessionTtlMs;
+    expect(thrown(() => auth.check(second.token)).code).toBe(ErrorCode.Auth_SessionExpired);
+    auth.logout(second.token);
+    expect(thrown(() => auth.check(second.token)).code).toBe(ErrorCode.Auth_InvalidToken);
+    // memory stays bounded: only digests, at most MAX_EXPIRED of them
+    const heap = inspect(auth, { showHidden: true, depth: 10 });
+    expect(heap).not.toContain(token);
+    expect(MAX_EXPIRED).toBeLessThanOrEqual(1024);
   });
 
   it('expiresAt does not renew', async () => {

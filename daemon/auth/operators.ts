@@ -11,6 +11,10 @@
  * - A session token is 32 random bytes (base64url). Only its SHA-256 is kept, so a heap dump of the
  *   daemon does not hand out live sessions. Sessions expire `sessionTtlMs` after their last use
  *   (sliding): check() renews.
+ * - An expired token keeps answering Auth_SessionExpired (not Auth_InvalidToken) for a day after
+ *   it expired — the operator is told to log in again, not that something is wrong with the token —
+ *   until it would be forgotten anyway: at most the last {@link MAX_EXPIRED} expired tokens are
+ *   remembered (their digests only), none past a restart. A logged-out token is invalid at once.
  * - The passphrase Buffer is wiped when login() is done with it, whatever the outcome. Neither a
  *   passphrase nor a token is ever put in an error, a context or an event.
  */
@@ -55,6 +59,10 @@ const MAX_ID_LENGTH = 64;
 const MAX_TRACKED_IDS = 1024;
 /** A passphrase longer than this is refused before scrypt (no one types 1 KiB; it would only cost CPU). */
 const MAX_PASSPHRASE_BYTES = 1024;
+/** How long an expired token is still recognised as expired (then it is just unknown). */
+export const EXPIRED_MEMORY_MS = 86_400_000;
+/** Expired tokens remembered at most (oldest forgotten first). */
+export const MAX_EXPIRED = 1024;
 
 function tokenDigest(token: string): string {
   return createHash('sha256').update(token, 'utf8').digest('hex');
@@ -73,6 +81,8 @@ export class OperatorAuth implements OperatorAuthPort {
   private readonly onEvent: ((event: OperatorAuthEvent) => void) | undefined;
   /** SHA-256 (hex) of the token → session. */
   private readonly sessions = new Map<string, Session>();
+  /** SHA-256 (hex) of an expired token → when it expired (insertion order = expiry order). */
+  private readonly expiredTokens = new Map<string, number>();
   private readonly failures = new Map<string, FailureState>();
   /** Verified against for unknown ids, so they cost one scrypt like known ones. Matches nothing. */
   private readonly decoy: string;
@@ -163,6 +173,7 @@ export class OperatorAuth implements OperatorAuthPort {
   public logout(token: string): void {
     if (typeof token !== 'string') return;
     const digest = tokenDigest(token);
+    this.expiredTokens.delete(digest);
     const session = this.sessions.get(digest);
     if (session === undefined) return;
     this.sessions.delete(digest);
@@ -178,11 +189,14 @@ export class OperatorAuth implements OperatorAuthPort {
     if (typeof token !== 'string' || token.length === 0 || token.length > 128) throw this.invalidToken();
     const digest = tokenDigest(token);
     const session = this.sessions.get(digest);
-    if (session === undefined) throw this.invalidToken();
     const at = this.now();
+    if (session === undefined) {
+      const expiredAt = this.expiredTokens.get(digest);
+      if (expiredAt !== undefined && at - expiredAt < EXPIRED_MEMORY_MS) throw this.expired();
+      throw this.invalidToken();
+    }
     if (at - session.lastUsed >= this.ttlMs) {
-      this.sessions.delete(digest);
-      this.emit('expired', session.operatorId, at);
+      this.retire(digest, session, at);
       throw this.expired();
     }
     return session;
@@ -191,11 +205,20 @@ export class OperatorAuth implements OperatorAuthPort {
   private sweep(): void {
     const at = this.now();
     for (const [digest, s] of this.sessions) {
-      if (at - s.lastUsed >= this.ttlMs) {
-        this.sessions.delete(digest);
-        this.emit('expired', s.operatorId, at);
-      }
+      if (at - s.lastUsed >= this.ttlMs) this.retire(digest, s, at);
     }
+  }
+
+  /** A session that ran out: its token is remembered as expired (bounded), the event sent once. */
+  private retire(digest: string, s: Session, at: number): void {
+    this.sessions.delete(digest);
+    this.expiredTokens.delete(digest);
+    this.expiredTokens.set(digest, s.lastUsed + this.ttlMs);
+    for (const [d, when] of this.expiredTokens) {
+      if (this.expiredTokens.size <= MAX_EXPIRED && at - when < EXPIRED_MEMORY_MS) break;
+      this.expiredTokens.delete(d);
+    }
+    this.emit('expired', s.operatorId, at);
   }
 
   private throwIfLocked(id: string): void {
