@@ -18,7 +18,15 @@ export default tseslint.config(
     },
   },
   {
-    // The house's dependency rule (../shared/STYLE.md): apdu/ imports nothing of the house;
+    // core/ is the ground floor: it imports nothing of the house and knows no protocol or device.
+    files: ['core/**/*.ts'],
+    ignores: ['**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: ['**/apdu/**', '**/drivers/**', '**/state/**', '**/daemon/**', '**/scripts/**', 'pcsclite', 'node:fs', 'node:net', 'fs', 'net'] }],
+    },
+  },
+  {
+    // The house's dependency rule (../shared/STYLE.md): apdu/ imports only core/;
     // state/ never imports a concrete driver, the daemon, the database or the network.
     files: ['apdu/**/*.ts'],
     ignores: ['**/*.test.ts'],

@@ -2,6 +2,7 @@
  * C-APDU / R-APDU codec, ISO/IEC 7816-4:2020 §5.1 (command-response pairs) and §5.2 (the four
  * cases, short and extended length fields). Pure: bytes in, values out.
  */
+import { copyBytes, deriveSecret, isSecret } from '../core/secret.js';
 import { ErrorCode, fail } from './errors.js';
 import { toHex } from './hex.js';
 
@@ -45,11 +46,18 @@ function checkByte(name: string, v: number): void {
 
 /** Convenience constructor: `command(0x00, 0xa4, 0x04, 0x00, aid, 0)`. */
 export function command(cla: number, ins: number, p1: number, p2: number, data?: Uint8Array, le?: number): CommandApdu {
-  return { cla, ins, p1, p2, data: data ? Buffer.from(data) : Buffer.alloc(0), ...(le === undefined ? {} : { le }) };
+  return { cla, ins, p1, p2, data: data ? copyBytes(data) : Buffer.alloc(0), ...(le === undefined ? {} : { le }) };
 }
 
-/** Encode a command APDU; chooses short fields when they suffice, extended otherwise. */
+/**
+ * Encode a command APDU; chooses short fields when they suffice, extended otherwise. The result is
+ * secret (core/secret.ts) when the data field is.
+ */
 export function encodeCommand(c: CommandApdu): Buffer {
+  return deriveSecret(encodeFields(c), c.data);
+}
+
+function encodeFields(c: CommandApdu): Buffer {
   checkByte('CLA', c.cla);
   checkByte('INS', c.ins);
   checkByte('P1', c.p1);
@@ -137,11 +145,11 @@ export function decodeResponse(bytes: Uint8Array): ResponseApdu {
   }
   const sw1 = bytes[bytes.length - 2]!;
   const sw2 = bytes[bytes.length - 1]!;
-  return { data: Buffer.from(bytes.subarray(0, bytes.length - 2)), sw1, sw2, sw: (sw1 << 8) | sw2 };
+  return { data: deriveSecret(Buffer.from(bytes.subarray(0, bytes.length - 2)), bytes), sw1, sw2, sw: (sw1 << 8) | sw2 };
 }
 
 export function encodeResponse(data: Uint8Array, sw: number): Buffer {
-  return Buffer.concat([Buffer.from(data), Buffer.from([(sw >> 8) & 0xff, sw & 0xff])]);
+  return deriveSecret(Buffer.concat([Buffer.from(data), Buffer.from([(sw >> 8) & 0xff, sw & 0xff])]), data);
 }
 
 /** True for 9000 and the 61xx "more data" family. */
@@ -157,15 +165,22 @@ export function isSuccess(sw: number): boolean {
 export const PIN_BEARING_INS: ReadonlySet<number> = new Set([0x20, 0x21, 0x24, 0x25, 0x2c, 0x2d, 0x5e]);
 
 /**
- * Hex for a trace line. A command whose INS is PIN-bearing, or that the caller marks sensitive
- * (a PSAM encrypting a PIN block), shows header and length only: "00 20 00 00 03 [3 bytes redacted]".
- * An extended Lc (00 xx xx) is shown whole.
+ * Hex for a trace line. A command marked secret (core/secret.ts: it carries a PIN, a PIN block or
+ * key material, however it was wrapped), one the caller marks sensitive, or one whose INS is
+ * PIN-bearing (defence in depth for raw APDUs from outside) shows header and length only:
+ * "00 20 00 00 03 [3 bytes redacted]". An extended Lc (00 xx xx) is shown whole.
  */
 export function traceCommand(bytes: Uint8Array, sensitive = false): string {
   if (bytes.length <= 5) return toHex(bytes, ' ');
   const ins = bytes[1]!;
-  if (!sensitive && !PIN_BEARING_INS.has(ins)) return toHex(bytes, ' ');
+  if (!sensitive && !isSecret(bytes) && !PIN_BEARING_INS.has(ins)) return toHex(bytes, ' ');
   const shown = bytes[4] === 0 && bytes.length >= 7 ? 7 : 5;
   const hidden = bytes.length - shown;
   return hidden === 0 ? toHex(bytes, ' ') : `${toHex(bytes.subarray(0, shown), ' ')} [${hidden} bytes redacted]`;
+}
+
+/** Hex for the trace line of a response: SW only when the response is secret or `sensitive` (e.g. a PSAM's encrypted PIN block). */
+export function traceResponse(bytes: Uint8Array, sensitive = false): string {
+  if (bytes.length <= 2 || (!sensitive && !isSecret(bytes))) return toHex(bytes, ' ');
+  return `[${bytes.length - 2} bytes redacted] ${toHex(bytes.subarray(bytes.length - 2), ' ')}`;
 }

@@ -10,16 +10,14 @@
  */
 import type { Algorithm } from './crypto.js';
 import { blockSize as cipherBlockSize, encryptBlocks } from './crypto.js';
+import { markSecret, wipe } from '../core/secret.js';
 import { ErrorCode, fail } from './errors.js';
+
+export { wipe };
 
 /** PIN lengths ISO 9564-1 format 2 can carry; the card's own rule (6 digits) is a policy elsewhere. */
 export const PIN_MIN_LENGTH = 4;
 export const PIN_MAX_LENGTH = 12;
-
-/** Fill each buffer with zeros; `undefined` entries are skipped. */
-export function wipe(...buffers: (Uint8Array | undefined)[]): void {
-  for (const b of buffers) b?.fill(0);
-}
 
 /** Throws Input_BadPinFormat unless `pin` is 4..12 ASCII digits. The message never holds a digit. */
 export function checkPin(pin: unknown, argument = 'pin'): asserts pin is Uint8Array {
@@ -70,7 +68,7 @@ export function pinToBcd(pin: Uint8Array): Buffer {
   checkPin(pin);
   const out = Buffer.alloc(Math.ceil(pin.length / 2), 0xff);
   putDigits(out, 0, pin);
-  return out;
+  return markSecret(out);
 }
 
 /**
@@ -93,7 +91,7 @@ export function bcdToPin(bcd: Uint8Array): Buffer | undefined {
     }
     out[n] = 0x30 + d;
   }
-  return out;
+  return markSecret(out);
 }
 
 /**
@@ -114,7 +112,7 @@ export function pinBlock(pin: Uint8Array, blockSize: 8 | 16): Buffer {
   const out = Buffer.alloc(blockSize, 0xff);
   out[0] = 0x20 | pin.length;
   putDigits(out, 2, pin);
-  return out;
+  return markSecret(out);
 }
 
 /**
@@ -139,7 +137,7 @@ export function parsePinBlock(block: Uint8Array): Buffer | undefined {
     }
     if (isDigit) out[n - 2] = 0x30 + d;
   }
-  return out;
+  return markSecret(out);
 }
 
 /**
@@ -149,7 +147,7 @@ export function parsePinBlock(block: Uint8Array): Buffer | undefined {
 export function encryptPinBlock(alg: Algorithm, key: Uint8Array, pin: Uint8Array): Buffer {
   const block = pinBlock(pin, cipherBlockSize(alg));
   try {
-    return encryptBlocks(alg, key, block);
+    return markSecret(encryptBlocks(alg, key, block));
   } finally {
     block.fill(0);
   }

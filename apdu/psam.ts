@@ -5,6 +5,7 @@
  * Flow: {@link psamSelect} → {@link psamInit} (usage, key version/id, the card's diversification
  * factor) → {@link psamEncrypt} or {@link psamMac} → GET RESPONSE on T=0 PSAMs.
  */
+import { concatBytes, copyBytes } from '../core/secret.js';
 import { encodeCommand } from './apdu.js';
 import { checkBytesArg, checkIntArg } from './ssse.js';
 
@@ -53,12 +54,12 @@ export function psamInit(usage: number, p2: number, factor: Uint8Array): Buffer 
 
 /**
  * COMPUTE (encrypt): `80 FA 00 00 Lc <data>`, ECB with the session key; data is whole blocks
- * (a multiple of 8; SM4 PSAMs need a multiple of 16). When `data` is a clear PIN block, wipe the
- * returned APDU after transmitting and mark it sensitive in traces.
+ * (a multiple of 8; SM4 PSAMs need a multiple of 16). When `data` is a clear PIN block (marked
+ * secret, core/secret.ts) so is the APDU: wipe it after transmitting.
  */
 export function psamEncrypt(data: Uint8Array): Buffer {
   checkBytesArg('data', data, { length: Array.from({ length: 31 }, (_, i) => (i + 1) * 8) });
-  const copy = Buffer.from(data);
+  const copy = copyBytes(data);
   try {
     return encodeCommand({ cla: 0x80, ins: 0xfa, p1: 0x00, p2: 0x00, data: copy });
   } finally {
@@ -69,12 +70,13 @@ export function psamEncrypt(data: Uint8Array): Buffer {
 /**
  * COMPUTE MAC: `80 FA 05 00 Lc <iv> <message>`; the PSAM pads (ISO 9797-1 method 2) and answers
  * the 4-byte MAC. `iv` is the card challenge (8 bytes 3DES, 16 bytes SM4); `message` is
- * typically {@link macInput} from ssse.ts.
+ * typically {@link macInput} from ssse.ts. A message built from a PIN or PIN block (a RELOAD PIN's
+ * data) is marked secret, and so is this APDU: no trace prints its data.
  */
 export function psamMac(iv: Uint8Array, message: Uint8Array): Buffer {
   checkBytesArg('iv', iv, { length: [8, 16] });
   checkBytesArg('message', message, { max: 255 - iv.length });
-  const data = Buffer.concat([iv, message]);
+  const data = concatBytes([iv, message]);
   try {
     return encodeCommand({ cla: 0x80, ins: 0xfa, p1: 0x05, p2: 0x00, data });
   } finally {

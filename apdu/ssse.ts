@@ -7,6 +7,7 @@
  * PIN-bearing builders ({@link verify}, {@link changePin}, {@link reloadPinPboc}) wipe their own
  * intermediate buffers; the APDU they return holds the PIN, and the caller wipes it after transmit.
  */
+import { deriveSecret, markSecret } from '../core/secret.js';
 import { encodeCommand } from './apdu.js';
 import type { CommandApdu } from './apdu.js';
 import { ErrorCode, fail } from './errors.js';
@@ -86,10 +87,13 @@ function build(cla: number, ins: number, p1: number, p2: number, data?: Buffer, 
   return encodeCommand(c);
 }
 
-/** Build from data that holds secret material: the data buffer is wiped after encoding. */
+/**
+ * Build from data that holds secret material (a PIN, a PIN block): the APDU is marked secret
+ * (core/secret.ts), so no trace prints its data, and the data buffer is wiped after encoding.
+ */
 function buildSecret(cla: number, ins: number, p1: number, p2: number, data: Buffer): Buffer {
   try {
-    return build(cla, ins, p1, p2, data);
+    return markSecret(build(cla, ins, p1, p2, data));
   } finally {
     data.fill(0);
   }
@@ -227,7 +231,7 @@ export function changePin(oldPin: Uint8Array, newPin: Uint8Array): Buffer {
 /**
  * What a command MAC is computed over, before padding (docs/card-conventions.md "MACs on card
  * commands"): `CLA INS P1 P2 Lc ‖ data`, where Lc counts the data and the MAC that will follow.
- * If `data` holds a PIN, wipe the result after computing the MAC.
+ * If `data` holds a PIN or PIN block (marked secret), so does the result: wipe it after computing the MAC.
  */
 export function macInput(cla: number, ins: number, p1: number, p2: number, data: Uint8Array, macLength = MAC4): Buffer {
   checkIntArg('cla', cla, 0x00, 0xff);
@@ -243,7 +247,7 @@ export function macInput(cla: number, ins: number, p1: number, p2: number, data:
   out[3] = p2;
   out[4] = data.length + macLength;
   out.set(data, 5);
-  return out;
+  return deriveSecret(out, data);
 }
 
 function checkMac(mac4: unknown): asserts mac4 is Uint8Array {

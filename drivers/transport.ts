@@ -19,8 +19,9 @@ export interface TransmitOptions {
    */
   readonly timeoutMs?: number;
   /**
-   * The command carries secret data beyond what the INS says (e.g. a PIN block sent to a PSAM for
-   * encryption): traces show its header only. PIN-bearing INS codes are redacted anyway.
+   * The answer is secret (e.g. a PSAM's encrypted PIN block): traces show its status word only,
+   * and the answer is marked secret (core/secret.ts). A command built from secret data is marked
+   * where it was built and redacted without this flag; PIN-bearing INS codes are redacted anyway.
    */
   readonly sensitive?: boolean;
 }

@@ -5,8 +5,8 @@
  * redacted.
  */
 import { ErrorCode, SsCardError } from '../../apdu/errors.js';
-import { traceCommand } from '../../apdu/apdu.js';
-import { toHex } from '../../apdu/hex.js';
+import { traceCommand, traceResponse } from '../../apdu/apdu.js';
+import { copyBytes, isSecret, markSecret, wipe } from '../../core/secret.js';
 import type { CardProtocol, CardTransport, Disposition, TransmitOptions } from '../transport.js';
 import { exchangeWithGetResponse } from '../transport.js';
 import type { AddonReader } from './addon.js';
@@ -110,16 +110,25 @@ export class PcscChannel implements CardTransport {
   }
 
   transmit(command: Uint8Array, options: TransmitOptions = {}): Promise<Buffer> {
-    const cmd = Buffer.from(command);
+    // A command built from a PIN, a PIN block or key material is marked secret where it was built
+    // (core/secret.ts); this copy keeps the mark, its trace shows no data and it is wiped after use.
+    const cmd = copyBytes(command);
+    const sensitive = options.sensitive === true || isSecret(command);
     if (cmd.length < 4) {
       return Promise.reject(
         new SsCardError(ErrorCode.Input_BadApdu, { zh: `命令 APDU 只有 ${cmd.length} 字节，至少需要 4 字节`, en: `command APDU has ${cmd.length} bytes, at least 4 are needed` }, { length: cmd.length }),
       );
     }
     const timeoutMs = options.timeoutMs ?? this.timeoutMs;
-    return this.queue(() =>
-      exchangeWithGetResponse((c) => this.transmitOnce(c, timeoutMs, options.sensitive === true), cmd),
-    );
+    return this.queue(async () => {
+      try {
+        const res = await exchangeWithGetResponse((c) => this.transmitOnce(c, timeoutMs, sensitive), cmd);
+        // The answer to a sensitive command (a PSAM's encrypted PIN block) is secret too.
+        return options.sensitive === true ? markSecret(res) : res;
+      } finally {
+        if (sensitive) wipe(cmd);
+      }
+    });
   }
 
   private async transmitOnce(cmd: Buffer, timeoutMs: number, sensitive: boolean): Promise<Buffer> {
@@ -128,7 +137,7 @@ export class PcscChannel implements CardTransport {
     const t0 = trace ? performance.now() : 0;
     trace?.({ reader: this.readerName, direction: 'C', hex: traceCommand(cmd, sensitive) });
     const res = await this.call<Buffer>('transmit', (cb) => this.reader.transmit(cmd, MAX_RESPONSE, this.protocolValue, cb), timeoutMs);
-    trace?.({ reader: this.readerName, direction: 'R', hex: sensitive ? traceResponseSensitive(res) : toHex(res, ' '), ms: performance.now() - t0 });
+    trace?.({ reader: this.readerName, direction: 'R', hex: traceResponse(res, sensitive), ms: performance.now() - t0 });
     if (res.length < 2) {
       // vpcd (and some readers) answer a card pulled out mid-command with an empty response.
       this.broken = new SsCardError(
@@ -248,10 +257,4 @@ export class PcscChannel implements CardTransport {
     }
     return e;
   }
-}
-
-/** The response to a sensitive command (e.g. a PSAM's encrypted PIN block): SW only. */
-function traceResponseSensitive(res: Buffer): string {
-  if (res.length <= 2) return toHex(res, ' ');
-  return `[${res.length - 2} bytes redacted] ${toHex(res.subarray(res.length - 2), ' ')}`;
 }

@@ -15,7 +15,8 @@ import type { Algorithm } from '../../apdu/crypto.js';
 import { blockSize, MAC_LENGTH } from '../../apdu/crypto.js';
 import { decodeResponse } from '../../apdu/apdu.js';
 import { ErrorCode, fail } from '../../apdu/errors.js';
-import { pinBlock, wipe } from '../../apdu/pin.js';
+import { pinBlock } from '../../apdu/pin.js';
+import { isSecret, wipe } from '../../core/secret.js';
 import { KeyUsage, psamEncrypt, psamInit, psamMac, psamReadTerminalNumber, psamSelect } from '../../apdu/psam.js';
 import { swHex } from '../../apdu/sw.js';
 import type { CardTransport } from '../transport.js';
@@ -200,6 +201,9 @@ export class Psam {
     } catch (e) {
       this.currentDf = undefined; // outcome unknown: select again next time
       throw e;
+    } finally {
+      // A COMPUTE MAC over a RELOAD PIN's data carries the new PIN (core/secret.ts marks it).
+      if (isSecret(apdu)) wipe(apdu);
     }
     const res = decodeResponse(raw);
     if (res.sw === 0x9000) return res.data;

@@ -15,6 +15,7 @@
  * `remove()`: before → the command never reaches the card; after → the card executed it (tries
  * spent, PIN changed) but the response is lost.
  */
+import { copyBytes, isSecret, markSecret, wipe } from '../../core/secret.js';
 import { ErrorCode, fail, SsCardError } from '../../apdu/errors.js';
 import { exchangeWithGetResponse } from '../transport.js';
 import type { CardProtocol, CardTransport, Disposition, TransmitOptions } from '../transport.js';
@@ -115,11 +116,17 @@ export class SimTransport implements CardTransport {
     device.powerOn();
   }
 
-  public transmit(command: Uint8Array, _options?: TransmitOptions): Promise<Buffer> {
-    const cmd = Buffer.from(command);
-    return this.serialised(() => {
-      this.checkUsable();
-      return exchangeWithGetResponse((c) => this.raw(c), cmd);
+  public transmit(command: Uint8Array, options: TransmitOptions = {}): Promise<Buffer> {
+    const cmd = copyBytes(command);
+    return this.serialised(async () => {
+      try {
+        this.checkUsable();
+        const res = await exchangeWithGetResponse((c) => this.raw(c), cmd);
+        // As PcscChannel: the answer to a sensitive command (an encrypted PIN block) is secret too.
+        return options.sensitive === true ? markSecret(res) : res;
+      } finally {
+        if (options.sensitive === true || isSecret(cmd)) wipe(cmd);
+      }
     });
   }
 

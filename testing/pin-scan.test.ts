@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { blockNeedles, findLeaks, needlesFor, pinNeedles } from './pin-scan.js';
+
+const P = '864209';
+
+describe('the PIN-leak scanner', () => {
+  it.each([
+    ['ASCII in a log line', `{"level":"debug","msg":"pin ${P}"}`],
+    ['spaced hex in an APDU trace', 'C 80 FA 05 00 10 01 02 03 04 05 06 07 08 80 5E 00 00 07 86 42 09'],
+    ['lower-case spaced hex', 'c 00 20 00 00 03 86 42 09'],
+    ['F-padded spaced hex', 'data 86 42 09 ff'],
+    ['UTF-16LE', Buffer.from(`x${P}y`, 'utf16le')],
+    ['UTF-16BE', Buffer.from(`x${P}y`, 'utf16le').swap16()],
+    ['Lc ‖ BCD (VERIFY data)', Buffer.from('0020000003864209', 'hex')],
+    ['BCD ‖ FF', Buffer.from('aa864209ffbb', 'hex')],
+    ['format-2 block head', Buffer.from('26864209ffffffff', 'hex')],
+    ['bare BCD bytes', Buffer.from('aa864209bb', 'hex')],
+  ])('finds the PIN as %s', (_what, hay) => {
+    expect(findLeaks(hay, pinNeedles(P))).not.toEqual([]);
+  });
+
+  it('finds nothing where there is nothing, and the bare BCD only when asked', () => {
+    expect(findLeaks('C 00 A4 04 00 0F 73 78 31 2E 73 68 2E', needlesFor([P, '123456']))).toEqual([]);
+    expect(findLeaks(Buffer.from('aa864209bb', 'hex'), pinNeedles(P, { bareBcd: false }))).toEqual([]);
+  });
+
+  it('optionally ignores digits inside long hex runs (hashes, UUIDs), never a short trace', () => {
+    const hash = `a1b2c3d4e5f6${P}a1b2c3d4e5f6a1b2c3d4e5f6a1b2`;
+    expect(findLeaks(hash, pinNeedles(P), { ignoreInHexRuns: true })).toEqual([]);
+    expect(findLeaks(hash, pinNeedles(P))).not.toEqual([]);
+    expect(findLeaks(`0020000003${P}`, pinNeedles(P), { ignoreInHexRuns: true })).not.toEqual([]);
+  });
+
+  it('finds a PIN block as bytes and as hex text, in either case', () => {
+    const block = Buffer.from('1F2E3D4C5B6A7988', 'hex');
+    const n = blockNeedles('encrypted block', block);
+    expect(findLeaks(Buffer.concat([Buffer.from([1]), block]), n)).not.toEqual([]);
+    expect(findLeaks('.. 1f 2e 3d 4c 5b 6a 79 88 ..', n)).not.toEqual([]);
+    expect(findLeaks('1F2E3D4C5B6A7988', n)).not.toEqual([]);
+    expect(findLeaks('1F 2E 3D 4C 5B 6A 79 00', n)).toEqual([]);
+  });
+});

@@ -1,0 +1,104 @@
+/**
+ * Where a PIN (or a PIN block) would show if it leaked: the one scanner the PIN-secrecy tests use
+ * on log files, stdout/stderr, journal files with their WAL, sync payloads, API frames and APDU
+ * traces (README "PIN secrecy").
+ *
+ * A PIN is looked for as
+ * - text: ASCII digits (which also covers the BCD written as unspaced hex), the BCD as spaced hex
+ *   the way APDU traces print bytes ("86 42 09"), F-padded ("86 42 09 FF"), in upper and lower
+ *   case, and as UTF-16 (LE and BE);
+ * - bytes: the BCD the card commands carry (docs/card-conventions.md "PIN encodings"): preceded by
+ *   its Lc as in VERIFY, followed by FF padding or by the new PIN as in CHANGE PIN, and the head of
+ *   an ISO 9564-1 format 2 block (`2L` ‖ BCD ‖ F…); the bare 3-byte BCD too unless `bareBcd` is off
+ *   (random binary — AES-GCM ciphertext, WAL checksums — holds a given 3-byte string about once in
+ *   16 MiB, so file scans leave it off and check decoded rows instead).
+ * A PIN block the test computed (clear or encrypted) is looked for as bytes and as hex text.
+ */
+
+export interface Needle {
+  /** What form this is, for the failure message ("PIN 864209 as spaced hex"). Never the secret itself beyond the test's own PIN. */
+  readonly label: string;
+  readonly bytes: Buffer;
+  /** True for needles that are ASCII digits only (subject to {@link ScanOptions.ignoreInHexRuns}). */
+  readonly digits: boolean;
+}
+
+export interface ScanOptions {
+  /** Look for the bare BCD bytes (default true; turn off for large random binary files). */
+  readonly bareBcd?: boolean;
+  /**
+   * Ignore an ASCII-digit match inside a run of 32 or more hex characters (and dashes): hashes,
+   * UUIDs and encrypted identities stored as hex text hold six given digits by chance (seen as a
+   * flaky false alarm). A PIN in a trace (spaced hex), in any binary form, or as plain text is still found.
+   */
+  readonly ignoreInHexRuns?: boolean;
+}
+
+function bcd(pin: string): Buffer {
+  return Buffer.from(pin.length % 2 === 0 ? pin : `${pin}F`, 'hex');
+}
+
+function spaced(b: Buffer): string {
+  return [...b].map((x) => x.toString(16).padStart(2, '0')).join(' ');
+}
+
+function textForms(label: string, hex: Buffer): Needle[] {
+  const h = hex.toString('hex');
+  const s = spaced(hex);
+  const forms = new Set([h, h.toUpperCase(), s, s.toUpperCase()]);
+  return [...forms].map((f) => ({ label: `${label} as hex text "${f.length > 12 ? `${f.slice(0, 12)}…` : f}"`, bytes: Buffer.from(f, 'latin1'), digits: /^\d+$/.test(f) }));
+}
+
+/** Every form of `pin` (ASCII digits) this scanner looks for. */
+export function pinNeedles(pin: string, options: ScanOptions = {}): Needle[] {
+  if (!/^\d{4,12}$/.test(pin)) throw new Error(`pinNeedles: a test PIN is 4..12 digits, got ${pin.length} characters`);
+  const b = bcd(pin);
+  const lc = Buffer.from([b.length]);
+  const ff = Buffer.from([0xff]);
+  const head = Buffer.alloc(8, 0xff);
+  head[0] = 0x20 | pin.length;
+  Buffer.from(`${pin}${'F'.repeat(14 - pin.length)}`, 'hex').copy(head, 1);
+  const needles: Needle[] = [
+    { label: `PIN ${pin} as ASCII`, bytes: Buffer.from(pin, 'ascii'), digits: true },
+    { label: `PIN ${pin} as UTF-16LE`, bytes: Buffer.from(pin, 'utf16le'), digits: false },
+    { label: `PIN ${pin} as UTF-16BE`, bytes: Buffer.from(pin, 'utf16le').swap16(), digits: false },
+    ...textForms(`PIN ${pin} BCD`, b),
+    ...textForms(`PIN ${pin} BCD F-padded`, Buffer.concat([b, ff])),
+    { label: `PIN ${pin} as Lc ‖ BCD`, bytes: Buffer.concat([lc, b]), digits: false },
+    { label: `PIN ${pin} as BCD ‖ FF`, bytes: Buffer.concat([b, ff]), digits: false },
+    { label: `PIN ${pin} as a format-2 block head`, bytes: head.subarray(0, 1 + b.length), digits: false },
+  ];
+  if (options.bareBcd !== false) needles.push({ label: `PIN ${pin} as BCD bytes`, bytes: b, digits: false });
+  return needles;
+}
+
+/** A PIN block (clear or encrypted) as bytes and as hex text. */
+export function blockNeedles(label: string, block: Uint8Array): Needle[] {
+  const b = Buffer.from(block);
+  return [{ label: `${label} as bytes`, bytes: b, digits: false }, ...textForms(label, b)];
+}
+
+const HEXISH = new Set([...'0123456789abcdefABCDEF-'].map((c) => c.charCodeAt(0)));
+
+function matchCounts(hay: Buffer, n: Needle, options: ScanOptions): boolean {
+  for (let i = hay.indexOf(n.bytes); i >= 0; i = hay.indexOf(n.bytes, i + 1)) {
+    if (!(n.digits && options.ignoreInHexRuns === true)) return true;
+    let a = i;
+    while (a > 0 && HEXISH.has(hay[a - 1]!)) a--;
+    let z = i + n.bytes.length;
+    while (z < hay.length && HEXISH.has(hay[z]!)) z++;
+    if (z - a < 32) return true;
+  }
+  return false;
+}
+
+/** The labels of the needles found in `haystack` (empty: no leak). */
+export function findLeaks(haystack: Buffer | string, needles: readonly Needle[], options: ScanOptions = {}): string[] {
+  const hay = typeof haystack === 'string' ? Buffer.from(haystack, 'utf8') : haystack;
+  return needles.filter((n) => matchCounts(hay, n, options)).map((n) => n.label);
+}
+
+/** Every needle for each of `pins`. */
+export function needlesFor(pins: readonly string[], options: ScanOptions = {}): Needle[] {
+  return pins.flatMap((p) => pinNeedles(p, options));
+}
