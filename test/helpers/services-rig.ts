@@ -13,6 +13,7 @@ import { TouchPinPad } from '../../drivers/pinpad/touch-pinpad.js';
 import type { Psam } from '../../drivers/psam/psam.js';
 import type { CardTransport } from '../../drivers/transport.js';
 import { sessionImplementations } from '../../daemon/flows/session-actors.js';
+import type { Journal } from '../../daemon/journal/journal.js';
 import type { BankActivationInput } from '../../state/actors.js';
 import type { SessionConfig, SessionEmitted, SessionMachine } from '../../state/session.js';
 import { sessionMachine } from '../../state/session.js';
@@ -31,6 +32,8 @@ export interface RigOptions {
   readonly autoType?: boolean;
   /** Where bank requests go (default: recorded in {@link Rig.bank}, ids bank-1, bank-2…). */
   readonly bankRequests?: (request: BankActivationInput) => Promise<string>;
+  /** Journal every operation here (the daemon's write-ahead journal), as the daemon does. */
+  readonly journal?: Journal;
 }
 
 export interface Rig {
@@ -72,6 +75,7 @@ export async function createRig(o: RigOptions): Promise<Rig> {
   const impl = sessionImplementations({
     card: () => new SsseCard(o.transport()),
     ...(o.psam === undefined ? {} : { secureModule: o.psam }),
+    ...(o.journal === undefined ? {} : { journal: o.journal }),
     pinPad: pad,
     idReader: fakeIdReader(o.idNumber),
     authenticateOperator: () => (o.operatorId === undefined ? Promise.reject(new Error('no operator')) : Promise.resolve(o.operatorId)),

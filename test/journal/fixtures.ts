@@ -13,9 +13,19 @@ export const CARD_30: CardIdentity = { cardId: '410402D15600000593F973FB1A6CB5A0
 /** The test PINs used by the suites: the fixture card's PIN and the one the crash child changes it to. */
 export const TEST_PINS = ['246810', '975318'] as const;
 
-/** Byte patterns any PIN may take in a file or payload: ASCII, BCD F-padded, format-2 block head. */
-export function pinPatterns(pin: string): Buffer[] {
-  return [Buffer.from(pin, 'ascii'), Buffer.from(pin, 'utf16le'), Buffer.from(`26${pin}FFFFFFFF`, 'hex'), Buffer.from(`${pin}FF`, 'hex')];
+/**
+ * How many times the platform *received* each operation id: every push body it was delivered
+ * (captured before it stored anything — retries, and pushes answered 500, included), parsed the
+ * way the platform parses it (docs/sync-protocol.md "Push operations"). Exactly-once is proved on
+ * this, not on what the platform's primary key lets it hold.
+ */
+export function deliveries(bodies: readonly Buffer[]): Map<string, number> {
+  const n = new Map<string, number>();
+  for (const b of bodies) {
+    const push = JSON.parse(b.toString('utf8')) as { operations: { id: string }[] };
+    for (const op of push.operations) n.set(op.id, (n.get(op.id) ?? 0) + 1);
+  }
+  return n;
 }
 
 /** A card identity numbered `i` (distinct card ids). */
