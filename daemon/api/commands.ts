@@ -29,8 +29,6 @@ export interface RunContext {
   readonly timeoutMs: number;
   /** The live operator of this command, when there is one. */
   readonly operatorId: string | undefined;
-  /** Host header of the WebSocket upgrade (for service URIs). */
-  readonly hostHeader: string | undefined;
   readonly conn: ConnectionControl;
   /** Send an intermediate event of this command. */
   event(name: string, payload: Record<string, unknown>): void;
@@ -460,7 +458,7 @@ export const PUBLISHER_COMMANDS: readonly CommandDef[] = [
     cardOp: false,
     privilege: 'never',
     publisher: true,
-    run: (ctx) => Promise.resolve(ok({ vendorName: 'sscard', services: [{ serviceURI: ctx.api.serviceUri(ctx.hostHeader) }] })),
+    run: (ctx) => Promise.resolve(ok({ vendorName: 'sscard', services: [{ serviceURI: ctx.api.serviceUri() }] })),
   }),
 ];
 

@@ -16,13 +16,16 @@ import type { Capabilities } from '../terminal/port.js';
 import type { CommandDef, ConnectionControl, RunContext } from './commands.js';
 import { PUBLISHER_TABLE, SERVICE_TABLE } from './commands.js';
 import type { ApiContext } from './context.js';
+import { duplicateKeyText, findDuplicateKey } from './json-keys.js';
 import { COMMAND_NAME, acknowledge, commandMessage, completion, errorCodeName, event, isAbortLike, issuePaths, issuesText, outcomeOfError } from './protocol.js';
 import type { AckStatus, CommandHeader, OutMessage, Outcome } from './protocol.js';
 
 /** Commands one client may have running at once (more: acknowledge tooManyRequests). */
 export const MAX_RUNNING_PER_CLIENT = 32;
-/** A client that does not read its answers is dropped when this much is queued for it. */
-export const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
+/** Default of `maxSendBufferBytes`: a client that does not read its answers is dropped when this much is queued for it. */
+export const MAX_BUFFERED_BYTES = 1024 * 1024;
+/** Socket errors that only mean the client went away: logged at debug, without a stack. */
+const GONE = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'ETIMEDOUT']);
 
 export type Endpoint = 'service' | 'publisher';
 type StopReason = 'cancel' | 'timeout' | 'disconnect';
@@ -70,8 +73,11 @@ export class Connection implements ConnectionControl {
     private readonly ws: WebSocket,
     private readonly api: ApiContext,
     public readonly endpoint: Endpoint,
-    private readonly hostHeader: string | undefined,
     private readonly remote: string,
+    /** Who the client is (access.ts: `client:<name>`, `origin:<origin>`, `loopback`…). */
+    public readonly identity: string,
+    /** The stored hash of its client token, when it came with one (a revocation closes it). */
+    public readonly clientHash: string | null = null,
   ) {
     this.id = `c${nextConnectionId++}`;
     ws.on('message', (data, isBinary) => this.safely(() => this.onFrame(data, isBinary)));
@@ -79,12 +85,15 @@ export class Connection implements ConnectionControl {
     ws.on('error', (e: Error & { code?: string }) => {
       // ws reports an oversized frame here (it then closes with 1009), and protocol errors (1002).
       const tooBig = e.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH';
-      this.api.logger.warn(tooBig ? 'API client sent a frame larger than maxFrameBytes; closed with 1009' : 'API client connection error', {
-        client: this.id,
-        remote: this.remote,
-        code: e.code ?? null,
-        maxFrameBytes: this.api.maxFrameBytes,
-      });
+      const gone = e.code !== undefined && GONE.has(e.code);
+      this.api.throttle.log(
+        this.id,
+        gone ? 'debug' : 'warn',
+        tooBig ? 'API client sent a frame larger than maxFrameBytes; closed with 1009' : gone ? 'API client went away' : 'API client connection error',
+        { client: this.id, identity: this.identity, remote: this.remote, code: e.code ?? null, ...(tooBig ? { maxFrameBytes: this.api.maxFrameBytes } : {}) },
+        e.code ?? 'error',
+        'connection errors',
+      );
     });
   }
 
@@ -117,13 +126,16 @@ export class Connection implements ConnectionControl {
 
   public send(msg: OutMessage): void {
     if (this.closed || this.ws.readyState !== this.ws.OPEN) return;
-    if (this.ws.bufferedAmount > MAX_BUFFERED_BYTES) {
-      this.api.logger.warn('API client does not read its messages; dropping it', { client: this.id, buffered: this.ws.bufferedAmount });
+    const text = JSON.stringify(msg);
+    // Answers queue in memory while the client does not read them: past the cap it is dropped
+    // (its commands are aborted by the close) rather than let it grow the daemon without bound.
+    if (this.ws.bufferedAmount + Buffer.byteLength(text) > this.api.maxSendBufferBytes) {
+      this.api.logger.warn('API client does not read its messages; dropping it', { client: this.id, identity: this.identity, buffered: this.ws.bufferedAmount, maxSendBufferBytes: this.api.maxSendBufferBytes });
       this.ws.terminate();
       return;
     }
     try {
-      this.ws.send(JSON.stringify(msg));
+      this.ws.send(text);
     } catch (e) {
       this.api.logger.warn('API could not send to a client', { client: this.id, error: e instanceof Error ? e.message : String(e) });
     }
@@ -133,6 +145,12 @@ export class Connection implements ConnectionControl {
   public shutdown(): void {
     for (const r of this.running.values()) this.stop(r, 'disconnect');
     if (this.ws.readyState === this.ws.OPEN || this.ws.readyState === this.ws.CONNECTING) this.ws.close(1001, 'server closing');
+  }
+
+  /** Its client credential was revoked: stop everything and close with 1008 (policy violation, RFC 6455 §7.4.1). */
+  public revoke(): void {
+    for (const r of this.running.values()) this.stop(r, 'disconnect');
+    if (this.ws.readyState === this.ws.OPEN || this.ws.readyState === this.ws.CONNECTING) this.ws.close(1008, 'client credential revoked');
   }
 
   /** Call `f` once the socket has closed (at once if it has). */
@@ -154,7 +172,8 @@ export class Connection implements ConnectionControl {
     this.closed = true;
     const n = this.running.size;
     for (const r of this.running.values()) this.stop(r, 'disconnect');
-    this.api.logger.info('API client disconnected', { client: this.id, code, aborted: n });
+    this.api.throttle.flush(this.id);
+    this.api.throttle.log(this.identity, 'info', 'API client disconnected', { client: this.id, identity: this.identity, code, aborted: n }, 'disconnected', 'connection lines');
   }
 
   private safely(f: () => void): void {
@@ -168,7 +187,8 @@ export class Connection implements ConnectionControl {
   // ---- frames ----
 
   private reject(name: string | null, requestId: number | null, status: Exclude<AckStatus, null>, problem: BilingualText, why: string, fields?: string[]): void {
-    this.api.logger.warn('API message refused', { client: this.id, status, why, name, requestId, ...(fields === undefined ? {} : { fields }) });
+    // At most a few lines per client and 10 s, then one summary (a flood must not rotate the log away).
+    this.api.throttle.log(this.id, 'warn', 'API message refused', { client: this.id, identity: this.identity, status, why, name, requestId, ...(fields === undefined ? {} : { fields }) }, why);
     this.send(acknowledge(name, requestId, status, problem));
   }
 
@@ -182,6 +202,8 @@ export class Connection implements ConnectionControl {
       return this.reject(null, null, 'invalidMessage', TEXT.json, 'not JSON');
     }
     if (typeof json !== 'object' || json === null || Array.isArray(json)) return this.reject(null, null, 'invalidMessage', TEXT.object, 'not an object');
+    const dup = findDuplicateKey(text);
+    if (dup !== null) return this.reject(null, null, 'invalidMessage', duplicateKeyText(dup), 'duplicate key');
     const parsed = commandMessage.safeParse(json, { reportInput: true });
     if (!parsed.success) {
       const h = (json as { header?: unknown }).header;
@@ -249,7 +271,7 @@ export class Connection implements ConnectionControl {
     if (d.privilege === 'always') privileged.value = true;
     const p = d.payload.safeParse(payload, { reportInput: true });
     if (!p.success) {
-      this.api.logger.warn('API command payload refused', { client: this.id, name: run.name, requestId: run.requestId, fields: issuePaths(p.error) });
+      this.api.throttle.log(this.id, 'warn', 'API command payload refused', { client: this.id, identity: this.identity, name: run.name, requestId: run.requestId, fields: issuePaths(p.error) }, 'payload refused');
       return { code: 'invalidData', description: issuesText(p.error, 'payload'), errorCode: 'invalidData' };
     }
     const data = p.data;
@@ -271,7 +293,9 @@ export class Connection implements ConnectionControl {
       try {
         operatorId = this.api.auth.check(token);
       } catch (e) {
-        if (given === undefined && token === this.token) this.token = null;
+        // A session that expired stays bound, so the connection keeps hearing auth.sessionExpired
+        // (log in again) rather than auth.required; an unknown token is dropped.
+        if (given === undefined && token === this.token && !(isSsCardError(e) && e.code === ErrorCode.Auth_SessionExpired)) this.token = null;
         if (privileged.value || given !== undefined) {
           if (isSsCardError(e)) return { code: 'authorisationRequired', description: e.text, errorCode: errorCodeName(e.code) };
           throw e;
@@ -294,7 +318,6 @@ export class Connection implements ConnectionControl {
       requestId: run.requestId,
       timeoutMs: run.timeoutMs,
       operatorId,
-      hostHeader: this.hostHeader,
       conn: this,
       event: (name, payload) => {
         if (!run.done) this.send(event(name, run.requestId, payload));

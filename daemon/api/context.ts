@@ -3,6 +3,7 @@
  * the journal hook, and the one-card-operation-at-a-time lock.
  */
 import type { OperatorAuthPort, TerminalPort } from '../terminal/port.js';
+import type { LogThrottle } from './throttle.js';
 
 export interface ApiLogger {
   debug(message: string, meta?: Record<string, unknown>): void;
@@ -85,11 +86,15 @@ export interface ApiContext {
   readonly logger: ApiLogger;
   readonly version: string;
   readonly maxFrameBytes: number;
+  /** A client whose unsent answers exceed this is dropped (it does not read them). */
+  readonly maxSendBufferBytes: number;
+  /** Log lines a client causes, bounded per client (throttle.ts). */
+  readonly throttle: LogThrottle;
   readonly sequencer: Sequencer;
   /** How long a stopped command may take to let go before its completion is sent anyway. */
   readonly abortGraceMs: number;
   /** The journal hook, made safe (never throws). */
   journal(e: PrivilegedCall): void;
-  /** The service endpoint's URI as a client reaching us with this Host header should use it. */
-  serviceUri(hostHeader: string | undefined): string;
+  /** The service endpoint's URI, from the configuration (never from a request's Host header). */
+  serviceUri(): string;
 }

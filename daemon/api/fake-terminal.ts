@@ -585,7 +585,7 @@ export class FakeOperatorAuth implements OperatorAuthPort {
     const s = this.tokens.get(token);
     if (s === undefined) throw new SsCardError(ErrorCode.Auth_InvalidToken, { zh: '经办人员令牌无效，请重新登录', en: 'the operator token is not valid; log in again' });
     if (this.now() >= s.expiresAt) {
-      this.tokens.delete(token);
+      // Kept: it answers "expired" again next time, as OperatorAuth does.
       throw new SsCardError(ErrorCode.Auth_SessionExpired, { zh: '经办人员登录已过期，请重新登录', en: 'the operator session has expired; log in again' });
     }
     return s.operatorId;
@@ -601,7 +601,9 @@ export class FakeOperatorAuth implements OperatorAuthPort {
     if (s !== undefined) this.tokens.set(token, { ...s, expiresAt: this.now() });
   }
 
+  /** Sessions not expired. */
   public live(): number {
-    return this.tokens.size;
+    const at = this.now();
+    return [...this.tokens.values()].filter((s) => at < s.expiresAt).length;
   }
 }

@@ -12,6 +12,7 @@ import { isSsCardError } from '../../apdu/errors.js';
 import type { BilingualText } from '../../apdu/errors.js';
 import { capability } from '../../state/roles.js';
 import type { ApiContext } from './context.js';
+import { duplicateKeyText, findDuplicateKey } from './json-keys.js';
 import { INTERNAL_TEXT, bilingual, errorCodeName, issuesText } from './protocol.js';
 import {
   CARD_INFO_TEXT,
@@ -34,7 +35,10 @@ const TEXT = {
   notFound: { zh: '没有这个地址。可用：GET /health、GET /status、POST /sscard/<函数>、WebSocket /xfs4iot/v1.0', en: 'no such path. There are: GET /health, GET /status, POST /sscard/<function>, WebSocket /xfs4iot/v1.0' },
   method: (allow: string): BilingualText => ({ zh: `此地址不支持该请求方法：请用 ${allow}`, en: `method not allowed here: use ${allow}` }),
   tooLarge: (max: number): BilingualText => ({ zh: `请求体太大（最多 ${max} 字节）`, en: `request body too large (at most ${max} bytes)` }),
-  contentType: { zh: '请求体须为 application/json 或 application/x-www-form-urlencoded', en: 'the body must be application/json or application/x-www-form-urlencoded' },
+  contentType: {
+    zh: '请求体须为 application/json（不接受表单：跨站网页可以不经预检提交表单）',
+    en: 'the body must be application/json (forms are not accepted: any web page can submit a form without a preflight)',
+  },
   json: { zh: '请求体不是有效的 JSON 对象', en: 'the body is not a valid JSON object' },
   upgrade: { zh: '这是 WebSocket 地址：请用 WebSocket 连接', en: 'this is a WebSocket endpoint: connect with a WebSocket' },
   busy: { zh: '读卡器正忙：另一项卡操作正在进行，请稍后重试', en: 'the reader is busy: another card operation is running; try again shortly' },
@@ -85,6 +89,10 @@ function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
     });
     req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);
+    // A client that hangs up mid-body: 'close' without 'end' (settling twice is harmless).
+    req.on('close', () => {
+      if (!req.complete) reject(Object.assign(new Error('aborted'), { code: 'ECONNRESET' }));
+    });
   });
 }
 
@@ -94,39 +102,55 @@ const vendorBody = z.strictObject({
   cardInfo: z.string().max(200).optional(),
 });
 
-/** JSON or form body → fields; a bilingual problem otherwise. */
-function parseVendorBody(req: IncomingMessage, raw: Buffer): { ok: true; value: z.infer<typeof vendorBody> } | { ok: false; status: number; code: string; text: BilingualText } {
-  const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+/**
+ * Only application/json: a browser sends a cross-site form (urlencoded, multipart, text/plain)
+ * without a CORS preflight, JSON it cannot send without asking first (Fetch standard, "CORS-safelisted
+ * request-header"). Checked before the body is read.
+ */
+function isJson(req: IncomingMessage): boolean {
+  return (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase() === 'application/json';
+}
+
+/** The JSON body → fields; a bilingual problem otherwise (bad JSON, a name given twice, a bad field). */
+function parseVendorBody(raw: Buffer): { ok: true; value: z.infer<typeof vendorBody> } | { ok: false; status: number; code: string; text: BilingualText } {
+  const text = raw.toString('utf8');
   let fields: unknown;
-  if (type === 'application/json') {
-    try {
-      fields = JSON.parse(raw.toString('utf8'));
-    } catch {
-      return { ok: false, status: 400, code: 'invalidBody', text: TEXT.json };
-    }
-    if (typeof fields !== 'object' || fields === null || Array.isArray(fields)) return { ok: false, status: 400, code: 'invalidBody', text: TEXT.json };
-  } else if (type === 'application/x-www-form-urlencoded' || (type === '' && raw.length === 0)) {
-    fields = Object.fromEntries(new URLSearchParams(raw.toString('utf8')));
-  } else {
-    return { ok: false, status: 415, code: 'unsupportedMediaType', text: TEXT.contentType };
+  try {
+    fields = JSON.parse(text);
+  } catch {
+    return { ok: false, status: 400, code: 'invalidBody', text: TEXT.json };
   }
+  if (typeof fields !== 'object' || fields === null || Array.isArray(fields)) return { ok: false, status: 400, code: 'invalidBody', text: TEXT.json };
+  const dup = findDuplicateKey(text);
+  if (dup !== null) return { ok: false, status: 400, code: 'invalidBody', text: duplicateKeyText(dup) };
   const p = vendorBody.safeParse(fields, { reportInput: true });
   if (!p.success) return { ok: false, status: 400, code: 'invalidBody', text: issuesText(p.error, 'body') };
   return { ok: true, value: p.data };
+}
+
+/** The request failed because the client hung up (not a bug: logged at debug, without a stack). */
+export function clientGone(e: unknown): boolean {
+  const err = e as NodeJS.ErrnoException | undefined;
+  return err !== undefined && err !== null && (err.code === 'ECONNRESET' || err.code === 'EPIPE' || err.code === 'ECONNABORTED' || err.message === 'aborted');
 }
 
 let httpSeq = 1;
 
 /** One SSCardDriver function (DOMAIN.md §4). */
 async function vendorCall(api: ApiContext, fn: VendorFunction, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  if (!isJson(req)) return sendVendor(res, 415, null, bilingual(TEXT.contentType), { connection: 'close' });
   let raw: Buffer;
   try {
     raw = await readBody(req, api.maxFrameBytes);
   } catch (e) {
     if (e instanceof BodyTooLarge) return sendVendor(res, 413, null, bilingual(TEXT.tooLarge(api.maxFrameBytes)), { connection: 'close' });
+    if (clientGone(e)) {
+      api.throttle.log(req.socket.remoteAddress ?? 'unix', 'debug', 'API HTTP client went away mid-request', { function: fn, code: (e as NodeJS.ErrnoException).code ?? null }, 'client gone', 'aborted requests');
+      return void res.destroy();
+    }
     throw e;
   }
-  const body = parseVendorBody(req, raw);
+  const body = parseVendorBody(raw);
   if (!body.ok) return sendVendor(res, body.status, null, bilingual(body.text));
   const { iType, cardInfo } = body.value;
   if (iTypeCode(iType) !== VENDOR_CODES.ok) return sendVendor(res, 200, iTypeCode(iType), bilingual(ITYPE_TEXT));
@@ -217,6 +241,10 @@ export function handleHttp(api: ApiContext, req: IncomingMessage, res: ServerRes
   const path = url.pathname;
   const method = req.method ?? 'GET';
   const fail = (e: unknown) => {
+    if (clientGone(e)) {
+      api.throttle.log(req.socket.remoteAddress ?? 'unix', 'debug', 'API HTTP client went away mid-request', { path, code: (e as NodeJS.ErrnoException).code ?? null }, 'client gone', 'aborted requests');
+      return void res.destroy();
+    }
     api.logger.error('API HTTP handler failed', { path, error: e instanceof Error ? e.message : String(e), stack: e instanceof Error ? e.stack : undefined });
     if (!res.headersSent) sendError(res, 500, 'internal', INTERNAL_TEXT);
     else res.destroy();

@@ -17,7 +17,6 @@ async function start(...args: Parameters<typeof startTestApi>): Promise<TestApi>
 }
 
 const json = { 'content-type': 'application/json' };
-const form = { 'content-type': 'application/x-www-form-urlencoded' };
 
 async function bearer(api: TestApi): Promise<string> {
   return (await api.auth.login('op1', Buffer.from('correct horse battery staple'))).token;
@@ -72,11 +71,11 @@ describe('health and status', () => {
 });
 
 describe('SSCardDriver calls', () => {
-  it('iReadCardBas (JSON or form): the vendor output string, X-SSCard-Return 0, text/plain utf-8', async () => {
+  it('iReadCardBas: the vendor output string, X-SSCard-Return 0, text/plain utf-8', async () => {
     const api = await start();
     for (const [body, headers] of [
       ['{"iType":1}', json],
-      ['iType=3', form],
+      ['{"iType":"3"}', { 'content-type': 'application/json; charset=utf-8' }],
     ] as const) {
       const r = await api.http('POST', '/sscard/iReadCardBas', body, headers);
       expect(r.status).toBe(200);
@@ -97,23 +96,42 @@ describe('SSCardDriver calls', () => {
     expect(sw.headers['x-sscard-return']).toBe('-27266');
     expect(sw.text).toBe('读取失败：6A82 / read failed: 6A82');
     api.terminal.removeCard();
-    const none = await api.http('POST', '/sscard/iReadCardBas', 'iType=1', form);
+    const none = await api.http('POST', '/sscard/iReadCardBas', '{"iType":1}', json);
     expect(none.headers['x-sscard-return']).toBe('-2');
   });
 
-  it('malformed requests: 400 naming the field, 415 for other bodies, 413 over maxFrameBytes — no return code', async () => {
+  it('malformed requests: 400 naming the field, 415 for forms and other bodies, 413 over maxFrameBytes — no return code', async () => {
     const api = await start({ maxFrameBytes: 2048 });
     const missing = await api.http('POST', '/sscard/iVerifyPIN', '{}', json);
     expect(missing.status).toBe(400);
     expect(missing.text).toContain('body.iType is missing');
     expect(missing.headers['x-sscard-return']).toBeUndefined();
-    const extra = await api.http('POST', '/sscard/iVerifyPIN', 'iType=1&pin=123456', form);
+    const extra = await api.http('POST', '/sscard/iVerifyPIN', '{"iType":1,"pin":"123456"}', json);
     expect(extra.status).toBe(400);
     expect(extra.text).toContain('unknown field(s) pin');
     expect(extra.text).not.toContain('123456');
     expect((await api.http('POST', '/sscard/iVerifyPIN', '{"iType":', json)).status).toBe(400);
-    expect((await api.http('POST', '/sscard/iVerifyPIN', 'iType=x', form)).status).toBe(400);
-    expect((await api.http('POST', '/sscard/iVerifyPIN', '<iType>1</iType>', { 'content-type': 'text/xml' })).status).toBe(415);
+    expect((await api.http('POST', '/sscard/iVerifyPIN', '{"iType":"x"}', json)).status).toBe(400);
+    // a field given twice is malformed, whichever value would win
+    const dup = await api.http('POST', '/sscard/iVerifyPIN', '{"iType":2,"iType":1}', json);
+    expect([dup.status, dup.headers['x-sscard-return']]).toEqual([400, undefined]);
+    expect(dup.text).toMatch(/字段 iType 出现了不止一次.* \/ field iType appears more than once/);
+    const dupPin = await api.http('POST', '/sscard/iVerifyPIN', '{"iType":1,"123456":1,"\\u0031\\u0032\\u0033\\u0034\\u0035\\u0036":2}', json);
+    expect(dupPin.status).toBe(400);
+    expect(dupPin.text).not.toContain('123456');
+    // forms (and anything but JSON) are 415, read or not: a web page can post a form without a preflight
+    for (const [body, type] of [
+      ['iType=1', 'application/x-www-form-urlencoded'],
+      ['iType=2&iType=1', 'application/x-www-form-urlencoded'],
+      ['iType=1', 'text/plain'],
+      ['--x\r\nContent-Disposition: form-data; name="iType"\r\n\r\n1\r\n--x--', 'multipart/form-data; boundary=x'],
+      ['<iType>1</iType>', 'text/xml'],
+      ['{"iType":1}', ''],
+    ] as const) {
+      const r = await api.http('POST', '/sscard/iVerifyPIN', body, type === '' ? {} : { 'content-type': type });
+      expect([r.status, r.headers['x-sscard-return']], type).toEqual([415, undefined]);
+      expect(r.text).toContain('application/json');
+    }
     const big = await api.http('POST', '/sscard/iVerifyPIN', JSON.stringify({ iType: 1, cardInfo: 'x'.repeat(4000) }), json);
     expect(big.status).toBe(413);
     expect(api.terminal.calls).toEqual([]);
@@ -167,8 +185,8 @@ describe('SSCardDriver calls', () => {
     const { FakeOperatorAuth } = await import('./fake-terminal.js');
     const api = await start({ terminal: new FakeTerminal({ role: 'counter', triesLeft: 0 }), auth: new FakeOperatorAuth({ ttlMs: 1000, now: () => now }) });
     const token = await bearer(api);
-    const body = form;
-    const b = `iType=1&cardInfo=${encodeURIComponent(CARD_INFO)}`;
+    const body = json;
+    const b = JSON.stringify({ iType: 1, cardInfo: CARD_INFO });
     api.terminal.holderTypes('369258', '369258');
     const ok = await api.http('POST', '/sscard/iUnblockPIN', b, { ...body, authorization: `Bearer ${token}` });
     expect([ok.status, ok.headers['x-sscard-return']]).toEqual([200, '0']);

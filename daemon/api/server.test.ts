@@ -214,7 +214,13 @@ describe('malformed traffic', () => {
     expect((await c.command('Common.Status')).completion.header.completionCode).toBe('success');
     expect((await other.command('Common.Status')).completion.header.completionCode).toBe('success');
     expect(other.messages.every((m) => m.header.type !== 'acknowledge' || m.header.status === null)).toBe(true);
-    expect(api.logger.entries.filter((e) => e.message === 'API message refused').length).toBe(cases.length + 1);
+    // logged: the first five one by one, the rest counted for the summary (throttle.ts)
+    expect(api.logger.entries.filter((e) => e.message === 'API message refused').length).toBe(5);
+    c.close();
+    await until(() => api.logger.entries.some((e) => /refused messages from client c\d+/.test(e.message)));
+    const summary = api.logger.entries.find((e) => /refused messages from client c\d+/.test(e.message))!;
+    // 16 refused frames and 4 refused payloads: 5 lines, then 15 counted by reason
+    expect(summary.meta).toMatchObject({ suppressed: cases.length + 1 + 4 - 5, reasons: { 'payload refused': 4 } });
   });
 
   it('an oversized frame closes that client with 1009 (logged); the server and other clients go on', async () => {
@@ -690,15 +696,19 @@ describe('operators', () => {
     let now = 1_700_000_000_000;
     const api = await start({ terminal: new FakeTerminal({ role: 'counter', triesLeft: 0 }), auth: new FakeOperatorAuth({ ttlMs: 60_000, now: () => now }) });
     const c = await api.connect();
-    await login(c);
+    const token = await login(c);
     now += 61_000;
     const r = await c.command('SSCard.UnblockPin');
     expect(r.completion).toMatchObject({ header: { completionCode: 'authorisationRequired' }, payload: { errorCode: 'auth.sessionExpired' } });
     expect(r.completion.header.errorDescription).toContain('expired');
     expect(api.terminal.calls).toEqual([]);
+    // still expired (the operator is told to log in again), also for a token given in the payload
     const again = await c.command('SSCard.UnblockPin');
-    expect(again.completion.payload).toEqual({ errorCode: 'auth.required' });
-    expect(api.journal.map((j) => j.outcome)).toEqual(['authorisationRequired:auth.sessionExpired', 'authorisationRequired:auth.required']);
+    expect(again.completion.payload).toEqual({ errorCode: 'auth.sessionExpired' });
+    const other = await api.connect();
+    const viaPayload = await other.command('SSCard.UnblockPin', { token });
+    expect(viaPayload.completion.payload).toEqual({ errorCode: 'auth.sessionExpired' });
+    expect(api.journal.map((j) => j.outcome)).toEqual(['authorisationRequired:auth.sessionExpired', 'authorisationRequired:auth.sessionExpired', 'authorisationRequired:auth.sessionExpired']);
   });
 
   it('a kiosk refuses SSCard.UnblockPin even with a valid operator token, before touching the terminal', async () => {

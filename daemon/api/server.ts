@@ -8,10 +8,17 @@
  * - HTTP: `GET /health`, `GET /status`, and the SSCardDriver calls `POST /sscard/<function>`.
  *
  * Terminal events fan out to every service client as unsolicited messages.
+ *
+ * Before anything else every request and upgrade passes access.ts (Host, Origin, credentials;
+ * docs/security.md); a refused one costs a header look-up and a short answer, and its log lines
+ * are bounded per client (throttle.ts). Slow clients are bounded by the HTTP header, request and
+ * keep-alive timeouts, the number of connections in total and per client, and the send buffer of
+ * each WebSocket client. With `tls` the server is node:https (wss:// and https://).
  */
 import fs from 'node:fs';
 import http from 'node:http';
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import https from 'node:https';
 import net from 'node:net';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -19,17 +26,31 @@ import type { WebSocket } from 'ws';
 import { WebSocketServer } from 'ws';
 import { ErrorCode, SsCardError } from '../../apdu/errors.js';
 import type { BilingualText } from '../../apdu/errors.js';
+import { isSsCardError } from '../../apdu/errors.js';
+import type { ClientCredentials } from '../auth/clients.js';
 import type { OperatorAuthPort, TerminalEvent, TerminalPort } from '../terminal/port.js';
+import { AccessControl, PREFLIGHT_HEADERS, SECURITY_HEADERS } from './access.js';
+import type { Refused } from './access.js';
 import { sessionEvent, statusChangedPayload } from './commands.js';
-import { Connection } from './connection.js';
+import { Connection, MAX_BUFFERED_BYTES } from './connection.js';
 import type { Endpoint } from './connection.js';
 import { Sequencer } from './context.js';
 import type { ApiContext, ApiLogger, PrivilegedCall } from './context.js';
 import { handleHttp } from './http-routes.js';
-import { unsolicited } from './protocol.js';
+import { bilingual, unsolicited } from './protocol.js';
 import type { OutMessage } from './protocol.js';
+import { LogThrottle } from './throttle.js';
+import type { LogThrottleOptions } from './throttle.js';
 
 export type { ApiLogger, PrivilegedCall };
+
+/** TLS material of the server (PEM). */
+export interface ApiTls {
+  readonly cert: string | Buffer;
+  readonly key: string | Buffer;
+  /** CA of client certificates: a client presenting one it signed is admitted (docs/security.md). */
+  readonly ca?: string | Buffer;
+}
 
 export interface ApiOptions {
   readonly terminal: TerminalPort;
@@ -58,6 +79,36 @@ export interface ApiOptions {
    * PC that lost power) does not hold its reader until the PIN-entry timeout.
    */
   readonly heartbeatMs?: number;
+
+  // ---- who may talk (access.ts, docs/security.md) ----
+  /** Names of this daemon besides 127.0.0.1, localhost and [::1] (api.hostNames); the first one is used in service URIs. */
+  readonly hostNames?: readonly string[];
+  /** Browser origins allowed besides the daemon's own (api.allowedOrigins), `scheme://host[:port]`. */
+  readonly allowedOrigins?: readonly string[];
+  /** Client tokens (daemon/auth/clients.ts); none: only origins, the socket, certificates and (if allowed) loopback. */
+  readonly clients?: ClientCredentials;
+  /** Native clients on loopback need no credential (default false: they need a client token). */
+  readonly allowUnauthenticatedLoopback?: boolean;
+  /** Serve https/wss with this certificate. */
+  readonly tls?: ApiTls;
+
+  // ---- what a client may cost ----
+  /** WebSocket clients one client (one token, origin, certificate or loopback) may have at once (default 8). */
+  readonly maxConnectionsPerClient?: number;
+  /** TCP connections at once, HTTP and WebSocket together (default 256; more are closed at once). */
+  readonly maxConnections?: number;
+  /** Unsent bytes queued for one WebSocket client before it is dropped (default 1 MiB). */
+  readonly maxSendBufferBytes?: number;
+  /** Time to receive a request's headers, the WebSocket handshake and the TLS handshake (default 10 000 ms). */
+  readonly headersTimeoutMs?: number;
+  /** Time to receive a whole request, body included (default 30 000 ms; the answer may take longer). */
+  readonly requestTimeoutMs?: number;
+  /** An idle keep-alive HTTP connection is closed after this long (default 5000 ms). */
+  readonly keepAliveTimeoutMs?: number;
+  /** How often the clients file is looked at, so that a revoked client's connections are closed (default 1000 ms). */
+  readonly clientsRefreshMs?: number;
+  /** Log throttling (tests). */
+  readonly logThrottle?: LogThrottleOptions;
 }
 
 export interface ApiServer {
@@ -77,8 +128,6 @@ export const SERVICE_ALIASES = ['Common', 'CardReader', 'Keyboard', 'SSCard', 'O
 
 /** Session events that belong to a running service flow. */
 const FLOW_EVENTS: ReadonlySet<string> = new Set(['service.started', 'pin.entryStarted', 'pin.digits', 'result']);
-
-const HOST_HEADER = /^[A-Za-z0-9.-]{1,253}(:\d{1,5})?$|^\[[0-9A-Fa-f:.]{2,45}\](:\d{1,5})?$/;
 
 function optionError(option: string, zh: string, en: string): never {
   throw new SsCardError(ErrorCode.Input_BadOption, { zh: `API 选项 ${option} ${zh}`, en: `API option ${option} ${en}` }, { option });
@@ -107,6 +156,26 @@ function checkOptions(o: ApiOptions): void {
   if (o.journalPrivileged !== undefined && typeof o.journalPrivileged !== 'function') optionError('journalPrivileged', '必须是函数', 'must be a function');
   if (o.abortGraceMs !== undefined && (!Number.isInteger(o.abortGraceMs) || o.abortGraceMs < 0 || o.abortGraceMs > 600_000)) optionError('abortGraceMs', '必须是 0 到 600000 的整数', 'must be an integer 0..600000');
   if (o.heartbeatMs !== undefined && (!Number.isInteger(o.heartbeatMs) || o.heartbeatMs < 0 || o.heartbeatMs > 600_000)) optionError('heartbeatMs', '必须是 0 到 600000 的整数', 'must be an integer 0..600000');
+  const ints: [keyof ApiOptions, number, number][] = [
+    ['maxConnectionsPerClient', 1, 10_000],
+    ['maxConnections', 1, 100_000],
+    ['maxSendBufferBytes', 1024, 1024 * 1024 * 1024],
+    ['headersTimeoutMs', 100, 600_000],
+    ['requestTimeoutMs', 100, 3_600_000],
+    ['keepAliveTimeoutMs', 100, 600_000],
+    ['clientsRefreshMs', 10, 600_000],
+  ];
+  for (const [k, min, max] of ints) {
+    const v = o[k];
+    if (v !== undefined && (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max)) optionError(k, `必须是 ${min} 到 ${max} 的整数`, `must be an integer ${min}..${max}`);
+  }
+  for (const k of ['hostNames', 'allowedOrigins'] as const) {
+    const v = o[k];
+    if (v !== undefined && (!Array.isArray(v) || v.some((x) => typeof x !== 'string'))) optionError(k, '必须是字符串数组', 'must be an array of strings');
+  }
+  if (o.clients !== undefined && (typeof o.clients.verify !== 'function' || typeof o.clients.isLive !== 'function' || typeof o.clients.refresh !== 'function')) optionError('clients', '必须实现 ClientCredentials', 'must implement ClientCredentials');
+  if (o.tls !== undefined && (o.tls.cert === undefined || o.tls.key === undefined)) optionError('tls', '必须同时有 cert 与 key', 'must have both cert and key');
+  if (o.headersTimeoutMs !== undefined && o.requestTimeoutMs !== undefined && o.requestTimeoutMs < o.headersTimeoutMs) optionError('requestTimeoutMs', '不能小于 headersTimeoutMs', 'must not be less than headersTimeoutMs');
 }
 
 function endpointOf(path: string): Endpoint | null {
@@ -117,17 +186,53 @@ function endpointOf(path: string): Endpoint | null {
   return null;
 }
 
-function refuseUpgrade(socket: Duplex, status: number, code: string, text: BilingualText): void {
+function refuseUpgrade(socket: Duplex, status: number, code: string, text: BilingualText, headers: Record<string, string> = {}): void {
   const body = JSON.stringify({ error: { code, zh: text.zh, en: text.en } });
+  const extra = Object.entries({ ...SECURITY_HEADERS, ...headers })
+    .map(([k, v]) => `${k}: ${v}\r\n`)
+    .join('');
   socket.on('error', () => {});
   socket.end(
-    `HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? ''}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    `HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? ''}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${extra}Connection: close\r\n\r\n${body}`,
   );
+  // A client that does not read the refusal must not keep the socket open.
+  setTimeout(() => socket.destroy(), 1000).unref();
+}
+
+/** Headers of a refusal: the operator token's own problem in WWW-Authenticate (RFC 6750 §3). */
+function refusalHeaders(a: Refused): Record<string, string> {
+  if (a.status !== 401) return {};
+  return { 'www-authenticate': a.operatorError !== undefined ? 'Bearer error="invalid_token"' : 'Bearer' };
+}
+
+/** Answer a refused HTTP request without reading its body, and close the connection. */
+function refuseHttp(res: ServerResponse, path: string, a: Refused): void {
+  const headers: Record<string, string | number> = { connection: 'close', ...refusalHeaders(a) };
+  const text = a.operatorError !== undefined && isSsCardError(a.operatorError) ? a.operatorError.text : a.text;
+  if (path.startsWith('/sscard/')) {
+    // As the DLL would answer (docs/api.md): text/plain, -24 for "not authorised".
+    const body = bilingual(text);
+    res.writeHead(a.status, { ...headers, 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body), ...(a.status === 401 ? { 'x-sscard-return': '-24' } : {}) });
+    res.end(body);
+    return;
+  }
+  const body = JSON.stringify({ error: { code: a.code, zh: text.zh, en: text.en } });
+  res.writeHead(a.status, { ...headers, 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+const WILDCARD = new Set(['0.0.0.0', '::', '[::]']);
+
+/** The host the service URI names: the first configured name, else the bound host (127.0.0.1 for a wildcard). */
+function publicHost(o: ApiOptions): string {
+  const h = o.hostNames?.[0] ?? (WILDCARD.has(o.host) ? '127.0.0.1' : o.host);
+  return net.isIP(h) === 6 ? `[${h}]` : h;
 }
 
 const UPGRADE_TEXT = {
   notFound: { zh: `没有这个 WebSocket 端点：服务发布端点是 ${XFS_ROOT}，服务端点是 ${SERVICE_PATH}`, en: `no such WebSocket endpoint: the publisher is at ${XFS_ROOT}, the service at ${SERVICE_PATH}` },
   full: (n: number): BilingualText => ({ zh: `连接数已满（最多 ${n} 个客户端）：请稍后重试`, en: `too many clients (at most ${n}): try again later` }),
+  fullForClient: (n: number): BilingualText => ({ zh: `此客户端的连接数已满（每个客户端最多 ${n} 个）：请关闭不用的连接`, en: `this client has too many connections (at most ${n} each): close the ones it does not use` }),
 } as const;
 
 /** Whether something answers on a Unix socket path (a live daemon) or it is a stale file. */
@@ -142,7 +247,7 @@ function socketAlive(path: string): Promise<boolean> {
   });
 }
 
-function listen(server: http.Server, o: ApiOptions): Promise<void> {
+function listen(server: http.Server | https.Server, o: ApiOptions): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (e: NodeJS.ErrnoException) => {
       server.off('listening', onListening);
@@ -169,12 +274,27 @@ export async function startApi(opts: ApiOptions): Promise<ApiServer> {
   let bound: { port: number; address: string } = { port: 0, address: '' };
 
   const journalHook = opts.journalPrivileged;
+  const throttle = new LogThrottle(logger, opts.logThrottle);
+  const access = new AccessControl({
+    hostNames: [...(opts.hostNames ?? []), ...(opts.socket === undefined && !WILDCARD.has(opts.host) ? [opts.host] : [])],
+    allowedOrigins: opts.allowedOrigins ?? [],
+    clients: opts.clients,
+    auth: opts.auth,
+    allowUnauthenticatedLoopback: opts.allowUnauthenticatedLoopback ?? false,
+    tls: opts.tls !== undefined,
+    socket: opts.socket !== undefined,
+  });
+  const maxPerClient = opts.maxConnectionsPerClient ?? 8;
+  /** WebSocket clients (open or upgrading) per identity. */
+  const perClient = new Map<string, number>();
   const api: ApiContext = {
     terminal,
     auth: opts.auth,
     logger,
     version: opts.version,
     maxFrameBytes: opts.maxFrameBytes,
+    maxSendBufferBytes: opts.maxSendBufferBytes ?? MAX_BUFFERED_BYTES,
+    throttle,
     sequencer: new Sequencer(),
     abortGraceMs: opts.abortGraceMs ?? 10_000,
     journal(e) {
@@ -185,21 +305,76 @@ export async function startApi(opts: ApiOptions): Promise<ApiServer> {
         logger.error('journalPrivileged failed', { command: e.command, error: err instanceof Error ? err.message : String(err) });
       }
     },
-    serviceUri(hostHeader) {
+    // From the configuration only: a request's Host header is never echoed (DNS rebinding).
+    serviceUri() {
       if (opts.socket !== undefined) return `ws+unix:${opts.socket}:${SERVICE_PATH}`;
-      const host = hostHeader !== undefined && HOST_HEADER.test(hostHeader) ? hostHeader : `${bound.address.includes(':') ? `[${bound.address}]` : bound.address}:${bound.port}`;
-      return `ws://${host}${SERVICE_PATH}`;
+      return `${opts.tls === undefined ? 'ws' : 'wss'}://${publicHost(opts)}:${bound.port}${SERVICE_PATH}`;
     },
   };
 
-  const server = http.createServer({ maxHeaderSize: 16 * 1024 }, (req, res) => handleHttp(api, req, res));
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    try {
+      for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v);
+      const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+      const method = req.method ?? 'GET';
+      const preflight = method === 'OPTIONS' && req.headers.origin !== undefined && req.headers['access-control-request-method'] !== undefined;
+      const a = access.check(req, { upgrade: false, open: preflight || (path === '/health' && (method === 'GET' || method === 'HEAD')) });
+      if (!a.ok) {
+        throttle.log(req.socket.remoteAddress ?? 'unix', 'warn', 'API HTTP request refused', { remote: req.socket.remoteAddress ?? 'unix', status: a.status, why: a.reason }, a.reason, 'refused requests');
+        return refuseHttp(res, path, a);
+      }
+      for (const [k, v] of Object.entries(access.corsHeaders(a.origin))) res.setHeader(k, v);
+      if (preflight) {
+        res.writeHead(204, { ...PREFLIGHT_HEADERS, 'content-length': 0 });
+        return void res.end();
+      }
+      handleHttp(api, req, res);
+    } catch (e) {
+      logger.error('API request gate failed', { error: e instanceof Error ? e.message : String(e), stack: e instanceof Error ? e.stack : undefined });
+      res.destroy();
+    }
+  };
+  const headersTimeout = opts.headersTimeoutMs ?? 10_000;
+  const serverOptions: http.ServerOptions = {
+    maxHeaderSize: 16 * 1024,
+    headersTimeout,
+    requestTimeout: opts.requestTimeoutMs ?? Math.max(30_000, headersTimeout),
+    keepAliveTimeout: opts.keepAliveTimeoutMs ?? 5000,
+    // How often Node looks for connections past those timeouts (its default, 30 s, lets a
+    // slowloris client hold a socket up to 30 s longer than the timeout says).
+    connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(headersTimeout / 4))),
+  };
+  const server: http.Server | https.Server =
+    opts.tls === undefined
+      ? http.createServer(serverOptions, onRequest)
+      : https.createServer(
+          {
+            ...serverOptions,
+            cert: opts.tls.cert,
+            key: opts.tls.key,
+            ...(opts.tls.ca === undefined ? {} : { ca: opts.tls.ca, requestCert: true }),
+            // A client without a certificate may still come with a token; access.ts decides.
+            rejectUnauthorized: false,
+            handshakeTimeout: headersTimeout,
+          },
+          onRequest,
+        );
+  server.maxConnections = opts.maxConnections ?? 256;
   server.on('connection', (s: Socket) => {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
   });
+  server.on('drop', (d?: { remoteAddress?: string }) => {
+    throttle.log(d?.remoteAddress ?? 'unix', 'warn', 'API connection dropped: too many connections', { remote: d?.remoteAddress ?? 'unix', maxConnections: server.maxConnections }, 'maxConnections', 'dropped connections');
+  });
+  server.on('tlsClientError', (e: NodeJS.ErrnoException, s: { remoteAddress?: string }) => {
+    throttle.log(s.remoteAddress ?? 'unix', 'debug', 'API TLS handshake failed', { remote: s.remoteAddress ?? 'unix', code: e.code ?? null }, e.code ?? 'tls', 'failed TLS handshakes');
+  });
   server.on('clientError', (e: NodeJS.ErrnoException, socket: Duplex) => {
-    logger.debug('API HTTP client error', { code: e.code ?? null });
-    if (socket.writable) refuseUpgrade(socket, 400, 'badRequest', { zh: '请求格式不正确', en: 'malformed request' });
+    const remote = (socket as Partial<Socket>).remoteAddress ?? 'unix';
+    throttle.log(remote, 'debug', 'API HTTP client error', { remote, code: e.code ?? null }, e.code ?? 'clientError', 'malformed or timed-out requests');
+    if (e.code === 'ERR_HTTP_REQUEST_TIMEOUT' && socket.writable) return refuseUpgrade(socket, 408, 'requestTimeout', { zh: '请求超时', en: 'request timeout' });
+    if (socket.writable && e.code !== 'ECONNRESET') refuseUpgrade(socket, 400, 'badRequest', { zh: '请求格式不正确', en: 'malformed request' });
     else socket.destroy();
   });
 
@@ -229,41 +404,86 @@ export async function startApi(opts: ApiOptions): Promise<ApiServer> {
   const wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxFrameBytes, perMessageDeflate: false, clientTracking: false });
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     try {
+      const address = req.socket.remoteAddress ?? 'unix';
+      // Who may talk comes first: before the path, the limits and the handshake.
+      const a = access.check(req, { upgrade: true, open: false });
+      if (!a.ok) {
+        throttle.log(address, 'warn', 'API WebSocket upgrade refused', { remote: address, status: a.status, why: a.reason }, a.reason, 'refused upgrades');
+        return refuseUpgrade(socket, a.status, a.code, a.text, refusalHeaders(a));
+      }
       const path = new URL(req.url ?? '/', 'http://localhost').pathname;
       const endpoint = endpointOf(path);
       if (endpoint === null) {
-        logger.debug('API WebSocket upgrade to an unknown path refused');
+        throttle.log(address, 'debug', 'API WebSocket upgrade to an unknown path refused', { remote: address }, 'unknown path', 'refused upgrades');
         return refuseUpgrade(socket, 404, 'notFound', UPGRADE_TEXT.notFound);
       }
       if (connections.size + upgrading >= opts.maxClients) {
-        logger.warn('API client refused: too many clients', { maxClients: opts.maxClients });
+        throttle.log(address, 'warn', 'API client refused: too many clients', { remote: address, identity: a.identity, maxClients: opts.maxClients }, 'maxClients', 'refused upgrades');
         return refuseUpgrade(socket, 503, 'tooManyClients', UPGRADE_TEXT.full(opts.maxClients));
       }
+      const mine = perClient.get(a.identity) ?? 0;
+      if (mine >= maxPerClient) {
+        throttle.log(address, 'warn', 'API client refused: too many connections of this client', { remote: address, identity: a.identity, maxConnectionsPerClient: maxPerClient }, 'maxConnectionsPerClient', 'refused upgrades');
+        return refuseUpgrade(socket, 503, 'tooManyClients', UPGRADE_TEXT.fullForClient(maxPerClient));
+      }
+      perClient.set(a.identity, mine + 1);
+      let held = true;
+      const release = () => {
+        if (!held) return;
+        held = false;
+        const n = (perClient.get(a.identity) ?? 1) - 1;
+        if (n <= 0) perClient.delete(a.identity);
+        else perClient.set(a.identity, n);
+      };
       upgrading++;
       let counted = true;
       const uncount = () => {
         if (counted) upgrading--;
         counted = false;
       };
-      socket.once('close', uncount);
+      socket.once('close', () => {
+        uncount();
+        release();
+      });
       wss.handleUpgrade(req, socket, head, (ws) => {
         uncount();
-        const remote = `${req.socket.remoteAddress ?? opts.socket ?? 'unix'}:${req.socket.remotePort ?? ''}`;
-        const conn = new Connection(ws, api, endpoint, req.headers.host, remote);
+        const remote = `${address}:${req.socket.remotePort ?? ''}`;
+        const conn = new Connection(ws, api, endpoint, remote, a.identity, a.clientHash);
         connections.add(conn);
         alive.set(ws, true);
         ws.on('pong', () => alive.set(ws, true));
         ws.on('close', () => {
           connections.delete(conn);
           alive.delete(ws);
+          release();
         });
-        logger.info('API client connected', { client: conn.id, endpoint, remote });
+        throttle.log(a.identity, 'info', 'API client connected', { client: conn.id, identity: a.identity, endpoint, remote }, 'connected', 'connection lines');
       });
     } catch (e) {
       logger.error('API upgrade failed', { error: e instanceof Error ? e.message : String(e), stack: e instanceof Error ? e.stack : undefined });
       socket.destroy();
     }
   });
+
+  // A revoked client token: its open connections are closed (1008) within clientsRefreshMs.
+  const clients = opts.clients;
+  const refresher =
+    clients === undefined
+      ? undefined
+      : setInterval(() => {
+          try {
+            if (!clients.refresh()) return;
+            for (const c of connections) {
+              if (c.clientHash !== null && !clients.isLive(c.clientHash)) {
+                logger.info('API client credential revoked; closing its connection', { client: c.id, identity: c.identity });
+                c.revoke();
+              }
+            }
+          } catch (e) {
+            logger.error('API clients refresh failed', { error: e instanceof Error ? e.message : String(e) });
+          }
+        }, opts.clientsRefreshMs ?? 1000);
+  refresher?.unref();
 
   const broadcast = (msg: OutMessage) => {
     for (const c of connections) if (c.endpoint === 'service') c.send(msg);
@@ -321,7 +541,14 @@ export async function startApi(opts: ApiOptions): Promise<ApiServer> {
 
   const a = server.address();
   bound = typeof a === 'string' || a === null ? { port: 0, address: opts.socket ?? '' } : { port: a.port, address: a.address };
-  logger.info('API listening', { address: bound.address, port: bound.port });
+  access.bind(bound.port);
+  logger.info('API listening', {
+    address: bound.address,
+    port: bound.port,
+    tls: opts.tls !== undefined,
+    allowedOrigins: access.allowedOrigins(),
+    unauthenticatedLoopback: opts.allowUnauthenticatedLoopback ?? false,
+  });
 
   let closing: Promise<void> | null = null;
   return {
@@ -336,6 +563,7 @@ export async function startApi(opts: ApiOptions): Promise<ApiServer> {
       closing ??= (async () => {
         unsubscribe();
         if (heartbeat !== undefined) clearInterval(heartbeat);
+        if (refresher !== undefined) clearInterval(refresher);
         const gone = [...connections].map(
           (c) =>
             new Promise<void>((resolve) => {
@@ -356,6 +584,7 @@ export async function startApi(opts: ApiOptions): Promise<ApiServer> {
           server.closeAllConnections();
           for (const s of sockets) s.destroy();
         });
+        throttle.close();
         logger.info('API closed');
       })();
       return closing;

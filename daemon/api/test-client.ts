@@ -2,9 +2,19 @@
  * Test helpers for the local API: start it on loopback over the fake terminal, and a WebSocket
  * client that records every frame it gets and waits for a command's completion. Used by the API's
  * unit tests; end-to-end tests can use them against a real terminal too.
+ *
+ * Credentials (docs/security.md): `startTestApi` registers one client token (`clientToken`, name
+ * "test") and, unless told otherwise, lets loopback clients in without one
+ * (`allowUnauthenticatedLoopback: true`), so tests that are not about access need not care.
+ * Tests about access pass `allowUnauthenticatedLoopback: false`, `allowedOrigins`, and connect with
+ * `{ token }` or `{ origin }`. Against a daemon: `TestClient.connect(url, { token })` sends
+ * `Authorization: Bearer <token>` on the upgrade; a browser-like client passes `{ origin }`.
  */
 import http from 'node:http';
+import https from 'node:https';
 import WebSocket from 'ws';
+import type { ClientOptions } from 'ws';
+import { ClientRegistry, clientTokenHash, newClientToken } from '../auth/clients.js';
 import type { OperatorAuthPort, TerminalPort } from '../terminal/port.js';
 import type { ApiLogger, PrivilegedCall } from './context.js';
 import { FakeOperatorAuth, FakeTerminal } from './fake-terminal.js';
@@ -23,9 +33,13 @@ export interface LogEntry {
   readonly meta: Record<string, unknown> | undefined;
 }
 
-export function captureLogger(): ApiLogger & { entries: LogEntry[]; text(): string } {
+/** A logger that records its entries (and passes them on to `forward`, e.g. a real component logger). */
+export function captureLogger(forward?: ApiLogger): ApiLogger & { entries: LogEntry[]; text(): string } {
   const entries: LogEntry[] = [];
-  const at = (level: LogEntry['level']) => (message: string, meta?: Record<string, unknown>) => entries.push({ level, message, meta });
+  const at = (level: LogEntry['level']) => (message: string, meta?: Record<string, unknown>) => {
+    entries.push({ level, message, meta });
+    forward?.[level](message, meta);
+  };
   return {
     entries,
     debug: at('debug'),
@@ -45,18 +59,27 @@ export interface TestApi<T extends TerminalPort = FakeTerminal, A extends Operat
   readonly base: string;
   readonly serviceUrl: string;
   readonly publisherUrl: string;
-  connect(path?: string): Promise<TestClient>;
+  /** A valid client token (client "test"; in `clients` unless the test passed its own). */
+  readonly clientToken: string;
+  connect(path?: string, options?: ConnectOptions): Promise<TestClient>;
   http(method: string, path: string, body?: string | Buffer, headers?: Record<string, string>): Promise<{ status: number; headers: http.IncomingHttpHeaders; text: string }>;
   close(): Promise<void>;
 }
 
+/** How a test client connects: a client token, a browser Origin, more headers, TLS options of ws. */
+export interface ConnectOptions extends ClientOptions {
+  /** Sent as `Authorization: Bearer <token>` on the upgrade. */
+  readonly token?: string;
+}
+
 export async function startTestApi<T extends TerminalPort = FakeTerminal, A extends OperatorAuthPort = FakeOperatorAuth>(
-  opts: { terminal?: T; auth?: A } & Partial<Omit<ApiOptions, 'terminal' | 'auth' | 'logger' | 'journalPrivileged'>> = {},
+  opts: { terminal?: T; auth?: A; logTo?: ApiLogger } & Partial<Omit<ApiOptions, 'terminal' | 'auth' | 'logger' | 'journalPrivileged'>> = {},
 ): Promise<TestApi<T, A>> {
   const terminal = opts.terminal ?? (new FakeTerminal() as unknown as T);
   const auth = opts.auth ?? (new FakeOperatorAuth() as unknown as A);
-  const logger = captureLogger();
+  const logger = captureLogger(opts.logTo);
   const journal: PrivilegedCall[] = [];
+  const clientToken = newClientToken();
   const server = await startApi({
     host: '127.0.0.1',
     port: 0,
@@ -64,13 +87,17 @@ export async function startTestApi<T extends TerminalPort = FakeTerminal, A exte
     maxClients: 8,
     version: '9.9.9-test',
     abortGraceMs: 2000,
-    ...opts,
+    allowUnauthenticatedLoopback: true,
+    clients: ClientRegistry.of([{ name: 'test', hash: clientTokenHash(clientToken), created: new Date(0).toISOString() }]),
+    ...Object.fromEntries(Object.entries(opts).filter(([k]) => k !== 'logTo')),
     terminal,
     auth,
     logger,
     journalPrivileged: (e) => journal.push(e),
   });
-  const base = `http://127.0.0.1:${server.port}`;
+  const scheme = opts.tls === undefined ? 'http' : 'https';
+  const ws = opts.tls === undefined ? 'ws' : 'wss';
+  const base = `${scheme}://127.0.0.1:${server.port}`;
   const clients: TestClient[] = [];
   return {
     server,
@@ -79,16 +106,17 @@ export async function startTestApi<T extends TerminalPort = FakeTerminal, A exte
     logger,
     journal,
     base,
-    serviceUrl: `ws://127.0.0.1:${server.port}/xfs4iot/v1.0/sscard`,
-    publisherUrl: `ws://127.0.0.1:${server.port}/xfs4iot/v1.0`,
-    async connect(path = '/xfs4iot/v1.0/sscard') {
-      const c = await TestClient.connect(`ws://127.0.0.1:${server.port}${path}`);
+    clientToken,
+    serviceUrl: `${ws}://127.0.0.1:${server.port}/xfs4iot/v1.0/sscard`,
+    publisherUrl: `${ws}://127.0.0.1:${server.port}/xfs4iot/v1.0`,
+    async connect(path = '/xfs4iot/v1.0/sscard', options = {}) {
+      const c = await TestClient.connect(`${ws}://127.0.0.1:${server.port}${path}`, options);
       clients.push(c);
       return c;
     },
     http(method, path, body, headers = {}) {
       return new Promise((resolve, reject) => {
-        const req = http.request(`${base}${path}`, { method, headers, agent: false }, (res) => {
+        const req = (scheme === 'https' ? https : http).request(`${base}${path}`, { method, headers, agent: false, ...(scheme === 'https' ? { rejectUnauthorized: false } : {}) }, (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (d: Buffer) => chunks.push(d));
           res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
@@ -137,9 +165,16 @@ export class TestClient {
     ws.on('error', () => {});
   }
 
-  public static connect(url: string): Promise<TestClient> {
+  /**
+   * Open a client. `token` goes into `Authorization: Bearer` on the upgrade (a native client's
+   * credential); `origin` makes it look like a browser page of that origin; other ws options
+   * (headers, ca, rejectUnauthorized…) pass through.
+   */
+  public static connect(url: string, options: ConnectOptions = {}): Promise<TestClient> {
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(url);
+      const { token, ...rest } = options;
+      const headers = { ...(rest.headers ?? {}), ...(token === undefined ? {} : { authorization: `Bearer ${token}` }) };
+      const ws = new WebSocket(url, { ...rest, headers });
       const c = new TestClient(ws);
       ws.once('open', () => resolve(c));
       ws.once('error', reject);
