@@ -62,7 +62,19 @@ describe('defaults', () => {
       idReader: { baudRate: 115_200 },
       journal: { path: path.join(cwd, 'var/journal.db'), keyFile: path.join(cwd, 'var/journal.key'), purgeIntervalHours: 24, retentionDays: 0 },
       sync: { intervalMs: 60_000, tls: {} },
-      api: { host: '127.0.0.1', port: 5846, allowRemote: false, maxFrameBytes: 65_536, maxClients: 16 },
+      api: {
+        host: '127.0.0.1',
+        port: 5846,
+        allowRemote: false,
+        maxFrameBytes: 65_536,
+        maxClients: 16,
+        maxConnectionsPerClient: 8,
+        hostNames: [],
+        allowedOrigins: [],
+        clientsFile: path.join(cwd, 'var/api-clients.json'),
+        allowUnauthenticatedLoopback: false,
+        tls: {},
+      },
       operators: { sessionTtlMs: 900_000, maxFailures: 5, lockoutMs: 900_000, accounts: [] },
       log: { level: 'info', levels: {}, file: path.join(cwd, 'var/log/sscard.log'), maxSizeBytes: 10_485_760, maxFiles: 5, console: true },
       simulator: {
@@ -343,10 +355,45 @@ describe('errors name the key, the value found and what is allowed — all at on
     expect(shown).toHaveLength(60);
   });
 
-  it('allowRemote = true lets the API listen on another address', () => {
-    expect(parseConfig({ api: { host: '0.0.0.0', allowRemote: true } }, 'x').api.host).toBe('0.0.0.0');
+  it('allowRemote = true lets the API listen on another address — over TLS, by a configured name', () => {
+    const tls = { cert: 'tls/api.pem', key: 'tls/api.key' };
+    const c = parseConfig({ api: { host: '0.0.0.0', allowRemote: true, tls, hostNames: ['kiosk-17.branch.example'] } }, '/etc/sscard/sscard.json');
+    expect(c.api).toMatchObject({ host: '0.0.0.0', allowRemote: true, hostNames: ['kiosk-17.branch.example'], tls: { cert: '/etc/sscard/tls/api.pem', key: '/etc/sscard/tls/api.key' } });
+    expect(parseConfig({ api: { host: '10.1.2.3', allowRemote: true, tls } }, 'x').api.host).toBe('10.1.2.3');
     expect(parseConfig({ api: { port: 0 } }, 'x').api.port).toBe(0);
     expect(parseConfig({ sync: { endpoint: 'http://127.0.0.1:8080/' } }, 'x').sync.endpoint).toBe('http://127.0.0.1:8080/');
+  });
+
+  it('allowRemote without TLS is refused naming api.tls.cert and api.tls.key; a wildcard host needs api.hostNames', () => {
+    const e = problems({ api: { host: '0.0.0.0', allowRemote: true } });
+    expect(line(e, 'api.allowRemote').en).toMatch(/= true: remote access needs TLS: set api\.tls\.cert and api\.tls\.key/);
+    expect(line(e, 'api.allowRemote').zh).toMatch(/远程访问须使用 TLS：请设置 api\.tls\.cert 与 api\.tls\.key/);
+    expect(line(e, 'api.hostNames').en).toMatch(/must list the names or addresses other hosts reach this terminal by/);
+    const half = problems({ api: { tls: { cert: 'a.pem' } } });
+    expect(line(half, 'api.tls.key').en).toMatch(/must be set together with api\.tls\.cert/);
+    const caOnly = problems({ api: { tls: { ca: 'ca.pem' } } });
+    expect(line(caOnly, 'api.tls.cert').en).toMatch(/api\.tls\.ca .* no server certificate/);
+  });
+
+  it('access keys: hostNames, allowedOrigins (exact origins, never null), clientsFile, allowUnauthenticatedLoopback', () => {
+    const c = parseConfig(
+      { api: { hostNames: ['kiosk-17.branch.example', '10.1.2.3'], allowedOrigins: ['http://127.0.0.1:8080', 'https://ui.vendor.example'], clientsFile: 'clients.json', allowUnauthenticatedLoopback: true, maxConnectionsPerClient: 4 } },
+      '/etc/sscard/sscard.json',
+    );
+    expect(c.api).toMatchObject({
+      hostNames: ['kiosk-17.branch.example', '10.1.2.3'],
+      allowedOrigins: ['http://127.0.0.1:8080', 'https://ui.vendor.example'],
+      clientsFile: '/etc/sscard/clients.json',
+      allowUnauthenticatedLoopback: true,
+      maxConnectionsPerClient: 4,
+    });
+    const d = parseConfig({}, '/etc/sscard/sscard.json').api;
+    expect(d).toMatchObject({ hostNames: [], allowedOrigins: [], clientsFile: '/etc/sscard/var/api-clients.json', allowUnauthenticatedLoopback: false, maxConnectionsPerClient: 8, tls: {} });
+    const e = problems({ api: { allowedOrigins: ['null', 'http://127.0.0.1:8080/ui', 'HTTP://Kiosk', 'http://kiosk:80', 'file://'], hostNames: ['kiosk:8080', 'http://kiosk'] } });
+    for (let i = 0; i < 5; i++) expect(line(e, `api.allowedOrigins[${i}]`).en).toMatch(/must be a page origin http\(s\):\/\/host\[:port\].*never null/);
+    expect(line(e, 'api.allowedOrigins[0]').zh).toMatch(/网页来源/);
+    expect(line(e, 'api.hostNames[0]').en).toMatch(/must be a host name or IP address \(no port, no scheme\)/);
+    expect(line(e, 'api.hostNames[1]').en).toMatch(/no port, no scheme/);
   });
 
   it('TLS files need an https endpoint, and cert and key go together', () => {

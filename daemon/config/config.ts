@@ -104,6 +104,16 @@ export interface DaemonConfig {
     readonly allowRemote: boolean;
     readonly maxFrameBytes: number;
     readonly maxClients: number;
+    readonly maxConnectionsPerClient: number;
+    /** Names of this daemon besides the loopback ones (Host check, service URIs). */
+    readonly hostNames: readonly string[];
+    /** Browser origins allowed besides the daemon's own. */
+    readonly allowedOrigins: readonly string[];
+    /** Client credentials file (absolute). */
+    readonly clientsFile: string;
+    readonly allowUnauthenticatedLoopback: boolean;
+    /** TLS files (absolute paths); each absent when not configured. */
+    readonly tls: { readonly cert?: string; readonly key?: string; readonly ca?: string };
   };
   readonly operators: {
     readonly sessionTtlMs: number;
@@ -438,10 +448,41 @@ function crossProblems(raw: unknown, badPaths: ReadonlySet<string>): Problem[] {
     out.push({
       path: ['api', 'host'],
       text: {
-        zh: '不是本机回环地址（127.0.0.0/8、::1、localhost）：本地接口会暴露给其他主机；如确需远程访问，请同时设置 api.allowRemote = true 并用防火墙限制来源',
-        en: 'is not a loopback address (127.0.0.0/8, ::1, localhost): the local API would be open to other hosts; if that is really wanted, also set api.allowRemote = true and restrict it with a firewall',
+        zh: '不是本机回环地址（127.0.0.0/8、::1、localhost）：本地接口会暴露给其他主机；如确需远程访问，请同时设置 api.allowRemote = true 与 api.tls，并用防火墙限制来源',
+        en: 'is not a loopback address (127.0.0.0/8, ::1, localhost): the local API would be open to other hosts; if that is really wanted, also set api.allowRemote = true and api.tls, and restrict it with a firewall',
       },
     });
+  }
+
+  // api.tls: cert and key together; a CA of client certificates needs the server's own.
+  const apiTls = obj(api.tls);
+  if ((apiTls.cert === undefined) !== (apiTls.key === undefined)) {
+    const missing = apiTls.cert === undefined ? 'cert' : 'key';
+    out.push({
+      path: ['api', 'tls', missing],
+      text: { zh: `须与 api.tls.${missing === 'cert' ? 'key' : 'cert'} 一起设置（服务器证书与私钥）`, en: `must be set together with api.tls.${missing === 'cert' ? 'key' : 'cert'} (the server certificate and its key)` },
+    });
+  } else if (apiTls.ca !== undefined && apiTls.cert === undefined) {
+    out.push({ path: ['api', 'tls', 'cert'], text: { zh: '设置了 api.tls.ca（客户端证书的 CA）却没有服务器证书：请同时设置 api.tls.cert 与 api.tls.key', en: 'api.tls.ca (the CA of client certificates) is set but there is no server certificate: set api.tls.cert and api.tls.key too' } });
+  }
+  // Remote access: only over TLS, and other hosts need a name to reach us by.
+  if (api.allowRemote === true && api.socket === undefined) {
+    if (apiTls.cert === undefined || apiTls.key === undefined) {
+      out.push({
+        path: ['api', 'allowRemote'],
+        text: {
+          zh: '远程访问须使用 TLS：请设置 api.tls.cert 与 api.tls.key（服务器证书与私钥），其他主机上的客户端还须有客户端令牌（sscard client add）或由 api.tls.ca 签发的客户端证书',
+          en: 'remote access needs TLS: set api.tls.cert and api.tls.key (the server certificate and its key); clients on other hosts also need a client token (sscard client add) or a client certificate signed by api.tls.ca',
+        },
+      });
+    }
+    const names = Array.isArray(api.hostNames) ? api.hostNames : [];
+    if (str(api.host) && ['0.0.0.0', '::', '[::]'].includes(api.host) && names.length === 0) {
+      out.push({
+        path: ['api', 'hostNames'],
+        text: { zh: `api.host 为 ${api.host}（所有地址）时须列出其他主机访问本机所用的名称或地址（请求的 Host 须为其中之一）`, en: `must list the names or addresses other hosts reach this terminal by when api.host is ${api.host} (every address): a request's Host must be one of them` },
+      });
+    }
   }
 
   // sync: https, or http on loopback only; TLS files only with https; cert and key together.
@@ -604,6 +645,16 @@ function resolve(c: ConfigInput, configFile: string | null, baseDir: string): Da
       allowRemote: c.api.allowRemote,
       maxFrameBytes: c.api.maxFrameBytes,
       maxClients: c.api.maxClients,
+      maxConnectionsPerClient: c.api.maxConnectionsPerClient,
+      hostNames: [...c.api.hostNames],
+      allowedOrigins: [...c.api.allowedOrigins],
+      clientsFile: abs(c.api.clientsFile),
+      allowUnauthenticatedLoopback: c.api.allowUnauthenticatedLoopback,
+      tls: {
+        ...some('cert', c.api.tls.cert === undefined ? undefined : abs(c.api.tls.cert)),
+        ...some('key', c.api.tls.key === undefined ? undefined : abs(c.api.tls.key)),
+        ...some('ca', c.api.tls.ca === undefined ? undefined : abs(c.api.tls.ca)),
+      },
     },
     operators: { ...c.operators, accounts: c.operators.accounts.map((a) => ({ id: a.id, name: a.name, hash: a.hash })) },
     log: {

@@ -122,6 +122,24 @@ function requiredId(text: string): z.ZodString {
   return doc(z.string().regex(ID_PATTERN), { allowed: ID_TEXT, default: '(required)', doc: text });
 }
 
+/** A host name or an IP address without port or scheme (api.hostNames). */
+export const HOST_NAME = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,62}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}[A-Za-z0-9])?)*$|^[0-9A-Fa-f:.]{2,45}$/;
+const HOST_NAME_TEXT: BilingualText = { zh: '主机名或 IP 地址（不含端口和协议），如 kiosk-17.branch.example', en: 'a host name or IP address (no port, no scheme), e.g. kiosk-17.branch.example' };
+
+/** A browser origin as browsers send it: http(s)://host[:port], nothing after it (RFC 6454 §6.2). */
+export function isOrigin(v: string): boolean {
+  if (!/^https?:\/\/[^/?#@\s]+$/i.test(v)) return false;
+  try {
+    return new URL(v).origin === v;
+  } catch {
+    return false;
+  }
+}
+const ORIGIN_TEXT: BilingualText = {
+  zh: '网页来源 http(s)://主机[:端口]，小写、不含路径，默认端口省略（与浏览器发送的 Origin 完全一致），如 "http://127.0.0.1:8080"；不能是 null',
+  en: 'a page origin http(s)://host[:port], lower case, no path, default port left out (exactly as browsers send Origin), e.g. "http://127.0.0.1:8080"; never null',
+};
+
 /** A section: strict (unknown keys are errors), absent = every default (`prefault` parses `{}` through). */
 function section<S extends z.ZodRawShape>(shape: S) {
   return z.strictObject(shape).prefault({} as never);
@@ -212,9 +230,27 @@ export const configSchema = z.strictObject({
     }),
     port: int(0, 65_535, 5846, 'TCP port of the local API', { zh: '0 表示临时端口，仅用于测试', en: '0 = ephemeral, for tests' }),
     socket: optionalPath('a Unix socket path to listen on instead of TCP'),
-    allowRemote: bool(false, 'allow api.host to be an address other hosts can reach'),
+    allowRemote: bool(false, 'allow api.host to be an address other hosts can reach; needs api.tls, and clients on other hosts need a client token or certificate'),
     maxFrameBytes: int(1024, 16_777_216, 65_536, 'largest WebSocket message accepted'),
-    maxClients: int(1, 1024, 16, 'most API clients connected at once'),
+    maxClients: int(1, 1024, 16, 'most WebSocket clients connected at once (more: HTTP 503 on the upgrade)'),
+    maxConnectionsPerClient: int(1, 1024, 8, 'most WebSocket connections one client (one token, certificate, origin, or loopback without credential) may hold at once'),
+    hostNames: doc(z.array(doc(z.string().regex(HOST_NAME), { allowed: HOST_NAME_TEXT, default: 'none', doc: 'a name of this daemon' })).max(32).default([]), {
+      allowed: { zh: '主机名或 IP 地址（不含端口和协议）的数组，如 ["kiosk-17.branch.example"]', en: 'an array of host names or IP addresses (no port, no scheme), e.g. ["kiosk-17.branch.example"]' },
+      default: '[]',
+      doc: 'names of this daemon besides 127.0.0.1, localhost and ::1 (and api.host): a request whose Host is none of them is refused (DNS rebinding); the first one is used in service URIs',
+    }),
+    allowedOrigins: doc(z.array(doc(z.string().refine(isOrigin), { allowed: ORIGIN_TEXT, default: 'none', doc: 'an allowed origin' })).max(32).default([]), {
+      allowed: { zh: `${ORIGIN_TEXT.zh}的数组`, en: `an array of origins: ${ORIGIN_TEXT.en.replace(/^a page origin /, '')}` },
+      default: '[]',
+      doc: 'web pages (a kiosk vendor\'s UI) allowed to use the API besides the daemon\'s own (http://127.0.0.1:<port>, http://localhost:<port>…); any other Origin, and null, is refused',
+    }),
+    clientsFile: filePath('var/api-clients.json', 'client credentials (token hashes) of native clients, written by sscard client add/revoke; reread when it changes'),
+    allowUnauthenticatedLoopback: bool(false, 'let native clients on this machine (no Origin, loopback) in without a client token — only for a kiosk image whose one native client is trusted (docs/security.md)'),
+    tls: section({
+      cert: optionalPath('server certificate (PEM): the API speaks https/wss; required with allowRemote; needs tls.key'),
+      key: optionalPath('its private key (PEM); needs tls.cert'),
+      ca: optionalPath('CA (PEM) of client certificates: a client presenting one it signed is admitted without a token'),
+    }),
   }),
   operators: section({
     sessionTtlMs: int(60_000, 86_400_000, 900_000, 'an operator session ends this long after its last use'),
