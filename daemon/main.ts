@@ -18,6 +18,7 @@ import type { PinPad } from '../drivers/pinpad/pinpad.js';
 import { TouchPinPad } from '../drivers/pinpad/touch-pinpad.js';
 import { startApi } from './api/server.js';
 import type { ApiServer } from './api/server.js';
+import { ClientRegistry } from './auth/clients.js';
 import { OperatorAuth } from './auth/operators.js';
 import type { DaemonConfig } from './config/config.js';
 import { readerMatcher, resolveSimulation } from './config/config.js';
@@ -275,6 +276,17 @@ export async function startDaemon(opts: StartOptions): Promise<Daemon> {
         audit({ kind: AUDIT_KIND_OF_OPERATOR_EVENT[e.type], operatorId });
       },
     });
+    // Who may talk to the API (docs/security.md): the clients file is reread when it changes.
+    const clients = ClientRegistry.open(cfg.api.clientsFile, { onError: (e) => apiLog.error('API clients file not valid: no client token is accepted until it is fixed', { message: e.text.en }) });
+    const pem = (key: 'cert' | 'key' | 'ca', file: string): Buffer => {
+      try {
+        return readFileSync(file);
+      } catch (e) {
+        throw new SsCardError(ErrorCode.Config_Invalid, { zh: `无法读取 api.tls.${key} 指定的文件 ${file}`, en: `cannot read the file ${file} named by api.tls.${key}` }, { path: ['api', 'tls', key] }, { cause: e });
+      }
+    };
+    const t = cfg.api.tls;
+    const apiTls = t.cert !== undefined && t.key !== undefined ? { cert: pem('cert', t.cert), key: pem('key', t.key), ...(t.ca === undefined ? {} : { ca: pem('ca', t.ca) }) } : undefined;
     const api = await startApi({
       terminal,
       auth,
@@ -283,6 +295,12 @@ export async function startDaemon(opts: StartOptions): Promise<Daemon> {
       ...(cfg.api.socket === undefined ? {} : { socket: cfg.api.socket }),
       maxFrameBytes: cfg.api.maxFrameBytes,
       maxClients: cfg.api.maxClients,
+      maxConnectionsPerClient: cfg.api.maxConnectionsPerClient,
+      hostNames: cfg.api.hostNames,
+      allowedOrigins: cfg.api.allowedOrigins,
+      clients,
+      allowUnauthenticatedLoopback: cfg.api.allowUnauthenticatedLoopback,
+      ...(apiTls === undefined ? {} : { tls: apiTls }),
       logger: apiLog,
       version,
       journalPrivileged: (e) => {
