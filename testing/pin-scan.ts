@@ -14,6 +14,9 @@
  *   16 MiB, so file scans leave it off and check decoded rows instead).
  * A PIN block the test computed (clear or encrypted) is looked for as bytes and as hex text.
  */
+import { readFileSync } from 'node:fs';
+import type { Algorithm } from '../apdu/crypto.js';
+import { encryptPinBlock, pinBlock } from '../apdu/pin.js';
 
 export interface Needle {
   /** What form this is, for the failure message ("PIN 864209 as spaced hex"). Never the secret itself beyond the test's own PIN. */
@@ -101,4 +104,21 @@ export function findLeaks(haystack: Buffer | string, needles: readonly Needle[],
 /** Every needle for each of `pins`. */
 export function needlesFor(pins: readonly string[], options: ScanOptions = {}): Needle[] {
   return pins.flatMap((p) => pinNeedles(p, options));
+}
+
+/**
+ * The PIN blocks a flow on the card of profile file `cardProfile` (fixtures/cards/*.json) produces
+ * for each of `pins`: the clear ISO 9564-1 format 2 block and the block encrypted with the card's
+ * usage-24 key (PIN UNBLOCK, 3.0 RELOAD PIN), as bytes and hex text.
+ */
+export function pinBlockNeedles(cardProfile: string, pins: readonly string[]): Needle[] {
+  const json = JSON.parse(readFileSync(cardProfile, 'utf8')) as { algorithm?: Algorithm; keys?: Record<string, string> };
+  const alg: Algorithm = json.algorithm ?? '3DES';
+  const key24 = json.keys?.['24:01'];
+  if (key24 === undefined) throw new Error(`pinBlockNeedles: ${cardProfile} has no usage-24 key "24:01"`);
+  const key = Buffer.from(key24, 'hex');
+  return pins.flatMap((p) => [
+    ...blockNeedles(`clear PIN block of ${p}`, pinBlock(Buffer.from(p, 'ascii'), alg === 'SM4' ? 16 : 8)),
+    ...blockNeedles(`encrypted PIN block of ${p}`, encryptPinBlock(alg, key, Buffer.from(p, 'ascii'))),
+  ]);
 }
