@@ -3,6 +3,19 @@
  * pcsclite addon. One command in flight per reader (the service's queue), T=0 `61xx`/`6Cxx`
  * handled by exchangeWithGetResponse, a timeout on every call, and a trace with PIN-bearing data
  * redacted.
+ *
+ * Card removal (docs/api.md maps it to "no card"): the reader's state as pcscd reports it
+ * (SCardGetStatusChange through the service's watcher: the SCARD_STATE_* flags and, in the high 16
+ * bits, pcsc-lite's count of card insertions and removals — the same state SCardStatus reads) is
+ * asked
+ * - before every command: a card pcscd already reported gone, or replaced (the event count moved
+ *   since SCardConnect), is refused with Pcsc_CardRemoved without calling SCardTransmit, marked
+ *   `notSent` (errors.ts);
+ * - after a failed exchange (SCARD_E_NOT_TRANSACTED, an empty answer, a timeout): pcscd notices a
+ *   pull only at its next presence poll (every 400 ms, PCSCLITE_STATUS_POLL_RATE; vpcd has no
+ *   interrupt), so the channel waits up to `removalSettleMs` for the reader's state. A card gone
+ *   by then makes the failure Pcsc_CardRemoved; it is not `notSent` (the command may have reached
+ *   the card before it went), so a state-changing command stays "outcome unknown".
  */
 import { ErrorCode, SsCardError } from '../../apdu/errors.js';
 import { traceCommand, traceResponse } from '../../apdu/apdu.js';
@@ -11,7 +24,7 @@ import type { CardProtocol, CardTransport, Disposition, TransmitOptions } from '
 import { exchangeWithGetResponse } from '../transport.js';
 import type { AddonReader } from './addon.js';
 import { Scard } from './addon.js';
-import { toPcscError } from './errors.js';
+import { isNotSent, toPcscError } from './errors.js';
 
 export interface TraceEntry {
   readonly reader: string;
@@ -36,7 +49,26 @@ export interface ChannelOptions {
   readonly currentAtr?: () => Buffer | undefined;
   /** @internal false once the reader or the service's context is gone */
   readonly isAlive?: () => boolean;
+  /**
+   * @internal the reader's last SCARD_STATE_* word from the service's status watcher (pcsc-lite
+   * puts its card event count in the high 16 bits); undefined when the reader is not known
+   */
+  readonly readerState?: () => number | undefined;
+  /** @internal resolves at the service's next status report of any reader, or after `ms` */
+  readonly stateChange?: (ms: number) => Promise<void>;
+  /**
+   * How long a failed exchange waits for pcscd to report whether the card is still there (ms;
+   * default 1000: pcscd polls presence every 400 ms).
+   */
+  readonly removalSettleMs?: number;
 }
+
+/**
+ * The card in the reader as pcscd last reported it: `present` (the card this channel connected
+ * to), `absent`, `changed` (pcscd counted a removal or insertion since SCardConnect: not our card
+ * any more), or `unknown` (the reader or the watcher is gone).
+ */
+export type CardPresence = 'present' | 'absent' | 'changed' | 'unknown';
 
 const DISPOSITION: Record<Disposition, number> = {
   leave: Scard.LEAVE_CARD,
@@ -60,6 +92,9 @@ export class PcscChannel implements CardTransport {
   private pendingTimeout: (() => void) | undefined;
   private timerMs = 0;
   private readonly queue: <T>(job: () => Promise<T>) => Promise<T>;
+  /** pcsc-lite's card event count when we connected (high 16 bits of the reader state). */
+  private connectedEvents: number | undefined;
+  private readonly removalSettleMs: number;
 
   constructor(
     private readonly reader: AddonReader,
@@ -71,6 +106,14 @@ export class PcscChannel implements CardTransport {
     this.timeoutMs = options.timeoutMs ?? 15000;
     if (!Number.isFinite(this.timeoutMs) || this.timeoutMs <= 0) {
       throw new SsCardError(ErrorCode.Input_BadOption, { zh: `选项 timeoutMs 必须是正数，实际为 ${this.timeoutMs}`, en: `option timeoutMs must be a positive number, got ${this.timeoutMs}` }, { option: 'timeoutMs' });
+    }
+    this.removalSettleMs = options.removalSettleMs ?? 1000;
+    if (!Number.isFinite(this.removalSettleMs) || this.removalSettleMs < 0) {
+      throw new SsCardError(
+        ErrorCode.Input_BadOption,
+        { zh: `选项 removalSettleMs 必须是非负数，实际为 ${this.removalSettleMs}`, en: `option removalSettleMs must be a non-negative number, got ${this.removalSettleMs}` },
+        { option: 'removalSettleMs' },
+      );
     }
     let chain: Promise<unknown> = Promise.resolve();
     this.queue =
@@ -91,7 +134,21 @@ export class PcscChannel implements CardTransport {
   }
 
   get isOpen(): boolean {
-    return this.open_ && this.broken === undefined && (this.options.isAlive?.() ?? true);
+    if (!this.open_ || this.broken !== undefined || !(this.options.isAlive?.() ?? true)) return false;
+    const p = this.presence();
+    return p !== 'absent' && p !== 'changed';
+  }
+
+  /** Is the card this channel connected to still in the reader, as pcscd last reported? ({@link CardPresence}) */
+  presence(): CardPresence {
+    const state = this.options.readerState?.();
+    if (state === undefined) return 'unknown';
+    if ((state & Scard.STATE_EMPTY) !== 0) return 'absent';
+    if ((state & Scard.STATE_PRESENT) === 0) return 'unknown';
+    const events = state >>> 16;
+    // Connected before the watcher reported the card: the first report of it is the reference.
+    this.connectedEvents ??= events;
+    return events === this.connectedEvents ? 'present' : 'changed';
   }
 
   /** SCardConnect. Called by PcscService.connect. */
@@ -107,6 +164,8 @@ export class PcscChannel implements CardTransport {
     this.open_ = true;
     this.broken = undefined;
     this.atrValue = this.options.currentAtr?.() ?? this.atrValue;
+    const state = this.options.readerState?.();
+    this.connectedEvents = state !== undefined && (state & Scard.STATE_PRESENT) !== 0 ? state >>> 16 : undefined;
   }
 
   transmit(command: Uint8Array, options: TransmitOptions = {}): Promise<Buffer> {
@@ -125,6 +184,8 @@ export class PcscChannel implements CardTransport {
         const res = await exchangeWithGetResponse((c) => this.transmitOnce(c, timeoutMs, sensitive), cmd);
         // The answer to a sensitive command (a PSAM's encrypted PIN block) is secret too.
         return options.sensitive === true ? markSecret(res) : res;
+      } catch (e) {
+        throw await this.classifyFailure(e, timeoutMs);
       } finally {
         if (sensitive) wipe(cmd);
       }
@@ -186,8 +247,27 @@ export class PcscChannel implements CardTransport {
     });
   }
 
+  /**
+   * Refuse a command that cannot reach the card, before any PC/SC call: the channel is broken, the
+   * card is gone (or another one is in the reader) by pcscd's last report, the channel is closed,
+   * or the reader went away. A refused transmit is marked `notSent` (errors.ts).
+   */
   private assertUsable(op: string): void {
+    try {
+      this.checkUsable(op);
+    } catch (e) {
+      if (op !== 'transmit' || !(e instanceof SsCardError) || isNotSent(e)) throw e;
+      throw new SsCardError(e.code, e.text, { ...e.context, op, notSent: true }, { cause: e });
+    }
+  }
+
+  private checkUsable(op: string): void {
     if (this.broken) throw this.broken;
+    const presence = this.presence();
+    if (presence === 'absent' || presence === 'changed') {
+      this.broken = this.removed(presence, op);
+      throw this.broken;
+    }
     if (!this.open_) {
       throw new SsCardError(ErrorCode.Pcsc_NotConnected, { zh: `未连接读卡器“${this.readerName}”中的卡片（${op}）`, en: `not connected to the card in "${this.readerName}" (${op})` }, { reader: this.readerName, op });
     }
@@ -248,6 +328,50 @@ export class PcscChannel implements CardTransport {
     this.timerMs = ms;
     this.timer = setTimeout(() => this.pendingTimeout?.(), ms);
     this.timer.unref();
+  }
+
+  /** Pcsc_CardRemoved for a card pcscd reports gone (`absent`) or replaced (`changed`). */
+  private removed(presence: 'absent' | 'changed', op: string, cause?: unknown): SsCardError {
+    const r = this.readerName;
+    const c = cause instanceof SsCardError ? cause : undefined;
+    return new SsCardError(
+      ErrorCode.Pcsc_CardRemoved,
+      presence === 'absent'
+        ? { zh: `读卡器“${r}”中的卡片已被取出：请重新插卡后再试`, en: `the card was removed from "${r}": insert it again and retry` }
+        : { zh: `读卡器“${r}”中的卡片已被取出（现在是另一张卡或重新插入的卡）：请重新开始操作`, en: `the card was removed from "${r}" (the card there now was inserted since): start the operation again` },
+      { reader: r, op, presence, ...(c === undefined ? {} : { failure: c.code, ...(c.context?.['pcscCode'] === undefined ? {} : { pcscCode: c.context['pcscCode'] }) }) },
+      cause === undefined ? undefined : { cause },
+    );
+  }
+
+  /**
+   * A failed exchange whose cause says nothing about the card (SCARD_E_NOT_TRANSACTED, an empty
+   * answer, an unknown return code, a timeout): ask pcscd whether the card is still in the reader,
+   * waiting for its next presence poll (at most `removalSettleMs`; a timed-out call has waited
+   * that long already). Gone → Pcsc_CardRemoved (the channel stays broken), else the failure as
+   * it was. Errors that already say what happened (removed, no card, reader gone, refused before
+   * sending) are returned as they are.
+   */
+  private async classifyFailure(e: unknown, timeoutMs: number): Promise<unknown> {
+    if (!(e instanceof SsCardError) || isNotSent(e)) return e;
+    if (e.code !== ErrorCode.Pcsc_TransmitFailed && e.code !== ErrorCode.Pcsc_Timeout && e.code !== ErrorCode.Pcsc_Unresponsive) return e;
+    const waitMs = e.code === ErrorCode.Pcsc_Timeout ? Math.max(0, this.removalSettleMs - timeoutMs) : this.removalSettleMs;
+    const presence = await this.settledPresence(waitMs);
+    if (presence !== 'absent' && presence !== 'changed') return e;
+    this.broken = this.removed(presence, 'transmit', e);
+    return this.broken;
+  }
+
+  /** The card's presence once pcscd reports it gone, or as it stands after `ms`. */
+  private async settledPresence(ms: number): Promise<CardPresence> {
+    const end = performance.now() + ms;
+    for (;;) {
+      const p = this.presence();
+      if (p === 'absent' || p === 'changed' || !(this.options.isAlive?.() ?? true)) return p;
+      const left = end - performance.now();
+      if (left <= 0 || this.options.stateChange === undefined) return p;
+      await this.options.stateChange(left);
+    }
   }
 
   private mapError(err: unknown, op: string): SsCardError {

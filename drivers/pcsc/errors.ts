@@ -27,6 +27,33 @@ export const PcscReturn = {
   W_REMOVED_CARD: 0x80100069,
 } as const;
 
+/**
+ * PC/SC return codes of SCardTransmit that prove the command never reached a card. pcsc-lite's
+ * SCardTransmit (winscard.c) checks, in this order and before it calls the reader driver
+ * (IFDTransmit): RFCheckSharing (SCARD_E_SHARING_VIOLATION), RFCheckReaderStatus, then
+ * RFCheckReaderEventState — the events pcscd recorded for this very handle: SCARD_W_REMOVED_CARD
+ * (the card was removed since SCardConnect) and SCARD_W_RESET_CARD (another program reset it) —
+ * and then the reader's state (SCARD_E_NO_SMARTCARD when it is SCARD_ABSENT). The only other
+ * source of SCARD_E_NO_SMARTCARD is the driver answering IFD_ICC_NOT_PRESENT (ifdwrapper.c): the
+ * IFD handler found no card to send the command to (PC/SC part 3, IFDHTransmitToICC).
+ *
+ * Everything else stays "may have reached the card": SCARD_E_NOT_TRANSACTED is any driver
+ * failure, also one in the middle of the exchange (vpcd: the virtual card's socket closed);
+ * SCARD_E_READER_UNAVAILABLE also comes from IFD_NO_SUCH_DEVICE after the command went out; a
+ * timeout or an empty answer says nothing about the card.
+ */
+export const NOT_SENT_RETURNS: ReadonlySet<number> = new Set([PcscReturn.W_REMOVED_CARD, PcscReturn.W_RESET_CARD, PcscReturn.E_NO_SMARTCARD, PcscReturn.E_SHARING_VIOLATION]);
+
+/**
+ * A transmit error that provably never handed the command to the card carries `notSent: true` in
+ * its context: PcscChannel sets it for {@link NOT_SENT_RETURNS} and for the commands it refuses
+ * itself before SCardTransmit (card gone by the reader's state, channel broken or closed).
+ * drivers/card/ssse-operations.ts reads it to tell `notSent` from `unknown`.
+ */
+export function isNotSent(err: unknown): boolean {
+  return err instanceof SsCardError && err.context?.['notSent'] === true;
+}
+
 /** The PC/SC return code inside an addon error message, if any. */
 export function pcscReturnCode(err: unknown): number | undefined {
   const msg = err instanceof Error ? err.message : typeof err === 'string' ? err : '';
@@ -44,7 +71,12 @@ export function isServiceGone(err: unknown): boolean {
 export function toPcscError(err: unknown, op: string, reader?: string): SsCardError {
   if (err instanceof SsCardError) return err;
   const rc = pcscReturnCode(err);
-  const ctx = { op, reader, pcscCode: rc === undefined ? undefined : `0x${rc.toString(16).toUpperCase()}` };
+  const ctx = {
+    op,
+    reader,
+    pcscCode: rc === undefined ? undefined : `0x${rc.toString(16).toUpperCase()}`,
+    ...(op === 'transmit' && rc !== undefined && NOT_SENT_RETURNS.has(rc) ? { notSent: true } : {}),
+  };
   const r = reader ? `“${reader}”` : '';
   const re = reader ? `"${reader}"` : 'the reader';
   const mk = (code: ErrorCode, zh: string, en: string): SsCardError => new SsCardError(code, { zh, en }, ctx, { cause: err });

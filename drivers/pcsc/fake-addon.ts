@@ -19,8 +19,14 @@ export class FakeReader extends EventEmitter implements AddonReader {
     super();
   }
 
+  /** pcsc-lite's count of card insertions and removals, reported in the high 16 bits of the state. */
+  events = 0;
+
+  /** A card goes in (its ATR) or out (undefined); every call counts as a card event. */
   setCard(atr: Buffer | undefined): void {
-    this.emit('status', atr ? { state: Scard.STATE_PRESENT | Scard.STATE_CHANGED, atr } : { state: Scard.STATE_EMPTY | Scard.STATE_CHANGED });
+    this.events = (this.events + 1) & 0xffff;
+    const counter = this.events * 0x10000;
+    this.emit('status', atr ? { state: counter | Scard.STATE_PRESENT | Scard.STATE_CHANGED, atr } : { state: counter | Scard.STATE_EMPTY | Scard.STATE_CHANGED });
   }
 
   connect(_options: { share_mode?: number; protocol?: number }, cb: AddonCallback<number>): void {

@@ -150,7 +150,7 @@ describe('PcscChannel', () => {
   });
 
   it('times out a command that never returns, and marks the channel unusable (outcome unknown)', async () => {
-    const { ch, reader } = await channel();
+    const { ch, reader } = await channel(new FakePcsc(), { removalSettleMs: 50 });
     reader.respond = () => 'hang';
     const err = await ch.transmit(Buffer.from('0020000003123456', 'hex'), { timeoutMs: 30 }).catch((e: unknown) => e);
     expect(isSsCardError(err, ErrorCode.Pcsc_Timeout)).toBe(true);

@@ -35,6 +35,11 @@ export interface PcscServiceOptions {
   readonly trace?: (entry: TraceEntry) => void;
   /** Default transmit timeout of channels (ms); default 15000. */
   readonly transmitTimeoutMs?: number;
+  /**
+   * How long a channel whose exchange failed waits for pcscd to say whether the card is still in
+   * the reader (ms; default 1000, see channel.ts).
+   */
+  readonly removalSettleMs?: number;
 }
 
 export interface PcscServiceEvents {
@@ -83,6 +88,8 @@ export class PcscService extends EventEmitter<PcscServiceEvents> {
   constructor(private readonly options: PcscServiceOptions = {}) {
     super();
     this.addonFactory = options.addon ?? realAddon;
+    // Waiters: ready/waitFor* callers and channels waiting for a removal to show (one per reader).
+    this.changes.setMaxListeners(0);
     this.backoffInitialMs = options.backoffInitialMs ?? 200;
     this.backoffMaxMs = options.backoffMaxMs ?? 5000;
     for (const [k, v] of [
@@ -182,10 +189,18 @@ export class PcscService extends EventEmitter<PcscServiceEvents> {
     const channel = new PcscChannel(entry.addon, entry.info.atr ?? Buffer.alloc(0), {
       ...(this.options.trace ? { trace: this.options.trace } : {}),
       ...(this.options.transmitTimeoutMs ? { timeoutMs: this.options.transmitTimeoutMs } : {}),
+      ...(this.options.removalSettleMs === undefined ? {} : { removalSettleMs: this.options.removalSettleMs }),
       ...options,
       queue: (job) => this.enqueue(readerName, job),
       currentAtr: () => this.entries.get(readerName)?.info.atr,
       isAlive: () => this.generation === generation && this.entries.get(readerName)?.addon === entry.addon,
+      // The state SCardStatus would report (pcscd's reader state and card event count), as the
+      // watcher last saw it: only for this reader's watcher of this context.
+      readerState: () => {
+        const e = this.entries.get(readerName);
+        return this.generation === generation && e?.addon === entry.addon && e.reported ? e.info.state : undefined;
+      },
+      stateChange: (ms) => this.nextChange(ms),
     });
     await channel.open();
     return channel;
@@ -213,6 +228,19 @@ export class PcscService extends EventEmitter<PcscServiceEvents> {
       if (next) next();
       else q.busy = false;
     }
+  }
+
+  /** Resolves at the next change of the picture (any reader's status, a reader or the service), or after `ms`. */
+  private nextChange(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.changes.off('change', done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.changes.on('change', done);
+    });
   }
 
   private readerNotFound(match: ReaderMatch): SsCardError {
