@@ -12,10 +12,13 @@
  * Safety (§5): a state-changing command is invoked once, never re-entered; the journal's `pending`
  * row is written before it (`journaling`); a card removal or transport error while it is in flight
  * ends the flow with outcome `unknown`, and the tries left / state are re-read (`refreshing`, and on
- * re-insertion `identifying`) before anything else on that card.
+ * re-insertion `identifying`) before anything else on that card. A card taken out before the
+ * command provably went (the removal seen during `journaling`, or the actor's `notSent` with
+ * Pcsc_CardRemoved: drivers/card/ssse-operations.ts) ends `card.removed`, its pending row
+ * completed `failed` / `card-removed`: nothing was done, nothing is left to reconcile.
  */
 import { assign, emit, enqueueActions, fromCallback, fromPromise, not, setup } from 'xstate';
-import { isSsCardError } from '../apdu/errors.js';
+import { ErrorCode, isSsCardError } from '../apdu/errors.js';
 import type {
   ActivationOutput,
   CardIdentification,
@@ -172,6 +175,11 @@ function stateOf(left: number | undefined, prev: SessionCardState | undefined): 
   return prev;
 }
 
+/** A command not sent because the card had been taken out (daemon/flows: Pcsc_CardRemoved / Pcsc_NoCard). */
+function removedBeforeSending(op: CardOpOutput | undefined): boolean {
+  return op?.status === 'notSent' && (op.code === (ErrorCode.Pcsc_CardRemoved as number) || op.code === (ErrorCode.Pcsc_NoCard as number));
+}
+
 /** The result of a completed state-changing flow, from the card's answer and the re-read state. */
 export function resultOf(ctx: SessionContext): ServiceResult {
   const kind = ctx.kind!;
@@ -180,6 +188,7 @@ export function resultOf(ctx: SessionContext): ServiceResult {
     const a = ctx.activation;
     const app = a?.appUnblock;
     if (app === undefined || app.status === 'unknown' || (a?.pin?.status === 'unknown')) return results.unknown(kind, left);
+    if (removedBeforeSending(app)) return results.cardRemoved(kind);
     if (app.status === 'notSent') return results.notSent(kind, left);
     if (app.sw !== 0x9000) return results.cardError(kind, app.sw, left);
     const pin = a!.pin;
@@ -188,6 +197,7 @@ export function resultOf(ctx: SessionContext): ServiceResult {
   }
   const op = ctx.lastOp;
   if (op === undefined || op.status === 'unknown') return results.unknown(kind, left);
+  if (removedBeforeSending(op)) return results.cardRemoved(kind);
   if (op.status === 'notSent') return results.notSent(kind, left);
   if (op.status === 'refused') return results.pinPolicy(kind, op.violations);
   const sw = op.sw;
@@ -232,6 +242,9 @@ function lastSwOf(ctx: SessionContext): { lastSw?: number } {
 }
 
 function journalOutcome(r: ServiceResult): JournalCompleteInput['outcome'] {
+  // A pending row ends card.removed only when its command was never sent (resultOf): like
+  // operation.notSent it is `failed` (not done), with the reason card-removed, and not unknown.
+  if (r.code === 'card.removed') return 'failed';
   const o: ResultOutcome = r.outcome;
   return o === 'refused' ? 'failed' : o;
 }

@@ -28,7 +28,7 @@ import { wipe } from '../../apdu/pin.js';
 import { triesLeft as swTriesLeft } from '../../apdu/sw.js';
 import type { PhoneRead, SsseCard } from '../../drivers/card/ssse-card.js';
 import type { OperationOutcome, ReloadOptions, SecureModule } from '../../drivers/card/ssse-operations.js';
-import { activate, changePin, changePinAfterVerify, reloadPin, unblockPin, verifyPin } from '../../drivers/card/ssse-operations.js';
+import { activate, changePin, changePinAfterVerify, reloadPin, removedBeforeSending, unblockPin, verifyPin } from '../../drivers/card/ssse-operations.js';
 import { matchesSocialSecurityNumber } from '../../drivers/idcard/info.js';
 import type { IdCardReader } from '../../drivers/idcard/reader.js';
 import type { PinPad, SecurePinResult } from '../../drivers/pinpad/pinpad.js';
@@ -123,8 +123,14 @@ function errorMeta(e: unknown): { code: number | undefined; message: string } {
   return isSsCardError(e) ? { code: e.code, message: e.text.en } : { code: undefined, message: e instanceof Error ? e.message : 'unexpected error' };
 }
 
+/**
+ * The machine's view of an operation's outcome. A command not sent because the card had been
+ * taken out carries Pcsc_CardRemoved as its code: the session ends that flow card.removed (nothing
+ * was done, nothing to reconcile), not operation.notSent.
+ */
 function toOutput(o: OperationOutcome): CardOpOutput {
   if (o.status === 'answered') return { status: 'answered', sw: o.sw, blocked: o.blocked, ...(o.triesLeft === undefined ? {} : { triesLeft: o.triesLeft }) };
+  if (removedBeforeSending(o)) return { status: 'notSent', code: ErrorCode.Pcsc_CardRemoved };
   return { status: o.status, code: o.error.code };
 }
 

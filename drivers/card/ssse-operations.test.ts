@@ -1,18 +1,23 @@
 import { describe, expect, it } from 'vitest';
-import { ErrorCode } from '../../apdu/errors.js';
+import { ErrorCode, SsCardError } from '../../apdu/errors.js';
 import { Psam } from '../psam/psam.js';
 import { cardFixture, psamFixture } from '../sim/profile.js';
 import type { SimCommandEvent } from '../sim/sim-transport.js';
 import { SimTransport } from '../sim/sim-transport.js';
 import { VirtualSsCard } from '../sim/virtual-card.js';
 import { VirtualPsam } from '../sim/virtual-psam.js';
+import type { CardTransport } from '../transport.js';
 import { SsseCard } from './ssse-card.js';
 import type { OperationOutcome } from './ssse-operations.js';
-import { activate, changePin, changePinAfterVerify, reloadPin, unblockPin, verifyPin } from './ssse-operations.js';
+import { activate, changePin, changePinAfterVerify, reloadPin, removedBeforeSending, unblockPin, verifyPin } from './ssse-operations.js';
 
 const pin = (s: string): Buffer => Buffer.from(s, 'ascii');
 /** INS bytes of the state-changing commands. */
 const STATE_CHANGING = new Set([0x20, 0x5e, 0x24, 0x18]);
+/** VERIFY with the PIN (the presence probe `00 20 00 00` carries none). */
+const isPinVerify = (c: Buffer): boolean => c[1] === 0x20 && c.length > 4;
+/** The presence probe before VERIFY / CHANGE PIN: VERIFY without data. */
+const isProbe = (c: Buffer): boolean => c[1] === 0x20 && c.length === 4;
 
 async function rig(profile: string, hook?: (e: SimCommandEvent, t: SimTransport) => void) {
   const vcard = await VirtualSsCard.fromFile(cardFixture(profile));
@@ -48,7 +53,9 @@ describe('ssse-operations against the virtual card', () => {
     expect(o).toMatchObject({ status: 'answered', sw: 0x63c5, triesLeft: 5, blocked: false });
     expect(bad.every((b) => b === 0)).toBe(true);
     expect(vcard.pinTriesLeft).toBe(5);
-    expect(sent.filter((c) => c[1] === 0x20)).toHaveLength(2);
+    expect(sent.filter(isPinVerify)).toHaveLength(2);
+    // each VERIFY right after its presence probe
+    expect(sent.map((c) => (isProbe(c) ? 'probe' : isPinVerify(c) ? 'verify' : 'other'))).toEqual(['probe', 'verify', 'probe', 'verify']);
   });
 
   it('CHANGE PIN then VERIFY with the new one', async () => {
@@ -91,9 +98,9 @@ describe('ssse-operations against the virtual card', () => {
     expect(sw(await verifyPin(card, pin('802461')))).toBe(0x9000);
   });
 
-  it('removal before the state-changing APDU: unknown (the terminal cannot tell), no try spent', async () => {
+  it('removal as the state-changing APDU goes (the transport does not say it was not sent): unknown, no try spent', async () => {
     const { card, vcard } = await rig('card-2.0', (e, t) => {
-      if (e.phase === 'before' && e.command[1] === 0x20) t.remove();
+      if (e.phase === 'before' && isPinVerify(e.command)) t.remove();
     });
     const o = await verifyPin(card, pin('111111'));
     expect(o.status).toBe('unknown');
@@ -103,7 +110,7 @@ describe('ssse-operations against the virtual card', () => {
 
   it('removal after the state-changing APDU: unknown, and the card did change', async () => {
     const { card, vcard } = await rig('card-2.0', (e, t) => {
-      if (e.phase === 'after' && e.command[1] === 0x20) t.remove();
+      if (e.phase === 'after' && isPinVerify(e.command)) t.remove();
     });
     const o = await verifyPin(card, pin('111111'));
     expect(o.status).toBe('unknown');
@@ -142,7 +149,7 @@ describe('changePinAfterVerify: VERIFY, read what the verified PIN opens, then C
     const phone = await c.readPhone();
     return phone !== undefined && phone.includes(Buffer.from(newPin).toString('latin1')) ? 'phone' : undefined;
   };
-  const ins = (sent: Buffer[]) => sent.map((c) => c[1]).filter((i) => i === 0x20 || i === 0x5e || i === 0xb2);
+  const ins = (sent: Buffer[]) => sent.filter((c) => !isProbe(c)).map((c) => c[1]).filter((i) => i === 0x20 || i === 0x5e || i === 0xb2);
 
   it('a PIN not in the phone: VERIFY, READ RECORD, CHANGE PIN; the card holds the new PIN; buffers wiped', async () => {
     const { card, vcard, sent } = await rig('card-2.0');
@@ -184,9 +191,76 @@ describe('changePinAfterVerify: VERIFY, read what the verified PIN opens, then C
 
   it('the VERIFY’s answer lost: unknown, nothing more sent', async () => {
     const { card, sent } = await rig('card-2.0', (e, t) => {
-      if (e.phase === 'after' && e.command[1] === 0x20) t.remove();
+      if (e.phase === 'after' && isPinVerify(e.command)) t.remove();
     });
     expect((await changePinAfterVerify(card, pin('123456'), pin('802461'), phoneCheck)).status).toBe('unknown');
     expect(ins(sent)).toEqual([0x20]);
+  });
+});
+
+describe('a card taken out before the state-changing command: notSent, never unknown', () => {
+  /** The rig's card over a transport that fails the PIN-bearing VERIFY with `error` instead of sending it. */
+  async function failingVerify(error: SsCardError) {
+    const r = await rig('card-2.0');
+    const inner = r.transport;
+    const transport: CardTransport = {
+      readerName: inner.readerName,
+      protocol: inner.protocol,
+      get atr() {
+        return inner.atr;
+      },
+      get isOpen() {
+        return inner.isOpen;
+      },
+      transmit: (c, o) => (isPinVerify(Buffer.from(c)) ? Promise.reject(error) : inner.transmit(c, o)),
+      control: (code, data, max) => inner.control(code, data, max),
+      reset: () => inner.reset(),
+      close: (d) => inner.close(d),
+    };
+    const card = new SsseCard(transport);
+    await card.select();
+    r.sent.length = 0;
+    return { ...r, card };
+  }
+
+  it('pulled before the probe: notSent with the removal as cause, the VERIFY never reached the card', async () => {
+    const { card, vcard, sent, transport } = await rig('card-2.0');
+    transport.remove();
+    const o = await verifyPin(card, pin('111111'));
+    expect(o.status).toBe('notSent');
+    expect(o.status === 'notSent' && o.error.code).toBe(ErrorCode.Flow_NotSent);
+    expect(o.status === 'notSent' && o.error.context).toMatchObject({ cause: ErrorCode.Pcsc_CardRemoved });
+    expect(o.status === 'notSent' && o.error.message).toMatch(/发出前已被取出.*taken out before VERIFY was sent/);
+    expect(removedBeforeSending(o)).toBe(true);
+    expect(sent.filter(isPinVerify)).toHaveLength(0);
+    expect(vcard.pinTriesLeft).toBe(6);
+  });
+
+  it('the probe fails for another reason (a reader error): notSent, but not a removal', async () => {
+    const { card, sent } = await rig('card-2.0', (e) => {
+      if (e.phase === 'before' && isProbe(e.command)) throw new SsCardError(ErrorCode.Pcsc_TransmitFailed, { zh: '读卡器故障', en: 'reader failed' });
+    });
+    const o = await changePin(card, pin('123456'), pin('802461'));
+    expect(o.status).toBe('notSent');
+    expect(removedBeforeSending(o)).toBe(false);
+    expect(sent.some((c) => c[1] === 0x5e)).toBe(false);
+  });
+
+  it('the transport marks the failed VERIFY notSent (pcscd refused it before the driver): notSent', async () => {
+    const removed = new SsCardError(ErrorCode.Pcsc_CardRemoved, { zh: '卡片已被取出', en: 'the card was removed' }, { op: 'transmit', pcscCode: '0x80100069', notSent: true });
+    const { card, vcard } = await failingVerify(removed);
+    const o = await verifyPin(card, pin('111111'));
+    expect(o.status).toBe('notSent');
+    expect(removedBeforeSending(o)).toBe(true);
+    expect(vcard.pinTriesLeft).toBe(6);
+  });
+
+  it('the same removal without the mark (it may have reached the card): unknown', async () => {
+    const removed = new SsCardError(ErrorCode.Pcsc_CardRemoved, { zh: '卡片已被取出', en: 'the card was removed' }, { op: 'transmit', presence: 'absent' });
+    const { card } = await failingVerify(removed);
+    const o = await verifyPin(card, pin('111111'));
+    expect(o.status).toBe('unknown');
+    expect(o.status === 'unknown' && o.error.code).toBe(ErrorCode.Flow_OutcomeUnknown);
+    expect(removedBeforeSending(o)).toBe(false);
   });
 });

@@ -8,10 +8,15 @@
  * - the PIN buffers passed in are CONSUMED: they are wiped before the function returns, whatever
  *   happens, and so is every APDU or block built from them;
  * - the outcome is reported, not thrown: `answered` with the card's status word; `notSent` when a
- *   preparatory step failed (GET CHALLENGE, EXTERNAL AUTHENTICATE, the PSAM) — the card is unchanged;
- *   `unknown` when the transport failed during the state-changing APDU itself (timeout, card
- *   removed): the card may or may not have executed it, and the caller must re-read the tries
- *   left / state before anything else on that card.
+ *   preparatory step failed (GET CHALLENGE, EXTERNAL AUTHENTICATE, the PSAM, the presence probe
+ *   before VERIFY / CHANGE PIN) or the transport proved the state-changing APDU never reached the
+ *   card (its error is marked `notSent`: drivers/pcsc/errors.ts — the card already gone by the
+ *   reader's state, or a PC/SC return code pcsc-lite gives before it calls the reader driver) —
+ *   the card is unchanged; `unknown` when the transport failed during the state-changing APDU
+ *   itself (timeout, card removed mid-command): the card may or may not have executed it, and the
+ *   caller must re-read the tries left / state before anything else on that card.
+ * - a `notSent` whose cause is the card's removal ({@link removedBeforeSending}) is the card
+ *   taken out, not a failure: nothing was done and nothing needs reconciling.
  *
  * The journal's `pending` row is the caller's job and must be written before calling these.
  */
@@ -21,8 +26,9 @@ import { blockSize } from '../../apdu/crypto.js';
 import { ErrorCode, SsCardError, isSsCardError } from '../../apdu/errors.js';
 import { pinToBcd, wipe } from '../../apdu/pin.js';
 import { KeyUsage } from '../../apdu/psam.js';
-import { appUnblock, changePin as changePinApdu, getChallenge, macInput, pinUnblock, reloadPinPboc, reloadPinSsse3, verify } from '../../apdu/ssse.js';
+import { appUnblock, changePin as changePinApdu, getChallenge, macInput, pinUnblock, reloadPinPboc, reloadPinSsse3, verify, verifyQuery } from '../../apdu/ssse.js';
 import { swHex, triesLeft as swTriesLeft } from '../../apdu/sw.js';
+import { isNotSent } from '../pcsc/errors.js';
 import type { CardAuthenticator, SsseCard } from './ssse-card.js';
 
 /** What the operations need from a PSAM (or an HSM hook of the same shape): drivers/psam/psam.ts fits. */
@@ -57,8 +63,28 @@ function answered(sw: number): OperationOutcome {
   return { status: 'answered', sw, swHex: swHex(sw), ...(left === undefined ? {} : { triesLeft: left }), blocked: sw === SW_BLOCKED || left === 0 };
 }
 
+/** The transport errors that mean the card is not in the reader (any more). */
+const REMOVAL: ReadonlySet<ErrorCode> = new Set([ErrorCode.Pcsc_CardRemoved, ErrorCode.Pcsc_NoCard]);
+
+/** The state-changing command was not sent because the card had been taken out. */
+export function removedBeforeSending(o: OperationOutcome): boolean {
+  const cause = o.status === 'notSent' ? o.error.context?.['cause'] : undefined;
+  return typeof cause === 'number' && REMOVAL.has(cause);
+}
+
 function asError(e: unknown, code: ErrorCode, what: { zh: string; en: string }): SsCardError {
   const inner = isSsCardError(e) ? `E${e.code}` : 'error';
+  if (code === ErrorCode.Flow_NotSent && isSsCardError(e) && REMOVAL.has(e.code)) {
+    return new SsCardError(
+      code,
+      {
+        zh: `卡片在${what.zh}命令发出前已被取出（${inner}）：命令未发出，卡片未改变。请重新插卡后再办理`,
+        en: `the card was taken out before ${what.en} was sent (${inner}): the command was not sent and the card is unchanged. Insert the card again to start over`,
+      },
+      { cause: e.code },
+      { cause: e },
+    );
+  }
   if (code === ErrorCode.Flow_OutcomeUnknown) {
     return new SsCardError(
       code,
@@ -98,7 +124,8 @@ async function prepare<T>(f: () => Promise<T>): Promise<T> {
 
 /**
  * The single transmit of a state-changing APDU. The APDU is wiped after the transmit whatever
- * happens. A transport rejection here is `unknown`.
+ * happens. A transport rejection here is `unknown`, unless the transport proved the APDU never
+ * reached the card (its error marked `notSent`).
  */
 async function sendOnce(card: SsseCard, apdu: Buffer): Promise<OperationOutcome | SsCardError> {
   try {
@@ -120,8 +147,24 @@ async function run(what: { zh: string; en: string }, body: () => Promise<Buffer>
     return { status: 'notSent', error: asError(inner, ErrorCode.Flow_NotSent, what) };
   }
   const r = await sendOnce(card, apdu);
-  if (r instanceof SsCardError) return { status: 'unknown', error: asError(r, ErrorCode.Flow_OutcomeUnknown, what) };
+  if (r instanceof SsCardError) {
+    return isNotSent(r) ? { status: 'notSent', error: asError(r, ErrorCode.Flow_NotSent, what) } : { status: 'unknown', error: asError(r, ErrorCode.Flow_OutcomeUnknown, what) };
+  }
   return r;
+}
+
+/**
+ * Right before VERIFY or CHANGE PIN: is the card still there? VERIFY without data asks for the
+ * tries left (ISO/IEC 7816-4 VERIFY with an absent data field; ../shared/DOMAIN.md §2), spends no
+ * try and changes nothing, and it fails on a card pulled since the last exchange — also when the
+ * reader has not noticed yet: pcscd learns of a pull on an interrupt-less reader (vpcd among them)
+ * only at its next presence poll, up to 400 ms later, and the PIN command would otherwise be the
+ * first command to a card that is gone, with an outcome nobody can know. Its status word is not
+ * looked at (the PIN command answers for itself). RELOAD PIN, PIN UNBLOCK and APPLICATION UNBLOCK
+ * need no probe: their GET CHALLENGE goes to the card right before them.
+ */
+async function stillThere(card: SsseCard): Promise<void> {
+  await card.transport.transmit(verifyQuery());
 }
 
 async function algorithmOf(card: SsseCard): Promise<Algorithm> {
@@ -158,11 +201,12 @@ const TEXT = {
   appUnblock: { zh: '应用解锁（启用）', en: 'APPLICATION UNBLOCK' },
 } as const;
 
-/** VERIFY `00 20 00 00 03 <BCD>`: one try of the holder's PIN. `pin` is consumed (wiped). */
+/** VERIFY `00 20 00 00 03 <BCD>`: one try of the holder's PIN, after the presence probe `00 20 00 00`. `pin` is consumed (wiped). */
 export async function verifyPin(card: SsseCard, pin: Buffer): Promise<OperationOutcome> {
   try {
     return await run(TEXT.verify, () => prepare(async () => {
       await algorithmOf(card);
+      await stillThere(card);
       return verify(pin);
     }), card);
   } finally {
@@ -170,11 +214,12 @@ export async function verifyPin(card: SsseCard, pin: Buffer): Promise<OperationO
   }
 }
 
-/** CHANGE PIN `80 5E 01 00 07 <old> FF <new>`; the old PIN counts as a try. Both PINs are consumed. */
+/** CHANGE PIN `80 5E 01 00 07 <old> FF <new>` after the presence probe; the old PIN counts as a try. Both PINs are consumed. */
 export async function changePin(card: SsseCard, oldPin: Buffer, newPin: Buffer): Promise<OperationOutcome> {
   try {
     return await run(TEXT.change, () => prepare(async () => {
       await algorithmOf(card);
+      await stillThere(card);
       return changePinApdu(oldPin, newPin);
     }), card);
   } finally {
