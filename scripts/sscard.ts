@@ -6,6 +6,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { register as registerApdu } from './cmd-apdu.js';
+import { register as registerClient } from './cmd-client.js';
 import { register as registerDaemon } from './cmd-daemon.js';
 import { register as registerIdcard } from './cmd-idcard.js';
 import { register as registerJournal } from './cmd-journal.js';
@@ -24,7 +25,7 @@ program
   .exitOverride()
   .showHelpAfterError();
 
-for (const register of [registerDaemon, registerReaders, registerRead, registerApdu, registerSim, registerJournal, registerSync, registerPinpad, registerIdcard, registerOperator]) {
+for (const register of [registerDaemon, registerReaders, registerRead, registerApdu, registerSim, registerJournal, registerSync, registerPinpad, registerIdcard, registerOperator, registerClient]) {
   register(program);
 }
 

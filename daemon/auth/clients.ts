@@ -148,8 +148,8 @@ export interface ClientRegistryOptions {
 
 /**
  * The clients file as the daemon uses it: read at start (a bad file is an error then), reread when
- * its size, modification time or inode changes (looked at on verify() at most once a second and
- * whenever refresh() is called).
+ * its size, modification time or inode changes (looked at on verify() at most once a second, on
+ * every unknown token, and whenever refresh() is called).
  */
 export class ClientRegistry implements ClientCredentials {
   private live: ClientEntry[] = [];
@@ -190,6 +190,14 @@ export class ClientRegistry implements ClientCredentials {
   public verify(token: string): ClientIdentity | null {
     if (this.now() - this.lastStat >= this.statIntervalMs) this.refresh();
     if (typeof token !== 'string' || !isClientToken(token)) return null;
+    const found = this.find(token);
+    // A token made a moment ago (sscard client add, then the first call at once): look at the
+    // file now rather than at the next interval. One stat per unknown token.
+    if (found === null && this.refresh()) return this.find(token);
+    return found;
+  }
+
+  private find(token: string): ClientIdentity | null {
     const want = Buffer.from(clientTokenHash(token), 'latin1');
     let found: ClientEntry | null = null;
     for (const e of this.live) {
