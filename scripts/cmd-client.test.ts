@@ -52,7 +52,7 @@ async function rejection(p: Promise<unknown>): Promise<SsCardError> {
 }
 
 describe('sscard client add', () => {
-  it('prints the token once on stdout and stores only its hash (mode 0600) in api.clientsFile', async () => {
+  it('prints the token once on stdout and stores only its hash (mode 0640) in api.clientsFile', async () => {
     const r = rig();
     const io = r.io();
     expect(await clientAdd('counter-app', { config: r.config }, io)).toBe(0);
@@ -64,7 +64,7 @@ describe('sscard client add', () => {
     const text = readFileSync(r.file, 'utf8');
     expect(text).not.toContain(token);
     expect(JSON.parse(text)).toEqual({ clients: [{ name: 'counter-app', hash: expect.stringMatching(/^sha256:[0-9a-f]{64}$/), created: '2025-05-06T07:08:09.000Z' }] });
-    expect(statSync(r.file).mode & 0o777).toBe(0o600);
+    expect(statSync(r.file).mode & 0o777).toBe(0o640);
     expect(ClientRegistry.open(r.file).verify(token)?.name).toBe('counter-app');
   });
 

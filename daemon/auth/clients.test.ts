@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chownSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { inspect } from 'node:util';
@@ -33,14 +33,32 @@ describe('client tokens', () => {
 });
 
 describe('the clients file', () => {
-  it('is written atomically, mode 0600, and read back; a missing file is no clients', () => {
+  it('is written atomically, mode 0640, and read back; a missing file is no clients', () => {
     const file = path.join(temp(), 'var', 'api-clients.json');
     expect(readClientsFile(file)).toEqual([]);
     const e = [entry('counter', newClientToken()), entry('old', newClientToken(), '2025-02-01T00:00:00.000Z')];
     writeClientsFile(file, e);
-    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(statSync(file).mode & 0o777).toBe(0o640);
     expect(readClientsFile(file)).toEqual(e);
     expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual({ clients: e });
+  });
+
+  it('written by root: a new file gets the group of the nearest folder, an existing one keeps its owner and group', () => {
+    const dir = temp();
+    if (process.getuid?.() !== 0) {
+      // Not root: the file is the writer's own, mode 0640 (the ownership rules need root to test).
+      const file = path.join(dir, 'clients.json');
+      writeClientsFile(file, [entry('a', newClientToken())]);
+      expect([statSync(file).uid, statSync(file).mode & 0o777]).toEqual([process.getuid?.(), 0o640]);
+      return;
+    }
+    chownSync(dir, 0, 4321);
+    const file = path.join(dir, 'new', 'clients.json');
+    writeClientsFile(file, [entry('a', newClientToken())]);
+    expect([statSync(file).uid, statSync(file).gid]).toEqual([0, 4321]);
+    chownSync(file, 1234, 5678);
+    writeClientsFile(file, [entry('b', newClientToken())]);
+    expect([statSync(file).uid, statSync(file).gid, statSync(file).mode & 0o777]).toEqual([1234, 5678, 0o640]);
   });
 
   it('a bad file is Config_Invalid naming api.clientsFile and the entry, never a hash', () => {

@@ -10,14 +10,15 @@
  *   secret (nobody can guess or brute-force the preimage; a slow hash such as scrypt only helps
  *   low-entropy passphrases, and would cost CPU on every request).
  * - The hashes live in their own JSON file (`api.clientsFile`), written by the command (atomic
- *   rename, mode 0600), not in the hand-written configuration: the command never rewrites a
+ *   rename, mode 0640, owner and group kept, a new file in the group of its folder — so root
+ *   can run the command for a daemon that runs as its own user in that group), not in the hand-written configuration: the command never rewrites a
  *   commented TOML file, and the daemon rereads the clients file when it changes, so a revocation
  *   takes effect within a second without a restart.
  * - Comparisons run in constant time over every stored hash (no early exit).
  * - Neither a token nor a hash is ever put into an error, a log entry or a listing.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { chmodSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ErrorCode, SsCardError } from '../../apdu/errors.js';
 
@@ -108,13 +109,41 @@ export function readClientsFile(file: string): ClientEntry[] {
   });
 }
 
-/** Write the file atomically (temporary file + rename), readable by its owner only. */
+/**
+ * Write the file atomically (temporary file + rename), mode 0640. Run as root, the file keeps the
+ * owner and group it had, or (a new file) gets the group of its folder, so that the daemon's user
+ * can still read it. The hashes are not secrets in themselves (a SHA-256 of a 256-bit random token
+ * gives nothing away); what matters is that only root and the daemon's group can change or read the file.
+ */
 export function writeClientsFile(file: string, entries: readonly ClientEntry[]): void {
-  mkdirSync(path.dirname(file), { recursive: true });
+  const dir = path.dirname(file);
+  const group = groupOf(dir);
+  mkdirSync(dir, { recursive: true });
   const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify({ clients: entries }, null, 2)}\n`, { mode: 0o600 });
-  chmodSync(tmp, 0o600);
+  writeFileSync(tmp, `${JSON.stringify({ clients: entries }, null, 2)}\n`, { mode: 0o640 });
+  chmodSync(tmp, 0o640);
+  if (process.getuid?.() === 0) {
+    let owner: { uid: number; gid: number };
+    try {
+      const s = statSync(file);
+      owner = { uid: s.uid, gid: s.gid };
+    } catch {
+      owner = { uid: 0, gid: group };
+    }
+    chownSync(tmp, owner.uid, owner.gid);
+  }
   renameSync(tmp, file);
+}
+
+/** The group of the nearest folder that exists (before missing ones are made with root's group). */
+function groupOf(dir: string): number {
+  for (let d = dir; ; d = path.dirname(d)) {
+    try {
+      return statSync(d).gid;
+    } catch {
+      if (path.dirname(d) === d) return 0;
+    }
+  }
 }
 
 export function clientInfo(e: ClientEntry): ClientInfo {
