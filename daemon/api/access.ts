@@ -84,6 +84,18 @@ export const ACCESS_TEXT = {
   },
 } as const;
 
+/**
+ * The path of a request target, or null when it cannot be parsed (`GET //[ HTTP/1.1` passes Node's
+ * HTTP parser but makes `new URL` throw: a request must not be able to throw out of a handler).
+ */
+export function pathOf(target: string | undefined): string | null {
+  try {
+    return new URL(target ?? '/', 'http://localhost').pathname;
+  } catch {
+    return null;
+  }
+}
+
 /** 127.0.0.0/8, ::1 and IPv4-mapped loopback, as a socket reports its peer. */
 export function isLoopbackAddress(address: string | undefined): boolean {
   if (address === undefined) return false;

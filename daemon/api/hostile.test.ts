@@ -223,6 +223,22 @@ describe('clients that go away, and malformed names', () => {
     expect(api.terminal.calls).toEqual([]);
   });
 
+  it('a request target URL parsing chokes on (GET //[) is 400, on the upgrade 404 — nothing throws, nothing is logged as an error', async () => {
+    const api = await start();
+    const ask = (request: string) =>
+      new Promise<string>((resolve) => {
+        const s = net.connect(api.server.port, '127.0.0.1', () => s.write(request));
+        sockets.push(s);
+        let text = '';
+        s.on('data', (d: Buffer) => (text += d.toString('latin1')));
+        s.on('close', () => resolve(text));
+      });
+    expect(await ask(`GET //[ HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`)).toMatch(/^HTTP\/1\.1 400/);
+    expect(await ask(`GET http://[x/ HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`)).toMatch(/^HTTP\/1\.1 404/);
+    expect(api.logger.entries.filter((e) => e.level === 'error')).toEqual([]);
+    expect((await api.http('GET', '/health')).status).toBe(200);
+  });
+
   it('a WebSocket message naming a field twice is invalidMessage (whichever would win), the name given back only when it looks like one', async () => {
     const api = await start();
     const c = await api.connect();

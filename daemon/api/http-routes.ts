@@ -11,6 +11,7 @@ import { z } from 'zod';
 import { isSsCardError } from '../../apdu/errors.js';
 import type { BilingualText } from '../../apdu/errors.js';
 import { capability } from '../../state/roles.js';
+import { pathOf } from './access.js';
 import type { ApiContext } from './context.js';
 import { duplicateKeyText, findDuplicateKey } from './json-keys.js';
 import { INTERNAL_TEXT, bilingual, errorCodeName, issuesText } from './protocol.js';
@@ -44,6 +45,7 @@ const TEXT = {
   busy: { zh: '读卡器正忙：另一项卡操作正在进行，请稍后重试', en: 'the reader is busy: another card operation is running; try again shortly' },
   authRequired: { zh: '此功能需要经办人员登录：请在请求头中带上 Authorization: Bearer <令牌>（由 Operator.Login 取得）', en: 'this function needs an operator: send Authorization: Bearer <token> (from Operator.Login)' },
   noCardInfo: { zh: '缺少 cardInfo（「卡识别码|卡号|」）', en: 'cardInfo ("cardId|cardNumber|") is missing' },
+  badTarget: { zh: '请求地址格式不正确', en: 'the request target is malformed' },
 } as const;
 
 function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
@@ -237,8 +239,8 @@ async function vendorCall(api: ApiContext, fn: VendorFunction, req: IncomingMess
 
 /** The HTTP request handler. Never throws: a bug answers 500 with a generic text and is logged. */
 export function handleHttp(api: ApiContext, req: IncomingMessage, res: ServerResponse): void {
-  const url = new URL(req.url ?? '/', 'http://localhost');
-  const path = url.pathname;
+  const parsed = pathOf(req.url);
+  const path = parsed ?? '';
   const method = req.method ?? 'GET';
   const fail = (e: unknown) => {
     if (clientGone(e)) {
@@ -250,6 +252,10 @@ export function handleHttp(api: ApiContext, req: IncomingMessage, res: ServerRes
     else res.destroy();
   };
   try {
+    if (parsed === null) {
+      req.resume();
+      return sendError(res, 400, 'badRequest', TEXT.badTarget, { connection: 'close' });
+    }
     const only = (allowed: string, f: () => void) => {
       if (method !== allowed && !(allowed === 'GET' && method === 'HEAD')) {
         req.resume();

@@ -29,7 +29,7 @@ import type { BilingualText } from '../../apdu/errors.js';
 import { isSsCardError } from '../../apdu/errors.js';
 import type { ClientCredentials } from '../auth/clients.js';
 import type { OperatorAuthPort, TerminalEvent, TerminalPort } from '../terminal/port.js';
-import { AccessControl, PREFLIGHT_HEADERS, SECURITY_HEADERS } from './access.js';
+import { AccessControl, PREFLIGHT_HEADERS, SECURITY_HEADERS, pathOf } from './access.js';
 import type { Refused } from './access.js';
 import { sessionEvent, statusChangedPayload } from './commands.js';
 import { Connection, MAX_BUFFERED_BYTES } from './connection.js';
@@ -315,7 +315,7 @@ export async function startApi(opts: ApiOptions): Promise<ApiServer> {
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     try {
       for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v);
-      const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+      const path = pathOf(req.url) ?? '/';
       const method = req.method ?? 'GET';
       const preflight = method === 'OPTIONS' && req.headers.origin !== undefined && req.headers['access-control-request-method'] !== undefined;
       const a = access.check(req, { upgrade: false, open: preflight || (path === '/health' && (method === 'GET' || method === 'HEAD')) });
@@ -411,8 +411,8 @@ export async function startApi(opts: ApiOptions): Promise<ApiServer> {
         throttle.log(address, 'warn', 'API WebSocket upgrade refused', { remote: address, status: a.status, why: a.reason }, a.reason, 'refused upgrades');
         return refuseUpgrade(socket, a.status, a.code, a.text, refusalHeaders(a));
       }
-      const path = new URL(req.url ?? '/', 'http://localhost').pathname;
-      const endpoint = endpointOf(path);
+      const path = pathOf(req.url);
+      const endpoint = path === null ? null : endpointOf(path);
       if (endpoint === null) {
         throttle.log(address, 'debug', 'API WebSocket upgrade to an unknown path refused', { remote: address }, 'unknown path', 'refused upgrades');
         return refuseUpgrade(socket, 404, 'notFound', UPGRADE_TEXT.notFound);
