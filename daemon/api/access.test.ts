@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
+import { networkInterfaces, tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ClientRegistry, clientTokenHash, newClientToken, writeClientsFile } from '../auth/clients.js';
@@ -261,6 +261,26 @@ describe('credentials (native clients)', () => {
     writeFileSync(file, '{"clients": [');
     await until(() => stays.ws.readyState === stays.ws.CLOSED);
     expect((await api.http('GET', '/status', undefined, { authorization: `Bearer ${keep}` })).status).toBe(401);
+  });
+
+  it('a client on another host always needs a token or certificate: not its Origin, not /health, not the loopback policy', async () => {
+    // Reached through this machine's own non-loopback address, the peer address is not loopback.
+    const ip = Object.values(networkInterfaces())
+      .flat()
+      .find((i) => i !== undefined && !i.internal && i.family === 'IPv4')?.address;
+    const api = await start({ host: '0.0.0.0', hostNames: [ip ?? '127.0.0.1'], allowUnauthenticatedLoopback: true, allowedOrigins: [KIOSK_UI] });
+    if (ip === undefined) return; // no network interface here: nothing is remote
+    const get = (p: string, headers: Record<string, string> = {}) =>
+      new Promise<number>((resolve, reject) => {
+        http.get({ host: ip, port: api.server.port, path: p, headers, agent: false }, (r) => (r.resume(), resolve(r.statusCode ?? 0))).on('error', reject);
+      });
+    expect(await get('/health')).toBe(401);
+    expect(await get('/status')).toBe(401);
+    expect(await get('/status', { origin: KIOSK_UI })).toBe(401);
+    expect(await get('/status', { authorization: `Bearer ${api.clientToken}` })).toBe(200);
+    expect(await upgrade(`ws://${ip}:${api.server.port}/xfs4iot/v1.0/sscard`)).toBe('HTTP 401');
+    expect(await upgrade(`ws://${ip}:${api.server.port}/xfs4iot/v1.0/sscard`, { token: api.clientToken })).toBe('open');
+    expect(api.logger.entries.some((e) => e.meta?.['why'] === 'remote client without credential')).toBe(true);
   });
 
   it('the Unix socket admits by its file permissions; Host is still checked', async () => {

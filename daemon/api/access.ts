@@ -15,8 +15,9 @@
  *    admitted client), or — when `api.allowUnauthenticatedLoopback` is set — a loopback address.
  *    A client on another host always needs a token or a certificate → 401.
  *
- * `GET /health` needs no credential (it tells nothing about the card or the holder), and a CORS
- * preflight carries none by definition; both still pass the Host and Origin checks.
+ * `GET /health` needs no credential from loopback (it tells nothing about the card or the holder),
+ * nor does a CORS preflight (it carries none by definition); both still pass the Host and Origin
+ * checks. A client on another host always needs a credential.
  */
 import type { IncomingMessage } from 'node:http';
 import { isIP } from 'node:net';
@@ -224,7 +225,7 @@ export class AccessControl {
     }
     if (onSocket) return { ok: true, via: 'socket', identity: 'socket', origin, clientHash: null };
     if (loopback && origin !== null) return { ok: true, via: 'origin', identity: `origin:${origin}`, origin, clientHash: null };
-    if (what.open) return { ok: true, via: 'open', identity: 'anonymous', origin, clientHash: null };
+    if (what.open && loopback) return { ok: true, via: 'open', identity: 'anonymous', origin, clientHash: null };
     if (loopback && origin === null && this.o.allowUnauthenticatedLoopback) return { ok: true, via: 'loopback', identity: 'loopback', origin, clientHash: null };
     // A live operator token was handed to an admitted client (HTTP calls of a counter application).
     if (bearer !== undefined && !what.upgrade) {
