@@ -130,7 +130,14 @@ export class Connection implements ConnectionControl {
     // Answers queue in memory while the client does not read them: past the cap it is dropped
     // (its commands are aborted by the close) rather than let it grow the daemon without bound.
     if (this.ws.bufferedAmount + Buffer.byteLength(text) > this.api.maxSendBufferBytes) {
-      this.api.logger.warn('API client does not read its messages; dropping it', { client: this.id, identity: this.identity, buffered: this.ws.bufferedAmount, maxSendBufferBytes: this.api.maxSendBufferBytes });
+      this.api.throttle.log(
+        this.identity,
+        'warn',
+        'API client does not read its messages; dropping it',
+        { client: this.id, identity: this.identity, buffered: this.ws.bufferedAmount, maxSendBufferBytes: this.api.maxSendBufferBytes },
+        'send buffer full',
+        'dropped non-reading connections',
+      );
       this.ws.terminate();
       return;
     }
