@@ -162,7 +162,11 @@ describe('Origin (browsers)', () => {
     const ok = await api.http('OPTIONS', '/sscard/iVerifyPIN', undefined, { ...ask, origin: KIOSK_UI });
     expect(ok.status).toBe(204);
     expect(ok.headers).toMatchObject({ 'access-control-allow-origin': KIOSK_UI, 'access-control-allow-methods': 'GET, HEAD, POST', 'access-control-allow-headers': 'Authorization, Content-Type' });
-    const no = await api.http('OPTIONS', '/sscard/iVerifyPIN', undefined, { ...ask, origin: 'http://evil.example' });
+    expect(ok.headers['access-control-allow-private-network']).toBeUndefined();
+    const pna = await api.http('OPTIONS', '/sscard/iVerifyPIN', undefined, { ...ask, 'access-control-request-private-network': 'true', origin: KIOSK_UI });
+    expect(pna.headers['access-control-allow-private-network']).toBe('true');
+    const no = await api.http('OPTIONS', '/sscard/iVerifyPIN', undefined, { ...ask, 'access-control-request-private-network': 'true', origin: 'http://evil.example' });
+    expect(no.headers['access-control-allow-private-network']).toBeUndefined();
     expect(no.status).toBe(403);
     expect(no.headers['access-control-allow-origin']).toBeUndefined();
     expect(no.headers['access-control-allow-methods']).toBeUndefined();

@@ -325,7 +325,10 @@ export async function startApi(opts: ApiOptions): Promise<ApiServer> {
       }
       for (const [k, v] of Object.entries(access.corsHeaders(a.origin))) res.setHeader(k, v);
       if (preflight) {
-        res.writeHead(204, { ...PREFLIGHT_HEADERS, 'content-length': 0 });
+        // An allowed page served from the branch network asks Chromium's Private Network Access
+        // preflight (WICG Private Network Access, "CORS preflight") before it may call loopback.
+        const pna = req.headers['access-control-request-private-network'] === 'true' ? { 'access-control-allow-private-network': 'true' } : {};
+        res.writeHead(204, { ...PREFLIGHT_HEADERS, ...pna, 'content-length': 0 });
         return void res.end();
       }
       handleHttp(api, req, res);
