@@ -15,6 +15,7 @@ import { register as registerPinpad } from './cmd-pinpad.js';
 import { register as registerRead } from './cmd-read.js';
 import { register as registerReaders } from './cmd-readers.js';
 import { register as registerSim } from './cmd-sim.js';
+import { register as registerSimControl } from './cmd-sim-control.js';
 import { register as registerSync } from './cmd-sync.js';
 import { EXIT_USAGE, reportError } from './cli-util.js';
 
@@ -25,7 +26,7 @@ program
   .exitOverride()
   .showHelpAfterError();
 
-for (const register of [registerDaemon, registerReaders, registerRead, registerApdu, registerSim, registerJournal, registerSync, registerPinpad, registerIdcard, registerOperator, registerClient]) {
+for (const register of [registerDaemon, registerReaders, registerRead, registerApdu, registerSim, registerSimControl, registerJournal, registerSync, registerPinpad, registerIdcard, registerOperator, registerClient]) {
   register(program);
 }
 

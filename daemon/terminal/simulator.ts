@@ -5,8 +5,13 @@
  * the real PC/SC stack. The card's state lives in a copy of its profile under `stateDir` (first
  * start copies the fixture) and is saved after every service and at shutdown, so PIN changes and
  * lockouts survive a restart, as on a real card.
+ *
+ * The card can be taken out, put back and swapped while the daemon runs, as with `sscard sim`:
+ * through the control socket `<stateDir>/control.sock` (sim-control.ts; `sscard sim-control
+ * remove|insert|swap FILE|status`), which exists only while the simulator runs. A swapped-in
+ * card keeps its state in its own copy under `stateDir` too.
  */
-import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ErrorCode, SsCardError } from '../../apdu/errors.js';
 import { SerialIdCardReader } from '../../drivers/idcard/reader.js';
@@ -18,6 +23,8 @@ import { VirtualSsCard } from '../../drivers/sim/virtual-card.js';
 import { VirtualPsam } from '../../drivers/sim/virtual-psam.js';
 import { VPCD_PORT_CARD, VPCD_PORT_PSAM, VpcdBridge } from '../../drivers/sim/vpcd-bridge.js';
 import type { LoggerLike } from '../journal/types.js';
+import type { SimControlTarget, SimStatus } from './sim-control.js';
+import { SIM_CONTROL_SOCKET, SimControlServer } from './sim-control.js';
 
 export interface SimulatorOptions {
   /** Card profile fixture (copied to stateDir on first start). */
@@ -29,16 +36,32 @@ export interface SimulatorOptions {
   readonly host?: string;
   readonly cardPort?: number;
   readonly psamPort?: number;
+  /** The control socket (default `<stateDir>/control.sock`; null: none). */
+  readonly controlSocket?: string | null;
   readonly logger: LoggerLike;
 }
 
-export class Simulator {
+/** The state copy of a card profile in the state folder (first use copies the fixture). */
+function stateCopy(stateDir: string, profile: string, option: string): string {
+  const file = path.join(stateDir, `card-${path.basename(profile)}`);
+  if (!existsSync(file)) {
+    if (!existsSync(profile)) {
+      throw new SsCardError(ErrorCode.Config_Invalid, { zh: `模拟卡配置文件不存在：${profile}（${option}）`, en: `the simulated card profile does not exist: ${profile} (${option})` }, { path: option.split('.') });
+    }
+    copyFileSync(profile, file);
+  }
+  return file;
+}
+
+export class Simulator implements SimControlTarget {
+  private control: SimControlServer | undefined;
+
   private constructor(
     private readonly cardBridge: VpcdBridge,
     private readonly psamBridge: VpcdBridge | undefined,
-    public readonly card: VirtualSsCard,
-    /** Where the card's state is kept. */
-    public readonly cardFile: string,
+    private cardValue: VirtualSsCard,
+    private cardFileValue: string,
+    private readonly stateDir: string,
     private readonly pty: PtyPair | undefined,
     private readonly idSim: IdReaderSimulator | undefined,
     /** The driver of the simulated ID reader (already open), when there is one. */
@@ -46,15 +69,27 @@ export class Simulator {
     private readonly log: LoggerLike,
   ) {}
 
+  /** The virtual card in (or last in) the reader. */
+  public get card(): VirtualSsCard {
+    return this.cardValue;
+  }
+
+  /** Where the card's state is kept. */
+  public get cardFile(): string {
+    return this.cardFileValue;
+  }
+
+  /** The control socket's path, when it listens. */
+  public get controlSocket(): string | undefined {
+    return this.control?.path;
+  }
+
+
   public static async start(o: SimulatorOptions): Promise<Simulator> {
     mkdirSync(o.stateDir, { recursive: true, mode: 0o700 });
-    const cardFile = path.join(o.stateDir, `card-${path.basename(o.card)}`);
-    if (!existsSync(cardFile)) {
-      if (!existsSync(o.card)) {
-        throw new SsCardError(ErrorCode.Config_Invalid, { zh: `模拟卡配置文件不存在：${o.card}（simulator.card）`, en: `the simulated card profile does not exist: ${o.card} (simulator.card)` }, { path: ['simulator', 'card'] });
-      }
-      copyFileSync(o.card, cardFile);
-    }
+    // The folder holds the control socket: only the daemon's user may enter it.
+    chmodSync(o.stateDir, 0o700);
+    const cardFile = stateCopy(o.stateDir, o.card, 'simulator.card');
     const card = await VirtualSsCard.fromFile(cardFile);
     const host = o.host ?? '127.0.0.1';
     let psamBridge: VpcdBridge | undefined;
@@ -77,24 +112,83 @@ export class Simulator {
       idReader = new SerialIdCardReader({ path: pty.a });
       await idReader.open();
     }
+    const sim = new Simulator(cardBridge, psamBridge, card, cardFile, o.stateDir, pty, idSim, idReader, o.logger);
+    const socket = o.controlSocket === undefined ? path.join(o.stateDir, SIM_CONTROL_SOCKET) : o.controlSocket;
+    if (socket !== null) {
+      try {
+        sim.control = await SimControlServer.listen(sim, socket, o.logger);
+      } catch (e) {
+        // The simulation works without it; only pulling the card from outside does not.
+        o.logger.error('simulator control socket not available: the card cannot be removed or swapped from outside', {
+          path: socket,
+          message: e instanceof SsCardError ? e.text.en : e instanceof Error ? e.message : String(e),
+        });
+      }
+    }
     o.logger.warn('SIMULATING: virtual card and PSAM on vpcd, simulated ID reader on a pty, touchscreen PIN pad — not for production', {
       card: card.label,
       cardFile,
       idReader: pty?.a,
+      control: sim.controlSocket,
     });
-    return new Simulator(cardBridge, psamBridge, card, cardFile, pty, idSim, idReader, o.logger);
+    return sim;
+  }
+
+  // ---- the controls (sim-control.ts; the same as `sscard sim` takes on its input) ----
+
+  /** Take the card out of its reader (its state is saved first). */
+  public async removeCard(): Promise<void> {
+    await this.save();
+    await this.cardBridge.remove();
+  }
+
+  /** Put the card back (VpcdBridge keeps it out long enough for pcscd to have seen it go). */
+  public async insertCard(): Promise<void> {
+    await this.cardBridge.insert();
+  }
+
+  /**
+   * Take the card out and put in another (a card profile file); it keeps its state in its own copy
+   * under the state folder, as the first card does.
+   */
+  public async swapCard(profile: string): Promise<void> {
+    if (!existsSync(profile)) {
+      throw new SsCardError(ErrorCode.Input_BadOption, { zh: `卡片配置文件不存在：${profile}`, en: `the card profile does not exist: ${profile}` }, { option: 'file' });
+    }
+    const file = path.join(this.stateDir, `card-${path.basename(profile)}`);
+    if (!existsSync(file)) {
+      // A profile that does not load is refused before the card moves, and never copied.
+      await VirtualSsCard.fromFile(profile);
+      copyFileSync(profile, file);
+    }
+    // Out first: the card being swapped out saves its state (it may be this very profile).
+    await this.removeCard();
+    const next = await VirtualSsCard.fromFile(file);
+    this.cardBridge.setCard(next);
+    this.cardValue = next;
+    this.cardFileValue = file;
+    await this.cardBridge.insert();
+  }
+
+  public simStatus(): SimStatus {
+    return {
+      card: { inserted: this.cardBridge.inserted, label: this.cardValue.label, profile: path.basename(this.cardFileValue) },
+      psam: { inserted: this.psamBridge?.inserted ?? false },
+    };
   }
 
   /** Write the card's state back to its file (after a service, at shutdown). */
   public async save(): Promise<void> {
     try {
-      await this.card.save(this.cardFile);
+      await this.cardValue.save(this.cardFileValue);
     } catch (e) {
       this.log.error('could not save the simulated card state', { cardFile: this.cardFile, message: e instanceof Error ? e.message : String(e) });
     }
   }
 
   public async stop(): Promise<void> {
+    await this.control?.close().catch(() => undefined);
+    this.control = undefined;
     await this.save();
     await this.idReader?.close().catch(() => undefined);
     await this.idSim?.stop().catch(() => undefined);
