@@ -136,6 +136,19 @@ describe('Terminal', () => {
     expect(b.atrHistorical).toBe('5353432D53494D20322E3030');
   });
 
+  it('a card pulled during ReadBasic is reported as its removal (no card), not as a reader failure', async () => {
+    const r = await rig();
+    await insertedAndIdentified(r);
+    let seen = 0;
+    r.fake.reader(CARD).respond = (apdu) => {
+      if (++seen < 3) return r.card.process(apdu);
+      // The card is gone: the reader fails the exchange, pcscd reports the empty slot a poll later.
+      setTimeout(() => r.remove(), 20);
+      return new Error('SCardTransmit error: Transaction failed.(0x80100016)');
+    };
+    await expect(r.terminal.readBasic(new AbortController().signal)).rejects.toMatchObject({ code: ErrorCode.Pcsc_CardRemoved });
+  });
+
   it('runs a verify with keys from the touchscreen pad; events carry counts, never digits', async () => {
     const r = await rig();
     await insertedAndIdentified(r);
