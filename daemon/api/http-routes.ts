@@ -14,6 +14,7 @@ import { capability } from '../../state/roles.js';
 import { pathOf } from './access.js';
 import type { ApiContext } from './context.js';
 import { duplicateKeyText, findDuplicateKey } from './json-keys.js';
+import { isClientToken } from '../auth/clients.js';
 import { INTERNAL_TEXT, bilingual, errorCodeName, issuesText } from './protocol.js';
 import {
   CARD_INFO_TEXT,
@@ -173,7 +174,10 @@ async function vendorCall(api: ApiContext, fn: VendorFunction, req: IncomingMess
       journal(VENDOR_CODES.keyLevel, 'serviceNotOffered');
       return sendVendor(res, 403, VENDOR_CODES.keyLevel, bilingual(why));
     }
-    const auth = req.headers.authorization;
+    // The bearer is either the operator's session token (a privileged call) or the client token
+    // that let a native client in (docs/security.md): only the first names an operator.
+    const bearer = req.headers.authorization;
+    const auth = bearer !== undefined && isClientToken(/^Bearer\s+(\S+)\s*$/i.exec(bearer)?.[1] ?? '') ? undefined : bearer;
     const m = auth === undefined ? null : /^Bearer\s+(\S{1,1024})\s*$/i.exec(auth);
     if (auth !== undefined || privileged) {
       if (m === null) {

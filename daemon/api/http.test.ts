@@ -154,6 +154,17 @@ describe('SSCardDriver calls', () => {
     expect((await api.http('POST', '/sscard/iChangePIN', '{"iType":4}', json)).headers['x-sscard-return']).toBe('0');
   });
 
+  it('a native client\'s own client token is its access credential, not an operator token: verify runs, a privileged call still needs the operator (−24)', async () => {
+    const api = await start({ terminal: new FakeTerminal({ role: 'counter' }), allowUnauthenticatedLoopback: false });
+    const client = { ...json, authorization: `Bearer ${api.clientToken}` };
+    api.terminal.holderTypes(PIN);
+    const ok = await api.http('POST', '/sscard/iVerifyPIN', '{"iType":1}', client);
+    expect([ok.status, ok.headers['x-sscard-return']]).toEqual([200, '0']);
+    expect(api.terminal.last('runService').request).toEqual({ kind: 'verify' });
+    const reload = await api.http('POST', '/sscard/iReloadPIN', JSON.stringify({ iType: 1, cardInfo: CARD_INFO }), client);
+    expect([reload.status, reload.headers['x-sscard-return']]).toEqual([401, '-24']);
+  });
+
   it('iReloadPIN at a counter: Bearer required (401 −24), cardInfo must name the card in the reader (−20)', async () => {
     const api = await start({ terminal: new FakeTerminal({ role: 'counter' }) });
     const anon = await api.http('POST', '/sscard/iReloadPIN', JSON.stringify({ iType: 1, cardInfo: CARD_INFO }), json);
