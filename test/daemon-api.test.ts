@@ -19,6 +19,7 @@ import { PtyPair } from '../drivers/sim/pty.js';
 import { VirtualSsCard } from '../drivers/sim/virtual-card.js';
 import { VirtualPsam } from '../drivers/sim/virtual-psam.js';
 import { VpcdBridge } from '../drivers/sim/vpcd-bridge.js';
+import { findLeaks, needlesFor, pinBlockNeedles } from '../testing/pin-scan.js';
 import type { CommandResult as CommandOutcome, Msg as XfsMessage, TestClient } from '../daemon/api/test-client.js';
 import { DaemonProcess, connectClient } from './helpers/daemon.js';
 import { CARD_READER, PSAM_READER, ROOT, requireStack, settleAfterRemoval } from './helpers/stack.js';
@@ -60,7 +61,7 @@ async function useCard(fixture: string, idCard: string): Promise<void> {
 }
 
 async function status(): Promise<Record<string, unknown> & { card: { identified: boolean; triesLeft: number | null; cardState: string | null; session: string } }> {
-  const r = await fetch(daemon.url('/status'));
+  const r = await daemon.fetch('/status');
   return (await r.json()) as never;
 }
 
@@ -75,9 +76,9 @@ async function waitIdentified(ms = 15_000): Promise<void> {
 }
 
 /** Run a service, typing each PIN (from `pins`, in order) on the touchscreen pad when asked. */
-function service(c: TestClient, name: string, pins: string[], payload: Record<string, unknown> = {}): Promise<CommandOutcome> {
+function service(c: TestClient, name: string, pins: string[], payload: Record<string, unknown> = {}, header: Record<string, unknown> = {}): Promise<CommandOutcome> {
   const queue = [...pins];
-  return c.command(name, payload, { timeout: 60_000 }, 70_000, (m) => {
+  return c.command(name, payload, { timeout: 60_000, ...header }, 70_000, (m) => {
       if (m.header.name === 'SSCard.PinEntryStartedEvent') {
         const pin = queue.shift();
         if (pin === undefined) return;
@@ -123,7 +124,7 @@ beforeAll(async () => {
       idReader: { kind: 'serial', path: pty.a },
       journal: { path: 'journal.db', keyFile: 'journal.key' },
       sync: { endpoint: central.url, intervalMs: 1000 },
-      api: { port: 0, maxFrameBytes: 4096 },
+      api: { port: 0, maxFrameBytes: 4096, maxConnectionsPerClient: 32 },
       operators: { sessionTtlMs: 600_000, maxFailures: 3, lockoutMs: 60_000, accounts: [{ id: 'op1', name: '张三', hash: hashPassphrase(Buffer.from(PASSPHRASE), { N: 1024 }) }] },
       log: { level: 'debug', file: 'log/sscard.log', console: false },
       session: { inactivityMs: 120_000, pinEntryMs: 30_000 },
@@ -145,7 +146,7 @@ afterAll(async () => {
 
 describe('daemon over the WebSocket API (counter role, pcscd + vpcd)', () => {
   it('reports health and status over HTTP, with the card identified and the PSAM ready', async () => {
-    const h = await fetch(daemon.url('/health'));
+    const h = await daemon.fetch('/health');
     const health = (await h.json()) as { ready: boolean; reasons: unknown[] };
     expect(health).toMatchObject({ live: true, ready: true, reasons: [] });
     expect(h.status).toBe(200);
@@ -161,8 +162,13 @@ describe('daemon over the WebSocket API (counter role, pcscd + vpcd)', () => {
     const st = await c.command('Common.Status');
     expect(completion(st)).toBe('success');
     const caps = await c.command('Common.Capabilities');
-    expect(caps.completion.payload).toMatchObject({});
-    expect(JSON.stringify(caps.completion.payload)).toContain('unblock');
+    expect(completion(caps)).toBe('success');
+    const cp = caps.completion.payload as { common: { interfaces: { name: string }[] }; sscard: { role: string; services: string[]; operatorRequired: string[]; psam: unknown; simulated: boolean } };
+    expect(cp.common.interfaces.map((i) => i.name)).toEqual(expect.arrayContaining(['Common', 'CardReader', 'Keyboard', 'SSCard', 'Operator']));
+    // A counter offers every service; each but verify needs an operator (seed 000/001, state/roles.ts).
+    expect([...cp.sscard.services].sort()).toEqual(['activate', 'change', 'reset', 'unblock', 'verify']);
+    expect([...cp.sscard.operatorRequired].sort()).toEqual(['activate', 'change', 'reset', 'unblock']);
+    expect(cp.sscard).toMatchObject({ role: 'counter', simulated: false });
     const rb = await c.command('SSCard.ReadBasic');
     expect(completion(rb)).toBe('success');
     expect(JSON.stringify(rb.completion.payload)).toContain('411082198503120038');
@@ -170,7 +176,7 @@ describe('daemon over the WebSocket API (counter role, pcscd + vpcd)', () => {
   });
 
   it('iReadCardBas answers in the vendor format', async () => {
-    const r = await fetch(daemon.url('/sscard/iReadCardBas'), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ iType: 1 }) });
+    const r = await daemon.fetch('/sscard/iReadCardBas', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ iType: 1 }) });
     const body = await r.text();
     expect(r.headers.get('x-sscard-return')).toBe('0');
     const f = body.split('|');
@@ -201,7 +207,7 @@ describe('daemon over the WebSocket API (counter role, pcscd + vpcd)', () => {
     const pad = await client();
     const call = async (pin: string): Promise<{ code: string | null; body: string }> => {
       const started = pad.messages.length;
-      const res = fetch(daemon.url('/sscard/iVerifyPIN'), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ iType: 1 }) });
+      const res = daemon.fetch('/sscard/iVerifyPIN', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ iType: 1 }) });
       await pad.waitFor((m) => pad.messages.indexOf(m) >= started && m.header.type === 'unsolicited' && m.header.name === 'SSCard.PinEntryStartedEvent', 10_000);
       for (const k of pin) expect(completion(await pad.command('Keyboard.TouchKey', { key: k }))).toBe('success');
       const r = await res;
@@ -209,10 +215,12 @@ describe('daemon over the WebSocket API (counter role, pcscd + vpcd)', () => {
     };
     const wrong = await call('864209');
     expect(wrong.code).toBe('-51');
-    expect(wrong.body).toMatch(/5/);
+    expect(wrong.body).toContain('密码错误，还可尝试 5 次。');
+    expect(wrong.body).toContain('Wrong PIN: 5 tries left.');
     const right = await call('123456');
     expect(right.code).toBe('0');
-    const two = await fetch(daemon.url('/sscard/iVerifyPIN'), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ iType: 2 }) });
+    expect(right.body).not.toContain('密码错误');
+    const two = await daemon.fetch('/sscard/iVerifyPIN', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ iType: 2 }) });
     expect(two.headers.get('x-sscard-return')).toBe('-1');
   });
 
@@ -241,8 +249,11 @@ describe('daemon over the WebSocket API (counter role, pcscd + vpcd)', () => {
     const c = await client();
     const anon = await service(c, 'SSCard.UnblockPin', ['864209', '864209']);
     expect(completion(anon)).toBe('authorisationRequired');
+    expect(anon.events.map((e) => e.header.name)).not.toContain('SSCard.PinEntryStartedEvent');
     const bad = await c.command('Operator.Login', { operatorId: 'op1', passphrase: 'wrong-passphrase' });
-    expect(completion(bad)).not.toBe('success');
+    // Wrong credentials (docs/api.md "Operators"): commandErrorCode auth.badCredentials, same text as an unknown id.
+    expect(completion(bad)).toBe('commandErrorCode');
+    expect(bad.completion.payload?.errorCode).toBe('auth.badCredentials');
     expect(JSON.stringify(bad.completion)).not.toContain('wrong-passphrase');
     const good = await c.command('Operator.Login', { operatorId: 'op1', passphrase: PASSPHRASE });
     expect(completion(good)).toBe('success');
@@ -255,7 +266,9 @@ describe('daemon over the WebSocket API (counter role, pcscd + vpcd)', () => {
     const io = await other.command('CardReader.ChipIO', { chipData: Buffer.from('00A40000023F00', 'hex').toString('base64'), token });
     expect(completion(io)).toBe('success');
     const pinIo = await other.command('CardReader.ChipIO', { chipData: Buffer.from('0020000003123456', 'hex').toString('base64'), token });
-    expect(completion(pinIo)).not.toBe('success');
+    // A PIN-bearing INS through raw ChipIO is refused before it reaches the card (docs/api.md).
+    expect(completion(pinIo)).toBe('invalidData');
+    expect(pinIo.completion.payload).not.toHaveProperty('chipData');
     // The card is identified afresh after raw APDUs, and verifies with the new PIN.
     expect(result(await service(c, 'SSCard.VerifyPin', ['864209']))).toMatchObject({ code: 'verify.ok' });
     expect(token.length).toBeGreaterThan(20);
@@ -283,24 +296,37 @@ describe('daemon over the WebSocket API (counter role, pcscd + vpcd)', () => {
       });
     let p = replies(1);
     c.ws.send('{not json');
-    expect((await p)[0]!.header.status ?? (await p)[0]!.header.completionCode).toBeTruthy();
+    const notJson = (await p)[0]!;
+    expect(notJson.header).toMatchObject({ type: 'acknowledge', status: 'invalidMessage' });
+    expect(notJson.header.errorDescription).toMatch(/JSON/);
     const unknown = await c.command('SSCard.Teleport');
     expect(completion(unknown)).toBe('unsupportedCommand');
     const badType = await c.command('Keyboard.PinEntry', { minLen: 'six' });
-    expect(['invalidData', 'invalidMessage']).toContain(badType.completion.header.completionCode ?? badType.completion.header.status);
+    expect(badType.completion.header).toMatchObject({ type: 'completion', completionCode: 'invalidData' });
+    expect(badType.completion.header.errorDescription).toContain('minLen');
     p = replies(1);
     c.ws.send(Buffer.from([1, 2, 3]), { binary: true });
-    expect((await p).length).toBe(1);
-    // Two commands with one requestId while the first still runs.
-    const first = service(c, 'SSCard.VerifyPin', [], {});
-    await c.waitFor((m) => m.header.name === 'SSCard.PinEntryStartedEvent');
-    const dup = await c.command('Common.Status', {}, { requestId: 1_000_000 });
-    expect(completion(dup)).toBe('success');
+    const binary = await p;
+    expect(binary).toHaveLength(1);
+    expect(binary[0]!.header).toMatchObject({ type: 'acknowledge', status: 'invalidMessage' });
+    // Two commands with one requestId while the first still runs: the second is refused, the first goes on.
+    const firstId = 900_001;
+    const first = service(c, 'SSCard.VerifyPin', [], {}, { requestId: firstId });
+    await c.waitFor((m) => m.header.requestId === firstId && m.header.name === 'SSCard.PinEntryStartedEvent');
+    const before = c.messages.length;
+    c.ws.send(JSON.stringify({ header: { type: 'command', name: 'Common.Status', requestId: firstId, version: '2.0' }, payload: {} }));
+    const dup = await c.waitFor((m) => c.messages.indexOf(m) >= before && m.header.requestId === firstId && m.header.type === 'acknowledge');
+    expect(dup.header).toMatchObject({ name: 'Common.Status', status: 'invalidRequestID' });
+    expect(dup.header.errorDescription).toContain(String(firstId));
+    // The refused duplicate did not run: no completion carries that id while the first still waits for its PIN.
+    expect(c.messages.some((m) => m.header.requestId === firstId && m.header.type === 'completion')).toBe(false);
+    void first; // resolved by the duplicate's refusal (same id); the first's own completion is awaited below
     const other = await client();
     const seq = await other.command('SSCard.ReadBasic');
     expect(completion(seq)).toBe('sequenceError');
     await c.command('Common.Cancel', {});
-    expect(completion(await first)).toBe('canceled');
+    const firstDone = await c.waitFor((m) => m.header.requestId === firstId && m.header.type === 'completion', 10_000);
+    expect(firstDone.header).toMatchObject({ name: 'SSCard.VerifyPin', completionCode: 'canceled' });
     // An oversized frame closes that connection only; the daemon and other clients go on.
     const big = await client();
     const closed = new Promise<number>((resolve) => big.ws.once('close', (code: number) => resolve(code)));
@@ -327,7 +353,7 @@ describe('daemon over the WebSocket API (counter role, pcscd + vpcd)', () => {
   });
 
   it('unknown WebSocket paths are refused at the upgrade', async () => {
-    const ws = new WebSocket(`ws://127.0.0.1:${daemon.port}/nowhere`);
+    const ws = new WebSocket(`ws://127.0.0.1:${daemon.port}/nowhere`, { headers: { authorization: `Bearer ${daemon.token!}` } });
     const code = await new Promise<string>((resolve) => {
       ws.once('unexpected-response', (_req, res) => resolve(String(res.statusCode)));
       ws.once('error', (e) => resolve(e.message));
@@ -369,18 +395,32 @@ describe('daemon over the WebSocket API (counter role, pcscd + vpcd)', () => {
 
   it('no PIN in any log line, journal file, sync payload or API message', () => {
     expect(pushBodies.length).toBeGreaterThan(0);
+    // Every form of every PIN the flows used, and the PIN blocks the unblock and activation built.
+    const blocks = [...pinBlockNeedles(path.join(ROOT, 'fixtures', 'cards', 'card-locked.json'), ['864209']), ...pinBlockNeedles(path.join(ROOT, 'fixtures', 'cards', 'card-not-activated.json'), ['864209'])];
+    const needles = [...needlesFor(PINS), ...blocks];
     const logDir = path.join(daemon.dir, 'log');
     const logs = readdirSync(logDir).map((f) => readFileSync(path.join(logDir, f), 'utf8')).join('\n');
     expect(logs.split('\n').length).toBeGreaterThan(50);
-    const journalBytes = readFileSync(path.join(daemon.dir, 'journal.db')).toString('latin1') + (existsSync(path.join(daemon.dir, 'journal.db-wal')) ? readFileSync(path.join(daemon.dir, 'journal.db-wal')).toString('latin1') : '');
-    const api = clients.flatMap((c) => c.frames).join('\n');
-    const sync = pushBodies.map((b) => b.toString('utf8')).join('\n');
-    for (const pin of PINS) {
-      expect(logs).not.toContain(pin);
-      expect(journalBytes).not.toContain(pin);
-      expect(sync).not.toContain(pin);
-      expect(api).not.toContain(pin);
+    // The debug log does trace the PSAM's COMPUTE MAC and PIN-block commands (redacted) — so the scan has something to look at.
+    expect(logs).toMatch(/80 FA 05 00 [0-9A-F]{2} \[\d+ bytes redacted\]/);
+    expect(findLeaks(logs, needles, { ignoreInHexRuns: true }), 'log files').toEqual([]);
+    for (const suffix of ['', '-wal', '-shm']) {
+      const f = path.join(daemon.dir, `journal.db${suffix}`);
+      if (!existsSync(f)) continue;
+      // Binary database pages: the bare 3-byte BCD would match random ciphertext by chance (testing/pin-scan.ts).
+      expect(findLeaks(readFileSync(f), [...needlesFor(PINS, { bareBcd: false }), ...blocks], { ignoreInHexRuns: true }), f).toEqual([]);
     }
+    const j = Journal.open({ path: path.join(daemon.dir, 'journal.db'), keyFile: path.join(daemon.dir, 'journal.key'), readOnly: true });
+    try {
+      const rows = JSON.stringify([j.list({}), j.audit({ limit: 10_000 })]);
+      expect(findLeaks(rows, needles, { ignoreInHexRuns: true }), 'decoded journal rows').toEqual([]);
+    } finally {
+      j.close();
+    }
+    const api = clients.flatMap((c) => c.frames).join('\n');
+    expect(findLeaks(api, needles, { ignoreInHexRuns: true }), 'API frames').toEqual([]);
+    const sync = pushBodies.map((b) => b.toString('utf8')).join('\n');
+    expect(findLeaks(sync, needles, { ignoreInHexRuns: true }), 'sync payloads').toEqual([]);
     expect(logs).not.toContain(PASSPHRASE);
   });
 });

@@ -44,7 +44,7 @@ async function ready(d: DaemonProcess): Promise<void> {
   const end = Date.now() + 20_000;
   for (;;) {
     const h = (await (await fetch(d.url('/health'))).json()) as { ready: boolean };
-    const s = (await (await fetch(d.url('/status'))).json()) as { card: { identified: boolean } };
+    const s = (await (await d.fetch('/status')).json()) as { card: { identified: boolean } };
     if (h.ready && s.card.identified) return;
     if (Date.now() > end) throw new Error(`not ready: ${JSON.stringify(h)} ${JSON.stringify(s)}`);
     await new Promise((r) => setTimeout(r, 100));
@@ -66,7 +66,7 @@ afterAll(async () => {
 describe('daemon with the default configuration (simulator, kiosk)', () => {
   it('says it is simulating, is ready, and serves a verify with the touchscreen keypad', async () => {
     expect(daemon.stderr).toMatch(/simulating/);
-    const s = (await (await fetch(daemon.url('/status'))).json()) as Record<string, unknown>;
+    const s = (await (await daemon.fetch('/status')).json()) as Record<string, unknown>;
     expect(s).toMatchObject({ simulated: true, role: 'kiosk', services: ['verify', 'change'] });
     const c = await connectClient(daemon.port);
     try {
@@ -87,7 +87,7 @@ describe('daemon with the default configuration (simulator, kiosk)', () => {
         expect((r.completion.payload as { errorCode: string }).errorCode, name).toBe('serviceNotOffered');
         expect(r.events, name).toEqual([]);
       }
-      const vendor = await fetch(daemon.url('/sscard/iUnblockPIN'), {
+      const vendor = await daemon.fetch('/sscard/iUnblockPIN', {
         method: 'POST',
         headers: { 'content-type': 'application/json', ...(token === undefined ? {} : { authorization: `Bearer ${token}` }) },
         body: JSON.stringify({ iType: 1, cardInfo: '411082D156000005B342125825DF90C3|X00000019|' }),

@@ -270,7 +270,7 @@ describe('the simulating daemon’s card, moved with sscard sim-control', () => 
   });
 
   async function status(d: DaemonProcess): Promise<{ card: { present: boolean; identified: boolean; session: string; specVersion: string | null } }> {
-    return (await (await fetch(d.url('/status'))).json()) as never;
+    return (await (await d.fetch('/status')).json()) as never;
   }
 
   async function waitCard(d: DaemonProcess, present: boolean): Promise<void> {
