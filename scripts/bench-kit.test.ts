@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import {
   ErrorTally,
@@ -128,14 +129,17 @@ describe('targets', () => {
     expect(judge(true, 1).met).toBe(false);
     expect(judge(false, 0).met).toBe(false);
     expect(judge(null, 0).met).toBeNull();
+    expect(judge(null, 4).met).toBe(false);
   });
 
   it('says why a target within the figure is not met', () => {
     expect(verdictText(judge(true, 0))).toBe('met');
     expect(verdictText(judge(true, 3))).toBe('NOT met: 3 errors in the run (the figure alone is within)');
     expect(verdictText(judge(false, 0))).toBe('NOT met');
-    expect(verdictText(judge(false, 2))).toBe('NOT met (and 2 errors)');
+    expect(verdictText(judge(false, 2))).toBe('NOT met (and 2 errors in the run)');
+    expect(verdictText(judge(false, 1))).toBe('NOT met (and 1 error in the run)');
     expect(verdictText(judge(null, 0))).toBe('n/a');
+    expect(verdictText(judge(null, 7))).toBe('NOT met: 7 errors in the run');
   });
 
   it('the card process’s errors stand against a figure like failed flows do', () => {
@@ -239,5 +243,21 @@ describe('intOption', () => {
     expect(() => intOption('sizes', 'x', 0)).toThrow(/--sizes/);
     expect(() => intOption('runs', '', 1)).toThrow(/--runs/);
     expect(() => intOption('runs', '1.5', 1)).toThrow(/--runs/);
+  });
+});
+
+describe('watchdog', () => {
+  it('ends a bench whose main thread is stuck in a native call', () => {
+    // Atomics.wait blocks the main thread as the pcsclite addon's close() does: no timer of it runs.
+    const code = [
+      "import { watchdog } from './scripts/bench-kit.ts';",
+      "watchdog(200, 'bench: stuck', { graceMs: 200, onExpire: () => process.stderr.write('never\\n') });",
+      'Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);',
+    ].join('\n');
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { encoding: 'utf8', timeout: 15_000 });
+    expect(r.signal).toBe('SIGKILL');
+    expect(r.stderr).toContain('bench: stuck');
+    expect(r.stderr).toContain('killed');
+    expect(r.stderr).not.toContain('never');
   });
 });

@@ -13,9 +13,14 @@
  * - two paths compared in one run alternate their repetitions (ABBA), so that drift on a shared
  *   machine hits both.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, fork } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { isSsCardError } from '../apdu/errors.js';
 import { swHex } from '../apdu/sw.js';
+import type { CardsReply, CardsRequest } from './bench-api-cards.js';
 
 // ---------------------------------------------------------------- statistics
 
@@ -169,7 +174,8 @@ export function errorsOf(paths: readonly (PathErrors | null | undefined)[]): num
 
 /**
  * A target's verdict. `within`: the figure is within the target (null: it could not be judged,
- * e.g. a comparison needs two rows). `met` only when within AND the run had no error.
+ * e.g. a comparison needs two rows). `met` only when within AND the run had no error; a run with
+ * errors meets no target, even one that could not be judged.
  */
 export interface Verdict {
   readonly met: boolean | null;
@@ -178,15 +184,17 @@ export interface Verdict {
 }
 
 export function judge(within: boolean | null, errors: number): Verdict {
-  return { met: within === null ? null : within && errors === 0, within, errors };
+  return { met: errors > 0 ? false : within, within, errors };
 }
 
-/** "met", "NOT met", "NOT met: 3 errors in the run (the figure alone is within)" or "n/a". */
+/** "met", "NOT met", "NOT met: 3 errors in the run (the figure alone is within)", … or "n/a". */
 export function verdictText(v: Verdict): string {
-  if (v.met === null) return v.errors > 0 ? `n/a (${v.errors} errors)` : 'n/a';
+  if (v.met === null) return 'n/a';
   if (v.met) return 'met';
-  if (v.within && v.errors > 0) return `NOT met: ${v.errors} error${v.errors === 1 ? '' : 's'} in the run (the figure alone is within)`;
-  return v.errors > 0 ? `NOT met (and ${v.errors} errors)` : 'NOT met';
+  if (v.errors === 0) return 'NOT met';
+  const errors = `${v.errors} error${v.errors === 1 ? '' : 's'} in the run`;
+  if (v.within === null) return `NOT met: ${errors}`;
+  return v.within ? `NOT met: ${errors} (the figure alone is within)` : `NOT met (and ${errors})`;
 }
 
 // ---------------------------------------------------------------- alternation
@@ -363,5 +371,129 @@ export function quickAckOn(): boolean {
     return /127\.0\.0\.1.*quickack 1/.test(execFileSync('ip', ['route', 'show', 'table', 'local'], { encoding: 'utf8' }));
   } catch {
     return false;
+  }
+}
+
+/** The watchdog's thread: on time-out it says why, asks the bench to clean up, and after a grace kills the process. */
+const WATCHDOG_THREAD = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { writeSync } = require('node:fs');
+let timer;
+let { ms, message } = workerData;
+const arm = () => {
+  clearTimeout(timer);
+  timer = setTimeout(() => {
+    writeSync(2, message + '\\n');
+    parentPort.postMessage('expired');
+    setTimeout(() => {
+      writeSync(2, 'the bench did not end within ' + workerData.graceMs + ' ms of that: killed\\n');
+      process.kill(process.pid, 'SIGKILL');
+    }, workerData.graceMs);
+  }, ms);
+};
+parentPort.on('message', (m) => {
+  if (m === 'stop') {
+    clearTimeout(timer);
+    parentPort.close();
+    return;
+  }
+  if (m !== null && typeof m === 'object') ({ ms, message } = m);
+  arm();
+});
+arm();
+`;
+
+export interface Watchdog {
+  /** Progress was made: start counting again (from now on with another limit and message, if given). */
+  refresh(next?: { ms: number; message: string }): void;
+  stop(): void;
+}
+
+/**
+ * A watchdog that works even when the main thread is stuck in a native call: the pcsclite addon's
+ * close() joins its status thread, which hangs when that thread missed its SCardCancel (the race
+ * scripts/sscard.ts works around; the main thread then never runs a timer again). After `ms`
+ * without {@link Watchdog.refresh} it writes `message` to stderr and calls `onExpire` (a clean
+ * up, if the main thread still runs); `graceMs` later it kills the process, which frees whatever
+ * it held (the vpcd ports' lock, a card) and ends its children that have a death signal.
+ */
+export function watchdog(ms: number, message: string, options: { graceMs?: number; onExpire?: () => void } = {}): Watchdog {
+  // execArgv: the bench's own flags (--input-type, a loader) are not for this plain CommonJS thread.
+  const w = new Worker(WATCHDOG_THREAD, { eval: true, execArgv: [], workerData: { ms, message, graceMs: options.graceMs ?? 15_000 } });
+  w.on('message', () => options.onExpire?.());
+  w.unref();
+  return {
+    refresh: (next) => w.postMessage(next ?? 'refresh'),
+    stop: () => w.postMessage('stop'),
+  };
+}
+
+/** SIGTERM, then SIGKILL after `ms`; resolves when the child has ended. */
+export async function stopChild(child: ChildProcess, ms: number): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const t = setTimeout(() => child.kill('SIGKILL'), ms);
+  await exited;
+  clearTimeout(t);
+}
+
+/**
+ * The virtual cards in a child process (bench-api-cards.ts), one VirtualSsCard per card port and
+ * the VirtualPsam. Never in the bench's own process: the pcsclite addon holds a reader's mutex
+ * for the whole SCardTransmit while its status callback on the main thread waits for that mutex,
+ * so a card answered by the main thread deadlocks the first time pcscd reports a status change
+ * during a transmit.
+ */
+export class Cards {
+  private readonly waiting: ((m: CardsReply) => void)[] = [];
+  private exited: string | undefined;
+
+  private constructor(private readonly child: ChildProcess) {
+    child.on('message', (m: CardsReply) => this.waiting.shift()?.(m));
+    child.on('exit', (code, sig) => {
+      this.exited = `the card process ended (${sig ?? String(code)})`;
+      for (const w of this.waiting.splice(0)) w({ type: 'error', message: this.exited });
+    });
+  }
+
+  static start(env: NodeJS.ProcessEnv): Cards {
+    const self = fileURLToPath(import.meta.url);
+    const script = path.join(path.dirname(self), `bench-api-cards${path.extname(self)}`);
+    return new Cards(fork(script, [], { env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+  }
+
+  request(m: CardsRequest, ms = 20_000): Promise<CardsReply> {
+    if (this.exited !== undefined) return Promise.reject(new Error(this.exited));
+    return step(
+      `card process (${m.type})`,
+      ms,
+      new Promise<CardsReply>((resolve) => {
+        this.waiting.push(resolve);
+        this.child.send(m);
+      }),
+    );
+  }
+
+  /** Insert the cards; throws with the card process's reason. */
+  async insert(m: Omit<Extract<CardsRequest, { type: 'insert' }>, 'type'>): Promise<void> {
+    const r = await this.request({ type: 'insert', ...m });
+    if (r.type !== 'inserted') throw new Error(`inserting the virtual cards: ${r.type === 'error' ? r.message : r.type}`);
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  /** APDUs the cards and the PSAM have answered, and the errors the card process has seen, so far. */
+  async counts(): Promise<{ card: number; psam: number; errors: number }> {
+    const r = await this.request({ type: 'counts' });
+    if (r.type !== 'counts') throw new Error(`card process: ${r.type === 'error' ? r.message : r.type}`);
+    return r;
+  }
+
+  async stop(): Promise<void> {
+    if (this.exited === undefined) await this.request({ type: 'remove' }, 5000).catch(() => undefined);
+    await stopChild(this.child, 2000);
   }
 }
