@@ -299,7 +299,7 @@ describe('the simulating daemon’s card, moved with sscard sim-control', () => 
       {
         config: {
           simulate: 'on',
-          api: { port: 0, allowUnauthenticatedLoopback: true },
+          api: { port: 0 },
           log: { level: 'info', file: 'log/sscard.log', console: false },
           simulator: { stateDir: 'var/sim' },
         },
@@ -357,7 +357,7 @@ describe('the simulating daemon’s card, moved with sscard sim-control', () => 
           simulate: 'off',
           readers: { card: CARD_READER, psam: null },
           pinPad: { kind: 'none' },
-          api: { port: 0, allowUnauthenticatedLoopback: true },
+          api: { port: 0 },
           log: { level: 'info', file: 'log/sscard.log', console: false },
           simulator: { stateDir: 'var/sim' },
         },
