@@ -16,7 +16,8 @@ if [ "$(id -u)" != "0" ]; then
   fi
 fi
 
-PKGS=(pcscd libpcsclite-dev vsmartcard-vpcd pcsc-tools opensc socat iproute2 procps openssl)
+# chromium: the browser the end-to-end suites drive the API from (playwright-core, no browser download).
+PKGS=(pcscd libpcsclite-dev vsmartcard-vpcd pcsc-tools opensc socat iproute2 procps openssl chromium)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
