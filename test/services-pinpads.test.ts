@@ -3,12 +3,15 @@
  * PIN pad kind — serial ZT598 simulator over a real pty, USB HID through the injected simulated
  * device, PC/SC Part 10 secure entry through the simulated keypad reader wrapping the card's
  * transport — with the resident ID reader simulator over a real pty. Card side in process:
- * SimTransport + VirtualSsCard, PSAM SimTransport + VirtualPsam (no pcscd).
+ * VirtualSsCard and VirtualPsam behind the daemon's own PcscChannel over the fake pcsclite addon
+ * (testing/fake-pcsc-readers.ts: no pcscd, but the real transmit path and APDU trace).
  *
  * Per kind: verify (right PIN; wrong PIN with tries left), change, reset with the holder's ID card
  * read over the pty, and a namesake's ID card refused before any PIN is asked (a Part 10 keypad
- * reader, which cannot set a PIN, has reset refused at routing instead). No PIN digit may appear
- * in a snapshot, an emitted event or a result.
+ * reader, which cannot set a PIN, has reset refused at routing instead). No PIN may appear, in
+ * any form (testing/pin-scan.ts), in a snapshot, an emitted event, a result or the APDU trace of
+ * either reader — the part of the PIN-secrecy suite (test/pin-secrecy.test.ts) for the pads the
+ * daemon cannot open on this machine (USB HID, Part 10).
  */
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -32,7 +35,8 @@ import { Zt598Simulator } from '../drivers/sim/pinpad-zt598.js';
 import type { CardProfile } from '../drivers/sim/profile.js';
 import { cardFixture, fixturesDir, loadCardProfile, psamFixture } from '../drivers/sim/profile.js';
 import { PtyPair } from '../drivers/sim/pty.js';
-import { SimTransport } from '../drivers/sim/sim-transport.js';
+import { fakeReaders } from '../testing/fake-pcsc-readers.js';
+import { findLeaks, needlesFor, pinBlockNeedles } from '../testing/pin-scan.js';
 import { VirtualSsCard } from '../drivers/sim/virtual-card.js';
 import { VirtualPsam } from '../drivers/sim/virtual-psam.js';
 import type { CardTransport } from '../drivers/transport.js';
@@ -129,14 +133,18 @@ interface Run {
   readonly prompts: string[];
   /** Vault slots filled (plain entry only). */
   readonly vaultPuts: PinSlot[];
+  /** Both readers' APDU trace as the daemon's debug log would show it. */
+  traceText(): string;
   service(kind: ServiceKind, pins: string[]): Promise<ServiceResult>;
 }
 
 async function start(kind: PadKind, o: { idCard: string; change?: Partial<CardProfile> }): Promise<Run> {
   const profile = { ...(await loadCardProfile(cardFixture('card-2.0'))), ...o.change };
   const vcard = new VirtualSsCard(profile);
-  const inner = new SimTransport(vcard);
-  const psam = new Psam(new SimTransport(await VirtualPsam.fromFile(psamFixture('psam-test'))));
+  const readers = await fakeReaders(vcard, await VirtualPsam.fromFile(psamFixture('psam-test')));
+  cleanups.push(() => readers.stop());
+  const inner = readers.card;
+  const psam = new Psam(readers.psam);
   await psam.open();
 
   const keypad = new SimKeypad();
@@ -197,6 +205,7 @@ async function start(kind: PadKind, o: { idCard: string; change?: Partial<CardPr
     pins,
     prompts,
     vaultPuts,
+    traceText: () => readers.traceText(),
     service: async (service, typed) => {
       pins.push(...typed);
       actor.send({ type: 'SELECT_SERVICE', kind: service });
@@ -214,9 +223,12 @@ function machineText(r: Run): string {
 
 function expectNoPinDigits(r: Run, result: ServiceResult): void {
   const text = machineText(r) + JSON.stringify(result);
-  // The scan sees real content: the card's own number is in the context.
+  // The scan sees real content: the card's own number is in the context, the trace has the card's commands.
   expect(text).toContain(r.profile.holder.socialSecurityNumber);
-  for (const p of ALL_PINS) expect(text).not.toContain(p);
+  expect(r.traceText()).toMatch(/Card Reader C 00 A4 04 00/);
+  const needles = [...needlesFor(ALL_PINS), ...pinBlockNeedles(cardFixture('card-2.0'), [NEW_PIN])];
+  expect(findLeaks(text, needles)).toEqual([]);
+  expect(findLeaks(r.traceText(), needles)).toEqual([]);
 }
 
 /** READ BASE INFO as the ID reader simulator logs what it received ("30 01"). */

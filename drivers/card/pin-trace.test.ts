@@ -12,8 +12,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { findLeaks, needlesFor, pinBlockNeedles } from '../../testing/pin-scan.js';
 import type { Needle } from '../../testing/pin-scan.js';
 import type { TraceEntry } from '../pcsc/channel.js';
-import { FakePcsc } from '../pcsc/fake-addon.js';
-import { PcscService } from '../pcsc/pcsc-service.js';
+import { FAKE_PSAM_READER, fakeReaders } from '../../testing/fake-pcsc-readers.js';
 import { Psam } from '../psam/psam.js';
 import { cardFixture, psamFixture } from '../sim/profile.js';
 import { VirtualSsCard } from '../sim/virtual-card.js';
@@ -21,39 +20,23 @@ import { VirtualPsam } from '../sim/virtual-psam.js';
 import { SsseCard } from './ssse-card.js';
 import { activate, changePin, changePinAfterVerify, reloadPin, unblockPin, verifyPin } from './ssse-operations.js';
 
-const services: PcscService[] = [];
+const stops: (() => Promise<void>)[] = [];
 afterEach(async () => {
-  for (const s of services.splice(0)) await s.stop();
+  for (const s of stops.splice(0)) await s();
 });
 
 const pin = (s: string): Buffer => Buffer.from(s, 'ascii');
 
 async function rig(profile: string) {
   const vcard = await VirtualSsCard.fromFile(cardFixture(profile));
-  const vpsam = await VirtualPsam.fromFile(psamFixture('psam-test'));
-  const pcsc = new FakePcsc();
-  pcsc.readerNames = ['Card Reader', 'PSAM Reader'];
-  const trace: TraceEntry[] = [];
-  const s = new PcscService({ addon: pcsc.factory, backoffInitialMs: 10, backoffMaxMs: 80, trace: (e) => trace.push(e) });
-  services.push(s);
-  s.start();
-  await s.ready(1000);
-  const cardReader = pcsc.reader('Card Reader');
-  const psamReader = pcsc.reader('PSAM Reader');
-  cardReader.respond = (apdu) => vcard.process(apdu);
-  psamReader.respond = (apdu) => vpsam.process(apdu);
-  vcard.powerOn();
-  vpsam.powerOn();
-  cardReader.setCard(vcard.atr);
-  psamReader.setCard(vpsam.atr);
-  await s.waitForCard('Card Reader', 1000);
-  await s.waitForCard('PSAM Reader', 1000);
-  const psam = new Psam(await s.connect('PSAM Reader'));
+  const readers = await fakeReaders(vcard, await VirtualPsam.fromFile(psamFixture('psam-test')));
+  stops.push(() => readers.stop());
+  const psam = new Psam(readers.psam);
   await psam.open();
-  const card = new SsseCard(await s.connect('Card Reader'));
+  const card = new SsseCard(readers.card);
   await card.readBasics(psam);
   const blocks = (pins: readonly string[]): Needle[] => pinBlockNeedles(cardFixture(profile), pins);
-  return { card, psam, trace, blocks };
+  return { card, psam, trace: readers.trace, blocks };
 }
 
 function expectNoLeak(trace: readonly TraceEntry[], needles: readonly Needle[]): void {
@@ -77,8 +60,8 @@ describe('APDU traces hold no PIN, PIN block or key on either reader', () => {
     expect(await unblockPin(card, psam, pin('864209'))).toMatchObject({ status: 'answered', sw: 0x9000 });
     expect(await verifyPin(card, pin('864209'))).toMatchObject({ status: 'answered', sw: 0x9000 });
     // The PSAM did compute MACs over PIN-bearing data and encrypt PIN blocks on its own reader.
-    expect(trace.some((t) => t.reader === 'PSAM Reader' && t.direction === 'C' && t.hex.startsWith('80 FA 05 00'))).toBe(true);
-    expect(trace.some((t) => t.reader === 'PSAM Reader' && t.direction === 'C' && t.hex.startsWith('80 FA 00 00') && t.hex.includes('redacted'))).toBe(true);
+    expect(trace.some((t) => t.reader === FAKE_PSAM_READER && t.direction === 'C' && t.hex.startsWith('80 FA 05 00'))).toBe(true);
+    expect(trace.some((t) => t.reader === FAKE_PSAM_READER && t.direction === 'C' && t.hex.startsWith('80 FA 00 00') && t.hex.includes('redacted'))).toBe(true);
     expectNoLeak(trace, [...needlesFor(pins), ...blocks(pins)]);
   });
 
@@ -101,7 +84,7 @@ describe('APDU traces hold no PIN, PIN block or key on either reader', () => {
   it('the scanner sees a PIN in the form the unmarked trace printed it (the PSAM COMPUTE MAC of a PBOC reload)', async () => {
     const { card, psam, trace } = await rig('card-2.0');
     await reloadPin(card, psam, pin('208642'), { form: 'pboc' });
-    const mac = trace.find((t) => t.reader === 'PSAM Reader' && t.direction === 'C' && t.hex.startsWith('80 FA 05 00'))!;
+    const mac = trace.find((t) => t.reader === FAKE_PSAM_READER && t.direction === 'C' && t.hex.startsWith('80 FA 05 00'))!;
     expect(mac.hex).toBe('80 FA 05 00 10 [16 bytes redacted]');
     const unmarked = '80 FA 05 00 10 1F 2E 3D 4C 5B 6A 79 88 80 5E 00 00 07 20 86 42';
     expect(findLeaks(unmarked, needlesFor(['208642']))).toContain('PIN 208642 BCD as hex text "20 86 42"');
