@@ -13,25 +13,20 @@
 import { existsSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
 import { chromium } from 'playwright-core';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestClient } from '../daemon/api/test-client.js';
-import { loadPsamProfile } from '../drivers/sim/profile.js';
-import { VirtualSsCard } from '../drivers/sim/virtual-card.js';
-import { VirtualPsam } from '../drivers/sim/virtual-psam.js';
-import { VpcdBridge } from '../drivers/sim/vpcd-bridge.js';
 import { DaemonProcess, connectClient } from './helpers/daemon.js';
-import { CARD_READER, PSAM_READER, ROOT, requireStack, settleAfterRemoval } from './helpers/stack.js';
+import { CARD_READER, PSAM_READER, requireStack } from './helpers/stack.js';
+import { VirtualReaders } from './helpers/virtual-readers.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 /** A name that resolves to the daemon's address (as after DNS rebinding) but is none of its names. */
 const REBOUND = 'rebind.attacker.test';
 
 let daemon: DaemonProcess;
-let cardBridge: VpcdBridge;
-let psamBridge: VpcdBridge;
+let readers: VirtualReaders;
 let browser: Browser;
 let watcher: TestClient;
 const pages: http.Server[] = [];
@@ -117,10 +112,7 @@ beforeAll(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`Chromium is not installed (${CHROMIUM} missing): run ./scripts/setup.sh`);
   allowedOrigin = await pageServer('vendor kiosk UI (allowed)');
   foreignOrigin = await pageServer('some web page (foreign)');
-  psamBridge = new VpcdBridge(new VirtualPsam(await loadPsamProfile(path.join(ROOT, 'fixtures', 'psam', 'psam-test.json'))), { port: 35964 });
-  await psamBridge.insert();
-  cardBridge = new VpcdBridge(await VirtualSsCard.fromFile(path.join(ROOT, 'fixtures', 'cards', 'card-2.0.json')), { port: 35963 });
-  await cardBridge.insert();
+  readers = await VirtualReaders.insert('card-2.0');
   daemon = await DaemonProcess.start({
     config: {
       terminalId: 'E2E-BROWSER-1',
@@ -135,13 +127,7 @@ beforeAll(async () => {
     },
   });
   watcher = await connectClient(daemon.port);
-  const end = Date.now() + 15_000;
-  for (;;) {
-    const s = (await (await daemon.fetch('/status')).json()) as { card: { identified: boolean } };
-    if (s.card.identified) break;
-    if (Date.now() > end) throw new Error('the card was not identified');
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await daemon.waitIdentified();
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: [
@@ -161,10 +147,8 @@ afterAll(async () => {
   await browser?.close();
   watcher?.close();
   await daemon?.stop();
-  await cardBridge?.remove();
-  await psamBridge?.remove();
   for (const s of pages) s.close();
-  await settleAfterRemoval();
+  await readers?.remove();
 });
 
 /** No PIN entry was started by anything the browser did (the watcher sees every flow as unsolicited). */

@@ -14,15 +14,13 @@ import { hashPassphrase } from '../daemon/auth/passphrase.js';
 import { Journal } from '../daemon/journal/journal.js';
 import { loadIdCardFixture } from '../drivers/sim/idcard-fixtures.js';
 import { IdReaderSimulator } from '../drivers/sim/idcard-reader.js';
-import { loadPsamProfile } from '../drivers/sim/profile.js';
 import { PtyPair } from '../drivers/sim/pty.js';
 import { VirtualSsCard } from '../drivers/sim/virtual-card.js';
-import { VirtualPsam } from '../drivers/sim/virtual-psam.js';
-import { VpcdBridge } from '../drivers/sim/vpcd-bridge.js';
 import { findLeaks, needlesFor, pinBlockNeedles } from '../testing/pin-scan.js';
 import type { CommandResult as CommandOutcome, Msg as XfsMessage, TestClient } from '../daemon/api/test-client.js';
 import { DaemonProcess, connectClient } from './helpers/daemon.js';
-import { CARD_READER, PSAM_READER, ROOT, requireStack, settleAfterRemoval } from './helpers/stack.js';
+import { CARD_READER, PSAM_READER, ROOT, requireStack } from './helpers/stack.js';
+import { VirtualReaders } from './helpers/virtual-readers.js';
 
 const PASSPHRASE = 'counter-op-passphrase';
 /** Every PIN any flow here types or sets. */
@@ -30,8 +28,7 @@ const PINS = ['123456', '135790', '864209', '975312', '246813'];
 
 let daemon: DaemonProcess;
 let central: CentralServer;
-let cardBridge: VpcdBridge;
-let psamBridge: VpcdBridge;
+let readers: VirtualReaders;
 let pty: PtyPair;
 let idSim: IdReaderSimulator;
 const clients: TestClient[] = [];
@@ -52,27 +49,14 @@ async function operator(): Promise<TestClient> {
 }
 
 async function useCard(fixture: string, idCard: string): Promise<void> {
-  const c = await VirtualSsCard.fromFile(path.join(ROOT, 'fixtures', 'cards', fixture));
-  if (cardBridge.inserted) await cardBridge.remove();
-  cardBridge.setCard(c);
   idSim.place(loadIdCardFixture(idCard));
-  await cardBridge.insert();
-  await waitIdentified();
+  await readers.swap(await VirtualSsCard.fromFile(path.join(ROOT, 'fixtures', 'cards', fixture)));
+  await daemon.waitIdentified();
 }
 
 async function status(): Promise<Record<string, unknown> & { card: { identified: boolean; triesLeft: number | null; cardState: string | null; session: string } }> {
   const r = await daemon.fetch('/status');
   return (await r.json()) as never;
-}
-
-async function waitIdentified(ms = 15_000): Promise<void> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const s = await status();
-    if (s.card.identified && /identified|done/.test(s.card.session)) return;
-    if (Date.now() > end) throw new Error(`card not identified: ${JSON.stringify(s.card)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 /** Run a service, typing each PIN (from `pins`, in order) on the touchscreen pad when asked. */
@@ -109,10 +93,7 @@ beforeAll(async () => {
   idSim = new IdReaderSimulator({ path: pty.b });
   await idSim.start();
   idSim.place(loadIdCardFixture('id-card-2.0'));
-  psamBridge = new VpcdBridge(new VirtualPsam(await loadPsamProfile(path.join(ROOT, 'fixtures', 'psam', 'psam-test.json'))), { port: 35964 });
-  await psamBridge.insert();
-  cardBridge = new VpcdBridge(await VirtualSsCard.fromFile(path.join(ROOT, 'fixtures', 'cards', 'card-2.0.json')), { port: 35963 });
-  await cardBridge.insert();
+  readers = await VirtualReaders.insert('card-2.0');
   daemon = await DaemonProcess.start({
     config: {
       terminalId: 'E2E-COUNTER-1',
@@ -130,18 +111,16 @@ beforeAll(async () => {
       session: { inactivityMs: 120_000, pinEntryMs: 30_000 },
     },
   });
-  await waitIdentified();
+  await daemon.waitIdentified();
 }, 90_000);
 
 afterAll(async () => {
   for (const c of clients) c.close();
   await daemon?.stop();
-  await cardBridge?.remove();
-  await psamBridge?.remove();
+  await readers?.remove();
   await idSim?.stop();
   await pty?.close();
   await central?.close();
-  await settleAfterRemoval();
 });
 
 describe('daemon over the WebSocket API (counter role, pcscd + vpcd)', () => {
@@ -390,7 +369,7 @@ describe('daemon over the WebSocket API (counter role, pcscd + vpcd)', () => {
     expect(log).toContain('"APDU');
     expect(log).toContain('stopping');
     daemon = await DaemonProcess.start({ config: JSON.parse(readFileSync(daemon.configFile, 'utf8')) as Record<string, unknown> }, daemon.dir);
-    await waitIdentified();
+    await daemon.waitIdentified();
   }, 60_000);
 
   it('no PIN in any log line, journal file, sync payload or API message', () => {

@@ -28,15 +28,14 @@ import { IdReaderSimulator } from '../drivers/sim/idcard-reader.js';
 import { SimKeypad } from '../drivers/sim/pinpad-keypad.js';
 import { Zt598Simulator } from '../drivers/sim/pinpad-zt598.js';
 import type { CardProfile } from '../drivers/sim/profile.js';
-import { cardFixture, loadCardProfile, loadPsamProfile } from '../drivers/sim/profile.js';
+import { cardFixture, loadCardProfile } from '../drivers/sim/profile.js';
 import { PtyPair } from '../drivers/sim/pty.js';
 import { VirtualSsCard } from '../drivers/sim/virtual-card.js';
-import { VirtualPsam } from '../drivers/sim/virtual-psam.js';
-import { VpcdBridge } from '../drivers/sim/vpcd-bridge.js';
 import { findLeaks, needlesFor, pinBlockNeedles } from '../testing/pin-scan.js';
 import type { Needle } from '../testing/pin-scan.js';
 import { DaemonProcess, connectClient } from './helpers/daemon.js';
-import { CARD_READER, PSAM_READER, ROOT, requireStack, settleAfterRemoval } from './helpers/stack.js';
+import { CARD_READER, PSAM_READER, ROOT, requireStack } from './helpers/stack.js';
+import { VirtualReaders } from './helpers/virtual-readers.js';
 
 const PASSPHRASE = 'pin-secrecy-operator';
 
@@ -62,8 +61,7 @@ const PIN_SETS: Record<PadKind, Record<CardCase['name'], readonly string[]>> = {
 };
 
 let central: CentralServer;
-let cardBridge: VpcdBridge;
-let psamBridge: VpcdBridge;
+let readers: VirtualReaders;
 let idPty: PtyPair;
 let idSim: IdReaderSimulator;
 const pushBodies: Buffer[] = [];
@@ -76,20 +74,15 @@ beforeAll(async () => {
   idPty = await PtyPair.open();
   idSim = new IdReaderSimulator({ path: idPty.b });
   await idSim.start();
-  psamBridge = new VpcdBridge(new VirtualPsam(await loadPsamProfile(path.join(ROOT, 'fixtures', 'psam', 'psam-test.json'))), { port: 35964 });
-  await psamBridge.insert();
-  cardBridge = new VpcdBridge(await VirtualSsCard.fromFile(cardFixture('card-2.0')), { port: 35963 });
-  await cardBridge.insert();
+  readers = await VirtualReaders.insert('card-2.0');
 }, 60_000);
 
 afterAll(async () => {
   for (const r of runs) await r.daemon.stop();
-  await cardBridge?.remove();
-  await psamBridge?.remove();
+  await readers?.remove();
   await idSim?.stop();
   await idPty?.close();
   await central?.close();
-  await settleAfterRemoval();
 });
 
 /** One daemon with `pad`: the counter role (every service), debug logs to file and console. */
@@ -120,22 +113,14 @@ interface Driver {
   readonly queue: string[];
 }
 
-async function status(d: DaemonProcess): Promise<{ card: { identified: boolean; session: string; triesLeft: number | null }; sync: { backlog: number } }> {
+async function status(d: DaemonProcess): Promise<{ sync: { backlog: number } }> {
   return (await (await d.fetch('/status')).json()) as never;
 }
 
 async function useCard(d: DaemonProcess, profile: CardProfile, idCard: string): Promise<void> {
-  if (cardBridge.inserted) await cardBridge.remove();
-  cardBridge.setCard(new VirtualSsCard(profile));
   idSim.place(loadIdCardFixture(idCard));
-  await cardBridge.insert();
-  const end = Date.now() + 15_000;
-  for (;;) {
-    const s = await status(d);
-    if (s.card.identified && /identified|done/.test(s.card.session)) return;
-    if (Date.now() > end) throw new Error(`card not identified: ${JSON.stringify(s.card)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await readers.swap(new VirtualSsCard(profile));
+  await d.waitIdentified();
 }
 
 /** Run a service; the holder types the queued PINs on whichever pad asks (touch keys over the API here). */

@@ -114,6 +114,17 @@ export class DaemonProcess {
     return `http://127.0.0.1:${this.port}${p}`;
   }
 
+  /** Wait until /status shows the card in the reader identified and the session at rest. */
+  public async waitIdentified(ms = 15_000): Promise<void> {
+    const end = Date.now() + ms;
+    for (;;) {
+      const s = (await (await this.fetch('/status')).json()) as { card?: { identified?: boolean; session?: string } };
+      if (s.card?.identified === true && /identified|done/.test(s.card.session ?? '')) return;
+      if (Date.now() > end) throw new Error(`card not identified: ${JSON.stringify(s.card)}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
   /** fetch() on this daemon as its native client: with its client token. */
   public fetch(p: string, init: RequestInit = {}): Promise<Response> {
     const headers = new Headers(init.headers);
