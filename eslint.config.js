@@ -26,7 +26,7 @@ export default tseslint.config(
     },
   },
   {
-    // The house's dependency rule (../shared/STYLE.md): apdu/ imports only core/;
+    // The house's dependency rule (README "Layout"): apdu/ imports only core/;
     // state/ never imports a concrete driver, the daemon, the database or the network.
     files: ['apdu/**/*.ts'],
     ignores: ['**/*.test.ts'],

@@ -2,7 +2,7 @@ import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
 import type { CommandApdu } from './apdu.js';
 import { apduCase, command, decodeCommand, decodeResponse, encodeCommand, encodeResponse, isSuccess, PIN_BEARING_INS, traceCommand } from './apdu.js';
-import { ErrorCode, isSsCardError } from './errors.js';
+import { ErrorCode, isSsCardError } from '../core/errors.js';
 import { parseHex, toHex } from './hex.js';
 
 /** The SSSE AID, 15 bytes: "sx1.sh." ‖ GBK "社会保障". */

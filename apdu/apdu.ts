@@ -3,7 +3,7 @@
  * cases, short and extended length fields). Pure: bytes in, values out.
  */
 import { copyBytes, deriveSecret, isSecret } from '../core/secret.js';
-import { ErrorCode, fail } from './errors.js';
+import { ErrorCode, fail } from '../core/errors.js';
 import { toHex } from './hex.js';
 
 export interface CommandApdu {

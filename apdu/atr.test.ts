@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
 import { parseAtr, ATR_MAX_LENGTH, DI_TABLE, FI_TABLE } from './atr.js';
-import { ErrorCode, isSsCardError } from './errors.js';
+import { ErrorCode, isSsCardError } from '../core/errors.js';
 import { parseHex, toHex } from './hex.js';
 
 /**

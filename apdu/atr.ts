@@ -14,7 +14,7 @@
  * TC1 extra guard time N, TA2 specific mode, TC2 WI (T=0), T=15 TA clock stop / class, T=1 TA IFSC,
  * TB BWI/CWI, TC error detection code (ISO 7816-3 §11.4).
  */
-import { ErrorCode, fail } from './errors.js';
+import { ErrorCode, fail } from '../core/errors.js';
 import { parseHex, toHex } from './hex.js';
 
 export const ATR_MAX_LENGTH = 33;

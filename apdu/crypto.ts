@@ -12,7 +12,7 @@
  * hold key material are wiped (`fill(0)`) before returning.
  */
 import { createCipheriv, createDecipheriv, timingSafeEqual } from 'node:crypto';
-import { ErrorCode, fail } from './errors.js';
+import { ErrorCode, fail } from '../core/errors.js';
 
 export type Algorithm = '3DES' | 'SM4';
 

@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
-import { ErrorCode, isSsCardError } from './errors.js';
+import { ErrorCode, isSsCardError } from '../core/errors.js';
 import { parseHex, toHex } from './hex.js';
 
 describe('parseHex', () => {

@@ -1,4 +1,4 @@
-import { ErrorCode, fail } from './errors.js';
+import { ErrorCode, fail } from '../core/errors.js';
 
 /**
  * Parse hex as a person types it: spaces, colons, dashes and a leading 0x are allowed between

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decryptBlocks } from './crypto.js';
-import { ErrorCode, isSsCardError } from './errors.js';
+import { ErrorCode, isSsCardError } from '../core/errors.js';
 import { bcdToPin, encryptPinBlock, parsePinBlock, pinBlock, pinToBcd, wipe } from './pin.js';
 import { ascii, caught, h, hex } from '../test/util.js';
 

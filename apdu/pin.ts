@@ -11,7 +11,7 @@
 import type { Algorithm } from './crypto.js';
 import { blockSize as cipherBlockSize, encryptBlocks } from './crypto.js';
 import { markSecret, wipe } from '../core/secret.js';
-import { ErrorCode, fail } from './errors.js';
+import { ErrorCode, fail } from '../core/errors.js';
 
 export { wipe };
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decodeCommand } from './apdu.js';
-import { ErrorCode, isSsCardError } from './errors.js';
+import { ErrorCode, isSsCardError } from '../core/errors.js';
 import { KeyUsage, PSAM_DEFAULT_DF, psamEncrypt, psamInit, psamMac, psamReadTerminalNumber, psamSelect } from './psam.js';
 import { caught, h, hex } from '../test/util.js';
 

@@ -7,7 +7,7 @@
  * right), GBK (00-padded), B (binary, shown as hex).
  */
 import iconv from 'iconv-lite';
-import { ErrorCode, fail } from './errors.js';
+import { ErrorCode, fail } from '../core/errors.js';
 import { toHex } from './hex.js';
 
 // ---- simple TLV (ISO/IEC 7816-4 §5.2.3: tag 01..FE, length 00..FE or FF + 2 bytes) ----

@@ -2,7 +2,7 @@ import { describe, it, expect } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import fc from 'fast-check';
-import { ErrorCode, isSsCardError } from './errors.js';
+import { ErrorCode, isSsCardError } from '../core/errors.js';
 import { parseHex } from './hex.js';
 import { atrText, identifyAtr, matchAtr, parseSmartcardList } from './smartcard-list.js';
 

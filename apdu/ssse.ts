@@ -10,7 +10,7 @@
 import { deriveSecret, markSecret } from '../core/secret.js';
 import { encodeCommand } from './apdu.js';
 import type { CommandApdu } from './apdu.js';
-import { ErrorCode, fail } from './errors.js';
+import { ErrorCode, fail } from '../core/errors.js';
 import { pinToBcd, wipe } from './pin.js';
 
 /** "sx1.sh." (ASCII) followed by GBK "社会保障": the SSSE application identifier. */

@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
 import { decodeResponse } from './apdu.js';
-import { ErrorCode, isSsCardError } from './errors.js';
+import { ErrorCode, isSsCardError } from '../core/errors.js';
 import type { SwCategory } from './sw.js';
 import { checkSw, describeSw, swHex, triesLeft } from './sw.js';
 

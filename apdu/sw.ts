@@ -6,8 +6,8 @@
  * where there is something to do, it says what.
  */
 import type { ResponseApdu } from './apdu.js';
-import type { BilingualText } from './errors.js';
-import { ErrorCode, fail } from './errors.js';
+import type { BilingualText } from '../core/errors.js';
+import { ErrorCode, fail } from '../core/errors.js';
 
 export type SwCategory =
   | 'success'

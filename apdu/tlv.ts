@@ -11,7 +11,7 @@
  *
  * The SSSE records' simple TLV (`tag(1) len(1) value`) is a different format: see records.ts.
  */
-import { ErrorCode, fail } from './errors.js';
+import { ErrorCode, fail } from '../core/errors.js';
 import { parseHex, toHex } from './hex.js';
 
 /** What encodeBerTlv takes: a primitive object has `value`, a constructed one `children` (or a raw `value`). */

@@ -10,7 +10,7 @@
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { ErrorCode, SsCardError, isSsCardError } from '../apdu/errors.js';
+import { ErrorCode, SsCardError, isSsCardError } from '../core/errors.js';
 import type { IdCardReader } from '../drivers/idcard/reader.js';
 import { PcscService } from '../drivers/pcsc/pcsc-service.js';
 import { PcscPinPad } from '../drivers/pinpad/pcsc-pinpad.js';

@@ -12,7 +12,7 @@
  */
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { decodeResponse } from '../apdu/apdu.js';
-import { ErrorCode, isSsCardError } from '../apdu/errors.js';
+import { ErrorCode, isSsCardError } from '../core/errors.js';
 import { encodeSimpleTlv } from '../apdu/records.js';
 import { readRecordByNumber, selectAid, selectFile, FID } from '../apdu/ssse.js';
 import { cardFixture, cardRecords, loadCardProfile } from './sim/profile.js';

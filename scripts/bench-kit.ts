@@ -18,7 +18,7 @@ import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { isSsCardError } from '../apdu/errors.js';
+import { isSsCardError } from '../core/errors.js';
 import { swHex } from '../apdu/sw.js';
 import type { CardsReply, CardsRequest } from './bench-api-cards.js';
 

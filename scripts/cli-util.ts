@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ErrorCode, SsCardError, isSsCardError } from '../apdu/errors.js';
+import { ErrorCode, SsCardError, isSsCardError } from '../core/errors.js';
 import { PcscService, type ReaderInfo } from '../drivers/pcsc/pcsc-service.js';
 
 /** The folder holding package.json (works from scripts/ under tsx and from dist/scripts/). */

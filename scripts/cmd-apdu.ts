@@ -4,7 +4,7 @@
  * half-way through a sequence. PIN-bearing command data is shown redacted.
  */
 import { decodeCommand, decodeResponse, traceCommand } from '../apdu/apdu.js';
-import { SsCardError, isSsCardError } from '../apdu/errors.js';
+import { SsCardError, isSsCardError } from '../core/errors.js';
 import { parseHex, toHex } from '../apdu/hex.js';
 import { describeSw } from '../apdu/sw.js';
 import type { Command } from 'commander';

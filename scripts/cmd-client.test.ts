@@ -5,7 +5,7 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ErrorCode, SsCardError } from '../apdu/errors.js';
+import { ErrorCode, SsCardError } from '../core/errors.js';
 import { ClientRegistry, CLIENT_TOKEN } from '../daemon/auth/clients.js';
 import { startTestApi } from '../daemon/api/test-client.js';
 import type { ClientIo } from './cmd-client.js';

@@ -16,7 +16,7 @@
 import { closeSync, mkdirSync, openSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { ErrorCode, SsCardError } from '../apdu/errors.js';
+import { ErrorCode, SsCardError } from '../core/errors.js';
 import { CLIENT_NAME, clientInfo, clientTokenHash, newClientToken, readClientsFile, writeClientsFile } from '../daemon/auth/clients.js';
 import type { ClientEntry, ClientInfo } from '../daemon/auth/clients.js';
 import { loadConfig } from '../daemon/config/config.js';

@@ -4,9 +4,9 @@
  * reader simulator on a pty with a fixture card (fixtures/idcards/<name>.json) instead of a device.
  */
 import type { Command } from 'commander';
-import { ErrorCode, SsCardError } from '../apdu/errors.js';
+import { ErrorCode, SsCardError } from '../core/errors.js';
 import type { IdCardInfo } from '../drivers/idcard/info.js';
-import { maskIdNumber } from '../drivers/idcard/info.js';
+import { maskIdNumber } from '../core/mask.js';
 import { SerialIdCardReader } from '../drivers/idcard/reader.js';
 import { idCardFixtureNames, loadIdCardFixture } from '../drivers/sim/idcard-fixtures.js';
 import { IdReaderSimulator } from '../drivers/sim/idcard-reader.js';

@@ -1,6 +1,6 @@
 /**
  * `sscard journal [list | show ID | export --csv FILE | stats | audit] [--json]`: the transaction
- * journal as a technician sees it. Card identities are masked (4104**********0047, 李**) unless
+ * journal as a technician sees it. Card identities are masked (core/mask.ts: 410402********0047, 李**) unless
  * `--reveal` is given and the journal's key file is readable (only the daemon's user can read it).
  * `audit` lists the audit trail: privileged calls with the operator id, and operator logins,
  * failures, locks, logouts and expiries (no card identity, PIN, passphrase or token is in it).
@@ -9,7 +9,7 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { ErrorCode, SsCardError } from '../apdu/errors.js';
+import { ErrorCode, SsCardError } from '../core/errors.js';
 import { Journal } from '../daemon/journal/journal.js';
 import type { CardIdentity } from '../daemon/journal/identity.js';
 import { ACTOR_ID_PATTERN, OPERATION_STATES, SYNC_STATES } from '../daemon/journal/types.js';

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { ErrorCode, SsCardError } from '../apdu/errors.js';
+import { ErrorCode, SsCardError } from '../core/errors.js';
 import { parseHash, verifyPassphrase } from '../daemon/auth/passphrase.js';
 import type { OperatorIo } from './cmd-operator.js';
 import { operatorHashCommand, readPiped } from './cmd-operator.js';

@@ -11,7 +11,7 @@
  * even in an error. Only the hash goes to stdout (so `… > file` captures just that line).
  */
 import type { Command } from 'commander';
-import { ErrorCode, SsCardError } from '../apdu/errors.js';
+import { ErrorCode, SsCardError } from '../core/errors.js';
 import { wipe } from '../apdu/pin.js';
 import { hashPassphrase } from '../daemon/auth/passphrase.js';
 import { action } from './cli-util.js';

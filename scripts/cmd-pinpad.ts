@@ -10,7 +10,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { ErrorCode, SsCardError, isSsCardError } from '../apdu/errors.js';
+import { ErrorCode, SsCardError, isSsCardError } from '../core/errors.js';
 import type { HidPinPadConfig } from '../drivers/pinpad/hid-pinpad.js';
 import { HidPinPad, parseHidPinPadConfig } from '../drivers/pinpad/hid-pinpad.js';
 import { Feature } from '../drivers/pinpad/part10.js';

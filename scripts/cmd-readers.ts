@@ -1,6 +1,6 @@
 /** `sscard readers`: every reader, whether it holds a card, the ATR and what the ATR says. */
 import { parseAtr } from '../apdu/atr.js';
-import { isSsCardError } from '../apdu/errors.js';
+import { isSsCardError } from '../core/errors.js';
 import { toHex } from '../apdu/hex.js';
 import { identify } from '../drivers/pcsc/atr-list.js';
 import type { Command } from 'commander';

@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { ErrorCode, SsCardError } from '../apdu/errors.js';
+import { ErrorCode, SsCardError } from '../core/errors.js';
 import { loadConfig } from '../daemon/config/config.js';
 import type { SimControlAnswer, SimControlRequest } from '../daemon/terminal/sim-control.js';
 import { SIM_CONTROL_COMMANDS, SIM_CONTROL_SOCKET } from '../daemon/terminal/sim-control.js';

@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
-import { ErrorCode, SsCardError, isSsCardError } from '../apdu/errors.js';
+import { ErrorCode, SsCardError, isSsCardError } from '../core/errors.js';
 import { toHex } from '../apdu/hex.js';
 import type { VirtualCardDevice } from '../drivers/sim/device.js';
 import { loadPsamProfile } from '../drivers/sim/profile.js';

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { ErrorCode, SsCardError, isSsCardError } from '../apdu/errors.js';
+import { ErrorCode, SsCardError, isSsCardError } from '../core/errors.js';
 import { Journal } from '../daemon/journal/journal.js';
 import type { IdentityMode } from '../daemon/sync/protocol.js';
 import { SyncWorker, readSyncStatus } from '../daemon/sync/worker.js';

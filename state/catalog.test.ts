@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ErrorCode } from '../apdu/errors.js';
+import { ErrorCode } from '../core/errors.js';
 import { SERVICE_ITEMS } from '../daemon/journal/types.js';
 import { assertSsCardError } from '../test/util.js';
 import * as catalogModule from './catalog.js';

@@ -14,7 +14,7 @@
  * The loader reads no file: the caller (daemon, tests) passes the parsed JSON, so state/ stays free
  * of I/O.
  */
-import { ErrorCode, fail } from '../apdu/errors.js';
+import { ErrorCode, fail } from '../core/errors.js';
 import { bi, type BilingualText } from './i18n.js';
 import { isMaterial, type Material } from './materials.js';
 import { SERVICE_KINDS, SERVICE_NAMES, type ServiceKind } from './roles.js';

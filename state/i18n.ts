@@ -2,7 +2,7 @@
  * Bilingual text helpers for the state/ modules: every text a holder or operator sees comes as a
  * pair, Simplified Chinese first and English second (../shared/STYLE.md "Habits").
  */
-import type { BilingualText } from '../apdu/errors.js';
+import type { BilingualText } from '../core/errors.js';
 
 export type { BilingualText };
 

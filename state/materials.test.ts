@@ -4,7 +4,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ErrorCode } from '../apdu/errors.js';
+import { ErrorCode } from '../core/errors.js';
 import { assertSsCardError } from '../test/util.js';
 import { MATERIALS, MATERIAL_NAMES, checkMaterials, type Material } from './materials.js';
 

@@ -7,7 +7,7 @@
  * (lines 244–264) and seed 001 申请材料 1–2 (lines 59–60): the social security card and the
  * resident ID card, originals (原件).
  */
-import { ErrorCode, fail } from '../apdu/errors.js';
+import { ErrorCode, fail } from '../core/errors.js';
 import { bi, listEn, listZh, type BilingualText } from './i18n.js';
 
 export type Material = 'socialSecurityCard' | 'residentIdCard';

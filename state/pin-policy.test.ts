@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { ErrorCode } from '../apdu/errors.js';
+import { ErrorCode } from '../core/errors.js';
 import { ascii, assertSsCardError } from '../test/util.js';
 import {
   PIN_RULE_CODES,

@@ -32,7 +32,7 @@
  * copies it into another buffer, never changes it, and never puts a digit of it (or a form of the
  * birth date or phone number) into a reason. `checkPinPolicy` never throws.
  */
-import { ErrorCode, fail } from '../apdu/errors.js';
+import { ErrorCode, fail } from '../core/errors.js';
 import { bi, type BilingualText } from './i18n.js';
 
 export type PinRuleCode = 'PIN_LENGTH' | 'PIN_NOT_DIGITS' | 'PIN_SAME_DIGITS' | 'PIN_SEQUENCE' | 'PIN_BIRTH_DATE' | 'PIN_PHONE' | 'PIN_DENY_LIST';

@@ -3,7 +3,7 @@
  * stable code, zh-CN and en text, the tries left where they matter, and the holder's next step.
  * Nothing here can carry a PIN digit: the only numbers are tries left and status words.
  */
-import type { BilingualText } from '../apdu/errors.js';
+import type { BilingualText } from '../core/errors.js';
 import { AFTER_RESET_ADVICE } from './catalog.js';
 import { bi } from './i18n.js';
 

@@ -3,7 +3,7 @@
  * (社会保障卡启用), seed 001 = ../shared/seeds/001_bf9ce8a90a3e7ce5.txt (社会保障卡密码修改与重置).
  */
 import { describe, expect, it } from 'vitest';
-import { ErrorCode } from '../apdu/errors.js';
+import { ErrorCode } from '../core/errors.js';
 import { assertSsCardError } from '../test/util.js';
 import {
   ROLES,

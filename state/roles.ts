@@ -35,7 +35,7 @@
  *   configuration, per terminal」); a kind not offered is not allowed. Without it, each role's
  *   {@link defaultServices} apply.
  */
-import { ErrorCode, fail } from '../apdu/errors.js';
+import { ErrorCode, fail } from '../core/errors.js';
 import { bi, type BilingualText } from './i18n.js';
 import type { Material } from './materials.js';
 

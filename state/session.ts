@@ -18,7 +18,7 @@
  * completed `failed` / `card-removed`: nothing was done, nothing is left to reconcile.
  */
 import { assign, emit, enqueueActions, fromCallback, fromPromise, not, setup } from 'xstate';
-import { ErrorCode, isSsCardError } from '../apdu/errors.js';
+import { ErrorCode, isSsCardError } from '../core/errors.js';
 import type {
   ActivationOutput,
   CardIdentification,

@@ -4,7 +4,7 @@
  * a card, split frames, garbage, a dead reader, unplug/replug.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { ErrorCode, isSsCardError } from '../apdu/errors.js';
+import { ErrorCode, isSsCardError } from '../core/errors.js';
 import { matchesSocialSecurityNumber } from '../drivers/idcard/info.js';
 import type { IdCardReaderStatus } from '../drivers/idcard/reader.js';
 import { SerialIdCardReader } from '../drivers/idcard/reader.js';

@@ -5,7 +5,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ErrorCode, isSsCardError } from '../apdu/errors.js';
+import { ErrorCode, isSsCardError } from '../core/errors.js';
 import { PcscService } from '../drivers/pcsc/pcsc-service.js';
 import { cardFixture, loadCardProfile, psamFixture } from '../drivers/sim/profile.js';
 import { VirtualSsCard } from '../drivers/sim/virtual-card.js';

@@ -4,7 +4,7 @@
  * timeouts (the driver's and the pad's own EE), split frames, unplug mid-entry and replug.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { ErrorCode, isSsCardError } from '../apdu/errors.js';
+import { ErrorCode, isSsCardError } from '../core/errors.js';
 import { SerialPinPad } from '../drivers/pinpad/serial-pinpad.js';
 import type { PinKeyEvent, PinPadStatus } from '../drivers/pinpad/pinpad.js';
 import { SimKeypad } from '../drivers/sim/pinpad-keypad.js';

@@ -15,7 +15,7 @@ import { mkdtempSync, rmSync, statSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ErrorCode, SsCardError } from '../apdu/errors.js';
+import { ErrorCode, SsCardError } from '../core/errors.js';
 import { Journal } from '../daemon/journal/journal.js';
 import { Terminal } from '../daemon/terminal/terminal.js';
 import { PcscService } from '../drivers/pcsc/pcsc-service.js';

@@ -11,7 +11,7 @@ import type { Fault } from '../daemon/central/server.js';
 import type { Journal } from '../daemon/journal/journal.js';
 import { SyncWorker } from '../daemon/sync/worker.js';
 import type { SyncOptions } from '../daemon/sync/worker.js';
-import { ErrorCode, isSsCardError } from '../apdu/errors.js';
+import { ErrorCode, isSsCardError } from '../core/errors.js';
 import path from 'node:path';
 import type { ServiceKind } from '../state/roles.js';
 import type { SessionConfig } from '../state/session.js';

@@ -3,7 +3,7 @@
  * assertZWaveError instead of a copy per file).
  */
 import { expect } from 'vitest';
-import { isSsCardError, type ErrorCode, type SsCardError } from '../apdu/errors.js';
+import { isSsCardError, type ErrorCode, type SsCardError } from '../core/errors.js';
 
 /** Hex as written in specs ("00 A4 04 00") to bytes. */
 export const h = (s: string): Buffer => Buffer.from(s.replace(/\s/g, ''), 'hex');

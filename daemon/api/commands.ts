@@ -8,10 +8,10 @@
  * here too: what crosses to a client is written out field by field, never spread from a port
  * object, so nothing the port adds later leaks by accident.
  */
-import { maskCardNumber } from '../journal/identity.js';
+import { maskCardNumber } from '../../core/mask.js';
 import { z } from 'zod';
-import { ErrorCode, isSsCardError } from '../../apdu/errors.js';
-import type { BilingualText } from '../../apdu/errors.js';
+import { ErrorCode, isSsCardError } from '../../core/errors.js';
+import type { BilingualText } from '../../core/errors.js';
 import type { ServiceResult } from '../../state/results.js';
 import type { ServiceKind } from '../../state/roles.js';
 import type { SessionEmitted } from '../../state/session.js';

@@ -9,8 +9,8 @@
  * a touch key or an APDU.
  */
 import type { RawData, WebSocket } from 'ws';
-import { ErrorCode, isSsCardError } from '../../apdu/errors.js';
-import type { BilingualText } from '../../apdu/errors.js';
+import { ErrorCode, isSsCardError } from '../../core/errors.js';
+import type { BilingualText } from '../../core/errors.js';
 import { capability } from '../../state/roles.js';
 import type { Capabilities } from '../terminal/port.js';
 import type { CommandDef, ConnectionControl, RunContext } from './commands.js';

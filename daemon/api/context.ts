@@ -2,15 +2,10 @@
  * What the WebSocket connections and the HTTP routes of the local API share: the ports, the logger,
  * the journal hook, and the one-card-operation-at-a-time lock.
  */
+import type { Logger } from '../../core/logger.js';
 import type { OperatorAuthPort, TerminalPort } from '../terminal/port.js';
 import type { LogThrottle } from './throttle.js';
 
-export interface ApiLogger {
-  debug(message: string, meta?: Record<string, unknown>): void;
-  info(message: string, meta?: Record<string, unknown>): void;
-  warn(message: string, meta?: Record<string, unknown>): void;
-  error(message: string, meta?: Record<string, unknown>): void;
-}
 
 export interface PrivilegedCall {
   /** '' when no operator could be established (the call was refused for it). */
@@ -83,7 +78,7 @@ export class Sequencer {
 export interface ApiContext {
   readonly terminal: TerminalPort;
   readonly auth: OperatorAuthPort;
-  readonly logger: ApiLogger;
+  readonly logger: Logger;
   readonly version: string;
   readonly maxFrameBytes: number;
   /** A client whose unsent answers exceed this is dropped (it does not read them). */

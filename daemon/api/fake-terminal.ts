@@ -16,7 +16,7 @@
  * It never puts a PIN digit anywhere but the entry buffer it wipes.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { ErrorCode, SsCardError } from '../../apdu/errors.js';
+import { ErrorCode, SsCardError } from '../../core/errors.js';
 import { results } from '../../state/results.js';
 import type { ServiceResult } from '../../state/results.js';
 import type { Role, ServiceKind } from '../../state/roles.js';

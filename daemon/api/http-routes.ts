@@ -8,8 +8,8 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
-import { isSsCardError } from '../../apdu/errors.js';
-import type { BilingualText } from '../../apdu/errors.js';
+import { isSsCardError } from '../../core/errors.js';
+import type { BilingualText } from '../../core/errors.js';
 import { capability } from '../../state/roles.js';
 import { pathOf } from './access.js';
 import type { ApiContext } from './context.js';

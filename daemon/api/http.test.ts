@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { ErrorCode, SsCardError } from '../../apdu/errors.js';
+import { ErrorCode, SsCardError } from '../../core/errors.js';
 import { FakeTerminal } from './fake-terminal.js';
 import { startTestApi } from './test-client.js';
 import type { TestApi } from './test-client.js';

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { describe, expect, it } from 'vitest';
-import { ErrorCode, SsCardError } from '../../apdu/errors.js';
+import { ErrorCode, SsCardError } from '../../core/errors.js';
 import { acknowledge, commandHeader, completion, errorCodeName, isAbortLike, issuesText, outcomeOfError } from './protocol.js';
 
 const e = (code: ErrorCode) => new SsCardError(code, { zh: '中文说明', en: 'English text' });

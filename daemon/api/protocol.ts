@@ -8,8 +8,8 @@
  * back in an answer or a log line.
  */
 import { z } from 'zod';
-import { ErrorCode, SsCardError, isSsCardError } from '../../apdu/errors.js';
-import type { BilingualText } from '../../apdu/errors.js';
+import { ErrorCode, SsCardError, isSsCardError } from '../../core/errors.js';
+import type { BilingualText } from '../../core/errors.js';
 
 /** The version we answer with: the XFS4IoT message version of every command we implement. */
 export const MESSAGE_VERSION = '2.0';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ErrorCode, SsCardError } from '../../apdu/errors.js';
+import { ErrorCode, SsCardError } from '../../core/errors.js';
 import type { OperatorAuthPort } from '../terminal/port.js';
 import { FakeOperatorAuth, FakeTerminal, FAKE_READER } from './fake-terminal.js';
 import { startApi } from './server.js';

@@ -15,6 +15,7 @@
  * keep-alive timeouts, the number of connections in total and per client, and the send buffer of
  * each WebSocket client. With `tls` the server is node:https (wss:// and https://).
  */
+import type { Logger } from '../../core/logger.js';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -24,9 +25,9 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import { WebSocketServer } from 'ws';
-import { ErrorCode, SsCardError } from '../../apdu/errors.js';
-import type { BilingualText } from '../../apdu/errors.js';
-import { isSsCardError } from '../../apdu/errors.js';
+import { ErrorCode, SsCardError } from '../../core/errors.js';
+import type { BilingualText } from '../../core/errors.js';
+import { isSsCardError } from '../../core/errors.js';
 import type { ClientCredentials } from '../auth/clients.js';
 import type { OperatorAuthPort, TerminalEvent, TerminalPort } from '../terminal/port.js';
 import { AccessControl, PREFLIGHT_HEADERS, SECURITY_HEADERS, pathOf } from './access.js';
@@ -35,14 +36,14 @@ import { sessionEvent, statusChangedPayload } from './commands.js';
 import { Connection, MAX_BUFFERED_BYTES } from './connection.js';
 import type { Endpoint } from './connection.js';
 import { Sequencer } from './context.js';
-import type { ApiContext, ApiLogger, PrivilegedCall } from './context.js';
+import type { ApiContext, PrivilegedCall } from './context.js';
 import { handleHttp } from './http-routes.js';
 import { bilingual, unsolicited } from './protocol.js';
 import type { OutMessage } from './protocol.js';
 import { LogThrottle } from './throttle.js';
 import type { LogThrottleOptions } from './throttle.js';
 
-export type { ApiLogger, PrivilegedCall };
+export type { Logger, PrivilegedCall };
 
 /** TLS material of the server (PEM). */
 export interface ApiTls {
@@ -66,7 +67,7 @@ export interface ApiOptions {
   /** Most WebSocket clients at once (more: HTTP 503 on upgrade). */
   readonly maxClients: number;
   /** The component logger ("API"). */
-  readonly logger: ApiLogger;
+  readonly logger: Logger;
   /** The daemon's version (Common.Capabilities serviceVersion). */
   readonly version: string;
   /** Called once per privileged call with its outcome; the daemon journals it. */

@@ -10,13 +10,14 @@
  * `{ token }` or `{ origin }`. Against a daemon: `TestClient.connect(url, { token })` sends
  * `Authorization: Bearer <token>` on the upgrade; a browser-like client passes `{ origin }`.
  */
+import type { Logger } from '../../core/logger.js';
 import http from 'node:http';
 import https from 'node:https';
 import WebSocket from 'ws';
 import type { ClientOptions } from 'ws';
 import { ClientRegistry, clientTokenHash, newClientToken } from '../auth/clients.js';
 import type { OperatorAuthPort, TerminalPort } from '../terminal/port.js';
-import type { ApiLogger, PrivilegedCall } from './context.js';
+import type { PrivilegedCall } from './context.js';
 import { FakeOperatorAuth, FakeTerminal } from './fake-terminal.js';
 import { startApi } from './server.js';
 import type { ApiOptions, ApiServer } from './server.js';
@@ -34,7 +35,7 @@ export interface LogEntry {
 }
 
 /** A logger that records its entries (and passes them on to `forward`, e.g. a real component logger). */
-export function captureLogger(forward?: ApiLogger): ApiLogger & { entries: LogEntry[]; text(): string } {
+export function captureLogger(forward?: Logger): Logger & { entries: LogEntry[]; text(): string } {
   const entries: LogEntry[] = [];
   const at = (level: LogEntry['level']) => (message: string, meta?: Record<string, unknown>) => {
     entries.push({ level, message, meta });
@@ -73,7 +74,7 @@ export interface ConnectOptions extends ClientOptions {
 }
 
 export async function startTestApi<T extends TerminalPort = FakeTerminal, A extends OperatorAuthPort = FakeOperatorAuth>(
-  opts: { terminal?: T; auth?: A; logTo?: ApiLogger } & Partial<Omit<ApiOptions, 'terminal' | 'auth' | 'logger' | 'journalPrivileged'>> = {},
+  opts: { terminal?: T; auth?: A; logTo?: Logger } & Partial<Omit<ApiOptions, 'terminal' | 'auth' | 'logger' | 'journalPrivileged'>> = {},
 ): Promise<TestApi<T, A>> {
   const terminal = opts.terminal ?? (new FakeTerminal() as unknown as T);
   const auth = opts.auth ?? (new FakeOperatorAuth() as unknown as A);

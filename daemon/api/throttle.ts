@@ -1,3 +1,4 @@
+import type { Logger } from '../../core/logger.js';
 /**
  * Log lines a client can cause, bounded (docs/security.md "A hostile client costs nothing"): the
  * first few lines per client and window are written as they come, the rest are counted and
@@ -7,7 +8,6 @@
  *
  * Keys are bounded too: past `maxKeys` clients in one window, new ones share one "(others)" key.
  */
-import type { ApiLogger } from './context.js';
 
 export type Level = 'debug' | 'info' | 'warn' | 'error';
 
@@ -45,7 +45,7 @@ export class LogThrottle {
   private readonly timer: NodeJS.Timeout;
 
   public constructor(
-    private readonly logger: ApiLogger,
+    private readonly logger: Logger,
     opts: LogThrottleOptions = {},
   ) {
     this.windowMs = opts.windowMs ?? 10_000;

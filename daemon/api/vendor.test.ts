@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ErrorCode, SsCardError } from '../../apdu/errors.js';
+import { ErrorCode, SsCardError } from '../../core/errors.js';
 import { results } from '../../state/results.js';
 import type { ServiceResult } from '../../state/results.js';
 import { FAKE_CARD } from './fake-terminal.js';

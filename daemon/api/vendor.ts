@@ -8,8 +8,8 @@
  * −24 PSAM key level, −31…−36 PIN pad, −51 wrong PIN, −52 PIN locked, −2201 no PSAM, −2202
  * algorithm unsupported, otherwise −(SW as decimal), e.g. 6A82 → −27266.
  */
-import { ErrorCode, SsCardError, isSsCardError } from '../../apdu/errors.js';
-import type { BilingualText } from '../../apdu/errors.js';
+import { ErrorCode, SsCardError, isSsCardError } from '../../core/errors.js';
+import type { BilingualText } from '../../core/errors.js';
 import type { ServiceResult } from '../../state/results.js';
 import type { ServiceKind } from '../../state/roles.js';
 import type { CardBasicInfo } from '../terminal/port.js';

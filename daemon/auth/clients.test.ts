@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { inspect } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ErrorCode, SsCardError } from '../../apdu/errors.js';
+import { ErrorCode, SsCardError } from '../../core/errors.js';
 import { CLIENT_TOKEN, ClientRegistry, clientTokenHash, isClientToken, newClientToken, readClientsFile, writeClientsFile } from './clients.js';
 import type { ClientEntry } from './clients.js';
 

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import * as nodeCrypto from 'node:crypto';
 import { inspect } from 'node:util';
 import { describe, expect, it, vi } from 'vitest';
-import { ErrorCode, SsCardError, isSsCardError } from '../../apdu/errors.js';
+import { ErrorCode, SsCardError, isSsCardError } from '../../core/errors.js';
 import type { OperatorAuthEvent, OperatorsConfig } from './operators.js';
 import { EXPIRED_MEMORY_MS, MAX_EXPIRED, OperatorAuth } from './operators.js';
 import { hashPassphrase } from './passphrase.js';

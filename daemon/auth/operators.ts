@@ -19,7 +19,7 @@
  *   passphrase nor a token is ever put in an error, a context or an event.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { ErrorCode, SsCardError } from '../../apdu/errors.js';
+import { ErrorCode, SsCardError } from '../../core/errors.js';
 import { wipe } from '../../apdu/pin.js';
 import type { DaemonConfig } from '../config/config.js';
 import type { OperatorAuthPort } from '../terminal/port.js';

@@ -1,6 +1,6 @@
 import { scryptSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { ErrorCode, isSsCardError } from '../../apdu/errors.js';
+import { ErrorCode, isSsCardError } from '../../core/errors.js';
 import { DEFAULT_SCRYPT, hashPassphrase, isValidHashFormat, parseHash, verifyPassphrase } from './passphrase.js';
 
 const FAST = { N: 1024, r: 8, p: 1 };

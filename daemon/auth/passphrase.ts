@@ -12,7 +12,7 @@
  * event loop is not blocked while an operator logs in.
  */
 import { randomBytes, scrypt, scryptSync, timingSafeEqual } from 'node:crypto';
-import { ErrorCode, SsCardError } from '../../apdu/errors.js';
+import { ErrorCode, SsCardError } from '../../core/errors.js';
 
 export interface ScryptParams {
   /** CPU/memory cost, a power of two (2^10 … 2^20). */

@@ -19,15 +19,17 @@
  * With `tls.requireClientCert` (mTLS) every request must come over a connection whose client
  * certificate chains to `tls.ca`; any other request is answered 403 before its route runs.
  */
+import type { Logger } from '../../core/logger.js';
+import { SILENT_LOGGER } from '../../core/logger.js';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import Database from 'better-sqlite3';
-import { ErrorCode, SsCardError } from '../../apdu/errors.js';
-import { SILENT_LOGGER } from '../journal/types.js';
-import type { LoggerLike } from '../journal/types.js';
+import { ErrorCode, SsCardError } from '../../core/errors.js';
+
+
 import { PROTOCOL_VERSION, checkPushRequest, checkWireOperation } from '../sync/protocol.js';
 import type { HotlistResponse, PushResponse, RejectedOperation } from '../sync/protocol.js';
 
@@ -63,7 +65,7 @@ export interface CentralOptions {
   readonly capture?: (body: Buffer) => void;
   /** Seed of the fault probability generator. */
   readonly seed?: number;
-  readonly logger?: LoggerLike;
+  readonly logger?: Logger;
 }
 
 export interface RequestLogEntry {
@@ -118,7 +120,7 @@ export class CentralServer {
   private readonly server: http.Server;
   private readonly sockets = new Set<Socket>();
   private readonly opts: CentralOptions;
-  private readonly log: LoggerLike;
+  private readonly log: Logger;
   private readonly rng: () => number;
   private fault: { f: Fault; left: number } | undefined;
   private listening = false;

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ErrorCode, SsCardError } from '../../apdu/errors.js';
+import { ErrorCode, SsCardError } from '../../core/errors.js';
 import { hashPassphrase, verifyPassphrase } from '../auth/passphrase.js';
 import type { DaemonConfig } from './config.js';
 import { SIM_PSAM_READER, configSchemaDoc, isLoopbackHost, loadConfig, parseConfig, readerMatcher, renderConfigDoc, resolveSimulation } from './config.js';

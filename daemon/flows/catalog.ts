@@ -11,7 +11,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ErrorCode, SsCardError, isSsCardError } from '../../apdu/errors.js';
+import { ErrorCode, SsCardError, isSsCardError } from '../../core/errors.js';
 import type { ServiceItem } from '../../state/catalog.js';
 import { parseCatalog, serviceItemFor } from '../../state/catalog.js';
 import { SERVICE_KINDS } from '../../state/roles.js';

@@ -4,13 +4,14 @@
  * the catalog, the session / journal vocabularies meet in one mapping, and journal trouble is
  * logged before the machine turns it into a result.
  */
+import type { Logger } from '../../core/logger.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createActor, toPromise } from 'xstate';
 import type { AnyActorLogic } from 'xstate';
-import { ErrorCode } from '../../apdu/errors.js';
+import { ErrorCode } from '../../core/errors.js';
 import { SsseCard } from '../../drivers/card/ssse-card.js';
 import { TouchPinPad } from '../../drivers/pinpad/touch-pinpad.js';
 import type { CardProfile } from '../../drivers/sim/profile.js';
@@ -25,7 +26,7 @@ import { MATERIALS } from '../../state/materials.js';
 import { createPinVault } from '../../state/pin-vault.js';
 import { ROLES, SERVICE_KINDS } from '../../state/roles.js';
 import { Journal } from '../journal/journal.js';
-import type { LoggerLike } from '../journal/types.js';
+
 import { MATERIAL_TYPES, SERVICE_ITEMS, TERMINAL_ROLES } from '../journal/types.js';
 import { catalogServiceItems, defaultCatalogFile, loadServiceCatalog, shippedCatalog } from './catalog.js';
 import type { SessionDeps } from './session-actors.js';
@@ -209,7 +210,7 @@ describe('service item codes from the catalog', () => {
 });
 
 describe('journal trouble is logged (code and text, never the card) before the machine turns it into a result', () => {
-  function spyLogger(): LoggerLike & { lines: { level: string; message: string; meta?: Record<string, unknown> }[] } {
+  function spyLogger(): Logger & { lines: { level: string; message: string; meta?: Record<string, unknown> }[] } {
     const lines: { level: string; message: string; meta?: Record<string, unknown> }[] = [];
     const at = (level: string) => (message: string, meta?: Record<string, unknown>) => void lines.push({ level, message, ...(meta === undefined ? {} : { meta }) });
     return { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };

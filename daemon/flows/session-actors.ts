@@ -21,9 +21,11 @@
  * - secure change on a PC/SC keypad reader: the digits never come here, no policy applies.
  * Cards that let anyone read DF01 have their phone checked before the pending row in every flow.
  */
+import type { Logger } from '../../core/logger.js';
+import { SILENT_LOGGER } from '../../core/logger.js';
 import { randomBytes } from 'node:crypto';
 import { fromCallback, fromPromise } from 'xstate';
-import { ErrorCode, SsCardError, isSsCardError } from '../../apdu/errors.js';
+import { ErrorCode, SsCardError, isSsCardError } from '../../core/errors.js';
 import { wipe } from '../../apdu/pin.js';
 import { triesLeft as swTriesLeft } from '../../apdu/sw.js';
 import type { PhoneRead, SsseCard } from '../../drivers/card/ssse-card.js';
@@ -33,8 +35,8 @@ import { matchesSocialSecurityNumber } from '../../drivers/idcard/info.js';
 import type { IdCardReader } from '../../drivers/idcard/reader.js';
 import type { PinPad, SecurePinResult } from '../../drivers/pinpad/pinpad.js';
 import type { Journal } from '../journal/journal.js';
-import type { LoggerLike, MaterialType, OperationRow, ReconcileInput, TerminalRole as JournalRole } from '../journal/types.js';
-import { SILENT_LOGGER } from '../journal/types.js';
+import type { MaterialType, OperationRow, ReconcileInput, TerminalRole as JournalRole } from '../journal/types.js';
+
 import { catalogServiceItems, shippedCatalog } from './catalog.js';
 import type {
   ActivationOutput,
@@ -95,7 +97,7 @@ export interface SessionDeps {
   /** Random for INTERNAL AUTHENTICATE (tests). */
   readonly random?: (n: number) => Buffer;
   /** Where journal trouble that must not stop the session is reported (no card identity in it). */
-  readonly logger?: LoggerLike;
+  readonly logger?: Logger;
 }
 
 /**
@@ -137,7 +139,7 @@ function toOutput(o: OperationOutcome): CardOpOutput {
 function taken(vault: PinVault, slot: PinSlot): Buffer {
   const b = vault.take(slot);
   if (b === undefined) {
-    throw Object.assign(new Error('PIN not entered'), { code: ErrorCode.Flow_PinNotEntered });
+    throw new SsCardError(ErrorCode.Flow_PinNotEntered, { zh: '没有输入密码：请在密码键盘上输入后再继续', en: 'no PIN was entered: enter it on the PIN pad to go on' });
   }
   return b;
 }
@@ -197,7 +199,7 @@ export function reconciledOutcome(kind: OperationRow['kind'], st: PinState, supe
  * card (its state was re-read, which is what safety needs): the row stays unreconciled and is
  * tried again the next time the card is seen.
  */
-function reconcileUnsettled(journal: Journal, cardId: string, st: PinState, log: LoggerLike): void {
+function reconcileUnsettled(journal: Journal, cardId: string, st: PinState, log: Logger): void {
   try {
     const rows = journal.findUnreconciled(cardId);
     if (rows.length === 0) return;
@@ -223,7 +225,7 @@ export function sessionImplementations(deps: SessionDeps, vault: PinVault = crea
   let current: SsseCard | undefined;
   const card = (): SsseCard => (current ??= deps.card());
   const needModule = (): SecureModule => {
-    if (deps.secureModule === undefined) throw Object.assign(new Error('no PSAM'), { code: ErrorCode.Psam_Missing });
+    if (deps.secureModule === undefined) throw new SsCardError(ErrorCode.Psam_Missing, { zh: '终端没有可用的 PSAM 卡：无法计算安全报文，请联系技术人员', en: 'the terminal has no PSAM: secured commands cannot be made; call a technician' });
     return deps.secureModule;
   };
   // Checked now, not at the first journal row: a catalog without an item for some kind is a configuration error.
@@ -277,7 +279,7 @@ export function sessionImplementations(deps: SessionDeps, vault: PinVault = crea
         current = deps.card();
         const c = current;
         const b = await c.readBasics(deps.secureModule, deps.secureModule ? () => random(c.selectedAlgorithm === 'SM4' ? 16 : 8) : undefined);
-        if (b.authentic === false) throw Object.assign(new Error('card not authentic'), { code: ErrorCode.Card_NotAuthentic });
+        if (b.authentic === false) throw new SsCardError(ErrorCode.Card_NotAuthentic, { zh: '卡片未通过内部认证，可能不是真实的社保卡：请到社保经办机构核验', en: 'the card failed internal authentication and may not be a genuine social security card: have it checked at a social insurance office' });
         const st = await pinState(c);
         let hotlisted = false;
         if (deps.journal !== undefined) {
@@ -409,7 +411,7 @@ export function sessionImplementations(deps: SessionDeps, vault: PinVault = crea
         }
       }),
       authenticateOperator: fromPromise<OperatorOutput>(async ({ signal }) => {
-        if (deps.authenticateOperator === undefined) throw Object.assign(new Error('no operator source'), { code: ErrorCode.Flow_Refused });
+        if (deps.authenticateOperator === undefined) throw new SsCardError(ErrorCode.Flow_Refused, { zh: '本终端没有操作员登录方式：此业务须由窗口操作员办理', en: 'this terminal has no way for an operator to log in: this service needs a counter operator' });
         return { operatorId: await deps.authenticateOperator(signal) };
       }),
       journalBegin: fromPromise<string, JournalBeginInput>(({ input }) => {

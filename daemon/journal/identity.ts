@@ -10,10 +10,11 @@
  * One 32-byte master secret lives in a key file readable only by the daemon's user (created 0600 on
  * first start); the encryption and HMAC keys are derived from it with HKDF-SHA-256 (RFC 5869).
  */
+import { maskCardId, maskCardNumber, maskIdNumber, maskName } from '../../core/mask.js';
 import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
 import { closeSync, constants, fstatSync, mkdirSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import { ErrorCode, SsCardError } from '../../apdu/errors.js';
+import { ErrorCode, SsCardError } from '../../core/errors.js';
 
 /** Who the card and its holder are, as read from EF05/EF06. `cardId` is required: it names the card. */
 export interface CardIdentity {
@@ -77,27 +78,11 @@ export function normalizeIdentity(id: CardIdentity): CardIdentity {
   return out;
 }
 
-function maskMiddle(s: string, keepStart: number, keepEnd: number): string {
-  if (s.length <= keepStart + keepEnd) return s.length <= 2 ? '*'.repeat(s.length) : `${s[0]!}${'*'.repeat(s.length - 1)}`;
-  return s.slice(0, keepStart) + '*'.repeat(s.length - keepStart - keepEnd) + s.slice(s.length - keepEnd);
-}
-
-/** 李晓红 → 李**, Zhang San → Z********. */
-export function maskName(name: string): string {
-  const chars = [...name];
-  return chars.length <= 1 ? '*' : chars[0]! + '*'.repeat(chars.length - 1);
-}
-
-/** X00000019 → X0****019: the card number as logs, status and events show it. */
-export function maskCardNumber(cardNumber: string): string {
-  return maskMiddle(cardNumber, 2, 3);
-}
-
 export function maskIdentity(id: CardIdentity): MaskedIdentity {
   return {
-    cardId: maskMiddle(id.cardId, 6, 4),
+    cardId: maskCardId(id.cardId),
     cardNumber: id.cardNumber === undefined ? null : maskCardNumber(id.cardNumber),
-    socialSecurityNumber: id.socialSecurityNumber === undefined ? null : maskMiddle(id.socialSecurityNumber, 4, 4),
+    socialSecurityNumber: id.socialSecurityNumber === undefined ? null : maskIdNumber(id.socialSecurityNumber),
     name: id.name === undefined ? null : maskName(id.name),
   };
 }

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ErrorCode, isSsCardError } from '../../apdu/errors.js';
+import { ErrorCode, isSsCardError } from '../../core/errors.js';
 import type { PrivilegedCall } from '../api/context.js';
 import { OperatorAuth } from '../auth/operators.js';
 import type { OperatorAuthEventType } from '../auth/operators.js';
@@ -310,7 +310,7 @@ describe('Journal: what a row can hold', () => {
     const j = open();
     const id = j.beginOperation(BEGIN);
     j.completeOperation(id, { outcome: 'ok' });
-    expect(j.get(id).card).toEqual({ cardId: '410402**********************B5A0', cardNumber: 'Y0****327', socialSecurityNumber: '4104**********0047', name: '李**' });
+    expect(j.get(id).card).toEqual({ cardId: '410402**********************B5A0', cardNumber: 'Y0****327', socialSecurityNumber: '410402********0047', name: '李**' });
     expect(j.reveal(id)).toEqual(CARD);
     j.close();
     const bytes = Buffer.concat([readFileSync(path.join(dir, 'journal.sqlite'))]);

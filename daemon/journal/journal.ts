@@ -36,56 +36,18 @@
  * passphrase or session token: there is no field for one, and the bounded patterns refuse what
  * does not look like an id, a command name or an outcome.
  */
+import type { Logger } from '../../core/logger.js';
+import { SILENT_LOGGER } from '../../core/logger.js';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { ErrorCode, SsCardError, isSsCardError } from '../../apdu/errors.js';
+import { ErrorCode, SsCardError, isSsCardError } from '../../core/errors.js';
 import { IdentityKeys, maskIdentity, normalizeIdentity } from './identity.js';
 import type { CardIdentity, MaskedIdentity } from './identity.js';
 import { UuidV7Generator, isUuidV7 } from './ids.js';
 import { LATEST_SCHEMA_VERSION, MIGRATIONS } from './schema.js';
-import {
-  ACTOR_ID_PATTERN,
-  AUDIT_COMMAND_PATTERN,
-  AUDIT_KINDS,
-  AUDIT_KINDS_WITHOUT_OPERATOR,
-  AUDIT_OUTCOME_PATTERN,
-  BANK_REQUEST_STATUSES,
-  CARD_STATES,
-  OPERATION_KINDS,
-  OUTCOMES,
-  REASON_PATTERN,
-  SERVICE_ITEM_PATTERN,
-  SILENT_LOGGER,
-  TERMINAL_ROLES,
-  checkInt,
-  checkMaterials,
-  checkOneOf,
-  checkPattern,
-  onlyKeys,
-} from './types.js';
-import type {
-  AuditInput,
-  AuditKind,
-  AuditQuery,
-  AuditRow,
-  BankRequestInput,
-  BankRequestRow,
-  BankRequestStatus,
-  BeginInput,
-  CompleteInput,
-  JournalStats,
-  LoggerLike,
-  ObservedCardState,
-  OperationKind,
-  OperationRow,
-  OperationState,
-  Outcome,
-  ReconcileInput,
-  RefusalInput,
-  SyncState,
-  TerminalRole,
-} from './types.js';
+import { ACTOR_ID_PATTERN, AUDIT_COMMAND_PATTERN, AUDIT_KINDS, AUDIT_KINDS_WITHOUT_OPERATOR, AUDIT_OUTCOME_PATTERN, BANK_REQUEST_STATUSES, CARD_STATES, OPERATION_KINDS, OUTCOMES, REASON_PATTERN, SERVICE_ITEM_PATTERN, TERMINAL_ROLES, checkInt, checkMaterials, checkOneOf, checkPattern, onlyKeys } from './types.js';
+import type { AuditInput, AuditKind, AuditQuery, AuditRow, BankRequestInput, BankRequestRow, BankRequestStatus, BeginInput, CompleteInput, JournalStats, ObservedCardState, OperationKind, OperationRow, OperationState, Outcome, ReconcileInput, RefusalInput, SyncState, TerminalRole } from './types.js';
 
 export const DEFAULT_RETENTION_MS = 90 * 24 * 3600 * 1000;
 
@@ -103,7 +65,7 @@ export interface JournalOptions {
   readonly readOnly?: boolean;
   /** `quick` (default) runs PRAGMA quick_check at open, `full` integrity_check, `none` skips. */
   readonly check?: 'quick' | 'full' | 'none';
-  readonly logger?: LoggerLike;
+  readonly logger?: Logger;
   /** Clock (tests). */
   readonly now?: () => number;
 }
@@ -292,7 +254,7 @@ export class Journal {
   public readonly terminalId: string | undefined;
   private readonly db: Database.Database;
   private readonly keys: IdentityKeys | undefined;
-  private readonly log: LoggerLike;
+  private readonly log: Logger;
   private readonly now: () => number;
   private readonly ids: UuidV7Generator;
   private readonly readOnly: boolean;

@@ -5,7 +5,7 @@
  * 80 characters without a run of five digits). The inputs are checked at run time as well (unknown
  * properties are refused), so a cast cannot sneak one in either.
  */
-import { ErrorCode, SsCardError } from '../../apdu/errors.js';
+import { ErrorCode, SsCardError } from '../../core/errors.js';
 import type { OperatorAuthEventType } from '../auth/operators.js';
 import type { CardIdentity, MaskedIdentity } from './identity.js';
 
@@ -277,15 +277,7 @@ export interface JournalStats {
   readonly schemaVersion: number;
 }
 
-/** A logger-like sink (winston's Logger fits). Card identity is never passed to it in clear. */
-export interface LoggerLike {
-  debug(message: string, meta?: Record<string, unknown>): void;
-  info(message: string, meta?: Record<string, unknown>): void;
-  warn(message: string, meta?: Record<string, unknown>): void;
-  error(message: string, meta?: Record<string, unknown>): void;
-}
 
-export const SILENT_LOGGER: LoggerLike = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
 
 // ---- run-time checks ----
 

@@ -17,14 +17,15 @@
  * the *last* logger piped into it, which breaks per-component levels. Each component's logger does
  * the filtering.
  */
+import type { Logger } from '../../core/logger.js';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import winston from 'winston';
-import { ErrorCode, SsCardError } from '../../apdu/errors.js';
+import { ErrorCode, SsCardError } from '../../core/errors.js';
 import type { DaemonConfig } from '../config/config.js';
 import { LOG_COMPONENTS, LOG_LEVELS } from '../config/schema.js';
 import type { LogComponent, LogLevel } from '../config/schema.js';
-import type { LoggerLike } from '../journal/types.js';
+
 import { redact } from './redact.js';
 import { RotatingFileTransport } from './rotating-file.js';
 
@@ -52,7 +53,7 @@ export const LABELS: Readonly<Record<LogComponent, string>> = Object.freeze({
   DAEMON: 'DAEMON',
 });
 
-export interface ComponentLogger extends LoggerLike {
+export interface ComponentLogger extends Logger {
   readonly component: LogComponent;
   /** The component's current level. */
   readonly level: LogLevel;

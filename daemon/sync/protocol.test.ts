@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ErrorCode, isSsCardError } from '../../apdu/errors.js';
+import { ErrorCode, isSsCardError } from '../../core/errors.js';
 import { maskIdentity } from '../journal/identity.js';
 import type { CardIdentity } from '../journal/identity.js';
 import type { OperationRow } from '../journal/types.js';
@@ -16,7 +16,7 @@ const ROW: OperationRow = {
 describe('toWire', () => {
   it('carries the identity in clear, masked, or not at all, as configured', () => {
     expect(toWire({ row: ROW, identity: CARD }, 'full').card).toEqual({ ...CARD, masked: false });
-    expect(toWire({ row: ROW, identity: CARD }, 'masked').card).toEqual({ cardId: '410402**********************B5A0', cardNumber: 'Y0****327', socialSecurityNumber: '4104**********0047', name: '李**', masked: true });
+    expect(toWire({ row: ROW, identity: CARD }, 'masked').card).toEqual({ cardId: '410402**********************B5A0', cardNumber: 'Y0****327', socialSecurityNumber: '410402********0047', name: '李**', masked: true });
     expect(toWire({ row: ROW, identity: CARD }, 'none').card).toBeNull();
   });
 

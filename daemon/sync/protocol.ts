@@ -7,7 +7,7 @@
  *   GET  {base}/v1/hotlist?since=VERSION     → 200 HotlistResponse
  *   GET  {base}/v1/health                    → 200 { ok: true, protocol: 1 }
  */
-import { ErrorCode, SsCardError } from '../../apdu/errors.js';
+import { ErrorCode, SsCardError } from '../../core/errors.js';
 import type { CardIdentity } from '../journal/identity.js';
 import { maskIdentity } from '../journal/identity.js';
 import { isUuidV7 } from '../journal/ids.js';

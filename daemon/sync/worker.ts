@@ -10,13 +10,13 @@
  * - Failures back off exponentially with jitter (backoff.ts) and never give up.
  * - {@link SyncWorker.status} is what the daemon's API and `sscard sync` show.
  */
+import type { Logger } from '../../core/logger.js';
+import { SILENT_LOGGER } from '../../core/logger.js';
 import { randomUUID } from 'node:crypto';
-import { ErrorCode, SsCardError, isSsCardError } from '../../apdu/errors.js';
+import { ErrorCode, SsCardError, isSsCardError } from '../../core/errors.js';
 import type { Journal } from '../journal/journal.js';
-import { SILENT_LOGGER } from '../journal/types.js';
-import type { LoggerLike } from '../journal/types.js';
-import { backoffDelay, checkBackoff } from './backoff.js';
-import type { BackoffOptions } from './backoff.js';
+import { backoffDelay, checkBackoff } from '../../core/backoff.js';
+import type { BackoffOptions } from '../../core/backoff.js';
 import { JsonClient } from './http.js';
 import type { TlsOptions } from './http.js';
 import { PROTOCOL_VERSION, TERMINAL_HEADER, parseHotlistResponse, parsePushResponse, toWire } from './protocol.js';
@@ -40,7 +40,7 @@ export interface SyncOptions {
   readonly intervalMs?: number;
   /** Background loop: how often to pull the hotlist (default 5 min). */
   readonly hotlistIntervalMs?: number;
-  readonly logger?: LoggerLike;
+  readonly logger?: Logger;
   /** Jitter source (tests make it deterministic). */
   readonly random?: () => number;
   /** Called before each backoff wait (tests and the daemon's log observe the backoff). */
@@ -113,7 +113,7 @@ export class SyncWorker {
   private readonly backoff: Required<BackoffOptions>;
   private readonly intervalMs: number;
   private readonly hotlistIntervalMs: number;
-  private readonly log: LoggerLike;
+  private readonly log: Logger;
   private readonly random: () => number;
   private readonly now: () => number;
   private readonly opts: SyncOptions;
@@ -144,7 +144,7 @@ export class SyncWorker {
     this.journal = journal;
     this.batchSize = batch;
     this.identity = identity;
-    this.backoff = checkBackoff(opts.backoff ?? {});
+    this.backoff = checkBackoff(opts.backoff ?? {}, { code: ErrorCode.Sync_Config });
     this.intervalMs = opts.intervalMs ?? 30_000;
     this.hotlistIntervalMs = opts.hotlistIntervalMs ?? 300_000;
     this.log = opts.logger ?? SILENT_LOGGER;

@@ -7,7 +7,7 @@
  * Nothing that crosses this interface carries a PIN digit: PIN entry reports counts and masks,
  * results carry tries left and status words only.
  */
-import type { SsCardError } from '../../apdu/errors.js';
+import type { SsCardError } from '../../core/errors.js';
 import type { ServiceResult } from '../../state/results.js';
 import type { Role, ServiceKind } from '../../state/roles.js';
 import type { SessionEmitted } from '../../state/session.js';

@@ -3,15 +3,16 @@
  * `sscard sim-control` command uses it: requests in words or JSON, one JSON answer per line,
  * bilingual errors, a 0600 socket, a stale socket replaced, a live one never taken over.
  */
+import { SILENT_LOGGER } from '../../core/logger.js';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ErrorCode, SsCardError } from '../../apdu/errors.js';
+import { ErrorCode, SsCardError } from '../../core/errors.js';
 import { askSimulator } from '../../scripts/cmd-sim-control.js';
-import { SILENT_LOGGER } from '../journal/types.js';
+
 import type { SimControlAnswer, SimControlTarget, SimStatus } from './sim-control.js';
 import { SimControlServer, parseSimControlRequest } from './sim-control.js';
 

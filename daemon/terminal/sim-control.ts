@@ -13,11 +13,12 @@
  *   `{"ok":false,"command":…,"error":{"code":501,"zh":…,"en":…}}`.
  * `sscard sim-control` (scripts/cmd-sim-control.ts) is its client.
  */
+import type { Logger } from '../../core/logger.js';
 import { chmodSync, existsSync, lstatSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
-import type { BilingualText } from '../../apdu/errors.js';
-import { ErrorCode, SsCardError, isSsCardError } from '../../apdu/errors.js';
-import type { LoggerLike } from '../journal/types.js';
+import type { BilingualText } from '../../core/errors.js';
+import { ErrorCode, SsCardError, isSsCardError } from '../../core/errors.js';
+
 
 /** The control socket's file name in the simulator's state folder. */
 export const SIM_CONTROL_SOCKET = 'control.sock';
@@ -103,14 +104,14 @@ export class SimControlServer {
     /** The socket's path. */
     public readonly path: string,
     private readonly target: SimControlTarget,
-    private readonly log: LoggerLike,
+    private readonly log: Logger,
   ) {}
 
   /**
    * Listen on `socketPath` (a stale socket file left by a crash is replaced; anything else there
    * is an error). The socket is made 0600 before the first connection is taken.
    */
-  public static async listen(target: SimControlTarget, socketPath: string, log: LoggerLike): Promise<SimControlServer> {
+  public static async listen(target: SimControlTarget, socketPath: string, log: Logger): Promise<SimControlServer> {
     if (existsSync(socketPath)) {
       if (!lstatSync(socketPath).isSocket()) {
         throw new SsCardError(ErrorCode.Sim_Bridge, { zh: `模拟器控制接口的位置已有其他文件：${socketPath}`, en: `another file is in the simulator control socket's place: ${socketPath}` }, { path: socketPath });

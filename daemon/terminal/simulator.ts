@@ -11,9 +11,10 @@
  * remove|insert|swap FILE|status`), which exists only while the simulator runs. A swapped-in
  * card keeps its state in its own copy under `stateDir` too.
  */
+import type { Logger } from '../../core/logger.js';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { ErrorCode, SsCardError } from '../../apdu/errors.js';
+import { ErrorCode, SsCardError } from '../../core/errors.js';
 import { SerialIdCardReader } from '../../drivers/idcard/reader.js';
 import { parseIdCardFixture } from '../../drivers/sim/idcard-fixtures.js';
 import { IdReaderSimulator } from '../../drivers/sim/idcard-reader.js';
@@ -22,7 +23,7 @@ import { PtyPair } from '../../drivers/sim/pty.js';
 import { VirtualSsCard } from '../../drivers/sim/virtual-card.js';
 import { VirtualPsam } from '../../drivers/sim/virtual-psam.js';
 import { VPCD_PORT_CARD, VPCD_PORT_PSAM, VpcdBridge } from '../../drivers/sim/vpcd-bridge.js';
-import type { LoggerLike } from '../journal/types.js';
+
 import type { SimControlTarget, SimStatus } from './sim-control.js';
 import { SIM_CONTROL_SOCKET, SimControlServer } from './sim-control.js';
 
@@ -38,7 +39,7 @@ export interface SimulatorOptions {
   readonly psamPort?: number;
   /** The control socket (default `<stateDir>/control.sock`; null: none). */
   readonly controlSocket?: string | null;
-  readonly logger: LoggerLike;
+  readonly logger: Logger;
 }
 
 /** The state copy of a card profile in the state folder (first use copies the fixture). */
@@ -66,7 +67,7 @@ export class Simulator implements SimControlTarget {
     private readonly idSim: IdReaderSimulator | undefined,
     /** The driver of the simulated ID reader (already open), when there is one. */
     public readonly idReader: SerialIdCardReader | undefined,
-    private readonly log: LoggerLike,
+    private readonly log: Logger,
   ) {}
 
   /** The virtual card in (or last in) the reader. */

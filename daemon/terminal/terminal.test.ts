@@ -4,7 +4,7 @@
  * The same flows run through real pcscd + vpcd and the WebSocket API in test/daemon-*.test.ts.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { ErrorCode } from '../../apdu/errors.js';
+import { ErrorCode } from '../../core/errors.js';
 import { PcscService } from '../../drivers/pcsc/pcsc-service.js';
 import { FakePcsc } from '../../drivers/pcsc/fake-addon.js';
 import { TouchPinPad } from '../../drivers/pinpad/touch-pinpad.js';

@@ -13,13 +13,15 @@
  * slot's lock, and a second one is refused at once (Flow_Busy) instead of queuing behind a
  * holder who is still typing.
  */
+import type { Logger } from '../../core/logger.js';
+import { SILENT_LOGGER } from '../../core/logger.js';
 import { randomBytes } from 'node:crypto';
 import type { Actor, SnapshotFrom } from 'xstate';
 import { createActor } from 'xstate';
 import { PIN_BEARING_INS } from '../../apdu/apdu.js';
 import { parseAtr } from '../../apdu/atr.js';
-import type { BilingualText } from '../../apdu/errors.js';
-import { ErrorCode, SsCardError, isSsCardError } from '../../apdu/errors.js';
+import type { BilingualText } from '../../core/errors.js';
+import { ErrorCode, SsCardError, isSsCardError } from '../../core/errors.js';
 import { toHex } from '../../apdu/hex.js';
 import { wipe } from '../../apdu/pin.js';
 import { SsseCard } from '../../drivers/card/ssse-card.js';
@@ -31,10 +33,10 @@ import { TouchPinPad } from '../../drivers/pinpad/touch-pinpad.js';
 import { Psam } from '../../drivers/psam/psam.js';
 import type { SessionDeps } from '../flows/session-actors.js';
 import { pinEntryOf, sessionImplementations } from '../flows/session-actors.js';
-import { maskCardNumber } from '../journal/identity.js';
+import { maskCardNumber } from '../../core/mask.js';
 import type { Journal } from '../journal/journal.js';
-import type { LoggerLike } from '../journal/types.js';
-import { SILENT_LOGGER } from '../journal/types.js';
+
+
 import type { SyncStatus } from '../sync/worker.js';
 import type { ServiceResult } from '../../state/results.js';
 import { results } from '../../state/results.js';
@@ -61,10 +63,10 @@ import { UnavailablePinPad } from './unavailable-pinpad.js';
 type ReaderTest = (name: string) => boolean;
 
 export interface TerminalLoggers {
-  readonly flow: LoggerLike;
-  readonly pcsc: LoggerLike;
-  readonly pinPad: LoggerLike;
-  readonly idCard: LoggerLike;
+  readonly flow: Logger;
+  readonly pcsc: Logger;
+  readonly pinPad: Logger;
+  readonly idCard: Logger;
 }
 
 export interface TerminalOptions {

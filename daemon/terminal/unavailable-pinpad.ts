@@ -3,7 +3,7 @@
  * says what to configure. Services that need no PIN (ReadBasic) still work; the health report
  * says the terminal is not ready for PIN services.
  */
-import { ErrorCode, SsCardError } from '../../apdu/errors.js';
+import { ErrorCode, SsCardError } from '../../core/errors.js';
 import type { PinEntryResult, PinPad, PinPadCapabilities, SecurePinResult } from '../../drivers/pinpad/pinpad.js';
 
 function notConfigured(): SsCardError {

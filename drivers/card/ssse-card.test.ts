@@ -4,7 +4,7 @@
  * back; the application is selected again afterwards.
  */
 import { describe, expect, it } from 'vitest';
-import { ErrorCode } from '../../apdu/errors.js';
+import { ErrorCode } from '../../core/errors.js';
 import { assertSsCardError } from '../../test/util.js';
 import type { CardProfile } from '../sim/profile.js';
 import { cardFixture, loadCardProfile } from '../sim/profile.js';

@@ -9,7 +9,7 @@
 import { decodeResponse } from '../../apdu/apdu.js';
 import type { Algorithm } from '../../apdu/crypto.js';
 import { blockSize } from '../../apdu/crypto.js';
-import { ErrorCode, SsCardError } from '../../apdu/errors.js';
+import { ErrorCode, SsCardError } from '../../core/errors.js';
 import {
   EF05_FIELDS,
   EF06_FIELDS,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ErrorCode, SsCardError } from '../../apdu/errors.js';
+import { ErrorCode, SsCardError } from '../../core/errors.js';
 import { Psam } from '../psam/psam.js';
 import { cardFixture, psamFixture } from '../sim/profile.js';
 import type { SimCommandEvent } from '../sim/sim-transport.js';

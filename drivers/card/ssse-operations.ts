@@ -23,7 +23,7 @@
 import { decodeResponse } from '../../apdu/apdu.js';
 import type { Algorithm } from '../../apdu/crypto.js';
 import { blockSize } from '../../apdu/crypto.js';
-import { ErrorCode, SsCardError, isSsCardError } from '../../apdu/errors.js';
+import { ErrorCode, SsCardError, isSsCardError } from '../../core/errors.js';
 import { pinToBcd, wipe } from '../../apdu/pin.js';
 import { KeyUsage } from '../../apdu/psam.js';
 import { appUnblock, changePin as changePinApdu, getChallenge, macInput, pinUnblock, reloadPinPboc, reloadPinSsse3, verify, verifyQuery } from '../../apdu/ssse.js';

@@ -8,7 +8,7 @@
  * LEN counts the bytes from CMD (or SW1) through CHK; CHK is the XOR of LEN (both bytes) through the
  * last data byte.
  */
-import { ErrorCode, SsCardError } from '../../apdu/errors.js';
+import { ErrorCode, SsCardError } from '../../core/errors.js';
 
 export const PREAMBLE: Buffer = Buffer.from([0xaa, 0xaa, 0xaa, 0x96, 0x69]);
 /** Largest LEN accepted (base info with fingerprint is ~2.3 KB). */

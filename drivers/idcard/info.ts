@@ -18,7 +18,7 @@
  * | 有效期截止 valid to YYYYMMDD or 长期 | 8 | 16 |
  * | 保留 reserved | 18 | 36 |
  */
-import { ErrorCode, SsCardError } from '../../apdu/errors.js';
+import { ErrorCode, SsCardError } from '../../core/errors.js';
 
 export const TEXT_LENGTH = 256;
 export const PHOTO_LENGTH = 1024;
@@ -92,12 +92,6 @@ export function idCheckChar(first17: string): string | undefined {
 export function isValidIdNumber(id: string): boolean {
   if (typeof id !== 'string' || !/^\d{17}[\dXx]$/.test(id)) return false;
   return idCheckChar(id.slice(0, 17)) === id[17]!.toUpperCase();
-}
-
-/** "411082********0038": region kept, birth date and sequence hidden. */
-export function maskIdNumber(id: string): string {
-  if (typeof id !== 'string' || id.length < 10) return '*'.repeat(typeof id === 'string' ? id.length : 0);
-  return `${id.slice(0, 6)}${'*'.repeat(id.length - 10)}${id.slice(-4)}`;
 }
 
 /** Does the ID card belong to the holder of a social security card (社会保障号码 = 公民身份号码)? */

@@ -5,7 +5,7 @@
  * return a Promise, so `fromPromise(({ input, signal }) => reader.waitForCard(input, signal))` is the
  * whole actor; stopping the actor aborts the wait with IdCard_Cancelled.
  */
-import { ErrorCode, SsCardError } from '../../apdu/errors.js';
+import { ErrorCode, SsCardError } from '../../core/errors.js';
 import { SerialLink } from '../pinpad/serial/link.js';
 import { describeSw3, encodeRequest, IdCmd, IdFrameParser } from './frame.js';
 import type { IdCardInfo } from './info.js';

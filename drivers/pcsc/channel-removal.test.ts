@@ -5,7 +5,7 @@
  * reports, as pcscd does after its presence poll.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { ErrorCode, SsCardError, isSsCardError } from '../../apdu/errors.js';
+import { ErrorCode, SsCardError, isSsCardError } from '../../core/errors.js';
 import { Scard } from './addon.js';
 import { NOT_SENT_RETURNS, PcscReturn, isNotSent, toPcscError } from './errors.js';
 import { FakePcsc } from './fake-addon.js';

@@ -17,7 +17,7 @@
  *   by then makes the failure Pcsc_CardRemoved; it is not `notSent` (the command may have reached
  *   the card before it went), so a state-changing command stays "outcome unknown".
  */
-import { ErrorCode, SsCardError } from '../../apdu/errors.js';
+import { ErrorCode, SsCardError } from '../../core/errors.js';
 import { traceCommand, traceResponse } from '../../apdu/apdu.js';
 import { copyBytes, isSecret, markSecret, wipe } from '../../core/secret.js';
 import type { CardProtocol, CardTransport, Disposition, TransmitOptions } from '../transport.js';

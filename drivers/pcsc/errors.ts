@@ -2,7 +2,7 @@
  * Map the pcsclite addon's errors ("SCardTransmit error: Card was removed.(0x80100069)") to the
  * house's SsCardError codes. PC/SC return codes: pcsclite's pcsclite.h / Microsoft's winscard.h.
  */
-import { ErrorCode, SsCardError } from '../../apdu/errors.js';
+import { ErrorCode, SsCardError } from '../../core/errors.js';
 
 export const PcscReturn = {
   F_INTERNAL_ERROR: 0x80100001,

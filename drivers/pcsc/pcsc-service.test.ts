@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { ErrorCode, isSsCardError } from '../../apdu/errors.js';
+import { ErrorCode, isSsCardError } from '../../core/errors.js';
 import { FakePcsc } from './fake-addon.js';
 import { PcscService } from './pcsc-service.js';
 import type { TraceEntry } from './channel.js';

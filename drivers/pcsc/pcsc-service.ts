@@ -5,8 +5,10 @@
  * SCardGetStatusChange error, ../shared/DOMAIN.md §8) and build a new one with exponential
  * backoff and jitter, re-discovering readers and cards.
  */
+import { backoffDelay, checkBackoff } from '../../core/backoff.js';
+import type { BackoffOptions } from '../../core/backoff.js';
 import { EventEmitter } from 'node:events';
-import { ErrorCode, SsCardError } from '../../apdu/errors.js';
+import { ErrorCode, SsCardError } from '../../core/errors.js';
 import type { AddonContext, AddonFactory, AddonReader } from './addon.js';
 import { Scard, realAddon } from './addon.js';
 import { PcscChannel, type ChannelOptions, type TraceEntry } from './channel.js';
@@ -80,8 +82,7 @@ export class PcscService extends EventEmitter<PcscServiceEvents> {
   private attempt = 0;
   private lastError: SsCardError | undefined;
   private generation = 0;
-  private readonly backoffInitialMs: number;
-  private readonly backoffMaxMs: number;
+  private readonly backoff: Required<BackoffOptions>;
   /** Internal: fires on every change of the picture, for the waitFor* helpers. */
   private readonly changes = new EventEmitter();
 
@@ -90,16 +91,10 @@ export class PcscService extends EventEmitter<PcscServiceEvents> {
     this.addonFactory = options.addon ?? realAddon;
     // Waiters: ready/waitFor* callers and channels waiting for a removal to show (one per reader).
     this.changes.setMaxListeners(0);
-    this.backoffInitialMs = options.backoffInitialMs ?? 200;
-    this.backoffMaxMs = options.backoffMaxMs ?? 5000;
-    for (const [k, v] of [
-      ['backoffInitialMs', this.backoffInitialMs],
-      ['backoffMaxMs', this.backoffMaxMs],
-    ] as const) {
-      if (!Number.isFinite(v) || v <= 0) {
-        throw new SsCardError(ErrorCode.Input_BadOption, { zh: `选项 ${k} 必须是正数，实际为 ${v}`, en: `option ${k} must be a positive number, got ${v}` }, { option: k });
-      }
-    }
+    this.backoff = checkBackoff(
+      { baseMs: options.backoffInitialMs ?? 200, maxMs: options.backoffMaxMs ?? 5000 },
+      { name: (o) => (o === 'baseMs' ? 'backoffInitialMs' : o === 'maxMs' ? 'backoffMaxMs' : o) },
+    );
   }
 
   /** True while a context is established and watching. */
@@ -364,9 +359,8 @@ export class PcscService extends EventEmitter<PcscServiceEvents> {
     this.lastError = error.code === ErrorCode.Pcsc_ServiceUnavailable ? error : toPcscError(new Error('(0x8010001D)'), 'watch');
     this.teardown(true);
     if (!this.running) return;
-    const base = Math.min(this.backoffMaxMs, this.backoffInitialMs * 2 ** this.attempt);
-    const delay = Math.round(base / 2 + Math.random() * (base / 2));
     this.attempt = Math.min(this.attempt + 1, 20);
+    const delay = backoffDelay(this.attempt, this.backoff);
     this.emit('service-down', this.lastError, delay);
     this.changes.emit('change');
     this.retryTimer = setTimeout(() => {

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createActor, setup, waitFor } from 'xstate';
-import { ErrorCode, isSsCardError } from '../../apdu/errors.js';
+import { ErrorCode, isSsCardError } from '../../core/errors.js';
 import { selectAid } from '../../apdu/ssse.js';
 import { Part10SimReader } from '../sim/part10-reader.js';
 import { SimKeypad } from '../sim/pinpad-keypad.js';

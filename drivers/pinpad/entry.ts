@@ -3,7 +3,7 @@
  * HID, touchscreen): option checks, the digit buffer, masked key events, timeouts, cancel, and the
  * rule that the digits are wiped on every way out but one (the result the caller wipes).
  */
-import { ErrorCode, SsCardError } from '../../apdu/errors.js';
+import { ErrorCode, SsCardError } from '../../core/errors.js';
 import { wipe } from '../../apdu/pin.js';
 import type {
   PadKey,

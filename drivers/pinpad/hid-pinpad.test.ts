@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ErrorCode, isSsCardError } from '../../apdu/errors.js';
+import { ErrorCode, isSsCardError } from '../../core/errors.js';
 import { SimHidBinding } from '../sim/pinpad-hid.js';
 import { SimKeypad } from '../sim/pinpad-keypad.js';
 import { fixturesDir } from '../sim/profile.js';

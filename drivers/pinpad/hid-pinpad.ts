@@ -8,7 +8,7 @@
  * object (no kernel HID in CI); production uses node-hid, loaded lazily.
  */
 import { createRequire } from 'node:module';
-import { ErrorCode, SsCardError } from '../../apdu/errors.js';
+import { ErrorCode, SsCardError } from '../../core/errors.js';
 import { KeyPinPad, padDisconnected } from './entry.js';
 import type { PadKey } from './pinpad.js';
 

@@ -10,7 +10,7 @@
  * (Part 10 §2.2), the structure fields (wPINMaxExtraDigit, wLangId, ulDataLength) little-endian
  * (CCID is little-endian), and GET_TLV_PROPERTIES values little-endian (Part 10 §2.6.14).
  */
-import { ErrorCode, SsCardError } from '../../apdu/errors.js';
+import { ErrorCode, SsCardError } from '../../core/errors.js';
 import { scardCtlCode } from '../pcsc/addon.js';
 
 /** SCARD_CTL_CODE(3400): ask the reader which features it has (Part 10 §2.2). */

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { ErrorCode, isSsCardError } from '../../apdu/errors.js';
+import { ErrorCode, isSsCardError } from '../../core/errors.js';
 import { selectAid } from '../../apdu/ssse.js';
 import { Part10SimReader } from '../sim/part10-reader.js';
 import { SimKeypad } from '../sim/pinpad-keypad.js';

@@ -8,7 +8,7 @@
  * shorter than a PIN entry may take. Open the channel with `timeoutMs` above the entry timeout
  * plus a margin (this class also ends the wait itself at bTimerOut × 2 + `marginMs`).
  */
-import { ErrorCode, SsCardError, isSsCardError } from '../../apdu/errors.js';
+import { ErrorCode, SsCardError, isSsCardError } from '../../core/errors.js';
 import type { CardTransport } from '../transport.js';
 import { entryCancelled, padDisconnected, resolveEntryOptions, unsupported } from './entry.js';
 import type { PinPad, PinPadCapabilities, PinPadStatus, SecurePinOptions, SecurePinResult, PinEntryOptions, PinEntryResult } from './pinpad.js';

@@ -19,7 +19,7 @@
  * stopping the actor (leaving the state, CANCEL) aborts the signal and ends the entry with
  * PinPad_Cancelled, wiping what was typed. drivers/pinpad/actors.ts has the ready-made logic.
  */
-import type { SsCardError } from '../../apdu/errors.js';
+import type { SsCardError } from '../../core/errors.js';
 
 /** What kind of device this is. */
 export type PinPadKind = 'pcsc' | 'serial' | 'hid' | 'touchscreen';

@@ -7,7 +7,7 @@
  * entry with PinPad_Disconnected and the port is reopened in the background until the pad is back
  * (then probed again and reported connected).
  */
-import { ErrorCode, SsCardError } from '../../apdu/errors.js';
+import { ErrorCode, SsCardError } from '../../core/errors.js';
 import type { ResolvedEntryOptions } from './entry.js';
 import { entryTimeout, KeyPinPad, padDisconnected } from './entry.js';
 import type { SerialPadCommand, SerialPadParser, SerialPadProtocol } from './serial/protocol.js';

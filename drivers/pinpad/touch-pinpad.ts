@@ -3,7 +3,7 @@
  * For development and demos only — a kiosk takes the PIN on a PIN pad, never on the touchscreen —
  * so it is off by default: constructing one without `allowTouchscreen: true` fails.
  */
-import { ErrorCode, SsCardError } from '../../apdu/errors.js';
+import { ErrorCode, SsCardError } from '../../core/errors.js';
 import { KeyPinPad } from './entry.js';
 import type { PadKey } from './pinpad.js';
 

@@ -6,7 +6,7 @@
  *
  * A command that spends a PIN try is sent once and never retried (STYLE.md "Habits").
  */
-import { ErrorCode, SsCardError } from '../../apdu/errors.js';
+import { ErrorCode, SsCardError } from '../../core/errors.js';
 import { wipe } from '../../apdu/pin.js';
 import { changePin, verify } from '../../apdu/ssse.js';
 import type { CardTransport } from '../transport.js';

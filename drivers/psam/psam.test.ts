@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Algorithm } from '../../apdu/crypto.js';
 import { decryptBlocks, diversify, encryptBlocks, mac } from '../../apdu/crypto.js';
-import { ErrorCode, isSsCardError } from '../../apdu/errors.js';
+import { ErrorCode, isSsCardError } from '../../core/errors.js';
 import { parsePinBlock } from '../../apdu/pin.js';
 import { KeyUsage } from '../../apdu/psam.js';
 import { macInput } from '../../apdu/ssse.js';

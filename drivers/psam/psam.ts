@@ -14,7 +14,7 @@
 import type { Algorithm } from '../../apdu/crypto.js';
 import { blockSize, MAC_LENGTH } from '../../apdu/crypto.js';
 import { decodeResponse } from '../../apdu/apdu.js';
-import { ErrorCode, fail } from '../../apdu/errors.js';
+import { ErrorCode, fail } from '../../core/errors.js';
 import { pinBlock } from '../../apdu/pin.js';
 import { isSecret, wipe } from '../../core/secret.js';
 import { KeyUsage, psamEncrypt, psamInit, psamMac, psamReadTerminalNumber, psamSelect } from '../../apdu/psam.js';

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { ErrorCode, SsCardError } from '../../apdu/errors.js';
+import { ErrorCode, SsCardError } from '../../core/errors.js';
 import type { IdCardText } from '../idcard/info.js';
 import { isValidIdNumber, PHOTO_LENGTH } from '../idcard/info.js';
 import { fixturesDir } from './profile.js';

@@ -5,7 +5,7 @@
  * middle of a read (`takeAwayDuringRead`), to exercise the driver's "card taken away" handling.
  */
 import { SerialPort } from 'serialport';
-import { ErrorCode, SsCardError } from '../../apdu/errors.js';
+import { ErrorCode, SsCardError } from '../../core/errors.js';
 import { encodeResponse, IdFrameParser } from '../idcard/frame.js';
 import { encodeBaseInfo } from '../idcard/info.js';
 import type { IdCardFixture } from './idcard-fixtures.js';

@@ -9,7 +9,7 @@
  * are 6400 (timeout), 6401 (cancel), 6402 (new PINs differ), 6403 (length), 6B80 (bad structure).
  * The completed APDU is wiped after the card answered.
  */
-import { ErrorCode, SsCardError } from '../../apdu/errors.js';
+import { ErrorCode, SsCardError } from '../../core/errors.js';
 import { wipe } from '../../apdu/pin.js';
 import { scardCtlCode } from '../pcsc/addon.js';
 import type { PinModifyStructure, PinVerifyStructure } from '../pinpad/part10.js';

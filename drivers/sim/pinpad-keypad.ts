@@ -8,7 +8,7 @@
  *
  * The queued digits are test data typed by the simulated holder; they are never logged here.
  */
-import { ErrorCode, SsCardError } from '../../apdu/errors.js';
+import { ErrorCode, SsCardError } from '../../core/errors.js';
 import type { PadKey } from '../pinpad/pinpad.js';
 
 /** Parse a key script into keys; throws Input_BadOption naming the position of a bad character. */

@@ -5,7 +5,7 @@
  * as bare bytes — so the driver is exercised over a real serial path end to end.
  */
 import { SerialPort } from 'serialport';
-import { ErrorCode, SsCardError } from '../../apdu/errors.js';
+import { ErrorCode, SsCardError } from '../../core/errors.js';
 import type { PadKey } from '../pinpad/pinpad.js';
 import { encodeFrame, STATUS_OK, Zt598Parser } from '../pinpad/serial/zt598.js';
 import type { SimKeypad } from './pinpad-keypad.js';

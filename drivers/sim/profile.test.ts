@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { diversify } from '../../apdu/crypto.js';
 import type { Algorithm } from '../../apdu/crypto.js';
-import { ErrorCode, isSsCardError } from '../../apdu/errors.js';
+import { ErrorCode, isSsCardError } from '../../core/errors.js';
 import { parseCardId } from '../../apdu/records.js';
 import {
   cardFactor,

@@ -19,7 +19,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_SM4_MAC_FOLD, SM4_MAC_FOLDS } from '../../apdu/crypto.js';
 import type { Algorithm, Sm4MacFold } from '../../apdu/crypto.js';
-import { ErrorCode, fail, isSsCardError } from '../../apdu/errors.js';
+import { ErrorCode, fail, isSsCardError } from '../../core/errors.js';
 import { toHex } from '../../apdu/hex.js';
 import { parseAtr } from '../../apdu/atr.js';
 import { decodeEf05, decodeEf06, EF05_FIELDS, EF06_FIELDS, encodeEf05, encodeEf06, encodeField } from '../../apdu/records.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decodeResponse } from '../../apdu/apdu.js';
-import { ErrorCode, isSsCardError } from '../../apdu/errors.js';
+import { ErrorCode, isSsCardError } from '../../core/errors.js';
 import { readRecordByNumber, selectAid, selectFile, FID, verify, verifyQuery } from '../../apdu/ssse.js';
 import { transportContract } from '../transport.contract.js';
 import { cardFixture, loadCardProfile } from './profile.js';

@@ -16,7 +16,7 @@
  * spent, PIN changed) but the response is lost.
  */
 import { copyBytes, isSecret, markSecret, wipe } from '../../core/secret.js';
-import { ErrorCode, fail, SsCardError } from '../../apdu/errors.js';
+import { ErrorCode, fail, SsCardError } from '../../core/errors.js';
 import { exchangeWithGetResponse } from '../transport.js';
 import type { CardProtocol, CardTransport, Disposition, TransmitOptions } from '../transport.js';
 import type { VirtualCardDevice } from './device.js';

@@ -8,7 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { decodeResponse } from '../../apdu/apdu.js';
 import { SM4_MAC_FOLDS } from '../../apdu/crypto.js';
 import type { Sm4MacFold } from '../../apdu/crypto.js';
-import { ErrorCode, isSsCardError } from '../../apdu/errors.js';
+import { ErrorCode, isSsCardError } from '../../core/errors.js';
 import { KeyUsage } from '../../apdu/psam.js';
 import { appBlock, appUnblock, getChallenge, macInput, selectAid } from '../../apdu/ssse.js';
 import { caught } from '../../test/util.js';

@@ -8,7 +8,7 @@ import { decodeCommand } from '../../apdu/apdu.js';
 import type { CommandApdu } from '../../apdu/apdu.js';
 import type { Algorithm } from '../../apdu/crypto.js';
 import { blockSize, checkSm4MacFold, decryptBlocks, encryptBlocks, mac, MAC_LENGTH, macEquals } from '../../apdu/crypto.js';
-import { ErrorCode, SsCardError } from '../../apdu/errors.js';
+import { ErrorCode, SsCardError } from '../../core/errors.js';
 import { bcdToPin, parsePinBlock, wipe } from '../../apdu/pin.js';
 import { EF05_FIELDS, EF06_FIELDS, encodeSimpleTlv } from '../../apdu/records.js';
 import { FID, macInput, SSSE_AID } from '../../apdu/ssse.js';

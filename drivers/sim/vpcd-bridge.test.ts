@@ -1,6 +1,6 @@
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ErrorCode, isSsCardError } from '../../apdu/errors.js';
+import { ErrorCode, isSsCardError } from '../../core/errors.js';
 import type { VirtualCardDevice } from './device.js';
 import { VpcdBridge } from './vpcd-bridge.js';
 

@@ -11,7 +11,7 @@
  */
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
-import { ErrorCode, SsCardError } from '../../apdu/errors.js';
+import { ErrorCode, SsCardError } from '../../core/errors.js';
 import type { VirtualCardDevice } from './device.js';
 
 export const VPCD_PORT_CARD = 35963;

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ErrorCode, isSsCardError } from '../../../apdu/errors.js';
+import { ErrorCode, isSsCardError } from '../../../core/errors.js';
 import type { SerialPadItem } from './protocol.js';
 import { encodeFrame, lrc, zt598, Zt598Parser } from './zt598.js';
 

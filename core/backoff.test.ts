@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ErrorCode, isSsCardError } from '../../apdu/errors.js';
+import { ErrorCode, isSsCardError } from './errors.js';
 import { backoffDelay, checkBackoff } from './backoff.js';
 
 describe('backoffDelay', () => {
@@ -23,11 +23,12 @@ describe('backoffDelay', () => {
 
   it('names a bad option', () => {
     try {
-      checkBackoff({ baseMs: 10, maxMs: 5 });
+      checkBackoff({ baseMs: 10, maxMs: 5 }, { code: ErrorCode.Sync_Config });
       expect.fail('accepted maxMs < baseMs');
     } catch (err) {
       expect(isSsCardError(err, ErrorCode.Sync_Config)).toBe(true);
       expect((err as Error).message).toContain('backoff.maxMs');
     }
+    expect(() => checkBackoff({ baseMs: 0 }, { name: (o) => (o === 'baseMs' ? 'backoffInitialMs' : o) })).toThrow(/backoffInitialMs/);
   });
 });

@@ -2,9 +2,10 @@
  * Exponential backoff with jitter ("equal jitter" of the AWS architecture blog's "Exponential
  * Backoff And Jitter"): the n-th consecutive failure waits between half and all of
  * min(max, base · factor^(n-1)). Never gives up: a platform down for days is retried every
- * `maxMs` or so, and the spread keeps a fleet of terminals from knocking in step.
+ * `maxMs` or so, and the spread keeps a fleet of terminals (or a daemon waiting for pcscd) from
+ * knocking in step. The one retry rule of the house: the sync worker and the PC/SC service use it.
  */
-import { ErrorCode, SsCardError } from '../../apdu/errors.js';
+import { ErrorCode, SsCardError } from './errors.js';
 
 export interface BackoffOptions {
   /** First delay in ms (default 1 s). */
@@ -15,10 +16,19 @@ export interface BackoffOptions {
   readonly factor?: number;
 }
 
-export function checkBackoff(o: BackoffOptions): Required<BackoffOptions> {
+/** Where a bad option is reported: the error code and the option's name as the caller knows it. */
+export interface BackoffOptionNames {
+  readonly code?: ErrorCode;
+  /** The name of each option, e.g. `backoff.baseMs` (default) or `backoffInitialMs`. */
+  readonly name?: (option: keyof BackoffOptions) => string;
+}
+
+/** The options with their defaults, checked; a bad one throws naming it. */
+export function checkBackoff(o: BackoffOptions, names: BackoffOptionNames = {}): Required<BackoffOptions> {
   const r = { baseMs: o.baseMs ?? 1000, maxMs: o.maxMs ?? 300_000, factor: o.factor ?? 2 };
-  const badOpt = (name: string, zh: string, en: string): never => {
-    throw new SsCardError(ErrorCode.Sync_Config, { zh: `同步设置 backoff.${name} 无效：${zh}`, en: `sync option backoff.${name} is invalid: ${en}` }, { option: `backoff.${name}` });
+  const badOpt = (option: keyof BackoffOptions, zh: string, en: string): never => {
+    const name = names.name?.(option) ?? `backoff.${option}`;
+    throw new SsCardError(names.code ?? ErrorCode.Input_BadOption, { zh: `选项 ${name} 无效：${zh}`, en: `option ${name} is invalid: ${en}` }, { option: name });
   };
   if (!Number.isFinite(r.baseMs) || r.baseMs < 1) badOpt('baseMs', '应为 ≥ 1 的毫秒数', 'must be ≥ 1 ms');
   if (!Number.isFinite(r.maxMs) || r.maxMs < r.baseMs) badOpt('maxMs', '应 ≥ baseMs', 'must be ≥ baseMs');
