@@ -219,7 +219,7 @@ export function retailMac(key: Uint8Array, iv: Uint8Array, message: Uint8Array):
  * rule the social security card uses is **UNCONFIRMED** (docs/card-conventions.md, "MACs on card
  * commands"), so the card and PSAM profiles choose it (`sm4MacFold`):
  * - `xor-words`: XOR of the block's four 32-bit words. The project's domain notes
- *   (../shared/DOMAIN.md §3) state it; no independent published source or test vector was found.
+ *   (docs/domain.md §3) state it; no independent published source or test vector was found.
  *   The default, so profiles without the setting behave as before.
  * - `left4`: the leftmost 4 bytes — the truncation MSB₃₂ of ISO/IEC 9797-1:2011 MAC algorithm 1
  *   (GB/T 15852.1-2020 MAC 算法 1, whose Annex B gives SM4 examples), the same "leftmost 4 bytes"

@@ -1,5 +1,5 @@
 /**
- * SSSE records (../shared/DOMAIN.md §1): simple TLV `tag(1) len(1) value`, the field tables of EF05
+ * SSSE records (docs/domain.md §1): simple TLV `tag(1) len(1) value`, the field tables of EF05
  * (card-issuer data) and EF06 (holder data) as data, and typed codecs both ways — the terminal
  * decodes with them and the virtual card writes its records with them.
  *
@@ -91,7 +91,7 @@ export interface FieldSpec {
   readonly encoding: FieldEncoding;
   /** `date`: CN YYYYMMDD shown as YYYY-MM-DD. */
   readonly format?: 'date';
-  /** Where the fact is inferred, not seen on cards (DOMAIN.md). */
+  /** Where the fact is inferred, not seen on cards (UNCONFIRMED in docs/domain.md §1). */
   readonly unconfirmed?: string;
 }
 

@@ -1,5 +1,5 @@
 /**
- * Command builders for the SSSE (social security) application of the card: ../shared/DOMAIN.md §2
+ * Command builders for the SSSE (social security) application of the card: docs/domain.md §2
  * and docs/card-conventions.md "Card commands as the virtual card implements them". Each builder
  * validates its arguments eagerly (naming the argument in a bilingual error) and returns the encoded
  * C-APDU, built with {@link encodeCommand}.
@@ -16,7 +16,7 @@ import { pinToBcd, wipe } from './pin.js';
 /** "sx1.sh." (ASCII) followed by GBK "社会保障": the SSSE application identifier. */
 export const SSSE_AID: Buffer = Buffer.from('7378312E73682EC9E7BBE1B1A3D5CF', 'hex');
 
-/** File identifiers under the SSSE application (DOMAIN.md §1). */
+/** File identifiers under the SSSE application (docs/domain.md §1). */
 export const FID = {
   MF: 0x3f00,
   /** 卡识别信息: card-issuer data. */

@@ -8,7 +8,7 @@ import { checkSw, describeSw, swHex, triesLeft } from './sw.js';
 const CJK = /[\u4e00-\u9fff]/;
 
 describe('describeSw', () => {
-  // Every status word DOMAIN.md §2 and §6 names, with the category an operator screen keys on.
+  // Every status word docs/domain.md §2 and §6 names, with the category an operator screen keys on.
   it.each<[number, SwCategory]>([
     [0x9000, 'success'],
     [0x6283, 'warning'], // not-activated card answers SELECT AID with this (+FCI)

@@ -9,7 +9,7 @@ import { encodeBerTlv, findAllTags, findPath, findTag, formatBerTlv, MAX_TLV_DEP
 const AID = '7378312E73682EC9E7BBE1B1A3D5CF';
 
 /**
- * FCI of the SSSE application on a 3rd-generation card (DOMAIN.md §1):
+ * FCI of the SSSE application on a 3rd-generation card (docs/domain.md §1):
  *   6F 19                 FCI template, constructed (b6 of 6F set), 25 bytes
  *     84 0F <AID>         DF name, 15 bytes
  *     A5 06               FCI proprietary template, constructed, 6 bytes
