@@ -4,7 +4,7 @@
  * PIN tries left. Read-only operations only: the state-changing commands belong to the service
  * flows (state/), which journal first and never retry.
  *
- * Facts marked UNCONFIRMED in ../shared/DOMAIN.md are options here (CardReadOptions), not constants.
+ * Facts marked UNCONFIRMED in docs/domain.md are options here (CardReadOptions), not constants.
  */
 import { decodeResponse } from '../../apdu/apdu.js';
 import type { Algorithm } from '../../apdu/crypto.js';
@@ -38,12 +38,12 @@ export interface CardReadOptions {
   /** Which bytes of the card identification code form the diversification factor (UNCONFIRMED; default the last 8). */
   readonly factorOffset?: number;
   readonly factorLength?: number;
-  /** Key id of EXTERNAL AUTHENTICATE that opens EF06 on 3.0 cards (DOMAIN.md: 0A). */
+  /** Key id of EXTERNAL AUTHENTICATE that opens EF06 on 3.0 cards (docs/domain.md §1: 0A). */
   readonly ef06AuthKeyId?: number;
   /** Select the MF before the AID (some card makes need it). Default: only when the AID select fails with 6A82. */
   readonly selectMfFirst?: boolean;
   /**
-   * Where the holder's phone number is (DOMAIN.md §1: DF01 EF06 tag 28, 15 bytes). The record
+   * Where the holder's phone number is (docs/domain.md §1: DF01 EF06 tag 28, 15 bytes). The record
    * number (for `addressing: 'record'`, default 1) and the encoding (`an`: ASCII, 00/20/FF-padded,
    * default; `cn`: BCD, F-padded) are UNCONFIRMED (docs/card-conventions.md).
    */
@@ -84,7 +84,7 @@ export interface CardBasics {
   readonly authentic: boolean | undefined;
 }
 
-/** DF01 EF06 tag 28: the holder's phone number, 15 bytes (DOMAIN.md §1). */
+/** DF01 EF06 tag 28: the holder's phone number, 15 bytes (docs/domain.md §1). */
 export const PHONE_TAG = 0x28;
 export const PHONE_LENGTH = 15;
 
@@ -345,7 +345,7 @@ export class SsseCard {
   }
 }
 
-/** `9F0C 03 86 01 <alg>` in the FCI: 03 SM4, 01 (or absent) 3DES (DOMAIN.md §1). */
+/** `9F0C 03 86 01 <alg>` in the FCI: 03 SM4, 01 (or absent) 3DES (docs/domain.md §1). */
 export function algorithmFromFci(fci: Buffer): Algorithm {
   if (fci.length === 0) return '3DES';
   try {

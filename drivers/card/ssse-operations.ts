@@ -3,7 +3,7 @@
  * "Card commands as the virtual card implements them"): VERIFY, CHANGE PIN, RELOAD PIN (PBOC and 3.0
  * forms), PIN UNBLOCK, and activation (APPLICATION UNBLOCK, then the holder's PIN).
  *
- * House rules (STYLE.md "Habits", services issue §5):
+ * House rules (docs/architecture.md "Habits", README "PIN secrecy"):
  * - each operation sends its state-changing APDU exactly ONCE and never retries it;
  * - the PIN buffers passed in are CONSUMED: they are wiped before the function returns, whatever
  *   happens, and so is every APDU or block built from them;
@@ -155,7 +155,7 @@ async function run(what: { zh: string; en: string }, body: () => Promise<Buffer>
 
 /**
  * Right before VERIFY or CHANGE PIN: is the card still there? VERIFY without data asks for the
- * tries left (ISO/IEC 7816-4 VERIFY with an absent data field; ../shared/DOMAIN.md §2), spends no
+ * tries left (ISO/IEC 7816-4 VERIFY with an absent data field; docs/domain.md §2), spends no
  * try and changes nothing, and it fails on a card pulled since the last exchange — also when the
  * reader has not noticed yet: pcscd learns of a pull on an interrupt-less reader (vpcd among them)
  * only at its next presence poll, up to 400 ms later, and the PIN command would otherwise be the

@@ -1,5 +1,5 @@
 /**
- * Framing of the resident ID card reader's SAM module (DOMAIN.md §5; the "ID SAM" serial protocol
+ * Framing of the resident ID card reader's SAM module (docs/domain.md §5; the "ID SAM" serial protocol
  * every 二代证 reader speaks, 115200 8N1):
  *
  *   request:  AA AA AA 96 69 | LEN (2, big-endian) | CMD | PARA | data | CHK
@@ -107,7 +107,7 @@ export class IdFrameParser {
   }
 }
 
-/** Commands (DOMAIN.md §5). */
+/** Commands (docs/domain.md §5). */
 export const IdCmd = {
   RESET: [0x10, 0xff],
   STATUS: [0x11, 0xff],

@@ -1,5 +1,5 @@
 /**
- * The resident ID card reader (an ID SAM module on a serial line, DOMAIN.md §5).
+ * The resident ID card reader (an ID SAM module on a serial line, docs/domain.md §5).
  *
  * Ready for xstate v5 (the service machines): the long-running calls take an AbortSignal last and
  * return a Promise, so `fromPromise(({ input, signal }) => reader.waitForCard(input, signal))` is the

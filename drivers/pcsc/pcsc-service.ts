@@ -2,7 +2,7 @@
  * The PC/SC service: one long-lived watcher of pcscd that keeps an up-to-date list of readers and
  * cards and emits what changes. It never exits on its own: pcscd absent at start, or restarted
  * while we run, makes it tear down the addon's context (the addon stops watching after any
- * SCardGetStatusChange error, ../shared/DOMAIN.md §8) and build a new one with exponential
+ * SCardGetStatusChange error, docs/domain.md §8) and build a new one with exponential
  * backoff and jitter, re-discovering readers and cards.
  */
 import { backoffDelay, checkBackoff } from '../../core/backoff.js';

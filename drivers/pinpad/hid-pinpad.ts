@@ -1,5 +1,5 @@
 /**
- * A USB HID keypad read in HID-data mode through node-hid (DOMAIN.md §6: pads that enumerate as a
+ * A USB HID keypad read in HID-data mode through node-hid (docs/domain.md §6: pads that enumerate as a
  * keyboard are taken by the OS; this is for pads, or keypads configured, that are not).
  *
  * The device is chosen by vendor/product id from config; the key-report decoding is configurable

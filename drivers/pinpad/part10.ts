@@ -285,7 +285,7 @@ export function decodePinModify(data: Uint8Array): PinModifyStructure {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The SSSE structures: VERIFY and CHANGE PIN with BCD, F-padded PINs (DOMAIN.md §2)
+// The SSSE structures: VERIFY and CHANGE PIN with BCD, F-padded PINs (docs/domain.md §2)
 // ---------------------------------------------------------------------------------------------
 
 /** zh-CN LANGID. */

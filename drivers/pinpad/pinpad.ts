@@ -1,5 +1,5 @@
 /**
- * The PIN pad contract (../shared/DOMAIN.md §6): one interface for every kind of pad the kiosk
+ * The PIN pad contract (docs/domain.md §6): one interface for every kind of pad the kiosk
  * may have — a PC/SC reader with a keypad (Part 10 secure PIN entry), a serial encrypting PIN pad
  * in plaintext-input mode, a USB HID keypad, and (development only) the touchscreen.
  *
@@ -10,10 +10,10 @@
  *   the digits and sends the VERIFY / CHANGE PIN to the card itself; only the card's status word
  *   comes back. The digits never enter this process.
  *
- * Secrecy (STYLE.md "Habits"): no digit reaches an event, a log, an error or a status. Key events
- * carry a count and a mask of '*' only.
+ * Secrecy (docs/architecture.md "Habits"): no digit reaches an event, a log, an error or a status.
+ * Key events carry a count and a mask of '*' only.
  *
- * Ready for xstate v5 (the service machines of the services issue): every long-running method
+ * Ready for xstate v5 (the service machines of state/session.ts): every long-running method
  * takes an AbortSignal as its last argument and returns a Promise, so it maps 1:1 onto
  * `fromPromise(({ input, signal, emit }) => pad.enterPin({ ...input, onKey: (e) => emit(e) }, signal))`;
  * stopping the actor (leaving the state, CANCEL) aborts the signal and ends the entry with
@@ -146,6 +146,6 @@ export interface PinPad {
   onStatus(listener: (status: PinPadStatus) => void): () => void;
 }
 
-/** Entry defaults of the social security card: exactly 6 digits (DOMAIN.md §2). */
+/** Entry defaults of the social security card: exactly 6 digits (docs/domain.md §2). */
 export const DEFAULT_PIN_LENGTH = 6;
 export const DEFAULT_ENTRY_TIMEOUT_MS = 30_000;

@@ -4,7 +4,7 @@
  * (apdu/ssse.ts) and every Buffer holding digits wiped as soon as it is sent. The service machines
  * call these (as actors, drivers/pinpad/actors.ts) so that digits never enter machine context.
  *
- * A command that spends a PIN try is sent once and never retried (STYLE.md "Habits").
+ * A command that spends a PIN try is sent once and never retried (docs/architecture.md "Habits").
  */
 import { ErrorCode, SsCardError } from '../../core/errors.js';
 import { wipe } from '../../apdu/pin.js';

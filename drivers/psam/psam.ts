@@ -1,7 +1,7 @@
 /**
  * The terminal's PSAM client: every secret the terminal needs (card authentication, external
  * authentication cryptograms, command MACs, encrypted PIN blocks) is computed by the PSAM with
- * keys that never leave it (../shared/DOMAIN.md §3, docs/card-conventions.md "PSAM commands").
+ * keys that never leave it (docs/domain.md §3, docs/card-conventions.md "PSAM commands").
  * Works over any CardTransport: a PC/SC reader slot or the simulator's {@link SimTransport}.
  *
  * Algorithm selection: the PSAM holds one application DF per algorithm (default 3DES `1001`,

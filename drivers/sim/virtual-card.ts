@@ -160,7 +160,7 @@ interface EfInfo {
   readonly name: RecordFileName | 'EF07' | 'EF08';
 }
 
-/** The file model (DOMAIN.md §1): MF / SSSE (EF05 EF06 EF07 EF08 DF01 (EF06)). */
+/** The file model (docs/domain.md §1): MF / SSSE (EF05 EF06 EF07 EF08 DF01 (EF06)). */
 const EFS: readonly EfInfo[] = [
   { df: 'SSSE', fid: FID.EF05, sfi: 0x05, kind: 'record', name: 'EF05' },
   { df: 'SSSE', fid: FID.EF06, sfi: 0x06, kind: 'record', name: 'EF06' },
@@ -185,7 +185,7 @@ function tagRecord(file: RecordFileName, tag: number): number | undefined {
 
 /**
  * Who may READ RECORD the phone number (DF01 EF06 tag 28): `verifiedPin` (default, as
- * docs/card-conventions.md and DOMAIN.md §1 have it: 6982 until the holder's PIN is verified in
+ * docs/card-conventions.md and docs/domain.md §1 have it: 6982 until the holder's PIN is verified in
  * this session) or `open` (some card makes may let anyone read DF01). UNCONFIRMED per card make:
  * a per-card setting, not a constant.
  */
@@ -704,6 +704,6 @@ export class VirtualSsCard extends SimCardOs {
   }
 }
 
-/** The card's PIN rule (DOMAIN.md §2): exactly 6 digits, 3 bytes of BCD. */
+/** The card's PIN rule (docs/domain.md §2): exactly 6 digits, 3 bytes of BCD. */
 const PIN_DIGITS = 6;
 const PIN_BYTES = 3;

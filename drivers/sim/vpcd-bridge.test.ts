@@ -4,7 +4,7 @@ import { ErrorCode, isSsCardError } from '../../core/errors.js';
 import type { VirtualCardDevice } from './device.js';
 import { VpcdBridge } from './vpcd-bridge.js';
 
-/** A stand-in for pcscd's vpcd driver: a TCP server speaking the vpcd framing (DOMAIN.md §8). */
+/** A stand-in for pcscd's vpcd driver: a TCP server speaking the vpcd framing (docs/domain.md §8). */
 class FakeVpcd {
   server = net.createServer();
   socket: net.Socket | undefined;

@@ -1,6 +1,6 @@
 /**
  * Bridge from a VirtualCardDevice to vsmartcard's vpcd reader driver inside a real pcscd
- * (../shared/DOMAIN.md §8). The card is a TCP client of the reader:
+ * (docs/domain.md §8). The card is a TCP client of the reader:
  *
  *   every message: length (2 bytes, big-endian) ‖ payload
  *   payload of 1 byte is a control: 00 power off, 01 power on, 02 reset, 04 get ATR (answer: the ATR)

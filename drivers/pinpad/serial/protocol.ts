@@ -1,5 +1,5 @@
 /**
- * What a serial PIN pad framing must provide, so that a second one (KMY350x-style, DOMAIN.md §6)
+ * What a serial PIN pad framing must provide, so that a second one (KMY350x-style, docs/domain.md §6)
  * is one more file beside zt598.ts. The driver (serial-pinpad.ts) only talks through this.
  */
 import type { SsCardError } from '../../../core/errors.js';

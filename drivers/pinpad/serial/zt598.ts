@@ -1,5 +1,5 @@
 /**
- * ZT598-style serial encrypting PIN pad framing (DOMAIN.md §6; the SZZT family, as the public
+ * ZT598-style serial encrypting PIN pad framing (docs/domain.md §6; the SZZT family, as the public
  * smartkiosk/smartware driver for the ZT588 speaks it):
  *
  *   STX(02) | LEN: 3 ASCII decimal digits, bytes of CMD+DATA | CMD | DATA | ETX(03) | LRC: 2 ASCII hex
