@@ -1,5 +1,5 @@
 /**
- * The daemon (daemon issue §1, §6): load the configuration, then start the parts in dependency
+ * The daemon: load the configuration, then start the parts in dependency
  * order — logging, the journal (rows left `pending` by a stop turn `interrupted`; purge schedule),
  * the PC/SC service, the simulator when there is no physical reader, the PIN pad, the ID reader,
  * the terminal (card slots and PSAM), the sync worker and the local API — and report readiness
@@ -69,7 +69,7 @@ async function openPinPad(cfg: DaemonConfig, pcsc: PcscService, simulated: boole
     case 'touchscreen':
       return new TouchPinPad({ allowTouchscreen: p.allowTouchscreen || simulated });
     // Device drivers are loaded when configured: serialport and node-hid cost memory a terminal
-    // without such a device should not pay (idle RSS target, daemon issue §8).
+    // without such a device should not pay (idle RSS target, docs/benchmarks.md, bench:api).
     case 'serial': {
       const { SerialPinPad } = await import('../drivers/pinpad/serial-pinpad.js');
       return new SerialPinPad({ path: p.path ?? '', baudRate: p.baudRate });
@@ -258,7 +258,7 @@ export async function startDaemon(opts: StartOptions): Promise<Daemon> {
     }
 
     const apiLog = logging.get('API');
-    // Privileged calls and operator sessions are journaled with the operator id (daemon issue §4).
+    // Privileged calls and operator sessions are journaled with the operator id (docs/api.md "Operators").
     // An id that is not a configured account is recorded as '' (it may be a passphrase typed
     // into the wrong field).
     const accounts = new Set(cfg.operators.accounts.map((a) => a.id));

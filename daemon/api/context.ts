@@ -29,11 +29,12 @@ export interface LockHolder {
 }
 
 /**
- * One card operation at a time per reader (issue 5 §2): SSCard.*, CardReader.ChipIO/ChipPower/Reset
- * and the SSCardDriver calls take the lock of their reader (key: the payload's `reader`, "" for
- * the default slot), Keyboard.PinEntry the PIN pad's; a second one on the same key is refused at
- * once. Operations on different readers run side by side (the terminal refuses, with Flow_Busy →
- * sequenceError, a request without `reader` that lands on a slot busy under its name).
+ * One card operation at a time per reader (docs/api.md "Sequencing"): SSCard.*,
+ * CardReader.ChipIO/ChipPower/Reset and the SSCardDriver calls take the lock of their reader (key:
+ * the payload's `reader`, "" for the default slot), Keyboard.PinEntry the PIN pad's; a second one
+ * on the same key is refused at once. Operations on different readers run side by side (the
+ * terminal refuses, with Flow_Busy → sequenceError, a request without `reader` that lands on a slot
+ * busy under its name).
  */
 export class Sequencer {
   private readonly holders = new Map<string, LockHolder>();

@@ -1,6 +1,6 @@
 /**
  * The HTTP side of the local API (docs/api.md "HTTP"): health and status for monitors, and the
- * SSCardDriver-compatible calls (DOMAIN.md §4) for applications written against the vendor DLLs.
+ * SSCardDriver-compatible calls (docs/domain.md §4) for applications written against the vendor DLLs.
  * The vendor semantics (output string, return codes) live in vendor.ts; this file is the glue.
  *
  * Answers are JSON with bilingual texts, except the vendor calls, which answer as the DLL would:
@@ -139,7 +139,7 @@ export function clientGone(e: unknown): boolean {
 
 let httpSeq = 1;
 
-/** One SSCardDriver function (DOMAIN.md §4). */
+/** One SSCardDriver function (docs/domain.md §4). */
 async function vendorCall(api: ApiContext, fn: VendorFunction, req: IncomingMessage, res: ServerResponse): Promise<void> {
   if (!isJson(req)) return sendVendor(res, 415, null, bilingual(TEXT.contentType), { connection: 'close' });
   let raw: Buffer;

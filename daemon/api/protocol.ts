@@ -1,5 +1,5 @@
 /**
- * The XFS4IoT message envelope of the local API (DOMAIN.md §7, CEN CWA 17852): the header schema,
+ * The XFS4IoT message envelope of the local API (docs/domain.md §7, CEN CWA 17852): the header schema,
  * the answer builders (acknowledge, event, unsolicited, completion), the completion codes, and the
  * translation of schema problems and SsCardErrors into answers a person and a program can use.
  *

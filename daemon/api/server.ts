@@ -1,8 +1,8 @@
 /**
- * The daemon's local API (daemon issue 5 §2–§4, docs/api.md): one node:http server on the host and
+ * The daemon's local API (docs/api.md): one node:http server on the host and
  * port (or Unix socket) the daemon gives it — it never binds anywhere else — serving
  *
- * - WebSocket, XFS4IoT envelope (DOMAIN.md §7): the service publisher at `/xfs4iot/v1.0` and the
+ * - WebSocket, XFS4IoT envelope (docs/domain.md §7): the service publisher at `/xfs4iot/v1.0` and the
  *   one service, which implements the Common, CardReader, Keyboard, SSCard and Operator
  *   interfaces, at `/xfs4iot/v1.0/sscard` (also reachable as `/xfs4iot/v1.0/<Interface>`);
  * - HTTP: `GET /health`, `GET /status`, and the SSCardDriver calls `POST /sscard/<function>`.

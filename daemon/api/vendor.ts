@@ -1,9 +1,9 @@
 /**
- * The reader vendors' SSCardDriver interface (DOMAIN.md §4) over HTTP: the request fields, the
+ * The reader vendors' SSCardDriver interface (docs/domain.md §4) over HTTP: the request fields, the
  * iReadCardBas output string, and the `long` return codes, as pure functions. The HTTP routes
  * (http-routes.ts) only glue these to the terminal. The tables here are the ones in docs/api.md.
  *
- * Return codes (DOMAIN.md §4): 0 success; −1 card type, −2 no card, −3 not powered, −4 no
+ * Return codes (docs/domain.md §4): 0 success; −1 card type, −2 no card, −3 not powered, −4 no
  * response, −11/−12 reader, −20 bad 卡识别码, −21 internal authentication failed, −22/−23 data,
  * −24 PSAM key level, −31…−36 PIN pad, −51 wrong PIN, −52 PIN locked, −2201 no PSAM, −2202
  * algorithm unsupported, otherwise −(SW as decimal), e.g. 6A82 → −27266.

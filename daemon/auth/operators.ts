@@ -1,5 +1,5 @@
 /**
- * Operator authentication for the local API (daemon issue 5 §4): counter terminals run
+ * Operator authentication for the local API (docs/api.md "Operators"): counter terminals run
  * state-changing services only for an operator who logged in with the passphrase whose scrypt
  * hash is in the configuration (`operators.accounts`).
  *

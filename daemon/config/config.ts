@@ -1,5 +1,5 @@
 /**
- * The daemon's configuration (daemon issue 5 §1): read from the file given with `--config`, else
+ * The daemon's configuration (docs/config.md): read from the file given with `--config`, else
  * from env `SSCARD_CONFIG`, else all defaults; JSON (`.json`) or TOML (`.toml`).
  *
  * - The shape, ranges and defaults are the zod schema in schema.ts; docs/config.md is generated

@@ -2,7 +2,7 @@
  * The service catalog as the flows use it: fixtures/catalog/service-items.json (the two seed
  * items, documented in fixtures/catalog/README.md) read from disk and validated by
  * state/catalog.ts `parseCatalog`, and the 业务办理项编码 each service kind reports with its journal
- * rows (seeds README: transactions reported upstream carry the service item code).
+ * rows (docs/service-items/README.md: transactions reported upstream carry the service item code).
  *
  * state/ reads no file; this is where the file is read. The shipped file is found next to the
  * sources (`daemon/flows` → `../../fixtures`) and next to the build (`dist/daemon/flows` →

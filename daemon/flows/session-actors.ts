@@ -8,7 +8,8 @@
  * `{ ...config, pinEntry: pinEntryOf(pinPad) }` so a keypad reader that cannot hand out a new PIN
  * is refused at routing.
  *
- * The card's phone (DF01 EF06 tag 28) for the PIN policy's phone rule (seed 000 line 323: 电话号码):
+ * The card's phone (DF01 EF06 tag 28) for the PIN policy's phone rule (seed 000 line 323: 电话号码;
+ * docs/service-items/):
  * `checkNewPin` reads it and adds it to the caller's `phones`. The conventions
  * (docs/card-conventions.md) have the card refuse that read (6982) until the holder's PIN is
  * verified. Then:
@@ -195,9 +196,9 @@ export function reconciledOutcome(kind: OperationRow['kind'], st: PinState, supe
  * When a card is identified: its operations whose outcome only the card can tell — `interrupted`
  * by a stop of the daemon, or completed `unknown` because the card was pulled or the transport
  * failed mid-command — are reconciled from the state just re-read, before anything else is done
- * with the card (journal issue §1, services issue §5). A journal failure here does not refuse the
- * card (its state was re-read, which is what safety needs): the row stays unreconciled and is
- * tried again the next time the card is seen.
+ * with the card (the reconciling row: docs/sync-protocol.md, `reconciles`). A journal failure
+ * here does not refuse the card (its state was re-read, which is what safety needs): the row stays
+ * unreconciled and is tried again the next time the card is seen.
  */
 function reconcileUnsettled(journal: Journal, cardId: string, st: PinState, log: Logger): void {
   try {

@@ -28,7 +28,7 @@
  * A card activated at a financial window gets its bank-account activation recorded as a separate
  * request for the bank ({@link Journal.recordBankRequest}, table `bank_requests`, schema 2).
  *
- * The audit trail (daemon issue §4, table `audit`, schema 3): every privileged API call with the
+ * The audit trail (docs/api.md "Operators", table `audit`, schema 3): every privileged API call with the
  * operator id, the command, the request id and the outcome, and every operator login, failed
  * login, lock, logout and expiry ({@link Journal.recordAudit}, read back with {@link Journal.audit}).
  * Audit entries are local only: the sync worker never sends them to the platform. They are purged
@@ -869,7 +869,7 @@ export class Journal {
   }
 
   // ---------------------------------------------------------------------------------------------
-  // bank-account activation requests (seed 000 行使内容 2)
+  // bank-account activation requests (seed 000 行使内容 2, docs/service-items/000_1700379f35991b5f.txt)
   // ---------------------------------------------------------------------------------------------
 
   /**
@@ -957,7 +957,7 @@ export class Journal {
   }
 
   // ---------------------------------------------------------------------------------------------
-  // audit trail (daemon issue §4)
+  // audit trail (docs/api.md "Operators")
   // ---------------------------------------------------------------------------------------------
 
   /**

@@ -90,10 +90,10 @@ CREATE INDEX bank_requests_sent_age ON bank_requests(sent_at) WHERE status = 'se
 `,
   },
   {
-    // Daemon issue §4: every privileged call is journaled with the operator id, and so are the
-    // operator sign-in events. Local only (never synced); purged by age with the retention. No
-    // column can hold a PIN, a passphrase or a token: ids, bounded names without a run of five
-    // digits, a number.
+    // The audit trail (docs/api.md "Operators"): every privileged call is journaled with the
+    // operator id, and so are the operator sign-in events. Local only (never synced); purged by
+    // age with the retention. No column can hold a PIN, a passphrase or a token: ids, bounded
+    // names without a run of five digits, a number.
     version: 3,
     sql: `
 CREATE TABLE audit (

@@ -58,7 +58,7 @@ export const SERVICE_ITEM_PATTERN = /^[0-9A-Z]{20,40}$/;
 export const ACTOR_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 /**
- * Audit entries (daemon issue §4: every privileged call is journaled with the operator id), table
+ * Audit entries (docs/api.md "Operators": every privileged call is journaled with the operator id), table
  * `audit`, schema 3: a privileged API call and its outcome, and the operator sign-in events.
  */
 export const AUDIT_KINDS = [
@@ -104,7 +104,10 @@ export const AUDIT_COMMAND_PATTERN = /^(?!.*[0-9]{5})[A-Za-z][A-Za-z0-9 ./_-]{0,
  */
 export const AUDIT_OUTCOME_PATTERN = /^(?!.*[0-9]{5})-?[A-Za-z0-9][A-Za-z0-9._:-]{0,78}$/;
 
-/** The two published service items (fixtures in /work/shared/seeds): 业务办理项编码. */
+/**
+ * The two published service items (docs/service-items/; fixtures/catalog/service-items.json):
+ * 业务办理项编码.
+ */
 export const SERVICE_ITEMS = {
   /** 000 社会保障卡启用 */
   activation: '11411082005756085T400201401000202',

@@ -1,5 +1,5 @@
 /**
- * The terminal as the local API sees it (daemon issue §2–§3): one object that knows the readers,
+ * The terminal as the local API sees it: one object that knows the readers,
  * the card session, the PIN pad, the ID reader, the journal and the sync worker. The API layer
  * (daemon/api/) talks only to this interface; daemon/terminal/terminal.ts implements it over the
  * real devices (or the simulator), and the API's unit tests implement it with a fake.
@@ -71,7 +71,7 @@ export interface Health {
   readonly reasons: readonly { readonly component: string; readonly zh: string; readonly en: string }[];
 }
 
-/** The basic data of the card in the slot, as iReadCardBas returns it (DOMAIN.md §4). */
+/** The basic data of the card in the slot, as iReadCardBas returns it (docs/domain.md §4). */
 export interface CardBasicInfo {
   /** 发卡地区行政区划代码 (6 digits). */
   readonly region: string;

@@ -1,5 +1,6 @@
 /**
- * The daemon's simulator (daemon issue §1): on a machine with no physical reader, the default
+ * The daemon's simulator (README "Quick start", docs/config.md `simulate`): on a machine with no
+ * physical reader, the default
  * configuration puts the project's virtual card and PSAM into pcscd's vpcd readers and a simulated
  * ID card reader on a pseudo-terminal, so a newcomer sees the whole daemon work end to end through
  * the real PC/SC stack. The card's state lives in a copy of its profile under `stateDir` (first

@@ -1,6 +1,6 @@
 /**
- * The terminal: the daemon's one owner of the card slots, the PSAM, the PIN pad and the ID reader
- * (daemon issue §1–§2). It implements {@link TerminalPort} for the local API.
+ * The terminal: the daemon's one owner of the card slots, the PSAM, the PIN pad and the ID reader.
+ * It implements {@link TerminalPort} for the local API.
  *
  * Each card reader (a "slot") has one long-lived card session actor (state/session.ts) wired by
  * daemon/flows/session-actors.ts. PC/SC presence events drive it: a card in the slot is connected
