@@ -1,5 +1,5 @@
 /**
- * The actor contracts of the card session (services issue §1): every side effect of the session
+ * The actor contracts of the card session (state/session.ts): every side effect of the session
  * machine — card I/O, the PSAM, PIN entry, the ID card reader, the operator, the journal — is a
  * named actor supplied by the caller (`machine.provide({ actors })`). This file holds their types
  * only; daemon/flows builds them from the drivers, and the tests build them over the simulator.
@@ -14,7 +14,7 @@ import type { Role, ServiceKind } from './roles.js';
 
 export type { PinSlot };
 
-/** Terminal roles (services issue §4, state/roles.ts). */
+/** Terminal roles (state/roles.ts). */
 export type TerminalRole = Role;
 
 /** Identity materials presented (收件, state/materials.ts). */

@@ -1,10 +1,10 @@
 /**
- * The service catalog: the two published service items (../shared/seeds/) as data
+ * The service catalog: the two published service items (docs/service-items/) as data
  * (fixtures/catalog/service-items.json, documented in fixtures/catalog/README.md), validated by
  * {@link parseCatalog}, and which item a service kind reports upstream ({@link serviceItemFor}).
  *
- * Transactions reported upstream carry the item's 业务办理项编码 (seeds README). The codes are
- * checked for shape, not just presence, because the seed text breaks them across lines:
+ * Transactions reported upstream carry the item's 业务办理项编码 (docs/service-items/README.md).
+ * The codes are checked for shape, not just presence, because the seed text breaks them across lines:
  * - 实施主体编码: an 18-character unified social credit code (GB 32100) whose check character is
  *   verified, e.g. seed 000 lines 204–206 「1141108200575608 / 5T」 → 11411082005756085T;
  * - 实施编码: the 实施主体编码 followed by 13 characters (31 in all);

@@ -1,6 +1,6 @@
 /**
  * Bilingual text helpers for the state/ modules: every text a holder or operator sees comes as a
- * pair, Simplified Chinese first and English second (../shared/STYLE.md "Habits").
+ * pair, Simplified Chinese first and English second (docs/architecture.md "Habits").
  */
 import type { BilingualText } from '../core/errors.js';
 

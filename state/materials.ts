@@ -1,7 +1,8 @@
 /**
  * The application materials (申请材料) and the 收件 (receive materials) step.
  *
- * Seed 001, 办理流程 受理 (line 75): 「申请材料不齐全或者不符合法定形式的，应当一次性告知申请人需要补正的全部内容」
+ * Seed 001 (docs/service-items/001_bf9ce8a90a3e7ce5.txt), 办理流程 受理 (line 75):
+ * 「申请材料不齐全或者不符合法定形式的，应当一次性告知申请人需要补正的全部内容」
  * and 「材料提供不全的及时告知所需提供资料」. So {@link checkMaterials} reports every missing item
  * at once, in one sentence, never one by one. The materials themselves: seed 000 申请材料 1–2
  * (lines 244–264) and seed 001 申请材料 1–2 (lines 59–60): the social security card and the

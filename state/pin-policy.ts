@@ -2,10 +2,12 @@
  * The PIN policy for a PIN the holder sets (activate, change, reset, unblock): a pure module with
  * one function per rule and {@link checkPinPolicy} that runs them all.
  *
- * Source: seed 000 (社会保障卡启用), 常见问题 "密码设置应注意哪些问题？" (lines 321–323):
+ * Source: seed 000 (社会保障卡启用, docs/service-items/000_1700379f35991b5f.txt), 常见问题
+ * "密码设置应注意哪些问题？" (lines 321–323):
  * 「密码必须设为６位阿拉伯数字。请尽量不要设置六位相同数字、连续数字、出生日期、电话号码作为用户密码，
  * 建议将几个常用数字简单组合成密码使用。」 The seed says 请尽量不要 ("try not to"); this terminal
- * enforces it. The deny list is the terminal's own configuration (issue 3 §3), not a seed rule.
+ * enforces it. The deny list is the terminal's own configuration (docs/config.md
+ * `session.denyList`), not a seed rule.
  *
  * Decisions (each one pinned by a test in pin-policy.test.ts):
  * - **Length and digits first.** A PIN that is not exactly 6 ASCII digits gets `PIN_LENGTH` and/or
@@ -27,10 +29,11 @@
  * - All rejections are reported, in the order of {@link PIN_RULE_CODES}, so the holder learns every
  *   problem at once.
  *
- * PIN handling (../shared/STYLE.md): the PIN is a Buffer of ASCII digits owned and wiped by the
- * caller. This module compares its bytes in place: it never decodes the PIN into a string, never
- * copies it into another buffer, never changes it, and never puts a digit of it (or a form of the
- * birth date or phone number) into a reason. `checkPinPolicy` never throws.
+ * PIN handling (docs/architecture.md "Habits", README "PIN secrecy"): the PIN is a Buffer of ASCII
+ * digits owned and wiped by the caller. This module compares its bytes in place: it never decodes
+ * the PIN into a string, never copies it into another buffer, never changes it, and never puts a
+ * digit of it (or a form of the birth date or phone number) into a reason. `checkPinPolicy` never
+ * throws.
  */
 import { ErrorCode, fail } from '../core/errors.js';
 import { bi, type BilingualText } from './i18n.js';
@@ -252,7 +255,10 @@ export function matchesPhone(pin: Uint8Array, ctx?: PinPolicyContext): boolean {
   return false;
 }
 
-/** The PIN is on the terminal's deny list (issue 3 §3). Entries other than 6 digits never match. */
+/**
+ * The PIN is on the terminal's deny list (docs/config.md `session.denyList`). Entries other than
+ * 6 digits never match.
+ */
 export function inDenyList(pin: Uint8Array, ctx?: PinPolicyContext): boolean {
   if (!isSixDigits(pin)) return false;
   const list = ctx?.denyList;

@@ -1,6 +1,6 @@
 /**
- * Where entered PIN digits wait between the PIN pad and the card command, outside the machine:
- * the session machine only ever sees a slot name and a digit count (services issue §5: digits never
+ * Where entered PIN digits wait between the PIN pad and the card command, outside the machine: the
+ * session machine only ever sees a slot name and a digit count (README "PIN secrecy": digits never
  * in context snapshots, events, logs, errors or results). The wiring (daemon/flows) creates one
  * vault per session and closes the PIN-entry and card-operation actors over it.
  *

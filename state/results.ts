@@ -1,7 +1,8 @@
 /**
- * Typed results of the card services (services issue §6): every flow ends in one of these — a
- * stable code, zh-CN and en text, the tries left where they matter, and the holder's next step.
- * Nothing here can carry a PIN digit: the only numbers are tries left and status words.
+ * Typed results of the card services (docs/api.md "SSCard", service completion): every flow ends in
+ * one of these — a stable code, zh-CN and en text, the tries left where they matter, and the
+ * holder's next step. Nothing here can carry a PIN digit: the only numbers are tries left and
+ * status words.
  */
 import type { BilingualText } from '../core/errors.js';
 import { AFTER_RESET_ADVICE } from './catalog.js';

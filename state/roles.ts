@@ -2,8 +2,8 @@
  * Terminal roles and the capability matrix: which service a terminal of each role may run, with
  * which materials, and whether an authenticated operator is required.
  *
- * Seeds: 000 = 社会保障卡启用 (../shared/seeds/000_1700379f35991b5f.txt),
- *        001 = 社会保障卡密码修改与重置 (../shared/seeds/001_bf9ce8a90a3e7ce5.txt).
+ * Seeds: 000 = 社会保障卡启用 (docs/service-items/000_1700379f35991b5f.txt),
+ *        001 = 社会保障卡密码修改与重置 (docs/service-items/001_bf9ce8a90a3e7ce5.txt).
  *
  * | kind     | kiosk                               | counter      | financial-counter | materials       |
  * |----------|-------------------------------------|--------------|-------------------|-----------------|
@@ -17,7 +17,7 @@
  * - verify / change at a kiosk: seed 001 是否支持自助终端办理 是 (line 26). verify is the PIN check
  *   itself and never needs an operator; change proves the holder by the old PIN, which the card
  *   checks, so it needs only the card (seed 001 lists the ID card for the item as a whole; that is
- *   read here as the reset half's identity proof, as issue 3 §2 does).
+ *   read here as the reset half's identity proof).
  * - reset: seed 001 申请材料 (lines 59–60) and seed 000 FAQ 「社保账户的密码重置，须持本人社保卡、
  *   身份证」 (line 353): the card and the ID card. Seed 001 allows self-service terminals, but a
  *   kiosk needs an ID reader and a PSAM for it, so it is allowed at a kiosk only when the terminal's

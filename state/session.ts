@@ -1,5 +1,5 @@
 /**
- * The card session and its services as one xstate v5 machine (services issue §1–§2, §5–§6):
+ * The card session and its services as one xstate v5 machine:
  *
  *   idle → identifying → identified → service (routing → [operator] → [materials] → [querying]
  *   → pinEntry… → [checkingNew] → journaling → send* → refreshing → completing → [bank]) → done
@@ -125,7 +125,7 @@ export type SessionEvent =
   | { type: 'CANCEL' }
   | PinEntryEvent;
 
-/** Events a UI can render (services issue §6): no PIN digit in any. */
+/** Events a UI can render (docs/api.md "SSCard", events of a flow): no PIN digit in any. */
 export type SessionEmitted =
   | { type: 'card.inserted' }
   | { type: 'card.identified'; cardNumber: string; name: string; specVersion: string; triesLeft: number | undefined; cardState: SessionCardState; authentic: boolean | undefined }
