@@ -2,7 +2,7 @@
 # One-time (and idempotent) setup of a Debian/Ubuntu machine for sscard: the PC/SC stack with the
 # virtual reader driver, pcscd running, node modules installed and the project built.
 # Run as root or as a user with sudo. Environment:
-#   SSCARD_QUICKACK=0   leave loopback delayed ACKs alone (see ../docs or DOMAIN.md §8; default: enable
+#   SSCARD_QUICKACK=0   leave loopback delayed ACKs alone (see docs/domain.md §8; default: enable
 #                       quick ACKs on 127.0.0.0/8 so that each APDU through vpcd costs ~0.2 ms, not ~40 ms)
 #   SSCARD_SKIP_NPM=1   only the system part
 set -euo pipefail
