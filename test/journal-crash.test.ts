@@ -1,5 +1,5 @@
 /**
- * Crash test (issue 4 §5): a child process (test/journal/crash-child.ts) runs card operations
+ * Crash test: a child process (test/journal/crash-child.ts) runs card operations
  * against the journal and the virtual card, with a sync worker pushing to the reference platform,
  * and is killed with SIGKILL at random moments, ITERATIONS times. After every kill:
  * - the database files hold no test PIN in any encoding;

@@ -1,5 +1,5 @@
 /**
- * A stand-in for the service flows (the services issue is not built yet): one small xstate machine —
+ * A stand-in for the service flows (written before state/session.ts existed): one small xstate machine —
  * read the ID card, check it belongs to the card's holder (公民身份号码 = 社会保障号码), VERIFY the
  * PIN — run once with each PIN pad kind (PC/SC Part 10 simulated reader, serial ZT598 over a real
  * pty, USB HID through the injected device, touchscreen) and the ID reader simulator over a real

@@ -28,7 +28,7 @@ import type { ServiceResult } from '../state/results.js';
 import { DaemonProcess, connectClient } from './helpers/daemon.js';
 import { CARD_READER, PSAM_READER, requireStack, runCli, settleAfterRemoval } from './helpers/stack.js';
 
-/** How many times each removal case is tried (the issue saw 7 of 7 and 10 of 10 wrong). */
+/** How many times each removal case is tried (before the fix these cases went wrong 7 of 7 and 10 of 10 times). */
 const TRIES = 10;
 
 const isPinVerify = (c: Buffer): boolean => c[1] === 0x20 && c.length > 5;
