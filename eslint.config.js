@@ -18,11 +18,19 @@ export default tseslint.config(
     },
   },
   {
+    // Nothing in the build imports test support (testing/, test/) or the technician commands (scripts/).
+    files: ['drivers/**/*.ts', 'daemon/**/*.ts', 'scripts/**/*.ts'],
+    ignores: ['**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: ['**/testing/**', '**/test/**', '../**/scripts/**'] }],
+    },
+  },
+  {
     // core/ is the ground floor: it imports nothing of the house and knows no protocol or device.
     files: ['core/**/*.ts'],
     ignores: ['**/*.test.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: ['**/apdu/**', '**/drivers/**', '**/state/**', '**/daemon/**', '**/scripts/**', 'pcsclite', 'node:fs', 'node:net', 'fs', 'net'] }],
+      'no-restricted-imports': ['error', { patterns: ['**/apdu/**', '**/drivers/**', '**/state/**', '**/daemon/**', '**/scripts/**', '**/testing/**', '**/test/**', 'pcsclite', 'node:fs', 'node:net', 'fs', 'net'] }],
     },
   },
   {
@@ -31,18 +39,18 @@ export default tseslint.config(
     files: ['apdu/**/*.ts'],
     ignores: ['**/*.test.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: ['**/drivers/**', '**/state/**', '**/daemon/**', '**/scripts/**', 'pcsclite', 'node:fs', 'node:net', 'fs', 'net'] }],
+      'no-restricted-imports': ['error', { patterns: ['**/drivers/**', '**/state/**', '**/daemon/**', '**/scripts/**', '**/testing/**', '**/test/**', 'pcsclite', 'node:fs', 'node:net', 'fs', 'net'] }],
     },
   },
   {
     files: ['state/**/*.ts'],
     ignores: ['**/*.test.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: ['**/drivers/**', '**/daemon/**', '**/scripts/**', 'pcsclite', 'better-sqlite3', 'node-hid', 'serialport', 'node:net', 'node:http', 'ws'] }],
+      'no-restricted-imports': ['error', { patterns: ['**/drivers/**', '**/daemon/**', '**/scripts/**', '**/testing/**', '**/test/**', 'pcsclite', 'better-sqlite3', 'node-hid', 'serialport', 'node:net', 'node:http', 'ws'] }],
     },
   },
   {
-    files: ['**/*.test.ts', 'test/**/*.ts'],
+    files: ['**/*.test.ts', 'test/**/*.ts', 'testing/**/*.ts'],
     rules: {
       '@typescript-eslint/no-non-null-assertion': 'off',
       '@typescript-eslint/no-unsafe-assignment': 'off',

@@ -15,7 +15,7 @@ import {
   xor,
 } from './crypto.js';
 import type { Sm4MacFold } from './crypto.js';
-import { caught, h, hex } from '../test/util.js';
+import { caught, h, hex } from '../testing/util.js';
 
 /** Single DES as two-key TDES with K ‖ K (E_K ∘ D_K ∘ E_K = E_K). */
 const desKey = (k: string): Buffer => Buffer.concat([h(k), h(k)]);

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { decryptBlocks } from './crypto.js';
 import { ErrorCode, isSsCardError } from '../core/errors.js';
 import { bcdToPin, encryptPinBlock, parsePinBlock, pinBlock, pinToBcd, wipe } from './pin.js';
-import { ascii, caught, h, hex } from '../test/util.js';
+import { ascii, caught, h, hex } from '../testing/util.js';
 
 
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeCommand } from './apdu.js';
 import { ErrorCode, isSsCardError } from '../core/errors.js';
 import { KeyUsage, PSAM_DEFAULT_DF, psamEncrypt, psamInit, psamMac, psamReadTerminalNumber, psamSelect } from './psam.js';
-import { caught, h, hex } from '../test/util.js';
+import { caught, h, hex } from '../testing/util.js';
 
 const spaced = (s: string): string => s.replace(/\s/g, '');
 

@@ -21,7 +21,7 @@ import {
   parseSimpleTlv,
   parseSimpleTlvList,
 } from './records.js';
-import { caught, h, hex } from '../test/util.js';
+import { caught, h, hex } from '../testing/util.js';
 
 
 

@@ -27,7 +27,7 @@ import {
   verify,
   verifyQuery,
 } from './ssse.js';
-import { ascii, caught, h, hex } from '../test/util.js';
+import { ascii, caught, h, hex } from '../testing/util.js';
 
 const spaced = (s: string): string => s.replace(/\s/g, '');
 

@@ -2,7 +2,7 @@
  * The card transport contract: how the rest of the house talks to a card (or a PSAM), whether it
  * sits in a PC/SC reader behind pcscd or is a virtual card in this process. Modelled on the
  * binding contract of node-serialport: the contract is this TSDoc, and one conformance suite
- * (drivers/transport.contract.ts) runs against every implementation.
+ * (testing/transport-contract.ts) runs against every implementation.
  */
 
 /** Protocol the card is talking, as negotiated by the reader. */

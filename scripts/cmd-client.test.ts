@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ErrorCode, SsCardError } from '../core/errors.js';
 import { ClientRegistry, CLIENT_TOKEN } from '../daemon/auth/clients.js';
-import { startTestApi } from '../daemon/api/test-client.js';
+import { startTestApi } from '../testing/api-test-client.js';
 import type { ClientIo } from './cmd-client.js';
 import { clientAdd, clientList, clientRevoke, clientsFileOf } from './cmd-client.js';
 

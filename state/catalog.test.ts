@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '../core/errors.js';
 import { SERVICE_ITEMS } from '../daemon/journal/types.js';
-import { assertSsCardError } from '../test/util.js';
+import { assertSsCardError } from '../testing/util.js';
 import * as catalogModule from './catalog.js';
 import { AFTER_RESET_ADVICE, isUnifiedSocialCreditCode, parseCatalog, serviceItemFor, type ServiceItem } from './catalog.js';
 import * as roles from './roles.js';

@@ -5,7 +5,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '../core/errors.js';
-import { assertSsCardError } from '../test/util.js';
+import { assertSsCardError } from '../testing/util.js';
 import { MATERIALS, MATERIAL_NAMES, checkMaterials, type Material } from './materials.js';
 
 const BOTH: Material[] = ['socialSecurityCard', 'residentIdCard'];

@@ -6,7 +6,7 @@
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ErrorCode } from '../core/errors.js';
-import { ascii, assertSsCardError } from '../test/util.js';
+import { ascii, assertSsCardError } from '../testing/util.js';
 import {
   PIN_RULE_CODES,
   PIN_RULE_SOURCE,

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '../core/errors.js';
-import { assertSsCardError } from '../test/util.js';
+import { assertSsCardError } from '../testing/util.js';
 import {
   ROLES,
   SERVICE_KINDS,

@@ -9,9 +9,9 @@ import { cardFixture, loadCardProfile, psamFixture } from '../drivers/sim/profil
 import { SimTransport } from '../drivers/sim/sim-transport.js';
 import { VirtualSsCard } from '../drivers/sim/virtual-card.js';
 import { VirtualPsam } from '../drivers/sim/virtual-psam.js';
-import { lifecyclePaths, pathEvents, runPath } from '../test/helpers/services-model.js';
-import type { Rig } from '../test/helpers/services-rig.js';
-import { createRig, leakText } from '../test/helpers/services-rig.js';
+import { lifecyclePaths, pathEvents, runPath } from '../testing/services-model.js';
+import type { Rig } from '../testing/services-rig.js';
+import { createRig, leakText } from '../testing/services-rig.js';
 
 const rigs: Rig[] = [];
 afterEach(() => {

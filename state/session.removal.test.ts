@@ -11,8 +11,8 @@ import type { SimCommandEvent } from '../drivers/sim/sim-transport.js';
 import { SimTransport } from '../drivers/sim/sim-transport.js';
 import { VirtualSsCard } from '../drivers/sim/virtual-card.js';
 import { VirtualPsam } from '../drivers/sim/virtual-psam.js';
-import type { Rig } from '../test/helpers/services-rig.js';
-import { createRig, leakText } from '../test/helpers/services-rig.js';
+import type { Rig } from '../testing/services-rig.js';
+import { createRig, leakText } from '../testing/services-rig.js';
 import type { SessionConfig } from './session.js';
 import type { ServiceKind } from './roles.js';
 

@@ -16,7 +16,7 @@ import type { AddressInfo } from 'node:net';
 import { chromium } from 'playwright-core';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TestClient } from '../daemon/api/test-client.js';
+import type { TestClient } from '../testing/api-test-client.js';
 import { DaemonProcess, connectClient } from './helpers/daemon.js';
 import { CARD_READER, PSAM_READER, requireStack } from './helpers/stack.js';
 import { VirtualReaders } from './helpers/virtual-readers.js';

@@ -17,7 +17,7 @@ import { IdReaderSimulator } from '../drivers/sim/idcard-reader.js';
 import { PtyPair } from '../drivers/sim/pty.js';
 import { VirtualSsCard } from '../drivers/sim/virtual-card.js';
 import { findLeaks, needlesFor, pinBlockNeedles } from '../testing/pin-scan.js';
-import type { CommandResult as CommandOutcome, Msg as XfsMessage, TestClient } from '../daemon/api/test-client.js';
+import type { CommandResult as CommandOutcome, Msg as XfsMessage, TestClient } from '../testing/api-test-client.js';
 import { DaemonProcess, connectClient } from './helpers/daemon.js';
 import { CARD_READER, PSAM_READER, ROOT, requireStack } from './helpers/stack.js';
 import { VirtualReaders } from './helpers/virtual-readers.js';

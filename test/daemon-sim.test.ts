@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassphrase } from '../daemon/auth/passphrase.js';
-import type { CommandResult as CommandOutcome, TestClient } from '../daemon/api/test-client.js';
+import type { CommandResult as CommandOutcome, TestClient } from '../testing/api-test-client.js';
 import { DaemonProcess, connectClient } from './helpers/daemon.js';
 import { requireStack, runCli, settleAfterRemoval } from './helpers/stack.js';
 

@@ -11,7 +11,7 @@ import { cardFixture, loadCardProfile, psamFixture } from '../drivers/sim/profil
 import { VirtualSsCard } from '../drivers/sim/virtual-card.js';
 import { VirtualPsam } from '../drivers/sim/virtual-psam.js';
 import { VPCD_PORT_PSAM, VpcdBridge, type VpcdBridgeOptions } from '../drivers/sim/vpcd-bridge.js';
-import { transportContract } from '../drivers/transport.contract.js';
+import { transportContract } from '../testing/transport-contract.js';
 import { CARD_READER, PSAM_READER, requireStack, restartPcscd, runCli } from './helpers/stack.js';
 
 const SELECT_SSSE = '00 A4 04 00 0F 7378312E73682EC9E7BBE1B1A3D5CF';

@@ -22,7 +22,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CentralServer } from '../daemon/central/server.js';
 import { hashPassphrase } from '../daemon/auth/passphrase.js';
 import { Journal } from '../daemon/journal/journal.js';
-import type { CommandResult, TestClient } from '../daemon/api/test-client.js';
+import type { CommandResult, TestClient } from '../testing/api-test-client.js';
 import { loadIdCardFixture } from '../drivers/sim/idcard-fixtures.js';
 import { IdReaderSimulator } from '../drivers/sim/idcard-reader.js';
 import { SimKeypad } from '../drivers/sim/pinpad-keypad.js';

@@ -38,7 +38,7 @@ import type { SimCommandEvent } from '../drivers/sim/sim-transport.js';
 import { SimTransport } from '../drivers/sim/sim-transport.js';
 import { VirtualSsCard } from '../drivers/sim/virtual-card.js';
 import { VirtualPsam } from '../drivers/sim/virtual-psam.js';
-import { fakeIdReader } from './helpers/services-rig.js';
+import { fakeIdReader } from '../testing/services-rig.js';
 import { serviceItemFor } from '../state/catalog.js';
 import type { ServiceKind } from '../state/roles.js';
 import type { SessionConfig, SessionEmitted, SessionMachine } from '../state/session.js';

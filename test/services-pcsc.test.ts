@@ -12,9 +12,9 @@ import { VirtualSsCard } from '../drivers/sim/virtual-card.js';
 import { VirtualPsam } from '../drivers/sim/virtual-psam.js';
 import { VPCD_PORT_PSAM, VpcdBridge } from '../drivers/sim/vpcd-bridge.js';
 import type { CardTransport } from '../drivers/transport.js';
-import { lifecyclePaths, pathEvents, runPath } from './helpers/services-model.js';
-import type { Rig } from './helpers/services-rig.js';
-import { createRig, leakText } from './helpers/services-rig.js';
+import { lifecyclePaths, pathEvents, runPath } from '../testing/services-model.js';
+import type { Rig } from '../testing/services-rig.js';
+import { createRig, leakText } from '../testing/services-rig.js';
 import { CARD_READER, PSAM_READER, requireStack } from './helpers/stack.js';
 
 let service: PcscService;

@@ -21,7 +21,7 @@ import { SimTransport } from '../drivers/sim/sim-transport.js';
 import { VirtualSsCard } from '../drivers/sim/virtual-card.js';
 import { VirtualPsam } from '../drivers/sim/virtual-psam.js';
 import { findLeaks, needlesFor, pinBlockNeedles } from '../testing/pin-scan.js';
-import { createRig } from './helpers/services-rig.js';
+import { createRig } from '../testing/services-rig.js';
 import { CARD_30, deliveries, fill, openJournal, tempDir } from './journal/fixtures.js';
 import { ROOT } from './helpers/stack.js';
 

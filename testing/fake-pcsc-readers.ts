@@ -1,12 +1,12 @@
 /**
  * A virtual card and PSAM behind real PcscChannels — the channel that writes the APDU trace —
- * over the fake pcsclite addon (drivers/pcsc/fake-addon.ts): no pcscd, but the trace, the
+ * over the fake pcsclite addon (testing/fake-pcsc-addon.ts): no pcscd, but the trace, the
  * transmit path and the secret marks (core/secret.ts) are the daemon's own. For tests that scan
  * the trace of both readers for PINs.
  */
 import type { TraceEntry } from '../drivers/pcsc/channel.js';
 import type { PcscChannel } from '../drivers/pcsc/channel.js';
-import { FakePcsc } from '../drivers/pcsc/fake-addon.js';
+import { FakePcsc } from './fake-pcsc-addon.js';
 import { PcscService } from '../drivers/pcsc/pcsc-service.js';
 import type { VirtualCardDevice } from '../drivers/sim/device.js';
 

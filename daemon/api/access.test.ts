@@ -12,9 +12,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ClientRegistry, clientTokenHash, newClientToken, writeClientsFile } from '../auth/clients.js';
 import type { ClientEntry } from '../auth/clients.js';
 import { canonicalOrigin, hostName, isLoopbackAddress } from './access.js';
-import { FakeOperatorAuth, FakeTerminal } from './fake-terminal.js';
-import { TestClient, startTestApi } from './test-client.js';
-import type { TestApi } from './test-client.js';
+import { FakeOperatorAuth, FakeTerminal } from '../../testing/fake-terminal.js';
+import { TestClient, startTestApi } from '../../testing/api-test-client.js';
+import type { TestApi } from '../../testing/api-test-client.js';
 
 let t: TestApi | undefined;
 const dirs: string[] = [];

@@ -9,9 +9,9 @@ import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogging } from '../log/logger.js';
 import type { Logging } from '../log/logger.js';
-import { SpyTransport } from '../log/spy-transport.js';
-import { startTestApi } from './test-client.js';
-import type { TestApi } from './test-client.js';
+import { SpyTransport } from '../../testing/spy-transport.js';
+import { startTestApi } from '../../testing/api-test-client.js';
+import type { TestApi } from '../../testing/api-test-client.js';
 
 let t: TestApi | undefined;
 let logging: Logging | undefined;

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ErrorCode, SsCardError } from '../../core/errors.js';
-import { FakeTerminal } from './fake-terminal.js';
-import { startTestApi } from './test-client.js';
-import type { TestApi } from './test-client.js';
+import { FakeTerminal } from '../../testing/fake-terminal.js';
+import { startTestApi } from '../../testing/api-test-client.js';
+import type { TestApi } from '../../testing/api-test-client.js';
 
 const PIN = '147258';
 const CARD_INFO = '410402D156000005AAAAAAAAAAAAAAAA|X00000019|';
@@ -193,7 +193,7 @@ describe('SSCardDriver calls', () => {
 
   it('iUnblockPIN: expired token 401; at a counter with an operator 0; at a kiosk 403 −24 even with a valid token', async () => {
     let now = 1_700_000_000_000;
-    const { FakeOperatorAuth } = await import('./fake-terminal.js');
+    const { FakeOperatorAuth } = await import('../../testing/fake-terminal.js');
     const api = await start({ terminal: new FakeTerminal({ role: 'counter', triesLeft: 0 }), auth: new FakeOperatorAuth({ ttlMs: 1000, now: () => now }) });
     const token = await bearer(api);
     const body = json;

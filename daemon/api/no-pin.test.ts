@@ -5,9 +5,9 @@
  * any client received, every HTTP body and every log line.
  */
 import { describe, expect, it } from 'vitest';
-import { FakeOperatorAuth, FakeTerminal } from './fake-terminal.js';
-import { startTestApi } from './test-client.js';
-import type { TestClient } from './test-client.js';
+import { FakeOperatorAuth, FakeTerminal } from '../../testing/fake-terminal.js';
+import { startTestApi } from '../../testing/api-test-client.js';
+import type { TestClient } from '../../testing/api-test-client.js';
 
 const CARD_PIN = '739146';
 const PINS = [CARD_PIN, '582047', '940372', '615283', '367109', '80514'];

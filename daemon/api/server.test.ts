@@ -5,10 +5,10 @@ import WebSocket from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ErrorCode, SsCardError } from '../../core/errors.js';
 import type { OperatorAuthPort } from '../terminal/port.js';
-import { FakeOperatorAuth, FakeTerminal, FAKE_READER } from './fake-terminal.js';
+import { FakeOperatorAuth, FakeTerminal, FAKE_READER } from '../../testing/fake-terminal.js';
 import { startApi } from './server.js';
-import { TestClient, captureLogger, startTestApi } from './test-client.js';
-import type { Msg, TestApi } from './test-client.js';
+import { TestClient, captureLogger, startTestApi } from '../../testing/api-test-client.js';
+import type { Msg, TestApi } from '../../testing/api-test-client.js';
 
 const PIN = '147258';
 let t: TestApi | undefined;

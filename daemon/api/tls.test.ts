@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { TestClient, startTestApi } from './test-client.js';
-import type { TestApi } from './test-client.js';
+import { TestClient, startTestApi } from '../../testing/api-test-client.js';
+import type { TestApi } from '../../testing/api-test-client.js';
 
 const run = promisify(execFile);
 const OPENSSL = '/usr/bin/openssl';

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ErrorCode, SsCardError } from '../../core/errors.js';
 import { results } from '../../state/results.js';
 import type { ServiceResult } from '../../state/results.js';
-import { FAKE_CARD } from './fake-terminal.js';
+import { FAKE_CARD } from '../../testing/fake-terminal.js';
 import { VENDOR_CODES, cardInfoMatches, formatCardBas, iTypeCode, parseCardInfo, swCode, vendorCodeOfError, vendorCodeOfResult } from './vendor.js';
 
 const e = (code: ErrorCode, context?: Record<string, unknown>) => new SsCardError(code, { zh: '测试', en: 'test' }, context);

@@ -25,7 +25,7 @@ import { VirtualPsam } from '../../drivers/sim/virtual-psam.js';
 import type { ServiceKind } from '../../state/roles.js';
 import type { SessionConfig, SessionEmitted } from '../../state/session.js';
 import { sessionMachine } from '../../state/session.js';
-import { fakeIdReader } from '../../test/helpers/services-rig.js';
+import { fakeIdReader } from '../../testing/services-rig.js';
 import { sessionImplementations } from './session-actors.js';
 
 const cleanups: (() => void)[] = [];

@@ -19,7 +19,7 @@ import { cardFixture, loadCardProfile } from '../../drivers/sim/profile.js';
 import { SimTransport } from '../../drivers/sim/sim-transport.js';
 import type { PhoneAccess } from '../../drivers/sim/virtual-card.js';
 import { VirtualSsCard } from '../../drivers/sim/virtual-card.js';
-import { assertSsCardError } from '../../test/util.js';
+import { assertSsCardError } from '../../testing/util.js';
 import type { CardOpOutput, CheckNewPinInput, CheckNewPinOutput } from '../../state/actors.js';
 import { parseCatalog, serviceItemFor } from '../../state/catalog.js';
 import { MATERIALS } from '../../state/materials.js';

@@ -1,6 +1,5 @@
 export { LABELS, LEVEL_RANK, LOG_COMPONENTS, LOG_LEVELS, consoleLineFormat, createLogging, jsonLineFormat, redactFormat } from './logger.js';
 export type { ComponentLogger, LogComponent, LogConfig, LogEntry, LogLevel, Logging, LoggingOptions, Transport } from './logger.js';
 export { REDACTED, REDACTED_KEYS, isRedactedKey, redact } from './redact.js';
-export { SpyTransport } from './spy-transport.js';
 export { RotatingFileTransport } from './rotating-file.js';
 export type { RotatingFileOptions } from './rotating-file.js';

@@ -7,7 +7,7 @@ import { ErrorCode, SsCardError, isSsCardError } from '../../core/errors.js';
 import type { LogConfig, Logging } from './logger.js';
 import { LABELS, LOG_COMPONENTS, createLogging } from './logger.js';
 import { redact } from './redact.js';
-import { SpyTransport } from './spy-transport.js';
+import { SpyTransport } from '../../testing/spy-transport.js';
 
 const BASE: LogConfig = { level: 'info', levels: {}, file: null, maxSizeBytes: 10_485_760, maxFiles: 5, console: false };
 

@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../core/errors.js';
 import { PcscService } from '../../drivers/pcsc/pcsc-service.js';
-import { FakePcsc } from '../../drivers/pcsc/fake-addon.js';
+import { FakePcsc } from '../../testing/fake-pcsc-addon.js';
 import { TouchPinPad } from '../../drivers/pinpad/touch-pinpad.js';
 import { loadPsamProfile } from '../../drivers/sim/profile.js';
 import { VirtualSsCard } from '../../drivers/sim/virtual-card.js';

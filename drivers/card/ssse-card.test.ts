@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../core/errors.js';
-import { assertSsCardError } from '../../test/util.js';
+import { assertSsCardError } from '../../testing/util.js';
 import type { CardProfile } from '../sim/profile.js';
 import { cardFixture, loadCardProfile } from '../sim/profile.js';
 import { SimTransport } from '../sim/sim-transport.js';

@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ErrorCode, SsCardError, isSsCardError } from '../../core/errors.js';
 import { Scard } from './addon.js';
 import { NOT_SENT_RETURNS, PcscReturn, isNotSent, toPcscError } from './errors.js';
-import { FakePcsc } from './fake-addon.js';
+import { FakePcsc } from '../../testing/fake-pcsc-addon.js';
 import { PcscService } from './pcsc-service.js';
 
 const ATR = Buffer.from('3B8880010000000000000000', 'hex');

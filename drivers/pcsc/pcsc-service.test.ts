@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ErrorCode, isSsCardError } from '../../core/errors.js';
-import { FakePcsc } from './fake-addon.js';
+import { FakePcsc } from '../../testing/fake-pcsc-addon.js';
 import { PcscService } from './pcsc-service.js';
 import type { TraceEntry } from './channel.js';
 

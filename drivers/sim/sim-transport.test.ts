@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeResponse } from '../../apdu/apdu.js';
 import { ErrorCode, isSsCardError } from '../../core/errors.js';
 import { readRecordByNumber, selectAid, selectFile, FID, verify, verifyQuery } from '../../apdu/ssse.js';
-import { transportContract } from '../transport.contract.js';
+import { transportContract } from '../../testing/transport-contract.js';
 import { cardFixture, loadCardProfile } from './profile.js';
 import { SimTransport } from './sim-transport.js';
 import type { SimCommandEvent } from './sim-transport.js';

@@ -11,7 +11,7 @@ import type { Sm4MacFold } from '../../apdu/crypto.js';
 import { ErrorCode, isSsCardError } from '../../core/errors.js';
 import { KeyUsage } from '../../apdu/psam.js';
 import { appBlock, appUnblock, getChallenge, macInput, selectAid } from '../../apdu/ssse.js';
-import { caught } from '../../test/util.js';
+import { caught } from '../../testing/util.js';
 import { Psam } from '../psam/psam.js';
 import {
   cardFactor,

@@ -14,7 +14,7 @@ import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { TestClient } from '../../daemon/api/test-client.js';
+import { TestClient } from '../../testing/api-test-client.js';
 import { clientTokenHash, newClientToken, writeClientsFile } from '../../daemon/auth/clients.js';
 import { ROOT } from './stack.js';
 
@@ -151,7 +151,7 @@ export class DaemonProcess {
 }
 
 /**
- * A client of the daemon's WebSocket API (the API's own test client, daemon/api/test-client.ts),
+ * A client of the daemon's WebSocket API (the API's own test client, testing/api-test-client.ts),
  * with the client token of the daemon on `port` unless `token` says otherwise (null: none).
  */
 export function connectClient(port: number, p = '/xfs4iot/v1.0/sscard', token: string | null = tokens.get(port) ?? null): Promise<TestClient> {

@@ -15,9 +15,9 @@ import { decodeResponse } from '../apdu/apdu.js';
 import { ErrorCode, isSsCardError } from '../core/errors.js';
 import { encodeSimpleTlv } from '../apdu/records.js';
 import { readRecordByNumber, selectAid, selectFile, FID } from '../apdu/ssse.js';
-import { cardFixture, cardRecords, loadCardProfile } from './sim/profile.js';
-import type { CardProfile } from './sim/profile.js';
-import type { CardTransport } from './transport.js';
+import { cardFixture, cardRecords, loadCardProfile } from '../drivers/sim/profile.js';
+import type { CardProfile } from '../drivers/sim/profile.js';
+import type { CardTransport } from '../drivers/transport.js';
 
 export interface TransportUnderTest {
   readonly transport: CardTransport;

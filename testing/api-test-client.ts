@@ -10,17 +10,17 @@
  * `{ token }` or `{ origin }`. Against a daemon: `TestClient.connect(url, { token })` sends
  * `Authorization: Bearer <token>` on the upgrade; a browser-like client passes `{ origin }`.
  */
-import type { Logger } from '../../core/logger.js';
+import type { Logger } from '../core/logger.js';
 import http from 'node:http';
 import https from 'node:https';
 import WebSocket from 'ws';
 import type { ClientOptions } from 'ws';
-import { ClientRegistry, clientTokenHash, newClientToken } from '../auth/clients.js';
-import type { OperatorAuthPort, TerminalPort } from '../terminal/port.js';
-import type { PrivilegedCall } from './context.js';
+import { ClientRegistry, clientTokenHash, newClientToken } from '../daemon/auth/clients.js';
+import type { OperatorAuthPort, TerminalPort } from '../daemon/terminal/port.js';
+import type { PrivilegedCall } from '../daemon/api/context.js';
 import { FakeOperatorAuth, FakeTerminal } from './fake-terminal.js';
-import { startApi } from './server.js';
-import type { ApiOptions, ApiServer } from './server.js';
+import { startApi } from '../daemon/api/server.js';
+import type { ApiOptions, ApiServer } from '../daemon/api/server.js';
 
 /** A received message (the envelope is checked by the tests, so it is loosely typed here). */
 export interface Msg {

@@ -10,9 +10,9 @@
  *   expect(spy.lines[0]).toMatch(/PCSC {3}info {2}reader added/);
  */
 import type winston from 'winston';
-import type { LogEntry } from './logger.js';
-import { consoleLineFormat } from './logger.js';
-import { TransportBase } from './rotating-file.js';
+import type { LogEntry } from '../daemon/log/logger.js';
+import { consoleLineFormat } from '../daemon/log/logger.js';
+import { TransportBase } from '../daemon/log/rotating-file.js';
 
 const MESSAGE = Symbol.for('message');
 

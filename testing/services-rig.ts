@@ -6,17 +6,17 @@
  */
 import { createActor, waitFor } from 'xstate';
 import type { Actor, SnapshotFrom } from 'xstate';
-import { SsseCard } from '../../drivers/card/ssse-card.js';
-import type { IdCardInfo } from '../../drivers/idcard/info.js';
-import type { IdCardReader } from '../../drivers/idcard/reader.js';
-import { TouchPinPad } from '../../drivers/pinpad/touch-pinpad.js';
-import type { Psam } from '../../drivers/psam/psam.js';
-import type { CardTransport } from '../../drivers/transport.js';
-import { sessionImplementations } from '../../daemon/flows/session-actors.js';
-import type { Journal } from '../../daemon/journal/journal.js';
-import type { BankActivationInput } from '../../state/actors.js';
-import type { SessionConfig, SessionEmitted, SessionMachine } from '../../state/session.js';
-import { sessionMachine } from '../../state/session.js';
+import { SsseCard } from '../drivers/card/ssse-card.js';
+import type { IdCardInfo } from '../drivers/idcard/info.js';
+import type { IdCardReader } from '../drivers/idcard/reader.js';
+import { TouchPinPad } from '../drivers/pinpad/touch-pinpad.js';
+import type { Psam } from '../drivers/psam/psam.js';
+import type { CardTransport } from '../drivers/transport.js';
+import { sessionImplementations } from '../daemon/flows/session-actors.js';
+import type { Journal } from '../daemon/journal/journal.js';
+import type { BankActivationInput } from '../state/actors.js';
+import type { SessionConfig, SessionEmitted, SessionMachine } from '../state/session.js';
+import { sessionMachine } from '../state/session.js';
 
 export type SessionActor = Actor<SessionMachine>;
 export type SessionSnapshot = SnapshotFrom<SessionMachine>;

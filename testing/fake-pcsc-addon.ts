@@ -4,8 +4,8 @@
  * and behaviour can be overridden per call.
  */
 import { EventEmitter } from 'node:events';
-import type { AddonCallback, AddonContext, AddonFactory, AddonReader } from './addon.js';
-import { Scard } from './addon.js';
+import type { AddonCallback, AddonContext, AddonFactory, AddonReader } from '../drivers/pcsc/addon.js';
+import { Scard } from '../drivers/pcsc/addon.js';
 
 export class FakeReader extends EventEmitter implements AddonReader {
   connected = false;

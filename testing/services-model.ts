@@ -8,7 +8,7 @@
  */
 import { createTestModel } from '@xstate/graph';
 import { assign, setup } from 'xstate';
-import type { ServiceKind } from '../../state/roles.js';
+import type { ServiceKind } from '../state/roles.js';
 import type { Rig } from './services-rig.js';
 
 export const TRY_LIMIT = 6;

@@ -16,11 +16,11 @@
  * It never puts a PIN digit anywhere but the entry buffer it wipes.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { ErrorCode, SsCardError } from '../../core/errors.js';
-import { results } from '../../state/results.js';
-import type { ServiceResult } from '../../state/results.js';
-import type { Role, ServiceKind } from '../../state/roles.js';
-import type { SessionEmitted } from '../../state/session.js';
+import { ErrorCode, SsCardError } from '../core/errors.js';
+import { results } from '../state/results.js';
+import type { ServiceResult } from '../state/results.js';
+import type { Role, ServiceKind } from '../state/roles.js';
+import type { SessionEmitted } from '../state/session.js';
 import type {
   Capabilities,
   CardBasicInfo,
@@ -33,7 +33,7 @@ import type {
   TerminalEvent,
   TerminalPort,
   TerminalStatusReport,
-} from '../terminal/port.js';
+} from '../daemon/terminal/port.js';
 
 export const FAKE_READER = 'Fake Reader 00';
 export const FAKE_ATR = '3B6D000080318065B08701000083009000';
