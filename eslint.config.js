@@ -19,10 +19,25 @@ export default tseslint.config(
   },
   {
     // Nothing in the build imports test support (testing/, test/) or the technician commands (scripts/).
-    files: ['drivers/**/*.ts', 'daemon/**/*.ts', 'scripts/**/*.ts'],
+    files: ['drivers/**/*.ts', 'scripts/**/*.ts'],
     ignores: ['**/*.test.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: ['**/testing/**', '**/test/**', '../**/scripts/**'] }],
+    },
+  },
+  {
+    // The reference platform is another program: it meets the daemon only in the sync wire types.
+    files: ['platform/**/*.ts'],
+    ignores: ['**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: ['**/daemon/**/*.js', '!**/daemon/sync/wire.js', '**/drivers/**', '**/state/**', '**/testing/**', '**/test/**', '**/scripts/**'] }],
+    },
+  },
+  {
+    files: ['daemon/**/*.ts'],
+    ignores: ['**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: ['**/platform/**', '**/testing/**', '**/test/**', '../**/scripts/**'] }],
     },
   },
   {

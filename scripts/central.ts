@@ -1,5 +1,5 @@
 /**
- * npm run central — the reference platform server (daemon/central) for demos, tests and benchmarks,
+ * npm run central — the reference platform server (platform/server.ts) for demos, tests and benchmarks,
  * on loopback by default. Faults can be chosen at start and changed later over HTTP
  * (POST /admin/fault {"mode":"500","times":3}) — docs/sync-protocol.md lists them.
  *
@@ -11,8 +11,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { CentralServer, FAULT_MODES } from '../daemon/central/server.js';
-import type { CentralOptions, Fault, FaultMode } from '../daemon/central/server.js';
+import { CentralServer, FAULT_MODES } from '../platform/server.js';
+import type { CentralOptions, Fault, FaultMode } from '../platform/server.js';
 import { reportError, projectRoot } from './cli-util.js';
 
 const { values } = parseArgs({

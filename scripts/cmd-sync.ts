@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { ErrorCode, SsCardError, isSsCardError } from '../core/errors.js';
 import { Journal } from '../daemon/journal/journal.js';
-import type { IdentityMode } from '../daemon/sync/protocol.js';
+import type { IdentityMode } from '../daemon/sync/wire.js';
 import { SyncWorker, readSyncStatus } from '../daemon/sync/worker.js';
 import type { HotlistReport, SyncProgress, SyncReport } from '../daemon/sync/worker.js';
 import type { TlsOptions } from '../daemon/sync/http.js';

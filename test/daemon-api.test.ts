@@ -9,7 +9,7 @@ import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { CentralServer } from '../daemon/central/server.js';
+import { CentralServer } from '../platform/server.js';
 import { hashPassphrase } from '../daemon/auth/passphrase.js';
 import { Journal } from '../daemon/journal/journal.js';
 import { loadIdCardFixture } from '../drivers/sim/idcard-fixtures.js';

@@ -15,7 +15,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CentralServer } from '../daemon/central/server.js';
+import { CentralServer } from '../platform/server.js';
 import { Journal } from '../daemon/journal/journal.js';
 import { SyncWorker } from '../daemon/sync/worker.js';
 import { findLeaks, needlesFor } from '../testing/pin-scan.js';

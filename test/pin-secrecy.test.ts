@@ -19,7 +19,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CentralServer } from '../daemon/central/server.js';
+import { CentralServer } from '../platform/server.js';
 import { hashPassphrase } from '../daemon/auth/passphrase.js';
 import { Journal } from '../daemon/journal/journal.js';
 import type { CommandResult, TestClient } from '../testing/api-test-client.js';

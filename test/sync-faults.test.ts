@@ -6,8 +6,8 @@
  */
 import { rmSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CentralServer } from '../daemon/central/server.js';
-import type { Fault } from '../daemon/central/server.js';
+import { CentralServer } from '../platform/server.js';
+import type { Fault } from '../platform/server.js';
 import type { Journal } from '../daemon/journal/journal.js';
 import { SyncWorker } from '../daemon/sync/worker.js';
 import type { SyncOptions } from '../daemon/sync/worker.js';

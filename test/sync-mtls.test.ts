@@ -20,7 +20,7 @@ import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ErrorCode, isSsCardError } from '../core/errors.js';
 import type { SsCardError } from '../core/errors.js';
-import { CentralServer } from '../daemon/central/server.js';
+import { CentralServer } from '../platform/server.js';
 import type { Journal } from '../daemon/journal/journal.js';
 import type { TlsOptions } from '../daemon/sync/http.js';
 import { SyncWorker } from '../daemon/sync/worker.js';

@@ -8,7 +8,7 @@ import type { PrivilegedCall } from '../api/context.js';
 import { OperatorAuth } from '../auth/operators.js';
 import type { OperatorAuthEventType } from '../auth/operators.js';
 import { hashPassphrase } from '../auth/passphrase.js';
-import { isUuidV7 } from './ids.js';
+import { isUuidV7 } from '../../core/uuid.js';
 import { Journal } from './journal.js';
 import type { AuditInput, BeginInput, CardIdentity } from './index.js';
 import { LATEST_SCHEMA_VERSION } from './schema.js';

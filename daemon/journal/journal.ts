@@ -44,7 +44,7 @@ import Database from 'better-sqlite3';
 import { ErrorCode, SsCardError, isSsCardError } from '../../core/errors.js';
 import { IdentityKeys, maskIdentity, normalizeIdentity } from './identity.js';
 import type { CardIdentity, MaskedIdentity } from './identity.js';
-import { UuidV7Generator, isUuidV7 } from './ids.js';
+import { UuidV7Generator, isUuidV7 } from '../../core/uuid.js';
 import { LATEST_SCHEMA_VERSION, MIGRATIONS } from './schema.js';
 import { ACTOR_ID_PATTERN, AUDIT_COMMAND_PATTERN, AUDIT_KINDS, AUDIT_KINDS_WITHOUT_OPERATOR, AUDIT_OUTCOME_PATTERN, BANK_REQUEST_STATUSES, CARD_STATES, OPERATION_KINDS, OUTCOMES, REASON_PATTERN, SERVICE_ITEM_PATTERN, TERMINAL_ROLES, checkInt, checkMaterials, checkOneOf, checkPattern, onlyKeys } from './types.js';
 import type { AuditInput, AuditKind, AuditQuery, AuditRow, BankRequestInput, BankRequestRow, BankRequestStatus, BeginInput, CompleteInput, JournalStats, ObservedCardState, OperationKind, OperationRow, OperationState, Outcome, ReconcileInput, RefusalInput, SyncState, TerminalRole } from './types.js';

@@ -7,7 +7,7 @@ import http from 'node:http';
 import https from 'node:https';
 import tls from 'node:tls';
 import { ErrorCode, SsCardError } from '../../core/errors.js';
-import { MAX_RESPONSE_BYTES, PROTOCOL_HEADER, PROTOCOL_VERSION, badResponse } from './protocol.js';
+import { MAX_RESPONSE_BYTES, PROTOCOL_HEADER, PROTOCOL_VERSION, badResponse } from './wire.js';
 
 export interface TlsOptions {
   /** Client certificate (PEM) for mTLS. */

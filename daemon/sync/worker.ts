@@ -19,8 +19,9 @@ import { backoffDelay, checkBackoff } from '../../core/backoff.js';
 import type { BackoffOptions } from '../../core/backoff.js';
 import { JsonClient } from './http.js';
 import type { TlsOptions } from './http.js';
-import { PROTOCOL_VERSION, TERMINAL_HEADER, parseHotlistResponse, parsePushResponse, toWire } from './protocol.js';
-import type { IdentityMode, PushRequest, WireOperation } from './protocol.js';
+import { toWire } from './to-wire.js';
+import { PROTOCOL_VERSION, TERMINAL_HEADER, parseHotlistResponse, parsePushResponse } from './wire.js';
+import type { IdentityMode, PushRequest, WireOperation } from './wire.js';
 
 export interface SyncOptions {
   /** Base URL of the platform, e.g. https://platform.example/sscard/ (from config). */

@@ -19,19 +19,19 @@
  * With `tls.requireClientCert` (mTLS) every request must come over a connection whose client
  * certificate chains to `tls.ca`; any other request is answered 403 before its route runs.
  */
-import type { Logger } from '../../core/logger.js';
-import { SILENT_LOGGER } from '../../core/logger.js';
+import type { Logger } from '../core/logger.js';
+import { SILENT_LOGGER } from '../core/logger.js';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import Database from 'better-sqlite3';
-import { ErrorCode, SsCardError } from '../../core/errors.js';
+import { ErrorCode, SsCardError } from '../core/errors.js';
 
 
-import { PROTOCOL_VERSION, checkPushRequest, checkWireOperation } from '../sync/protocol.js';
-import type { HotlistResponse, PushResponse, RejectedOperation } from '../sync/protocol.js';
+import { PROTOCOL_VERSION, checkPushRequest, checkWireOperation } from '../daemon/sync/wire.js';
+import type { HotlistResponse, PushResponse, RejectedOperation } from '../daemon/sync/wire.js';
 
 export const FAULT_MODES = ['none', 'down', 'reset', 'slow', '500', 'malformed', 'partial'] as const;
 export type FaultMode = (typeof FAULT_MODES)[number];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { UuidV7Generator, isUuidV7, uuidV7Time } from './ids.js';
+import { UuidV7Generator, isUuidV7, uuidV7Time } from './uuid.js';
 
 describe('UuidV7Generator', () => {
   it('makes RFC 9562 version-7 ids carrying the millisecond time', () => {

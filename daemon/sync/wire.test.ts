@@ -3,7 +3,8 @@ import { ErrorCode, isSsCardError } from '../../core/errors.js';
 import { maskIdentity } from '../journal/identity.js';
 import type { CardIdentity } from '../journal/identity.js';
 import type { OperationRow } from '../journal/types.js';
-import { parseHotlistResponse, parsePushResponse, toWire } from './protocol.js';
+import { toWire } from './to-wire.js';
+import { parseHotlistResponse, parsePushResponse } from './wire.js';
 
 const CARD: CardIdentity = { cardId: '410402D15600000593F973FB1A6CB5A0', cardNumber: 'Y00000327', socialSecurityNumber: '410402199207080047', name: '李晓红' };
 const ROW: OperationRow = {

@@ -1,17 +1,14 @@
 /**
  * The wire protocol between a terminal and the provincial platform, version 1
- * (docs/sync-protocol.md is the human-readable spec; keep the two in step). Shared by the sync
- * worker (daemon/sync) and the reference platform server (daemon/central).
+ * (docs/sync-protocol.md is the human-readable spec; keep the two in step): the one module the
+ * terminal's sync worker (daemon/sync) and the reference platform (platform/) share.
  *
  *   POST {base}/v1/operations   PushRequest  → 200 PushResponse
  *   GET  {base}/v1/hotlist?since=VERSION     → 200 HotlistResponse
  *   GET  {base}/v1/health                    → 200 { ok: true, protocol: 1 }
  */
 import { ErrorCode, SsCardError } from '../../core/errors.js';
-import type { CardIdentity } from '../journal/identity.js';
-import { maskIdentity } from '../journal/identity.js';
-import { isUuidV7 } from '../journal/ids.js';
-import type { RowWithIdentity } from '../journal/journal.js';
+import { isUuidV7 } from '../../core/uuid.js';
 import type { MaterialType, ObservedCardState, OperationKind, Outcome, TerminalRole } from '../journal/types.js';
 
 export const PROTOCOL_VERSION = 1;
@@ -88,46 +85,6 @@ export interface HotlistResponse {
   readonly add: readonly string[];
   readonly remove: readonly string[];
 }
-
-export function toWire(r: RowWithIdentity, mode: IdentityMode): WireOperation {
-  const { row } = r;
-  let card: WireCard | null = null;
-  if (mode === 'full' && r.identity !== null) card = wireCard(r.identity, false);
-  else if (mode === 'masked' && row.card !== null) card = { ...row.card, masked: true };
-  return {
-    id: row.id,
-    terminalId: row.terminalId,
-    operatorId: row.operatorId,
-    serviceItem: row.serviceItem,
-    kind: row.kind,
-    role: row.role,
-    state: row.state === 'interrupted' ? 'interrupted' : 'completed',
-    outcome: row.outcome ?? 'unknown',
-    reason: row.reason,
-    lastSw: row.lastSw === null ? null : row.lastSw.toString(16).toUpperCase().padStart(4, '0'),
-    triesLeft: row.triesLeft,
-    cardState: row.cardState,
-    materials: row.materials,
-    missing: row.missing,
-    startedAt: new Date(row.startedAt).toISOString(),
-    finishedAt: new Date(row.finishedAt ?? row.startedAt).toISOString(),
-    reconciles: row.reconciles,
-    card,
-  };
-}
-
-function wireCard(id: CardIdentity, masked: boolean): WireCard {
-  const m = masked ? maskIdentity(id) : undefined;
-  return {
-    cardId: m?.cardId ?? id.cardId,
-    cardNumber: m ? m.cardNumber : (id.cardNumber ?? null),
-    socialSecurityNumber: m ? m.socialSecurityNumber : (id.socialSecurityNumber ?? null),
-    name: m ? m.name : (id.name ?? null),
-    masked,
-  };
-}
-
-// ---- validation of what comes over the wire ----
 
 export function badResponse(what: string, detail: string, context: Record<string, unknown> = {}): SsCardError {
   return new SsCardError(
