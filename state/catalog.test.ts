@@ -1,6 +1,6 @@
 /**
- * The service catalog fixture and its loader. Seed 000 = ../shared/seeds/000_1700379f35991b5f.txt
- * (社会保障卡启用), seed 001 = ../shared/seeds/001_bf9ce8a90a3e7ce5.txt (社会保障卡密码修改与重置).
+ * The service catalog fixture and its loader. Seed 000 = docs/service-items/000_1700379f35991b5f.txt
+ * (社会保障卡启用), seed 001 = docs/service-items/001_bf9ce8a90a3e7ce5.txt (社会保障卡密码修改与重置).
  * The seed text breaks codes across lines or with a space; the expected values below are the joined
  * pieces, cited by line.
  */

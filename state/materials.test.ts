@@ -1,5 +1,5 @@
 /**
- * The 收件 materials check. Seed 001 (../shared/seeds/001_bf9ce8a90a3e7ce5.txt) line 75, 受理:
+ * The 收件 materials check. Seed 001 (docs/service-items/001_bf9ce8a90a3e7ce5.txt) line 75, 受理:
  * 「申请材料不齐全或者不符合法定形式的，应当一次性告知申请人需要补正的全部内容」.
  */
 import fc from 'fast-check';

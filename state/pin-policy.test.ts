@@ -1,5 +1,5 @@
 /**
- * PIN policy. Each table cites the seed line it enforces: seed 000 = ../shared/seeds/000_1700379f35991b5f.txt,
+ * PIN policy. Each table cites the seed line it enforces: seed 000 = docs/service-items/000_1700379f35991b5f.txt,
  * 常见问题 "密码设置应注意哪些问题？" lines 321–323:
  * 「密码必须设为６位阿拉伯数字。请尽量不要设置六位相同数字、连续数字、出生日期、电话号码作为用户密码」.
  */
@@ -205,7 +205,7 @@ describe('seed 000 line 323 「电话号码」: any 6 consecutive digits of a ph
   });
 });
 
-describe('issue 3 §3: a configurable deny list', () => {
+describe('docs/config.md session.denyList: a configurable deny list', () => {
   const ctx = { denyList: ['520520', '147258', '12345', 'abcdef'] };
   it.each([
     ['520520', true],
@@ -239,7 +239,7 @@ describe('all rules together', () => {
     expect(t.zh).toMatch(/[\u4e00-\u9fff]/);
     expect(t.en).toMatch(/^The PIN|^This PIN/);
     expect(`${t.zh} ${t.en}`).not.toMatch(/\d{2,}/);
-    expect(PIN_RULE_SOURCE[code]).toMatch(/seed 000 line 32[13]|issue 3 §3/);
+    expect(PIN_RULE_SOURCE[code]).toMatch(/seed 000 line 32[13]|docs\/config\.md session\.denyList/);
   });
 });
 

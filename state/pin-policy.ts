@@ -107,7 +107,7 @@ export const PIN_RULE_SOURCE: Readonly<Record<PinRuleCode, string>> = Object.fre
   PIN_SEQUENCE: 'seed 000 line 323: 连续数字',
   PIN_BIRTH_DATE: 'seed 000 line 323: 出生日期',
   PIN_PHONE: 'seed 000 line 323: 电话号码',
-  PIN_DENY_LIST: 'issue 3 §3: a configurable deny list (terminal configuration)',
+  PIN_DENY_LIST: 'docs/config.md session.denyList: a configurable deny list (terminal configuration)',
 });
 
 function rejection(code: PinRuleCode): PinRejection {

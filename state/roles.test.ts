@@ -1,6 +1,6 @@
 /**
- * Terminal roles and the capability matrix. Seed 000 = ../shared/seeds/000_1700379f35991b5f.txt
- * (社会保障卡启用), seed 001 = ../shared/seeds/001_bf9ce8a90a3e7ce5.txt (社会保障卡密码修改与重置).
+ * Terminal roles and the capability matrix. Seed 000 = docs/service-items/000_1700379f35991b5f.txt
+ * (社会保障卡启用), seed 001 = docs/service-items/001_bf9ce8a90a3e7ce5.txt (社会保障卡密码修改与重置).
  */
 import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '../core/errors.js';
@@ -65,7 +65,7 @@ describe('the capability matrix with each role’s default services', () => {
   });
 });
 
-describe('the terminal’s configuration (seeds README: which services a terminal offers is configuration)', () => {
+describe('the terminal’s configuration (docs/service-items/README.md: which services a terminal offers is configuration)', () => {
   it('seed 001 line 26 自助终端 是: a kiosk configured for reset may run it, without an operator, with card and ID card', () => {
     const c = capability('kiosk', 'reset', ['verify', 'change', 'reset']);
     expect(c).toEqual({ allowed: true, operatorRequired: false, materials: BOTH });

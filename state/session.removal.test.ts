@@ -1,5 +1,5 @@
 /**
- * Card removal injected before and after each APDU of each flow (services issue §7): the session
+ * Card removal injected before and after each APDU of each flow: the session
  * ends safely (back to idle, a result and card.removed emitted), the outcome is `unknown` only when
  * the removed command was a state-changing one, a removal after a state-changing command is always
  * `unknown`, and no PIN try is ever spent without the holder's attempt (all flows use the right PIN).
