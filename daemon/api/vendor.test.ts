@@ -7,7 +7,7 @@ import { VENDOR_CODES, cardInfoMatches, formatCardBas, iTypeCode, parseCardInfo,
 
 const e = (code: ErrorCode, context?: Record<string, unknown>) => new SsCardError(code, { zh: '测试', en: 'test' }, context);
 
-describe('SSCardDriver return codes (DOMAIN.md §4)', () => {
+describe('SSCardDriver return codes (docs/domain.md §4)', () => {
   it('−(SW as decimal)', () => {
     expect(swCode(0x6a82)).toBe(-27266);
     expect(swCode(0x6983)).toBe(-27011);
