@@ -1,5 +1,5 @@
 /**
- * The daemon end to end (daemon issue §7): `sscard daemon` as a child process over the real pcscd
+ * The daemon end to end: `sscard daemon` as a child process over the real pcscd
  * + vpcd, the project's virtual card and PSAM inserted by this test, the ID card reader simulator
  * on a real pty, the reference platform on loopback for the sync, and the XFS4IoT API over a real
  * WebSocket. At the end every log line (debug level), journal row, sync payload and API message is

@@ -1,5 +1,5 @@
 /**
- * The daemon as a newcomer meets it (daemon issue §1): default configuration on a machine with no
+ * The daemon as a newcomer meets it (README "Quick start"): default configuration on a machine with no
  * physical reader → the simulator (virtual card and PSAM on pcscd's vpcd readers, simulated ID
  * reader on a pty, touchscreen keypad), kiosk role. Also: a kiosk never runs a counter-only
  * service whatever a client sends, the virtual card's state survives a restart, and a bad config

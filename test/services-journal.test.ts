@@ -1,5 +1,5 @@
 /**
- * The card services against the REAL journal (services issue §5, journal issue §1): the session
+ * The card services against the REAL journal: the session
  * machine wired by daemon/flows over an in-process SimTransport + VirtualSsCard + VirtualPsam,
  * with a better-sqlite3 Journal in a temp directory. No pcscd, no vpcd.
  *

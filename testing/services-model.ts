@@ -1,5 +1,5 @@
 /**
- * The PIN lifecycle as an abstract xstate model (services issue §7): a card starts not activated;
+ * The PIN lifecycle as an abstract xstate model: a card starts not activated;
  * activate sets a PIN with 6 tries; VERIFY ok restores 6, a failure spends one, the 6th locks it;
  * a locked card is only unblocked; change and reset (forgotten PIN) restore the tries.
  * @xstate/graph generates the paths; each path is run step by step against the real session
