@@ -77,7 +77,7 @@ const NEXT = {
   retry: bi('请取回社保卡，需要时重新办理。', 'Take your card and start again if needed.'),
   counter: bi('请携带社保卡和本人身份证原件到社保服务窗口办理。', 'Take the card and your resident ID card (original) to a social security service counter.'),
   unblock: bi('密码已锁定：请携带社保卡和本人身份证原件到社保服务窗口办理密码解锁。', 'The PIN is locked: take the card and your resident ID card (original) to a social security service counter to have it unblocked.'),
-  /** Seed 001 FAQ: try the new PIN (hospital / pharmacy), then change the initial PIN. */
+  /** Seed 001 FAQ (line 85, docs/service-items/): try the new PIN (hospital / pharmacy), then change the initial PIN. */
   afterReset: AFTER_RESET_ADVICE,
   reinsert: bi('请重新插入社保卡：终端会先核对卡片状态，请勿重复办理。', 'Insert the card again: the terminal checks the card first; do not repeat the service until then.'),
   replace: bi('此卡应用已锁定：请持身份证到社保服务窗口办理补换卡或解挂。', 'The card application is locked: take your ID card to a service counter for a replacement or to cancel the loss report.'),

@@ -63,10 +63,11 @@ CREATE TABLE meta (
 `,
   },
   {
-    // Seed 000 行使内容 2: on a financial window the bank-account activation is a separate request
-    // for the bank. One row per activation, the card stored as operations store it (encrypted
-    // identity, keyed hashes, masked form). The link to the activation survives the activation's
-    // purge as NULL; sent requests are purged with the same retention.
+    // Seed 000 (docs/service-items/000_1700379f35991b5f.txt) 行使内容 2: on a financial window the
+    // bank-account activation is a separate request for the bank. One row per activation, the card
+    // stored as operations store it (encrypted identity, keyed hashes, masked form). The link to
+    // the activation survives the activation's purge as NULL; sent requests are purged with the
+    // same retention.
     version: 2,
     sql: `
 CREATE TABLE bank_requests (

@@ -109,7 +109,10 @@ export interface ServiceRequest {
   readonly kind: ServiceKind;
   /** The operator authenticated for this request (counter roles); checked by the API layer. */
   readonly operatorId?: string;
-  /** Phone numbers the caller knows for the PIN policy (seed rule: no 6 consecutive digits of them). */
+  /**
+   * Phone numbers the caller knows for the PIN policy (seed 000 line 323, docs/service-items/: no 6
+   * consecutive digits of them).
+   */
   readonly phones?: readonly string[];
   /** How long to wait for a card to be inserted and identified (ms); default 0: a card must be there. */
   readonly waitForCardMs?: number;

@@ -295,8 +295,8 @@ async function buildReload(card: SsseCard, sm: SecureModule, alg: Algorithm, pin
 }
 
 /**
- * RELOAD PIN (forgotten PIN, seed 001): PBOC `80 5E 00 00 <new> ‖ MAC` or, on 3.0 cards, EXTERNAL
- * AUTHENTICATE key 06 then `84 24 00 01 E(PIN block) ‖ MAC`. `pin` is consumed.
+ * RELOAD PIN (forgotten PIN, seed 001 in docs/service-items/): PBOC `80 5E 00 00 <new> ‖ MAC` or,
+ * on 3.0 cards, EXTERNAL AUTHENTICATE key 06 then `84 24 00 01 E(PIN block) ‖ MAC`. `pin` is consumed.
  */
 export async function reloadPin(card: SsseCard, sm: SecureModule, pin: Buffer, options: ReloadOptions = {}): Promise<OperationOutcome> {
   try {
@@ -321,9 +321,9 @@ export async function unblockPin(card: SsseCard, sm: SecureModule, pin: Buffer):
 }
 
 /**
- * Activation (seed 000): APPLICATION UNBLOCK `84 18 00 00 04 MAC` on a never-activated card, then
- * the holder's PIN by RELOAD PIN. Each command is sent once; the PIN is not sent unless the unblock
- * answered 9000. `pin` is consumed.
+ * Activation (seed 000 in docs/service-items/): APPLICATION UNBLOCK `84 18 00 00 04 MAC` on a
+ * never-activated card, then the holder's PIN by RELOAD PIN. Each command is sent once; the PIN is
+ * not sent unless the unblock answered 9000. `pin` is consumed.
  */
 export async function activate(card: SsseCard, sm: SecureModule, pin: Buffer, options: ReloadOptions = {}): Promise<ActivationOutcome> {
   try {
