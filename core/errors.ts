@@ -122,6 +122,8 @@ export enum ErrorCode {
   Auth_SessionExpired = 862,
   Auth_InvalidToken = 863,
   Auth_Required = 864,
+  /** Too many logins waiting for the key derivation: refused at once, try again shortly. */
+  Auth_Busy = 865,
 
   // 900: a bug in this program
   Internal = 900,

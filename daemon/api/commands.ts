@@ -430,6 +430,7 @@ export const SERVICE_COMMANDS: readonly CommandDef[] = [
         if (isSsCardError(e) && (e.code === ErrorCode.Auth_BadCredentials || e.code === ErrorCode.Auth_Locked)) {
           return { code: 'commandErrorCode', description: e.text, errorCode: e.code === ErrorCode.Auth_Locked ? 'auth.locked' : 'auth.badCredentials' };
         }
+        if (isSsCardError(e, ErrorCode.Auth_Busy)) return { code: 'commandErrorCode', description: e.text, errorCode: 'auth.busy' };
         throw e;
       } finally {
         secret.fill(0);

@@ -4,7 +4,7 @@ import { inspect } from 'node:util';
 import { describe, expect, it, vi } from 'vitest';
 import { ErrorCode, SsCardError, isSsCardError } from '../../core/errors.js';
 import type { OperatorAuthEvent, OperatorsConfig } from './operators.js';
-import { EXPIRED_MEMORY_MS, MAX_EXPIRED, OperatorAuth } from './operators.js';
+import { EXPIRED_MEMORY_MS, MAX_EXPIRED, MAX_WAITING_DERIVATIONS, OperatorAuth } from './operators.js';
 import { hashPassphrase } from './passphrase.js';
 
 // Every key derivation the login runs is counted (the real scrypt still runs underneath).
@@ -285,5 +285,39 @@ describe('configuration checks', () => {
     expect(isSsCardError(bad, ErrorCode.Config_Invalid)).toBe(true);
     expect(bad.message).not.toContain('c2FsdA');
     expect(bad.text.en).toContain('operators.accounts[0].hash');
+  });
+});
+
+describe('a login storm cannot take the thread pool', () => {
+  it('runs one key derivation at a time, queues a few logins, and refuses the rest at once (Auth_Busy) without a derivation', async () => {
+    const { auth } = rig({ ...CONFIG, maxFailures: 1000 });
+    const real = await vi.importActual<typeof nodeCrypto>('node:crypto');
+    let inFlight = 0;
+    let most = 0;
+    type Cb = (err: Error | null, key: Buffer) => void;
+    scryptCalls.mockImplementation(((p: Buffer, salt: Buffer, keylen: number, opts: nodeCrypto.ScryptOptions, cb: Cb) => {
+      inFlight++;
+      most = Math.max(most, inFlight);
+      real.scrypt(p, salt, keylen, opts, (err, key) => {
+        inFlight--;
+        cb(err, key);
+      });
+    }) as unknown as typeof nodeCrypto.scrypt);
+    scryptCalls.mockClear();
+    try {
+      const extra = 6;
+      const n = 1 + MAX_WAITING_DERIVATIONS + extra;
+      const results = await Promise.all(Array.from({ length: n }, (_, i) => failure(auth.login(i % 2 === 0 ? 'alice' : `nobody${i}`, pw('guess')))));
+      expect(most).toBe(1);
+      expect(scryptCalls).toHaveBeenCalledTimes(1 + MAX_WAITING_DERIVATIONS);
+      const busy = results.filter((e) => e.code === ErrorCode.Auth_Busy);
+      expect(busy).toHaveLength(extra);
+      expect(busy[0]!.text.en).toMatch(/too many logins/);
+      expect(results.filter((e) => e.code === ErrorCode.Auth_BadCredentials)).toHaveLength(1 + MAX_WAITING_DERIVATIONS);
+      // Once the storm has passed, a login goes through again.
+      expect((await auth.login('alice', pw(ALICE_PW))).operatorId).toBe('alice');
+    } finally {
+      scryptCalls.mockImplementation(real.scrypt);
+    }
   });
 });

@@ -59,6 +59,39 @@ const MAX_ID_LENGTH = 64;
 const MAX_TRACKED_IDS = 1024;
 /** A passphrase longer than this is refused before scrypt (no one types 1 KiB; it would only cost CPU). */
 const MAX_PASSPHRASE_BYTES = 1024;
+
+/**
+ * Key derivations (scrypt, ~32 MiB and tens of ms each) run one at a time, with at most this many
+ * logins waiting; more are refused at once with Auth_Busy. scrypt runs on libuv's thread pool,
+ * which the PC/SC addon shares: a storm of logins (unknown ids cost a derivation too) must not
+ * take every pool thread and stall the card readers (docs/security.md "A hostile client").
+ */
+export const MAX_WAITING_DERIVATIONS = 4;
+
+/** One derivation at a time, a short queue, refusal beyond it. */
+class DerivationGate {
+  private running = false;
+  private readonly waiting: (() => void)[] = [];
+
+  public constructor(private readonly maxWaiting: number) {}
+
+  public async run<T>(f: () => Promise<T>): Promise<T> {
+    if (this.running) {
+      if (this.waiting.length >= this.maxWaiting) {
+        throw new SsCardError(ErrorCode.Auth_Busy, { zh: '登录请求过多，请稍候几秒再试', en: 'too many logins at once: wait a few seconds and try again' });
+      }
+      await new Promise<void>((resolve) => this.waiting.push(resolve));
+    }
+    this.running = true;
+    try {
+      return await f();
+    } finally {
+      const next = this.waiting.shift();
+      if (next !== undefined) next();
+      else this.running = false;
+    }
+  }
+}
 /** How long an expired token is still recognised as expired (then it is just unknown). */
 export const EXPIRED_MEMORY_MS = 86_400_000;
 /** Expired tokens remembered at most (oldest forgotten first). */
@@ -86,6 +119,7 @@ export class OperatorAuth implements OperatorAuthPort {
   private readonly failures = new Map<string, FailureState>();
   /** Verified against for unknown ids, so they cost one scrypt like known ones. Matches nothing. */
   private readonly decoy: string;
+  private readonly derivations = new DerivationGate(MAX_WAITING_DERIVATIONS);
 
   public constructor(config: OperatorsConfig, options: OperatorAuthOptions = {}) {
     const ints: [string, number, number][] = [
@@ -144,7 +178,7 @@ export class OperatorAuth implements OperatorAuthPort {
       const id = operatorId;
       this.throwIfLocked(id);
       const account = this.accounts.get(id);
-      const ok = await verifyPassphrase(passphrase, account?.hash ?? this.decoy);
+      const ok = await this.derivations.run(() => verifyPassphrase(passphrase, account?.hash ?? this.decoy));
       if (ok && account !== undefined) {
         this.failures.delete(id);
         const token = randomBytes(32).toString('base64url');
