@@ -87,7 +87,7 @@ export class Connection implements ConnectionControl {
       const tooBig = e.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH';
       const gone = e.code !== undefined && GONE.has(e.code);
       this.api.throttle.log(
-        this.id,
+        this.identity,
         gone ? 'debug' : 'warn',
         tooBig ? 'API client sent a frame larger than maxFrameBytes; closed with 1009' : gone ? 'API client went away' : 'API client connection error',
         { client: this.id, identity: this.identity, remote: this.remote, code: e.code ?? null, ...(tooBig ? { maxFrameBytes: this.api.maxFrameBytes } : {}) },
@@ -179,7 +179,6 @@ export class Connection implements ConnectionControl {
     this.closed = true;
     const n = this.running.size;
     for (const r of this.running.values()) this.stop(r, 'disconnect');
-    this.api.throttle.flush(this.id);
     this.api.throttle.log(this.identity, 'info', 'API client disconnected', { client: this.id, identity: this.identity, code, aborted: n }, 'disconnected', 'connection lines');
   }
 
@@ -194,8 +193,12 @@ export class Connection implements ConnectionControl {
   // ---- frames ----
 
   private reject(name: string | null, requestId: number | null, status: Exclude<AckStatus, null>, problem: BilingualText, why: string, fields?: string[]): void {
-    // At most a few lines per client and 10 s, then one summary (a flood must not rotate the log away).
-    this.api.throttle.log(this.id, 'warn', 'API message refused', { client: this.id, identity: this.identity, status, why, name, requestId, ...(fields === undefined ? {} : { fields }) }, why);
+    // At most a few lines per client and 10 s, then one summary when the window ends (a flood must
+    // not rotate the log away). Counted per client identity, not per connection, and not summed up
+    // at a close: a client that reconnects after every few bad frames gets no fresh budget. Its
+    // connection lines (connected, dropped, gone) have a budget of their own, so a flood of bad
+    // frames cannot hide that the client was dropped.
+    this.api.throttle.log(`${this.identity}/messages`, 'warn', 'API message refused', { client: this.id, identity: this.identity, status, why, name, requestId, ...(fields === undefined ? {} : { fields }) }, why);
     this.send(acknowledge(name, requestId, status, problem));
   }
 
@@ -278,7 +281,7 @@ export class Connection implements ConnectionControl {
     if (d.privilege === 'always') privileged.value = true;
     const p = d.payload.safeParse(payload, { reportInput: true });
     if (!p.success) {
-      this.api.throttle.log(this.id, 'warn', 'API command payload refused', { client: this.id, identity: this.identity, name: run.name, requestId: run.requestId, fields: issuePaths(p.error) }, 'payload refused');
+      this.api.throttle.log(`${this.identity}/messages`, 'warn', 'API command payload refused', { client: this.id, identity: this.identity, name: run.name, requestId: run.requestId, fields: issuePaths(p.error) }, 'payload refused');
       return { code: 'invalidData', description: issuesText(p.error, 'payload'), errorCode: 'invalidData' };
     }
     const data = p.data;

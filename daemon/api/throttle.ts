@@ -2,7 +2,7 @@ import type { Logger } from '../../core/logger.js';
 /**
  * Log lines a client can cause, bounded (docs/security.md "A hostile client costs nothing"): the
  * first few lines per client and window are written as they come, the rest are counted and
- * summed up in one line when the window ends ("n refused messages from client c3 in the last
+ * summed up in one line when the window ends ("n refused messages from client loopback in the last
  * 10 s"), so 20 000 refused frames write a handful of lines rather than 10 MB, and cannot rotate
  * the log history away.
  *
@@ -89,14 +89,6 @@ export class LogThrottle {
     if (w.what.size < 4) w.what.add(what);
     w.meta = pick(meta);
     if (w.reasons.has(reason) || w.reasons.size < MAX_REASONS) w.reasons.set(reason, (w.reasons.get(reason) ?? 0) + 1);
-  }
-
-  /** Write the summary of `key` now (its connection closed). */
-  public flush(key: string): void {
-    const w = this.windows.get(key);
-    if (w === undefined) return;
-    this.windows.delete(key);
-    this.summarise(key, w);
   }
 
   /** Every pending summary, and stop the timer. */
