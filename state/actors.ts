@@ -15,7 +15,6 @@ import type { Role, ServiceKind } from './roles.js';
 export type { PinSlot };
 
 /** Terminal roles (state/roles.ts). */
-export type TerminalRole = Role;
 
 /** Identity materials presented (收件, state/materials.ts). */
 export type PresentedMaterial = Material;
@@ -126,7 +125,7 @@ export interface OperatorOutput {
 /** The journal's `pending` row, written before the first state-changing APDU. */
 export interface JournalBeginInput {
   readonly kind: ServiceKind;
-  readonly role: TerminalRole;
+  readonly role: Role;
   readonly operatorId?: string;
   readonly card: CardRef;
   readonly materials: readonly PresentedMaterial[];
@@ -151,7 +150,7 @@ export interface JournalCompleteInput {
 
 export interface JournalRefusalInput {
   readonly kind: ServiceKind;
-  readonly role: TerminalRole;
+  readonly role: Role;
   readonly operatorId?: string;
   readonly card?: CardRef;
   readonly materials: readonly PresentedMaterial[];

@@ -39,15 +39,15 @@ import type {
   ReadIdCardInput,
   ReadIdCardOutput,
   SessionCardState,
-  TerminalRole,
 } from './actors.js';
 import { checkMaterials } from './materials.js';
 import type { ResultOutcome, ServiceKind, ServiceResult } from './results.js';
 import { results } from './results.js';
 import { bankAccountActivation, capability } from './roles.js';
+import type { Role } from './roles.js';
 
 export interface SessionConfig {
-  readonly role: TerminalRole;
+  readonly role: Role;
   /** Inactivity timeout (default 60 000 ms). */
   readonly inactivityMs?: number;
   /** PIN-entry timeout per entry (default 30 000 ms). */

@@ -58,8 +58,8 @@ import type {
   PresentedMaterial,
   ReadIdCardInput,
   ReadIdCardOutput,
-  TerminalRole,
 } from '../../state/actors.js';
+import type { Role } from '../../state/roles.js';
 import type { ServiceItem } from '../../state/catalog.js';
 import type { PinPolicyContext } from '../../state/pin-policy.js';
 import { checkPinPolicy } from '../../state/pin-policy.js';
@@ -105,10 +105,10 @@ export interface SessionDeps {
  * The one place where the session's vocabulary (state/roles.ts, state/materials.ts) meets the
  * journal's (daemon/journal/types.ts, the words rows are stored and synced with).
  */
-export const ROLE_TO_JOURNAL: Readonly<Record<TerminalRole, JournalRole>> = Object.freeze({ kiosk: 'self-service', counter: 'window', 'financial-counter': 'financial-window' });
+export const ROLE_TO_JOURNAL: Readonly<Record<Role, JournalRole>> = Object.freeze({ kiosk: 'self-service', counter: 'window', 'financial-counter': 'financial-window' });
 export const MATERIAL_TO_JOURNAL: Readonly<Record<PresentedMaterial, MaterialType>> = Object.freeze({ socialSecurityCard: 'social-security-card', residentIdCard: 'resident-id-card' });
 
-export function journalRole(role: TerminalRole): JournalRole {
+export function journalRole(role: Role): JournalRole {
   return ROLE_TO_JOURNAL[role];
 }
 

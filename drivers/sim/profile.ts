@@ -13,6 +13,7 @@
  * These are TEST cards: the PIN is stored as digits and the keys in clear. Never put a production
  * key or a real person's data into a profile (fixtures/README.md).
  */
+import type { PinReloadForm } from '../card/ssse-operations.js';
 import { existsSync } from 'node:fs';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -359,7 +360,7 @@ const CARD_STATES: readonly CardState[] = ['active', 'notActivated', 'appLocked'
  * new PIN ‖ MAC (2.0 cards); `ssse3` = `84 24 00 01` encrypted PIN block ‖ MAC after EXTERNAL
  * AUTHENTICATE with key 06 (3.0 cards). The other form answers `6A86`.
  */
-export type PinReloadForm = 'pboc' | 'ssse3';
+export type { PinReloadForm };
 const PIN_RELOAD_FORMS: readonly PinReloadForm[] = ['pboc', 'ssse3'];
 
 export type SpecVersion = '2.00' | '3.00';
