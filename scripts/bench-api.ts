@@ -38,7 +38,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -51,6 +51,7 @@ import { PcscService } from '../drivers/pcsc/pcsc-service.js';
 import { Psam } from '../drivers/psam/psam.js';
 import type { Rep, Summary, Verdict } from './bench-kit.js';
 import {
+  BenchScratch,
   Cards,
   alternation,
   errorsOf,
@@ -639,28 +640,10 @@ async function main(): Promise<void> {
   if (!existsSync(path.join(HERE, `sscard${EXT}`))) throw new Error(`${path.join(HERE, `sscard${EXT}`)} is missing: npm run build first`);
   const quick = quickAckOn();
 
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'sscard-bench-api-'));
-  const cleanups: (() => Promise<void> | void)[] = [];
-  let cleaning: Promise<void> | undefined;
-  let failed = true;
-  const cleanup = (): Promise<void> =>
-    (cleaning ??= (async () => {
-      for (const c of cleanups.splice(0).reverse()) {
-        try {
-          await c();
-        } catch {
-          // best effort
-        }
-      }
-      if (failed || values.keep) process.stderr.write(`bench:api: files (logs, config, journal) kept in ${dir}\n`);
-      else rmSync(dir, { recursive: true, force: true });
-    })());
-  const onSignal = (sig: NodeJS.Signals): void => {
-    process.stderr.write(`bench:api: ${sig}, cleaning up\n`);
-    void cleanup().finally(() => process.exit(130));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const scratch = new BenchScratch('bench:api', 'sscard-bench-api-', values.keep === true);
+  const { dir } = scratch;
+  const cleanups = scratch.steps;
+  const cleanup = (): Promise<void> => scratch.run();
 
   try {
     let stack: Stack;
@@ -972,7 +955,7 @@ async function main(): Promise<void> {
     }
     // Figures were made, but something failed: say so to a script or CI too.
     if (allErrors > 0 || droppedAll > 0) process.exitCode = 1;
-    failed = false;
+    scratch.failed = false;
   } finally {
     dog.refresh({ ms: 60_000, message: 'bench:api: cleaning up took more than 60 s' });
     await cleanup();

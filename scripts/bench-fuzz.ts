@@ -24,7 +24,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,7 +38,7 @@ import { IdReaderSimulator } from '../drivers/sim/idcard-reader.js';
 import { PtyPair } from '../drivers/sim/pty.js';
 import { runFuzz } from './api-fuzz.js';
 import type { FuzzReport } from './api-fuzz.js';
-import { Cards, intOption, r1, reasonOf, step, stopChild, watchdog } from './bench-kit.js';
+import { BenchScratch, Cards, intOption, r1, reasonOf, step, stopChild, watchdog } from './bench-kit.js';
 import { projectRoot } from './cli-util.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -296,29 +296,11 @@ async function main(): Promise<void> {
   if (!listening(CARD_PORT)) throw new Error(`vpcd is not listening on 127.0.0.1:${CARD_PORT}: is /etc/reader.conf.d/vpcd present? run ./scripts/setup.sh`);
   if (!existsSync(path.join(HERE, `sscardd${EXT}`))) throw new Error(`${path.join(HERE, `sscardd${EXT}`)} is missing: npm run build first`);
 
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'sscard-bench-fuzz-'));
-  const cleanups: (() => Promise<void> | void)[] = [];
-  let cleaning: Promise<void> | undefined;
-  let failed = true;
-  const cleanup = (): Promise<void> =>
-    (cleaning ??= (async () => {
-      for (const c of cleanups.splice(0).reverse()) {
-        try {
-          await c();
-        } catch {
-          // best effort
-        }
-      }
-      dog.stop();
-      if (failed || values.keep) process.stderr.write(`bench:fuzz: files (logs, config, journal) kept in ${dir}\n`);
-      else rmSync(dir, { recursive: true, force: true });
-    })());
-  const onSignal = (sig: NodeJS.Signals): void => {
-    process.stderr.write(`bench:fuzz: ${sig}, cleaning up\n`);
-    void cleanup().finally(() => process.exit(130));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const scratch = new BenchScratch('bench:fuzz', 'sscard-bench-fuzz-', values.keep === true);
+  const { dir } = scratch;
+  const cleanups = scratch.steps;
+  const cleanup = (): Promise<void> => scratch.run();
+  cleanups.push(() => dog.stop());
 
   try {
     // The cards in their own process; pcscd needs one presence poll (400 ms) to see them go at the end.
@@ -485,7 +467,7 @@ async function main(): Promise<void> {
       process.stdout.write(out.join('\n'));
     }
     if (failures.length > 0) process.exitCode = 1;
-    failed = failures.length > 0;
+    scratch.failed = failures.length > 0;
   } finally {
     await cleanup();
   }

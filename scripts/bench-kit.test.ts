@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import {
+  BenchScratch,
   ErrorTally,
   alternation,
   answerError,
@@ -259,5 +260,25 @@ describe('watchdog', () => {
     expect(r.stderr).toContain('bench: stuck');
     expect(r.stderr).toContain('killed');
     expect(r.stderr).not.toContain('never');
+  });
+});
+
+describe('BenchScratch', () => {
+  it('undoes its steps once, last first; removes its folder after a good run and keeps it after a failed one', async () => {
+    const { existsSync } = await import('node:fs');
+    const good = new BenchScratch('bench:test', 'sscard-bench-test-', false);
+    const order: number[] = [];
+    good.steps.push(() => void order.push(1), () => void order.push(2), () => {
+      throw new Error('a step that fails does not stop the others');
+    });
+    good.failed = false;
+    await Promise.all([good.run(), good.run()]);
+    expect(order).toEqual([2, 1]);
+    expect(existsSync(good.dir)).toBe(false);
+    const bad = new BenchScratch('bench:test', 'sscard-bench-test-', false);
+    await bad.run();
+    expect(existsSync(bad.dir)).toBe(true);
+    const { rmSync } = await import('node:fs');
+    rmSync(bad.dir, { recursive: true, force: true });
   });
 });
