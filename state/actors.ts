@@ -9,6 +9,7 @@
  */
 import type { PinPolicyContext } from './pin-policy.js';
 import type { PinSlot } from './pin-vault.js';
+import type { CardState } from './card-state.js';
 import type { Material } from './materials.js';
 import type { Role, ServiceKind } from './roles.js';
 
@@ -19,14 +20,14 @@ export type { PinSlot };
 /** Identity materials presented (收件, state/materials.ts). */
 export type PresentedMaterial = Material;
 
-/** The card's life-cycle state as the session sees it. */
-export type SessionCardState = 'active' | 'notActivated' | 'appLocked' | 'pinBlocked';
+/** The card's state (state/card-state.ts). */
+export type { CardState } from './card-state.js';
 
 /** Tries left and state, read without spending a try (VERIFY without data, SELECT). */
 export interface PinState {
   /** Undefined when the card does not say (e.g. not activated). */
   readonly triesLeft: number | undefined;
-  readonly cardState: SessionCardState;
+  readonly cardState: CardState;
 }
 
 /** What `identifyCard` found: SSSE selected, EF05/EF06 read (external auth on 3.0), internal auth. */
@@ -145,7 +146,7 @@ export interface JournalCompleteInput {
   readonly reason?: string;
   readonly lastSw?: number;
   readonly triesLeft?: number;
-  readonly cardState?: SessionCardState;
+  readonly cardState?: CardState;
 }
 
 export interface JournalRefusalInput {

@@ -38,7 +38,7 @@ import type {
   PresentedMaterial,
   ReadIdCardInput,
   ReadIdCardOutput,
-  SessionCardState,
+  CardState,
 } from './actors.js';
 import { checkMaterials } from './materials.js';
 import type { ResultOutcome, ServiceKind, ServiceResult } from './results.js';
@@ -87,7 +87,7 @@ export interface SessionContext {
   readonly config: ResolvedConfig;
   readonly card: (Omit<CardIdentification, 'triesLeft' | 'cardState'> & CardRef) | undefined;
   readonly triesLeft: number | undefined;
-  readonly cardState: SessionCardState | undefined;
+  readonly cardState: CardState | undefined;
   readonly kind: ServiceKind | undefined;
   readonly operatorId: string | undefined;
   readonly materials: readonly PresentedMaterial[];
@@ -128,7 +128,7 @@ export type SessionEvent =
 /** Events a UI can render (docs/api.md "SSCard", events of a flow): no PIN digit in any. */
 export type SessionEmitted =
   | { type: 'card.inserted' }
-  | { type: 'card.identified'; cardNumber: string; name: string; specVersion: string; triesLeft: number | undefined; cardState: SessionCardState; authentic: boolean | undefined }
+  | { type: 'card.identified'; cardNumber: string; name: string; specVersion: string; triesLeft: number | undefined; cardState: CardState; authentic: boolean | undefined }
   | { type: 'service.started'; kind: ServiceKind }
   | { type: 'pin.entryStarted'; prompt: EnterPinInput['prompt'] }
   | { type: 'pin.digits'; count: number }
@@ -169,7 +169,7 @@ function needsIdCard(ctx: SessionContext): boolean {
   return (capabilityOf(ctx).materials as readonly string[]).includes('residentIdCard');
 }
 
-function stateOf(left: number | undefined, prev: SessionCardState | undefined): SessionCardState | undefined {
+function stateOf(left: number | undefined, prev: CardState | undefined): CardState | undefined {
   if (left === 0) return 'pinBlocked';
   if (left !== undefined && prev === 'pinBlocked') return 'active';
   return prev;

@@ -47,7 +47,7 @@ import type { CardIdentity, MaskedIdentity } from './identity.js';
 import { UuidV7Generator, isUuidV7 } from '../../core/uuid.js';
 import { LATEST_SCHEMA_VERSION, MIGRATIONS } from './schema.js';
 import { ACTOR_ID_PATTERN, AUDIT_COMMAND_PATTERN, AUDIT_KINDS, AUDIT_KINDS_WITHOUT_OPERATOR, AUDIT_OUTCOME_PATTERN, BANK_REQUEST_STATUSES, CARD_STATES, OPERATION_KINDS, OUTCOMES, REASON_PATTERN, SERVICE_ITEM_PATTERN, TERMINAL_ROLES, checkInt, checkMaterials, checkOneOf, checkPattern, onlyKeys } from './types.js';
-import type { AuditInput, AuditKind, AuditQuery, AuditRow, BankRequestInput, BankRequestRow, BankRequestStatus, BeginInput, CompleteInput, JournalStats, ObservedCardState, OperationKind, OperationRow, OperationState, Outcome, ReconcileInput, RefusalInput, SyncState, TerminalRole } from './types.js';
+import type { AuditInput, AuditKind, AuditQuery, AuditRow, BankRequestInput, BankRequestRow, BankRequestStatus, BeginInput, CompleteInput, JournalStats, CardState, OperationKind, OperationRow, OperationState, Outcome, ReconcileInput, RefusalInput, SyncState, TerminalRole } from './types.js';
 
 export const DEFAULT_RETENTION_MS = 90 * 24 * 3600 * 1000;
 
@@ -106,7 +106,7 @@ interface DbRow {
   reason: string | null;
   last_sw: number | null;
   tries_left: number | null;
-  card_state: ObservedCardState | null;
+  card_state: CardState | null;
   materials: string;
   missing: string;
   started_at: number;

@@ -36,9 +36,9 @@ export type MaterialType = (typeof MATERIAL_TYPES)[number];
 export const OUTCOMES = ['ok', 'failed', 'refused', 'cancelled', 'unknown'] as const;
 export type Outcome = (typeof OUTCOMES)[number];
 
-/** The card's life-cycle state as observed (used when reconciling an interrupted operation). */
-export const CARD_STATES = ['active', 'notActivated', 'appLocked', 'pinBlocked'] as const;
-export type ObservedCardState = (typeof CARD_STATES)[number];
+/** The card's state as observed (used when reconciling an interrupted operation): state/card-state.ts. */
+import type { CardState } from '../../state/card-state.js';
+export { CARD_STATES, type CardState } from '../../state/card-state.js';
 
 export const OPERATION_STATES = ['pending', 'completed', 'interrupted'] as const;
 export type OperationState = (typeof OPERATION_STATES)[number];
@@ -134,7 +134,7 @@ export interface CompleteInput {
   readonly lastSw?: number;
   /** PIN tries left after the operation (0..15). */
   readonly triesLeft?: number;
-  readonly cardState?: ObservedCardState;
+  readonly cardState?: CardState;
 }
 
 /** A refusal before any card-changing command (no pending row). */
@@ -159,7 +159,7 @@ export interface ReconcileInput {
   readonly reason?: string;
   readonly lastSw?: number;
   readonly triesLeft?: number;
-  readonly cardState?: ObservedCardState;
+  readonly cardState?: CardState;
   readonly operatorId?: string;
 }
 
@@ -203,7 +203,7 @@ export interface OperationRow {
   readonly reason: string | null;
   readonly lastSw: number | null;
   readonly triesLeft: number | null;
-  readonly cardState: ObservedCardState | null;
+  readonly cardState: CardState | null;
   readonly materials: readonly MaterialType[];
   readonly missing: readonly MaterialType[];
   readonly startedAt: number;

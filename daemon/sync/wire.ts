@@ -9,7 +9,7 @@
  */
 import { ErrorCode, SsCardError } from '../../core/errors.js';
 import { isUuidV7 } from '../../core/uuid.js';
-import type { MaterialType, ObservedCardState, OperationKind, Outcome, TerminalRole } from '../journal/types.js';
+import type { MaterialType, CardState, OperationKind, Outcome, TerminalRole } from '../journal/types.js';
 
 export const PROTOCOL_VERSION = 1;
 export const PROTOCOL_HEADER = 'x-sscard-protocol';
@@ -43,7 +43,7 @@ export interface WireOperation {
   /** Last status word as 4 hex digits, e.g. "63C2". */
   readonly lastSw: string | null;
   readonly triesLeft: number | null;
-  readonly cardState: ObservedCardState | null;
+  readonly cardState: CardState | null;
   readonly materials: readonly MaterialType[];
   readonly missing: readonly MaterialType[];
   readonly startedAt: string;

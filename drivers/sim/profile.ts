@@ -14,6 +14,7 @@
  * key or a real person's data into a profile (fixtures/README.md).
  */
 import type { PinReloadForm } from '../card/ssse-operations.js';
+import { CARD_LIFE_CYCLES, type CardLifeCycle } from '../../state/card-state.js';
 import { existsSync } from 'node:fs';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -352,8 +353,7 @@ export async function savePsamProfile(file: string, profile: PsamProfile): Promi
  *   to everything but SELECT (FCI ‖ `9303`), READ RECORD of EF05 (so a terminal can identify
  *   it), GET CHALLENGE and APPLICATION BLOCK/UNBLOCK; APPLICATION UNBLOCK (解挂) makes it active.
  */
-export type CardState = 'active' | 'notActivated' | 'appLocked';
-const CARD_STATES: readonly CardState[] = ['active', 'notActivated', 'appLocked'];
+export type { CardLifeCycle };
 
 /**
  * Which RELOAD PIN the card implements (docs/card-conventions.md): `pboc` = `80 5E 00 00`
@@ -393,7 +393,7 @@ export interface CardProfile {
   readonly sm4MacFold: Sm4MacFold;
   readonly atr: Buffer;
   readonly protocol: SimProtocol;
-  readonly state: CardState;
+  readonly state: CardLifeCycle;
   /** The PIN as ASCII digits (TEST cards only: a real card never reveals it). */
   readonly pin: Buffer;
   readonly pinTriesLeft: number;
@@ -432,7 +432,7 @@ export interface CardProfileJson {
   sm4MacFold?: Sm4MacFold;
   atr: string;
   protocol: SimProtocol;
-  state: CardState;
+  state: CardLifeCycle;
   pin: string;
   pinTriesLeft: number;
   pinTryLimit: number;
@@ -499,7 +499,7 @@ export function parseCardProfile(json: unknown, source = 'card profile'): CardPr
   if (!parsedAtr.protocols.includes(wantT)) {
     r.fail('atr', `该 ATR 不提供 T=${wantT}，与 protocol "${protocol}" 不符`, `this ATR does not offer T=${wantT}, which protocol "${protocol}" needs`);
   }
-  const state = r.oneOf(o, 'state', '', CARD_STATES);
+  const state = r.oneOf(o, 'state', '', CARD_LIFE_CYCLES);
   const pinText = r.string(o, 'pin', '', { pattern: /^\d{6}$/, what: ['应为 6 位数字（测试卡的密码）', 'must be 6 digits (the test card PIN)'] });
   const pin = Buffer.from(pinText, 'latin1');
   const pinTryLimit = r.integer(o, 'pinTryLimit', '', 1, 15);

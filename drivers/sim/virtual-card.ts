@@ -16,7 +16,8 @@ import { encodeBerTlv } from '../../apdu/tlv.js';
 import type { TlvInput } from '../../apdu/tlv.js';
 import type { VirtualCardDevice } from './device.js';
 import { cardKeyName, cardRecords, loadCardProfile, PHONE_TAG, saveCardProfile, withRecords } from './profile.js';
-import type { CardProfile, CardState, RecordFileName, SimProtocol } from './profile.js';
+import type { CardLifeCycle } from '../../state/card-state.js';
+import type { CardProfile, RecordFileName, SimProtocol } from './profile.js';
 
 // ---------------------------------------------------------------------------------------------
 // The card OS frame shared by the virtual card and the virtual PSAM
@@ -219,7 +220,7 @@ export class VirtualSsCard extends SimCardOs {
   // persistent
   #pin: Buffer;
   private triesLeft: number;
-  private state: CardState;
+  private state: CardLifeCycle;
   private readonly records: Map<RecordFileName, Map<number, Buffer>>;
 
   // volatile
@@ -266,7 +267,7 @@ export class VirtualSsCard extends SimCardOs {
   }
 
   /** Life cycle state (persistent). */
-  public get cardState(): CardState {
+  public get cardState(): CardLifeCycle {
     return this.state;
   }
 
