@@ -14,7 +14,7 @@
  * with its own matcher, linear in the ATR length, so that no line of the file can make
  * matching backtrack for ever; a line using anything else is reported and skipped.
  */
-import type { BilingualText } from '../core/errors.js';
+import type { BilingualText } from '../core/text.js';
 import { ErrorCode, fail } from '../core/errors.js';
 import { toHex } from './hex.js';
 

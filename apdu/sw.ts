@@ -6,7 +6,7 @@
  * where there is something to do, it says what.
  */
 import type { ResponseApdu } from './apdu.js';
-import type { BilingualText } from '../core/errors.js';
+import type { BilingualText } from '../core/text.js';
 import { ErrorCode, fail } from '../core/errors.js';
 
 export type SwCategory =

@@ -7,6 +7,8 @@
  * Never put a PIN, PIN block or key into `message` or `context`.
  */
 
+import { oneLine, type BilingualText } from './text.js';
+
 export enum ErrorCode {
   // 100-199: bad input (hex, APDU, TLV, ATR, records, PIN format, options)
   Input_BadHex = 100,
@@ -129,12 +131,6 @@ export enum ErrorCode {
   Internal = 900,
 }
 
-export interface BilingualText {
-  /** Simplified Chinese, shown first. */
-  readonly zh: string;
-  /** English. */
-  readonly en: string;
-}
 
 export class SsCardError extends Error {
   public override readonly name = 'SsCardError';
@@ -146,7 +142,7 @@ export class SsCardError extends Error {
     public readonly context?: Readonly<Record<string, unknown>>,
     options?: { cause?: unknown },
   ) {
-    super(`${text.zh} / ${text.en} (E${code})`, options);
+    super(`${oneLine(text)} (E${code})`, options);
   }
 }
 

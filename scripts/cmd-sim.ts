@@ -3,6 +3,7 @@
  * there until interrupted. Standard input takes commands: `remove`, `insert`, `swap FILE`,
  * `status`, `help`. Without standard input (CI, systemd) it just serves.
  */
+import { oneLine } from '../core/text.js';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
@@ -110,7 +111,7 @@ export async function simCommand(opts: SimOptions): Promise<number> {
           process.stdout.write(`未知命令 unknown command "${cmd}": remove | insert | swap FILE | status\n`);
       }
     } catch (err) {
-      const msg = isSsCardError(err) ? `${err.text.zh} / ${err.text.en}` : String(err);
+      const msg = isSsCardError(err) ? `${oneLine(err.text)}` : String(err);
       process.stdout.write(`错误 error: ${msg}\n`);
     }
   };

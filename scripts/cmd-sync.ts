@@ -3,6 +3,7 @@
  * with a progress bar on a terminal. Exits 1 when the platform refuses records or cannot be
  * reached (the records stay on this terminal either way). `--status` only shows the status.
  */
+import { oneLine } from '../core/text.js';
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { ErrorCode, SsCardError, isSsCardError } from '../core/errors.js';
@@ -155,7 +156,7 @@ function printStatus(s: ReturnType<typeof readSyncStatus>): void {
       `待上传 backlog           ${s.backlog}${s.oldestUnsyncedAt === null ? '' : `，最早 oldest ${iso(s.oldestUnsyncedAt)}`}`,
       `平台拒收 rejected        ${s.rejected}`,
       `上次成功 last success    ${iso(s.lastSuccessAt)}`,
-      `上次错误 last error      ${s.lastError === null ? '-' : `${iso(s.lastError.at)} E${s.lastError.code} ${s.lastError.zh} / ${s.lastError.en}`}`,
+      `上次错误 last error      ${s.lastError === null ? '-' : `${iso(s.lastError.at)} E${s.lastError.code} ${oneLine(s.lastError)}`}`,
       `挂失名单 hotlist version ${s.hotlistVersion ?? '-'} (${iso(s.lastHotlistAt)})`,
     ].join('\n') + '\n',
   );

@@ -15,7 +15,7 @@
  * of I/O.
  */
 import { ErrorCode, fail } from '../core/errors.js';
-import { bi, type BilingualText } from './i18n.js';
+import { bi, type BilingualText } from '../core/text.js';
 import { isMaterial, type Material } from './materials.js';
 import { SERVICE_KINDS, SERVICE_NAMES, type ServiceKind } from './roles.js';
 

@@ -9,7 +9,7 @@
  * resident ID card, originals (原件).
  */
 import { ErrorCode, fail } from '../core/errors.js';
-import { bi, listEn, listZh, type BilingualText } from './i18n.js';
+import { bi, listEn, listZh, type BilingualText } from '../core/text.js';
 
 export type Material = 'socialSecurityCard' | 'residentIdCard';
 

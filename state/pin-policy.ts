@@ -36,7 +36,7 @@
  * throws.
  */
 import { ErrorCode, fail } from '../core/errors.js';
-import { bi, type BilingualText } from './i18n.js';
+import { bi, type BilingualText } from '../core/text.js';
 
 export type PinRuleCode = 'PIN_LENGTH' | 'PIN_NOT_DIGITS' | 'PIN_SAME_DIGITS' | 'PIN_SEQUENCE' | 'PIN_BIRTH_DATE' | 'PIN_PHONE' | 'PIN_DENY_LIST';
 

@@ -4,9 +4,9 @@
  * holder's next step. Nothing here can carry a PIN digit: the only numbers are tries left and
  * status words.
  */
-import type { BilingualText } from '../core/errors.js';
+import type { BilingualText } from '../core/text.js';
 import { AFTER_RESET_ADVICE } from './catalog.js';
-import { bi } from './i18n.js';
+import { bi } from '../core/text.js';
 
 import type { ServiceKind } from './roles.js';
 

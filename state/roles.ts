@@ -36,7 +36,7 @@
  *   {@link defaultServices} apply.
  */
 import { ErrorCode, fail } from '../core/errors.js';
-import { bi, type BilingualText } from './i18n.js';
+import { bi, type BilingualText } from '../core/text.js';
 import type { Material } from './materials.js';
 
 export type { Material };

@@ -22,7 +22,7 @@
 import type { IncomingMessage } from 'node:http';
 import { isIP } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import type { BilingualText } from '../../core/errors.js';
+import type { BilingualText } from '../../core/text.js';
 import type { ClientCredentials } from '../auth/clients.js';
 import { isClientToken } from '../auth/clients.js';
 import type { OperatorAuthPort } from '../terminal/port.js';

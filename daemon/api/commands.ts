@@ -11,7 +11,7 @@
 import { maskCardNumber } from '../../core/mask.js';
 import { z } from 'zod';
 import { ErrorCode, isSsCardError } from '../../core/errors.js';
-import type { BilingualText } from '../../core/errors.js';
+import type { BilingualText } from '../../core/text.js';
 import type { ServiceResult } from '../../state/results.js';
 import type { ServiceKind } from '../../state/roles.js';
 import type { SessionEmitted } from '../../state/session.js';

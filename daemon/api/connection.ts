@@ -10,7 +10,7 @@
  */
 import type { RawData, WebSocket } from 'ws';
 import { ErrorCode, isSsCardError } from '../../core/errors.js';
-import type { BilingualText } from '../../core/errors.js';
+import type { BilingualText } from '../../core/text.js';
 import { capability } from '../../state/roles.js';
 import type { Capabilities } from '../terminal/port.js';
 import type { CommandDef, ConnectionControl, RunContext } from './commands.js';

@@ -9,13 +9,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { isSsCardError } from '../../core/errors.js';
-import type { BilingualText } from '../../core/errors.js';
+import { oneLine, type BilingualText } from '../../core/text.js';
 import { capability } from '../../state/roles.js';
 import { pathOf } from './access.js';
 import type { ApiContext } from './context.js';
 import { duplicateKeyText, findDuplicateKey } from './json-keys.js';
 import { isClientToken } from '../auth/clients.js';
-import { INTERNAL_TEXT, bilingual, errorCodeName, issuesText } from './protocol.js';
+import { INTERNAL_TEXT, errorCodeName, issuesText } from './protocol.js';
 import {
   CARD_INFO_TEXT,
   ITYPE_TEXT,
@@ -141,12 +141,12 @@ let httpSeq = 1;
 
 /** One SSCardDriver function (docs/domain.md §4). */
 async function vendorCall(api: ApiContext, fn: VendorFunction, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  if (!isJson(req)) return sendVendor(res, 415, null, bilingual(TEXT.contentType), { connection: 'close' });
+  if (!isJson(req)) return sendVendor(res, 415, null, oneLine(TEXT.contentType), { connection: 'close' });
   let raw: Buffer;
   try {
     raw = await readBody(req, api.maxFrameBytes);
   } catch (e) {
-    if (e instanceof BodyTooLarge) return sendVendor(res, 413, null, bilingual(TEXT.tooLarge(api.maxFrameBytes)), { connection: 'close' });
+    if (e instanceof BodyTooLarge) return sendVendor(res, 413, null, oneLine(TEXT.tooLarge(api.maxFrameBytes)), { connection: 'close' });
     if (clientGone(e)) {
       api.throttle.log(req.socket.remoteAddress ?? 'unix', 'debug', 'API HTTP client went away mid-request', { function: fn, code: (e as NodeJS.ErrnoException).code ?? null }, 'client gone', 'aborted requests');
       return void res.destroy();
@@ -154,9 +154,9 @@ async function vendorCall(api: ApiContext, fn: VendorFunction, req: IncomingMess
     throw e;
   }
   const body = parseVendorBody(raw);
-  if (!body.ok) return sendVendor(res, body.status, null, bilingual(body.text));
+  if (!body.ok) return sendVendor(res, body.status, null, oneLine(body.text));
   const { iType, cardInfo } = body.value;
-  if (iTypeCode(iType) !== VENDOR_CODES.ok) return sendVendor(res, 200, iTypeCode(iType), bilingual(ITYPE_TEXT));
+  if (iTypeCode(iType) !== VENDOR_CODES.ok) return sendVendor(res, 200, iTypeCode(iType), oneLine(ITYPE_TEXT));
 
   const kind = fn === 'iReadCardBas' ? undefined : VENDOR_SERVICE[fn];
   let privileged = false;
@@ -172,7 +172,7 @@ async function vendorCall(api: ApiContext, fn: VendorFunction, req: IncomingMess
     if (!caps.services.includes(kind)) {
       const why = capability(caps.role, kind, caps.services).reason ?? { zh: '本终端不提供此业务', en: 'this terminal does not offer this service' };
       journal(VENDOR_CODES.keyLevel, 'serviceNotOffered');
-      return sendVendor(res, 403, VENDOR_CODES.keyLevel, bilingual(why));
+      return sendVendor(res, 403, VENDOR_CODES.keyLevel, oneLine(why));
     }
     // The bearer is either the operator's session token (a privileged call) or the client token
     // that let a native client in (docs/security.md): only the first names an operator.
@@ -182,14 +182,14 @@ async function vendorCall(api: ApiContext, fn: VendorFunction, req: IncomingMess
     if (auth !== undefined || privileged) {
       if (m === null) {
         journal(VENDOR_CODES.keyLevel, 'auth.required');
-        return sendVendor(res, 401, VENDOR_CODES.keyLevel, bilingual(TEXT.authRequired), { 'www-authenticate': 'Bearer' });
+        return sendVendor(res, 401, VENDOR_CODES.keyLevel, oneLine(TEXT.authRequired), { 'www-authenticate': 'Bearer' });
       }
       try {
         operatorId = api.auth.check(m[1]!);
       } catch (e) {
         const text = isSsCardError(e) ? e.text : TEXT.authRequired;
         journal(VENDOR_CODES.keyLevel, isSsCardError(e) ? errorCodeName(e.code) : 'auth.required');
-        return sendVendor(res, 401, VENDOR_CODES.keyLevel, bilingual(text), { 'www-authenticate': 'Bearer error="invalid_token"' });
+        return sendVendor(res, 401, VENDOR_CODES.keyLevel, oneLine(text), { 'www-authenticate': 'Bearer error="invalid_token"' });
       }
     }
   }
@@ -199,7 +199,7 @@ async function vendorCall(api: ApiContext, fn: VendorFunction, req: IncomingMess
     info = cardInfo === undefined ? null : parseCardInfo(cardInfo);
     if (info === null) {
       journal(VENDOR_CODES.badCardInfo, 'badCardInfo');
-      return sendVendor(res, 200, VENDOR_CODES.badCardInfo, bilingual(cardInfo === undefined ? TEXT.noCardInfo : CARD_INFO_TEXT));
+      return sendVendor(res, 200, VENDOR_CODES.badCardInfo, oneLine(cardInfo === undefined ? TEXT.noCardInfo : CARD_INFO_TEXT));
     }
   }
 
@@ -211,7 +211,7 @@ async function vendorCall(api: ApiContext, fn: VendorFunction, req: IncomingMess
   const release = api.sequencer.acquire({ owner, service: kind !== undefined, abort: () => controller.abort(new DOMException('the session was ended', 'AbortError')) });
   if (release === null) {
     journal(VENDOR_CODES.readerError, 'sequenceError');
-    return sendVendor(res, 409, VENDOR_CODES.readerError, bilingual(TEXT.busy));
+    return sendVendor(res, 409, VENDOR_CODES.readerError, oneLine(TEXT.busy));
   }
   try {
     if (fn === 'iReadCardBas') {
@@ -222,7 +222,7 @@ async function vendorCall(api: ApiContext, fn: VendorFunction, req: IncomingMess
       const card = await api.terminal.readBasic(controller.signal);
       if (!cardInfoMatches(info, card)) {
         journal(VENDOR_CODES.badCardInfo, 'badCardInfo');
-        return sendVendor(res, 200, VENDOR_CODES.badCardInfo, bilingual(CARD_INFO_TEXT));
+        return sendVendor(res, 200, VENDOR_CODES.badCardInfo, oneLine(CARD_INFO_TEXT));
       }
     }
     const result = await api.terminal.runService({ kind: kind!, ...(operatorId === '' ? {} : { operatorId }) }, () => {}, controller.signal);
@@ -235,7 +235,7 @@ async function vendorCall(api: ApiContext, fn: VendorFunction, req: IncomingMess
       api.logger.error('SSCardDriver call failed unexpectedly', { function: fn, error: e instanceof Error ? e.message : String(e), stack: e instanceof Error ? e.stack : undefined });
     }
     journal(code, isSsCardError(e) ? errorCodeName(e.code) : 'internal');
-    return sendVendor(res, 200, code, bilingual(isSsCardError(e) ? e.text : INTERNAL_TEXT));
+    return sendVendor(res, 200, code, oneLine(isSsCardError(e) ? e.text : INTERNAL_TEXT));
   } finally {
     release();
   }

@@ -4,7 +4,7 @@
  * `{"iType":2,"iType":1}` would be read differently by a filter that looks at the first. The API
  * treats such a message as malformed (docs/api.md: 400 / invalidMessage) instead of guessing.
  */
-import type { BilingualText } from '../../core/errors.js';
+import type { BilingualText } from '../../core/text.js';
 
 /**
  * The first member name that appears twice in one object of `text` (escapes decoded, so `"a"` and

@@ -9,7 +9,7 @@
  */
 import { z } from 'zod';
 import { ErrorCode, SsCardError, isSsCardError } from '../../core/errors.js';
-import type { BilingualText } from '../../core/errors.js';
+import { oneLine, type BilingualText } from '../../core/text.js';
 
 /** The version we answer with: the XFS4IoT message version of every command we implement. */
 export const MESSAGE_VERSION = '2.0';
@@ -63,10 +63,9 @@ export interface OutMessage {
   readonly payload?: Record<string, unknown>;
 }
 
-export const bilingual = (t: BilingualText): string => `${t.zh} / ${t.en}`;
 
 export function acknowledge(name: string | null, requestId: number | null, status: AckStatus, problem?: BilingualText, errorCode?: string): OutMessage {
-  const header = { type: 'acknowledge', name, requestId, version: MESSAGE_VERSION, status, errorDescription: problem === undefined ? null : bilingual(problem) };
+  const header = { type: 'acknowledge', name, requestId, version: MESSAGE_VERSION, status, errorDescription: problem === undefined ? null : oneLine(problem) };
   return problem === undefined ? { header } : { header, payload: { errorCode: errorCode ?? status ?? 'invalidMessage' } };
 }
 
@@ -98,7 +97,7 @@ export function completion(name: string, requestId: number, o: Outcome): OutMess
       requestId,
       version: MESSAGE_VERSION,
       completionCode: o.code,
-      errorDescription: o.description === undefined || o.description === null ? null : bilingual(o.description),
+      errorDescription: o.description === undefined || o.description === null ? null : oneLine(o.description),
     },
     payload,
   };

@@ -26,7 +26,7 @@ import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import { WebSocketServer } from 'ws';
 import { ErrorCode, SsCardError } from '../../core/errors.js';
-import type { BilingualText } from '../../core/errors.js';
+import { oneLine, type BilingualText } from '../../core/text.js';
 import { isSsCardError } from '../../core/errors.js';
 import type { ClientCredentials } from '../auth/clients.js';
 import type { OperatorAuthPort, TerminalEvent, TerminalPort } from '../terminal/port.js';
@@ -38,7 +38,7 @@ import type { Endpoint } from './connection.js';
 import { Sequencer } from './context.js';
 import type { ApiContext, PrivilegedCall } from './context.js';
 import { handleHttp } from './http-routes.js';
-import { bilingual, unsolicited } from './protocol.js';
+import { unsolicited } from './protocol.js';
 import type { OutMessage } from './protocol.js';
 import { LogThrottle } from './throttle.js';
 import type { LogThrottleOptions } from './throttle.js';
@@ -212,7 +212,7 @@ function refuseHttp(res: ServerResponse, path: string, a: Refused): void {
   const text = a.operatorError !== undefined && isSsCardError(a.operatorError) ? a.operatorError.text : a.text;
   if (path.startsWith('/sscard/')) {
     // As the DLL would answer (docs/api.md): text/plain, -24 for "not authorised".
-    const body = bilingual(text);
+    const body = oneLine(text);
     res.writeHead(a.status, { ...headers, 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body), ...(a.status === 401 ? { 'x-sscard-return': '-24' } : {}) });
     res.end(body);
     return;

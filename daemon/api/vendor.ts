@@ -9,7 +9,7 @@
  * algorithm unsupported, otherwise −(SW as decimal), e.g. 6A82 → −27266.
  */
 import { ErrorCode, SsCardError, isSsCardError } from '../../core/errors.js';
-import type { BilingualText } from '../../core/errors.js';
+import type { BilingualText } from '../../core/text.js';
 import type { ServiceResult } from '../../state/results.js';
 import type { ServiceKind } from '../../state/roles.js';
 import type { CardBasicInfo } from '../terminal/port.js';

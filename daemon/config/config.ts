@@ -17,7 +17,7 @@ import path from 'node:path';
 import { TomlError, parse as parseToml } from 'smol-toml';
 import type { z } from 'zod';
 import { ErrorCode, SsCardError, isSsCardError } from '../../core/errors.js';
-import type { BilingualText } from '../../core/errors.js';
+import type { BilingualText } from '../../core/text.js';
 import { parseDenyList } from '../../state/pin-policy.js';
 import { ROLES, defaultServices, parseOfferedServices } from '../../state/roles.js';
 import type { Role, ServiceKind } from '../../state/roles.js';

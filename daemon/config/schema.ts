@@ -12,7 +12,7 @@
  * (the daemon does when it opens them), so a config can be checked on another machine.
  */
 import { z } from 'zod';
-import type { BilingualText } from '../../core/errors.js';
+import type { BilingualText } from '../../core/text.js';
 import { SERVICE_KINDS } from '../../state/roles.js';
 import { HASH_FORMAT_TEXT, isValidHashFormat } from '../auth/passphrase.js';
 

@@ -16,7 +16,7 @@
 import type { Logger } from '../../core/logger.js';
 import { chmodSync, existsSync, lstatSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
-import type { BilingualText } from '../../core/errors.js';
+import type { BilingualText } from '../../core/text.js';
 import { ErrorCode, SsCardError, isSsCardError } from '../../core/errors.js';
 
 

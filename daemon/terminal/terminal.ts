@@ -20,7 +20,7 @@ import type { Actor, SnapshotFrom } from 'xstate';
 import { createActor } from 'xstate';
 import { PIN_BEARING_INS } from '../../apdu/apdu.js';
 import { parseAtr } from '../../apdu/atr.js';
-import type { BilingualText } from '../../core/errors.js';
+import type { BilingualText } from '../../core/text.js';
 import { ErrorCode, SsCardError, isSsCardError } from '../../core/errors.js';
 import { toHex } from '../../apdu/hex.js';
 import { wipe } from '../../apdu/pin.js';

@@ -1,14 +1,23 @@
 /**
- * Bilingual text helpers for the state/ modules: every text a holder or operator sees comes as a
- * pair, Simplified Chinese first and English second (docs/architecture.md "Habits").
+ * Bilingual text: every text a holder, operator or technician sees comes as a pair, Simplified
+ * Chinese first and English second (docs/architecture.md "Habits").
  */
-import type { BilingualText } from '../core/errors.js';
 
-export type { BilingualText };
+export interface BilingualText {
+  /** Simplified Chinese, shown first. */
+  readonly zh: string;
+  /** English. */
+  readonly en: string;
+}
 
 /** A frozen `{ zh, en }` pair. */
 export function bi(zh: string, en: string): BilingualText {
   return Object.freeze({ zh, en });
+}
+
+/** The pair on one line, Chinese first: `中文 / English` (error descriptions, log lines, the CLI). */
+export function oneLine(t: BilingualText): string {
+  return `${t.zh} / ${t.en}`;
 }
 
 /** Chinese enumeration with the enumeration comma: ['甲', '乙', '丙'] → '甲、乙、丙'. */
