@@ -7,6 +7,7 @@
  * the API stops taking requests, a card operation in flight runs to its end, the journal is
  * flushed and closed, the devices are released.
  */
+import { UndoStack } from '../core/undo.js';
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -108,21 +109,13 @@ export async function startDaemon(opts: StartOptions): Promise<Daemon> {
   const log = logging.get('DAEMON');
   const version = packageVersion();
   log.info('starting', { version, terminalId: cfg.terminalId, role: cfg.role, node: process.version });
-  const cleanups: (() => Promise<void> | void)[] = [];
-  const undo = async (): Promise<void> => {
-    for (const c of cleanups.splice(0).reverse()) {
-      try {
-        await c();
-      } catch {
-        // best effort while failing to start
-      }
-    }
-  };
+  // Best effort while failing to start: every step runs even if one throws.
+  const undo = new UndoStack();
 
   try {
     // The journal first: nothing card-changing may run without it.
     const journal = Journal.open({ path: cfg.journal.path, keyFile: cfg.journal.keyFile, terminalId: cfg.terminalId });
-    cleanups.push(() => journal.close());
+    undo.push(() => journal.close());
     const interrupted = journal.markInterrupted();
     if (interrupted.length > 0) log.warn('operations interrupted by the last stop: they are reconciled when their cards are seen again', { count: interrupted.length });
     const jlog = logging.get('JOURNAL');
@@ -138,7 +131,7 @@ export async function startDaemon(opts: StartOptions): Promise<Daemon> {
     purge();
     const purgeTimer = setInterval(purge, cfg.journal.purgeIntervalHours * 3_600_000);
     purgeTimer.unref();
-    cleanups.push(() => clearInterval(purgeTimer));
+    undo.push(() => clearInterval(purgeTimer));
 
     // PC/SC: pcscd may be missing; the service keeps retrying and health says why.
     const apduLog = logging.get('APDU');
@@ -152,7 +145,7 @@ export async function startDaemon(opts: StartOptions): Promise<Daemon> {
     pcsc.on('service-down', (e, retryInMs) => pcscLog.warn('PC/SC service down; retrying', { code: e.code, message: e.text.en, retryInMs }));
     pcsc.on('service-up', () => pcscLog.info('PC/SC service up', { readers: pcsc.readers().map((r) => r.name) }));
     pcsc.start();
-    cleanups.push(() => pcsc.stop());
+    undo.push(() => pcsc.stop());
     try {
       await pcsc.ready(3000, false);
     } catch (e) {
@@ -173,7 +166,7 @@ export async function startDaemon(opts: StartOptions): Promise<Daemon> {
         idCard: cfg.idReader.kind === 'simulated' ? cfg.simulator.idCard : null,
         logger: log,
       });
-      cleanups.push(() => sim!.stop());
+      undo.push(() => sim!.stop());
     }
 
     const pinPad = await openPinPad(cfg, pcsc, simulated);
@@ -186,7 +179,7 @@ export async function startDaemon(opts: StartOptions): Promise<Daemon> {
         // Serial and HID pads reconnect when plugged in; health reports the missing pad.
         padLog.error('PIN pad not available', { kind: pinPad.kind, message: isSsCardError(e) ? e.text.en : String(e) });
       }
-      cleanups.push(() => pinPad.close());
+      undo.push(() => pinPad.close());
     }
 
     let idReader: IdCardReader | undefined = sim?.idReader;
@@ -201,7 +194,7 @@ export async function startDaemon(opts: StartOptions): Promise<Daemon> {
       } catch (e) {
         idLog.error('ID card reader not available', { path: cfg.idReader.path, message: isSsCardError(e) ? e.text.en : String(e) });
       }
-      cleanups.push(() => r.close());
+      undo.push(() => r.close());
     }
 
     const psamPattern = cfg.readers.psam;
@@ -250,11 +243,11 @@ export async function startDaemon(opts: StartOptions): Promise<Daemon> {
       },
     });
     terminal.start();
-    cleanups.push(() => terminal.stop());
+    undo.push(() => terminal.stop());
     await terminal.settled();
     if (sync) {
       sync.start();
-      cleanups.push(() => sync.stop());
+      undo.push(() => sync.stop());
     }
 
     const apiLog = logging.get('API');
@@ -309,7 +302,7 @@ export async function startDaemon(opts: StartOptions): Promise<Daemon> {
         audit({ kind: 'privileged-call', operatorId, command: e.command, requestId: e.requestId, outcome: e.outcome });
       },
     });
-    cleanups.push(() => api.close());
+    undo.push(() => api.close());
 
     const startupMs = performance.now() - t0;
     const health = terminal.health();
@@ -331,7 +324,7 @@ export async function startDaemon(opts: StartOptions): Promise<Daemon> {
       stop: (reason = 'stop requested') => {
         stopping ??= (async () => {
           log.info('stopping', { reason, busy: terminal.busySlots });
-          await undo();
+          await undo.run();
           log.info('stopped');
           await logging.close();
         })();
@@ -340,7 +333,7 @@ export async function startDaemon(opts: StartOptions): Promise<Daemon> {
     };
   } catch (e) {
     log.error('start failed', { code: isSsCardError(e) ? e.code : undefined, message: isSsCardError(e) ? e.text.en : e instanceof Error ? e.message : String(e) });
-    await undo();
+    await undo.run();
     await logging.close();
     throw e;
   }

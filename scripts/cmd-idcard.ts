@@ -3,6 +3,7 @@
  * fields; the ID number is masked (411082********0038) unless --full. `--sim <fixture>` runs the
  * reader simulator on a pty with a fixture card (fixtures/idcards/<name>.json) instead of a device.
  */
+import { UndoStack } from '../core/undo.js';
 import type { Command } from 'commander';
 import { ErrorCode, SsCardError } from '../core/errors.js';
 import type { IdCardInfo } from '../drivers/idcard/info.js';
@@ -54,7 +55,7 @@ const LABELS: Record<string, string> = {
 };
 
 export async function idcardReadCommand(opts: IdcardReadOptions): Promise<number> {
-  const cleanups: (() => Promise<void>)[] = [];
+  const undo = new UndoStack();
   try {
     let port = opts.port;
     if (opts.sim !== undefined) {
@@ -66,10 +67,10 @@ export async function idcardReadCommand(opts: IdcardReadOptions): Promise<number
         );
       }
       const pty = await PtyPair.open();
-      cleanups.push(() => pty.close());
+      undo.push(() => pty.close());
       const sim = new IdReaderSimulator({ path: pty.b });
       await sim.start();
-      cleanups.push(() => sim.stop());
+      undo.push(() => sim.stop());
       sim.place(loadIdCardFixture(opts.sim));
       port = pty.a;
     }
@@ -87,7 +88,7 @@ export async function idcardReadCommand(opts: IdcardReadOptions): Promise<number
     }
     const reader = new SerialIdCardReader({ path: port, baudRate: baud });
     await reader.open();
-    cleanups.push(() => reader.close());
+    undo.push(() => reader.close());
     const info = wait > 0 ? await reader.waitForCard({ timeoutMs: wait * 1000 }) : await reader.readCard();
     const view = idCardView(info, opts.full === true);
     if (opts.json) {
@@ -98,13 +99,7 @@ export async function idcardReadCommand(opts: IdcardReadOptions): Promise<number
     }
     return 0;
   } finally {
-    for (const c of cleanups.reverse()) {
-      try {
-        await c();
-      } catch {
-        // best effort
-      }
-    }
+    await undo.run();
   }
 }
 

@@ -7,6 +7,7 @@
  *                                VERIFY would spend a PIN try on the card)
  *   sim-serial | sim-hid         the simulators; the keys you type in this terminal are the pad's
  */
+import { UndoStack } from '../core/undo.js';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
@@ -86,15 +87,15 @@ export async function pinpadTestCommand(opts: PinpadTestOptions): Promise<number
   const out = (s: string): void => {
     if (!opts.json) process.stdout.write(s);
   };
-  const cleanups: (() => Promise<void> | void)[] = [];
+  const undo = new UndoStack();
   try {
     let pad: PinPad;
     if (device.startsWith('pcsc')) {
       const service = await openService();
-      cleanups.push(() => service.stop());
+      undo.push(() => service.stop());
       const info = chooseCardReader(service, device.includes(':') ? device.slice(device.indexOf(':') + 1) : undefined);
       const channel = await service.connect(info.name);
-      cleanups.push(() => channel.close());
+      undo.push(() => channel.close());
       const p = new PcscPinPad(channel);
       await p.open();
       const report = {
@@ -124,18 +125,18 @@ export async function pinpadTestCommand(opts: PinpadTestOptions): Promise<number
       pad = new HidPinPad({ config });
     } else if (device === 'sim-serial') {
       const pty = await PtyPair.open();
-      cleanups.push(() => pty.close());
+      undo.push(() => pty.close());
       const keypad = new SimKeypad();
       const sim = new Zt598Simulator(keypad, { path: pty.b });
       await sim.start();
-      cleanups.push(() => sim.stop());
-      cleanups.push(keysFromTerminal(keypad));
+      undo.push(() => sim.stop());
+      undo.push(keysFromTerminal(keypad));
       out(`模拟串口键盘 simulated serial pad on ${pty.a}: 在此终端输入数字，回车确认，Esc 取消 / type digits here, Enter to finish, Esc to cancel\n`);
       pad = new SerialPinPad({ path: pty.a });
     } else if (device === 'sim-hid') {
       const keypad = new SimKeypad();
       const config = loadModel(opts.model);
-      cleanups.push(keysFromTerminal(keypad));
+      undo.push(keysFromTerminal(keypad));
       out('模拟 USB 键盘 simulated HID pad: 在此终端输入数字，回车确认，Esc 取消 / type digits here, Enter to finish, Esc to cancel\n');
       pad = new HidPinPad({ config, binding: new SimHidBinding(config, keypad) });
     } else {
@@ -146,7 +147,7 @@ export async function pinpadTestCommand(opts: PinpadTestOptions): Promise<number
       );
     }
     await pad.open();
-    cleanups.push(() => pad.close());
+    undo.push(() => pad.close());
     out(`键盘 pad: ${pad.name} — 已连接 connected\n`);
     const results: { ok: boolean; digits?: number; ms: number; keys: { key: string; count: number; ms: number }[]; error?: { code: number; zh: string; en: string } }[] = [];
     for (let i = 0; i < count; i++) {
@@ -175,13 +176,7 @@ export async function pinpadTestCommand(opts: PinpadTestOptions): Promise<number
     if (opts.json) process.stdout.write(`${JSON.stringify({ device: pad.name, results }, null, 2)}\n`);
     return results.every((r) => r.ok) ? 0 : 1;
   } finally {
-    for (const c of cleanups.reverse()) {
-      try {
-        await c();
-      } catch {
-        // best effort
-      }
-    }
+    await undo.run();
   }
 }
 
