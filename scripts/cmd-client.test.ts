@@ -1,11 +1,12 @@
 import { spawn } from 'node:child_process';
+import { rejection } from '../testing/util.js';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ErrorCode, SsCardError } from '../core/errors.js';
+import { ErrorCode } from '../core/errors.js';
 import { ClientRegistry, CLIENT_TOKEN } from '../daemon/auth/clients.js';
 import { startTestApi } from '../testing/api-test-client.js';
 import type { ClientIo } from './cmd-client.js';
@@ -40,15 +41,6 @@ function rig(config: Record<string, unknown> = { api: { clientsFile: 'secrets/cl
       return { stdout: out.stream, stderr: err.stream, env: {}, cwd: dir, now: () => new Date('2025-05-06T07:08:09.000Z'), out: out.text, err: err.text };
     },
   };
-}
-
-async function rejection(p: Promise<unknown>): Promise<SsCardError> {
-  const e = await p.then(
-    () => undefined,
-    (x: unknown) => x,
-  );
-  if (!(e instanceof SsCardError)) throw new Error(`expected an SsCardError, got ${String(e)}`);
-  return e;
 }
 
 describe('sscard client add', () => {

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { rejection } from '../testing/util.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -6,7 +7,7 @@ import path from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { ErrorCode, SsCardError } from '../core/errors.js';
+import { ErrorCode } from '../core/errors.js';
 import { parseHash, verifyPassphrase } from '../daemon/auth/passphrase.js';
 import type { OperatorIo } from './cmd-operator.js';
 import { operatorHashCommand, readPiped } from './cmd-operator.js';
@@ -46,15 +47,6 @@ function terminal(chunks: string[]): { io: OperatorIo; out: () => string; err: (
   };
   setTimeout(feed, 1);
   return { io: { stdin, stdout: out.stream, stderr: err.stream }, out: out.text, err: err.text, raw };
-}
-
-async function rejection(p: Promise<unknown>): Promise<SsCardError> {
-  const e = await p.then(
-    () => undefined,
-    (x: unknown) => x,
-  );
-  if (!(e instanceof SsCardError)) throw new Error(`expected an SsCardError, got ${String(e)}`);
-  return e;
 }
 
 describe('sscard operator hash (from a pipe)', () => {

@@ -29,3 +29,13 @@ export function assertSsCardError(f: () => unknown, code: ErrorCode): SsCardErro
   expect((e as SsCardError).code).toBe(code);
   return e as SsCardError;
 }
+
+/** The SsCardError `p` rejects with; fails the test when it resolves or rejects with anything else. */
+export async function rejection(p: Promise<unknown>): Promise<SsCardError> {
+  const e = await p.then(
+    () => undefined,
+    (x: unknown) => x,
+  );
+  if (!isSsCardError(e)) throw new Error(`expected an SsCardError, got ${String(e)}`);
+  return e;
+}
