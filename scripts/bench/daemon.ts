@@ -16,6 +16,7 @@ export function entryScript(name: 'sscard' | 'sscardd'): string {
   return path.join(path.dirname(self), '..', `${name}${path.extname(self)}`);
 }
 
+/** `sscardd` under a bench: its API port once ready, its stderr (the tail kept) and why it ended. */
 export class Daemon {
   public port = 0;
   public stderr = '';

@@ -16,6 +16,7 @@ export async function stopChild(child: ChildProcess, ms: number): Promise<void> 
   clearTimeout(t);
 }
 
+/** Is `cmd` on the PATH? */
 export function haveCommand(cmd: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
 }

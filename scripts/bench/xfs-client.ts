@@ -14,6 +14,7 @@ export interface Msg {
   readonly payload?: Record<string, unknown>;
 }
 
+/** One WebSocket connection of a native client; commands in flight matched by requestId. */
 export class XfsClient {
   private nextId = 1;
   private readonly waiters = new Map<number, { done: (m: Msg) => void; onEvent?: ((m: Msg) => void) | undefined }>();
@@ -86,6 +87,7 @@ export class XfsClient {
   }
 }
 
+/** "ReadBasic: invalidData E123": what a refusing acknowledge or a failed completion says. */
 export function failure(what: string, m: Msg): string {
   const code = m.header.status ?? m.header.completionCode ?? '?';
   const errorCode = typeof m.payload?.['errorCode'] === 'string' ? ` ${m.payload['errorCode']}` : '';

@@ -31,6 +31,7 @@ export interface FuzzOptions {
   readonly onProgress?: (messages: number) => void;
 }
 
+/** Sends the actions it is given and keeps every count of the report; {@link runFuzz} drives it. */
 export class Runner {
   public readonly completions = new Tally();
   public acceptedCommands = 0;

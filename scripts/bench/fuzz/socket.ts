@@ -9,8 +9,11 @@ import { SERVICE_COMMANDS } from './spec.js';
 import type { Frame } from './spec.js';
 import { sizedText } from './wire.js';
 
+/** Completion codes that are not refusals: the command ran, or was stopped as asked. */
 const STOP_CODES = new Set(['success', 'canceled', 'timeOut']);
+/** Command names a completion is counted under; any other is "(unknown command)". */
 const KNOWN_NAMES = new Set<string>([...SERVICE_COMMANDS, 'Keyboard.TouchKey']);
+/** Close codes with which the server refuses a connection's traffic. */
 const SERVER_CLOSES = new Set([1002, 1003, 1007, 1008, 1009, 1011]);
 
 interface Pending {
