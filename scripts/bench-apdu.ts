@@ -10,8 +10,8 @@
  *   node dist/scripts/bench-apdu.js [--reps 7] [--apdus 400] [--apdu 0084000008] [--card fixtures/cards/card-2.0.json]
  *     [--psam fixtures/psam/psam-test.json] [--json]
  *
- * The card is served by a child process (bench-api-cards.ts, as for bench:api; see Cards in
- * bench-kit.ts for why never by this one), which also puts the PSAM into "Virtual PCD 00 01".
+ * The card is served by a child process (bench/cards-process.ts, as for bench:api; see Cards in
+ * bench/cards.ts for why never by this one), which also puts the PSAM into "Virtual PCD 00 01".
  *
  * --apdu sends another command (one that changes nothing on the card, please); one the card
  * refuses shows how a run with errors is reported.
@@ -20,14 +20,20 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { PcscService } from '../drivers/pcsc/pcsc-service.js';
-import type { RunFigure } from './bench-kit.js';
-import { Cards, ErrorTally, alternation, answerError, cleanMedian, intOption, judge, quickAckOn, reasonOf, step, verdictText, watchdog } from './bench-kit.js';
+import { alternation } from './bench/alternation.js';
+import { Cards } from './bench/cards.js';
+import { ErrorTally, answerError, reasonOf } from './bench/errors.js';
+import { SYSTEM_VPCD, quickAckOn } from './bench/pcsc-stack.js';
+import { reportOf, writeOut } from './bench/report.js';
+import { intOption, step } from './bench/run.js';
+import { cleanMedian } from './bench/stats.js';
+import type { RunFigure } from './bench/stats.js';
+import { judge, verdictText } from './bench/verdict.js';
+import { watchdog } from './bench/watchdog.js';
 import { projectRoot } from './cli-util.js';
 
-const READER = 'Virtual PCD 00 00';
-/** The system pcscd's vpcd ports: the card's reader and its neighbour (where the card process puts the PSAM). */
-const CARD_PORT = 35963;
-const PSAM_PORT = 35964;
+/** The system pcscd's card reader; the card process puts the PSAM into its neighbour. */
+const READER = SYSTEM_VPCD.cardReader;
 /** GET CHALLENGE (case 2): answered directly with data ‖ 9000 on T=0 and T=1 alike, changes nothing. */
 const DEFAULT_APDU = '0084000008';
 
@@ -172,7 +178,7 @@ async function main(): Promise<void> {
   let driver: PathUnderTest | undefined;
   let bare: PathUnderTest | undefined;
   try {
-    await cards.insert({ host: '127.0.0.1', cardPorts: [CARD_PORT], psamPort: PSAM_PORT, card: path.resolve(projectRoot(), values.card), psam: path.resolve(projectRoot(), values.psam) });
+    await cards.insert({ host: '127.0.0.1', cardPorts: [SYSTEM_VPCD.cardPort], psamPort: SYSTEM_VPCD.psamPort, card: path.resolve(projectRoot(), values.card), psam: path.resolve(projectRoot(), values.psam) });
     driver = await step('driver connect', 20_000, driverSetup(service, apdu)); // waits until pcscd reports the card
     bare = await step('bare pcsclite setup', 20_000, bareSetup(apdu));
     // Warm-up: the first thousand calls through either path run colder code (JIT); medians
@@ -214,10 +220,7 @@ async function main(): Promise<void> {
       target,
       node: process.version,
     };
-    let text: string;
-    if (values.json) {
-      text = `${JSON.stringify(result, null, 2)}\n`;
-    } else {
+    const text = reportOf(values.json, result, () => {
       const line = (label: string, f: typeof b): string => {
         const med =
           f.medianMsPerApdu === null
@@ -227,18 +230,18 @@ async function main(): Promise<void> {
         return `  ${label}: ${med}   errors ${f.errors}${f.cardProcessErrors > 0 ? ` (${f.cardProcessErrors} seen by the card process)` : ''}   runs ${all}`;
       };
       const reasons = ErrorTally.sum([...runs.bare, ...runs.driver].map((r) => r.errors));
-      text = [
-          `APDU ${result.apdu} on "${READER}" (${values.card}); loopback quick ACK ${quick ? 'on' : 'off'}; ${reps} repetitions × ${apdus} APDUs per path, alternating ABBA; an answer other than 9000 is an error`,
-          line('bare pcsclite loop ', b),
-          line('sscard driver      ', d),
-          `  ratio driver/bare  : ${ratio ?? '—'}  (target ≤ ${target.ratio}: ${verdictText(target)})`,
-          ...(errors > 0 ? [`  ERRORS — the run is flagged: bare ${b.errors}, driver ${d.errors}: ${reasons.toString()}`] : []),
-          ...(warm.count > 0 ? [`  warm-up errors (not timed): ${warm.toString()}`] : []),
+      return [
+        `APDU ${result.apdu} on "${READER}" (${values.card}); loopback quick ACK ${quick ? 'on' : 'off'}; ${reps} repetitions × ${apdus} APDUs per path, alternating ABBA; an answer other than 9000 is an error`,
+        line('bare pcsclite loop ', b),
+        line('sscard driver      ', d),
+        `  ratio driver/bare  : ${ratio ?? '—'}  (target ≤ ${target.ratio}: ${verdictText(target)})`,
+        ...(errors > 0 ? [`  ERRORS — the run is flagged: bare ${b.errors}, driver ${d.errors}: ${reasons.toString()}`] : []),
+        ...(warm.count > 0 ? [`  warm-up errors (not timed): ${warm.toString()}`] : []),
         '',
       ].join('\n');
-    }
+    });
     // Out before the teardown, whose native calls may block this thread (see watchdog).
-    await new Promise<void>((resolve) => process.stdout.write(text, () => resolve()));
+    await writeOut(text);
     // Figures were made, but something failed: say so to a script or CI too.
     if (errors > 0 || warm.count > 0) process.exitCode = 1;
   } finally {

@@ -25,8 +25,9 @@ import { Journal } from '../daemon/journal/journal.js';
 import { SERVICE_ITEMS } from '../daemon/journal/types.js';
 import type { BeginInput } from '../daemon/journal/types.js';
 import { SyncWorker } from '../daemon/sync/worker.js';
-import type { LatencyAcrossRuns, LatencyStats } from './bench-kit.js';
-import { intOption, latencyAcrossRuns, latencyStats, median } from './bench-kit.js';
+import { intOption } from './bench/run.js';
+import type { LatencyAcrossRuns, LatencyStats } from './bench/stats.js';
+import { latencyAcrossRuns, latencyStats, median } from './bench/stats.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const EXT = path.extname(fileURLToPath(import.meta.url));

@@ -1,7 +1,7 @@
 /**
- * The card side of `npm run bench:api`, in its own process (forked with an IPC channel): one
- * VirtualSsCard (loaded fresh from its profile) per card slot and the VirtualPsam, each a
- * VpcdBridge client of its vpcd port. Running the cards here rather than in the bench process
+ * The card side of the benches (bench:api, bench:apdu, bench:fuzz; started by cards.ts), in its own
+ * process (forked with an IPC channel): one VirtualSsCard (loaded fresh from its profile) per card
+ * slot and the VirtualPsam, each a VpcdBridge client of its vpcd port. Running the cards here rather than in the bench process
  * keeps the comparison fair: the driver baseline (in the bench process) and the daemon (its own
  * process) both talk to the same card process over the same pcscd.
  *
@@ -11,10 +11,10 @@
  *   { type: 'remove' }                                        → { type: 'removed' }, then the process ends
  * The cards are taken out and the process ends when the parent goes away.
  */
-import { loadPsamProfile } from '../drivers/sim/profile.js';
-import { VirtualSsCard } from '../drivers/sim/virtual-card.js';
-import { VirtualPsam } from '../drivers/sim/virtual-psam.js';
-import { VpcdBridge } from '../drivers/sim/vpcd-bridge.js';
+import { loadPsamProfile } from '../../drivers/sim/profile.js';
+import { VirtualSsCard } from '../../drivers/sim/virtual-card.js';
+import { VirtualPsam } from '../../drivers/sim/virtual-psam.js';
+import { VpcdBridge } from '../../drivers/sim/vpcd-bridge.js';
 
 export type CardsRequest =
   | { readonly type: 'insert'; readonly host: string; readonly cardPorts: readonly number[]; readonly psamPort: number; readonly card: string; readonly psam: string }
