@@ -6,7 +6,9 @@ describe('BenchScratch', () => {
     const { existsSync } = await import('node:fs');
     const good = new BenchScratch('bench:test', 'sscard-bench-test-', false);
     const order: number[] = [];
-    good.steps.push(() => void order.push(1), () => void order.push(2), () => {
+    good.steps.push(() => void order.push(1));
+    good.steps.push(() => void order.push(2));
+    good.steps.push(() => {
       throw new Error('a step that fails does not stop the others');
     });
     good.failed = false;

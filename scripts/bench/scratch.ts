@@ -4,6 +4,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { UndoStack } from '../../core/undo.js';
 
 /**
  * A bench's temporary folder (logs, config, journal) and what to undo: the steps run once, in
@@ -13,7 +14,7 @@ import path from 'node:path';
 export class BenchScratch {
   public readonly dir: string;
   /** Undo steps, in the order they were taken (they run last first). */
-  public readonly steps: (() => Promise<void> | void)[] = [];
+  public readonly steps = new UndoStack();
   /** Set to false when the run succeeded; a failed run keeps its folder to look at. */
   public failed = true;
   private running: Promise<void> | undefined;
@@ -35,13 +36,7 @@ export class BenchScratch {
   /** Undo everything (best effort; once, whoever asks first). */
   public run(): Promise<void> {
     return (this.running ??= (async () => {
-      for (const step of this.steps.splice(0).reverse()) {
-        try {
-          await step();
-        } catch {
-          // best effort
-        }
-      }
+      await this.steps.run();
       if (this.failed || this.keep) process.stderr.write(`${this.name}: files (logs, config, journal) kept in ${this.dir}\n`);
       else rmSync(this.dir, { recursive: true, force: true });
     })());
