@@ -277,7 +277,10 @@ describe('Terminal waits on events, not on a tick', () => {
     expect(vi.getTimerCount()).toBe(0);
   });
 
-  it('endSession resolves when the cancelled flow ends, without a timer firing', async () => {
+  it.each([
+    ['endSession', (t: Terminal) => t.endSession()],
+    ['stop', (t: Terminal) => t.stop(10_000)],
+  ] as const)('%s resolves when the cancelled flow ends, without a timer firing', async (_name, end) => {
     const r = await rig();
     await insertedAndIdentified(r);
     freezeTimers();
@@ -285,23 +288,10 @@ describe('Terminal waits on events, not on a tick', () => {
     const flow = r.terminal.runService({ kind: 'verify' }, (e) => seen.push(e.type), new AbortController().signal);
     await byEvents(() => seen.includes('pin.entryStarted'));
     let ended = false;
-    void r.terminal.endSession().then(() => (ended = true));
+    void end(r.terminal).then(() => (ended = true));
     await byEvents(() => ended);
     await expect(flow).resolves.toMatchObject({ code: 'cancelled' });
     expect(r.terminal.busySlots).toEqual([]);
-  });
-
-  it('stop resolves when the cancelled flow ends, without a timer firing', async () => {
-    const r = await rig();
-    await insertedAndIdentified(r);
-    freezeTimers();
-    const seen: string[] = [];
-    const flow = r.terminal.runService({ kind: 'verify' }, (e) => seen.push(e.type), new AbortController().signal);
-    await byEvents(() => seen.includes('pin.entryStarted'));
-    let stopped = false;
-    void r.terminal.stop(10_000).then(() => (stopped = true));
-    await byEvents(() => stopped);
-    await expect(flow).resolves.toMatchObject({ code: 'cancelled' });
   });
 
   it('a card inserted while the PSAM is coming up is identified (with it) as soon as the PSAM opens', async () => {
