@@ -1,11 +1,11 @@
 /**
- * `sscard read`: select SSSE, read EF05/EF06, with the PSAM when one is present (external
- * authentication for EF06 on 3.0 cards, internal authentication to tell a genuine card).
+ * `sscard read`: identify the card (SsseCard.identify): select SSSE, read EF05/EF06, with the PSAM
+ * when one is present (external authentication for EF06 on 3.0 cards, internal authentication to
+ * tell a genuine card), then the PIN's tries left and the card's state (state/card-state.ts).
  */
-import { randomBytes } from 'node:crypto';
-import { blockSize } from '../apdu/crypto.js';
 import { GENDER_NAMES, NATION_NAMES } from '../apdu/records.js';
-import { SsseCard, type CardBasics } from '../drivers/card/ssse-card.js';
+import { SsseCard, type CardIdentity } from '../drivers/card/ssse-card.js';
+import type { CardState } from '../state/card-state.js';
 import type { PcscChannel } from '../drivers/pcsc/channel.js';
 import { Psam } from '../drivers/psam/psam.js';
 import type { Command } from 'commander';
@@ -32,9 +32,13 @@ export interface ReadReport {
   algorithm: string;
   activated: boolean;
   authentic: boolean | null;
+  /** PIN tries left, when the card says (null: not activated, application locked). */
+  triesLeft: number | null;
+  /** active | notActivated | appLocked | pinBlocked (state/card-state.ts). */
+  cardState: CardState;
 }
 
-export function toReport(b: CardBasics, reader: string, psamReader: string | null): ReadReport {
+export function toReport(b: CardIdentity, reader: string, psamReader: string | null): ReadReport {
   return {
     reader,
     psamReader,
@@ -55,6 +59,8 @@ export function toReport(b: CardBasics, reader: string, psamReader: string | nul
     algorithm: b.algorithm,
     activated: b.activated,
     authentic: b.authentic ?? null,
+    triesLeft: b.triesLeft ?? null,
+    cardState: b.cardState,
   };
 }
 
@@ -76,8 +82,7 @@ export async function readCommand(opts: { reader?: string; psamReader?: string; 
       psam = new Psam(psamChannel);
       await psam.open();
     }
-    const basics = await card.readBasics(psam, () => randomBytes(blockSize(card.selectedAlgorithm ?? '3DES')));
-    const report = toReport(basics, reader.name, psamInfo?.name ?? null);
+    const report = toReport(await card.identify(psam), reader.name, psamInfo?.name ?? null);
     if (opts.json) {
       process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
     } else {
@@ -111,10 +116,14 @@ function printTable(r: ReadReport): void {
     ['算法 algorithm', r.algorithm],
     ['已启用 activated', yesNo(r.activated, ['是', '否', ''], ['yes', 'no (needs activation)', ''])],
     ['真卡验证 genuine', yesNo(r.authentic, ['通过', '未通过', '未验证'], ['yes (PSAM internal auth)', 'NO: internal authentication failed', '(not checked: no PSAM)'])],
+    ['密码剩余次数 PIN tries left', r.triesLeft === null ? '— (not told)' : String(r.triesLeft)],
+    ['卡状态 card state', `${CARD_STATE_NAMES[r.cardState]} ${r.cardState}`],
   ];
   const width = Math.max(...rows.map(([k]) => displayWidth(k)));
   for (const [k, v] of rows) process.stdout.write(`${k}${' '.repeat(width - displayWidth(k))}  ${v}\n`);
 }
+
+const CARD_STATE_NAMES: Readonly<Record<CardState, string>> = { active: '正常', notActivated: '未启用', appLocked: '应用已锁定', pinBlocked: '密码已锁' };
 
 /** Terminal columns: CJK characters take two. */
 function displayWidth(s: string): number {
@@ -126,7 +135,7 @@ function displayWidth(s: string): number {
 export function register(program: Command): void {
   program
     .command('read')
-    .description('读取社会保障卡基本信息（EF05/EF06）/ read the card basics (EF05/EF06)')
+    .description('读取社会保障卡基本信息（EF05/EF06）、密码剩余次数和卡状态 / read the card basics (EF05/EF06), PIN tries left and card state')
     .option('--reader <name>', 'card reader (name or unique part of it)')
     .option('--psam-reader <name>', 'PSAM reader (default: a reader named *SAM* or Virtual PCD 00 01)')
     .option('--json', 'JSON output with stable field names')

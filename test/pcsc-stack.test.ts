@@ -118,11 +118,11 @@ describe('sscard readers', () => {
 
 describe('sscard read --json on each card profile', () => {
   it.each([
-    ['card-2.0', true, '3DES'],
-    ['card-3.0', true, 'SM4'],
-    ['card-not-activated', false, 'SM4'],
-    ['card-locked', true, '3DES'],
-  ])('%s: every field as personalised, genuine by internal authentication', async (name, activated, algorithm) => {
+    ['card-2.0', true, '3DES', 6, 'active'],
+    ['card-3.0', true, 'SM4', 6, 'active'],
+    ['card-not-activated', false, 'SM4', null, 'notActivated'],
+    ['card-locked', true, '3DES', 0, 'pinBlocked'],
+  ])('%s: every field as personalised, genuine by internal authentication, PIN tries and card state', async (name, activated, algorithm, triesLeft, cardState) => {
     const profile = await loadCardProfile(cardFixture(name));
     await insertCard(name);
     await insertPsam();
@@ -148,6 +148,8 @@ describe('sscard read --json on each card profile', () => {
       algorithm,
       activated,
       authentic: true,
+      triesLeft,
+      cardState,
     });
   });
 

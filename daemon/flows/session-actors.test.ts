@@ -1,5 +1,6 @@
 /**
- * The session wiring's own decisions, actor by actor over the virtual card: the PIN policy gets
+ * The session wiring's own decisions, actor by actor over the virtual card: identification and the
+ * PIN state come from the card driver (SsseCard.identify / pinState), the PIN policy gets
  * the card's phone (read openly, or after the change's VERIFY), the service item codes come from
  * the catalog, the session / journal vocabularies meet in one mapping, and journal trouble is
  * logged before the machine turns it into a result.
@@ -20,7 +21,7 @@ import { SimTransport } from '../../drivers/sim/sim-transport.js';
 import type { PhoneAccess } from '../../drivers/sim/virtual-card.js';
 import { VirtualSsCard } from '../../drivers/sim/virtual-card.js';
 import { assertSsCardError } from '../../testing/util.js';
-import type { CardOpOutput, CheckNewPinInput, CheckNewPinOutput } from '../../state/actors.js';
+import type { CardIdentification, CardOpOutput, CheckNewPinInput, CheckNewPinOutput, PinState } from '../../state/actors.js';
 import { parseCatalog, serviceItemFor } from '../../state/catalog.js';
 import { MATERIALS } from '../../state/materials.js';
 import { createPinVault } from '../../state/pin-vault.js';
@@ -155,6 +156,19 @@ describe('checkNewPin: the policy gets the card’s phone with the caller’s', 
   it('refuses a bad cardPhone option by name', () => {
     const e = assertSsCardError(() => sessionImplementations({ card: () => ({}) as SsseCard, pinPad: new TouchPinPad({ allowTouchscreen: true }), cardPhone: 'always' as 'open' }), ErrorCode.Input_BadOption);
     expect(e.context).toMatchObject({ option: 'cardPhone' });
+  });
+});
+
+describe('identifyCard and readPinStatus: the card driver’s identification (SsseCard.identify / pinState)', () => {
+  it.each([
+    ['active', {}, 6, 'active'],
+    ['not activated', { state: 'notActivated' }, undefined, 'notActivated'],
+    ['PIN blocked', { pinTriesLeft: 0 }, 0, 'pinBlocked'],
+  ] as const)('%s: the identification carries the tries and the card state the driver read', async (_name, change, triesLeft, cardState) => {
+    const { impl, profile } = await wiring({ change });
+    const id = await run<CardIdentification>(impl.actors.identifyCard);
+    expect(id).toMatchObject({ cardId: profile.issuer.cardId, cardNumber: profile.issuer.cardNumber, authentic: undefined, triesLeft, cardState });
+    await expect(run<PinState>(impl.actors.readPinStatus)).resolves.toEqual({ triesLeft, cardState });
   });
 });
 

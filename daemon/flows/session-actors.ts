@@ -166,18 +166,6 @@ async function secureOp(run: () => Promise<SecurePinResult>): Promise<CardOpOutp
   }
 }
 
-async function pinState(card: SsseCard): Promise<PinState> {
-  const sel = await card.select();
-  if (!sel.activated) return { triesLeft: undefined, cardState: 'notActivated' };
-  try {
-    const st = await card.pinStatus();
-    return { triesLeft: st.triesLeft, cardState: st.blocked ? 'pinBlocked' : 'active' };
-  } catch (e) {
-    if (isSsCardError(e) && e.context?.['sw'] === '9303') return { triesLeft: undefined, cardState: 'appLocked' };
-    throw e;
-  }
-}
-
 /**
  * What the re-read card state says about an interrupted or unknown operation. Only activation and
  * unblock leave a mark the card shows (activated / no longer blocked); a VERIFY, CHANGE or RELOAD
@@ -278,10 +266,9 @@ export function sessionImplementations(deps: SessionDeps, vault: PinVault = crea
     actors: {
       identifyCard: fromPromise<CardIdentification>(async () => {
         current = deps.card();
-        const c = current;
-        const b = await c.readBasics(deps.secureModule, deps.secureModule ? () => random(c.selectedAlgorithm === 'SM4' ? 16 : 8) : undefined);
+        const b = await current.identify(deps.secureModule, random);
         if (b.authentic === false) throw new SsCardError(ErrorCode.Card_NotAuthentic, { zh: '卡片未通过内部认证，可能不是真实的社保卡：请到社保经办机构核验', en: 'the card failed internal authentication and may not be a genuine social security card: have it checked at a social insurance office' });
-        const st = await pinState(c);
+        const st: PinState = { triesLeft: b.triesLeft, cardState: b.cardState };
         let hotlisted = false;
         if (deps.journal !== undefined) {
           reconcileUnsettled(deps.journal, b.issuer.cardId, st, log);
@@ -305,7 +292,7 @@ export function sessionImplementations(deps: SessionDeps, vault: PinVault = crea
           ...st,
         };
       }),
-      readPinStatus: fromPromise<PinState>(() => pinState(card())),
+      readPinStatus: fromPromise<PinState>(() => card().pinState()),
       enterPin: fromCallback<{ type: 'noop' }, EnterPinInput>(({ input, sendBack: send }) => {
         const sendBack = (e: PinEntryEvent): void => send(e);
         const caps = deps.pinPad.capabilities;

@@ -2,8 +2,10 @@
  * The terminal over the PC/SC service with the fake addon (no device opened): the virtual card
  * and PSAM answer the fake readers' transmits, the development touchscreen pad takes the keys.
  * The same flows run through real pcscd + vpcd and the WebSocket API in test/daemon-*.test.ts.
+ * Its waits (a card to be identified, the PSAM to come up, a flow to end for endSession and stop)
+ * are shown to end on events with the timers frozen: none of them polls.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ErrorCode } from '../../core/errors.js';
 import { PcscService } from '../../drivers/pcsc/pcsc-service.js';
 import { FakePcsc } from '../../testing/fake-pcsc-addon.js';
@@ -97,6 +99,7 @@ async function rig(opts: { role?: 'kiosk' | 'counter'; withCard?: string; withPs
 }
 
 afterEach(async () => {
+  vi.useRealTimers();
   for (const r of rigs.splice(0)) {
     await r.terminal.stop(1000);
     await r.pcsc.stop();
@@ -239,5 +242,85 @@ describe('Terminal', () => {
     const t = new Terminal({ terminalId: 'T', deviceId: 'D', role: 'kiosk', version: '0', simulated: false, pcsc: new PcscService({ addon: new FakePcsc().factory }) });
     expect(() => t.touchKey('1')).toThrow(expect.objectContaining({ code: ErrorCode.PinPad_Unsupported }) as Error);
     expect(t.health().ready).toBe(false);
+  });
+});
+
+/** Let `pred` come true through I/O and promise turns alone (setImmediate is never faked here), no timer. */
+async function byEvents(pred: () => boolean, turns = 5000): Promise<void> {
+  for (let i = 0; i < turns && !pred(); i++) await new Promise((r) => setImmediate(r));
+  if (!pred()) throw new Error('condition not met without a timer firing');
+}
+
+/** Timers frozen: a wait that polls on a tick never wakes; one that waits on events does. */
+function freezeTimers(): void {
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] });
+}
+
+describe('Terminal waits on events, not on a tick', () => {
+  it('an idle terminal has no timer; a wait for a card arms one, for its limit, and ends on it', async () => {
+    const r = await rig();
+    freezeTimers();
+    expect(vi.getTimerCount()).toBe(0);
+    const p = r.terminal.runService({ kind: 'verify', waitForCardMs: 10_000 }, () => {}, new AbortController().signal);
+    const outcome = p.then(
+      () => 'resolved',
+      (e: { code?: number }) => e.code,
+    );
+    await byEvents(() => vi.getTimerCount() > 0);
+    expect(vi.getTimerCount()).toBe(1);
+    // The one timer is the 10 s limit, not a tick: when it fires, the wait is over.
+    await vi.advanceTimersToNextTimerAsync();
+    let seen: unknown;
+    void outcome.then((x) => (seen = x));
+    await byEvents(() => seen !== undefined);
+    expect(seen).toBe(ErrorCode.Flow_NoCard);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it.each([
+    ['endSession', (t: Terminal) => t.endSession()],
+    ['stop', (t: Terminal) => t.stop(10_000)],
+  ] as const)('%s resolves when the cancelled flow ends, without a timer firing', async (_name, end) => {
+    const r = await rig();
+    await insertedAndIdentified(r);
+    freezeTimers();
+    const seen: string[] = [];
+    const flow = r.terminal.runService({ kind: 'verify' }, (e) => seen.push(e.type), new AbortController().signal);
+    await byEvents(() => seen.includes('pin.entryStarted'));
+    let ended = false;
+    void end(r.terminal).then(() => (ended = true));
+    await byEvents(() => ended);
+    await expect(flow).resolves.toMatchObject({ code: 'cancelled' });
+    expect(r.terminal.busySlots).toEqual([]);
+  });
+
+  it('a card inserted while the PSAM is coming up is identified (with it) as soon as the PSAM opens', async () => {
+    const r = await rig({ withPsam: false });
+    freezeTimers();
+    // pcscd lists the PSAM's card before its insertion event reaches the terminal.
+    let release: (() => void) | undefined;
+    const emit = r.pcsc.emit.bind(r.pcsc) as (event: string, ...args: unknown[]) => boolean;
+    vi.spyOn(r.pcsc, 'emit').mockImplementation((event: string, ...args: unknown[]) => {
+      if (event === 'card-inserted' && args[0] === SAM) {
+        release = () => emit(event, ...args);
+        return true;
+      }
+      return emit(event, ...args);
+    });
+    const psam = new VirtualPsam(await loadPsamProfile(fixture('psam/psam-test.json')));
+    psam.powerOn();
+    plug(r.fake, SAM, psam);
+    r.fake.reader(SAM).setCard(psam.atr);
+    await byEvents(() => release !== undefined && r.pcsc.readers().some((x) => x.name === SAM && x.cardPresent));
+    r.insert();
+    await byEvents(() => r.terminal.status().card.present);
+    for (let i = 0; i < 50; i++) await new Promise((resolve) => setImmediate(resolve));
+    // Waiting for the PSAM (its limit armed as one timer), not identifying without it.
+    expect(r.terminal.status().card).toMatchObject({ identified: false, session: 'idle' });
+    release!();
+    await byEvents(() => r.terminal.status().card.identified);
+    const identified = r.events.find((e) => e.type === 'session' && e.event.type === 'card.identified');
+    expect(identified).toMatchObject({ event: { authentic: true } });
+    expect(r.terminal.status().psam).toMatchObject({ connected: true });
   });
 });

@@ -1,15 +1,17 @@
 /**
  * The social security card's SSSE application as the terminal uses it, over any CardTransport:
  * select, read the issuer (EF05) and holder (EF06) records, authenticate with the PSAM, ask for
- * PIN tries left. Read-only operations only: the state-changing commands belong to the service
+ * PIN tries left, and {@link SsseCard.identify} them all at once. Read-only operations only: the state-changing commands belong to the service
  * flows (state/), which journal first and never retry.
  *
  * Facts marked UNCONFIRMED in docs/domain.md are options here (CardReadOptions), not constants.
  */
+import { randomBytes } from 'node:crypto';
 import { decodeResponse } from '../../apdu/apdu.js';
 import type { Algorithm } from '../../apdu/crypto.js';
 import { blockSize } from '../../apdu/crypto.js';
-import { ErrorCode, SsCardError } from '../../core/errors.js';
+import { ErrorCode, SsCardError, isSsCardError } from '../../core/errors.js';
+import type { CardState } from '../../state/card-state.js';
 import {
   EF05_FIELDS,
   EF06_FIELDS,
@@ -84,6 +86,16 @@ export interface CardBasics {
   readonly authentic: boolean | undefined;
 }
 
+/** The PIN's tries left and the card's state (state/card-state.ts), as the card tells them now. */
+export interface CardPinState {
+  /** Tries left when the card says (63Cx; 6983 → 0); undefined when it does not (not activated, locked, 9000). */
+  readonly triesLeft: number | undefined;
+  readonly cardState: CardState;
+}
+
+/** What {@link SsseCard.identify} reads: the basics, the PIN's tries left and the card's state. */
+export interface CardIdentity extends CardBasics, CardPinState {}
+
 /** DF01 EF06 tag 28: the holder's phone number, 15 bytes (docs/domain.md §1). */
 export const PHONE_TAG = 0x28;
 export const PHONE_LENGTH = 15;
@@ -95,6 +107,8 @@ const SW_FILE_NOT_FOUND = 0x6a82;
 const SW_RECORD_NOT_FOUND = 0x6a83;
 const SW_BLOCKED = 0x6983;
 const SW_CONDITIONS = 0x6985;
+/** APPLICATION BLOCK (挂失): the application answers 9303 (docs/domain.md §1). */
+const SW_APP_LOCKED = 0x9303;
 /** Status words that mean "not now: a security state is missing" (ISO 7816-4 §5.1.3). */
 const DENIED_SWS: ReadonlySet<number> = new Set([SW_SECURITY, SW_CONDITIONS]);
 
@@ -342,6 +356,35 @@ export class SsseCard {
     if (auth && random) authentic = await this.internalAuthenticate(auth, random());
     const holder = await this.readHolder(auth);
     return { issuer, holder, algorithm: sel.algorithm, activated: sel.activated, authentic };
+  }
+
+  /**
+   * The PIN's tries left and the card's state: SELECT the application afresh (which also drops
+   * any security state an earlier command left), then, when it is activated, VERIFY without data
+   * (spends no try). Not activated (SELECT 6283): `notActivated`, nothing asked; no tries left
+   * (6983, 63C0): `pinBlocked`; 9303 (APPLICATION BLOCK): `appLocked`. Other status words throw.
+   */
+  async pinState(): Promise<CardPinState> {
+    const sel = await this.select();
+    if (!sel.activated) return { triesLeft: undefined, cardState: 'notActivated' };
+    try {
+      const st = await this.pinStatus();
+      return { triesLeft: st.triesLeft, cardState: st.blocked ? 'pinBlocked' : 'active' };
+    } catch (e) {
+      if (isSsCardError(e) && e.context?.['sw'] === swHex(SW_APP_LOCKED)) return { triesLeft: undefined, cardState: 'appLocked' };
+      throw e;
+    }
+  }
+
+  /**
+   * Identify the card in the reader: {@link readBasics} (with `auth`, the PSAM: EXTERNAL
+   * AUTHENTICATE for EF06 where needed and the INTERNAL AUTHENTICATE genuineness check over a
+   * fresh `random` of the algorithm's block size), then {@link pinState}. A card that fails the
+   * genuineness check is reported (`authentic: false`), not refused: that is the caller's choice.
+   */
+  async identify(auth?: CardAuthenticator, random: (n: number) => Buffer = randomBytes): Promise<CardIdentity> {
+    const basics = await this.readBasics(auth, auth ? () => random(blockSize(this.selected?.algorithm ?? '3DES')) : undefined);
+    return { ...basics, ...(await this.pinState()) };
   }
 }
 

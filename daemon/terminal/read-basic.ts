@@ -1,0 +1,66 @@
+/**
+ * ReadBasic (the vendors' iReadCardBas, docs/domain.md §4): the card in a slot identified by the
+ * card driver (SsseCard.identify: EF05/EF06, the PSAM's genuineness check, PIN tries and card
+ * state), once the slot's session has identified it, under the slot's lock.
+ */
+import { parseAtr } from '../../apdu/atr.js';
+import { toHex } from '../../apdu/hex.js';
+import { SsseCard } from '../../drivers/card/ssse-card.js';
+import type { Psam } from '../../drivers/psam/psam.js';
+import type { CardSlots } from './card-slots.js';
+import type { CardBasicInfo } from './port.js';
+
+function yyyymmdd(date: string): string {
+  return date.replace(/-/g, '');
+}
+
+/** The ATR's historical bytes (hex), empty when the ATR does not parse. */
+function historicalBytes(atr: Buffer): string {
+  try {
+    return toHex(parseAtr(atr).historical);
+  } catch {
+    return '';
+  }
+}
+
+export interface ReadBasicOptions {
+  readonly slots: CardSlots;
+  /** The PSAM now (none: undefined). */
+  readonly psam: () => Psam | undefined;
+  readonly terminalId: string;
+  readonly deviceId: string;
+}
+
+export async function readBasic(o: ReadBasicOptions, signal: AbortSignal, reader?: string): Promise<CardBasicInfo> {
+  const slot = o.slots.slotFor(reader);
+  const unlock = slot.lock('readBasic');
+  try {
+    if (!slot.present) throw slot.noCard();
+    await slot.identified(0, signal);
+    const ch = slot.channel;
+    if (ch === undefined) throw slot.noCard();
+    const psam = o.psam();
+    const b = await new SsseCard(ch).identify(psam);
+    return {
+      region: b.issuer.regionCode,
+      socialSecurityNumber: b.holder.socialSecurityNumber,
+      cardNumber: b.issuer.cardNumber,
+      cardId: b.issuer.cardId,
+      name: b.holder.name,
+      sex: b.holder.gender,
+      nation: b.holder.nation,
+      birthDate: yyyymmdd(b.holder.birthDate),
+      atrHistorical: historicalBytes(slot.atr ?? ch.atr),
+      specVersion: b.issuer.specVersion,
+      issueDate: yyyymmdd(b.issuer.issueDate),
+      expiryDate: yyyymmdd(b.issuer.expiryDate),
+      terminalId: o.psam()?.terminalNumber ?? o.terminalId,
+      deviceId: o.deviceId,
+      triesLeft: b.triesLeft ?? null,
+      cardState: b.cardState,
+      authentic: b.authentic ?? null,
+    };
+  } finally {
+    unlock();
+  }
+}
