@@ -49,7 +49,7 @@ export function apiResult(f: ApiBenchFacts) {
   const droppedAll = f.rows.reduce((x, r) => x + r.driver.dropped.length + (r.api?.dropped.length ?? 0), 0);
   const result = {
     benchmark: 'api',
-    flow: 'SSCard.ReadBasic + SSCard.VerifyPin (PIN typed with 6× Keyboard.TouchKey) per reader; driver: readBasics(PSAM) + PIN tries + tries/VERIFY/tries',
+    flow: 'SSCard.ReadBasic + SSCard.VerifyPin (PIN typed with 6× Keyboard.TouchKey) per reader; driver: identify(PSAM) + PIN state + VERIFY + PIN state',
     stack: { mode: f.stack.mode, pcscd: f.version, ...(f.stack.fallbackReason ? { fallbackReason: f.stack.fallbackReason } : {}), cardReaders: f.stack.cardReaders.slice(0, f.slots), psamReader: f.stack.psamReader },
     loopbackQuickAck: f.quick,
     cpus: os.cpus().length,
