@@ -1,0 +1,32 @@
+/**
+ * Shared by the journal's unit tests (daemon/journal/*.test.ts): two test cards (fictional
+ * holders), a journal in a temporary folder with a settable clock, and the error assertion.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { ErrorCode } from '../core/errors.js';
+import type { CardIdentity } from '../daemon/journal/identity.js';
+import { Journal } from '../daemon/journal/journal.js';
+import type { JournalOptions } from '../daemon/journal/journal.js';
+import { assertSsCardError } from './util.js';
+
+/** fixtures/cards/card-3.0.json's holder (fictional). */
+export const CARD: CardIdentity = { cardId: '410402D15600000593F973FB1A6CB5A0', cardNumber: 'Y00000327', socialSecurityNumber: '410402199207080047', name: '李晓红' };
+export const OTHER: CardIdentity = { cardId: '410402D156000005AAAAAAAAAAAAAAAA', cardNumber: 'Y00000999', socialSecurityNumber: '41040219900101001X', name: '张三' };
+
+/** The clock the tests start at (Unix ms). */
+export const T0 = 1_700_000_000_000;
+
+export function tempJournalDir(): string {
+  return mkdtempSync(path.join(tmpdir(), 'sscard-journal-'));
+}
+
+/** `journal.sqlite` + `journal.key` in `dir`, terminal T-0001, the clock `now`. */
+export function openTestJournal(dir: string, now: () => number, extra: Partial<JournalOptions> = {}): Journal {
+  return Journal.open({ path: path.join(dir, 'journal.sqlite'), keyFile: path.join(dir, 'journal.key'), terminalId: 'T-0001', now, ...extra });
+}
+
+export function expectCode(fn: () => unknown, code: ErrorCode): void {
+  assertSsCardError(fn, code);
+}
