@@ -21,8 +21,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
+import { shippedServiceItemCode } from '../daemon/flows/catalog.js';
 import { Journal } from '../daemon/journal/journal.js';
-import { SERVICE_ITEMS } from '../daemon/journal/types.js';
 import type { BeginInput } from '../daemon/journal/types.js';
 import { SyncWorker } from '../daemon/sync/worker.js';
 import type { LatencyAcrossRuns, LatencyStats } from './bench-kit.js';
@@ -31,9 +31,12 @@ import { intOption, latencyAcrossRuns, latencyStats, median } from './bench-kit.
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const EXT = path.extname(fileURLToPath(import.meta.url));
 
+/** 社会保障卡密码修改与重置, from the shipped catalog. */
+const PIN_ITEM = shippedServiceItemCode('change');
+
 function input(i: number): BeginInput {
   return {
-    serviceItem: SERVICE_ITEMS.pinChangeAndReset,
+    serviceItem: PIN_ITEM,
     kind: 'change',
     role: 'self-service',
     card: {

@@ -6,6 +6,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { ErrorCode } from '../core/errors.js';
+import { shippedServiceItemCode } from '../daemon/flows/catalog.js';
 import type { CardIdentity } from '../daemon/journal/identity.js';
 import { Journal } from '../daemon/journal/journal.js';
 import type { JournalOptions } from '../daemon/journal/journal.js';
@@ -14,6 +15,10 @@ import { assertSsCardError } from './util.js';
 /** fixtures/cards/card-3.0.json's holder (fictional). */
 export const CARD: CardIdentity = { cardId: '410402D15600000593F973FB1A6CB5A0', cardNumber: 'Y00000327', socialSecurityNumber: '410402199207080047', name: '李晓红' };
 export const OTHER: CardIdentity = { cardId: '410402D156000005AAAAAAAAAAAAAAAA', cardNumber: 'Y00000999', socialSecurityNumber: '41040219900101001X', name: '张三' };
+
+/** The 业务办理项编码 of the two items, from the shipped catalog (fixtures/catalog/service-items.json). */
+export const ACTIVATION_ITEM = shippedServiceItemCode('activate');
+export const PIN_ITEM = shippedServiceItemCode('change');
 
 /** The clock the tests start at (Unix ms). */
 export const T0 = 1_700_000_000_000;

@@ -27,8 +27,8 @@ import { createPinVault } from '../../state/pin-vault.js';
 import { ROLES, SERVICE_KINDS } from '../../state/roles.js';
 import { Journal } from '../journal/journal.js';
 
-import { MATERIAL_TYPES, SERVICE_ITEMS, TERMINAL_ROLES } from '../journal/types.js';
-import { catalogServiceItems, defaultCatalogFile, loadServiceCatalog, shippedCatalog } from './catalog.js';
+import { MATERIAL_TYPES, TERMINAL_ROLES } from '../journal/types.js';
+import { catalogServiceItems, defaultCatalogFile, loadServiceCatalog, shippedCatalog, shippedServiceItemCode } from './catalog.js';
 import type { SessionDeps } from './session-actors.js';
 import { journalMaterials, journalRole, MATERIAL_TO_JOURNAL, pinEntryOf, ROLE_TO_JOURNAL, sessionImplementations } from './session-actors.js';
 
@@ -180,11 +180,12 @@ describe('the session’s words and the journal’s meet in one mapping', () => 
 });
 
 describe('service item codes from the catalog', () => {
-  it('the shipped catalog gives every kind its item’s 业务办理项编码, the same as the journal’s constants', () => {
+  it('the shipped catalog gives every kind its item’s 业务办理项编码, the codes of fixtures/catalog/README.md', () => {
     const items = catalogServiceItems(shippedCatalog());
     for (const kind of SERVICE_KINDS) expect(items(kind), kind).toBe(serviceItemFor(shippedCatalog(), kind).itemCode);
-    expect(items('activate')).toBe(SERVICE_ITEMS.activation);
-    for (const kind of ['verify', 'change', 'reset', 'unblock'] as const) expect(items(kind)).toBe(SERVICE_ITEMS.pinChangeAndReset);
+    expect(items('activate')).toBe('11411082005756085T400201401000202');
+    for (const kind of ['verify', 'change', 'reset', 'unblock'] as const) expect(items(kind)).toBe('11410402785096902M500201401000601');
+    for (const kind of SERVICE_KINDS) expect(shippedServiceItemCode(kind), kind).toBe(items(kind));
   });
 
   it('a catalog without an item for some kind is refused when the wiring is built', () => {
@@ -220,7 +221,7 @@ describe('journal trouble is logged (code and text, never the card) before the m
     const dir = tempDir();
     const journal = Journal.open({ path: path.join(dir, 'j.sqlite'), keyFile: path.join(dir, 'j.key'), terminalId: 'T-1' });
     const card = { cardId: '410402D15600000593F973FB1A6CB5A0', cardNumber: 'Y00000327', socialSecurityNumber: '410402199207080047', name: '李晓红' };
-    const id = journal.beginOperation({ serviceItem: SERVICE_ITEMS.activation, kind: 'activate', role: 'financial-window', card });
+    const id = journal.beginOperation({ serviceItem: shippedServiceItemCode('activate'), kind: 'activate', role: 'financial-window', card });
     journal.close();
     const logger = spyLogger();
     const { impl } = await wiring({ deps: { journal, logger } });

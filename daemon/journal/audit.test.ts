@@ -8,13 +8,13 @@ import type { PrivilegedCall } from '../api/context.js';
 import { OperatorAuth } from '../auth/operators.js';
 import type { OperatorAuthEventType } from '../auth/operators.js';
 import { hashPassphrase } from '../auth/passphrase.js';
-import { CARD, T0, expectCode, openTestJournal, tempJournalDir } from '../../testing/journal.js';
+import { CARD, PIN_ITEM, T0, expectCode, openTestJournal, tempJournalDir } from '../../testing/journal.js';
 import { Journal } from './journal.js';
 import type { JournalOptions } from './journal.js';
 import type { AuditInput, BeginInput } from './types.js';
-import { AUDIT_KIND_OF_OPERATOR_EVENT, SERVICE_ITEMS } from './types.js';
+import { AUDIT_KIND_OF_OPERATOR_EVENT } from './types.js';
 
-const BEGIN: BeginInput = { serviceItem: SERVICE_ITEMS.pinChangeAndReset, kind: 'change', role: 'self-service', card: CARD, materials: ['social-security-card'] };
+const BEGIN: BeginInput = { serviceItem: PIN_ITEM, kind: 'change', role: 'self-service', card: CARD, materials: ['social-security-card'] };
 
 let dir: string;
 let t: number;

@@ -2,12 +2,11 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../core/errors.js';
-import { CARD, OTHER, T0, expectCode, openTestJournal, tempJournalDir } from '../../testing/journal.js';
+import { ACTIVATION_ITEM, CARD, OTHER, PIN_ITEM, T0, expectCode, openTestJournal, tempJournalDir } from '../../testing/journal.js';
 import type { Journal, JournalOptions } from './journal.js';
 import type { BeginInput } from './types.js';
-import { SERVICE_ITEMS } from './types.js';
 
-const BEGIN: BeginInput = { serviceItem: SERVICE_ITEMS.pinChangeAndReset, kind: 'change', role: 'self-service', card: CARD, materials: ['social-security-card'] };
+const BEGIN: BeginInput = { serviceItem: PIN_ITEM, kind: 'change', role: 'self-service', card: CARD, materials: ['social-security-card'] };
 
 let dir: string;
 let t: number;
@@ -20,7 +19,7 @@ beforeEach(() => {
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('Journal: bank-account activation requests (financial window)', () => {
-  const ACTIVATE: BeginInput = { serviceItem: SERVICE_ITEMS.activation, kind: 'activate', role: 'financial-window', operatorId: 'op-7', card: CARD, materials: ['social-security-card', 'resident-id-card'] };
+  const ACTIVATE: BeginInput = { serviceItem: ACTIVATION_ITEM, kind: 'activate', role: 'financial-window', operatorId: 'op-7', card: CARD, materials: ['social-security-card', 'resident-id-card'] };
   const activated = (j: Journal, o: Partial<BeginInput> = {}, outcome: 'ok' | 'failed' = 'ok'): string => {
     const id = j.beginOperation({ ...ACTIVATE, ...o });
     j.completeOperation(id, { outcome });

@@ -1,12 +1,11 @@
 import { rmSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ErrorCode, isSsCardError } from '../../core/errors.js';
-import { CARD, OTHER, T0, openTestJournal, tempJournalDir } from '../../testing/journal.js';
+import { CARD, OTHER, PIN_ITEM, T0, openTestJournal, tempJournalDir } from '../../testing/journal.js';
 import type { Journal, JournalOptions } from './journal.js';
 import type { BeginInput } from './types.js';
-import { SERVICE_ITEMS } from './types.js';
 
-const BEGIN: BeginInput = { serviceItem: SERVICE_ITEMS.pinChangeAndReset, kind: 'change', role: 'self-service', card: CARD, materials: ['social-security-card'] };
+const BEGIN: BeginInput = { serviceItem: PIN_ITEM, kind: 'change', role: 'self-service', card: CARD, materials: ['social-security-card'] };
 
 let dir: string;
 let t: number;

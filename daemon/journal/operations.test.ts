@@ -4,13 +4,12 @@ import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../core/errors.js';
 import type { CardIdentity } from './identity.js';
-import { CARD, OTHER, T0, expectCode, openTestJournal, tempJournalDir } from '../../testing/journal.js';
+import { ACTIVATION_ITEM, CARD, OTHER, PIN_ITEM, T0, expectCode, openTestJournal, tempJournalDir } from '../../testing/journal.js';
 import { Journal } from './journal.js';
 import type { JournalOptions } from './journal.js';
 import type { BeginInput } from './types.js';
-import { SERVICE_ITEMS } from './types.js';
 
-const BEGIN: BeginInput = { serviceItem: SERVICE_ITEMS.pinChangeAndReset, kind: 'change', role: 'self-service', card: CARD, materials: ['social-security-card'] };
+const BEGIN: BeginInput = { serviceItem: PIN_ITEM, kind: 'change', role: 'self-service', card: CARD, materials: ['social-security-card'] };
 
 let dir: string;
 let t: number;
@@ -65,7 +64,7 @@ describe('Journal: write-ahead intent', () => {
   it('pending rows become interrupted at start-up; reconcile links a new row to each', () => {
     let j = open();
     const a = j.beginOperation(BEGIN);
-    const b = j.beginOperation({ ...BEGIN, card: OTHER, kind: 'activate', serviceItem: SERVICE_ITEMS.activation, role: 'window', operatorId: 'op-7' });
+    const b = j.beginOperation({ ...BEGIN, card: OTHER, kind: 'activate', serviceItem: ACTIVATION_ITEM, role: 'window', operatorId: 'op-7' });
     j.close(); // as if the process died
     j = open();
     expect(j.markInterrupted().sort()).toEqual([a, b].sort());
@@ -107,7 +106,7 @@ describe('Journal: write-ahead intent', () => {
 
   it('journals refusals, with everything missing at once (一次性告知)', () => {
     const j = open();
-    const id = j.recordRefusal({ serviceItem: SERVICE_ITEMS.pinChangeAndReset, kind: 'reset', role: 'window', operatorId: 'op-1', materials: ['social-security-card'], missing: ['resident-id-card', 'power-of-attorney'], reason: 'materials-missing' });
+    const id = j.recordRefusal({ serviceItem: PIN_ITEM, kind: 'reset', role: 'window', operatorId: 'op-1', materials: ['social-security-card'], missing: ['resident-id-card', 'power-of-attorney'], reason: 'materials-missing' });
     expect(j.get(id)).toMatchObject({ state: 'completed', outcome: 'refused', missing: ['resident-id-card', 'power-of-attorney'], card: null });
     j.close();
   });

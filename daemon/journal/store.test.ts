@@ -3,14 +3,13 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ErrorCode, isSsCardError } from '../../core/errors.js';
-import { CARD, T0, expectCode, openTestJournal, tempJournalDir } from '../../testing/journal.js';
+import { ACTIVATION_ITEM, CARD, PIN_ITEM, T0, expectCode, openTestJournal, tempJournalDir } from '../../testing/journal.js';
 import { Journal } from './journal.js';
 import type { JournalOptions } from './journal.js';
 import { LATEST_SCHEMA_VERSION } from './schema.js';
 import type { BeginInput } from './types.js';
-import { SERVICE_ITEMS } from './types.js';
 
-const BEGIN: BeginInput = { serviceItem: SERVICE_ITEMS.pinChangeAndReset, kind: 'change', role: 'self-service', card: CARD, materials: ['social-security-card'] };
+const BEGIN: BeginInput = { serviceItem: PIN_ITEM, kind: 'change', role: 'self-service', card: CARD, materials: ['social-security-card'] };
 
 let dir: string;
 let t: number;
@@ -51,7 +50,7 @@ describe('JournalStore: opening', () => {
   it('refuses a file with a damaged page (quick_check)', () => {
     const j = open();
     j.transaction(() => {
-      for (let i = 0; i < 300; i++) j.recordRefusal({ serviceItem: SERVICE_ITEMS.activation, kind: 'activate', role: 'window', reason: 'materials-missing', missing: ['resident-id-card'] });
+      for (let i = 0; i < 300; i++) j.recordRefusal({ serviceItem: ACTIVATION_ITEM, kind: 'activate', role: 'window', reason: 'materials-missing', missing: ['resident-id-card'] });
     });
     j.close();
     const file = path.join(dir, 'journal.sqlite');
@@ -108,7 +107,7 @@ describe('JournalStore: opening', () => {
   it('upgrades a schema-2 file in place: operations and bank requests kept, audit added, version 3; a read-only open of it is refused', () => {
     const file = path.join(dir, 'journal.sqlite');
     let j = open();
-    const op = j.beginOperation({ serviceItem: SERVICE_ITEMS.activation, kind: 'activate', role: 'financial-window', operatorId: 'op-7', card: CARD });
+    const op = j.beginOperation({ serviceItem: ACTIVATION_ITEM, kind: 'activate', role: 'financial-window', operatorId: 'op-7', card: CARD });
     j.completeOperation(op, { outcome: 'ok' });
     const req = j.recordBankRequest({ operationId: op, card: CARD, operatorId: 'op-7' });
     j.close();

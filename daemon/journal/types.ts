@@ -104,17 +104,6 @@ export const AUDIT_COMMAND_PATTERN = /^(?!.*[0-9]{5})[A-Za-z][A-Za-z0-9 ./_-]{0,
  */
 export const AUDIT_OUTCOME_PATTERN = /^(?!.*[0-9]{5})-?[A-Za-z0-9][A-Za-z0-9._:-]{0,78}$/;
 
-/**
- * The two published service items (docs/service-items/; fixtures/catalog/service-items.json):
- * 业务办理项编码.
- */
-export const SERVICE_ITEMS = {
-  /** 000 社会保障卡启用 */
-  activation: '11411082005756085T400201401000202',
-  /** 001 社会保障卡密码修改与重置 */
-  pinChangeAndReset: '11410402785096902M500201401000601',
-} as const;
-
 /** Written `pending` before the first state-changing APDU. */
 export interface BeginInput {
   readonly serviceItem: string;
