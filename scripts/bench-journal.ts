@@ -38,14 +38,14 @@ function input(i: number): BeginInput {
   return {
     serviceItem: PIN_ITEM,
     kind: 'change',
-    role: 'self-service',
+    role: 'kiosk',
     card: {
       cardId: `410402D156000005${(i & 0xffffffff).toString(16).toUpperCase().padStart(16, '0')}`,
       cardNumber: `Y${String(i % 1e8).padStart(8, '0')}`,
       socialSecurityNumber: '410402199207080047',
       name: '李晓红',
     },
-    materials: ['social-security-card'],
+    materials: ['socialSecurityCard'],
   };
 }
 

@@ -14,7 +14,7 @@ import type { JournalOptions } from './journal.js';
 import type { AuditInput, BeginInput } from './types.js';
 import { AUDIT_KIND_OF_OPERATOR_EVENT } from './types.js';
 
-const BEGIN: BeginInput = { serviceItem: PIN_ITEM, kind: 'change', role: 'self-service', card: CARD, materials: ['social-security-card'] };
+const BEGIN: BeginInput = { serviceItem: PIN_ITEM, kind: 'change', role: 'kiosk', card: CARD, materials: ['socialSecurityCard'] };
 
 let dir: string;
 let t: number;

@@ -6,7 +6,7 @@ import { ACTIVATION_ITEM, CARD, OTHER, PIN_ITEM, T0, expectCode, openTestJournal
 import type { Journal, JournalOptions } from './journal.js';
 import type { BeginInput } from './types.js';
 
-const BEGIN: BeginInput = { serviceItem: PIN_ITEM, kind: 'change', role: 'self-service', card: CARD, materials: ['social-security-card'] };
+const BEGIN: BeginInput = { serviceItem: PIN_ITEM, kind: 'change', role: 'kiosk', card: CARD, materials: ['socialSecurityCard'] };
 
 let dir: string;
 let t: number;
@@ -19,7 +19,7 @@ beforeEach(() => {
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('Journal: bank-account activation requests (financial window)', () => {
-  const ACTIVATE: BeginInput = { serviceItem: ACTIVATION_ITEM, kind: 'activate', role: 'financial-window', operatorId: 'op-7', card: CARD, materials: ['social-security-card', 'resident-id-card'] };
+  const ACTIVATE: BeginInput = { serviceItem: ACTIVATION_ITEM, kind: 'activate', role: 'financial-counter', operatorId: 'op-7', card: CARD, materials: ['socialSecurityCard', 'residentIdCard'] };
   const activated = (j: Journal, o: Partial<BeginInput> = {}, outcome: 'ok' | 'failed' = 'ok'): string => {
     const id = j.beginOperation({ ...ACTIVATE, ...o });
     j.completeOperation(id, { outcome });
@@ -58,10 +58,10 @@ describe('Journal: bank-account activation requests (financial window)', () => {
     const j = open();
     expectCode(() => j.recordBankRequest({ operationId: '0190f3a0-0000-7000-8000-000000000000', card: CARD }), ErrorCode.Journal_NotFound);
     const cases = [
-      activated(j, { role: 'window' }),
+      activated(j, { role: 'counter' }),
       activated(j, {}, 'failed'),
       (() => {
-        const id = j.beginOperation({ ...BEGIN, role: 'financial-window' });
+        const id = j.beginOperation({ ...BEGIN, role: 'financial-counter' });
         j.completeOperation(id, { outcome: 'ok' });
         return id;
       })(),

@@ -64,7 +64,7 @@ export class BankRequests {
   /**
    * Record the bank-account activation request of a card just activated at a financial window:
    * `pending` until {@link markSent}. The activation must be a completed `ok` activate row of
-   * role financial-window, of this card, without a request yet (Journal_NotFound,
+   * role financial-counter, of this card, without a request yet (Journal_NotFound,
    * Journal_BadTransition otherwise). Returns the request id.
    */
   public record(input: BankRequestInput): string {
@@ -79,7 +79,7 @@ export class BankRequests {
       const problem =
         op.kind !== 'activate' || op.state !== 'completed' || op.outcome !== 'ok'
           ? { zh: `记录 ${op.id} 不是成功完成的社保卡启用`, en: `record ${op.id} is not a completed successful activation` }
-          : op.role !== 'financial-window'
+          : op.role !== 'financial-counter'
             ? { zh: `记录 ${op.id} 不是在金融窗口办理的（非金融窗口无法办理银行账户激活）`, en: `record ${op.id} was not done at a financial window (a non-financial window cannot activate the bank account)` }
             : op.card_hash !== cardHash
               ? { zh: `记录 ${op.id} 是另一张卡的`, en: `record ${op.id} is another card's` }

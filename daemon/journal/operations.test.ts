@@ -9,7 +9,7 @@ import { Journal } from './journal.js';
 import type { JournalOptions } from './journal.js';
 import type { BeginInput } from './types.js';
 
-const BEGIN: BeginInput = { serviceItem: PIN_ITEM, kind: 'change', role: 'self-service', card: CARD, materials: ['social-security-card'] };
+const BEGIN: BeginInput = { serviceItem: PIN_ITEM, kind: 'change', role: 'kiosk', card: CARD, materials: ['socialSecurityCard'] };
 
 let dir: string;
 let t: number;
@@ -64,7 +64,7 @@ describe('Journal: write-ahead intent', () => {
   it('pending rows become interrupted at start-up; reconcile links a new row to each', () => {
     let j = open();
     const a = j.beginOperation(BEGIN);
-    const b = j.beginOperation({ ...BEGIN, card: OTHER, kind: 'activate', serviceItem: ACTIVATION_ITEM, role: 'window', operatorId: 'op-7' });
+    const b = j.beginOperation({ ...BEGIN, card: OTHER, kind: 'activate', serviceItem: ACTIVATION_ITEM, role: 'counter', operatorId: 'op-7' });
     j.close(); // as if the process died
     j = open();
     expect(j.markInterrupted().sort()).toEqual([a, b].sort());
@@ -106,8 +106,12 @@ describe('Journal: write-ahead intent', () => {
 
   it('journals refusals, with everything missing at once (一次性告知)', () => {
     const j = open();
-    const id = j.recordRefusal({ serviceItem: PIN_ITEM, kind: 'reset', role: 'window', operatorId: 'op-1', materials: ['social-security-card'], missing: ['resident-id-card', 'power-of-attorney'], reason: 'materials-missing' });
-    expect(j.get(id)).toMatchObject({ state: 'completed', outcome: 'refused', missing: ['resident-id-card', 'power-of-attorney'], card: null });
+    const id = j.recordRefusal({ serviceItem: PIN_ITEM, kind: 'reset', role: 'counter', operatorId: 'op-1', materials: [], missing: ['socialSecurityCard', 'residentIdCard'], reason: 'materials-missing' });
+    expect(j.get(id)).toMatchObject({ state: 'completed', outcome: 'refused', role: 'counter', materials: [], missing: ['socialSecurityCard', 'residentIdCard'], card: null });
+    // Only the house's words (state/roles.ts, state/materials.ts): the sync wire's are refused, and so is a material the session never collects.
+    expectCode(() => j.recordRefusal({ serviceItem: PIN_ITEM, kind: 'reset', role: 'window' as 'counter', reason: 'materials-missing' }), ErrorCode.Journal_InvalidRecord);
+    expectCode(() => j.recordRefusal({ serviceItem: PIN_ITEM, kind: 'reset', role: 'counter', missing: ['resident-id-card' as 'residentIdCard'], reason: 'materials-missing' }), ErrorCode.Journal_InvalidRecord);
+    expectCode(() => j.recordRefusal({ serviceItem: PIN_ITEM, kind: 'reset', role: 'counter', missing: ['power-of-attorney' as 'residentIdCard'], reason: 'materials-missing' }), ErrorCode.Journal_InvalidRecord);
     j.close();
   });
 
@@ -133,10 +137,28 @@ describe('Journal: what a row can hold', () => {
     open().close();
     const db = new Database(path.join(dir, 'journal.sqlite'));
     const ins = db.prepare(
-      "INSERT INTO operations (id, terminal_id, service_item, kind, role, state, reason, started_at) VALUES (?, 'T', 'S', 'read', 'window', 'completed', ?, 0)",
+      "INSERT INTO operations (id, terminal_id, service_item, kind, role, state, reason, started_at) VALUES (?, 'T', 'S', 'read', 'counter', 'completed', ?, 0)",
     );
     expect(() => ins.run('0190f3a0-0000-7000-8000-000000000001', 'pin-123456')).toThrow(/CHECK/);
     expect(() => ins.run('0190f3a0-0000-7000-8000-000000000002', 'wrong-pin')).not.toThrow();
+    db.close();
+  });
+
+  it('the database itself holds only the house’s roles and materials (CHECK constraints, schema 4)', () => {
+    open().close();
+    const db = new Database(path.join(dir, 'journal.sqlite'));
+    let n = 0;
+    const ins = (role: string, materials: string, missing = '[]') =>
+      db
+        .prepare("INSERT INTO operations (id, terminal_id, service_item, kind, role, state, materials, missing, started_at) VALUES (?, 'T', 'S', 'read', ?, 'completed', ?, ?, 0)")
+        .run(`0190f3a0-0000-7000-8000-${String(++n).padStart(12, '0')}`, role, materials, missing);
+    for (const role of ['kiosk', 'counter', 'financial-counter']) expect(() => ins(role, '[]')).not.toThrow();
+    expect(() => ins('counter', '["socialSecurityCard","residentIdCard"]', '["residentIdCard"]')).not.toThrow();
+    for (const role of ['self-service', 'window', 'financial-window', 'Kiosk']) expect(() => ins(role, '[]')).toThrow(/CHECK/);
+    for (const list of ['["social-security-card"]', '["power-of-attorney"]', '["socialSecurityCard","123456"]', 'socialSecurityCard', '[]x', '']) {
+      expect(() => ins('kiosk', list), list).toThrow(/CHECK/);
+      expect(() => ins('kiosk', '[]', list), list).toThrow(/CHECK/);
+    }
     db.close();
   });
 

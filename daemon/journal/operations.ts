@@ -28,8 +28,9 @@ import type { Hotlist } from './hotlist.js';
 import type { CardIdentity, MaskedIdentity } from './identity.js';
 import type { JournalStore } from './store.js';
 import { notFound } from './store.js';
-import { ACTOR_ID_PATTERN, CARD_STATES, OPERATION_KINDS, OUTCOMES, REASON_PATTERN, SERVICE_ITEM_PATTERN, checkInt, checkMaterials, checkOneOf, checkPattern, onlyKeys, TERMINAL_ROLES } from './types.js';
-import type { BeginInput, CardState, CompleteInput, OperationKind, OperationRow, OperationState, Outcome, ReconcileInput, RefusalInput, SyncState, TerminalRole } from './types.js';
+import { ACTOR_ID_PATTERN, CARD_STATES, OPERATION_KINDS, OUTCOMES, REASON_PATTERN, SERVICE_ITEM_PATTERN, checkInt, checkMaterialList, checkOneOf, checkPattern, checkRole, onlyKeys } from './types.js';
+import type { BeginInput, CardState, CompleteInput, OperationKind, OperationRow, OperationState, Outcome, ReconcileInput, RefusalInput, SyncState } from './types.js';
+import type { Role } from '../../state/roles.js';
 
 export interface ListOptions {
   readonly limit?: number;
@@ -47,7 +48,7 @@ export interface DbRow {
   operator_id: string | null;
   service_item: string;
   kind: OperationKind;
-  role: TerminalRole;
+  role: Role;
   state: OperationState;
   outcome: Outcome | null;
   reason: string | null;
@@ -114,9 +115,9 @@ function common(input: { serviceItem: unknown; kind: unknown; role: unknown; ope
   return {
     service_item: checkPattern('serviceItem', input.serviceItem, SERVICE_ITEM_PATTERN),
     kind: checkOneOf('kind', input.kind, OPERATION_KINDS),
-    role: checkOneOf('role', input.role, TERMINAL_ROLES),
+    role: checkRole('role', input.role),
     operator_id: input.operatorId === undefined ? null : checkPattern('operatorId', input.operatorId, ACTOR_ID_PATTERN),
-    materials: JSON.stringify(checkMaterials('materials', input.materials)),
+    materials: JSON.stringify(checkMaterialList('materials', input.materials)),
   };
 }
 
@@ -221,7 +222,7 @@ export class Operations {
       state: 'completed',
       outcome: 'refused',
       ...r,
-      missing: JSON.stringify(checkMaterials('missing', input.missing)),
+      missing: JSON.stringify(checkMaterialList('missing', input.missing)),
       started_at: now,
       finished_at: now,
       reconciles: null,

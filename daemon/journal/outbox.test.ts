@@ -5,7 +5,7 @@ import { CARD, PIN_ITEM, T0, expectCode, openTestJournal, tempJournalDir } from 
 import type { Journal, JournalOptions } from './journal.js';
 import type { BeginInput } from './types.js';
 
-const BEGIN: BeginInput = { serviceItem: PIN_ITEM, kind: 'change', role: 'self-service', card: CARD, materials: ['social-security-card'] };
+const BEGIN: BeginInput = { serviceItem: PIN_ITEM, kind: 'change', role: 'kiosk', card: CARD, materials: ['socialSecurityCard'] };
 
 let dir: string;
 let t: number;

@@ -196,14 +196,34 @@ export class JournalStore {
     }
     if (current === LATEST_SCHEMA_VERSION) return;
     if (readOnly) throw openFailed(file, '结构版本过旧，请先启动一次守护进程完成升级', 'the schema is old; start the daemon once to upgrade it');
-    db.transaction(() => {
-      db.exec('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)');
-      for (const m of MIGRATIONS) {
-        if (m.version <= current) continue;
-        db.exec(m.sql);
-        db.prepare('INSERT INTO schema_version (version, applied_at) VALUES (?, ?)').run(m.version, Date.now());
-      }
-    }).immediate();
+    // Foreign keys off while tables are rebuilt (schema.ts, version 4): dropping the old table must
+    // not set the references to it to NULL. The pragma is a no-op inside a transaction, so it is
+    // set around it; the references are checked before the commit.
+    db.pragma('foreign_keys = OFF');
+    let applying = current;
+    try {
+      db.transaction(() => {
+        db.exec('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)');
+        for (const m of MIGRATIONS) {
+          if (m.version <= current) continue;
+          applying = m.version;
+          db.exec(m.sql);
+          db.prepare('INSERT INTO schema_version (version, applied_at) VALUES (?, ?)').run(m.version, Date.now());
+        }
+        const broken = db.pragma('foreign_key_check') as { table: string; rowid: number; parent: string }[];
+        if (broken.length > 0) throw new Error(`foreign key check failed: ${broken.length} rows, first in ${broken[0]!.table} → ${broken[0]!.parent}`);
+      }).immediate();
+    } catch (err) {
+      const why = sqliteCode(err) || (err instanceof Error ? err.message : String(err));
+      throw openFailed(
+        file,
+        `升级到结构版本 ${applying} 失败（${why}），文件保持原样；请保留该文件并联系技术支持`,
+        `upgrading it to schema ${applying} failed (${why}); the file was left as it was: keep it and call support`,
+        err,
+      );
+    } finally {
+      db.pragma('foreign_keys = ON');
+    }
   }
 
   private static checkKeyId(db: Database.Database, file: string, keyFile: string, keys: IdentityKeys, readOnly: boolean): void {

@@ -70,7 +70,7 @@ let pin = 0; // index into TEST_PINS of the card's current PIN (the fixture star
 for (;;) {
   const roll = random();
   if (roll < 0.8) {
-    const id = journal.beginOperation({ serviceItem: PIN_ITEM, kind: 'change', role: 'self-service', card: CARD_30, materials: ['social-security-card'] });
+    const id = journal.beginOperation({ serviceItem: PIN_ITEM, kind: 'change', role: 'kiosk', card: CARD_30, materials: ['socialSecurityCard'] });
     const oldPin = Buffer.from(TEST_PINS[pin]!, 'ascii');
     const newPin = Buffer.from(TEST_PINS[1 - pin]!, 'ascii');
     const apdu = changePin(oldPin, newPin);
@@ -85,16 +85,16 @@ for (;;) {
     const id = journal.recordRefusal({
       serviceItem: PIN_ITEM,
       kind: 'reset',
-      role: 'window',
+      role: 'counter',
       operatorId: 'op-crash',
-      materials: ['social-security-card'],
-      missing: ['resident-id-card'],
+      materials: ['socialSecurityCard'],
+      missing: ['residentIdCard'],
       reason: 'materials-missing',
     });
     say(`done ${id}`);
   } else {
     // Begun, then the holder walks away before the first APDU: cancelled.
-    const id = journal.beginOperation({ serviceItem: PIN_ITEM, kind: 'change', role: 'self-service', card: CARD_30 });
+    const id = journal.beginOperation({ serviceItem: PIN_ITEM, kind: 'change', role: 'kiosk', card: CARD_30 });
     await new Promise((r) => setImmediate(r));
     journal.completeOperation(id, { outcome: 'cancelled', reason: 'holder-cancelled' });
     say(`done ${id}`);

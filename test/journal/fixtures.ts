@@ -39,7 +39,7 @@ export function card(i: number): CardIdentity {
 }
 
 export function begin(i: number): BeginInput {
-  return { serviceItem: shippedServiceItemCode('change'), kind: 'change', role: 'self-service', card: card(i), materials: ['social-security-card'] };
+  return { serviceItem: shippedServiceItemCode('change'), kind: 'change', role: 'kiosk', card: card(i), materials: ['socialSecurityCard'] };
 }
 
 export function tempDir(prefix: string): string {
