@@ -1,30 +1,20 @@
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../core/errors.js';
 import { isUuidV7 } from '../../core/uuid.js';
 import type { PrivilegedCall } from '../api/context.js';
 import { OperatorAuth } from '../auth/operators.js';
 import type { OperatorAuthEventType } from '../auth/operators.js';
 import { hashPassphrase } from '../auth/passphrase.js';
-import { CARD, PIN_ITEM, T0, expectCode, openTestJournal, tempJournalDir } from '../../testing/journal.js';
+import { BEGIN, expectCode, journalHarness } from '../../testing/journal.js';
 import { Journal } from './journal.js';
-import type { JournalOptions } from './journal.js';
-import type { AuditInput, BeginInput } from './types.js';
+import type { AuditInput } from './types.js';
 import { AUDIT_KIND_OF_OPERATOR_EVENT } from './types.js';
 
-const BEGIN: BeginInput = { serviceItem: PIN_ITEM, kind: 'change', role: 'kiosk', card: CARD, materials: ['socialSecurityCard'] };
-
-let dir: string;
-let t: number;
-const open = (extra: Partial<JournalOptions> = {}): Journal => openTestJournal(dir, () => t, extra);
-
-beforeEach(() => {
-  dir = tempJournalDir();
-  t = T0;
-});
-afterEach(() => rmSync(dir, { recursive: true, force: true }));
+const h = journalHarness();
+const open = h.open;
 
 describe('Journal: audit trail (every privileged call with the operator id)', () => {
   const DAY = 24 * 3600 * 1000;
@@ -32,13 +22,13 @@ describe('Journal: audit trail (every privileged call with the operator id)', ()
   it('records privileged calls and operator events with UUIDv7 ids at the journal clock; reads them back newest first', () => {
     const j = open();
     const login = j.recordAudit({ kind: 'operator-login', operatorId: 'op-7' });
-    t += 1000;
+    h.t += 1000;
     // An api PrivilegedCall fits as it is.
     const call: PrivilegedCall = { operatorId: 'op-7', command: 'SSCard.UnblockPin', requestId: 12, outcome: 'commandErrorCode:unblock.ok' };
     const unblock = j.recordAudit({ kind: 'privileged-call', ...call });
-    t += 1000;
+    h.t += 1000;
     const http = j.recordAudit({ kind: 'privileged-call', operatorId: '', command: 'POST /sscard/iUnblockPIN', requestId: null, outcome: '-24:auth.required' });
-    t += 1000;
+    h.t += 1000;
     const chip = j.recordAudit({ kind: 'privileged-call', operatorId: 'op-9', command: 'CardReader.ChipIO', outcome: 'authorisationRequired' });
     for (const id of [login, unblock, http, chip]) expect(isUuidV7(id)).toBe(true);
     expect(new Set([login, unblock, http, chip]).size).toBe(4);
@@ -70,7 +60,7 @@ describe('Journal: audit trail (every privileged call with the operator id)', ()
     const ids: string[] = [];
     for (let i = 0; i < 6; i++) {
       ids.push(j.recordAudit({ kind: 'privileged-call', operatorId: i % 3 === 0 ? '' : i % 2 ? 'op-1' : 'op-2', command: 'SSCard.Reset', requestId: i + 1, outcome: 'success' }));
-      t += 60_000;
+      h.t += 60_000;
     }
     expect(j.audit({ operatorId: 'op-1' }).map((r) => r.requestId)).toEqual([6, 2]);
     expect(j.audit({ operatorId: 'op-2' }).map((r) => r.requestId)).toEqual([5, 3]);
@@ -130,7 +120,7 @@ describe('Journal: audit trail (every privileged call with the operator id)', ()
     j.recordAudit({ ...CALL, command: 'iReadCardBas', outcome: '-2201:internal', requestId: Number.MAX_SAFE_INTEGER });
     expect(j.stats().auditCount).toBe(4);
     j.close();
-    for (const f of ['journal.sqlite', 'journal.sqlite-wal'].map((x) => path.join(dir, x)).filter((x) => existsSync(x))) {
+    for (const f of ['journal.sqlite', 'journal.sqlite-wal'].map((x) => path.join(h.dir, x)).filter((x) => existsSync(x))) {
       const bytes = readFileSync(f);
       for (const secret of ['123456', 'correct horse battery', 'AAAAAAAAAAAAAAAAAAAA']) expect(bytes.includes(Buffer.from(secret)), f).toBe(false);
     }
@@ -138,7 +128,7 @@ describe('Journal: audit trail (every privileged call with the operator id)', ()
 
   it('the database itself refuses a PIN-like value, an unknown kind and a privileged call without command or outcome (CHECK constraints)', () => {
     open().close();
-    const db = new Database(path.join(dir, 'journal.sqlite'));
+    const db = new Database(path.join(h.dir, 'journal.sqlite'));
     let n = 0;
     const ins = (kind: string, operator: string, command: string | null, outcome: string | null, requestId: number | null = null) =>
       db
@@ -162,7 +152,7 @@ describe('Journal: audit trail (every privileged call with the operator id)', ()
     const w = open();
     const id = w.recordAudit({ kind: 'operator-logout', operatorId: 'op-7' });
     w.close();
-    const ro = Journal.open({ path: path.join(dir, 'journal.sqlite'), readOnly: true });
+    const ro = Journal.open({ path: path.join(h.dir, 'journal.sqlite'), readOnly: true });
     expect(ro.audit().map((r) => r.id)).toEqual([id]);
     expect(ro.stats().auditCount).toBe(1);
     expectCode(() => ro.recordAudit({ kind: 'operator-logout', operatorId: 'op-7' }), ErrorCode.Internal);
@@ -174,15 +164,15 @@ describe('Journal: audit trail (every privileged call with the operator id)', ()
     j.recordAudit({ kind: 'operator-login', operatorId: 'op-7' });
     const unsynced = j.beginOperation(BEGIN);
     j.completeOperation(unsynced, { outcome: 'ok' });
-    t += 60 * DAY;
+    h.t += 60 * DAY;
     const mid = j.recordAudit({ kind: 'privileged-call', operatorId: 'op-7', command: 'SSCard.Unblock', requestId: 2, outcome: 'success' });
-    t += 31 * DAY;
+    h.t += 31 * DAY;
     const fresh = j.recordAudit({ kind: 'operator-logout', operatorId: 'op-7' });
     expect(j.purge()).toBe(0); // the return value still counts operations
     expect(j.audit().map((r) => r.id)).toEqual([fresh, mid]);
     expect(j.get(unsynced).syncState).toBe('unsynced');
     expect(j.stats().auditCount).toBe(2);
-    t += 1;
+    h.t += 1;
     expect(j.purge(0)).toBe(0);
     expect(j.audit()).toEqual([]);
     j.close();
@@ -196,16 +186,16 @@ describe('Journal: audit trail (every privileged call with the operator id)', ()
     const PASS = 'correct horse battery';
     const auth = new OperatorAuth(
       { sessionTtlMs: 60_000, maxFailures: 2, lockoutMs: 60_000, accounts: [{ id: 'alice', name: 'Alice', hash: hashPassphrase(Buffer.from(PASS), { N: 1024, r: 8, p: 1 }) }] },
-      { now: () => t, onEvent: (e) => j.recordAudit({ kind: AUDIT_KIND_OF_OPERATOR_EVENT[e.type], operatorId: e.operatorId }) },
+      { now: () => h.t, onEvent: (e) => j.recordAudit({ kind: AUDIT_KIND_OF_OPERATOR_EVENT[e.type], operatorId: e.operatorId }) },
     );
     const s1 = await auth.login('alice', Buffer.from(PASS));
-    t += 1000;
+    h.t += 1000;
     auth.logout(s1.token);
     await expect(auth.login('alice', Buffer.from('wrong one'))).rejects.toThrow();
     await expect(auth.login('alice', Buffer.from('wrong two'))).rejects.toThrow();
-    t += 120_000;
+    h.t += 120_000;
     const s2 = await auth.login('alice', Buffer.from(PASS));
-    t += 120_000;
+    h.t += 120_000;
     expect(() => auth.check(s2.token)).toThrow();
     expect(
       j
@@ -214,7 +204,7 @@ describe('Journal: audit trail (every privileged call with the operator id)', ()
         .map((r) => `${r.kind} ${r.operatorId}`),
     ).toEqual(['operator-login alice', 'operator-logout alice', 'operator-login-failed alice', 'operator-login-failed alice', 'operator-locked alice', 'operator-login alice', 'operator-expired alice']);
     j.close();
-    for (const f of ['journal.sqlite', 'journal.sqlite-wal'].map((x) => path.join(dir, x)).filter((x) => existsSync(x))) {
+    for (const f of ['journal.sqlite', 'journal.sqlite-wal'].map((x) => path.join(h.dir, x)).filter((x) => existsSync(x))) {
       const bytes = readFileSync(f);
       for (const secret of [PASS, 'wrong one', s1.token, s2.token]) expect(bytes.includes(Buffer.from(secret)), f).toBe(false);
     }

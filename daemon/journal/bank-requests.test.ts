@@ -1,22 +1,13 @@
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../core/errors.js';
-import { ACTIVATION_ITEM, CARD, OTHER, PIN_ITEM, T0, expectCode, openTestJournal, tempJournalDir } from '../../testing/journal.js';
-import type { Journal, JournalOptions } from './journal.js';
+import { ACTIVATION_ITEM, BEGIN, CARD, OTHER, expectCode, journalHarness } from '../../testing/journal.js';
+import type { Journal } from './journal.js';
 import type { BeginInput } from './types.js';
 
-const BEGIN: BeginInput = { serviceItem: PIN_ITEM, kind: 'change', role: 'kiosk', card: CARD, materials: ['socialSecurityCard'] };
-
-let dir: string;
-let t: number;
-const open = (extra: Partial<JournalOptions> = {}): Journal => openTestJournal(dir, () => t, extra);
-
-beforeEach(() => {
-  dir = tempJournalDir();
-  t = T0;
-});
-afterEach(() => rmSync(dir, { recursive: true, force: true }));
+const h = journalHarness();
+const open = h.open;
 
 describe('Journal: bank-account activation requests (financial window)', () => {
   const ACTIVATE: BeginInput = { serviceItem: ACTIVATION_ITEM, kind: 'activate', role: 'financial-counter', operatorId: 'op-7', card: CARD, materials: ['socialSecurityCard', 'residentIdCard'] };
@@ -29,7 +20,7 @@ describe('Journal: bank-account activation requests (financial window)', () => {
   it('records a pending request for a successful activation, the card stored as operations store it', () => {
     const j = open();
     const op = activated(j);
-    t += 10;
+    h.t += 10;
     const id = j.recordBankRequest({ operationId: op, card: CARD, operatorId: 'op-7' });
     expect(j.getBankRequest(id)).toMatchObject({
       id,
@@ -37,7 +28,7 @@ describe('Journal: bank-account activation requests (financial window)', () => {
       terminalId: 'T-0001',
       operatorId: 'op-7',
       status: 'pending',
-      createdAt: t,
+      createdAt: h.t,
       sentAt: null,
       cardHash: j.cardHash(CARD),
       card: { cardId: j.get(op).card!.cardId, name: j.get(op).card!.name },
@@ -47,7 +38,7 @@ describe('Journal: bank-account activation requests (financial window)', () => {
     expect(j.stats().bankRequests).toEqual({ pending: 1, sent: 0 });
     // Not in clear in the file.
     j.close();
-    const files = ['journal.sqlite', 'journal.sqlite-wal'].map((f) => path.join(dir, f)).filter((f) => existsSync(f));
+    const files = ['journal.sqlite', 'journal.sqlite-wal'].map((f) => path.join(h.dir, f)).filter((f) => existsSync(f));
     for (const f of files) {
       const bytes = readFileSync(f);
       for (const clear of [CARD.cardNumber!, CARD.socialSecurityNumber!, CARD.name!]) expect(bytes.includes(Buffer.from(clear)), f).toBe(false);
@@ -85,10 +76,10 @@ describe('Journal: bank-account activation requests (financial window)', () => {
     const rb = j.recordBankRequest({ operationId: b, card: CARD });
     expect(j.markBankRequestSent(ra)).toBe(true);
     expect(j.markBankRequestSent(ra)).toBe(false);
-    expect(j.getBankRequest(ra)).toMatchObject({ status: 'sent', sentAt: t });
+    expect(j.getBankRequest(ra)).toMatchObject({ status: 'sent', sentAt: h.t });
     expect(j.stats().bankRequests).toEqual({ pending: 1, sent: 1 });
     j.markSynced([a, b]);
-    t += 91 * 24 * 3600 * 1000;
+    h.t += 91 * 24 * 3600 * 1000;
     expect(j.purge()).toBe(2);
     expectCode(() => j.getBankRequest(ra), ErrorCode.Journal_NotFound);
     expect(j.getBankRequest(rb)).toMatchObject({ status: 'pending', operationId: null });

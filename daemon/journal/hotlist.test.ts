@@ -1,21 +1,9 @@
-import { rmSync } from 'node:fs';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ErrorCode, isSsCardError } from '../../core/errors.js';
-import { CARD, OTHER, PIN_ITEM, T0, openTestJournal, tempJournalDir } from '../../testing/journal.js';
-import type { Journal, JournalOptions } from './journal.js';
-import type { BeginInput } from './types.js';
+import { BEGIN, CARD, OTHER, journalHarness } from '../../testing/journal.js';
 
-const BEGIN: BeginInput = { serviceItem: PIN_ITEM, kind: 'change', role: 'kiosk', card: CARD, materials: ['socialSecurityCard'] };
-
-let dir: string;
-let t: number;
-const open = (extra: Partial<JournalOptions> = {}): Journal => openTestJournal(dir, () => t, extra);
-
-beforeEach(() => {
-  dir = tempJournalDir();
-  t = T0;
-});
-afterEach(() => rmSync(dir, { recursive: true, force: true }));
+const h = journalHarness();
+const open = h.open;
 
 describe('Hotlist', () => {
   it('a hotlisted card is refused at begin, and the refusal is journaled', () => {

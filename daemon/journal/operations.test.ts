@@ -1,25 +1,15 @@
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../core/errors.js';
 import type { CardIdentity } from './identity.js';
-import { ACTIVATION_ITEM, CARD, OTHER, PIN_ITEM, T0, expectCode, openTestJournal, tempJournalDir } from '../../testing/journal.js';
+import { ACTIVATION_ITEM, BEGIN, CARD, OTHER, PIN_ITEM, expectCode, journalHarness } from '../../testing/journal.js';
 import { Journal } from './journal.js';
-import type { JournalOptions } from './journal.js';
 import type { BeginInput } from './types.js';
 
-const BEGIN: BeginInput = { serviceItem: PIN_ITEM, kind: 'change', role: 'kiosk', card: CARD, materials: ['socialSecurityCard'] };
-
-let dir: string;
-let t: number;
-const open = (extra: Partial<JournalOptions> = {}): Journal => openTestJournal(dir, () => t, extra);
-
-beforeEach(() => {
-  dir = tempJournalDir();
-  t = T0;
-});
-afterEach(() => rmSync(dir, { recursive: true, force: true }));
+const h = journalHarness();
+const open = h.open;
 
 describe('Operations: durability', () => {
   it('commits are synchronous=FULL except a completion (NORMAL for that commit only: its pending row is already fsynced)', () => {
@@ -52,7 +42,7 @@ describe('Journal: write-ahead intent', () => {
     const id = j.beginOperation(BEGIN);
     expect(j.get(id)).toMatchObject({ state: 'pending', outcome: null, kind: 'change', syncState: 'unsynced', terminalId: 'T-0001' });
     expect(j.backlog().count).toBe(0); // pending rows are not synced
-    t += 1500;
+    h.t += 1500;
     j.completeOperation(id, { outcome: 'ok', lastSw: 0x9000, triesLeft: 6 });
     expect(j.get(id)).toMatchObject({ state: 'completed', outcome: 'ok', lastSw: 0x9000, triesLeft: 6, startedAt: 1_700_000_000_000, finishedAt: 1_700_000_001_500 });
     expect(j.backlog()).toEqual({ count: 1, oldestFinishedAt: 1_700_000_001_500 });
@@ -135,7 +125,7 @@ describe('Journal: what a row can hold', () => {
 
   it('the database itself refuses digits in a reason (CHECK constraint)', () => {
     open().close();
-    const db = new Database(path.join(dir, 'journal.sqlite'));
+    const db = new Database(path.join(h.dir, 'journal.sqlite'));
     const ins = db.prepare(
       "INSERT INTO operations (id, terminal_id, service_item, kind, role, state, reason, started_at) VALUES (?, 'T', 'S', 'read', 'counter', 'completed', ?, 0)",
     );
@@ -146,7 +136,7 @@ describe('Journal: what a row can hold', () => {
 
   it('the database itself holds only the house’s roles and materials (CHECK constraints, schema 4)', () => {
     open().close();
-    const db = new Database(path.join(dir, 'journal.sqlite'));
+    const db = new Database(path.join(h.dir, 'journal.sqlite'));
     let n = 0;
     const ins = (role: string, materials: string, missing = '[]') =>
       db
@@ -169,10 +159,10 @@ describe('Journal: what a row can hold', () => {
     expect(j.get(id).card).toEqual({ cardId: '410402**********************B5A0', cardNumber: 'Y0****327', socialSecurityNumber: '410402********0047', name: '李**' });
     expect(j.reveal(id)).toEqual(CARD);
     j.close();
-    const bytes = Buffer.concat([readFileSync(path.join(dir, 'journal.sqlite'))]);
+    const bytes = Buffer.concat([readFileSync(path.join(h.dir, 'journal.sqlite'))]);
     for (const s of [CARD.cardId, CARD.cardNumber!, CARD.socialSecurityNumber!, CARD.name!]) expect(bytes.includes(Buffer.from(s, 'utf8'))).toBe(false);
     // Without the key: masked rows can be listed, nothing can be revealed.
-    const ro = Journal.open({ path: path.join(dir, 'journal.sqlite'), readOnly: true });
+    const ro = Journal.open({ path: path.join(h.dir, 'journal.sqlite'), readOnly: true });
     expect(ro.get(id).card?.name).toBe('李**');
     expectCode(() => ro.reveal(id), ErrorCode.Journal_KeyFile);
     ro.close();
@@ -182,7 +172,7 @@ describe('Journal: what a row can hold', () => {
     const j = open();
     const id = j.beginOperation(BEGIN);
     j.close();
-    const db = new Database(path.join(dir, 'journal.sqlite'));
+    const db = new Database(path.join(h.dir, 'journal.sqlite'));
     db.prepare('UPDATE operations SET identity = ? WHERE id = ?').run(Buffer.concat([Buffer.from([1]), Buffer.alloc(40, 9)]), id);
     db.close();
     const j2 = open();

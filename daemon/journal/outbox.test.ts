@@ -1,21 +1,9 @@
-import { rmSync } from 'node:fs';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../core/errors.js';
-import { CARD, PIN_ITEM, T0, expectCode, openTestJournal, tempJournalDir } from '../../testing/journal.js';
-import type { Journal, JournalOptions } from './journal.js';
-import type { BeginInput } from './types.js';
+import { BEGIN, CARD, expectCode, journalHarness } from '../../testing/journal.js';
 
-const BEGIN: BeginInput = { serviceItem: PIN_ITEM, kind: 'change', role: 'kiosk', card: CARD, materials: ['socialSecurityCard'] };
-
-let dir: string;
-let t: number;
-const open = (extra: Partial<JournalOptions> = {}): Journal => openTestJournal(dir, () => t, extra);
-
-beforeEach(() => {
-  dir = tempJournalDir();
-  t = T0;
-});
-afterEach(() => rmSync(dir, { recursive: true, force: true }));
+const h = journalHarness();
+const open = h.open;
 
 describe('Journal: sync support, stats and retention', () => {
   it('pages unsynced rows, marks acknowledged ids synced exactly once', () => {
@@ -48,7 +36,7 @@ describe('Journal: sync support, stats and retention', () => {
     const oldUnsynced = j.beginOperation(BEGIN);
     j.completeOperation(oldUnsynced, { outcome: 'ok' });
     j.markSynced([old]);
-    t += 91 * 24 * 3600 * 1000;
+    h.t += 91 * 24 * 3600 * 1000;
     const fresh = j.beginOperation(BEGIN);
     j.completeOperation(fresh, { outcome: 'ok' });
     j.markSynced([fresh]);

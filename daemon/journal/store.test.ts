@@ -1,33 +1,22 @@
 import { chmodSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ErrorCode, isSsCardError } from '../../core/errors.js';
-import { ACTIVATION_ITEM, CARD, OTHER, PIN_ITEM, T0, expectCode, openTestJournal, tempJournalDir } from '../../testing/journal.js';
+import { ACTIVATION_ITEM, BEGIN, CARD, OTHER, PIN_ITEM, expectCode, journalHarness } from '../../testing/journal.js';
 import { assertSsCardError } from '../../testing/util.js';
 import { Journal } from './journal.js';
-import type { JournalOptions } from './journal.js';
 import { LATEST_SCHEMA_VERSION, MATERIAL_BEFORE_SCHEMA_4, MIGRATIONS, ROLE_BEFORE_SCHEMA_4 } from './schema.js';
-import type { BeginInput } from './types.js';
 
-const BEGIN: BeginInput = { serviceItem: PIN_ITEM, kind: 'change', role: 'kiosk', card: CARD, materials: ['socialSecurityCard'] };
-
-let dir: string;
-let t: number;
-const open = (extra: Partial<JournalOptions> = {}): Journal => openTestJournal(dir, () => t, extra);
-
-beforeEach(() => {
-  dir = tempJournalDir();
-  t = T0;
-});
-afterEach(() => rmSync(dir, { recursive: true, force: true }));
+const h = journalHarness();
+const open = h.open;
 
 describe('JournalStore: opening', () => {
   it('creates the key file 0600 and the database in WAL mode with synchronous=FULL', () => {
     const j = open();
-    expect(statSync(path.join(dir, 'journal.key')).mode & 0o777).toBe(0o600);
+    expect(statSync(path.join(h.dir, 'journal.key')).mode & 0o777).toBe(0o600);
     j.close();
-    const db = new Database(path.join(dir, 'journal.sqlite'));
+    const db = new Database(path.join(h.dir, 'journal.sqlite'));
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
     expect(db.prepare('SELECT max(version) AS v FROM schema_version').get()).toEqual({ v: 4 });
     expect(LATEST_SCHEMA_VERSION).toBe(4);
@@ -36,7 +25,7 @@ describe('JournalStore: opening', () => {
 
 
   it('refuses a corrupt file, naming the path and the next step', () => {
-    const file = path.join(dir, 'journal.sqlite');
+    const file = path.join(h.dir, 'journal.sqlite');
     writeFileSync(file, Buffer.alloc(8192, 0x5a));
     try {
       open();
@@ -54,7 +43,7 @@ describe('JournalStore: opening', () => {
       for (let i = 0; i < 300; i++) j.recordRefusal({ serviceItem: ACTIVATION_ITEM, kind: 'activate', role: 'counter', reason: 'materials-missing', missing: ['residentIdCard'] });
     });
     j.close();
-    const file = path.join(dir, 'journal.sqlite');
+    const file = path.join(h.dir, 'journal.sqlite');
     const bytes = readFileSync(file);
     // Scribble over every b-tree page header after page 1 (the file header stays intact).
     for (let p = 1; p * 4096 < bytes.length; p++) bytes.fill(0x07, p * 4096, p * 4096 + 12);
@@ -98,7 +87,7 @@ describe('JournalStore: opening', () => {
   const dump = (file: string): Record<string, unknown[]> => {
     const db = new Database(file, { readonly: true });
     const out: Record<string, unknown[]> = {};
-    for (const t of ['operations', 'bank_requests', 'audit', 'hotlist', 'meta', 'sqlite_sequence']) out[t] = db.prepare(`SELECT * FROM ${t} ORDER BY 1`).all();
+    for (const table of ['operations', 'bank_requests', 'audit', 'hotlist', 'meta', 'sqlite_sequence']) out[table] = db.prepare(`SELECT * FROM ${table} ORDER BY 1`).all();
     db.close();
     return out;
   };
@@ -116,7 +105,7 @@ describe('JournalStore: opening', () => {
   };
 
   it('upgrades a schema-1 file in place: rows kept, bank_requests and audit added, version 4; a read-only open of it is refused', () => {
-    const file = path.join(dir, 'journal.sqlite');
+    const file = path.join(h.dir, 'journal.sqlite');
     let j = open();
     const id = j.beginOperation(BEGIN);
     j.completeOperation(id, { outcome: 'ok', lastSw: 0x9000 });
@@ -138,7 +127,7 @@ describe('JournalStore: opening', () => {
   });
 
   it('upgrades a schema-2 file in place: operations and bank requests kept, audit added, version 4; a read-only open of it is refused', () => {
-    const file = path.join(dir, 'journal.sqlite');
+    const file = path.join(h.dir, 'journal.sqlite');
     let j = open();
     const op = j.beginOperation({ serviceItem: ACTIVATION_ITEM, kind: 'activate', role: 'financial-counter', operatorId: 'op-7', card: CARD });
     j.completeOperation(op, { outcome: 'ok' });
@@ -166,7 +155,7 @@ describe('JournalStore: opening', () => {
   });
 
   it('upgrades a schema-3 file written in the old words: roles and materials in the house’s words afterwards, nothing else changed', () => {
-    const file = path.join(dir, 'journal.sqlite');
+    const file = path.join(h.dir, 'journal.sqlite');
     let j = open();
     const kiosk = j.beginOperation(BEGIN);
     j.completeOperation(kiosk, { outcome: 'ok', lastSw: 0x9000, triesLeft: 6 });
@@ -218,13 +207,13 @@ describe('JournalStore: opening', () => {
     const house = (list: string): string => JSON.stringify((JSON.parse(list) as string[]).map((m) => MATERIAL_BEFORE_SCHEMA_4[m]));
     const expected = (before.operations as Record<string, string>[]).map((r) => ({ ...r, role: ROLE_BEFORE_SCHEMA_4[r.role!], materials: house(r.materials!), missing: house(r.missing!) }));
     expect(after.operations!.slice(0, expected.length)).toEqual(expected);
-    for (const t of ['bank_requests', 'audit', 'hotlist', 'meta']) expect(after[t], t).toEqual(before[t]);
+    for (const table of ['bank_requests', 'audit', 'hotlist', 'meta']) expect(after[table], table).toEqual(before[table]);
     expect(after.sqlite_sequence).toEqual((before.sqlite_sequence as { name: string; seq: number }[]).map((r) => (r.name === 'operations' ? { ...r, seq: counter + 1 } : r)));
 
     // The same tables and indexes as a file made new, and no reference left dangling.
     db = new Database(file, { readonly: true });
-    const fresh = path.join(dir, 'fresh.sqlite');
-    open({ path: fresh, keyFile: path.join(dir, 'fresh.key') }).close();
+    const fresh = path.join(h.dir, 'fresh.sqlite');
+    open({ path: fresh, keyFile: path.join(h.dir, 'fresh.key') }).close();
     const shape = (d: Database.Database): string[] =>
       (d.prepare("SELECT type || ' ' || name AS x FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY 1").all() as { x: string }[]).map((r) => r.x);
     const freshDb = new Database(fresh, { readonly: true });
@@ -236,7 +225,7 @@ describe('JournalStore: opening', () => {
   });
 
   it('refuses to upgrade a file holding a material word nothing wrote, and leaves it as it was', () => {
-    const file = path.join(dir, 'journal.sqlite');
+    const file = path.join(h.dir, 'journal.sqlite');
     const j = open();
     const id = j.recordRefusal({ serviceItem: PIN_ITEM, kind: 'reset', role: 'counter', missing: ['residentIdCard'], reason: 'materials-missing' });
     j.close();
@@ -253,7 +242,7 @@ describe('JournalStore: opening', () => {
 
   it('refuses a schema from a newer sscard', () => {
     open().close();
-    const db = new Database(path.join(dir, 'journal.sqlite'));
+    const db = new Database(path.join(h.dir, 'journal.sqlite'));
     db.prepare('INSERT INTO schema_version (version, applied_at) VALUES (99, 0)').run();
     db.close();
     expectCode(() => open(), ErrorCode.Journal_SchemaTooNew);
@@ -261,13 +250,13 @@ describe('JournalStore: opening', () => {
 
   it('refuses a key file other users can read, and a key that is not this journal\'s', () => {
     open().close();
-    chmodSync(path.join(dir, 'journal.key'), 0o644);
+    chmodSync(path.join(h.dir, 'journal.key'), 0o644);
     expectCode(() => open(), ErrorCode.Journal_KeyFile);
-    chmodSync(path.join(dir, 'journal.key'), 0o600);
-    expectCode(() => open({ keyFile: path.join(dir, 'other.key') }), ErrorCode.Journal_KeyMismatch);
+    chmodSync(path.join(h.dir, 'journal.key'), 0o600);
+    expectCode(() => open({ keyFile: path.join(h.dir, 'other.key') }), ErrorCode.Journal_KeyMismatch);
   });
 
   it('read-only opening never creates a file', () => {
-    expectCode(() => Journal.open({ path: path.join(dir, 'nope.sqlite'), readOnly: true }), ErrorCode.Journal_OpenFailed);
+    expectCode(() => Journal.open({ path: path.join(h.dir, 'nope.sqlite'), readOnly: true }), ErrorCode.Journal_OpenFailed);
   });
 });
