@@ -240,6 +240,22 @@ describe('JournalStore: opening', () => {
     expect(versions(file)).toEqual([1, 2, 3]);
   });
 
+  it('an upgrade that finds another writer holding the file says so (Journal_Busy), as any other open does', () => {
+    const file = path.join(h.dir, 'journal.sqlite');
+    open().close();
+    asWrittenBySchema(file, 3);
+    const other = new Database(file);
+    other.pragma('journal_mode = WAL');
+    other.prepare('BEGIN IMMEDIATE').run();
+    try {
+      expectCode(() => open(), ErrorCode.Journal_Busy);
+    } finally {
+      other.prepare('ROLLBACK').run();
+      other.close();
+    }
+    expect(versions(file)).toEqual([1, 2, 3]);
+  }, 20_000);
+
   it('refuses a schema from a newer sscard', () => {
     open().close();
     const db = new Database(path.join(h.dir, 'journal.sqlite'));

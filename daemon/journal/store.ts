@@ -214,7 +214,10 @@ export class JournalStore {
         if (broken.length > 0) throw new Error(`foreign key check failed: ${broken.length} rows, first in ${broken[0]!.table} → ${broken[0]!.parent}`);
       }).immediate();
     } catch (err) {
-      const why = sqliteCode(err) || (err instanceof Error ? err.message : String(err));
+      // Busy, locked or corrupt: open() says so as for any other statement.
+      const code = sqliteCode(err);
+      if (/^SQLITE_(BUSY|LOCKED|CORRUPT|NOTADB)/.test(code)) throw err;
+      const why = code || (err instanceof Error ? err.message : String(err));
       throw openFailed(
         file,
         `升级到结构版本 ${applying} 失败（${why}），文件保持原样；请保留该文件并联系技术支持`,
