@@ -21,8 +21,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
+import { shippedServiceItemCode } from '../daemon/flows/catalog.js';
 import { Journal } from '../daemon/journal/journal.js';
-import { SERVICE_ITEMS } from '../daemon/journal/types.js';
 import type { BeginInput } from '../daemon/journal/types.js';
 import { SyncWorker } from '../daemon/sync/worker.js';
 import { intOption } from './bench/run.js';
@@ -32,18 +32,21 @@ import { latencyAcrossRuns, latencyStats, median } from './bench/stats.js';
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const EXT = path.extname(fileURLToPath(import.meta.url));
 
+/** 社会保障卡密码修改与重置, from the shipped catalog. */
+const PIN_ITEM = shippedServiceItemCode('change');
+
 function input(i: number): BeginInput {
   return {
-    serviceItem: SERVICE_ITEMS.pinChangeAndReset,
+    serviceItem: PIN_ITEM,
     kind: 'change',
-    role: 'self-service',
+    role: 'kiosk',
     card: {
       cardId: `410402D156000005${(i & 0xffffffff).toString(16).toUpperCase().padStart(16, '0')}`,
       cardNumber: `Y${String(i % 1e8).padStart(8, '0')}`,
       socialSecurityNumber: '410402199207080047',
       name: '李晓红',
     },
-    materials: ['social-security-card'],
+    materials: ['socialSecurityCard'],
   };
 }
 

@@ -7,7 +7,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '../core/errors.js';
-import { SERVICE_ITEMS } from '../daemon/journal/types.js';
 import { assertSsCardError } from '../testing/util.js';
 import * as catalogModule from './catalog.js';
 import { AFTER_RESET_ADVICE, isUnifiedSocialCreditCode, parseCatalog, serviceItemFor, type ServiceItem } from './catalog.js';
@@ -41,11 +40,6 @@ describe('codes copied from the seeds (编码信息), pieces joined', () => {
       expect([it.implementerCode.length, it.implementationCode.length, it.itemCode.length, it.localCode.length]).toEqual([18, 31, 33, 19]);
       expect(isUnifiedSocialCreditCode(it.implementerCode)).toBe(true);
     }
-  });
-
-  it('agree with the journal’s 业务办理项编码 (daemon/journal/types.ts SERVICE_ITEMS)', () => {
-    expect(activation.itemCode).toBe(SERVICE_ITEMS.activation);
-    expect(pinItem.itemCode).toBe(SERVICE_ITEMS.pinChangeAndReset);
   });
 
   it.each([

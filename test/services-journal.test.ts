@@ -261,8 +261,8 @@ interface Flow {
 }
 
 const FLOWS: readonly Flow[] = [
-  { name: 'verify at a kiosk (2.0)', profile: 'card-2.0', kind: 'verify', config: { role: 'kiosk' }, pins: ['123456'], materials: ['social-security-card'] },
-  { name: 'change at a kiosk (3.0)', profile: 'card-3.0', kind: 'change', config: { role: 'kiosk' }, pins: ['246810', '802461', '802461'], materials: ['social-security-card'] },
+  { name: 'verify at a kiosk (2.0)', profile: 'card-2.0', kind: 'verify', config: { role: 'kiosk' }, pins: ['123456'], materials: ['socialSecurityCard'] },
+  { name: 'change at a kiosk (3.0)', profile: 'card-3.0', kind: 'change', config: { role: 'kiosk' }, pins: ['246810', '802461', '802461'], materials: ['socialSecurityCard'] },
   {
     name: 'reset at a counter (2.0)',
     profile: 'card-2.0',
@@ -271,7 +271,7 @@ const FLOWS: readonly Flow[] = [
     pins: ['802461', '802461'],
     operatorId: 'op-1',
     idCard: 'holder',
-    materials: ['social-security-card', 'resident-id-card'],
+    materials: ['socialSecurityCard', 'residentIdCard'],
   },
   {
     name: 'unblock at a counter (locked 2.0)',
@@ -281,7 +281,7 @@ const FLOWS: readonly Flow[] = [
     pins: ['802461', '802461'],
     operatorId: 'op-1',
     idCard: 'holder',
-    materials: ['social-security-card', 'resident-id-card'],
+    materials: ['socialSecurityCard', 'residentIdCard'],
   },
   {
     name: 'activate at a counter (3.0, not activated)',
@@ -291,7 +291,7 @@ const FLOWS: readonly Flow[] = [
     pins: ['802461', '802461'],
     operatorId: 'op-1',
     idCard: 'holder',
-    materials: ['social-security-card', 'resident-id-card'],
+    materials: ['socialSecurityCard', 'residentIdCard'],
   },
 ];
 
@@ -365,7 +365,7 @@ describe('refusals are journaled as refusals, and nothing changes the card', () 
     expect(result).toMatchObject({ code: 'materials.missing', outcome: 'refused' });
     const rows = rowsOf(env.journal);
     expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatchObject({ state: 'completed', outcome: 'refused', reason: 'materials-missing', kind: 'reset', operatorId: 'op-1', missing: ['resident-id-card'] });
+    expect(rows[0]).toMatchObject({ state: 'completed', outcome: 'refused', reason: 'materials-missing', kind: 'reset', operatorId: 'op-1', missing: ['residentIdCard'] });
     expect(rows[0]!.cardHash).toBe(env.journal.cardHash(env.profile.issuer.cardId));
     expect(env.commands.some(stateChanging)).toBe(false);
     expect(env.vcard.pinTriesLeft).toBe(6);
@@ -377,7 +377,7 @@ describe('refusals are journaled as refusals, and nothing changes the card', () 
     expect(result).toMatchObject({ code: 'role.notAllowed', outcome: 'refused' });
     const rows = rowsOf(env.journal);
     expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatchObject({ state: 'completed', outcome: 'refused', reason: 'role-not-allowed', kind: 'unblock', role: 'self-service' });
+    expect(rows[0]).toMatchObject({ state: 'completed', outcome: 'refused', reason: 'role-not-allowed', kind: 'unblock', role: 'kiosk' });
     expect(env.commands.some(stateChanging)).toBe(false);
     expect(env.vcard.pinTriesLeft).toBe(0);
   });
@@ -577,7 +577,7 @@ describe('the card’s phone, the bank request, a pad that cannot set a PIN', ()
     const result = await run(env, 'activate', ['802461', '802461']);
     expect(result).toMatchObject({ code: 'activate.ok', bank: { attempted: true, recorded: true } });
     const [op] = rowsOf(env.journal);
-    expect(op).toMatchObject({ kind: 'activate', role: 'financial-window', outcome: 'ok' });
+    expect(op).toMatchObject({ kind: 'activate', role: 'financial-counter', outcome: 'ok' });
     const requests = env.journal.bankRequests();
     expect(requests).toHaveLength(1);
     expect(requests[0]).toMatchObject({ operationId: op!.id, operatorId: 'op-9', status: 'pending', cardHash: env.journal.cardHash(env.profile.issuer.cardId) });
@@ -599,7 +599,7 @@ describe('the card’s phone, the bank request, a pad that cannot set a PIN', ()
     expect(env.s.emitted.some((e) => e.type === 'pin.entryStarted')).toBe(false);
     const rows = rowsOf(env.journal);
     expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatchObject({ kind: 'reset', state: 'completed', outcome: 'refused', reason: 'pin-pad-unsupported', role: 'window' });
+    expect(rows[0]).toMatchObject({ kind: 'reset', state: 'completed', outcome: 'refused', reason: 'pin-pad-unsupported', role: 'counter' });
     expect(env.commands.some(stateChanging)).toBe(false);
   });
 });
@@ -664,10 +664,10 @@ describe('a flow that ended unknown is reconciled when the same card comes back'
     const env = await setup({ profile: 'card-2.0', config: { role: 'counter' } });
     const card = { cardId: env.profile.issuer.cardId };
     const serviceItem = serviceItemFor(shippedCatalog(), 'unblock').itemCode;
-    const unknown = env.journal.beginOperation({ serviceItem, kind: 'unblock', role: 'window', operatorId: 'op-1', card });
+    const unknown = env.journal.beginOperation({ serviceItem, kind: 'unblock', role: 'counter', operatorId: 'op-1', card });
     env.journal.completeOperation(unknown, { outcome: 'unknown', reason: 'card-removed-in-flight' });
     if (later) {
-      const v = env.journal.beginOperation({ serviceItem, kind: 'verify', role: 'window', card });
+      const v = env.journal.beginOperation({ serviceItem, kind: 'verify', role: 'counter', card });
       env.journal.completeOperation(v, { outcome: 'failed', lastSw: 0x63c5, triesLeft: 5 });
     }
     env.s.actor.send({ type: 'CARD_INSERTED' });

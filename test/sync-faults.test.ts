@@ -8,6 +8,7 @@ import { rmSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CentralServer } from '../platform/server.js';
 import type { Fault } from '../platform/server.js';
+import { shippedServiceItemCode } from '../daemon/flows/catalog.js';
 import type { Journal } from '../daemon/journal/journal.js';
 import { SyncWorker } from '../daemon/sync/worker.js';
 import type { SyncOptions } from '../daemon/sync/worker.js';
@@ -147,9 +148,24 @@ describe('sync against a failing platform', () => {
     expect(w.status().lastSuccessAt).not.toBeNull();
   });
 
+  it('a synced row arrives in the wire’s words (docs/sync-protocol.md), while the journal keeps the house’s', async () => {
+    const refusal = journal.recordRefusal({ serviceItem: shippedServiceItemCode('reset'), kind: 'reset', role: 'financial-counter', operatorId: 'op-1', materials: ['socialSecurityCard'], missing: ['residentIdCard'], reason: 'materials-missing' });
+    const change = journal.beginOperation({ serviceItem: shippedServiceItemCode('change'), kind: 'change', role: 'kiosk', card: CARD_30, materials: ['socialSecurityCard'] });
+    journal.completeOperation(change, { outcome: 'ok', lastSw: 0x9000 });
+    const counter = journal.recordRefusal({ serviceItem: shippedServiceItemCode('unblock'), kind: 'unblock', role: 'counter', reason: 'role-not-allowed' });
+    const w = worker();
+    await w.syncNow();
+    w.close();
+    expect(central.operation(refusal)).toMatchObject({ role: 'financial-window', materials: ['social-security-card'], missing: ['resident-id-card'] });
+    expect(central.operation(change)).toMatchObject({ role: 'self-service', materials: ['social-security-card'], missing: [] });
+    expect(central.operation(counter)).toMatchObject({ role: 'window', materials: [], missing: [] });
+    expect(journal.get(refusal)).toMatchObject({ role: 'financial-counter', materials: ['socialSecurityCard'], missing: ['residentIdCard'], syncState: 'synced' });
+    expect(journal.get(change)).toMatchObject({ role: 'kiosk', syncState: 'synced' });
+  });
+
   it('syncNow reports a refusal; refused rows are kept as rejected and never purged', async () => {
     await central.close();
-    central = await CentralServer.start({ serviceItems: ['11411082005756085T400201401000202'] });
+    central = await CentralServer.start({ serviceItems: [shippedServiceItemCode('activate')] });
     const ids = fill(journal, 10); // all for 001 (PIN change), which this platform does not know
     const w = worker();
     const report = await w.syncNow();
@@ -264,7 +280,7 @@ describe('hotlist (挂失名单)', () => {
     expect(await w.pullHotlist()).toEqual({ version: '2', full: true, added: 2, removed: 0 });
     expect(journal.isHotlisted(CARD_30)).toBe(true);
     await expect(
-      Promise.resolve().then(() => journal.beginOperation({ serviceItem: '11410402785096902M500201401000601', kind: 'change', role: 'self-service', card: CARD_30 })),
+      Promise.resolve().then(() => journal.beginOperation({ serviceItem: shippedServiceItemCode('change'), kind: 'change', role: 'kiosk', card: CARD_30 })),
     ).rejects.toSatisfy((e: unknown) => isSsCardError(e, ErrorCode.Journal_CardHotlisted));
     expect(journal.findByCard(CARD_30).map((r) => [r.outcome, r.reason])).toEqual([['refused', 'hotlisted']]);
 

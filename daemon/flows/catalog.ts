@@ -78,3 +78,11 @@ export function catalogServiceItems(catalog: readonly ServiceItem[]): (kind: Ser
   }
   return (kind) => codes.get(kind) ?? serviceItemFor(catalog, kind).itemCode;
 }
+
+let shippedCodes: ((kind: ServiceKind) => string) | undefined;
+
+/** The 业务办理项编码 `kind` reports under in the shipped catalog (tests, benchmarks). */
+export function shippedServiceItemCode(kind: ServiceKind): string {
+  shippedCodes ??= catalogServiceItems(shippedCatalog());
+  return shippedCodes(kind);
+}

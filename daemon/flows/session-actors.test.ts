@@ -28,10 +28,9 @@ import { createPinVault } from '../../state/pin-vault.js';
 import { ROLES, SERVICE_KINDS } from '../../state/roles.js';
 import { Journal } from '../journal/journal.js';
 
-import { MATERIAL_TYPES, SERVICE_ITEMS, TERMINAL_ROLES } from '../journal/types.js';
-import { catalogServiceItems, defaultCatalogFile, loadServiceCatalog, shippedCatalog } from './catalog.js';
+import { catalogServiceItems, defaultCatalogFile, loadServiceCatalog, shippedCatalog, shippedServiceItemCode } from './catalog.js';
 import type { SessionDeps } from './session-actors.js';
-import { journalMaterials, journalRole, MATERIAL_TO_JOURNAL, pinEntryOf, ROLE_TO_JOURNAL, sessionImplementations } from './session-actors.js';
+import { pinEntryOf, sessionImplementations } from './session-actors.js';
 
 const cleanups: (() => void)[] = [];
 afterEach(() => {
@@ -172,19 +171,18 @@ describe('identifyCard and readPinStatus: the card driver’s identification (Ss
   });
 });
 
-describe('the session’s words and the journal’s meet in one mapping', () => {
-  it('every role maps to a distinct journal role', () => {
-    const mapped = ROLES.map(journalRole);
-    expect(mapped.every((r) => (TERMINAL_ROLES as readonly string[]).includes(r))).toBe(true);
-    expect(new Set(mapped).size).toBe(ROLES.length);
-    expect(ROLE_TO_JOURNAL).toEqual({ kiosk: 'self-service', counter: 'window', 'financial-counter': 'financial-window' });
-  });
-
-  it('every material maps to a distinct journal material', () => {
-    const mapped = journalMaterials(MATERIALS);
-    expect(mapped.every((m) => (MATERIAL_TYPES as readonly string[]).includes(m))).toBe(true);
-    expect(new Set(mapped).size).toBe(MATERIALS.length);
-    expect(MATERIAL_TO_JOURNAL).toEqual({ socialSecurityCard: 'social-security-card', residentIdCard: 'resident-id-card' });
+describe('the session’s words are the journal’s', () => {
+  it('the journal actors store the role and the materials as state/ names them, untranslated', async () => {
+    const dir = tempDir();
+    const journal = Journal.open({ path: path.join(dir, 'j.sqlite'), keyFile: path.join(dir, 'j.key'), terminalId: 'T-1' });
+    cleanups.push(() => journal.close());
+    const { impl } = await wiring({ deps: { journal } });
+    const card = { cardId: '410402D15600000593F973FB1A6CB5A0', cardNumber: 'Y00000327', socialSecurityNumber: '410402199207080047', name: '李晓红' };
+    for (const role of ROLES) await run(impl.actors.journalRefusal, { kind: 'reset', role, materials: MATERIALS.slice(0, 1), missing: MATERIALS.slice(1), reason: 'materials-missing' });
+    await run(impl.actors.journalBegin, { kind: 'change', role: 'kiosk', card, materials: MATERIALS });
+    const rows = journal.list().reverse();
+    expect(rows.map((r) => r.role)).toEqual([...ROLES, 'kiosk']);
+    expect(rows.map((r) => [r.materials, r.missing])).toEqual([...ROLES.map(() => [MATERIALS.slice(0, 1), MATERIALS.slice(1)]), [MATERIALS, []]]);
   });
 
   it('pinEntryOf: a pad without plain entry cannot set a PIN', () => {
@@ -194,11 +192,12 @@ describe('the session’s words and the journal’s meet in one mapping', () => 
 });
 
 describe('service item codes from the catalog', () => {
-  it('the shipped catalog gives every kind its item’s 业务办理项编码, the same as the journal’s constants', () => {
+  it('the shipped catalog gives every kind its item’s 业务办理项编码, the codes of fixtures/catalog/README.md', () => {
     const items = catalogServiceItems(shippedCatalog());
     for (const kind of SERVICE_KINDS) expect(items(kind), kind).toBe(serviceItemFor(shippedCatalog(), kind).itemCode);
-    expect(items('activate')).toBe(SERVICE_ITEMS.activation);
-    for (const kind of ['verify', 'change', 'reset', 'unblock'] as const) expect(items(kind)).toBe(SERVICE_ITEMS.pinChangeAndReset);
+    expect(items('activate')).toBe('11411082005756085T400201401000202');
+    for (const kind of ['verify', 'change', 'reset', 'unblock'] as const) expect(items(kind)).toBe('11410402785096902M500201401000601');
+    for (const kind of SERVICE_KINDS) expect(shippedServiceItemCode(kind), kind).toBe(items(kind));
   });
 
   it('a catalog without an item for some kind is refused when the wiring is built', () => {
@@ -234,7 +233,7 @@ describe('journal trouble is logged (code and text, never the card) before the m
     const dir = tempDir();
     const journal = Journal.open({ path: path.join(dir, 'j.sqlite'), keyFile: path.join(dir, 'j.key'), terminalId: 'T-1' });
     const card = { cardId: '410402D15600000593F973FB1A6CB5A0', cardNumber: 'Y00000327', socialSecurityNumber: '410402199207080047', name: '李晓红' };
-    const id = journal.beginOperation({ serviceItem: SERVICE_ITEMS.activation, kind: 'activate', role: 'financial-window', card });
+    const id = journal.beginOperation({ serviceItem: shippedServiceItemCode('activate'), kind: 'activate', role: 'financial-counter', card });
     journal.close();
     const logger = spyLogger();
     const { impl } = await wiring({ deps: { journal, logger } });

@@ -36,7 +36,7 @@ import { matchesSocialSecurityNumber } from '../../drivers/idcard/info.js';
 import type { IdCardReader } from '../../drivers/idcard/reader.js';
 import type { PinPad, SecurePinResult } from '../../drivers/pinpad/pinpad.js';
 import type { Journal } from '../journal/journal.js';
-import type { MaterialType, OperationRow, ReconcileInput, TerminalRole as JournalRole } from '../journal/types.js';
+import type { OperationRow, ReconcileInput } from '../journal/types.js';
 
 import { catalogServiceItems, shippedCatalog } from './catalog.js';
 import type {
@@ -55,11 +55,9 @@ import type {
   PinSlot,
   PinState,
   PolicyViolation,
-  PresentedMaterial,
   ReadIdCardInput,
   ReadIdCardOutput,
 } from '../../state/actors.js';
-import type { Role } from '../../state/roles.js';
 import type { ServiceItem } from '../../state/catalog.js';
 import type { PinPolicyContext } from '../../state/pin-policy.js';
 import { checkPinPolicy } from '../../state/pin-policy.js';
@@ -99,21 +97,6 @@ export interface SessionDeps {
   readonly random?: (n: number) => Buffer;
   /** Where journal trouble that must not stop the session is reported (no card identity in it). */
   readonly logger?: Logger;
-}
-
-/**
- * The one place where the session's vocabulary (state/roles.ts, state/materials.ts) meets the
- * journal's (daemon/journal/types.ts, the words rows are stored and synced with).
- */
-export const ROLE_TO_JOURNAL: Readonly<Record<Role, JournalRole>> = Object.freeze({ kiosk: 'self-service', counter: 'window', 'financial-counter': 'financial-window' });
-export const MATERIAL_TO_JOURNAL: Readonly<Record<PresentedMaterial, MaterialType>> = Object.freeze({ socialSecurityCard: 'social-security-card', residentIdCard: 'resident-id-card' });
-
-export function journalRole(role: Role): JournalRole {
-  return ROLE_TO_JOURNAL[role];
-}
-
-export function journalMaterials(materials: readonly PresentedMaterial[]): MaterialType[] {
-  return materials.map((m) => MATERIAL_TO_JOURNAL[m]);
 }
 
 /** The session's `pinEntry` for a pad: a pad without plain entry (PC/SC keypad reader) cannot set a new PIN. */
@@ -409,10 +392,10 @@ export function sessionImplementations(deps: SessionDeps, vault: PinVault = crea
             j.beginOperation({
               serviceItem: item(input.kind),
               kind: input.kind,
-              role: journalRole(input.role),
+              role: input.role,
               ...(input.operatorId === undefined ? {} : { operatorId: input.operatorId }),
               card: input.card,
-              materials: journalMaterials(input.materials),
+              materials: input.materials,
             }),
           ),
         );
@@ -429,11 +412,11 @@ export function sessionImplementations(deps: SessionDeps, vault: PinVault = crea
           j.recordRefusal({
             serviceItem: item(input.kind),
             kind: input.kind,
-            role: journalRole(input.role),
+            role: input.role,
             ...(input.operatorId === undefined ? {} : { operatorId: input.operatorId }),
             ...(input.card === undefined ? {} : { card: input.card }),
-            materials: journalMaterials(input.materials),
-            missing: journalMaterials(input.missing),
+            materials: input.materials,
+            missing: input.missing,
             reason: input.reason,
             ...(input.triesLeft === undefined ? {} : { triesLeft: input.triesLeft }),
           }),

@@ -2,9 +2,19 @@
  * The journal's SQLite schema, as numbered migrations. `schema_version` holds one row per applied
  * migration; a file from a newer sscard (a version we do not know) is refused, never "downgraded".
  * The CHECK constraints repeat the closed sets of types.ts so that even a hand-written INSERT
- * cannot put free text where the code never does.
+ * cannot put free text where the code never does. store.ts runs the migrations a file lacks in one
+ * transaction, with foreign keys off and checked before the commit, so a table can be rebuilt.
+ *
+ * A migration is history: it creates what that version had. Schema 1 wrote roles and materials in
+ * words of its own (the sync wire's, docs/sync-protocol.md); schema 4 rewrites them to the house's
+ * (state/roles.ts, state/materials.ts). A new role or material means a new migration (the CHECK
+ * constraints list them).
  */
-import { AUDIT_KINDS, BANK_REQUEST_STATUSES, CARD_STATES, MATERIAL_TYPES, OPERATION_KINDS, OPERATION_STATES, OUTCOMES, SYNC_STATES, TERMINAL_ROLES } from './types.js';
+import { MATERIALS } from '../../state/materials.js';
+import type { Material } from '../../state/materials.js';
+import { ROLES } from '../../state/roles.js';
+import type { Role } from '../../state/roles.js';
+import { AUDIT_KINDS, BANK_REQUEST_STATUSES, CARD_STATES, OPERATION_KINDS, OPERATION_STATES, OUTCOMES, SYNC_STATES } from './types.js';
 
 const inList = (xs: readonly string[]): string => xs.map((x) => `'${x}'`).join(', ');
 /** GLOB for "has a run of five digits" (a 6-digit PIN would). */
@@ -14,6 +24,31 @@ export interface Migration {
   readonly version: number;
   readonly sql: string;
 }
+
+/** The words schemas 1 to 3 stored for a role, and the house's word for each. */
+export const ROLE_BEFORE_SCHEMA_4: Readonly<Record<string, Role>> = Object.freeze({
+  'self-service': 'kiosk',
+  window: 'counter',
+  'financial-window': 'financial-counter',
+});
+
+/**
+ * The words schemas 1 to 3 stored for a material, and the house's word for each. Schema 1 also
+ * allowed agent-id-card, power-of-attorney, household-register and other-id; nothing ever wrote
+ * them (the session collects only these two), and a file holding one is refused by the upgrade
+ * (the CHECK below fails, the transaction rolls back, the file stays as it was).
+ */
+export const MATERIAL_BEFORE_SCHEMA_4: Readonly<Record<string, Material>> = Object.freeze({
+  'social-security-card': 'socialSecurityCard',
+  'resident-id-card': 'residentIdCard',
+});
+
+/** The CHECK of a material list column: a JSON array of known materials (state/materials.ts) and nothing else. */
+const materialList = (col: string): string => `replace(${MATERIALS.reduce((expr, m) => `replace(${expr}, '"${m}"', '')`, col)}, ',', '') = '[]'`;
+
+/** SQL: `col` with every old material word replaced by the house's. */
+const houseMaterials = (col: string): string =>
+  Object.entries(MATERIAL_BEFORE_SCHEMA_4).reduce((expr, [old, house]) => `replace(${expr}, '"${old}"', '"${house}"')`, col);
 
 export const MIGRATIONS: readonly Migration[] = [
   {
@@ -26,7 +61,7 @@ CREATE TABLE operations (
   operator_id  TEXT,
   service_item TEXT NOT NULL,
   kind         TEXT NOT NULL CHECK (kind IN (${inList(OPERATION_KINDS)})),
-  role         TEXT NOT NULL CHECK (role IN (${inList(TERMINAL_ROLES)})),
+  role         TEXT NOT NULL CHECK (role IN (${inList(Object.keys(ROLE_BEFORE_SCHEMA_4))})),
   state        TEXT NOT NULL CHECK (state IN (${inList(OPERATION_STATES)})),
   outcome      TEXT CHECK (outcome IN (${inList(OUTCOMES)})),
   reason       TEXT CHECK (reason GLOB '[a-z]*' AND reason NOT GLOB '*[^a-z-]*'),
@@ -113,9 +148,66 @@ CREATE INDEX audit_at ON audit(at);
 CREATE INDEX audit_operator ON audit(operator_id, seq);
 `,
   },
+  {
+    // One vocabulary (docs/architecture.md "Layers"): roles and materials in the house's words
+    // (state/roles.ts, state/materials.ts). The role's CHECK changes, so `operations` is rebuilt
+    // the way https://sqlite.org/lang_altertable.html#otheralter does it: a new table, the rows
+    // copied with their words rewritten (every other column as it was, ids and seq included), the
+    // AUTOINCREMENT counter carried over, the old table dropped, the new one renamed, the indexes
+    // made again. store.ts runs this with foreign keys off (so dropping the old table sets no
+    // reference to NULL) and checks them before the commit. The material lists get a CHECK of
+    // their own: known materials only.
+    version: 4,
+    sql: `
+CREATE TABLE operations_v4 (
+  seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+  id           TEXT NOT NULL UNIQUE CHECK (length(id) = 36),
+  terminal_id  TEXT NOT NULL,
+  operator_id  TEXT,
+  service_item TEXT NOT NULL,
+  kind         TEXT NOT NULL CHECK (kind IN (${inList(OPERATION_KINDS)})),
+  role         TEXT NOT NULL CHECK (role IN (${inList(ROLES)})),
+  state        TEXT NOT NULL CHECK (state IN (${inList(OPERATION_STATES)})),
+  outcome      TEXT CHECK (outcome IN (${inList(OUTCOMES)})),
+  reason       TEXT CHECK (reason GLOB '[a-z]*' AND reason NOT GLOB '*[^a-z-]*'),
+  last_sw      INTEGER CHECK (last_sw BETWEEN 0 AND 65535),
+  tries_left   INTEGER CHECK (tries_left BETWEEN 0 AND 15),
+  card_state   TEXT CHECK (card_state IN (${inList(CARD_STATES)})),
+  materials    TEXT NOT NULL DEFAULT '[]' CHECK (${materialList('materials')}),
+  missing      TEXT NOT NULL DEFAULT '[]' CHECK (${materialList('missing')}),
+  started_at   INTEGER NOT NULL,
+  finished_at  INTEGER,
+  sync_state   TEXT NOT NULL DEFAULT 'unsynced' CHECK (sync_state IN (${inList(SYNC_STATES)})),
+  synced_at    INTEGER,
+  reconciles   TEXT REFERENCES operations(id) ON DELETE SET NULL,
+  card_hash    TEXT,
+  person_hash  TEXT,
+  card_masked  TEXT,
+  identity     BLOB,
+  key_id       TEXT
+);
+INSERT INTO operations_v4 (seq, id, terminal_id, operator_id, service_item, kind, role, state, outcome, reason, last_sw, tries_left, card_state,
+  materials, missing, started_at, finished_at, sync_state, synced_at, reconciles, card_hash, person_hash, card_masked, identity, key_id)
+SELECT seq, id, terminal_id, operator_id, service_item, kind,
+  CASE role ${Object.entries(ROLE_BEFORE_SCHEMA_4)
+    .map(([old, house]) => `WHEN '${old}' THEN '${house}'`)
+    .join(' ')} END,
+  state, outcome, reason, last_sw, tries_left, card_state,
+  ${houseMaterials('materials')}, ${houseMaterials('missing')},
+  started_at, finished_at, sync_state, synced_at, reconciles, card_hash, person_hash, card_masked, identity, key_id
+FROM operations ORDER BY seq;
+DELETE FROM sqlite_sequence WHERE name = 'operations_v4';
+INSERT INTO sqlite_sequence (name, seq) SELECT 'operations_v4', seq FROM sqlite_sequence WHERE name = 'operations';
+DROP TABLE operations;
+ALTER TABLE operations_v4 RENAME TO operations;
+CREATE INDEX operations_card ON operations(card_hash) WHERE card_hash IS NOT NULL;
+CREATE INDEX operations_pending ON operations(seq) WHERE state = 'pending';
+CREATE INDEX operations_unsynced ON operations(seq) WHERE sync_state = 'unsynced' AND state <> 'pending';
+CREATE INDEX operations_synced_age ON operations(finished_at) WHERE sync_state = 'synced';
+CREATE INDEX operations_rejected ON operations(seq) WHERE sync_state = 'rejected';
+CREATE INDEX operations_reconciles ON operations(reconciles) WHERE reconciles IS NOT NULL;
+`,
+  },
 ];
-
-/** Material lists are stored as JSON arrays of the closed set; kept here so readers agree. */
-export const MATERIAL_SET: ReadonlySet<string> = new Set(MATERIAL_TYPES);
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

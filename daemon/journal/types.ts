@@ -6,6 +6,8 @@
  * properties are refused), so a cast cannot sneak one in either.
  */
 import { ErrorCode, SsCardError } from '../../core/errors.js';
+import { MATERIALS, type Material } from '../../state/materials.js';
+import { ROLES, type Role } from '../../state/roles.js';
 import type { OperatorAuthEventType } from '../auth/operators.js';
 import type { CardIdentity, MaskedIdentity } from './identity.js';
 
@@ -13,20 +15,11 @@ import type { CardIdentity, MaskedIdentity } from './identity.js';
 export const OPERATION_KINDS = ['activate', 'verify', 'change', 'reset', 'unblock', 'lockout', 'read'] as const;
 export type OperationKind = (typeof OPERATION_KINDS)[number];
 
-/** Where the terminal stands (service items 000/001: self-service, window, financial window). */
-export const TERMINAL_ROLES = ['self-service', 'window', 'financial-window'] as const;
-export type TerminalRole = (typeof TERMINAL_ROLES)[number];
-
-/** Types of material presented or missing (收件). Only the type, never a number from it. */
-export const MATERIAL_TYPES = [
-  'social-security-card',
-  'resident-id-card',
-  'agent-id-card',
-  'power-of-attorney',
-  'household-register',
-  'other-id',
-] as const;
-export type MaterialType = (typeof MATERIAL_TYPES)[number];
+/*
+ * The terminal's role and the materials presented or missing (收件) are stored in the house's own
+ * words: state/roles.ts `Role` and state/materials.ts `Material` (only the type of a material, never
+ * a number from it). The sync wire translates them (daemon/sync/to-wire.ts).
+ */
 
 /**
  * ok: done; failed: the card or the platform said no (see reason, lastSw); refused: the terminal
@@ -104,26 +97,15 @@ export const AUDIT_COMMAND_PATTERN = /^(?!.*[0-9]{5})[A-Za-z][A-Za-z0-9 ./_-]{0,
  */
 export const AUDIT_OUTCOME_PATTERN = /^(?!.*[0-9]{5})-?[A-Za-z0-9][A-Za-z0-9._:-]{0,78}$/;
 
-/**
- * The two published service items (docs/service-items/; fixtures/catalog/service-items.json):
- * 业务办理项编码.
- */
-export const SERVICE_ITEMS = {
-  /** 000 社会保障卡启用 */
-  activation: '11411082005756085T400201401000202',
-  /** 001 社会保障卡密码修改与重置 */
-  pinChangeAndReset: '11410402785096902M500201401000601',
-} as const;
-
 /** Written `pending` before the first state-changing APDU. */
 export interface BeginInput {
   readonly serviceItem: string;
   readonly kind: OperationKind;
-  readonly role: TerminalRole;
-  /** The operator at a counter; absent on a self-service terminal. */
+  readonly role: Role;
+  /** The operator at a counter; absent on a kiosk. */
   readonly operatorId?: string;
   readonly card: CardIdentity;
-  readonly materials?: readonly MaterialType[];
+  readonly materials?: readonly Material[];
 }
 
 /** How a pending operation ended. */
@@ -141,13 +123,13 @@ export interface CompleteInput {
 export interface RefusalInput {
   readonly serviceItem: string;
   readonly kind: OperationKind;
-  readonly role: TerminalRole;
+  readonly role: Role;
   readonly operatorId?: string;
   /** Absent when no card was read (e.g. materials checked first). */
   readonly card?: CardIdentity;
-  readonly materials?: readonly MaterialType[];
+  readonly materials?: readonly Material[];
   /** What was missing, all of it (一次性告知). */
-  readonly missing?: readonly MaterialType[];
+  readonly missing?: readonly Material[];
   readonly reason: string;
   readonly lastSw?: number;
   readonly triesLeft?: number;
@@ -168,7 +150,7 @@ export interface ReconcileInput {
  * 2): recorded after the activation completed `ok`, for the bank.
  */
 export interface BankRequestInput {
-  /** The activation's operation id (completed, outcome ok, role financial-window, the same card). */
+  /** The activation's operation id (completed, outcome ok, role financial-counter, the same card). */
   readonly operationId: string;
   readonly card: CardIdentity;
   readonly operatorId?: string;
@@ -197,15 +179,15 @@ export interface OperationRow {
   readonly operatorId: string | null;
   readonly serviceItem: string;
   readonly kind: OperationKind;
-  readonly role: TerminalRole;
+  readonly role: Role;
   readonly state: OperationState;
   readonly outcome: Outcome | null;
   readonly reason: string | null;
   readonly lastSw: number | null;
   readonly triesLeft: number | null;
   readonly cardState: CardState | null;
-  readonly materials: readonly MaterialType[];
-  readonly missing: readonly MaterialType[];
+  readonly materials: readonly Material[];
+  readonly missing: readonly Material[];
   readonly startedAt: number;
   readonly finishedAt: number | null;
   readonly syncState: SyncState;
@@ -314,9 +296,14 @@ export function checkInt(field: string, value: unknown, min: number, max: number
   return value;
 }
 
-export function checkMaterials(field: string, value: unknown): MaterialType[] {
+export function checkRole(field: string, value: unknown): Role {
+  return checkOneOf(field, value, ROLES);
+}
+
+/** A list of materials (absent: none), each known, each once. */
+export function checkMaterialList(field: string, value: unknown): Material[] {
   if (value === undefined) return [];
   if (!Array.isArray(value)) bad(field, '应为数组', 'must be an array');
-  const out = value.map((v, i) => checkOneOf(`${field}[${i}]`, v, MATERIAL_TYPES));
+  const out = value.map((v, i) => checkOneOf(`${field}[${i}]`, v, MATERIALS));
   return [...new Set(out)];
 }

@@ -1,11 +1,33 @@
 /**
  * A journal row as the platform receives it (docs/sync-protocol.md "Push operations"): the
  * terminal's side of the wire, with the card identity in clear, masked (core/mask.ts) or left out.
+ *
+ * The one place the house's words meet the wire's: a role (state/roles.ts) and a material
+ * (state/materials.ts) are translated here and nowhere else (docs/architecture.md "Layers": translate
+ * at most once, at a wire that needs other words). Kinds, outcomes and card states are the same
+ * words on both sides; the types below check that they stay so.
  */
+import type { Material } from '../../state/materials.js';
+import type { Role } from '../../state/roles.js';
 import { maskIdentity } from '../journal/identity.js';
 import type { CardIdentity } from '../journal/identity.js';
 import type { RowWithIdentity } from '../journal/journal.js';
-import type { IdentityMode, WireCard, WireOperation } from './wire.js';
+import type { IdentityMode, WireCard, WireMaterial, WireOperation, WireRole } from './wire.js';
+
+/** The wire's word for each role. */
+export const ROLE_TO_WIRE: Readonly<Record<Role, WireRole>> = Object.freeze({
+  kiosk: 'self-service',
+  counter: 'window',
+  'financial-counter': 'financial-window',
+});
+
+/** The wire's word for each material. */
+export const MATERIAL_TO_WIRE: Readonly<Record<Material, WireMaterial>> = Object.freeze({
+  socialSecurityCard: 'social-security-card',
+  residentIdCard: 'resident-id-card',
+});
+
+const wireMaterials = (list: readonly Material[]): WireMaterial[] => list.map((m) => MATERIAL_TO_WIRE[m]);
 
 export function toWire(r: RowWithIdentity, mode: IdentityMode): WireOperation {
   const { row } = r;
@@ -18,15 +40,15 @@ export function toWire(r: RowWithIdentity, mode: IdentityMode): WireOperation {
     operatorId: row.operatorId,
     serviceItem: row.serviceItem,
     kind: row.kind,
-    role: row.role,
+    role: ROLE_TO_WIRE[row.role],
     state: row.state === 'interrupted' ? 'interrupted' : 'completed',
     outcome: row.outcome ?? 'unknown',
     reason: row.reason,
     lastSw: row.lastSw === null ? null : row.lastSw.toString(16).toUpperCase().padStart(4, '0'),
     triesLeft: row.triesLeft,
     cardState: row.cardState,
-    materials: row.materials,
-    missing: row.missing,
+    materials: wireMaterials(row.materials),
+    missing: wireMaterials(row.missing),
     startedAt: new Date(row.startedAt).toISOString(),
     finishedAt: new Date(row.finishedAt ?? row.startedAt).toISOString(),
     reconciles: row.reconciles,

@@ -3,14 +3,17 @@ import { ErrorCode, isSsCardError } from '../../core/errors.js';
 import { maskIdentity } from '../journal/identity.js';
 import type { CardIdentity } from '../journal/identity.js';
 import type { OperationRow } from '../journal/types.js';
-import { toWire } from './to-wire.js';
-import { parseHotlistResponse, parsePushResponse } from './wire.js';
+import { MATERIALS } from '../../state/materials.js';
+import { ROLES } from '../../state/roles.js';
+import { CARD_STATES, OPERATION_KINDS, OUTCOMES } from '../journal/types.js';
+import { MATERIAL_TO_WIRE, ROLE_TO_WIRE, toWire } from './to-wire.js';
+import { WIRE_CARD_STATES, WIRE_KINDS, WIRE_MATERIALS, WIRE_OUTCOMES, WIRE_ROLES, parseHotlistResponse, parsePushResponse } from './wire.js';
 
 const CARD: CardIdentity = { cardId: '410402D15600000593F973FB1A6CB5A0', cardNumber: 'Y00000327', socialSecurityNumber: '410402199207080047', name: '李晓红' };
 const ROW: OperationRow = {
   seq: 1, id: '01932d8e-3c1a-7b2e-9f00-5d3c1a2b4e6f', terminalId: 'T-1', operatorId: null, serviceItem: '11410402785096902M500201401000601',
-  kind: 'change', role: 'self-service', state: 'interrupted', outcome: 'unknown', reason: 'interrupted', lastSw: 0x63c2, triesLeft: 2,
-  cardState: null, materials: ['social-security-card'], missing: [], startedAt: Date.UTC(2025, 0, 6, 2, 3, 4, 5), finishedAt: null,
+  kind: 'change', role: 'kiosk', state: 'interrupted', outcome: 'unknown', reason: 'interrupted', lastSw: 0x63c2, triesLeft: 2,
+  cardState: null, materials: ['socialSecurityCard'], missing: [], startedAt: Date.UTC(2025, 0, 6, 2, 3, 4, 5), finishedAt: null,
   syncState: 'unsynced', syncedAt: null, reconciles: null, cardHash: 'ab', card: maskIdentity(CARD),
 };
 
@@ -24,6 +27,49 @@ describe('toWire', () => {
   it('formats the status word and times; an interrupted row keeps its state', () => {
     const w = toWire({ row: ROW, identity: null }, 'full');
     expect(w).toMatchObject({ lastSw: '63C2', state: 'interrupted', outcome: 'unknown', startedAt: '2025-01-06T02:03:04.005Z', finishedAt: '2025-01-06T02:03:04.005Z', card: null });
+  });
+});
+
+describe('the wire’s words (docs/sync-protocol.md "Push operations"): translated once, in to-wire.ts', () => {
+  it.each([
+    ['kiosk', 'self-service'],
+    ['counter', 'window'],
+    ['financial-counter', 'financial-window'],
+  ] as const)('role %s goes on the wire as %s', (house, wire) => {
+    expect(ROLE_TO_WIRE[house]).toBe(wire);
+    expect(toWire({ row: { ...ROW, role: house }, identity: null }, 'none').role).toBe(wire);
+  });
+
+  it.each([
+    ['socialSecurityCard', 'social-security-card'],
+    ['residentIdCard', 'resident-id-card'],
+  ] as const)('material %s goes on the wire as %s', (house, wire) => {
+    expect(MATERIAL_TO_WIRE[house]).toBe(wire);
+    expect(toWire({ row: { ...ROW, materials: [house], missing: [house] }, identity: null }, 'none')).toMatchObject({ materials: [wire], missing: [wire] });
+  });
+
+  it('every house role and material has exactly one wire word, each wire word exactly one house word (the way back is unambiguous)', () => {
+    const roundTrip = <H extends string, W extends string>(house: readonly H[], wire: readonly W[], table: Readonly<Record<H, W>>): void => {
+      expect(Object.keys(table).sort()).toEqual([...house].sort());
+      const back = new Map(house.map((h) => [table[h], h] as const));
+      expect([...back.keys()].sort()).toEqual([...wire].sort());
+      for (const h of house) expect(back.get(table[h])).toBe(h);
+    };
+    roundTrip(ROLES, WIRE_ROLES, ROLE_TO_WIRE);
+    roundTrip(MATERIALS, WIRE_MATERIALS, MATERIAL_TO_WIRE);
+  });
+
+  it('kinds, outcomes and card states are the same words on both sides', () => {
+    expect([...WIRE_KINDS]).toEqual([...OPERATION_KINDS]);
+    expect([...WIRE_OUTCOMES]).toEqual([...OUTCOMES]);
+    expect([...WIRE_CARD_STATES]).toEqual([...CARD_STATES]);
+  });
+
+  it('a row goes out in the wire’s words only', () => {
+    const w = toWire({ row: { ...ROW, role: 'financial-counter', materials: ['socialSecurityCard', 'residentIdCard'], missing: [] }, identity: CARD }, 'full');
+    expect(w).toMatchObject({ role: 'financial-window', materials: ['social-security-card', 'resident-id-card'], missing: [], kind: 'change' });
+    const text = JSON.stringify(w);
+    for (const house of [...ROLES, ...MATERIALS]) expect(text).not.toContain(`"${house}"`);
   });
 });
 

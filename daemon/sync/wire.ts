@@ -9,7 +9,32 @@
  */
 import { ErrorCode, SsCardError } from '../../core/errors.js';
 import { isUuidV7 } from '../../core/uuid.js';
-import type { MaterialType, CardState, OperationKind, Outcome, TerminalRole } from '../journal/types.js';
+
+/*
+ * The wire's own words (docs/sync-protocol.md "Push operations"). Kinds, outcomes and card states
+ * are the house's words too; a role and a material are not: the terminal translates those once, in
+ * daemon/sync/to-wire.ts, and the platform sees only these.
+ */
+
+/** `kind`: the service or read an operation was. */
+export const WIRE_KINDS = ['activate', 'verify', 'change', 'reset', 'unblock', 'lockout', 'read'] as const;
+export type WireKind = (typeof WIRE_KINDS)[number];
+
+/** `role`: where the terminal stands (service items 000/001: self-service terminal, window, financial window). */
+export const WIRE_ROLES = ['self-service', 'window', 'financial-window'] as const;
+export type WireRole = (typeof WIRE_ROLES)[number];
+
+/** `materials`, `missing`: the type of a material presented or missing (收件), never a number from it. */
+export const WIRE_MATERIALS = ['social-security-card', 'resident-id-card'] as const;
+export type WireMaterial = (typeof WIRE_MATERIALS)[number];
+
+/** `outcome` */
+export const WIRE_OUTCOMES = ['ok', 'failed', 'refused', 'cancelled', 'unknown'] as const;
+export type WireOutcome = (typeof WIRE_OUTCOMES)[number];
+
+/** `cardState`: the card's state as observed. */
+export const WIRE_CARD_STATES = ['active', 'notActivated', 'appLocked', 'pinBlocked'] as const;
+export type WireCardState = (typeof WIRE_CARD_STATES)[number];
 
 export const PROTOCOL_VERSION = 1;
 export const PROTOCOL_HEADER = 'x-sscard-protocol';
@@ -35,17 +60,17 @@ export interface WireOperation {
   readonly terminalId: string;
   readonly operatorId: string | null;
   readonly serviceItem: string;
-  readonly kind: OperationKind;
-  readonly role: TerminalRole;
+  readonly kind: WireKind;
+  readonly role: WireRole;
   readonly state: 'completed' | 'interrupted';
-  readonly outcome: Outcome;
+  readonly outcome: WireOutcome;
   readonly reason: string | null;
   /** Last status word as 4 hex digits, e.g. "63C2". */
   readonly lastSw: string | null;
   readonly triesLeft: number | null;
-  readonly cardState: CardState | null;
-  readonly materials: readonly MaterialType[];
-  readonly missing: readonly MaterialType[];
+  readonly cardState: WireCardState | null;
+  readonly materials: readonly WireMaterial[];
+  readonly missing: readonly WireMaterial[];
   readonly startedAt: string;
   readonly finishedAt: string;
   readonly reconciles: string | null;

@@ -12,7 +12,7 @@ import { writeSync } from 'node:fs';
 import path from 'node:path';
 import { changePin, selectAid, verifyQuery } from '../../apdu/ssse.js';
 import { Journal } from '../../daemon/journal/journal.js';
-import { SERVICE_ITEMS } from '../../daemon/journal/types.js';
+import { shippedServiceItemCode } from '../../daemon/flows/catalog.js';
 import { SyncWorker } from '../../daemon/sync/worker.js';
 import { cardFixture } from '../../drivers/sim/profile.js';
 import { SimTransport } from '../../drivers/sim/sim-transport.js';
@@ -34,6 +34,9 @@ const random = (): number => {
 const say = (line: string): void => {
   writeSync(1, `${line}\n`);
 };
+
+/** 社会保障卡密码修改与重置, from the shipped catalog. */
+const PIN_ITEM = shippedServiceItemCode('change');
 
 const journal = Journal.open({ path: path.join(dir, 'journal.sqlite'), keyFile: path.join(dir, 'journal.key'), terminalId: 'T-CRASH' });
 journal.markInterrupted();
@@ -67,7 +70,7 @@ let pin = 0; // index into TEST_PINS of the card's current PIN (the fixture star
 for (;;) {
   const roll = random();
   if (roll < 0.8) {
-    const id = journal.beginOperation({ serviceItem: SERVICE_ITEMS.pinChangeAndReset, kind: 'change', role: 'self-service', card: CARD_30, materials: ['social-security-card'] });
+    const id = journal.beginOperation({ serviceItem: PIN_ITEM, kind: 'change', role: 'kiosk', card: CARD_30, materials: ['socialSecurityCard'] });
     const oldPin = Buffer.from(TEST_PINS[pin]!, 'ascii');
     const newPin = Buffer.from(TEST_PINS[1 - pin]!, 'ascii');
     const apdu = changePin(oldPin, newPin);
@@ -80,18 +83,18 @@ for (;;) {
     say(`done ${id}`);
   } else if (roll < 0.9) {
     const id = journal.recordRefusal({
-      serviceItem: SERVICE_ITEMS.pinChangeAndReset,
+      serviceItem: PIN_ITEM,
       kind: 'reset',
-      role: 'window',
+      role: 'counter',
       operatorId: 'op-crash',
-      materials: ['social-security-card'],
-      missing: ['resident-id-card'],
+      materials: ['socialSecurityCard'],
+      missing: ['residentIdCard'],
       reason: 'materials-missing',
     });
     say(`done ${id}`);
   } else {
     // Begun, then the holder walks away before the first APDU: cancelled.
-    const id = journal.beginOperation({ serviceItem: SERVICE_ITEMS.pinChangeAndReset, kind: 'change', role: 'self-service', card: CARD_30 });
+    const id = journal.beginOperation({ serviceItem: PIN_ITEM, kind: 'change', role: 'kiosk', card: CARD_30 });
     await new Promise((r) => setImmediate(r));
     journal.completeOperation(id, { outcome: 'cancelled', reason: 'holder-cancelled' });
     say(`done ${id}`);

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Journal } from '../../daemon/journal/journal.js';
 import type { CardIdentity } from '../../daemon/journal/identity.js';
-import { SERVICE_ITEMS } from '../../daemon/journal/types.js';
+import { shippedServiceItemCode } from '../../daemon/flows/catalog.js';
 import type { BeginInput } from '../../daemon/journal/types.js';
 
 /** fixtures/cards/card-3.0.json's holder (fictional). */
@@ -39,7 +39,7 @@ export function card(i: number): CardIdentity {
 }
 
 export function begin(i: number): BeginInput {
-  return { serviceItem: SERVICE_ITEMS.pinChangeAndReset, kind: 'change', role: 'self-service', card: card(i), materials: ['social-security-card'] };
+  return { serviceItem: shippedServiceItemCode('change'), kind: 'change', role: 'kiosk', card: card(i), materials: ['socialSecurityCard'] };
 }
 
 export function tempDir(prefix: string): string {

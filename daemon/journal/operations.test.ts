@@ -1,0 +1,182 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import { ErrorCode } from '../../core/errors.js';
+import type { CardIdentity } from './identity.js';
+import { ACTIVATION_ITEM, BEGIN, CARD, OTHER, PIN_ITEM, expectCode, journalHarness } from '../../testing/journal.js';
+import { Journal } from './journal.js';
+import type { BeginInput } from './types.js';
+
+const h = journalHarness();
+const open = h.open;
+
+describe('Operations: durability', () => {
+  it('commits are synchronous=FULL except a completion (NORMAL for that commit only: its pending row is already fsynced)', () => {
+    const j = open();
+    const db = (j as unknown as { store: { db: Database.Database } }).store.db;
+    const seen: number[] = [];
+    const orig = db.pragma.bind(db);
+    const spy = (src: string, o?: { simple?: boolean }): unknown => {
+      const r = orig(src, o);
+      if (/^synchronous\s*=/.test(src)) seen.push(Number(orig('synchronous', { simple: true })));
+      return r;
+    };
+    (db as unknown as { pragma: typeof spy }).pragma = spy;
+    expect(orig('synchronous', { simple: true })).toBe(2);
+    const id = j.beginOperation(BEGIN);
+    expect(seen).toEqual([]);
+    j.completeOperation(id, { outcome: 'ok', lastSw: 0x9000 });
+    expect(seen).toEqual([1, 2]);
+    expect(orig('synchronous', { simple: true })).toBe(2);
+    expect(() => j.completeOperation(id, { outcome: 'ok' })).toThrow();
+    expect(orig('synchronous', { simple: true })).toBe(2);
+    j.close();
+  });
+
+});
+
+describe('Journal: write-ahead intent', () => {
+  it('begin writes a pending row; complete finishes it; completing twice is refused', () => {
+    const j = open();
+    const id = j.beginOperation(BEGIN);
+    expect(j.get(id)).toMatchObject({ state: 'pending', outcome: null, kind: 'change', syncState: 'unsynced', terminalId: 'T-0001' });
+    expect(j.backlog().count).toBe(0); // pending rows are not synced
+    h.t += 1500;
+    j.completeOperation(id, { outcome: 'ok', lastSw: 0x9000, triesLeft: 6 });
+    expect(j.get(id)).toMatchObject({ state: 'completed', outcome: 'ok', lastSw: 0x9000, triesLeft: 6, startedAt: 1_700_000_000_000, finishedAt: 1_700_000_001_500 });
+    expect(j.backlog()).toEqual({ count: 1, oldestFinishedAt: 1_700_000_001_500 });
+    expectCode(() => j.completeOperation(id, { outcome: 'failed' }), ErrorCode.Journal_BadTransition);
+    expectCode(() => j.completeOperation('0190f3a0-0000-7000-8000-000000000000', { outcome: 'ok' }), ErrorCode.Journal_NotFound);
+    j.close();
+  });
+
+  it('pending rows become interrupted at start-up; reconcile links a new row to each', () => {
+    let j = open();
+    const a = j.beginOperation(BEGIN);
+    const b = j.beginOperation({ ...BEGIN, card: OTHER, kind: 'activate', serviceItem: ACTIVATION_ITEM, role: 'counter', operatorId: 'op-7' });
+    j.close(); // as if the process died
+    j = open();
+    expect(j.markInterrupted().sort()).toEqual([a, b].sort());
+    expect(j.markInterrupted()).toEqual([]);
+    expect(j.get(a)).toMatchObject({ state: 'interrupted', outcome: 'unknown', reason: 'interrupted' });
+    expect(j.stats().interruptedUnreconciled).toBe(2);
+
+    const open1 = j.findUnreconciled(CARD);
+    expect(open1.map((r) => r.id)).toEqual([a]);
+    const r = j.reconcile(a, { outcome: 'ok', triesLeft: 6, cardState: 'active', lastSw: 0x9000 });
+    expect(j.get(r)).toMatchObject({ reconciles: a, outcome: 'ok', state: 'completed', kind: 'change', cardState: 'active', reason: 'reconciled' });
+    expect(j.reveal(r)).toEqual(CARD);
+    expect(j.findUnreconciled(CARD)).toEqual([]);
+    expectCode(() => j.reconcile(a, { outcome: 'ok' }), ErrorCode.Journal_BadTransition);
+    expect(j.findByCard(CARD).map((x) => x.id)).toEqual([a, r]);
+    expect(j.stats().interruptedUnreconciled).toBe(1);
+    j.close();
+  });
+
+  it('a row completed with outcome unknown (card pulled mid-command) is reconciled like an interrupted one; a reconciliation never is', () => {
+    const j = open();
+    const v = j.beginOperation({ ...BEGIN, kind: 'verify' });
+    j.completeOperation(v, { outcome: 'unknown', reason: 'card-removed-in-flight' });
+    const ok = j.beginOperation(BEGIN);
+    j.completeOperation(ok, { outcome: 'ok' });
+    expect(j.findUnreconciled(CARD).map((r) => r.id)).toEqual([v]);
+    expect(j.stats()).toMatchObject({ unknownUnreconciled: 1, interruptedUnreconciled: 0 });
+    expectCode(() => j.reconcile(ok, { outcome: 'ok' }), ErrorCode.Journal_BadTransition);
+
+    // The re-read cannot tell whether a VERIFY ran: the reconciliation is itself unknown, and final.
+    const r = j.reconcile(v, { outcome: 'unknown', reason: 'card-state-reread', triesLeft: 6, cardState: 'active' });
+    expect(j.get(r)).toMatchObject({ reconciles: v, outcome: 'unknown', state: 'completed', kind: 'verify' });
+    expect(j.findUnreconciled(CARD)).toEqual([]);
+    expect(j.stats().unknownUnreconciled).toBe(0);
+    expectCode(() => j.reconcile(v, { outcome: 'ok' }), ErrorCode.Journal_BadTransition);
+    expectCode(() => j.reconcile(r, { outcome: 'ok' }), ErrorCode.Journal_BadTransition);
+    j.close();
+  });
+
+  it('journals refusals, with everything missing at once (一次性告知)', () => {
+    const j = open();
+    const id = j.recordRefusal({ serviceItem: PIN_ITEM, kind: 'reset', role: 'counter', operatorId: 'op-1', materials: [], missing: ['socialSecurityCard', 'residentIdCard'], reason: 'materials-missing' });
+    expect(j.get(id)).toMatchObject({ state: 'completed', outcome: 'refused', role: 'counter', materials: [], missing: ['socialSecurityCard', 'residentIdCard'], card: null });
+    // Only the house's words (state/roles.ts, state/materials.ts): the sync wire's are refused, and so is a material the session never collects.
+    expectCode(() => j.recordRefusal({ serviceItem: PIN_ITEM, kind: 'reset', role: 'window' as 'counter', reason: 'materials-missing' }), ErrorCode.Journal_InvalidRecord);
+    expectCode(() => j.recordRefusal({ serviceItem: PIN_ITEM, kind: 'reset', role: 'counter', missing: ['resident-id-card' as 'residentIdCard'], reason: 'materials-missing' }), ErrorCode.Journal_InvalidRecord);
+    expectCode(() => j.recordRefusal({ serviceItem: PIN_ITEM, kind: 'reset', role: 'counter', missing: ['power-of-attorney' as 'residentIdCard'], reason: 'materials-missing' }), ErrorCode.Journal_InvalidRecord);
+    j.close();
+  });
+
+});
+
+describe('Journal: what a row can hold', () => {
+  it('refuses unknown fields (no PIN can ride along), free-text reasons with digits and bad codes', () => {
+    const j = open();
+    expectCode(() => j.beginOperation({ ...BEGIN, pin: '123456' } as unknown as BeginInput), ErrorCode.Journal_InvalidRecord);
+    expectCode(() => j.beginOperation({ ...BEGIN, card: { ...CARD, pinBlock: '2612345' } as unknown as CardIdentity }), ErrorCode.Journal_InvalidRecord);
+    expectCode(() => j.beginOperation({ ...BEGIN, card: { ...CARD, name: '李123456' } }), ErrorCode.Journal_InvalidRecord);
+    const id = j.beginOperation(BEGIN);
+    expectCode(() => j.completeOperation(id, { outcome: 'failed', reason: 'pin 123456' }), ErrorCode.Journal_InvalidRecord);
+    expectCode(() => j.completeOperation(id, { outcome: 'failed', apdu: '805E0100' } as unknown as { outcome: 'failed' }), ErrorCode.Journal_InvalidRecord);
+    expectCode(() => j.beginOperation({ ...BEGIN, serviceItem: 'x' }), ErrorCode.Journal_InvalidRecord);
+    expectCode(() => j.beginOperation({ ...BEGIN, kind: 'dance' as 'change' }), ErrorCode.Journal_InvalidRecord);
+    expectCode(() => j.completeOperation(id, { outcome: 'ok', lastSw: 0x10000 }), ErrorCode.Journal_InvalidRecord);
+    expect(j.get(id).state).toBe('pending');
+    j.close();
+  });
+
+  it('the database itself refuses digits in a reason (CHECK constraint)', () => {
+    open().close();
+    const db = new Database(path.join(h.dir, 'journal.sqlite'));
+    const ins = db.prepare(
+      "INSERT INTO operations (id, terminal_id, service_item, kind, role, state, reason, started_at) VALUES (?, 'T', 'S', 'read', 'counter', 'completed', ?, 0)",
+    );
+    expect(() => ins.run('0190f3a0-0000-7000-8000-000000000001', 'pin-123456')).toThrow(/CHECK/);
+    expect(() => ins.run('0190f3a0-0000-7000-8000-000000000002', 'wrong-pin')).not.toThrow();
+    db.close();
+  });
+
+  it('the database itself holds only the house’s roles and materials (CHECK constraints, schema 4)', () => {
+    open().close();
+    const db = new Database(path.join(h.dir, 'journal.sqlite'));
+    let n = 0;
+    const ins = (role: string, materials: string, missing = '[]') =>
+      db
+        .prepare("INSERT INTO operations (id, terminal_id, service_item, kind, role, state, materials, missing, started_at) VALUES (?, 'T', 'S', 'read', ?, 'completed', ?, ?, 0)")
+        .run(`0190f3a0-0000-7000-8000-${String(++n).padStart(12, '0')}`, role, materials, missing);
+    for (const role of ['kiosk', 'counter', 'financial-counter']) expect(() => ins(role, '[]')).not.toThrow();
+    expect(() => ins('counter', '["socialSecurityCard","residentIdCard"]', '["residentIdCard"]')).not.toThrow();
+    for (const role of ['self-service', 'window', 'financial-window', 'Kiosk']) expect(() => ins(role, '[]')).toThrow(/CHECK/);
+    for (const list of ['["social-security-card"]', '["power-of-attorney"]', '["socialSecurityCard","123456"]', 'socialSecurityCard', '[]x', '']) {
+      expect(() => ins('kiosk', list), list).toThrow(/CHECK/);
+      expect(() => ins('kiosk', '[]', list), list).toThrow(/CHECK/);
+    }
+    db.close();
+  });
+
+  it('stores identity encrypted: the clear values are not in the file; masked forms and reveal work', () => {
+    const j = open();
+    const id = j.beginOperation(BEGIN);
+    j.completeOperation(id, { outcome: 'ok' });
+    expect(j.get(id).card).toEqual({ cardId: '410402**********************B5A0', cardNumber: 'Y0****327', socialSecurityNumber: '410402********0047', name: '李**' });
+    expect(j.reveal(id)).toEqual(CARD);
+    j.close();
+    const bytes = Buffer.concat([readFileSync(path.join(h.dir, 'journal.sqlite'))]);
+    for (const s of [CARD.cardId, CARD.cardNumber!, CARD.socialSecurityNumber!, CARD.name!]) expect(bytes.includes(Buffer.from(s, 'utf8'))).toBe(false);
+    // Without the key: masked rows can be listed, nothing can be revealed.
+    const ro = Journal.open({ path: path.join(h.dir, 'journal.sqlite'), readOnly: true });
+    expect(ro.get(id).card?.name).toBe('李**');
+    expectCode(() => ro.reveal(id), ErrorCode.Journal_KeyFile);
+    ro.close();
+  });
+
+  it('a tampered ciphertext is detected (GCM tag), not decrypted to garbage', () => {
+    const j = open();
+    const id = j.beginOperation(BEGIN);
+    j.close();
+    const db = new Database(path.join(h.dir, 'journal.sqlite'));
+    db.prepare('UPDATE operations SET identity = ? WHERE id = ?').run(Buffer.concat([Buffer.from([1]), Buffer.alloc(40, 9)]), id);
+    db.close();
+    const j2 = open();
+    expectCode(() => j2.reveal(id), ErrorCode.Journal_KeyMismatch);
+    j2.close();
+  });
+});
