@@ -10,7 +10,20 @@ import type { ActivationOutput, CardOpOutput } from './actors.js';
 import type { ResultCode, ServiceKind } from './results.js';
 import type { SessionContext } from './session-context.js';
 import { initialContext } from './session-context.js';
-import { ACTIVATION_LOST, ANSWER_LOST, NOT_SENT_CARD_GONE, applyOp, journalOutcome, lostOp, reasonOf, removalResult, resultOf } from './session-outcome.js';
+import {
+  ACTIVATION_LOST,
+  ANSWER_LOST,
+  NOT_SENT_CARD_GONE,
+  applyOp,
+  cardStateAfter,
+  journalOutcome,
+  lostOp,
+  pinStateRefusal,
+  reasonOf,
+  removalResult,
+  resultOf,
+} from './session-outcome.js';
+import type { CardState } from './card-state.js';
 
 function ctx(over: Partial<SessionContext>): SessionContext {
   return { ...initialContext({ role: 'financial-counter' }), triesLeft: 6, cardState: 'active', ...over };
@@ -94,5 +107,29 @@ describe('the journal’s words and the removal result', () => {
     expect(removalResult(ctx({ kind: 'change', inFlight: true })).code).toBe('operation.unknown');
     expect(removalResult(ctx({ kind: 'change' })).code).toBe('card.removed');
     expect(removalResult(ctx({ kind: 'verify', lastOp: answered(SW_OK) })).code).toBe('verify.ok');
+  });
+});
+
+describe('the PIN’s state before a service', () => {
+  it.each<[ServiceKind, CardState | undefined, ResultCode | undefined]>([
+    ['unblock', 'pinBlocked', undefined],
+    ['unblock', 'active', 'card.notBlocked'],
+    ['unblock', undefined, 'card.notBlocked'],
+    ['verify', 'pinBlocked', 'card.locked'],
+    ['reset', 'pinBlocked', 'card.locked'],
+    ['verify', 'active', undefined],
+    ['activate', 'notActivated', undefined],
+  ])('%s on a %s card → %s', (kind, state, code) => {
+    expect(pinStateRefusal(kind, state, 3)?.code).toBe(code);
+  });
+
+  it.each<[number | undefined, CardState | undefined, CardState | undefined]>([
+    [0, 'active', 'pinBlocked'],
+    [3, 'pinBlocked', 'active'],
+    [3, 'active', 'active'],
+    [undefined, 'pinBlocked', 'pinBlocked'],
+    [2, 'notActivated', 'notActivated'],
+  ])('cardStateAfter(%s tries, %s) = %s', (left, prev, next) => {
+    expect(cardStateAfter(left, prev)).toBe(next);
   });
 });

@@ -6,7 +6,7 @@
 import { SW_OK } from '../apdu/sw.js';
 import { ErrorCode } from '../core/errors.js';
 import type { ActivationOutput, CardOpOutput, CardState, JournalCompleteInput, PresentedMaterial } from './actors.js';
-import type { ResultOutcome, ServiceResult } from './results.js';
+import type { ResultOutcome, ServiceKind, ServiceResult } from './results.js';
 import { results } from './results.js';
 import { bankAccountActivation } from './roles.js';
 import type { SessionContext } from './session-context.js';
@@ -26,10 +26,23 @@ export const ACTIVATION_LOST: ActivationOutput = Object.freeze({ appUnblock: ANS
  */
 export const NOT_SENT_CARD_GONE: CardOpOutput = Object.freeze({ status: 'notSent', code: ErrorCode.Pcsc_CardRemoved });
 
-export function stateOf(left: number | undefined, prev: CardState | undefined): CardState | undefined {
+/**
+ * The card's state once its PIN tries left are known (state/card-state.ts): no tries left is
+ * `pinBlocked` (6983), tries again after that `active`; otherwise the state stays what it was.
+ */
+export function cardStateAfter(left: number | undefined, prev: CardState | undefined): CardState | undefined {
   if (left === 0) return 'pinBlocked';
   if (left !== undefined && prev === 'pinBlocked') return 'active';
   return prev;
+}
+
+/**
+ * The PIN's state refuses the service: unblock needs a blocked PIN (card.notBlocked), every other
+ * service one that is not blocked (card.locked). Undefined: the PIN's state allows it.
+ */
+export function pinStateRefusal(kind: ServiceKind, cardState: CardState | undefined, triesLeft: number | undefined): ServiceResult | undefined {
+  if (kind === 'unblock') return cardState === 'pinBlocked' ? undefined : results.cardNotBlocked(triesLeft);
+  return cardState === 'pinBlocked' ? results.cardLocked(kind) : undefined;
 }
 
 /** A command not sent because the card had been taken out (daemon/flows: Pcsc_CardRemoved / Pcsc_NoCard). */
@@ -73,7 +86,7 @@ export function resultOf(ctx: SessionContext): ServiceResult {
 export function applyOp(ctx: SessionContext, op: CardOpOutput): Partial<SessionContext> {
   if (op.status !== 'answered') return { lastOp: op, inFlight: false, needsRefresh: op.status === 'unknown' };
   const left = op.triesLeft ?? (op.sw === SW_OK && ctx.kind !== 'verify' && ctx.kind !== 'change' ? undefined : ctx.triesLeft);
-  return { lastOp: op, inFlight: false, triesLeft: left, cardState: stateOf(left, ctx.cardState) };
+  return { lastOp: op, inFlight: false, triesLeft: left, cardState: cardStateAfter(left, ctx.cardState) };
 }
 
 /** The operation actor failed without an outcome: treat as unknown (it may have sent the command). */

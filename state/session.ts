@@ -52,6 +52,7 @@ import {
   journalOutcome,
   lastSwOf,
   lostOp,
+  pinStateRefusal,
   reasonOf,
   refusalMissing,
   removalResult,
@@ -113,8 +114,7 @@ const session = setup({
     appLocked: ({ context }) => context.cardState === 'appLocked',
     activateOnActive: ({ context }) => context.kind === 'activate' && context.cardState !== 'notActivated',
     notActivated: ({ context }) => context.kind !== 'activate' && context.cardState === 'notActivated',
-    unblockNotBlocked: ({ context }) => context.kind === 'unblock' && context.cardState !== 'pinBlocked',
-    blockedNotUnblock: ({ context }) => context.kind !== 'unblock' && context.cardState === 'pinBlocked',
+    pinStateRefuses: ({ context }) => pinStateRefusal(context.kind!, context.cardState, context.triesLeft) !== undefined,
     operatorRequired: ({ context }) => capabilityOf(context).operatorRequired && context.operatorId === undefined,
     needsIdCard: ({ context }) => needsIdCard(context),
     spendsTry: ({ context }) => context.kind === 'verify' || context.kind === 'change',
@@ -229,8 +229,7 @@ export const sessionMachine = session.createMachine({
             { guard: 'appLocked', target: 'refusing', actions: { type: 'setResult', params: ({ context }) => results.cardAppLocked(context.kind) } },
             { guard: 'activateOnActive', target: 'refusing', actions: { type: 'setResult', params: () => results.cardAlreadyActive() } },
             { guard: 'notActivated', target: 'refusing', actions: { type: 'setResult', params: ({ context }) => results.cardNotActivated(context.kind!) } },
-            { guard: 'unblockNotBlocked', target: 'refusing', actions: { type: 'setResult', params: ({ context }) => results.cardNotBlocked(context.triesLeft) } },
-            { guard: 'blockedNotUnblock', target: 'refusing', actions: { type: 'setResult', params: ({ context }) => results.cardLocked(context.kind!) } },
+            { guard: 'pinStateRefuses', target: 'refusing', actions: { type: 'setResult', params: ({ context }) => pinStateRefusal(context.kind!, context.cardState, context.triesLeft)! } },
             // Before the operator, the ID card or any PIN: this pad could never bring the new PIN.
             { guard: 'padCannotSetPin', target: 'refusing', actions: { type: 'setResult', params: ({ context }) => results.pinPadUnsupported(context.kind!) } },
             { target: 'operator' },
@@ -287,7 +286,8 @@ export const sessionMachine = session.createMachine({
         },
         floorCheck: {
           always: [
-            { guard: 'blockedNotUnblock', target: 'refusing', actions: { type: 'setResult', params: ({ context }) => results.cardLocked(context.kind!) } },
+            // verify / change only (spendsTry): the PIN read just now may be blocked.
+            { guard: 'pinStateRefuses', target: 'refusing', actions: { type: 'setResult', params: ({ context }) => pinStateRefusal(context.kind!, context.cardState, context.triesLeft)! } },
             { guard: 'belowFloor', target: 'refusing', actions: { type: 'setResult', params: ({ context }) => results.belowFloor(context.kind!, context.triesLeft!) } },
             { target: 'pinEntry' },
           ],
