@@ -18,7 +18,8 @@ import type { ClientOptions } from 'ws';
 import { ClientRegistry, clientTokenHash, newClientToken } from '../daemon/auth/clients.js';
 import type { OperatorAuthPort, TerminalPort } from '../daemon/terminal/port.js';
 import type { PrivilegedCall } from '../daemon/api/context.js';
-import { FakeOperatorAuth, FakeTerminal } from './fake-terminal.js';
+import { FakeOperatorAuth } from './fake-operator-auth.js';
+import { FakeTerminal } from './fake-terminal.js';
 import { startApi } from '../daemon/api/server.js';
 import type { ApiOptions, ApiServer } from '../daemon/api/server.js';
 

@@ -12,7 +12,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ClientRegistry, clientTokenHash, newClientToken, writeClientsFile } from '../auth/clients.js';
 import type { ClientEntry } from '../auth/clients.js';
 import { canonicalOrigin, hostName, isLoopbackAddress } from './access.js';
-import { FakeOperatorAuth, FakeTerminal } from '../../testing/fake-terminal.js';
+import { FakeOperatorAuth } from '../../testing/fake-operator-auth.js';
+import { FakeTerminal } from '../../testing/fake-terminal.js';
 import { TestClient, startTestApi } from '../../testing/api-test-client.js';
 import type { TestApi } from '../../testing/api-test-client.js';
 

@@ -193,7 +193,7 @@ describe('SSCardDriver calls', () => {
 
   it('iUnblockPIN: expired token 401; at a counter with an operator 0; at a kiosk 403 −24 even with a valid token', async () => {
     let now = 1_700_000_000_000;
-    const { FakeOperatorAuth } = await import('../../testing/fake-terminal.js');
+    const { FakeOperatorAuth } = await import('../../testing/fake-operator-auth.js');
     const api = await start({ terminal: new FakeTerminal({ role: 'counter', triesLeft: 0 }), auth: new FakeOperatorAuth({ ttlMs: 1000, now: () => now }) });
     const token = await bearer(api);
     const body = json;
