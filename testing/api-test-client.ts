@@ -251,3 +251,19 @@ export class TestClient {
     if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING) this.ws.close();
   }
 }
+
+/** Wait until `f()` holds (polling every 5 ms); throws after `ms`. */
+export async function until(f: () => boolean, ms = 3000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!f()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** Log in as an operator of the fake directory (testing/fake-operator-auth.ts) on `c`; returns the token. */
+export async function login(c: TestClient, operatorId = 'op1', passphrase = 'correct horse battery staple'): Promise<string> {
+  const r = await c.command('Operator.Login', { operatorId, passphrase });
+  if (r.completion.header.completionCode !== 'success') throw new Error(`Operator.Login: ${r.completion.header.completionCode}`);
+  return r.completion.payload!['token'] as string;
+}
