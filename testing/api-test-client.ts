@@ -10,6 +10,7 @@
  * `{ token }` or `{ origin }`. Against a daemon: `TestClient.connect(url, { token })` sends
  * `Authorization: Bearer <token>` on the upgrade; a browser-like client passes `{ origin }`.
  */
+import { afterEach } from 'vitest';
 import type { Logger } from '../core/logger.js';
 import http from 'node:http';
 import https from 'node:https';
@@ -266,4 +267,20 @@ export async function login(c: TestClient, operatorId = 'op1', passphrase = 'cor
   const r = await c.command('Operator.Login', { operatorId, passphrase });
   if (r.completion.header.completionCode !== 'success') throw new Error(`Operator.Login: ${r.completion.header.completionCode}`);
   return r.completion.payload!['token'] as string;
+}
+
+/**
+ * One API per test: the returned `start(opts)` is {@link startTestApi}, and what it started is
+ * closed after each test (call it at the top of a test file).
+ */
+export function apiPerTest(): (...args: Parameters<typeof startTestApi>) => Promise<TestApi> {
+  let t: TestApi | undefined;
+  afterEach(async () => {
+    await t?.close();
+    t = undefined;
+  });
+  return async (...args) => {
+    t = (await startTestApi(...args)) as TestApi;
+    return t;
+  };
 }

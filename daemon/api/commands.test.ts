@@ -2,26 +2,17 @@
  * The commands (commands.ts) over the API: card services, the PIN pad, the technician's
  * CardReader commands.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ErrorCode, SsCardError } from '../../core/errors.js';
 import { FakeTerminal } from '../../testing/fake-terminal.js';
-import { login, startTestApi, until } from '../../testing/api-test-client.js';
-import type { Msg, TestApi } from '../../testing/api-test-client.js';
+import { apiPerTest, login, until } from '../../testing/api-test-client.js';
+import type { Msg } from '../../testing/api-test-client.js';
 
 const PIN = '147258';
 
 const names = (ms: Msg[]) => ms.map((m) => m.header.name);
 
-let t: TestApi | undefined;
-afterEach(async () => {
-  await t?.close();
-  t = undefined;
-});
-
-async function start(...args: Parameters<typeof startTestApi>): Promise<TestApi> {
-  t = (await startTestApi(...args)) as TestApi;
-  return t;
-}
+const start = apiPerTest();
 
 describe('card services', () => {
   it('VerifyPin: ack, session events in order, completion success with the result', async () => {

@@ -2,25 +2,15 @@
  * One client's connection (connection.ts): cancel, timeouts, sequencing of card operations,
  * disconnects, and operators (login, privileged calls, the role decides first).
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ErrorCode, SsCardError } from '../../core/errors.js';
 import { FakeOperatorAuth } from '../../testing/fake-operator-auth.js';
 import { FakeTerminal } from '../../testing/fake-terminal.js';
-import { login, startTestApi, until } from '../../testing/api-test-client.js';
-import type { TestApi } from '../../testing/api-test-client.js';
+import { apiPerTest, login, until } from '../../testing/api-test-client.js';
 
 const PIN = '147258';
 
-let t: TestApi | undefined;
-afterEach(async () => {
-  await t?.close();
-  t = undefined;
-});
-
-async function start(...args: Parameters<typeof startTestApi>): Promise<TestApi> {
-  t = (await startTestApi(...args)) as TestApi;
-  return t;
-}
+const start = apiPerTest();
 
 describe('cancel, timeout, sequencing, disconnect', () => {
   it('Common.Cancel cancels the listed commands (canceled) and reports ids not running', async () => {

@@ -2,25 +2,16 @@
  * Terminal events to the clients (fan-out.ts): media, session and device events as unsolicited
  * messages; a flow's own events to its caller.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { FakeTerminal, FAKE_READER } from '../../testing/fake-terminal.js';
-import { startTestApi, until } from '../../testing/api-test-client.js';
-import type { Msg, TestApi } from '../../testing/api-test-client.js';
+import { apiPerTest, until } from '../../testing/api-test-client.js';
+import type { Msg } from '../../testing/api-test-client.js';
 
 const PIN = '147258';
 
 const names = (ms: Msg[]) => ms.map((m) => m.header.name);
 
-let t: TestApi | undefined;
-afterEach(async () => {
-  await t?.close();
-  t = undefined;
-});
-
-async function start(...args: Parameters<typeof startTestApi>): Promise<TestApi> {
-  t = (await startTestApi(...args)) as TestApi;
-  return t;
-}
+const start = apiPerTest();
 
 describe('unsolicited events', () => {
   it('media, session and device events fan out to every service client; the SSN never', async () => {

@@ -3,20 +3,10 @@
  * half-open client and aborts its flow.
  */
 import WebSocket from 'ws';
-import { afterEach, describe, expect, it } from 'vitest';
-import { startTestApi, until } from '../../testing/api-test-client.js';
-import type { TestApi } from '../../testing/api-test-client.js';
+import { describe, expect, it } from 'vitest';
+import { apiPerTest, until } from '../../testing/api-test-client.js';
 
-let t: TestApi | undefined;
-afterEach(async () => {
-  await t?.close();
-  t = undefined;
-});
-
-async function start(...args: Parameters<typeof startTestApi>): Promise<TestApi> {
-  t = (await startTestApi(...args)) as TestApi;
-  return t;
-}
+const start = apiPerTest();
 
 describe('client registry', () => {
   it('refuses clients over maxClients with 503 and takes them again when one leaves', async () => {

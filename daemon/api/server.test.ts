@@ -6,27 +6,18 @@ import { mkdtempSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../core/errors.js';
 import type { OperatorAuthPort } from '../terminal/port.js';
 import { FakeOperatorAuth } from '../../testing/fake-operator-auth.js';
 import { FakeTerminal } from '../../testing/fake-terminal.js';
 import { startApi } from './server.js';
-import { TestClient, captureLogger, startTestApi, until } from '../../testing/api-test-client.js';
-import type { Msg, TestApi } from '../../testing/api-test-client.js';
+import { TestClient, apiPerTest, captureLogger, until } from '../../testing/api-test-client.js';
+import type { Msg } from '../../testing/api-test-client.js';
 
 const PIN = '147258';
 
-let t: TestApi | undefined;
-afterEach(async () => {
-  await t?.close();
-  t = undefined;
-});
-
-async function start(...args: Parameters<typeof startTestApi>): Promise<TestApi> {
-  t = (await startTestApi(...args)) as TestApi;
-  return t;
-}
+const start = apiPerTest();
 
 describe('endpoints', () => {
   it('the publisher lists the service, which answers; unknown paths are 404 on upgrade; interface paths are aliases', async () => {
