@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { decodeResponse } from './apdu.js';
 import { ErrorCode, isSsCardError } from '../core/errors.js';
 import type { SwCategory } from './sw.js';
-import { checkSw, describeSw, swHex, triesLeft } from './sw.js';
+import { SW_OK, SW_PIN_BLOCKED, checkSw, describeSw, swHex, swWrongPin, triesLeft } from './sw.js';
 
 const CJK = /[\u4e00-\u9fff]/;
 
@@ -129,6 +129,13 @@ describe('triesLeft / swHex', () => {
     [0x6983, undefined],
     [0x9000, undefined],
   ])('triesLeft(%s) = %s', (sw, n) => expect(triesLeft(sw)).toBe(n));
+
+  it('swWrongPin is the inverse of triesLeft; SW_OK and SW_PIN_BLOCKED are what describeSw calls success and pinBlocked', () => {
+    for (let n = 0; n <= 15; n++) expect(triesLeft(swWrongPin(n))).toBe(n);
+    expect(swWrongPin(5)).toBe(0x63c5);
+    expect(describeSw(SW_OK).category).toBe('success');
+    expect(describeSw(SW_PIN_BLOCKED).category).toBe('pinBlocked');
+  });
 
   it('pads to four upper-case digits', () => {
     expect(swHex(0x9000)).toBe('9000');

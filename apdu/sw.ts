@@ -36,6 +36,16 @@ export interface SwInfo {
   readonly length?: number;
 }
 
+/** 9000: normal processing (ISO/IEC 7816-4:2020 §5.6 table 5). */
+export const SW_OK = 0x9000;
+/** 6983: authentication method blocked — the PIN has no tries left (ISO/IEC 7816-4:2020 §5.6 table 6). */
+export const SW_PIN_BLOCKED = 0x6983;
+
+/** 63Cx: a wrong PIN, `left` tries left (ISO/IEC 7816-4:2020 §5.6 table 6: counter); the inverse of {@link triesLeft}. */
+export function swWrongPin(left: number): number {
+  return 0x63c0 | (left & 0x0f);
+}
+
 /** "6A82" */
 export function swHex(sw: number): string {
   return (sw & 0xffff).toString(16).toUpperCase().padStart(4, '0');

@@ -21,36 +21,39 @@ const CARD = ['socialSecurityCard'];
 const BOTH = ['socialSecurityCard', 'residentIdCard'];
 
 describe('the capability matrix with each role’s default services', () => {
-  it.each<[string, Role, ServiceKind, boolean, boolean, string[]]>([
+  // privileged (docs/api.md "Privileged"): the call needs an operator token and is journaled with
+  // it — unblock always (even at a kiosk, where the refusal is journaled), else when operatorRequired.
+  it.each<[string, Role, ServiceKind, boolean, boolean, string[], boolean]>([
     // seed 001 line 26 是否支持自助终端办理 是: PIN check and change at a kiosk, no operator
-    ['seed 001 line 26 自助终端 是', 'kiosk', 'verify', true, false, CARD],
-    ['seed 001 line 26 自助终端 是', 'kiosk', 'change', true, false, CARD],
+    ['seed 001 line 26 自助终端 是', 'kiosk', 'verify', true, false, CARD, false],
+    ['seed 001 line 26 自助终端 是', 'kiosk', 'change', true, false, CARD, false],
     // reset at a kiosk only when configured (below); off by default
-    ['seed 001 line 26 + configuration: reset off by default', 'kiosk', 'reset', false, false, BOTH],
+    ['seed 001 line 26 + configuration: reset off by default', 'kiosk', 'reset', false, false, BOTH, false],
     // seed 000 lines 347–351 锁卡后须持本人社保卡、身份证到社保卡服务窗口办理社保账户密码解锁手续
-    ['seed 000 lines 347–351 解锁到服务窗口', 'kiosk', 'unblock', false, false, BOTH],
+    ['seed 000 lines 347–351 解锁到服务窗口', 'kiosk', 'unblock', false, false, BOTH, true],
     // seed 000 lines 92–96 是否支持自助终端办理 否
-    ['seed 000 lines 92–96 自助终端 否', 'kiosk', 'activate', false, false, BOTH],
+    ['seed 000 lines 92–96 自助终端 否', 'kiosk', 'activate', false, false, BOTH, false],
     // verify never needs an operator
-    ['verify is the PIN check itself', 'counter', 'verify', true, false, CARD],
-    ['verify is the PIN check itself', 'financial-counter', 'verify', true, false, CARD],
+    ['verify is the PIN check itself', 'counter', 'verify', true, false, CARD, false],
+    ['verify is the PIN check itself', 'financial-counter', 'verify', true, false, CARD, false],
     // seed 001 lines 72–75 办理人：大厅制卡窗口
-    ['seed 001 lines 72–75 办理人：大厅制卡窗口', 'counter', 'change', true, true, CARD],
-    ['seed 001 lines 72–75 办理人：大厅制卡窗口', 'financial-counter', 'change', true, true, CARD],
+    ['seed 001 lines 72–75 办理人：大厅制卡窗口', 'counter', 'change', true, true, CARD, true],
+    ['seed 001 lines 72–75 办理人：大厅制卡窗口', 'financial-counter', 'change', true, true, CARD, true],
     // seed 001 lines 59–60 申请材料 身份证 + 社保卡; seed 000 line 353 密码重置须持本人社保卡、身份证
-    ['seed 001 lines 59–60, seed 000 line 353', 'counter', 'reset', true, true, BOTH],
-    ['seed 001 lines 59–60, seed 000 line 353', 'financial-counter', 'reset', true, true, BOTH],
+    ['seed 001 lines 59–60, seed 000 line 353', 'counter', 'reset', true, true, BOTH, true],
+    ['seed 001 lines 59–60, seed 000 line 353', 'financial-counter', 'reset', true, true, BOTH, true],
     // seed 000 lines 347–351: unblock at the service window with card and ID card
-    ['seed 000 lines 347–351', 'counter', 'unblock', true, true, BOTH],
-    ['seed 000 lines 347–351', 'financial-counter', 'unblock', true, true, BOTH],
+    ['seed 000 lines 347–351', 'counter', 'unblock', true, true, BOTH, true],
+    ['seed 000 lines 347–351', 'financial-counter', 'unblock', true, true, BOTH, true],
     // seed 000 申请材料 lines 244–264 社保卡 + 身份证; 办理人：窗口 line 307
-    ['seed 000 lines 244–264, 307', 'counter', 'activate', true, true, BOTH],
-    ['seed 000 lines 244–264, 307', 'financial-counter', 'activate', true, true, BOTH],
-  ])('%s: %s / %s → allowed %s, operator %s, materials %j', (_seed, role, kind, allowed, operator, materials) => {
+    ['seed 000 lines 244–264, 307', 'counter', 'activate', true, true, BOTH, true],
+    ['seed 000 lines 244–264, 307', 'financial-counter', 'activate', true, true, BOTH, true],
+  ])('%s: %s / %s → allowed %s, operator %s, materials %j, privileged %s', (_seed, role, kind, allowed, operator, materials, privileged) => {
     const c = capability(role, kind);
     expect(c.allowed).toBe(allowed);
     expect(c.operatorRequired).toBe(operator);
     expect(c.materials).toEqual(materials);
+    expect(c.privileged).toBe(privileged);
     // a reason exactly when refused, bilingual, naming where to go
     if (allowed) expect(c.reason).toBeUndefined();
     else {
@@ -68,7 +71,7 @@ describe('the capability matrix with each role’s default services', () => {
 describe('the terminal’s configuration (docs/service-items/README.md: which services a terminal offers is configuration)', () => {
   it('seed 001 line 26 自助终端 是: a kiosk configured for reset may run it, without an operator, with card and ID card', () => {
     const c = capability('kiosk', 'reset', ['verify', 'change', 'reset']);
-    expect(c).toEqual({ allowed: true, operatorRequired: false, materials: BOTH });
+    expect(c).toEqual({ allowed: true, operatorRequired: false, privileged: false, materials: BOTH });
   });
 
   it.each<[string, Role, ServiceKind, readonly ServiceKind[]]>([
@@ -85,10 +88,11 @@ describe('the terminal’s configuration (docs/service-items/README.md: which se
     ['kiosk', 'verify', [], /本自助终端未开通密码校验/],
     ['counter', 'activate', ['verify', 'change', 'reset', 'unblock'], /本终端未开通社会保障卡启用/],
     ['financial-counter', 'unblock', ['activate'], /本终端未开通密码解锁/],
-  ])('%s not offering %s: refused with a reason', (role, kind, offered, zh) => {
+  ])('%s not offering %s: refused with a reason (unblock still privileged)', (role, kind, offered, zh) => {
     const c = capability(role, kind, offered);
     expect(c.allowed).toBe(false);
     expect(c.operatorRequired).toBe(false);
+    expect(c.privileged).toBe(kind === 'unblock');
     expect(c.reason?.zh).toMatch(zh);
     expect(c.reason?.en).toMatch(/does not offer/);
   });

@@ -31,6 +31,9 @@
  *   terminal is done by an authenticated operator. A kiosk never has one.
  * - bank account activation: seed 000 行使内容 2 (lines 60–66) 「非金融窗口无法办理银行账户激活；
  *   金融窗口可以办理银行账户激活」: only a financial-counter (see {@link bankAccountActivation}).
+ * - privileged (docs/api.md "Privileged"): a call needs an operator token and is journaled with the
+ *   operator when the service needs an operator, and for unblock always — on every role, so that a
+ *   kiosk's refusal of an unblock is journaled too (docs/security.md 9: a kiosk never unblocks).
  * - `offered` is the terminal's configured service list (README 「which services a terminal offers is
  *   configuration, per terminal」); a kind not offered is not allowed. Without it, each role's
  *   {@link defaultServices} apply.
@@ -61,16 +64,41 @@ export const SERVICE_NAMES: Readonly<Record<ServiceKind, BilingualText>> = Objec
   unblock: bi('密码解锁', 'PIN unblock'),
 });
 
-export interface Capability {
-  /** The terminal may run this service. */
-  readonly allowed: boolean;
-  /** An authenticated operator must run it (the service actor supplies the operator id). */
-  readonly operatorRequired: boolean;
+/**
+ * The one answer to "may this terminal run this service, and how": the API (both its WebSocket
+ * and its HTTP path), the session machine and the test terminal all ask {@link capability}.
+ */
+export type Capability = Allowed | Refused;
+
+interface CapabilityBase {
   /** Materials checked at 收件; when not allowed, what the holder should bring to a window. */
   readonly materials: readonly Material[];
-  /** Why not, and where to go instead; present exactly when `allowed` is false. */
-  readonly reason?: { zh: string; en: string };
+  /**
+   * A call asking for it must carry an authenticated operator, and is journaled with the operator
+   * (docs/api.md "Privileged": `SSCard.UnblockPin` / `iUnblockPIN` always, the others when
+   * `operatorRequired`). Unblock is privileged even where it is refused (a kiosk): that refusal
+   * is journaled too.
+   */
+  readonly privileged: boolean;
 }
+
+export interface Allowed extends CapabilityBase {
+  /** The terminal may run this service. */
+  readonly allowed: true;
+  /** An authenticated operator must run it (the service actor supplies the operator id). */
+  readonly operatorRequired: boolean;
+  readonly reason?: undefined;
+}
+
+export interface Refused extends CapabilityBase {
+  readonly allowed: false;
+  readonly operatorRequired: false;
+  /** Why not, and where to go instead (bilingual, zh-CN first). */
+  readonly reason: BilingualText;
+}
+
+/** Always privileged, whatever the role (docs/api.md "Privileged"; docs/security.md 9: a kiosk never unblocks). */
+const ALWAYS_PRIVILEGED: ReadonlySet<ServiceKind> = new Set(['unblock']);
 
 const CARD: readonly Material[] = Object.freeze(['socialSecurityCard'] as const);
 const CARD_AND_ID: readonly Material[] = Object.freeze(['socialSecurityCard', 'residentIdCard'] as const);
@@ -133,24 +161,23 @@ export function capability(role: Role, kind: ServiceKind, offered?: readonly Ser
   checkRole(role);
   checkKind(kind);
   const materials = SERVICE_MATERIALS[kind];
+  const always = ALWAYS_PRIVILEGED.has(kind);
   const never = role === 'kiosk' ? NEVER_AT_KIOSK[kind] : undefined;
-  if (never !== undefined) return { allowed: false, operatorRequired: false, materials, reason: { ...never } };
+  if (never !== undefined) return { allowed: false, operatorRequired: false, privileged: always, materials, reason: { ...never } };
   const list = offered ?? defaultServices(role);
   if (!list.includes(kind)) {
     const name = SERVICE_NAMES[kind];
     const reason =
       role === 'kiosk'
-        ? {
-            zh: `本自助终端未开通${name.zh}，请持本人${materials.length > 1 ? '社保卡、身份证' : '社保卡'}到社保卡服务窗口办理`,
-            en: `This kiosk does not offer ${name.en}: take your ${materials.length > 1 ? 'social security card and resident ID card' : 'social security card'} to a social security card service window`,
-          }
-        : {
-            zh: `本终端未开通${name.zh}，请到开通该服务的窗口办理`,
-            en: `This terminal does not offer ${name.en}; please go to a window that does`,
-          };
-    return { allowed: false, operatorRequired: false, materials, reason };
+        ? bi(
+            `本自助终端未开通${name.zh}，请持本人${materials.length > 1 ? '社保卡、身份证' : '社保卡'}到社保卡服务窗口办理`,
+            `This kiosk does not offer ${name.en}: take your ${materials.length > 1 ? 'social security card and resident ID card' : 'social security card'} to a social security card service window`,
+          )
+        : bi(`本终端未开通${name.zh}，请到开通该服务的窗口办理`, `This terminal does not offer ${name.en}; please go to a window that does`);
+    return { allowed: false, operatorRequired: false, privileged: always, materials, reason };
   }
-  return { allowed: true, operatorRequired: isCounter(role) && kind !== 'verify', materials };
+  const operatorRequired = isCounter(role) && kind !== 'verify';
+  return { allowed: true, operatorRequired, privileged: always || operatorRequired, materials };
 }
 
 /**

@@ -2,14 +2,17 @@
  * The card session and its services as one xstate v5 machine:
  *
  *   idle → identifying → identified → service (routing → [operator] → [materials] → [querying]
- *   → pinEntry… → [checkingNew] → journaling → send* → refreshing → completing → [bank]) → done
- *   → (card removed) → removed → idle
+ *   → pinEntry… → [checkingNew] → journaling → sending → send<Command> → refreshing → completing
+ *   → [bank]) → done → (card removed) → removed → idle
  *
  * Every side effect is a named actor (state/actors.ts) supplied with `machine.provide`; this file
- * imports no driver, database or network. PIN digits never enter the machine: `enterPin` fills a
- * vault slot and sends back a digit count; the card-operation actors take the PINs from the vault.
+ * imports no driver, database or network. The context and events are in state/session-context.ts,
+ * what a flow's answers come to in state/session-outcome.ts. PIN digits never enter the machine:
+ * `enterPin` fills a vault slot and sends back a digit count; the card-operation actors take the
+ * PINs from the vault.
  *
- * Safety (§5): a state-changing command is invoked once, never re-entered; the journal's `pending`
+ * Safety (docs/architecture.md "Habits": never retry a command that spends a PIN try or changes
+ * card state): a state-changing command is invoked once, never re-entered; the journal's `pending`
  * row is written before it (`journaling`); a card removal or transport error while it is in flight
  * ends the flow with outcome `unknown`, and the tries left / state are re-read (`refreshing`, and on
  * re-insertion `identifying`) before anything else on that card. A card taken out before the
@@ -18,148 +21,51 @@
  * completed `failed` / `card-removed`: nothing was done, nothing is left to reconcile.
  */
 import { assign, emit, enqueueActions, fromCallback, fromPromise, not, setup } from 'xstate';
-import { ErrorCode, isSsCardError } from '../core/errors.js';
+import type { DoneActorEvent } from 'xstate';
+import { isSsCardError } from '../core/errors.js';
 import type {
   ActivationOutput,
+  BankActivationInput,
   CardIdentification,
   CardOpOutput,
-  CardRef,
   CheckNewPinInput,
   CheckNewPinOutput,
   EnterPinInput,
   JournalBeginInput,
   JournalCompleteInput,
   JournalRefusalInput,
-  BankActivationInput,
   OperatorOutput,
-  PinEntryEvent,
-  PinSlot,
   PinState,
-  PresentedMaterial,
   ReadIdCardInput,
   ReadIdCardOutput,
-  CardState,
 } from './actors.js';
 import { checkMaterials } from './materials.js';
-import type { ResultOutcome, ServiceKind, ServiceResult } from './results.js';
+import type { ServiceKind, ServiceResult } from './results.js';
 import { results } from './results.js';
 import { bankAccountActivation, capability } from './roles.js';
-import type { Role } from './roles.js';
+import type { SessionConfig, SessionContext, SessionEmitted, SessionEvent } from './session-context.js';
+import { PIN_ENTRY_PLANS, initialContext } from './session-context.js';
+import {
+  ACTIVATION_LOST,
+  NOT_SENT_CARD_GONE,
+  applyOp,
+  journalOutcome,
+  lastSwOf,
+  lostOp,
+  pinStateRefusal,
+  reasonOf,
+  refusalMissing,
+  removalResult,
+  resultOf,
+} from './session-outcome.js';
 
-export interface SessionConfig {
-  readonly role: Role;
-  /** Inactivity timeout (default 60 000 ms). */
-  readonly inactivityMs?: number;
-  /** PIN-entry timeout per entry (default 30 000 ms). */
-  readonly pinEntryMs?: number;
-  /** At a kiosk, refuse VERIFY / CHANGE when tries left ≤ this (default 1). */
-  readonly triesFloor?: number;
-  /** The services this terminal offers (its configuration); default: what the role allows. */
-  readonly offered?: readonly ServiceKind[];
-  /**
-   * PIN policy: deny list and phone numbers the caller knows. The card's own phone (DF01) is added
-   * by the `checkNewPin` actor where the card lets it be read (see daemon/flows/session-actors.ts);
-   * where it needs a verified PIN and no PIN is known (reset, unblock, activate) the caller's
-   * `phones` are all the phone rule has.
-   */
-  readonly denyList?: readonly string[];
-  readonly phones?: readonly string[];
-  /**
-   * What the PIN pad can do. `plain: false` — a PC/SC keypad reader (Part 10) that only runs
-   * VERIFY / CHANGE PIN itself and never gives out digits: reset, unblock and activate (a new PIN
-   * the PSAM must encrypt) are refused at routing with `pinPad.unsupported`. Default `{ plain: true }`.
-   */
-  readonly pinEntry?: { readonly plain: boolean };
-}
-
-export const DEFAULT_INACTIVITY_MS = 60_000;
-export const DEFAULT_PIN_ENTRY_MS = 30_000;
-export const DEFAULT_TRIES_FLOOR = 1;
-
-type ResolvedConfig = Required<Omit<SessionConfig, 'offered'>> & { readonly offered: readonly ServiceKind[] | undefined };
-
-interface EntryStep {
-  readonly slot: PinSlot;
-  readonly prompt: EnterPinInput['prompt'];
-}
-
-export interface SessionContext {
-  readonly config: ResolvedConfig;
-  readonly card: (Omit<CardIdentification, 'triesLeft' | 'cardState'> & CardRef) | undefined;
-  readonly triesLeft: number | undefined;
-  readonly cardState: CardState | undefined;
-  readonly kind: ServiceKind | undefined;
-  readonly operatorId: string | undefined;
-  readonly materials: readonly PresentedMaterial[];
-  readonly idMismatch: boolean;
-  readonly plan: readonly EntryStep[];
-  readonly step: number;
-  /** Digits typed in the running entry (a count, never a digit). */
-  readonly digits: number;
-  /** Journal row of the running state-changing operation, until completed. */
-  /** Phone numbers the caller gave with the running request (PIN policy). */
-  readonly requestPhones: readonly string[];
-  readonly operationId: string | undefined;
-  /** Journal row of the flow's operation once completed (the bank request refers to it). */
-  readonly completedOperationId: string | undefined;
-  /** A state-changing command is in flight. */
-  readonly inFlight: boolean;
-  readonly lastOp: CardOpOutput | undefined;
-  readonly activation: ActivationOutput | undefined;
-  readonly result: ServiceResult | undefined;
-  /** The last flow's outcome was unknown: re-read before anything else (done by refreshing / identifying). */
-  readonly needsRefresh: boolean;
-  /**
-   * The card was removed while the journal row or a state-changing command was under way: the
-   * flow finishes first (the transport fails at once without the card), so the outcome is exact —
-   * not sent, answered, or unknown — and the session then ends.
-   */
-  readonly cardGone: boolean;
-}
-
-export type SessionEvent =
-  | { type: 'CARD_INSERTED' }
-  | { type: 'CARD_REMOVED' }
-  /** `phones`: numbers the caller knows for this request (PIN policy: no 6 consecutive digits of them). */
-  | { type: 'SELECT_SERVICE'; kind: ServiceKind; phones?: readonly string[] }
-  | { type: 'CANCEL' }
-  | PinEntryEvent;
-
-/** Events a UI can render (docs/api.md "SSCard", events of a flow): no PIN digit in any. */
-export type SessionEmitted =
-  | { type: 'card.inserted' }
-  | { type: 'card.identified'; cardNumber: string; name: string; specVersion: string; triesLeft: number | undefined; cardState: CardState; authentic: boolean | undefined }
-  | { type: 'service.started'; kind: ServiceKind }
-  | { type: 'pin.entryStarted'; prompt: EnterPinInput['prompt'] }
-  | { type: 'pin.digits'; count: number }
-  | { type: 'result'; result: ServiceResult }
-  | { type: 'session.ended' }
-  | { type: 'card.removed' };
+export type { SessionConfig, SessionContext, SessionEmitted, SessionEvent } from './session-context.js';
+export { DEFAULT_INACTIVITY_MS, DEFAULT_PIN_ENTRY_MS, DEFAULT_TRIES_FLOOR } from './session-context.js';
+export { resultOf } from './session-outcome.js';
 
 function missing(name: string): never {
   throw new Error(`session actor "${name}" was not provided (machine.provide({ actors }))`);
 }
-
-const plans: Record<ServiceKind, readonly EntryStep[]> = {
-  verify: [{ slot: 'pin', prompt: 'enterPin' }],
-  change: [
-    { slot: 'oldPin', prompt: 'enterOldPin' },
-    { slot: 'newPin', prompt: 'enterNewPin' },
-    { slot: 'confirmPin', prompt: 'confirmNewPin' },
-  ],
-  reset: [
-    { slot: 'newPin', prompt: 'enterNewPin' },
-    { slot: 'confirmPin', prompt: 'confirmNewPin' },
-  ],
-  unblock: [
-    { slot: 'newPin', prompt: 'enterNewPin' },
-    { slot: 'confirmPin', prompt: 'confirmNewPin' },
-  ],
-  activate: [
-    { slot: 'newPin', prompt: 'enterNewPin' },
-    { slot: 'confirmPin', prompt: 'confirmNewPin' },
-  ],
-};
 
 function capabilityOf(ctx: SessionContext) {
   return capability(ctx.config.role, ctx.kind!, ctx.config.offered);
@@ -169,98 +75,10 @@ function needsIdCard(ctx: SessionContext): boolean {
   return (capabilityOf(ctx).materials as readonly string[]).includes('residentIdCard');
 }
 
-function stateOf(left: number | undefined, prev: CardState | undefined): CardState | undefined {
-  if (left === 0) return 'pinBlocked';
-  if (left !== undefined && prev === 'pinBlocked') return 'active';
-  return prev;
-}
-
-/** A command not sent because the card had been taken out (daemon/flows: Pcsc_CardRemoved / Pcsc_NoCard). */
-function removedBeforeSending(op: CardOpOutput | undefined): boolean {
-  return op?.status === 'notSent' && (op.code === (ErrorCode.Pcsc_CardRemoved as number) || op.code === (ErrorCode.Pcsc_NoCard as number));
-}
-
-/** The result of a completed state-changing flow, from the card's answer and the re-read state. */
-export function resultOf(ctx: SessionContext): ServiceResult {
-  const kind = ctx.kind!;
-  const left = ctx.triesLeft;
-  if (kind === 'activate') {
-    const a = ctx.activation;
-    const app = a?.appUnblock;
-    if (app === undefined || app.status === 'unknown' || (a?.pin?.status === 'unknown')) return results.unknown(kind, left);
-    if (removedBeforeSending(app)) return results.cardRemoved(kind);
-    if (app.status === 'notSent') return results.notSent(kind, left);
-    if (app.sw !== 0x9000) return results.cardError(kind, app.sw, left);
-    const pin = a!.pin;
-    if (pin === undefined || pin.status !== 'answered' || pin.sw !== 0x9000) return results.activatePinNotSet(left);
-    return results.activateOk(left, bankAccountActivation(ctx.config.role));
-  }
-  const op = ctx.lastOp;
-  if (op === undefined || op.status === 'unknown') return results.unknown(kind, left);
-  if (removedBeforeSending(op)) return results.cardRemoved(kind);
-  if (op.status === 'notSent') return results.notSent(kind, left);
-  if (op.status === 'refused') return results.pinPolicy(kind, op.violations);
-  const sw = op.sw;
-  if (sw === 0x9000) {
-    if (kind === 'verify') return results.verifyOk(left);
-    if (kind === 'change') return results.changeOk(left);
-    if (kind === 'reset') return results.resetOk(left);
-    return results.unblockOk(left);
-  }
-  if (op.blocked) return results.locked(kind, sw);
-  if (op.triesLeft !== undefined) return kind === 'change' ? results.changeWrong(op.triesLeft, sw) : results.verifyWrong(op.triesLeft, sw);
-  return results.cardError(kind, sw, left);
-}
-
-/** Context changes from a card operation's answer: tries left from 63Cx / 6983 at once. */
-function applyOp(ctx: SessionContext, op: CardOpOutput): Partial<SessionContext> {
-  if (op.status !== 'answered') return { lastOp: op, inFlight: false, needsRefresh: op.status === 'unknown' };
-  const left = op.triesLeft ?? (op.sw === 0x9000 && ctx.kind !== 'verify' && ctx.kind !== 'change' ? undefined : ctx.triesLeft);
-  return { lastOp: op, inFlight: false, triesLeft: left, cardState: stateOf(left, ctx.cardState) };
-}
-
-/** The operation actor failed without an outcome: treat as unknown (it may have sent the command). */
-function lostOp(): Partial<SessionContext> {
-  return { lastOp: { status: 'unknown', code: 800 }, inFlight: false, needsRefresh: true };
-}
-
-/** The result when the card is taken out during a service. */
-function removalResult(ctx: SessionContext): ServiceResult {
-  if (ctx.result !== undefined) return ctx.result;
-  const kind = ctx.kind!;
-  if (ctx.inFlight) return results.unknown(kind, undefined);
-  if (ctx.lastOp !== undefined || ctx.activation !== undefined) return resultOf(ctx);
-  return results.cardRemoved(kind);
-}
-
-/** The last status word the card answered in this flow (the journal's lastSw), whatever the result says. */
-function lastSwOf(ctx: SessionContext): { lastSw?: number } {
-  const a = ctx.activation;
-  const op = a === undefined ? ctx.lastOp : a.pin !== undefined && a.pin.status === 'answered' ? a.pin : a.appUnblock;
-  if (op?.status === 'answered' || op?.status === 'refused') return { lastSw: op.sw };
-  return ctx.result?.sw === undefined ? {} : { lastSw: ctx.result.sw };
-}
-
-function journalOutcome(r: ServiceResult): JournalCompleteInput['outcome'] {
-  // A pending row ends card.removed only when its command was never sent (resultOf): like
-  // operation.notSent it is `failed` (not done), with the reason card-removed, and not unknown.
-  if (r.code === 'card.removed') return 'failed';
-  const o: ResultOutcome = r.outcome;
-  return o === 'refused' ? 'failed' : o;
-}
-
-function reasonOf(r: ServiceResult): string {
-  return r.code.replace(/([A-Z])/g, '-$1').replace(/\./g, '-').toLowerCase();
-}
-
 /** Services that send a new PIN the PSAM encrypts or MACs: the digits must come to the terminal. */
 const SETS_PIN_BY_PSAM: ReadonlySet<ServiceKind> = new Set(['reset', 'unblock', 'activate']);
 
-function refusalMissing(ctx: SessionContext): PresentedMaterial[] {
-  return ctx.result?.missing === undefined ? [] : (ctx.result.missing.filter((m) => m === 'socialSecurityCard' || m === 'residentIdCard'));
-}
-
-export const sessionMachine = setup({
+const session = setup({
   types: {
     context: {} as SessionContext,
     events: {} as SessionEvent,
@@ -296,8 +114,7 @@ export const sessionMachine = setup({
     appLocked: ({ context }) => context.cardState === 'appLocked',
     activateOnActive: ({ context }) => context.kind === 'activate' && context.cardState !== 'notActivated',
     notActivated: ({ context }) => context.kind !== 'activate' && context.cardState === 'notActivated',
-    unblockNotBlocked: ({ context }) => context.kind === 'unblock' && context.cardState !== 'pinBlocked',
-    blockedNotUnblock: ({ context }) => context.kind !== 'unblock' && context.cardState === 'pinBlocked',
+    pinStateRefuses: ({ context }) => pinStateRefusal(context.kind!, context.cardState, context.triesLeft) !== undefined,
     operatorRequired: ({ context }) => capabilityOf(context).operatorRequired && context.operatorId === undefined,
     needsIdCard: ({ context }) => needsIdCard(context),
     spendsTry: ({ context }) => context.kind === 'verify' || context.kind === 'change',
@@ -312,39 +129,40 @@ export const sessionMachine = setup({
     inactivity: ({ context }) => context.config.inactivityMs,
     pinEntry: ({ context }) => context.config.pinEntryMs,
   },
-}).createMachine({
-  id: 'session',
-  context: ({ input }) => ({
-    config: {
-      role: input.role,
-      inactivityMs: input.inactivityMs ?? DEFAULT_INACTIVITY_MS,
-      pinEntryMs: input.pinEntryMs ?? DEFAULT_PIN_ENTRY_MS,
-      triesFloor: input.triesFloor ?? DEFAULT_TRIES_FLOOR,
-      offered: input.offered,
-      denyList: input.denyList ?? [],
-      phones: input.phones ?? [],
-      pinEntry: { plain: input.pinEntry?.plain ?? true },
+});
+
+/** While a pending row or a state-changing command is under way: CANCEL is ignored, a removal is noted and the flow runs to its end. */
+const RUNS_TO_ITS_END = { CANCEL: {}, CARD_REMOVED: { actions: 'markGone' } } as const;
+
+/**
+ * The state-changing PIN commands, one state each (the state names are what tests and logs see):
+ * each invokes its actor once, never re-entered, then re-reads the card (`refreshing`).
+ * Activation (two commands) has its own state below.
+ */
+const SEND_PIN = {
+  verify: { state: 'sendVerify', actor: 'verifyPin' },
+  change: { state: 'sendChange', actor: 'changePin' },
+  reset: { state: 'sendReload', actor: 'reloadPin' },
+  unblock: { state: 'sendUnblock', actor: 'unblockPin' },
+} as const;
+type PinCommandKind = keyof typeof SEND_PIN;
+const PIN_COMMAND_KINDS = Object.keys(SEND_PIN) as PinCommandKind[];
+
+/** One send state of {@link SEND_PIN}. */
+function sendPinState(kind: PinCommandKind) {
+  return session.createStateConfig({
+    on: RUNS_TO_ITS_END,
+    invoke: {
+      src: SEND_PIN[kind].actor,
+      onDone: { target: 'refreshing', actions: assign(({ context, event }: { context: SessionContext; event: DoneActorEvent<CardOpOutput> }) => applyOp(context, event.output)) },
+      onError: { target: 'refreshing', actions: assign(lostOp) },
     },
-    card: undefined,
-    triesLeft: undefined,
-    cardState: undefined,
-    kind: undefined,
-    operatorId: undefined,
-    materials: [],
-    idMismatch: false,
-    plan: [],
-    step: 0,
-    digits: 0,
-    operationId: undefined,
-    completedOperationId: undefined,
-    requestPhones: [],
-    inFlight: false,
-    lastOp: undefined,
-    activation: undefined,
-    result: undefined,
-    needsRefresh: false,
-    cardGone: false,
-  }),
+  });
+}
+
+export const sessionMachine = session.createMachine({
+  id: 'session',
+  context: ({ input }) => initialContext(input),
   initial: 'idle',
   on: {
     CARD_REMOVED: { target: '.removed' },
@@ -391,7 +209,7 @@ export const sessionMachine = setup({
       initial: 'routing',
       entry: [
         emit(({ context }) => ({ type: 'service.started' as const, kind: context.kind! })),
-        assign({ plan: ({ context }) => plans[context.kind!], step: 0, digits: 0, materials: ['socialSecurityCard'], idMismatch: false, lastOp: undefined, activation: undefined, completedOperationId: undefined }),
+        assign({ plan: ({ context }) => PIN_ENTRY_PLANS[context.kind!], step: 0, digits: 0, materials: ['socialSecurityCard'], idMismatch: false, lastOp: undefined, activation: undefined, completedOperationId: undefined }),
       ],
       exit: ['wipePins'],
       on: {
@@ -411,8 +229,7 @@ export const sessionMachine = setup({
             { guard: 'appLocked', target: 'refusing', actions: { type: 'setResult', params: ({ context }) => results.cardAppLocked(context.kind) } },
             { guard: 'activateOnActive', target: 'refusing', actions: { type: 'setResult', params: () => results.cardAlreadyActive() } },
             { guard: 'notActivated', target: 'refusing', actions: { type: 'setResult', params: ({ context }) => results.cardNotActivated(context.kind!) } },
-            { guard: 'unblockNotBlocked', target: 'refusing', actions: { type: 'setResult', params: ({ context }) => results.cardNotBlocked(context.triesLeft) } },
-            { guard: 'blockedNotUnblock', target: 'refusing', actions: { type: 'setResult', params: ({ context }) => results.cardLocked(context.kind!) } },
+            { guard: 'pinStateRefuses', target: 'refusing', actions: { type: 'setResult', params: ({ context }) => pinStateRefusal(context.kind!, context.cardState, context.triesLeft)! } },
             // Before the operator, the ID card or any PIN: this pad could never bring the new PIN.
             { guard: 'padCannotSetPin', target: 'refusing', actions: { type: 'setResult', params: ({ context }) => results.pinPadUnsupported(context.kind!) } },
             { target: 'operator' },
@@ -469,7 +286,8 @@ export const sessionMachine = setup({
         },
         floorCheck: {
           always: [
-            { guard: 'blockedNotUnblock', target: 'refusing', actions: { type: 'setResult', params: ({ context }) => results.cardLocked(context.kind!) } },
+            // verify / change only (spendsTry): the PIN read just now may be blocked.
+            { guard: 'pinStateRefuses', target: 'refusing', actions: { type: 'setResult', params: ({ context }) => pinStateRefusal(context.kind!, context.cardState, context.triesLeft)! } },
             { guard: 'belowFloor', target: 'refusing', actions: { type: 'setResult', params: ({ context }) => results.belowFloor(context.kind!, context.triesLeft!) } },
             { target: 'pinEntry' },
           ],
@@ -518,7 +336,7 @@ export const sessionMachine = setup({
           },
         },
         journaling: {
-          on: { CANCEL: {}, CARD_REMOVED: { actions: 'markGone' } },
+          on: RUNS_TO_ITS_END,
           invoke: {
             src: 'journalBegin',
             input: ({ context }) => ({
@@ -540,46 +358,31 @@ export const sessionMachine = setup({
           },
         },
         sending: {
-          on: { CANCEL: {}, CARD_REMOVED: { actions: 'markGone' } },
+          on: RUNS_TO_ITS_END,
           entry: assign({ inFlight: true }),
           always: [
-            { guard: ({ context }) => context.cardGone, target: 'completing', actions: assign({ inFlight: false, lastOp: { status: 'notSent', code: 203 }, activation: { appUnblock: { status: 'notSent', code: 203 } } }) },
-            { guard: { type: 'isKind', params: 'verify' }, target: 'sendVerify' },
-            { guard: { type: 'isKind', params: 'change' }, target: 'sendChange' },
-            { guard: { type: 'isKind', params: 'reset' }, target: 'sendReload' },
-            { guard: { type: 'isKind', params: 'unblock' }, target: 'sendUnblock' },
+            { guard: ({ context }) => context.cardGone, target: 'completing', actions: assign({ inFlight: false, lastOp: NOT_SENT_CARD_GONE, activation: { appUnblock: NOT_SENT_CARD_GONE } }) },
+            ...PIN_COMMAND_KINDS.map((kind) => ({ guard: { type: 'isKind' as const, params: kind }, target: SEND_PIN[kind].state })),
             { target: 'sendActivate' },
           ],
         },
-        sendVerify: {
-          on: { CANCEL: {}, CARD_REMOVED: { actions: 'markGone' } },
-          invoke: { src: 'verifyPin', onDone: { target: 'refreshing', actions: assign(({ context, event }) => applyOp(context, event.output)) }, onError: { target: 'refreshing', actions: assign(lostOp) } },
-        },
-        sendChange: {
-          on: { CANCEL: {}, CARD_REMOVED: { actions: 'markGone' } },
-          invoke: { src: 'changePin', onDone: { target: 'refreshing', actions: assign(({ context, event }) => applyOp(context, event.output)) }, onError: { target: 'refreshing', actions: assign(lostOp) } },
-        },
-        sendReload: {
-          on: { CANCEL: {}, CARD_REMOVED: { actions: 'markGone' } },
-          invoke: { src: 'reloadPin', onDone: { target: 'refreshing', actions: assign(({ context, event }) => applyOp(context, event.output)) }, onError: { target: 'refreshing', actions: assign(lostOp) } },
-        },
-        sendUnblock: {
-          on: { CANCEL: {}, CARD_REMOVED: { actions: 'markGone' } },
-          invoke: { src: 'unblockPin', onDone: { target: 'refreshing', actions: assign(({ context, event }) => applyOp(context, event.output)) }, onError: { target: 'refreshing', actions: assign(lostOp) } },
-        },
+        sendVerify: sendPinState('verify'),
+        sendChange: sendPinState('change'),
+        sendReload: sendPinState('reset'),
+        sendUnblock: sendPinState('unblock'),
         sendActivate: {
-          on: { CANCEL: {}, CARD_REMOVED: { actions: 'markGone' } },
+          on: RUNS_TO_ITS_END,
           invoke: {
             src: 'activateCard',
             onDone: {
               target: 'refreshing',
               actions: assign(({ event }) => ({ activation: event.output, inFlight: false, needsRefresh: event.output.appUnblock.status === 'unknown' || event.output.pin?.status === 'unknown' })),
             },
-            onError: { target: 'refreshing', actions: assign({ activation: { appUnblock: { status: 'unknown', code: 800 } }, inFlight: false, needsRefresh: true }) },
+            onError: { target: 'refreshing', actions: assign({ activation: ACTIVATION_LOST, inFlight: false, needsRefresh: true }) },
           },
         },
         refreshing: {
-          on: { CANCEL: {}, CARD_REMOVED: { actions: 'markGone' } },
+          on: RUNS_TO_ITS_END,
           always: { guard: ({ context }) => context.cardGone, target: 'completing', actions: assign({ triesLeft: ({ context }) => (context.needsRefresh ? undefined : context.triesLeft) }) },
           invoke: {
             src: 'readPinStatus',
@@ -588,7 +391,7 @@ export const sessionMachine = setup({
           },
         },
         completing: {
-          on: { CANCEL: {}, CARD_REMOVED: { actions: 'markGone' } },
+          on: RUNS_TO_ITS_END,
           entry: { type: 'setResult', params: ({ context }) => resultOf(context) },
           invoke: {
             src: 'journalComplete',
@@ -605,7 +408,7 @@ export const sessionMachine = setup({
           },
         },
         bank: {
-          on: { CANCEL: {}, CARD_REMOVED: { actions: 'markGone' } },
+          on: RUNS_TO_ITS_END,
           always: { guard: not('bankRequest'), target: 'finish' },
           invoke: {
             src: 'requestBankActivation',
@@ -622,7 +425,7 @@ export const sessionMachine = setup({
           },
         },
         refusing: {
-          on: { CANCEL: {}, CARD_REMOVED: { actions: 'markGone' } },
+          on: RUNS_TO_ITS_END,
           invoke: {
             src: 'journalRefusal',
             input: ({ context }) => ({

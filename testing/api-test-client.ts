@@ -10,6 +10,7 @@
  * `{ token }` or `{ origin }`. Against a daemon: `TestClient.connect(url, { token })` sends
  * `Authorization: Bearer <token>` on the upgrade; a browser-like client passes `{ origin }`.
  */
+import { afterEach } from 'vitest';
 import type { Logger } from '../core/logger.js';
 import http from 'node:http';
 import https from 'node:https';
@@ -18,7 +19,8 @@ import type { ClientOptions } from 'ws';
 import { ClientRegistry, clientTokenHash, newClientToken } from '../daemon/auth/clients.js';
 import type { OperatorAuthPort, TerminalPort } from '../daemon/terminal/port.js';
 import type { PrivilegedCall } from '../daemon/api/context.js';
-import { FakeOperatorAuth, FakeTerminal } from './fake-terminal.js';
+import { FakeOperatorAuth } from './fake-operator-auth.js';
+import { FakeTerminal } from './fake-terminal.js';
 import { startApi } from '../daemon/api/server.js';
 import type { ApiOptions, ApiServer } from '../daemon/api/server.js';
 
@@ -249,4 +251,36 @@ export class TestClient {
   public close(): void {
     if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING) this.ws.close();
   }
+}
+
+/** Wait until `f()` holds (polling every 5 ms); throws after `ms`. */
+export async function until(f: () => boolean, ms = 3000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!f()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** Log in as an operator of the fake directory (testing/fake-operator-auth.ts) on `c`; returns the token. */
+export async function login(c: TestClient, operatorId = 'op1', passphrase = 'correct horse battery staple'): Promise<string> {
+  const r = await c.command('Operator.Login', { operatorId, passphrase });
+  if (r.completion.header.completionCode !== 'success') throw new Error(`Operator.Login: ${r.completion.header.completionCode}`);
+  return r.completion.payload!['token'] as string;
+}
+
+/**
+ * One API per test: the returned `start(opts)` is {@link startTestApi}, and what it started is
+ * closed after each test (call it at the top of a test file).
+ */
+export function apiPerTest(): (...args: Parameters<typeof startTestApi>) => Promise<TestApi> {
+  let t: TestApi | undefined;
+  afterEach(async () => {
+    await t?.close();
+    t = undefined;
+  });
+  return async (...args) => {
+    t = (await startTestApi(...args)) as TestApi;
+    return t;
+  };
 }

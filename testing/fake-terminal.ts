@@ -13,20 +13,32 @@
  * - every call is recorded in {@link FakeTerminal.calls} with its signal, so tests can see aborts;
  * - session events go to `onEvent` and, like the real terminal, to every subscriber.
  *
+ * What a terminal of a role may run, with or without an operator, is asked of state/roles.ts
+ * (`capability`), the PIN entries of a service of state/session-context.ts, the PIN's state rules
+ * of state/session-outcome.ts, and the card's answers are the status words of apdu/sw.ts: the fake
+ * keeps only the card's PIN and tries. The operator directory is testing/fake-operator-auth.ts.
+ *
  * It never puts a PIN digit anywhere but the entry buffer it wipes.
  */
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { PIN_BEARING_INS } from '../apdu/apdu.js';
+import { SW_PIN_BLOCKED, swWrongPin } from '../apdu/sw.js';
 import { ErrorCode, SsCardError } from '../core/errors.js';
+import { maskCardNumber } from '../core/mask.js';
+import type { CardState } from '../state/card-state.js';
+import { PIN_LENGTH } from '../state/pin-policy.js';
 import { results } from '../state/results.js';
 import type { ServiceResult } from '../state/results.js';
+import { capability, defaultServices } from '../state/roles.js';
 import type { Role, ServiceKind } from '../state/roles.js';
 import type { SessionEmitted } from '../state/session.js';
+import { FakePinEntry } from './fake-pin-entry.js';
+import { PIN_ENTRY_PLANS } from '../state/session-context.js';
+import { cardStateAfter, pinStateRefusal } from '../state/session-outcome.js';
 import type {
   Capabilities,
   CardBasicInfo,
   ChipPowerAction,
   Health,
-  OperatorAuthPort,
   PinEntryRequest,
   PinKeyReport,
   ServiceRequest,
@@ -60,8 +72,8 @@ export const FAKE_CARD: CardBasicInfo = Object.freeze({
 
 export interface FakeTerminalOptions {
   readonly role?: Role;
+  /** The services configured (default: the role's, state/roles.ts defaultServices). */
   readonly services?: readonly ServiceKind[];
-  readonly operatorRequired?: readonly ServiceKind[];
   /** The card in the slot at start (default {@link FAKE_CARD}); null = empty slot. */
   readonly card?: Partial<CardBasicInfo> | null;
   /** The card's PIN (default 147258). */
@@ -86,72 +98,10 @@ export type FakeCallOf<M extends FakeCall['method']> = M extends 'runService'
     ? { readonly method: M; readonly signal: AbortSignal }
     : { readonly method: M };
 
-const SERVICE_DEFAULTS: Record<Role, readonly ServiceKind[]> = {
-  kiosk: ['verify', 'change'],
-  counter: ['activate', 'verify', 'change', 'reset', 'unblock'],
-  'financial-counter': ['activate', 'verify', 'change', 'reset', 'unblock'],
-};
-
 const err = (code: ErrorCode, zh: string, en: string): SsCardError => new SsCardError(code, { zh, en });
 
 function abortError(signal: AbortSignal): Error {
   return signal.reason instanceof Error ? signal.reason : new DOMException('aborted', 'AbortError');
-}
-
-/** One PIN entry in progress: the digits live only here and are wiped at its end. */
-class Entry {
-  private digits: number[] = [];
-  public constructor(
-    private readonly min: number,
-    private readonly max: number,
-    private readonly autoEnd: boolean,
-    private readonly onKey: (k: PinKeyReport) => void,
-    private readonly done: (r: { pin: string; completion: 'enter' | 'auto' } | Error) => void,
-  ) {}
-
-  public key(k: string): void {
-    if (/^[0-9]$/.test(k)) {
-      if (this.digits.length >= this.max) return;
-      this.digits.push(Number(k));
-      this.report('digit');
-      if (this.autoEnd && this.digits.length === this.max) this.finish('auto');
-    } else if (k === 'backspace') {
-      this.digits.pop();
-      this.report('backspace');
-    } else if (k === 'clear') {
-      this.digits.fill(0);
-      this.digits = [];
-      this.report('clear');
-    } else if (k === 'cancel') {
-      this.report('cancel');
-      this.wipe();
-      this.done(err(ErrorCode.PinPad_Cancelled, '持卡人取消了密码输入', 'the holder cancelled PIN entry'));
-    } else if (k === 'enter') {
-      if (this.digits.length < this.min) return;
-      this.report('enter');
-      this.finish('enter');
-    }
-  }
-
-  public abort(e: Error): void {
-    this.wipe();
-    this.done(e);
-  }
-
-  private finish(completion: 'enter' | 'auto'): void {
-    const pin = this.digits.join('');
-    this.wipe();
-    this.done({ pin, completion });
-  }
-
-  private wipe(): void {
-    this.digits.fill(0);
-    this.digits = [];
-  }
-
-  private report(key: PinKeyReport['key']): void {
-    this.onKey({ key, count: this.digits.length, mask: '*'.repeat(this.digits.length) });
-  }
 }
 
 export class FakeTerminal implements TerminalPort {
@@ -159,7 +109,6 @@ export class FakeTerminal implements TerminalPort {
   public readonly deviceId = 'D0001';
   public readonly role: Role;
   public services: readonly ServiceKind[];
-  public operatorRequired: readonly ServiceKind[];
   public touchKeys: boolean;
   /** Every call, in order, with its signal. */
   public readonly calls: FakeCall[] = [];
@@ -179,7 +128,7 @@ export class FakeTerminal implements TerminalPort {
   private readonly maxTries: number;
   private readonly listeners = new Set<(e: TerminalEvent) => void>();
   private busy = false;
-  private entry: Entry | null = null;
+  private entry: FakePinEntry | null = null;
   private readonly holderQueue: string[] = [];
   private held: { promise: Promise<void>; release: () => void } | null = null;
   private flowAbort: AbortController | null = null;
@@ -188,8 +137,7 @@ export class FakeTerminal implements TerminalPort {
 
   public constructor(opts: FakeTerminalOptions = {}) {
     this.role = opts.role ?? 'kiosk';
-    this.services = opts.services ?? SERVICE_DEFAULTS[this.role];
-    this.operatorRequired = opts.operatorRequired ?? (this.role === 'kiosk' ? [] : this.services.filter((k) => k !== 'verify'));
+    this.services = opts.services ?? defaultServices(this.role);
     this.touchKeys = opts.touchKeys ?? true;
     this.cardPin = opts.cardPin ?? '147258';
     this.maxTries = opts.maxTries ?? 6;
@@ -227,7 +175,7 @@ export class FakeTerminal implements TerminalPort {
     this.emit({
       type: 'session',
       reader: FAKE_READER,
-      event: { type: 'card.identified', cardNumber: c.cardNumber, name: c.name, specVersion: c.specVersion, triesLeft: this.triesLeft, cardState: 'active', authentic: true },
+      event: { type: 'card.identified', cardNumber: c.cardNumber, name: c.name, specVersion: c.specVersion, triesLeft: this.triesLeft, cardState: this.cardState(), authentic: true },
     });
   }
 
@@ -281,10 +229,10 @@ export class FakeTerminal implements TerminalPort {
       card: {
         present: c !== null,
         identified: c !== null,
-        cardNumberMasked: c === null ? null : `${c.cardNumber.slice(0, 2)}****${c.cardNumber.slice(-3)}`,
+        cardNumberMasked: c === null ? null : maskCardNumber(c.cardNumber),
         specVersion: c?.specVersion ?? null,
         triesLeft: c === null ? null : this.triesLeft,
-        cardState: c === null ? null : this.triesLeft === 0 ? 'pinBlocked' : 'active',
+        cardState: c === null ? null : this.cardState(),
         session: c === null ? 'idle' : this.busy ? 'service' : 'identified',
       },
       psam: { kind: 'sim', name: 'Fake PSAM', connected: true, problem, terminalNumber: '000000000001' },
@@ -300,7 +248,7 @@ export class FakeTerminal implements TerminalPort {
     return {
       role: this.role,
       services: this.services,
-      operatorRequired: this.operatorRequired,
+      operatorRequired: this.services.filter((k) => capability(this.role, k, this.services).operatorRequired),
       pinPad: { kind: this.touchKeys ? 'touch' : 'none', secureVerify: false, secureChange: false, plainEntry: this.touchKeys, touchKeys: this.touchKeys },
       idReader: true,
       psam: true,
@@ -373,8 +321,7 @@ export class FakeTerminal implements TerminalPort {
     this.calls.push({ method: 'chipIo', signal });
     return this.cardOp('chipIo', signal, () => {
       this.requireCard();
-      const ins = apdu[1];
-      if (ins === 0x20 || ins === 0x24 || ins === 0x5e) {
+      if (PIN_BEARING_INS.has(apdu[1]!)) {
         return Promise.reject(err(ErrorCode.Input_BadApdu, '不允许经 ChipIO 发送带密码的命令', 'PIN-bearing commands are not allowed through ChipIO'));
       }
       return Promise.resolve(this.chipResponder(apdu));
@@ -397,6 +344,11 @@ export class FakeTerminal implements TerminalPort {
       this.failNext = null;
       throw f.error;
     }
+  }
+
+  /** The card's state from its tries left (the fake card is always activated). */
+  private cardState(): CardState {
+    return cardStateAfter(this.triesLeft, 'active') ?? 'active';
   }
 
   private requireCard(): CardBasicInfo {
@@ -459,7 +411,7 @@ export class FakeTerminal implements TerminalPort {
   private enter(min: number, max: number, autoEnd: boolean, onKey: (k: PinKeyReport) => void, signal: AbortSignal): Promise<{ pin: string; completion: 'enter' | 'auto' }> {
     return new Promise((resolve, reject) => {
       const onAbort = () => this.entry?.abort(abortError(signal));
-      const entry = new Entry(min, max, autoEnd, onKey, (r) => {
+      const entry = new FakePinEntry(min, max, autoEnd, onKey, (r) => {
         signal.removeEventListener('abort', onAbort);
         if (this.entry === entry) this.entry = null;
         if (r instanceof Error) reject(r);
@@ -484,23 +436,17 @@ export class FakeTerminal implements TerminalPort {
 
   private async serviceResult(request: ServiceRequest, send: (e: SessionEmitted) => void, signal: AbortSignal): Promise<ServiceResult> {
     const kind = request.kind;
-    if (!this.services.includes(kind)) return results.roleNotAllowed(kind, undefined);
-    if (this.operatorRequired.includes(kind) && request.operatorId === undefined) return results.operatorRequired(kind);
-    if (kind !== 'unblock' && this.triesLeft === 0) return results.cardLocked(kind);
-    if (kind === 'unblock' && this.triesLeft > 0) return results.cardNotBlocked(this.triesLeft);
-    const prompts: Record<ServiceKind, ('enterPin' | 'enterOldPin' | 'enterNewPin' | 'confirmNewPin')[]> = {
-      verify: ['enterPin'],
-      change: ['enterOldPin', 'enterNewPin', 'confirmNewPin'],
-      reset: ['enterNewPin', 'confirmNewPin'],
-      unblock: ['enterNewPin', 'confirmNewPin'],
-      activate: ['enterNewPin', 'confirmNewPin'],
-    };
+    const may = capability(this.role, kind, this.services);
+    if (!may.allowed) return results.roleNotAllowed(kind, may.reason);
+    if (may.operatorRequired && request.operatorId === undefined) return results.operatorRequired(kind);
+    const refused = pinStateRefusal(kind, this.cardState(), this.triesLeft);
+    if (refused !== undefined) return refused;
     const pins: string[] = [];
     try {
-      for (const prompt of prompts[kind]) {
+      for (const { prompt } of PIN_ENTRY_PLANS[kind]) {
         send({ type: 'pin.entryStarted', prompt });
         try {
-          const r = await this.enter(6, 6, false, (k) => (k.key === 'enter' || k.key === 'cancel' ? undefined : send({ type: 'pin.digits', count: k.count })), signal);
+          const r = await this.enter(PIN_LENGTH, PIN_LENGTH, false, (k) => (k.key === 'enter' || k.key === 'cancel' ? undefined : send({ type: 'pin.digits', count: k.count })), signal);
           pins.push(r.pin);
         } catch (e) {
           if (this.card === null) return results.cardRemoved(kind);
@@ -514,8 +460,9 @@ export class FakeTerminal implements TerminalPort {
         if (kind === 'change' && pins[1] !== pins[2]) return results.pinMismatch(kind);
         if (first !== this.cardPin) {
           this.triesLeft = Math.max(0, this.triesLeft - 1);
-          if (this.triesLeft === 0) return results.locked(kind, 0x6983);
-          return kind === 'verify' ? results.verifyWrong(this.triesLeft, 0x63c0 | this.triesLeft) : results.changeWrong(this.triesLeft, 0x63c0 | this.triesLeft);
+          if (this.triesLeft === 0) return results.locked(kind, SW_PIN_BLOCKED);
+          const sw = swWrongPin(this.triesLeft);
+          return kind === 'verify' ? results.verifyWrong(this.triesLeft, sw) : results.changeWrong(this.triesLeft, sw);
         }
         this.triesLeft = this.maxTries;
         if (kind === 'verify') return results.verifyOk(this.triesLeft);
@@ -531,79 +478,5 @@ export class FakeTerminal implements TerminalPort {
     } finally {
       pins.fill('');
     }
-  }
-}
-
-export interface FakeAuthOptions {
-  /** operatorId → passphrase. */
-  readonly operators?: Readonly<Record<string, string>>;
-  readonly ttlMs?: number;
-  readonly now?: () => number;
-  /** Wrong passphrases before an operator is locked (default 5). */
-  readonly maxFailures?: number;
-}
-
-/** An operator directory in memory (daemon/auth/ implements the real one). */
-export class FakeOperatorAuth implements OperatorAuthPort {
-  /** Every passphrase buffer received, kept so tests can check the API wiped it. */
-  public readonly received: Buffer[] = [];
-  private readonly operators: Map<string, string>;
-  private readonly tokens = new Map<string, { operatorId: string; expiresAt: number }>();
-  private readonly failures = new Map<string, number>();
-  private readonly ttlMs: number;
-  private readonly maxFailures: number;
-  public now: () => number;
-
-  public constructor(opts: FakeAuthOptions = {}) {
-    this.operators = new Map(Object.entries(opts.operators ?? { op1: 'correct horse battery staple' }));
-    this.ttlMs = opts.ttlMs ?? 8 * 3600_000;
-    this.now = opts.now ?? Date.now;
-    this.maxFailures = opts.maxFailures ?? 5;
-  }
-
-  public login(operatorId: string, passphrase: Buffer): Promise<{ token: string; operatorId: string; expiresAt: number }> {
-    this.received.push(passphrase);
-    if ((this.failures.get(operatorId) ?? 0) >= this.maxFailures) {
-      return Promise.reject(new SsCardError(ErrorCode.Auth_Locked, { zh: '此经办人员账号因多次密码错误已锁定，请联系管理员', en: 'this operator account is locked after too many wrong passphrases; contact the administrator' }));
-    }
-    const stored = this.operators.get(operatorId);
-    const want = Buffer.from(stored ?? '', 'utf8');
-    const ok = stored !== undefined && want.length === passphrase.length && timingSafeEqual(want, passphrase);
-    want.fill(0);
-    if (!ok) {
-      this.failures.set(operatorId, (this.failures.get(operatorId) ?? 0) + 1);
-      return Promise.reject(new SsCardError(ErrorCode.Auth_BadCredentials, { zh: '经办人员编号或口令不正确', en: 'wrong operator id or passphrase' }));
-    }
-    this.failures.delete(operatorId);
-    const token = randomBytes(24).toString('base64url');
-    const expiresAt = this.now() + this.ttlMs;
-    this.tokens.set(token, { operatorId, expiresAt });
-    return Promise.resolve({ token, operatorId, expiresAt });
-  }
-
-  public check(token: string): string {
-    const s = this.tokens.get(token);
-    if (s === undefined) throw new SsCardError(ErrorCode.Auth_InvalidToken, { zh: '经办人员令牌无效，请重新登录', en: 'the operator token is not valid; log in again' });
-    if (this.now() >= s.expiresAt) {
-      // Kept: it answers "expired" again next time, as OperatorAuth does.
-      throw new SsCardError(ErrorCode.Auth_SessionExpired, { zh: '经办人员登录已过期，请重新登录', en: 'the operator session has expired; log in again' });
-    }
-    return s.operatorId;
-  }
-
-  public logout(token: string): void {
-    this.tokens.delete(token);
-  }
-
-  /** Make a token expire now. */
-  public expire(token: string): void {
-    const s = this.tokens.get(token);
-    if (s !== undefined) this.tokens.set(token, { ...s, expiresAt: this.now() });
-  }
-
-  /** Sessions not expired. */
-  public live(): number {
-    const at = this.now();
-    return [...this.tokens.values()].filter((s) => at < s.expiresAt).length;
   }
 }

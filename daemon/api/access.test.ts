@@ -12,8 +12,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ClientRegistry, clientTokenHash, newClientToken, writeClientsFile } from '../auth/clients.js';
 import type { ClientEntry } from '../auth/clients.js';
 import { canonicalOrigin, hostName, isLoopbackAddress } from './access.js';
-import { FakeOperatorAuth, FakeTerminal } from '../../testing/fake-terminal.js';
-import { TestClient, startTestApi } from '../../testing/api-test-client.js';
+import { FakeOperatorAuth } from '../../testing/fake-operator-auth.js';
+import { FakeTerminal } from '../../testing/fake-terminal.js';
+import { TestClient, startTestApi, until } from '../../testing/api-test-client.js';
 import type { TestApi } from '../../testing/api-test-client.js';
 
 let t: TestApi | undefined;
@@ -31,14 +32,6 @@ async function start(...args: Parameters<typeof startTestApi>): Promise<TestApi>
 const strict = { allowUnauthenticatedLoopback: false } as const;
 const json = { 'content-type': 'application/json' };
 const KIOSK_UI = 'http://127.0.0.1:8080';
-
-const until = async (f: () => boolean, ms = 3000) => {
-  const end = Date.now() + ms;
-  while (!f()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-};
 
 /** The HTTP status of a refused upgrade ("HTTP 421"), or "open". */
 async function upgrade(url: string, opts: Parameters<typeof TestClient.connect>[1] = {}): Promise<string> {

@@ -43,7 +43,11 @@ export interface ConnectionControl {
   bindOperator(token: string | null): void;
 }
 
-export type Privilege = 'never' | 'always' | 'ifOperatorRequired';
+/**
+ * Whether a command needs an operator (and is journaled with it): never, always, or — for a card
+ * service — as the capability check says (state/roles.ts `capability().privileged`).
+ */
+export type Privilege = 'never' | 'always' | 'byService';
 
 export interface CommandDef {
   readonly name: string;
@@ -224,14 +228,14 @@ const TOUCH_UNSUPPORTED: BilingualText = {
 const serviceSchema = z.strictObject({ waitForCardMs, token, reader });
 const serviceWithPhones = z.strictObject({ phones, waitForCardMs, token, reader });
 
-function serviceCommand(name: string, kind: ServiceKind, privilege: Privilege) {
+function serviceCommand(name: string, kind: ServiceKind) {
   const schema = kind === 'verify' ? serviceSchema : serviceWithPhones;
   return def({
     name,
     payload: schema,
     cardOp: true,
     service: kind,
-    privilege,
+    privilege: 'byService',
     async run(ctx, p: z.infer<typeof serviceWithPhones>) {
       const request: ServiceRequest = {
         kind,
@@ -395,11 +399,11 @@ export const SERVICE_COMMANDS: readonly CommandDef[] = [
       });
     },
   }),
-  serviceCommand('SSCard.VerifyPin', 'verify', 'ifOperatorRequired'),
-  serviceCommand('SSCard.ChangePin', 'change', 'ifOperatorRequired'),
-  serviceCommand('SSCard.ResetPin', 'reset', 'ifOperatorRequired'),
-  serviceCommand('SSCard.UnblockPin', 'unblock', 'always'),
-  serviceCommand('SSCard.Activate', 'activate', 'ifOperatorRequired'),
+  serviceCommand('SSCard.VerifyPin', 'verify'),
+  serviceCommand('SSCard.ChangePin', 'change'),
+  serviceCommand('SSCard.ResetPin', 'reset'),
+  serviceCommand('SSCard.UnblockPin', 'unblock'),
+  serviceCommand('SSCard.Activate', 'activate'),
   def({
     name: 'SSCard.End',
     payload: z.strictObject({ reader }),

@@ -12,7 +12,6 @@ import type { RawData, WebSocket } from 'ws';
 import { ErrorCode, isSsCardError } from '../../core/errors.js';
 import type { BilingualText } from '../../core/text.js';
 import { capability } from '../../state/roles.js';
-import type { Capabilities } from '../terminal/port.js';
 import type { CommandDef, ConnectionControl, RunContext } from './commands.js';
 import { PUBLISHER_TABLE, SERVICE_TABLE } from './commands.js';
 import type { ApiContext } from './context.js';
@@ -286,13 +285,12 @@ export class Connection implements ConnectionControl {
     }
     const data = p.data;
 
-    let caps: Capabilities | undefined;
-    if (d.service !== undefined || d.privilege === 'ifOperatorRequired') caps = this.api.terminal.capabilities();
-    if (d.privilege === 'ifOperatorRequired' && d.service !== undefined && caps!.operatorRequired.includes(d.service)) privileged.value = true;
-    // The role decides before the terminal is touched: a kiosk refuses unblock even with a valid operator.
-    if (d.service !== undefined && !caps!.services.includes(d.service)) {
-      const why = capability(caps!.role, d.service, caps!.services).reason ?? { zh: '本终端不提供此业务', en: 'this terminal does not offer this service' };
-      return { code: 'commandErrorCode', description: why, errorCode: 'serviceNotOffered' };
+    if (d.service !== undefined) {
+      const caps = this.api.terminal.capabilities();
+      const may = capability(caps.role, d.service, caps.services);
+      if (may.privileged) privileged.value = true;
+      // The role decides before the terminal is touched: a kiosk refuses unblock even with a valid operator.
+      if (!may.allowed) return { code: 'commandErrorCode', description: may.reason, errorCode: 'serviceNotOffered' };
     }
 
     // The operator: a token in the payload, else the connection's login.

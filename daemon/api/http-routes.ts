@@ -168,11 +168,11 @@ async function vendorCall(api: ApiContext, fn: VendorFunction, req: IncomingMess
 
   if (kind !== undefined) {
     const caps = api.terminal.capabilities();
-    privileged = kind === 'unblock' || caps.operatorRequired.includes(kind);
-    if (!caps.services.includes(kind)) {
-      const why = capability(caps.role, kind, caps.services).reason ?? { zh: '本终端不提供此业务', en: 'this terminal does not offer this service' };
+    const may = capability(caps.role, kind, caps.services);
+    privileged = may.privileged;
+    if (!may.allowed) {
       journal(VENDOR_CODES.keyLevel, 'serviceNotOffered');
-      return sendVendor(res, 403, VENDOR_CODES.keyLevel, oneLine(why));
+      return sendVendor(res, 403, VENDOR_CODES.keyLevel, oneLine(may.reason));
     }
     // The bearer is either the operator's session token (a privileged call) or the client token
     // that let a native client in (docs/security.md): only the first names an operator.

@@ -1,20 +1,12 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ErrorCode, SsCardError } from '../../core/errors.js';
 import { FakeTerminal } from '../../testing/fake-terminal.js';
-import { startTestApi } from '../../testing/api-test-client.js';
+import { apiPerTest } from '../../testing/api-test-client.js';
 import type { TestApi } from '../../testing/api-test-client.js';
 
 const PIN = '147258';
 const CARD_INFO = '410402D156000005AAAAAAAAAAAAAAAA|X00000019|';
-let t: TestApi | undefined;
-afterEach(async () => {
-  await t?.close();
-  t = undefined;
-});
-async function start(...args: Parameters<typeof startTestApi>): Promise<TestApi> {
-  t = (await startTestApi(...args)) as TestApi;
-  return t;
-}
+const start = apiPerTest();
 
 const json = { 'content-type': 'application/json' };
 
@@ -193,7 +185,7 @@ describe('SSCardDriver calls', () => {
 
   it('iUnblockPIN: expired token 401; at a counter with an operator 0; at a kiosk 403 −24 even with a valid token', async () => {
     let now = 1_700_000_000_000;
-    const { FakeOperatorAuth } = await import('../../testing/fake-terminal.js');
+    const { FakeOperatorAuth } = await import('../../testing/fake-operator-auth.js');
     const api = await start({ terminal: new FakeTerminal({ role: 'counter', triesLeft: 0 }), auth: new FakeOperatorAuth({ ttlMs: 1000, now: () => now }) });
     const token = await bearer(api);
     const body = json;
@@ -206,7 +198,7 @@ describe('SSCardDriver calls', () => {
     expect([expired.status, expired.headers['x-sscard-return']]).toEqual([401, '-24']);
     expect(expired.text).toContain('expired');
     expect(expired.text).not.toContain(token);
-    await t!.close();
+    await api.close();
 
     const kiosk = await start();
     const kt = await bearer(kiosk);

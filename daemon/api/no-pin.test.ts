@@ -5,7 +5,8 @@
  * any client received, every HTTP body and every log line.
  */
 import { describe, expect, it } from 'vitest';
-import { FakeOperatorAuth, FakeTerminal } from '../../testing/fake-terminal.js';
+import { FakeOperatorAuth } from '../../testing/fake-operator-auth.js';
+import { FakeTerminal } from '../../testing/fake-terminal.js';
 import { startTestApi } from '../../testing/api-test-client.js';
 import type { TestClient } from '../../testing/api-test-client.js';
 

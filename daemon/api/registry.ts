@@ -1,0 +1,137 @@
+/**
+ * The API's WebSocket clients and what they may cost (docs/security.md): every open connection,
+ * the upgrades under way (they count towards `maxClients`), the connections of each client
+ * identity (`maxConnectionsPerClient`), the heartbeat that drops a half-open client, and the
+ * periodic look at the clients file that closes the connections of a revoked client token.
+ */
+import type { Duplex } from 'node:stream';
+import type { WebSocket } from 'ws';
+import type { Logger } from '../../core/logger.js';
+import type { ClientCredentials } from '../auth/clients.js';
+import type { Connection } from './connection.js';
+
+export interface RegistryOptions {
+  readonly maxClients: number;
+  readonly maxConnectionsPerClient: number;
+  /** Ping every client this often; one that did not answer the last ping is dropped (0 = off). */
+  readonly heartbeatMs: number;
+  readonly clients: ClientCredentials | undefined;
+  readonly clientsRefreshMs: number;
+  readonly logger: Logger;
+}
+
+/** An upgrade admitted within the limits: `opened` once its WebSocket is open, with the connection's maker. */
+export interface Admission {
+  opened(ws: WebSocket, connect: () => Connection): Connection;
+}
+
+/** The limit that refuses an upgrade. */
+export type Limit = 'maxClients' | 'maxConnectionsPerClient';
+
+export class ClientRegistry {
+  /** The open WebSocket connections. */
+  public readonly connections = new Set<Connection>();
+  /** Upgrades accepted but not yet open: they count towards maxClients. */
+  private upgrading = 0;
+  /** WebSocket clients (open or upgrading) per identity. */
+  private readonly perClient = new Map<string, number>();
+  private readonly alive = new Map<WebSocket, boolean>();
+  private readonly heartbeat: NodeJS.Timeout | undefined;
+  private readonly refresher: NodeJS.Timeout | undefined;
+
+  public constructor(private readonly o: RegistryOptions) {
+    // Heartbeat: ping every client; one that did not answer the last ping is gone (its commands are
+    // aborted by the close, the card flow ends safely).
+    this.heartbeat = o.heartbeatMs > 0 ? setInterval(() => this.beat(), o.heartbeatMs) : undefined;
+    this.heartbeat?.unref();
+    // A revoked client token: its open connections are closed (1008) within clientsRefreshMs.
+    const clients = o.clients;
+    this.refresher = clients === undefined ? undefined : setInterval(() => this.refresh(clients), o.clientsRefreshMs);
+    this.refresher?.unref();
+  }
+
+  /** WebSocket clients connected now. */
+  public get size(): number {
+    return this.connections.size;
+  }
+
+  /**
+   * Admit an upgrade of `identity` on `socket`, or name the limit that refuses it. An admitted
+   * upgrade holds its places until its socket (or, once open, its WebSocket) closes.
+   */
+  public admit(identity: string, socket: Duplex): Admission | Limit {
+    if (this.connections.size + this.upgrading >= this.o.maxClients) return 'maxClients';
+    const mine = this.perClient.get(identity) ?? 0;
+    if (mine >= this.o.maxConnectionsPerClient) return 'maxConnectionsPerClient';
+    this.perClient.set(identity, mine + 1);
+    let held = true;
+    const release = () => {
+      if (!held) return;
+      held = false;
+      const n = (this.perClient.get(identity) ?? 1) - 1;
+      if (n <= 0) this.perClient.delete(identity);
+      else this.perClient.set(identity, n);
+    };
+    this.upgrading++;
+    let counted = true;
+    const uncount = () => {
+      if (counted) this.upgrading--;
+      counted = false;
+    };
+    socket.once('close', () => {
+      uncount();
+      release();
+    });
+    return {
+      opened: (ws, connect) => {
+        uncount();
+        const conn = connect();
+        this.connections.add(conn);
+        this.alive.set(ws, true);
+        ws.on('pong', () => this.alive.set(ws, true));
+        ws.on('close', () => {
+          this.connections.delete(conn);
+          this.alive.delete(ws);
+          release();
+        });
+        return conn;
+      },
+    };
+  }
+
+  /** Stop the heartbeat and the clients file look-ups (the server is closing). */
+  public stop(): void {
+    if (this.heartbeat !== undefined) clearInterval(this.heartbeat);
+    if (this.refresher !== undefined) clearInterval(this.refresher);
+  }
+
+  private beat(): void {
+    for (const [ws, ok] of this.alive) {
+      if (!ok) {
+        this.o.logger.warn('API client did not answer the heartbeat; dropping it', {});
+        ws.terminate();
+        continue;
+      }
+      this.alive.set(ws, false);
+      try {
+        ws.ping();
+      } catch {
+        ws.terminate();
+      }
+    }
+  }
+
+  private refresh(clients: ClientCredentials): void {
+    try {
+      if (!clients.refresh()) return;
+      for (const c of this.connections) {
+        if (c.clientHash !== null && !clients.isLive(c.clientHash)) {
+          this.o.logger.info('API client credential revoked; closing its connection', { client: c.id, identity: c.identity });
+          c.revoke();
+        }
+      }
+    } catch (e) {
+      this.o.logger.error('API clients refresh failed', { error: e instanceof Error ? e.message : String(e) });
+    }
+  }
+}
