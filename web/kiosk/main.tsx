@@ -6,7 +6,7 @@
 import { render } from 'preact';
 import { htmlLang } from '../shared/i18n.js';
 import { startKiosk } from './controller.js';
-import { DEFAULT_CONFIG, type KioskState } from './flow.js';
+import { DEFAULT_CONFIG, type KioskState, type Msg } from './flow.js';
 import { Kiosk } from './screens.js';
 import './kiosk.css';
 
@@ -17,10 +17,12 @@ const params = new URLSearchParams(location.search);
 const config = { ...DEFAULT_CONFIG, shuffleKeypad: params.get('shuffle') !== 'off' };
 
 let latest: KioskState | null = null;
+// Set once the controller exists (it reports its first state while starting).
+let dispatch: (m: Msg) => void = () => undefined;
 const paint = (): void => {
   if (latest === null) return;
   document.documentElement.lang = htmlLang(latest.lang);
-  render(<Kiosk state={latest} now={Date.now()} dispatch={controller.dispatch} />, root);
+  render(<Kiosk state={latest} now={Date.now()} dispatch={(m) => dispatch(m)} />, root);
 };
 const controller = startKiosk({
   config,
@@ -30,5 +32,7 @@ const controller = startKiosk({
     paint();
   },
 });
+dispatch = controller.dispatch;
+paint();
 // The countdown's seconds move without a state change.
 setInterval(paint, 500);
