@@ -122,7 +122,7 @@ describe('web pages in Chromium', () => {
   it('the start page links the kiosk, the counter and the status page, in Chinese first', async () => {
     const page = await openPage('/');
     await expect.poll(() => page.title()).toContain('社会保障卡终端');
-    for (const [id, href] of [['link-kiosk', '/kiosk'], ['link-counter', '/counter'], ['link-status', '/status']] as const) {
+    for (const [id, href] of [['link-kiosk', '/kiosk'], ['link-counter', '/counter'], ['link-status', '/status/']] as const) {
       expect(await page.getByTestId(id).getAttribute('href')).toBe(href);
     }
     expect(await page.locator('h1').innerText()).toContain('社会保障卡终端');

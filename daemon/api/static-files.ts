@@ -95,7 +95,7 @@ export function pageCsp(socketOrigins: readonly string[]): string {
   ].join('; ');
 }
 
-const ORIGIN = /^wss?:\/\/[A-Za-z0-9.\-[\]:]+$/;
+const ORIGIN = /^wss?:\/\/[A-Za-z0-9.-]+:\d{1,5}$/;
 
 function checkOrigins(origins: readonly string[]): void {
   for (const o of origins) {
@@ -107,14 +107,15 @@ function checkOrigins(origins: readonly string[]): void {
 
 /**
  * `ws://<name>:<port>` (`wss://` with TLS) for each of the daemon's names — the loopback names and
- * `api.host` / `api.hostNames` — as docs/api.md "Who may talk to the daemon" lists them.
+ * `api.host` / `api.hostNames` (docs/api.md "Who may talk to the daemon"). IPv6 literals are left
+ * out: CSP's host-source grammar has none (Chromium drops `ws://[::1]:…` as invalid); a page on
+ * such an origin is still covered by 'self' (CSP Level 3). Wildcard addresses are no names.
  */
 export function daemonSocketOrigins(names: readonly string[], port: number, tls: boolean): string[] {
   const out = new Set<string>();
-  for (const n of ['127.0.0.1', 'localhost', '[::1]', ...names]) {
-    const host = n.includes(':') && !n.startsWith('[') ? `[${n}]` : n;
-    if (host === '0.0.0.0' || host === '[::]') continue;
-    out.add(`${tls ? 'wss' : 'ws'}://${host}:${port}`);
+  for (const n of ['127.0.0.1', 'localhost', ...names]) {
+    if (n.includes(':') || n === '0.0.0.0') continue;
+    out.add(`${tls ? 'wss' : 'ws'}://${n}:${port}`);
   }
   return [...out];
 }
