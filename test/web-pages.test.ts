@@ -180,6 +180,20 @@ describe('web pages in Chromium', () => {
     const stored = await page.evaluate<string>('JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage })');
     expect(stored).not.toContain(PIN);
 
+    // The printable receipt (CSS print): service, time, result, masked card; no PIN, no name.
+    await page.emulateMedia({ media: 'print' });
+    const receipt = page.locator('.receipt');
+    expect(await receipt.isVisible()).toBe(true);
+    expect(await page.getByTestId('finish').isVisible()).toBe(false);
+    const printed = await receipt.innerText();
+    expect(printed).toContain('社保卡密码校验');
+    expect(printed).toContain('X0****019');
+    expect(printed).toContain('verify.ok');
+    expect(printed).not.toContain(PIN);
+    expect(printed).not.toContain('王');
+    await shot(page, 'kiosk-receipt-print');
+    await page.emulateMedia({ media: 'screen' });
+
     await page.getByTestId('finish').click();
     await page.locator('[data-screen="attract"]').waitFor();
     terminal.removeCard();
