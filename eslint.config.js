@@ -65,6 +65,15 @@ export default tseslint.config(
     },
   },
   {
+    // The pages (web/) are a client of the public API like any other: they may use core/'s pure
+    // helpers (text, masks, backoff) and nothing else of the house, and no Node module.
+    files: ['web/**/*.ts', 'web/**/*.tsx'],
+    ignores: ['**/*.test.ts', 'web/vite.config.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: ['**/apdu/**', '**/drivers/**', '**/state/**', '**/daemon/**', '**/platform/**', '**/scripts/**', '**/testing/**', '**/test/**', 'node:*', 'ws', 'pcsclite'] }],
+    },
+  },
+  {
     files: ['**/*.test.ts', 'test/**/*.ts', 'testing/**/*.ts'],
     rules: {
       '@typescript-eslint/no-non-null-assertion': 'off',

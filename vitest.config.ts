@@ -10,7 +10,7 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['core/**/*.test.ts', 'testing/**/*.test.ts', 'apdu/**/*.test.ts', 'drivers/**/*.test.ts', 'state/**/*.test.ts', 'daemon/**/*.test.ts', 'platform/**/*.test.ts', 'scripts/**/*.test.ts'],
+          include: ['core/**/*.test.ts', 'testing/**/*.test.ts', 'apdu/**/*.test.ts', 'drivers/**/*.test.ts', 'state/**/*.test.ts', 'daemon/**/*.test.ts', 'platform/**/*.test.ts', 'scripts/**/*.test.ts', 'web/**/*.test.ts'],
           testTimeout: 20_000,
         },
       },

@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import { ApiError, type Completion } from '../client/api-client.js';
+import { msgOfCapabilities, msgOfEvent, msgOfServiceCompletion, msgOfServiceError, msgOfStatus, resultOf } from './api-map.js';
+
+const completion = (over: Partial<Completion>): Completion => ({ name: 'X.Y', requestId: 1, code: 'success', ok: true, errorCode: null, description: null, payload: {}, ...over });
+
+const RESULT = { code: 'verify.wrongPin', kind: 'verify', outcome: 'failed', zh: '密码错误', en: 'wrong PIN', triesLeft: 2, nextStep: { zh: '请重试', en: 'try again' }, sw: '63C2' };
+
+describe('kiosk api-map', () => {
+  it.each([
+    ['SSCard.CardInsertedEvent', 'SSCard.CardInsertedEvent', {}, { type: 'cardInserted' }],
+    ['SSCard.CardRemovedEvent', 'SSCard.CardRemovedEvent', { reader: 'r' }, { type: 'cardRemoved' }],
+    ['SSCard.CardIdentifiedEvent', 'SSCard.CardIdentifiedEvent', { cardNumberMasked: 'X0****019', name: '王志强', triesLeft: 3, cardState: 'active', authentic: true, reader: 'r' }, { type: 'cardIdentified', card: { cardNumberMasked: 'X0****019', name: '王志强', triesLeft: 3, cardState: 'active', authentic: true } }],
+    ['SSCard.CardIdentifiedEvent (tries unknown)', 'SSCard.CardIdentifiedEvent', { cardNumberMasked: 'X0****019', name: '王', triesLeft: null, cardState: 'active', authentic: null }, { type: 'cardIdentified', card: { cardNumberMasked: 'X0****019', name: '王', triesLeft: null, cardState: 'active', authentic: null } }],
+    ['SSCard.CardIdentifiedEvent (malformed)', 'SSCard.CardIdentifiedEvent', { name: '王' }, null],
+    ['SSCard.PinEntryStartedEvent', 'SSCard.PinEntryStartedEvent', { prompt: 'confirmNewPin' }, { type: 'pinEntryStarted', prompt: 'confirmNewPin' }],
+    ['SSCard.PinEntryStartedEvent (unknown prompt)', 'SSCard.PinEntryStartedEvent', { prompt: 'other' }, null],
+    ['SSCard.PinDigitsEvent', 'SSCard.PinDigitsEvent', { count: 4 }, { type: 'pinDigits', count: 4 }],
+    ['SSCard.PinDigitsEvent (not a count)', 'SSCard.PinDigitsEvent', { count: '4' }, null],
+    ['Common.StatusChangedEvent pcsc down', 'Common.StatusChangedEvent', { component: 'pcsc', connected: false }, { type: 'device', online: false }],
+    ['Common.StatusChangedEvent pcsc up', 'Common.StatusChangedEvent', { component: 'pcsc', connected: true }, { type: 'device', online: true }],
+    ['Common.StatusChangedEvent PIN pad', 'Common.StatusChangedEvent', { component: 'pinPad', connected: false }, null],
+    ['SSCard.SessionEndedEvent', 'SSCard.SessionEndedEvent', {}, null],
+  ])('%s', (_label, name, payload, msg) => {
+    expect(msgOfEvent(name, payload)).toEqual(msg);
+  });
+
+  it('Common.Status: online and deviceBusy are usable; offline, noDevice and a failed status are not', () => {
+    for (const [device, online] of [['online', true], ['deviceBusy', true], ['offline', false], ['noDevice', false]] as const) {
+      expect(msgOfStatus(completion({ payload: { common: { device } } }))).toEqual({ type: 'device', online });
+    }
+    expect(msgOfStatus(completion({ ok: false, code: 'internalError', payload: {} }))).toEqual({ type: 'device', online: false });
+  });
+
+  it('Common.Capabilities: services (known kinds only) and the touchscreen pad', () => {
+    const c = completion({ payload: { sscard: { role: 'kiosk', services: ['verify', 'change', 'bogus'], pinPad: { kind: 'touch', touchKeys: true }, idReader: false } } });
+    expect(msgOfCapabilities(c)).toEqual({ type: 'capabilities', services: ['verify', 'change'], touchKeys: true, idReader: false });
+    expect(msgOfCapabilities(completion({ ok: false, code: 'internalError' }))).toBeNull();
+  });
+
+  it('a service completion with a result → serviceResult, whatever its completion code', () => {
+    const m = msgOfServiceCompletion(completion({ ok: false, code: 'commandErrorCode', errorCode: 'verify.wrongPin', payload: { result: RESULT, errorCode: 'verify.wrongPin' } }));
+    expect(m).toEqual({ type: 'serviceResult', result: { ...RESULT, nextStep: { zh: '请重试', en: 'try again' } } });
+  });
+
+  it('a policy refusal keeps its violations; a materials refusal its missing items', () => {
+    const r = resultOf({ ...RESULT, code: 'pin.policy', violations: ['PIN_SEQUENCE'], missing: ['居民身份证'], sw: undefined });
+    expect(r).toMatchObject({ code: 'pin.policy', violations: ['PIN_SEQUENCE'], missing: ['居民身份证'] });
+    expect(r).not.toHaveProperty('sw');
+  });
+
+  it('a service completion without a result (deviceNotReady …) → serviceFailed with the daemon’s text, or a generic one', () => {
+    expect(msgOfServiceCompletion(completion({ ok: false, code: 'deviceNotReady', description: { zh: '未找到密码键盘', en: 'no PIN pad' } }))).toEqual({ type: 'serviceFailed', text: { zh: '未找到密码键盘', en: 'no PIN pad' } });
+    expect(msgOfServiceCompletion(completion({ ok: false, code: 'internalError' }))).toMatchObject({ type: 'serviceFailed', text: { zh: expect.any(String), en: expect.any(String) } });
+  });
+
+  it('a lost connection → serviceFailed with the client’s text', () => {
+    const e = new ApiError('connectionLost', { zh: '连接中断', en: 'lost' });
+    expect(msgOfServiceError(e)).toEqual({ type: 'serviceFailed', text: { zh: '连接中断', en: 'lost' } });
+  });
+
+  it.each([null, 'x', { code: 1 }, { code: 'a', zh: 'b' }])('not a result: %j', (x) => {
+    expect(resultOf(x)).toBeNull();
+  });
+});
