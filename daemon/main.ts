@@ -7,6 +7,7 @@
  * the API stops taking requests, a card operation in flight runs to its end, the journal is
  * flushed and closed, the devices are released.
  */
+import { defaultPagesRoot, openStaticSite, type StaticSite } from './api/static-files.js';
 import { UndoStack } from '../core/undo.js';
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -280,6 +281,13 @@ export async function startDaemon(opts: StartOptions): Promise<Daemon> {
     };
     const t = cfg.api.tls;
     const apiTls = t.cert !== undefined && t.key !== undefined ? { cert: pem('cert', t.cert), key: pem('key', t.key), ...(t.ca === undefined ? {} : { ca: pem('ca', t.ca) }) } : undefined;
+    // The screens (web/, built into dist/web by npm run build); without them the API runs alone.
+    let site: StaticSite | undefined;
+    try {
+      site = await openStaticSite({ root: defaultPagesRoot(), socketOrigins: [] });
+    } catch (e) {
+      apiLog.warn('pages not served', { why: isSsCardError(e) ? e.text.en : e instanceof Error ? e.message : String(e) });
+    }
     const api = await startApi({
       terminal,
       auth,
@@ -294,6 +302,7 @@ export async function startDaemon(opts: StartOptions): Promise<Daemon> {
       clients,
       allowUnauthenticatedLoopback: cfg.api.allowUnauthenticatedLoopback,
       ...(apiTls === undefined ? {} : { tls: apiTls }),
+      ...(site === undefined ? {} : { site }),
       logger: apiLog,
       version,
       journalPrivileged: (e) => {

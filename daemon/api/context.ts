@@ -2,6 +2,7 @@
  * What the WebSocket connections and the HTTP routes of the local API share: the ports, the logger,
  * the journal hook, and the one-card-operation-at-a-time lock.
  */
+import type { StaticSite } from './static-files.js';
 import type { Logger } from '../../core/logger.js';
 import type { OperatorAuthPort, TerminalPort } from '../terminal/port.js';
 import type { LogThrottle } from './throttle.js';
@@ -93,4 +94,6 @@ export interface ApiContext {
   journal(e: PrivilegedCall): void;
   /** The service endpoint's URI, from the configuration (never from a request's Host header). */
   serviceUri(): string;
+  /** The daemon's own pages, when it serves them. */
+  readonly site?: StaticSite | undefined;
 }

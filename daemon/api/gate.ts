@@ -99,7 +99,11 @@ export function requestGate({ api, access, throttle, logger }: GateDeps): (req: 
       const path = pathOf(req.url) ?? '/';
       const method = req.method ?? 'GET';
       const preflight = method === 'OPTIONS' && req.headers.origin !== undefined && req.headers['access-control-request-method'] !== undefined;
-      const a = access.check(req, { upgrade: false, open: preflight || (path === '/health' && (method === 'GET' || method === 'HEAD')) });
+      const read = method === 'GET' || method === 'HEAD';
+      // Open to anyone the Host check admits: the preflight, /health and the daemon's own pages
+      // (static files, no card data; docs/security.md). /status is the API's report, not a page.
+      const page = read && path !== '/status' && api.site?.owns(req.url) === true;
+      const a = access.check(req, { upgrade: false, open: preflight || page || (path === '/health' && read) });
       if (!a.ok) {
         throttle.log(req.socket.remoteAddress ?? 'unix', 'warn', 'API HTTP request refused', { remote: req.socket.remoteAddress ?? 'unix', status: a.status, why: a.reason }, a.reason, 'refused requests');
         return refuseHttp(res, path, a);

@@ -7,6 +7,7 @@ import { ErrorCode, SsCardError } from '../../core/errors.js';
 import type { ClientCredentials } from '../auth/clients.js';
 import type { OperatorAuthPort, TerminalPort } from '../terminal/port.js';
 import type { PrivilegedCall } from './context.js';
+import type { StaticSite } from './static-files.js';
 import type { LogThrottleOptions } from './throttle.js';
 
 /** TLS material of the server (PEM). */
@@ -50,6 +51,8 @@ export interface ApiOptions {
   readonly hostNames?: readonly string[];
   /** Browser origins allowed besides the daemon's own (api.allowedOrigins), `scheme://host[:port]`. */
   readonly allowedOrigins?: readonly string[];
+  /** The daemon's own pages (web/, built to dist/web), served to anyone the Host check admits; none: the API alone. */
+  readonly site?: StaticSite;
   /** Client tokens (daemon/auth/clients.ts); none: only origins, the socket, certificates and (if allowed) loopback. */
   readonly clients?: ClientCredentials;
   /** Native clients on loopback need no credential (default false: they need a client token). */

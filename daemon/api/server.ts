@@ -20,6 +20,7 @@
  * revoked tokens), fan-out.ts (terminal events to the clients), listen.ts (the server, listening,
  * the stale socket).
  */
+import { daemonSocketOrigins } from './static-files.js';
 import type { Socket } from 'node:net';
 import { WebSocketServer } from 'ws';
 import type { Logger } from '../../core/logger.js';
@@ -84,6 +85,7 @@ export async function startApi(opts: ApiOptions): Promise<ApiServer> {
     throttle,
     sequencer: new Sequencer(),
     abortGraceMs: opts.abortGraceMs ?? 10_000,
+    site: opts.site,
     journal(e) {
       if (journalHook === undefined) return;
       try {
@@ -120,6 +122,8 @@ export async function startApi(opts: ApiOptions): Promise<ApiServer> {
   const a = server.address();
   bound = typeof a === 'string' || a === null ? { port: 0, address: opts.socket ?? '' } : { port: a.port, address: a.address };
   access.bind(bound.port);
+  // The pages may open a WebSocket to this daemon only (their Content-Security-Policy's connect-src).
+  opts.site?.setSocketOrigins(opts.socket === undefined ? daemonSocketOrigins([opts.host, ...(opts.hostNames ?? [])], bound.port, opts.tls !== undefined) : []);
   logger.info('API listening', {
     address: bound.address,
     port: bound.port,
