@@ -61,6 +61,14 @@ function regexProblem(spec: unknown): BilingualText | null {
 const str = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
 const obj = (v: unknown): Record<string, unknown> => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
 
+/** `cert` and `key` of `section`.tls go together: the problem at the one missing (`what` the pair is), or null. */
+function certKeyPair(section: 'api' | 'sync', tls: Record<string, unknown>, what: BilingualText): Problem | null {
+  if ((tls.cert === undefined) === (tls.key === undefined)) return null;
+  const missing = tls.cert === undefined ? 'cert' : 'key';
+  const other = missing === 'cert' ? 'key' : 'cert';
+  return { path: [section, 'tls', missing], text: { zh: `须与 ${section}.tls.${other} 一起设置（${what.zh}）`, en: `must be set together with ${section}.tls.${other} (${what.en})` } };
+}
+
 /** Every problem of the rules joining keys; `badPaths`: keys the schema already refused, which the rules reading their value skip. */
 export function crossProblems(raw: unknown, badPaths: ReadonlySet<string>): Problem[] {
   const out: Problem[] = [];
@@ -117,12 +125,9 @@ export function crossProblems(raw: unknown, badPaths: ReadonlySet<string>): Prob
 
   // api.tls: cert and key together; a CA of client certificates needs the server's own.
   const apiTls = obj(api.tls);
-  if ((apiTls.cert === undefined) !== (apiTls.key === undefined)) {
-    const missing = apiTls.cert === undefined ? 'cert' : 'key';
-    out.push({
-      path: ['api', 'tls', missing],
-      text: { zh: `须与 api.tls.${missing === 'cert' ? 'key' : 'cert'} 一起设置（服务器证书与私钥）`, en: `must be set together with api.tls.${missing === 'cert' ? 'key' : 'cert'} (the server certificate and its key)` },
-    });
+  const apiPair = certKeyPair('api', apiTls, { zh: '服务器证书与私钥', en: 'the server certificate and its key' });
+  if (apiPair !== null) {
+    out.push(apiPair);
   } else if (apiTls.ca !== undefined && apiTls.cert === undefined) {
     out.push({ path: ['api', 'tls', 'cert'], text: { zh: '设置了 api.tls.ca（客户端证书的 CA）却没有服务器证书：请同时设置 api.tls.cert 与 api.tls.key', en: 'api.tls.ca (the CA of client certificates) is set but there is no server certificate: set api.tls.cert and api.tls.key too' } });
   }
@@ -166,13 +171,8 @@ export function crossProblems(raw: unknown, badPaths: ReadonlySet<string>): Prob
       }
     }
   }
-  if ((tls.cert === undefined) !== (tls.key === undefined)) {
-    const missing = tls.cert === undefined ? 'cert' : 'key';
-    out.push({
-      path: ['sync', 'tls', missing],
-      text: { zh: `须与 sync.tls.${missing === 'cert' ? 'key' : 'cert'} 一起设置（双向 TLS 的证书与私钥）`, en: `must be set together with sync.tls.${missing === 'cert' ? 'key' : 'cert'} (the mTLS certificate and its key)` },
-    });
-  }
+  const syncPair = certKeyPair('sync', tls, { zh: '双向 TLS 的证书与私钥', en: 'the mTLS certificate and its key' });
+  if (syncPair !== null) out.push(syncPair);
   if (Object.keys(tls).length > 0 && endpointUrl !== null && endpointUrl.protocol !== 'https:') {
     out.push({ path: ['sync', 'tls'], text: { zh: '配置了 TLS 文件，但 sync.endpoint 不是 https://', en: 'TLS files are set but sync.endpoint is not https://' } });
   }
