@@ -45,6 +45,7 @@ function fci(rt: CardRuntime): Buffer {
   return encodeBerTlv([{ tag: 0x6f, children: [{ tag: 0x84, value: SSSE_AID }, { tag: 0xa5, children: a5 }] }]);
 }
 
+/** `00 A4` SELECT: the SSSE application by AID (FCI, and 6283 / 9303 for its life cycle), the MF, DF01 or an EF by FID. */
 export function select(rt: CardRuntime, c: CommandApdu): Reply {
   if (c.p2 !== 0x00 && c.p2 !== 0x04 && c.p2 !== 0x0c) return sw(0x6a86);
   const noData = c.p2 === 0x0c;
@@ -113,6 +114,7 @@ function readAccess(rt: CardRuntime, ef: EfInfo): Reply | undefined {
   return undefined;
 }
 
+/** `00 B2` READ RECORD by record number (P2 mode 04) or by tag (mode 00), of the current EF or one given by SFI. */
 export function readRecord(rt: CardRuntime, c: CommandApdu): Reply {
   if (c.data.length > 0) return sw(0x6700);
   const mode = c.p2 & 0x07;
@@ -129,6 +131,7 @@ export function readRecord(rt: CardRuntime, c: CommandApdu): Reply {
   return ok(encodeSimpleTlv(tag, value));
 }
 
+/** `00 B0` READ BINARY of EF07 / EF08, by SFI (P1 b8 set) or of the current EF. */
 export function readBinary(rt: CardRuntime, c: CommandApdu): Reply {
   if (c.data.length > 0) return sw(0x6700);
   let offset: number;
@@ -151,6 +154,7 @@ export function readBinary(rt: CardRuntime, c: CommandApdu): Reply {
   return ok(Buffer.from(content.subarray(offset, Math.min(content.length, offset + want))));
 }
 
+/** `00 DC` UPDATE RECORD: same tag and length as the record holds, after EXTERNAL AUTHENTICATE with the file's write key. */
 export function updateRecord(rt: CardRuntime, c: CommandApdu): Reply {
   if ((c.p2 & 0x07) !== 0x04) return sw(0x6a86);
   if (c.data.length < 2) return sw(0x6700);

@@ -52,6 +52,7 @@ function setPin(rt: CardRuntime, digits: Buffer): void {
   rt.triesLeft = rt.profile.pinTryLimit;
 }
 
+/** `00 20` VERIFY: without data the tries left (or 9000 once verified); with a 3-byte BCD PIN one try. */
 export function verify(rt: CardRuntime, c: CommandApdu): Reply {
   if (c.p1 !== 0 || c.p2 !== 0) return sw(0x6a86);
   const gate = pinGate(rt);
@@ -68,6 +69,7 @@ export function verify(rt: CardRuntime, c: CommandApdu): Reply {
   }
 }
 
+/** `80 5E 01 00` CHANGE PIN: old PIN ‖ FF ‖ new PIN, each 3 bytes BCD; the old PIN costs a try when wrong. */
 export function changePin(rt: CardRuntime, c: CommandApdu): Reply {
   if (c.p2 !== 0) return sw(0x6a86);
   const gate = pinGate(rt);
@@ -97,6 +99,7 @@ export function changePin(rt: CardRuntime, c: CommandApdu): Reply {
   }
 }
 
+/** `80 5E 00 00` RELOAD PIN of 2.0 cards (PBOC form): new PIN ‖ MAC with key 5E; tries back to the limit. */
 export function reloadPinPboc(rt: CardRuntime, c: CommandApdu, challenge: Buffer | undefined): Reply {
   if (c.p1 !== 0x00 || c.p2 !== 0x00 || rt.profile.pinReload !== 'pboc') return sw(0x6a86);
   const data = c.data;

@@ -16,6 +16,7 @@ export function cardKey(rt: CardRuntime, usage: number, p2: number): Buffer | un
   return rt.profile.keys.get(cardKeyName(usage, p2));
 }
 
+/** `00 84` GET CHALLENGE: 4, 8 or 16 random bytes (the block size by default), good for the next command only. */
 export function getChallenge(rt: CardRuntime, c: CommandApdu): Reply {
   if (c.p1 !== 0 || c.p2 !== 0) return sw(0x6a86);
   if (c.data.length > 0) return sw(0x6700);
@@ -29,6 +30,7 @@ export function getChallenge(rt: CardRuntime, c: CommandApdu): Reply {
   return ok(Buffer.from(r));
 }
 
+/** `00 88` INTERNAL AUTHENTICATE: the terminal's random data encrypted with the card's key 88. */
 export function internalAuth(rt: CardRuntime, c: CommandApdu): Reply {
   if (c.p1 !== 0) return sw(0x6a86);
   if (c.data.length !== blockSize(rt.profile.algorithm)) return sw(0x6700);
@@ -45,6 +47,7 @@ function iv(rt: CardRuntime, challenge: Buffer): Buffer {
   return out;
 }
 
+/** `00 82` EXTERNAL AUTHENTICATE with key P2 (usage 82): the challenge encrypted by the terminal's PSAM. */
 export function externalAuth(rt: CardRuntime, c: CommandApdu, challenge: Buffer | undefined): Reply {
   if (c.p1 !== 0) return sw(0x6a86);
   if (c.data.length !== blockSize(rt.profile.algorithm)) return sw(0x6700);
@@ -76,6 +79,7 @@ export function checkMac(rt: CardRuntime, c: CommandApdu, usage: number, challen
   }
 }
 
+/** `84 1E` APPLICATION BLOCK (挂失) and `84 18` APPLICATION UNBLOCK (解挂, also activation): MAC with key 18. */
 export function appBlockUnblock(rt: CardRuntime, c: CommandApdu, challenge: Buffer | undefined): Reply {
   if (c.p1 !== 0 || c.p2 !== 0) return sw(0x6a86);
   if (c.data.length !== MAC_LENGTH) return sw(0x6700);
