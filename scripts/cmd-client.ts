@@ -19,7 +19,7 @@ import type { Command } from 'commander';
 import { ErrorCode, SsCardError } from '../core/errors.js';
 import { CLIENT_NAME, clientInfo, clientTokenHash, newClientToken, readClientsFile, writeClientsFile } from '../daemon/auth/clients.js';
 import type { ClientEntry, ClientInfo } from '../daemon/auth/clients.js';
-import { loadConfig } from '../daemon/config/config.js';
+import { loadConfig } from '../daemon/config/load.js';
 import { action } from './cli-util.js';
 
 export interface ClientOptions {

@@ -4,7 +4,7 @@
  * simulator. A bad configuration stops it at once with the key, the value and what is allowed.
  */
 import type { Command } from 'commander';
-import { loadConfig } from '../daemon/config/config.js';
+import { loadConfig } from '../daemon/config/load.js';
 import { startDaemon } from '../daemon/main.js';
 import { action } from './cli-util.js';
 

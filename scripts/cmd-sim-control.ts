@@ -12,7 +12,7 @@ import net from 'node:net';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { ErrorCode, SsCardError } from '../core/errors.js';
-import { loadConfig } from '../daemon/config/config.js';
+import { loadConfig } from '../daemon/config/load.js';
 import type { SimControlAnswer, SimControlRequest } from '../daemon/terminal/sim-control.js';
 import { SIM_CONTROL_COMMANDS, SIM_CONTROL_SOCKET } from '../daemon/terminal/sim-control.js';
 import { action, EXIT_FAILED, EXIT_USAGE, projectRoot } from './cli-util.js';

@@ -11,12 +11,14 @@
  * reader, which cannot set a PIN, has reset refused at routing instead). No PIN may appear, in
  * any form (testing/pin-scan.ts), in a snapshot, an emitted event, a result or the APDU trace of
  * either reader — the part of the PIN-secrecy suite (test/pin-secrecy.test.ts) for the pads the
- * daemon cannot open on this machine (USB HID, Part 10).
+ * daemon cannot open on this machine (USB HID, Part 10). With plain entry every APDU that carried
+ * the PIN is wiped once sent; with secure entry no such APDU leaves this process.
  */
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createActor, waitFor } from 'xstate';
 import type { Actor, SnapshotFrom } from 'xstate';
+import { PIN_BEARING_INS } from '../apdu/apdu.js';
 import { SsseCard } from '../drivers/card/ssse-card.js';
 import { IdCmd } from '../drivers/idcard/frame.js';
 import { SerialIdCardReader } from '../drivers/idcard/reader.js';
@@ -39,7 +41,7 @@ import { fakeReaders } from '../testing/fake-pcsc-readers.js';
 import { findLeaks, needlesFor, pinBlockNeedles } from '../testing/pin-scan.js';
 import { VirtualSsCard } from '../drivers/sim/virtual-card.js';
 import { VirtualPsam } from '../drivers/sim/virtual-psam.js';
-import type { CardTransport } from '../drivers/transport.js';
+import type { CardTransport, TransmitOptions } from '../drivers/transport.js';
 import { pinEntryOf, sessionImplementations } from '../daemon/flows/session-actors.js';
 import type { PinSlot } from '../state/pin-vault.js';
 import { createPinVault } from '../state/pin-vault.js';
@@ -133,9 +135,27 @@ interface Run {
   readonly prompts: string[];
   /** Vault slots filled (plain entry only). */
   readonly vaultPuts: PinSlot[];
+  /** The very Buffers of the PIN-bearing APDUs (INS of VERIFY, CHANGE/RELOAD PIN… with data) the session sent. */
+  readonly pinCommands: Buffer[];
   /** Both readers' APDU trace as the daemon's debug log would show it. */
   traceText(): string;
   service(kind: ServiceKind, pins: string[]): Promise<ServiceResult>;
+}
+
+/** `t`, recording the exact Buffer of every PIN-bearing command handed to it (to see it wiped afterwards). */
+function recordingPinCommands(t: CardTransport, sent: Buffer[]): CardTransport {
+  return new Proxy(t, {
+    get(target, key) {
+      if (key === 'transmit') {
+        return (command: Uint8Array, options?: TransmitOptions) => {
+          if (command.length > 5 && PIN_BEARING_INS.has(command[1]!)) sent.push(command as Buffer);
+          return target.transmit(command, options);
+        };
+      }
+      const v: unknown = Reflect.get(target, key, target);
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
 }
 
 async function start(kind: PadKind, o: { idCard: string; change?: Partial<CardProfile> }): Promise<Run> {
@@ -168,7 +188,9 @@ async function start(kind: PadKind, o: { idCard: string; change?: Partial<CardPr
     vaultPuts.push(slot);
     put(slot, digits);
   };
-  const impl = sessionImplementations({ card: () => new SsseCard(pad.transport), secureModule: psam, pinPad: pad.pad, idReader }, vault);
+  const pinCommands: Buffer[] = [];
+  const cardTransport = recordingPinCommands(pad.transport, pinCommands);
+  const impl = sessionImplementations({ card: () => new SsseCard(cardTransport), secureModule: psam, pinPad: pad.pad, idReader }, vault);
   const actor = createActor(sessionMachine.provide(impl), { input: { role: 'kiosk', offered: ['verify', 'change', 'reset'], pinEntryMs: 20_000, pinEntry: pinEntryOf(pad.pad) } });
   cleanups.push(() => {
     actor.stop();
@@ -205,6 +227,7 @@ async function start(kind: PadKind, o: { idCard: string; change?: Partial<CardPr
     pins,
     prompts,
     vaultPuts,
+    pinCommands,
     traceText: () => readers.traceText(),
     service: async (service, typed) => {
       pins.push(...typed);
@@ -293,6 +316,19 @@ describe.each(kinds.map((k) => [k.name, k] as const))('service flows with %s and
     expect(r.vcard.toProfile().pin.toString()).toBe(HOLDER_PIN);
     if (kind.secure) expect(r.pad.secureCalls!()).toEqual({ verify: 0, modify: 1 });
     expectNoPinDigits(r, result);
+  });
+
+  it('the APDUs that carried a PIN are wiped once sent (plain entry); secure entry sends none from this process', async () => {
+    const r = await start(kind, { idCard: 'id-card-2.0' });
+    expect((await r.service('verify', [WRONG_PIN])).code).toBe('verify.wrongPin');
+    expect((await r.service('verify', [HOLDER_PIN])).code).toBe('verify.ok');
+    expect((await r.service('change', [HOLDER_PIN, NEW_PIN, NEW_PIN])).code).toBe('change.ok');
+    if (kind.secure) {
+      expect(r.pinCommands).toEqual([]);
+    } else {
+      expect(r.pinCommands.length).toBeGreaterThanOrEqual(3);
+      for (const c of r.pinCommands) expect([...c].every((b) => b === 0)).toBe(true);
+    }
   });
 
   it('reset: the holder’s ID card is read over the pty and matches the card’s 社会保障号码', async () => {

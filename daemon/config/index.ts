@@ -1,15 +1,11 @@
-export {
-  CONFIG_ENV,
-  LOG_COMPONENTS,
-  LOG_LEVELS,
-  SIM_PSAM_READER,
-  configSchemaDoc,
-  isLoopbackHost,
-  loadConfig,
-  parseConfig,
-  readerMatcher,
-  renderConfigDoc,
-  resolveSimulation,
-} from './config.js';
-export type { ConfigKeyDoc, DaemonConfig, IdReaderKind, LoadConfigOptions, LogComponent, LogLevel, OperatorAccount, PinPadKind } from './config.js';
+export { parseConfig } from './config.js';
+export type { DaemonConfig, OperatorAccount } from './config.js';
+export { isLoopbackHost, readerMatcher } from './cross-checks.js';
+export { configSchemaDoc, renderConfigDoc } from './docs.js';
+export type { ConfigKeyDoc } from './docs.js';
+export { CONFIG_ENV, loadConfig } from './load.js';
+export type { LoadConfigOptions } from './load.js';
 export { projectRoot } from './root.js';
+export { LOG_COMPONENTS, LOG_LEVELS } from './schema.js';
+export type { IdReaderKind, LogComponent, LogLevel, PinPadKind } from './schema.js';
+export { SIM_PSAM_READER, resolveSimulation } from './simulation.js';

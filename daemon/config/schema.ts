@@ -2,11 +2,11 @@
  * The daemon configuration's schema (zod v4), one place for the shape, the ranges, the defaults
  * and the documentation of every key: each leaf is registered in {@link fieldDocs} with what is
  * allowed (zh-CN + en, used in error messages), its default and a one-line English description
- * (used for docs/config.md, see configSchemaDoc() in config.ts).
+ * (used for docs/config.md, see configSchemaDoc() in docs.ts).
  *
  * The schema checks each key on its own. Rules that join keys (a non-loopback host needs
- * allowRemote, the role decides the services, a serial pad needs a path…) are in config.ts, which
- * runs them on the raw input as well so every problem is reported in one go.
+ * allowRemote, the role decides the services, a serial pad needs a path…) are in cross-checks.ts,
+ * which runs them on the raw input as well so every problem is reported in one go.
  *
  * Paths stay strings here; config.ts resolves them. Nothing checks that files or devices exist
  * (the daemon does when it opens them), so a config can be checked on another machine.

@@ -6,7 +6,7 @@
  * whole actor; stopping the actor aborts the wait with IdCard_Cancelled.
  */
 import { ErrorCode, SsCardError } from '../../core/errors.js';
-import { SerialLink } from '../pinpad/serial/link.js';
+import { SerialLink } from '../serial/link.js';
 import { describeSw3, encodeRequest, IdCmd, IdFrameParser } from './frame.js';
 import type { IdCardInfo } from './info.js';
 import { parseBaseInfo } from './info.js';

@@ -1,62 +1,13 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createActor, setup, waitFor } from 'xstate';
 import { ErrorCode, isSsCardError } from '../../core/errors.js';
-import { selectAid } from '../../apdu/ssse.js';
-import { Part10SimReader } from '../sim/part10-reader.js';
-import { SimKeypad } from '../sim/pinpad-keypad.js';
-import { cardFixture } from '../sim/profile.js';
-import { SimTransport } from '../sim/sim-transport.js';
-import { VirtualSsCard } from '../sim/virtual-card.js';
-import type { CardTransport } from '../transport.js';
-import { changePinActor, pinEntryActor, verifyPinActor } from './actors.js';
 import { PinEntrySession, resolveEntryOptions } from './entry.js';
-import { PcscPinPad } from './pcsc-pinpad.js';
 import type { PinKeyEvent } from './pinpad.js';
 import { TouchPinPad } from './touch-pinpad.js';
-import { changePinWithPad, verifyPinWithPad } from './verify.js';
 
-const PIN = '123456'; // card-2.0's test PIN
+const PIN = '123456';
 
 function typeInto(pad: TouchPinPad, keys: string): void {
   for (const k of keys) pad.input(k === 'E' ? 'enter' : k === 'C' ? 'cancel' : k === 'B' ? 'backspace' : k === 'X' ? 'clear' : k);
-}
-
-/** A transport that records the exact Buffers it was handed (to prove they are wiped afterwards). */
-function spyTransport(inner: CardTransport): CardTransport & { sent: Buffer[] } {
-  const sent: Buffer[] = [];
-  return {
-    sent,
-    get readerName() {
-      return inner.readerName;
-    },
-    get atr() {
-      return inner.atr;
-    },
-    get protocol() {
-      return inner.protocol;
-    },
-    get isOpen() {
-      return inner.isOpen;
-    },
-    transmit: (c, o) => {
-      sent.push(c as Buffer);
-      return inner.transmit(Buffer.from(c), o);
-    },
-    control: (code, d, m) => inner.control(code, d, m),
-    reset: () => inner.reset(),
-    close: (d) => inner.close(d),
-  };
-}
-
-async function card20() {
-  const card = await VirtualSsCard.fromFile(cardFixture('card-2.0'));
-  const t = new SimTransport(card, { protocol: 'T0' });
-  await t.transmit(selectAid());
-  return { card, transport: spyTransport(t), inner: t };
-}
-
-function text(x: unknown): string {
-  return x instanceof Error ? `${x.message}|${JSON.stringify((x as { context?: unknown }).context ?? {})}` : JSON.stringify(x);
 }
 
 describe('entry options', () => {
@@ -175,134 +126,5 @@ describe('TouchPinPad (development source)', () => {
     const p = pad.enterPin().catch((e: unknown) => e);
     await pad.close();
     expect(isSsCardError(await p, ErrorCode.PinPad_Disconnected)).toBe(true);
-  });
-});
-
-describe('verify / change with a plain pad', () => {
-  it('VERIFY: right PIN 9000, wrong 63C5; the APDU Buffers holding the PIN are wiped; nothing observable holds the PIN', async () => {
-    const { transport, card } = await card20();
-    const pad = new TouchPinPad({ allowTouchscreen: true });
-    await pad.open();
-    const seen: unknown[] = [];
-    const ok = verifyPinWithPad(pad, transport, { onKey: (e) => seen.push(e) });
-    typeInto(pad, PIN);
-    expect(await ok).toMatchObject({ sw: 0x9000, mode: 'plain' });
-    const bad = verifyPinWithPad(pad, transport);
-    typeInto(pad, '000000');
-    expect((await bad).sw).toBe(0x63c5);
-    expect(card.pinTriesLeft).toBe(5);
-    expect(transport.sent).toHaveLength(2);
-    for (const apdu of transport.sent) expect([...apdu].every((b) => b === 0)).toBe(true);
-    expect(text(seen)).not.toContain(PIN);
-    expect(seen).toHaveLength(6);
-  });
-
-  it('CHANGE PIN: old/new/confirm; a confirm that differs is PinPad_Mismatch and sends nothing', async () => {
-    const { transport } = await card20();
-    const pad = new TouchPinPad({ allowTouchscreen: true });
-    await pad.open();
-    const prompts: string[] = [];
-    const mismatch = changePinWithPad(pad, transport, { onKey: (e) => prompts.push(e.prompt) }).catch((e: unknown) => e);
-    typeInto(pad, PIN);
-    await Promise.resolve();
-    await new Promise((r) => setImmediate(r));
-    typeInto(pad, '654321');
-    await new Promise((r) => setImmediate(r));
-    typeInto(pad, '654320');
-    const err = await mismatch;
-    expect(isSsCardError(err, ErrorCode.PinPad_Mismatch)).toBe(true);
-    expect(transport.sent).toHaveLength(0);
-    expect([...new Set(prompts)]).toEqual(['enterOldPin', 'enterNewPin', 'confirmNewPin']);
-    expect(text(err)).not.toContain('65432');
-
-    const ok = changePinWithPad(pad, transport);
-    typeInto(pad, PIN);
-    await new Promise((r) => setImmediate(r));
-    typeInto(pad, '654321');
-    await new Promise((r) => setImmediate(r));
-    typeInto(pad, '654321');
-    expect((await ok).sw).toBe(0x9000);
-    expect([...transport.sent[0]!].every((b) => b === 0)).toBe(true);
-  });
-});
-
-describe('as xstate actors', () => {
-  const machine = setup({
-    types: {},
-    actors: { verifyPin: verifyPinActor(null as never, null as never), changePin: changePinActor(null as never, null as never) },
-  }).createMachine({
-    initial: 'verifying',
-    states: {
-      verifying: {
-        invoke: {
-          src: 'verifyPin',
-          input: { timeoutMs: 5000 },
-          onDone: { target: 'done', guard: ({ event }) => event.output.sw === 0x9000 },
-          onError: 'failed',
-        },
-        on: { CANCEL: 'cancelled' },
-      },
-      done: { type: 'final' },
-      failed: { type: 'final' },
-      cancelled: { type: 'final' },
-    },
-  });
-
-  it('verifyPin runs as an invoked actor: key events are emitted (count only), the SW is the output', async () => {
-    const { transport } = await card20();
-    const pad = new TouchPinPad({ allowTouchscreen: true });
-    await pad.open();
-    const actor = createActor(machine.provide({ actors: { verifyPin: verifyPinActor(pad, transport) } }));
-    const keys: PinKeyEvent[] = [];
-    actor.start();
-    const child = actor.getSnapshot().children[Object.keys(actor.getSnapshot().children)[0]!];
-    child?.on('pinpad.key', (e: PinKeyEvent) => keys.push(e));
-    typeInto(pad, PIN);
-    await waitFor(actor, (s) => s.status === 'done');
-    expect(actor.getSnapshot().value).toBe('done');
-    expect(keys.map((k) => k.count)).toEqual([1, 2, 3, 4, 5, 6]);
-    expect(text(keys)).not.toContain(PIN);
-    expect(text(actor.getSnapshot().context ?? {})).not.toContain(PIN);
-  });
-
-  it('leaving the state stops the actor: the entry is cancelled and no command is sent', async () => {
-    const { transport } = await card20();
-    const pad = new TouchPinPad({ allowTouchscreen: true });
-    await pad.open();
-    const actor = createActor(machine.provide({ actors: { verifyPin: verifyPinActor(pad, transport) } }));
-    actor.start();
-    typeInto(pad, '123');
-    actor.send({ type: 'CANCEL' });
-    expect(actor.getSnapshot().value).toBe('cancelled');
-    typeInto(pad, '456');
-    await new Promise((r) => setImmediate(r));
-    expect(transport.sent).toHaveLength(0);
-    // the pad is free again: a new entry is not refused as busy
-    const p = pad.enterPin();
-    typeInto(pad, PIN);
-    (await p).pin.fill(0);
-  });
-
-  it('verifyPin with a secure (Part 10) pad: the reader verifies, the same machine reaches done', async () => {
-    const { inner } = await card20();
-    const keypad = new SimKeypad();
-    const reader = new Part10SimReader(inner, keypad, { msPerSecond: 20 });
-    const pad = new PcscPinPad(reader);
-    const actor = createActor(machine.provide({ actors: { verifyPin: verifyPinActor(pad, reader) } }));
-    keypad.press(`${PIN}E`);
-    actor.start();
-    await waitFor(actor, (s) => s.status === 'done');
-    expect(actor.getSnapshot().value).toBe('done');
-  });
-
-  it('pinEntryActor hands the digits to the machine (for flows that build the command elsewhere)', async () => {
-    const pad = new TouchPinPad({ allowTouchscreen: true });
-    await pad.open();
-    const actor = createActor(pinEntryActor(pad), { input: { minLength: 4, maxLength: 4 } });
-    actor.start();
-    typeInto(pad, '2468');
-    const snap = await waitFor(actor, (s) => s.status === 'done');
-    expect(snap.output?.pin.toString('latin1')).toBe('2468');
-    snap.output?.pin.fill(0);
   });
 });

@@ -14,10 +14,11 @@
  * Key events carry a count and a mask of '*' only.
  *
  * Ready for xstate v5 (the service machines of state/session.ts): every long-running method
- * takes an AbortSignal as its last argument and returns a Promise, so it maps 1:1 onto
- * `fromPromise(({ input, signal, emit }) => pad.enterPin({ ...input, onKey: (e) => emit(e) }, signal))`;
- * stopping the actor (leaving the state, CANCEL) aborts the signal and ends the entry with
- * PinPad_Cancelled, wiping what was typed. drivers/pinpad/actors.ts has the ready-made logic.
+ * takes an AbortSignal as its last argument and returns a Promise; stopping the actor (leaving
+ * the state, CANCEL) aborts the signal and ends the entry with PinPad_Cancelled, wiping what was
+ * typed. The daemon's session wiring (daemon/flows/session-actors.ts) is the one path from a pad
+ * to the card: plain entry into the session's PIN vault, then VERIFY / CHANGE PIN built and sent
+ * by the card driver (drivers/card), or secure entry through the pad.
  */
 import type { SsCardError } from '../../core/errors.js';
 

@@ -10,9 +10,9 @@
 import { ErrorCode, SsCardError } from '../../core/errors.js';
 import type { ResolvedEntryOptions } from './entry.js';
 import { entryTimeout, KeyPinPad, padDisconnected } from './entry.js';
-import type { SerialPadCommand, SerialPadParser, SerialPadProtocol } from './serial/protocol.js';
-import { SerialLink } from './serial/link.js';
-import { zt598 } from './serial/zt598.js';
+import type { SerialPadCommand, SerialPadParser, SerialPadProtocol } from './serial-protocol.js';
+import { SerialLink } from '../serial/link.js';
+import { zt598 } from './zt598.js';
 
 export interface SerialPinPadOptions {
   /** Serial device (/dev/ttyUSB0, a pty path). */

@@ -1,14 +1,13 @@
 /**
  * A simulated resident ID card reader (ID SAM module): opens the other end of a serial line (a pty
- * pair from drivers/sim/pty.ts) and answers the SAM commands of drivers/idcard/frame.ts for the
- * fixture card lying on it — or none. Cards can be placed and taken away at any time, also in the
+ * pair and the device port of drivers/sim/pty.ts) and answers the SAM commands of
+ * drivers/idcard/frame.ts for the fixture card lying on it — or none. Cards can be placed and taken away at any time, also in the
  * middle of a read (`takeAwayDuringRead`), to exercise the driver's "card taken away" handling.
  */
-import { SerialPort } from 'serialport';
-import { ErrorCode, SsCardError } from '../../core/errors.js';
 import { encodeResponse, IdFrameParser } from '../idcard/frame.js';
 import { encodeBaseInfo } from '../idcard/info.js';
 import type { IdCardFixture } from './idcard-fixtures.js';
+import { DevicePort } from './pty.js';
 
 export interface IdReaderSimOptions {
   readonly path: string;
@@ -22,7 +21,7 @@ export interface IdReaderSimOptions {
 }
 
 export class IdReaderSimulator {
-  private port: SerialPort | undefined;
+  private readonly port: DevicePort;
   private readonly parser = new IdFrameParser();
   private card: IdCardFixture | undefined;
   private selected = false;
@@ -31,7 +30,15 @@ export class IdReaderSimulator {
   /** Commands received ("20 01"…), for tests. */
   public readonly received: string[] = [];
 
-  public constructor(private readonly options: IdReaderSimOptions) {}
+  public constructor(private readonly options: IdReaderSimOptions) {
+    this.port = new DevicePort({
+      path: options.path,
+      baudRate: options.baudRate ?? 115200,
+      what: { zh: '模拟身份证读卡器', en: 'the simulated ID reader' },
+      ...(options.splitWrites === true ? { pieceSize: 7 } : {}),
+      onData: (c) => this.onData(c),
+    });
+  }
 
   /** Lay a card on the reader. */
   public place(card: IdCardFixture): void {
@@ -46,39 +53,28 @@ export class IdReaderSimulator {
   }
 
   public async start(): Promise<void> {
-    const port = new SerialPort({ path: this.options.path, baudRate: this.options.baudRate ?? 115200, autoOpen: false });
-    await new Promise<void>((resolve, reject) =>
-      port.open((err) => {
-        if (err) reject(new SsCardError(ErrorCode.Sim_Bridge, { zh: `模拟身份证读卡器无法打开 ${this.options.path}`, en: `the simulated ID reader cannot open ${this.options.path}` }, { path: this.options.path }, { cause: err }));
-        else resolve();
-      }),
-    );
-    this.port = port;
-    port.on('data', (c: Buffer) => this.onData(c));
-    port.on('error', () => undefined);
+    await this.port.open();
   }
 
   public async stop(): Promise<void> {
-    const port = this.port;
-    this.port = undefined;
-    if (port?.isOpen) await new Promise<void>((r) => port.close(() => r()));
+    await this.port.close();
   }
 
   /** Send raw bytes (tests: garbage, bad checksums). */
   public async sendRaw(bytes: Uint8Array): Promise<void> {
-    await this.write(Buffer.from(bytes));
+    await this.port.write(Buffer.from(bytes));
   }
 
   private onData(chunk: Buffer): void {
     for (const item of this.parser.push(chunk)) {
       if (item.type === 'error') {
-        void this.write(encodeResponse(0x10)); // checksum error in what the reader received
+        void this.port.write(encodeResponse(0x10)); // checksum error in what the reader received
         continue;
       }
       const [cmd, para] = [item.body[0]!, item.body[1]!];
       this.received.push(`${hex2(cmd)} ${hex2(para)}`);
       if (this.options.mute === true) continue;
-      void this.write(this.answer(cmd, para));
+      void this.port.write(this.answer(cmd, para));
     }
   }
 
@@ -111,15 +107,6 @@ export class IdReaderSimulator {
     }
   }
 
-  private async write(bytes: Buffer): Promise<void> {
-    const port = this.port;
-    if (!port?.isOpen) return;
-    const size = this.options.splitWrites === true ? 7 : bytes.length;
-    for (let i = 0; i < bytes.length; i += size) {
-      await new Promise<void>((r) => port.write(bytes.subarray(i, i + size), () => r()));
-      if (this.options.splitWrites === true) await new Promise<void>((r) => port.drain(() => r()));
-    }
-  }
 }
 
 function hex2(n: number): string {

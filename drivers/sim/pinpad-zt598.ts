@@ -1,14 +1,13 @@
 /**
- * A simulated ZT598-style serial PIN pad: it opens the other end of a serial line (a pty pair from
- * drivers/sim/pty.ts, or a null-modem cable), answers the framed commands of
- * drivers/pinpad/serial/zt598.ts, and in plaintext-input mode sends the keys of a {@link SimKeypad}
+ * A simulated ZT598-style serial PIN pad: it opens the other end of a serial line (a pty pair and
+ * the device port of drivers/sim/pty.ts, or a null-modem cable), answers the framed commands of
+ * drivers/pinpad/zt598.ts, and in plaintext-input mode sends the keys of a {@link SimKeypad}
  * as bare bytes — so the driver is exercised over a real serial path end to end.
  */
-import { SerialPort } from 'serialport';
-import { ErrorCode, SsCardError } from '../../core/errors.js';
 import type { PadKey } from '../pinpad/pinpad.js';
-import { encodeFrame, STATUS_OK, Zt598Parser } from '../pinpad/serial/zt598.js';
+import { encodeFrame, STATUS_OK, Zt598Parser } from '../pinpad/zt598.js';
 import type { SimKeypad } from './pinpad-keypad.js';
+import { DevicePort } from './pty.js';
 
 export interface Zt598SimOptions {
   /** The serial path the simulator opens (the pty end the driver does not use). */
@@ -39,7 +38,7 @@ function keyByte(k: PadKey): number | undefined {
 }
 
 export class Zt598Simulator {
-  private port: SerialPort | undefined;
+  private readonly port: DevicePort;
   private readonly parser = new Zt598Parser();
   private inputAbort: AbortController | undefined;
   /** Commands received, by command text ("3", "5033"…), for tests and the demo banner. */
@@ -48,36 +47,33 @@ export class Zt598Simulator {
   public constructor(
     private readonly keypad: SimKeypad,
     private readonly options: Zt598SimOptions,
-  ) {}
+  ) {
+    this.port = new DevicePort({
+      path: options.path,
+      baudRate: options.baudRate ?? 9600,
+      what: { zh: '模拟密码键盘', en: 'the simulated PIN pad' },
+      ...(options.splitWrites === true ? { pieceSize: 1 } : {}),
+      onData: (chunk) => this.onData(chunk),
+      onClose: () => this.stopInput(),
+    });
+  }
 
   public get inputOn(): boolean {
     return this.inputAbort !== undefined;
   }
 
   public async start(): Promise<void> {
-    const port = new SerialPort({ path: this.options.path, baudRate: this.options.baudRate ?? 9600, autoOpen: false });
-    await new Promise<void>((resolve, reject) =>
-      port.open((err) => {
-        if (err) reject(new SsCardError(ErrorCode.Sim_Bridge, { zh: `模拟密码键盘无法打开 ${this.options.path}`, en: `the simulated PIN pad cannot open ${this.options.path}` }, { path: this.options.path }, { cause: err }));
-        else resolve();
-      }),
-    );
-    this.port = port;
-    port.on('data', (chunk: Buffer) => this.onData(chunk));
-    port.on('error', () => undefined);
-    port.on('close', () => this.stopInput());
+    await this.port.open();
   }
 
   public async stop(): Promise<void> {
     this.stopInput();
-    const port = this.port;
-    this.port = undefined;
-    if (port?.isOpen) await new Promise<void>((r) => port.close(() => r()));
+    await this.port.close();
   }
 
   /** Send an unsolicited frame (tests: error frames, garbage). */
   public async sendRaw(bytes: Uint8Array): Promise<void> {
-    await this.write(Buffer.from(bytes));
+    await this.port.write(Buffer.from(bytes));
   }
 
   private onData(chunk: Buffer): void {
@@ -136,21 +132,11 @@ export class Zt598Simulator {
         return;
       }
       const b = keyByte(key);
-      if (b !== undefined) await this.write(Buffer.from([b]));
+      if (b !== undefined) await this.port.write(Buffer.from([b]));
     }
   }
 
   private async reply(payload: Buffer): Promise<void> {
-    await this.write(encodeFrame(payload));
-  }
-
-  private async write(bytes: Buffer): Promise<void> {
-    const port = this.port;
-    if (!port?.isOpen) return;
-    const pieces = this.options.splitWrites === true ? [...bytes].map((b) => Buffer.from([b])) : [bytes];
-    for (const p of pieces) {
-      await new Promise<void>((r) => port.write(p, () => r()));
-      if (this.options.splitWrites === true) await new Promise<void>((r) => port.drain(() => r()));
-    }
+    await this.port.write(encodeFrame(payload));
   }
 }

@@ -20,7 +20,7 @@ import { ErrorCode, fail, SsCardError } from '../../core/errors.js';
 import { exchangeWithGetResponse } from '../transport.js';
 import type { CardProtocol, CardTransport, Disposition, TransmitOptions } from '../transport.js';
 import type { VirtualCardDevice } from './device.js';
-import { SimCardOs } from './virtual-card.js';
+import { SimCardOs } from './card-os.js';
 
 /** When a {@link SimTransportOptions.onCommand} hook runs. */
 export type SimCommandPhase = 'before' | 'after';

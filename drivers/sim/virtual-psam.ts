@@ -21,8 +21,8 @@ import type { Algorithm } from '../../apdu/crypto.js';
 import { blockSize, checkSm4MacFold, diversify, encryptBlocks, mac } from '../../apdu/crypto.js';
 import { loadPsamProfile, masterKeyName } from './profile.js';
 import type { PsamProfile, SimProtocol } from './profile.js';
-import { ok, SimCardOs, sw } from './virtual-card.js';
-import type { Reply } from './virtual-card.js';
+import { ok, SimCardOs, sw } from './card-os.js';
+import type { Reply } from './card-os.js';
 
 /** SFI of the terminal-number EF (EF 0x16). */
 const SFI_TERMINAL_NUMBER = 0x16;

@@ -5,7 +5,7 @@
  * Shared by the serial PIN pad and the ID card reader.
  */
 import { SerialPort } from 'serialport';
-import { ErrorCode, SsCardError } from '../../../core/errors.js';
+import { ErrorCode, SsCardError } from '../../core/errors.js';
 
 export interface SerialLinkOptions {
   readonly path: string;

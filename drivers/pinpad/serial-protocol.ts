@@ -2,8 +2,8 @@
  * What a serial PIN pad framing must provide, so that a second one (KMY350x-style, docs/domain.md §6)
  * is one more file beside zt598.ts. The driver (serial-pinpad.ts) only talks through this.
  */
-import type { SsCardError } from '../../../core/errors.js';
-import type { PadKey } from '../pinpad.js';
+import type { SsCardError } from '../../core/errors.js';
+import type { PadKey } from './pinpad.js';
 
 /** One thing found in the byte stream from the pad. */
 export type SerialPadItem =

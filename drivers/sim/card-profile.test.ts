@@ -3,24 +3,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { diversify } from '../../apdu/crypto.js';
-import type { Algorithm } from '../../apdu/crypto.js';
 import { ErrorCode, isSsCardError } from '../../core/errors.js';
 import { parseCardId } from '../../apdu/records.js';
-import {
-  cardFactor,
-  cardFixture,
-  cardProfileToJson,
-  cardRecords,
-  loadCardProfile,
-  loadPsamProfile,
-  parseCardProfile,
-  parsePsamProfile,
-  psamFixture,
-  psamProfileToJson,
-  saveCardProfile,
-  withRecords,
-} from './profile.js';
-import type { MasterKeyName } from './profile.js';
+import { cardProfileToJson, loadCardProfile, parseCardProfile, saveCardProfile } from './card-profile.js';
+import { cardFactor } from './card-records.js';
+import { cardFixture, psamFixture } from './profile-files.js';
+import { loadPsamProfile } from './psam-profile.js';
 
 const CARDS = ['card-2.0', 'card-3.0', 'card-not-activated', 'card-locked'] as const;
 
@@ -91,24 +79,6 @@ describe('card fixtures', () => {
   });
 });
 
-describe('PSAM fixture', () => {
-  it('loads and round-trips to the identical JSON', async () => {
-    const raw = await json(psamFixture('psam-test'));
-    expect(psamProfileToJson(parsePsamProfile(raw))).toEqual(raw);
-  });
-
-  it('holds 3DES and SM4 masters for every usage the cards need', async () => {
-    const p = await loadPsamProfile(psamFixture('psam-test'));
-    for (const alg of ['3DES', 'SM4'] as Algorithm[]) {
-      for (const k of ['88:01', '82:0A', '82:04', '82:84', '82:86', '82:06', '18:01', '24:01', '5E:01']) {
-        expect(p.masterKeys.has(`${alg}:${k}` as MasterKeyName), `${alg}:${k}`).toBe(true);
-      }
-    }
-    expect(p.applications).toEqual({ '3DES': 0x1001, SM4: 0x1002 });
-    expect(p.terminalNumber).toBe('410100000001');
-  });
-});
-
 describe('card profile validation', () => {
   type Mutate = (j: Record<string, unknown>) => void;
   const cases: [string, Mutate, string][] = [
@@ -161,40 +131,7 @@ describe('card profile validation', () => {
   });
 });
 
-describe('PSAM profile validation', () => {
-  it.each([
-    ['terminalNumber', (j: Record<string, unknown>) => (j['terminalNumber'] = '41010000000A'), 'terminalNumber'],
-    ['master key name', (j: Record<string, unknown>) => ((j['masterKeys'] as Record<string, string>)['DES:88:01'] = '00'.repeat(16)), 'masterKeys."DES:88:01"'],
-    ['master key length', (j: Record<string, unknown>) => ((j['masterKeys'] as Record<string, string>)['SM4:88:01'] = '00'), 'masterKeys."SM4:88:01"'],
-    ['application DF', (j: Record<string, unknown>) => (j['applications'] = { SM4: '10' }), 'applications.SM4'],
-    ['key without application', (j: Record<string, unknown>) => (j['applications'] = { '3DES': '1001' }), 'masterKeys."SM4:88:01"'],
-  ])('%s', async (_what, mutate, keyPath) => {
-    const raw = await json(psamFixture('psam-test'));
-    mutate(raw);
-    const err = badProfileError(() => parsePsamProfile(raw, 'psam-test.json'));
-    expect(err.message).toContain(keyPath);
-    for (const k of Object.values(raw["masterKeys"] as Record<string, string>).filter((v) => v.length === 32)) expect(err.message).not.toContain(k);
-  });
-});
-
-describe('records written back', () => {
-  it('folds decodable records into readable data and keeps the rest as raw overrides', async () => {
-    const p = await loadCardProfile(cardFixture('card-2.0'));
-    const files = cardRecords(p);
-    const name = Buffer.alloc(30);
-    Buffer.from('c0eecbc4', 'hex').copy(name); // GBK 李四
-    files.get('EF06')!.set(0x09, name);
-    files.get('EF05')!.set(0x07, Buffer.from([0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09])); // not AN
-    const q = withRecords(p, files);
-    expect(q.holder.name).toBe('李四');
-    expect(q.issuer.cardNumber).toBe(p.issuer.cardNumber);
-    expect(q.recordOverrides.get('EF05')?.get(0x07)?.toString('hex')).toBe('010203040506070809');
-    expect(q.recordOverrides.has('EF06')).toBe(false);
-    // And back through JSON: the card would hold exactly the same records.
-    const r = parseCardProfile(JSON.parse(JSON.stringify(cardProfileToJson(q))) as unknown);
-    expect(cardRecords(r)).toEqual(files);
-  });
-
+describe('saving', () => {
   it('saveCardProfile writes a file loadCardProfile reads back', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'sscard-profile-'));
     try {

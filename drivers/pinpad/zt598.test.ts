@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ErrorCode, isSsCardError } from '../../../core/errors.js';
-import type { SerialPadItem } from './protocol.js';
+import { ErrorCode, isSsCardError } from '../../core/errors.js';
+import type { SerialPadItem } from './serial-protocol.js';
 import { encodeFrame, lrc, zt598, Zt598Parser } from './zt598.js';
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/[^0-9a-fA-F]/g, ''), 'hex');

@@ -13,9 +13,9 @@
  * `5 0 32` input off (control value as ASCII hex of the value's character).
  * Key bytes: `0`–`9`, `0D` Enter, `1B`/`80` Cancel, `08` Backspace (更正); others ignored.
  */
-import { ErrorCode, SsCardError } from '../../../core/errors.js';
-import type { PadKey } from '../pinpad.js';
-import type { SerialPadCommand, SerialPadItem, SerialPadParser, SerialPadProtocol, SerialPadResponse } from './protocol.js';
+import { ErrorCode, SsCardError } from '../../core/errors.js';
+import type { PadKey } from './pinpad.js';
+import type { SerialPadCommand, SerialPadItem, SerialPadParser, SerialPadProtocol, SerialPadResponse } from './serial-protocol.js';
 
 export const STX = 0x02;
 export const ETX = 0x03;
