@@ -75,7 +75,7 @@ export default tseslint.config(
   },
   {
     // Unit tests and the test support beside them use testing/, never the end-to-end suites' helpers
-    // (test/helpers/ starts pcscd, vpcd and daemons; a unit test that needs it is an e2e suite).
+    // (test/helpers/ is the end-to-end suites' own: daemons, virtual readers, rigs).
     files: ['core/**/*.test.ts', 'apdu/**/*.test.ts', 'drivers/**/*.test.ts', 'state/**/*.test.ts', 'daemon/**/*.test.ts', 'platform/**/*.test.ts', 'scripts/**/*.test.ts', 'web/**/*.test.ts', 'testing/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: ['**/test/**'] }],

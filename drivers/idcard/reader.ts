@@ -6,7 +6,7 @@
  * whole actor; stopping the actor aborts the wait with IdCard_Cancelled.
  */
 import { ErrorCode, SsCardError } from '../../core/errors.js';
-import { SerialLink } from '../serial/link.js';
+import { commandTimeoutOf, lineOptionsOf, SerialLink, type SerialDeviceOptions } from '../serial/link.js';
 import { describeSw3, encodeRequest, IdCmd, IdFrameParser } from './frame.js';
 import type { IdCardInfo } from './info.js';
 import { parseBaseInfo } from './info.js';
@@ -45,15 +45,8 @@ export interface IdCardReader {
   onStatus(listener: (status: IdCardReaderStatus) => void): () => void;
 }
 
-export interface SerialIdCardReaderOptions {
-  readonly path: string;
-  /** Default 115200. */
-  readonly baudRate?: number;
-  /** Per-command answer timeout (default 3000 ms; READ BASE INFO is ~1.3 KB). */
-  readonly commandTimeoutMs?: number;
-  readonly reconnectMinMs?: number;
-  readonly reconnectMaxMs?: number;
-}
+/** Baud rate 115200 and a command timeout of 3000 ms (READ BASE INFO is ~1.3 KB) unless given. */
+export type SerialIdCardReaderOptions = SerialDeviceOptions;
 
 interface Response {
   readonly sw3: number;
@@ -78,16 +71,9 @@ export class SerialIdCardReader implements IdCardReader {
 
   public constructor(options: SerialIdCardReaderOptions) {
     this.name = `ID reader@${options.path}`;
-    const t = options.commandTimeoutMs ?? 3000;
-    if (!Number.isInteger(t) || t < 10 || t > 60_000) {
-      throw new SsCardError(ErrorCode.Input_BadOption, { zh: `选项 commandTimeoutMs 必须是 10–60000 的整数，实际为 ${String(t)}`, en: `option commandTimeoutMs must be an integer 10..60000, got ${String(t)}` }, { option: 'commandTimeoutMs' });
-    }
-    this.commandTimeoutMs = t;
+    this.commandTimeoutMs = commandTimeoutOf(options, 3000);
     this.link = new SerialLink({
-      path: options.path,
-      baudRate: options.baudRate ?? 115200,
-      ...(options.reconnectMinMs === undefined ? {} : { reconnectMinMs: options.reconnectMinMs }),
-      ...(options.reconnectMaxMs === undefined ? {} : { reconnectMaxMs: options.reconnectMaxMs }),
+      ...lineOptionsOf(options, 115200),
       what: { zh: '身份证读卡器', en: 'ID card reader' },
       notFoundCode: ErrorCode.IdCard_ReaderNotFound,
       disconnectedCode: ErrorCode.IdCard_Disconnected,

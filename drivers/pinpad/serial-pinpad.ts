@@ -11,20 +11,13 @@ import { ErrorCode, SsCardError } from '../../core/errors.js';
 import type { ResolvedEntryOptions } from './entry.js';
 import { entryTimeout, KeyPinPad, padDisconnected } from './entry.js';
 import type { SerialPadCommand, SerialPadParser, SerialPadProtocol } from './serial-protocol.js';
-import { SerialLink } from '../serial/link.js';
+import { commandTimeoutOf, lineOptionsOf, SerialLink, type SerialDeviceOptions } from '../serial/link.js';
 import { zt598 } from './zt598.js';
 
-export interface SerialPinPadOptions {
-  /** Serial device (/dev/ttyUSB0, a pty path). */
-  readonly path: string;
-  /** Default: the protocol's (ZT598: 9600). */
-  readonly baudRate?: number;
+/** Baud rate: the protocol's (ZT598: 9600), command timeout 1500 ms, unless given. */
+export interface SerialPinPadOptions extends SerialDeviceOptions {
   /** Default: ZT598-style. */
   readonly protocol?: SerialPadProtocol;
-  /** Per-command answer timeout (default 1500 ms). */
-  readonly commandTimeoutMs?: number;
-  readonly reconnectMinMs?: number;
-  readonly reconnectMaxMs?: number;
 }
 
 interface Pending {
@@ -52,16 +45,9 @@ export class SerialPinPad extends KeyPinPad {
     this.protocol = options.protocol ?? zt598;
     this.parser = this.protocol.createParser();
     this.name = `${this.protocol.name}@${options.path}`;
-    const t = options.commandTimeoutMs ?? 1500;
-    if (!Number.isInteger(t) || t < 10 || t > 60_000) {
-      throw new SsCardError(ErrorCode.Input_BadOption, { zh: `选项 commandTimeoutMs 必须是 10–60000 的整数，实际为 ${String(t)}`, en: `option commandTimeoutMs must be an integer 10..60000, got ${String(t)}` }, { option: 'commandTimeoutMs' });
-    }
-    this.commandTimeoutMs = t;
+    this.commandTimeoutMs = commandTimeoutOf(options, 1500);
     this.link = new SerialLink({
-      path: options.path,
-      baudRate: options.baudRate ?? this.protocol.defaultBaudRate,
-      ...(options.reconnectMinMs === undefined ? {} : { reconnectMinMs: options.reconnectMinMs }),
-      ...(options.reconnectMaxMs === undefined ? {} : { reconnectMaxMs: options.reconnectMaxMs }),
+      ...lineOptionsOf(options, this.protocol.defaultBaudRate),
       what: { zh: '密码键盘', en: 'PIN pad' },
       notFoundCode: ErrorCode.PinPad_NotFound,
       disconnectedCode: ErrorCode.PinPad_Disconnected,

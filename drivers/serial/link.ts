@@ -28,6 +28,37 @@ export interface SerialLinkOptions {
   onDisconnected?(error: Error | undefined): void;
 }
 
+/** What a device on a serial line is configured with (the ID card reader, the serial PIN pad). */
+export interface SerialDeviceOptions {
+  /** Serial device (/dev/ttyUSB0, a pty path). */
+  readonly path: string;
+  /** Default: the device's own. */
+  readonly baudRate?: number;
+  /** Per-command answer timeout, 10..60000 ms (default: the device's own). */
+  readonly commandTimeoutMs?: number;
+  readonly reconnectMinMs?: number;
+  readonly reconnectMaxMs?: number;
+}
+
+/** The command timeout of a serial device: the option, checked, or the device's default. */
+export function commandTimeoutOf(options: SerialDeviceOptions, defaultMs: number): number {
+  const t = options.commandTimeoutMs ?? defaultMs;
+  if (!Number.isInteger(t) || t < 10 || t > 60_000) {
+    throw new SsCardError(ErrorCode.Input_BadOption, { zh: `选项 commandTimeoutMs 必须是 10–60000 的整数，实际为 ${String(t)}`, en: `option commandTimeoutMs must be an integer 10..60000, got ${String(t)}` }, { option: 'commandTimeoutMs' });
+  }
+  return t;
+}
+
+/** The line's options from a device's: path, baud rate (or the device's default) and the reconnect delays given. */
+export function lineOptionsOf(options: SerialDeviceOptions, defaultBaudRate: number): Pick<SerialLinkOptions, 'path' | 'baudRate' | 'reconnectMinMs' | 'reconnectMaxMs'> {
+  return {
+    path: options.path,
+    baudRate: options.baudRate ?? defaultBaudRate,
+    ...(options.reconnectMinMs === undefined ? {} : { reconnectMinMs: options.reconnectMinMs }),
+    ...(options.reconnectMaxMs === undefined ? {} : { reconnectMaxMs: options.reconnectMaxMs }),
+  };
+}
+
 export class SerialLink {
   private port: SerialPort | undefined;
   private closed = false;
