@@ -44,7 +44,7 @@ export { SERVICE_COMMANDS, TOUCH_KEYS } from './bench/fuzz/spec.js';
 export type { Action, BodyKind, Cred, Frame, HostKind, HttpSpec, OriginKind, TouchKeySpec, TrafficShape, UpgradeSpec } from './bench/fuzz/spec.js';
 export { batchOf, trafficArbitrary } from './bench/fuzz/traffic.js';
 export { KeypadModel, isDigitTouchKey } from './bench/fuzz/keypad.js';
-export { expectationOf } from './bench/fuzz/access.js';
+export { daemonPages, expectationOf } from './bench/fuzz/access.js';
 export type { Expectation } from './bench/fuzz/access.js';
 export type { FuzzTarget } from './bench/fuzz/wire.js';
 export type { FuzzReport } from './bench/fuzz/report.js';

@@ -31,7 +31,7 @@ import { DEFAULT_SCRYPT, hashPassphrase } from '../daemon/auth/passphrase.js';
 import { loadIdCardFixture } from '../drivers/sim/idcard-fixtures.js';
 import { IdReaderSimulator } from '../drivers/sim/idcard-reader.js';
 import { PtyPair } from '../drivers/sim/pty.js';
-import { runFuzz } from './api-fuzz.js';
+import { daemonPages, runFuzz } from './api-fuzz.js';
 import type { FuzzReport } from './api-fuzz.js';
 import { Cards } from './bench/cards.js';
 import { Daemon, entryScript } from './bench/daemon.js';
@@ -171,7 +171,7 @@ async function sendTraffic(o: Options, daemon: Daemon, token: string, rssIdle: n
   const sampler = setInterval(() => (rssMax = Math.max(rssMax, rssKb(daemon.pid) ?? 0)), 100);
   try {
     const report = await runFuzz(
-      { host: '127.0.0.1', port: daemon.port, token, maxFrameBytes: MAX_FRAME, reader: SYSTEM_VPCD.cardReader },
+      { host: '127.0.0.1', port: daemon.port, token, maxFrameBytes: MAX_FRAME, reader: SYSTEM_VPCD.cardReader, page: await daemonPages() },
       {
         seed: o.seed,
         messages: o.messages,

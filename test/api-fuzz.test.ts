@@ -17,7 +17,7 @@ import type { TestClient } from '../testing/api-test-client.js';
 import { loadIdCardFixture } from '../drivers/sim/idcard-fixtures.js';
 import { IdReaderSimulator } from '../drivers/sim/idcard-reader.js';
 import { PtyPair } from '../drivers/sim/pty.js';
-import { runFuzz } from '../scripts/api-fuzz.js';
+import { daemonPages, runFuzz } from '../scripts/api-fuzz.js';
 import type { FuzzReport } from '../scripts/api-fuzz.js';
 import { DaemonProcess, connectClient } from './helpers/daemon.js';
 import { CARD_READER, PSAM_READER, requireStack } from './helpers/stack.js';
@@ -166,7 +166,7 @@ afterAll(async () => {
 
 describe('hostile traffic against the daemon (counter, pcscd + vpcd, log at debug)', () => {
   it(`${MESSAGES} messages of seed ${SEED}: every kind is sent, the answers refuse what they must, nothing is let through, no anomaly`, async () => {
-    const target = { host: '127.0.0.1', port: daemon.port, token: daemon.token!, maxFrameBytes: MAX_FRAME, reader: CARD_READER };
+    const target = { host: '127.0.0.1', port: daemon.port, token: daemon.token!, maxFrameBytes: MAX_FRAME, reader: CARD_READER, page: await daemonPages() };
     const warm = await runFuzz(target, { seed: SEED + 1, messages: WARMUP, deadlineMs: 20_000 });
     expect(warm.anomalies.examples).toEqual([]);
     await sleep(1000);

@@ -15,6 +15,12 @@ describe('access expectations (docs/api.md "Who may talk to the daemon")', () =>
     [{ host: 'ip', origin: 'own', cred: 'none', upgrade: true }, { mustRefuse: false, mustAdmit: false }],
     [{ host: 'ip', origin: 'none', cred: 'tokenInQuery', upgrade: true }, { mustRefuse: true, mustAdmit: false }],
     [{ host: 'ip', origin: 'none', cred: 'operatorJunk', upgrade: false, method: 'GET', target: '//[' }, { mustRefuse: true, mustAdmit: false }],
+    [{ host: 'ip', origin: 'none', cred: 'none', upgrade: false, method: 'GET', target: '/kiosk', page: true }, { mustRefuse: false, mustAdmit: false }],
+    [{ host: 'ip', origin: 'none', cred: 'none', upgrade: false, method: 'GET', target: '/kiosk', page: false }, { mustRefuse: true, mustAdmit: false }],
+    [{ host: 'ip', origin: 'none', cred: 'none', upgrade: false, method: 'POST', target: '/kiosk', page: true }, { mustRefuse: true, mustAdmit: false }],
+    [{ host: 'ip', origin: 'none', cred: 'none', upgrade: false, method: 'GET', target: '/status', page: true }, { mustRefuse: true, mustAdmit: false }],
+    [{ host: 'foreign', origin: 'none', cred: 'none', upgrade: false, method: 'GET', target: '/kiosk', page: true }, { mustRefuse: true, mustAdmit: false }],
+    [{ host: 'ip', origin: 'foreign', cred: 'none', upgrade: false, method: 'GET', target: '/kiosk', page: true }, { mustRefuse: true, mustAdmit: false }],
   ] as const)('%j → %j', (r, e) => {
     expect(expectationOf(r)).toEqual(e);
   });

@@ -219,7 +219,7 @@ export class Runner {
   private async http(h: HttpSpec): Promise<void> {
     const t = this.target;
     const target = h.target.replace('{port}', String(t.port));
-    const exp = expectationOf({ host: h.host, origin: h.origin, cred: h.cred, upgrade: false, method: h.method, target: h.target, raw: h.raw, hugeHeader: h.hugeHeader });
+    const exp = expectationOf({ host: h.host, origin: h.origin, cred: h.cred, upgrade: false, method: h.method, target: h.target, raw: h.raw, hugeHeader: h.hugeHeader, page: t.page?.(target) ?? false });
     const max = t.maxFrameBytes;
     const parts: (Buffer | number)[] = [];
     const heads: boolean[] = [];

@@ -12,6 +12,8 @@ export interface FuzzTarget {
   readonly token: string;
   readonly maxFrameBytes: number;
   readonly reader: string;
+  /** The daemon's own pages (access.ts daemonPages): open to GET/HEAD without a credential. */
+  readonly page?: (target: string) => boolean;
 }
 
 export function hostHeader(h: HostKind, port: number): string | null {
