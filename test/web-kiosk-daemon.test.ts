@@ -5,7 +5,7 @@
  * driven by playwright-core. The card is pulled and put back with `sscard sim-control`, as a
  * technician would on a demo machine.
  *
- * Flows: insert → the masked holder and only the kiosk's services; verify with the right PIN
+ * Flows: a page opened with the card already in → its holder's menu; insert → the masked holder and only the kiosk's services; verify with the right PIN
  * (verify.ok); a wrong PIN (the tries left shown, one try spent on the card); the card pulled at
  * the PIN screen (back to the start). After each: no PIN digit sequence in the DOM, the storage or
  * the console. Screenshots in var/test-output/web/daemon-*.png.
@@ -55,14 +55,16 @@ async function openKiosk(): Promise<Page> {
   return page;
 }
 
-/** Attract → insert card → (the card goes in) → menu. */
-async function toMenu(page: Page): Promise<void> {
-  await page.locator('[data-screen="attract"]').click();
-  await page.locator('[data-screen="insertCard"]').waitFor();
+/** With the card out: the page opens on attract → touch → insert card → (the card goes in) → menu. */
+async function openToMenu(): Promise<Page> {
   await simControl('remove');
   await cardPresent(false);
+  const page = await openKiosk();
+  await page.locator('[data-screen="attract"]').click();
+  await page.locator('[data-screen="insertCard"]').waitFor();
   await simControl('insert');
   await page.locator('[data-screen="menu"]').waitFor({ timeout: 20_000 });
+  return page;
 }
 
 async function typePin(page: Page, pin: string): Promise<void> {
@@ -115,10 +117,20 @@ afterAll(async () => {
 });
 
 describe('the kiosk screen on the real daemon (simulating, pcscd + vpcd, Chromium)', () => {
+  it('a page opened while the card is already in (the daemon started with it): the holder\'s menu at once', async () => {
+    const page = await openKiosk();
+    await page.locator('[data-screen="menu"]').waitFor({ timeout: 20_000 });
+    const card = await page.getByTestId('card').innerText();
+    expect(card).toContain('王**');
+    expect(card).toContain('X0****019');
+    expect(await page.content()).not.toContain(NAME);
+    await page.screenshot({ path: path.join(SHOTS, 'daemon-card-already-in.png') });
+    await page.close();
+  });
+
   it('insert → the masked holder and the kiosk services; verify with the right PIN → verify.ok', async () => {
     consoleLines.length = 0;
-    const page = await openKiosk();
-    await toMenu(page);
+    const page = await openToMenu();
     const card = await page.getByTestId('card').innerText();
     expect(card).toContain('王**');
     expect(card).toContain('X0****019');
@@ -143,8 +155,7 @@ describe('the kiosk screen on the real daemon (simulating, pcscd + vpcd, Chromiu
   });
 
   it('a wrong PIN: the result names the tries left, and the card spent one', async () => {
-    const page = await openKiosk();
-    await toMenu(page);
+    const page = await openToMenu();
     await page.getByTestId('service-verify').click();
     await page.getByTestId('start').click();
     await typePin(page, WRONG);
@@ -160,8 +171,7 @@ describe('the kiosk screen on the real daemon (simulating, pcscd + vpcd, Chromiu
   });
 
   it('the card pulled at the PIN screen: the kiosk says so and goes back to the start', async () => {
-    const page = await openKiosk();
-    await toMenu(page);
+    const page = await openToMenu();
     await page.getByTestId('service-verify').click();
     await page.getByTestId('start').click();
     await page.locator('.prompt', { hasText: '请输入密码' }).waitFor({ timeout: 20_000 });

@@ -23,7 +23,7 @@
 import { PIN_BEARING_INS } from '../apdu/apdu.js';
 import { SW_PIN_BLOCKED, swWrongPin } from '../apdu/sw.js';
 import { ErrorCode, SsCardError } from '../core/errors.js';
-import { maskCardNumber } from '../core/mask.js';
+import { maskCardNumber, maskName } from '../core/mask.js';
 import type { CardState } from '../state/card-state.js';
 import { PIN_LENGTH } from '../state/pin-policy.js';
 import { results } from '../state/results.js';
@@ -230,6 +230,7 @@ export class FakeTerminal implements TerminalPort {
         present: c !== null,
         identified: c !== null,
         cardNumberMasked: c === null ? null : maskCardNumber(c.cardNumber),
+        nameMasked: c === null ? null : maskName(c.name),
         specVersion: c?.specVersion ?? null,
         triesLeft: c === null ? null : this.triesLeft,
         cardState: c === null ? null : this.cardState(),

@@ -51,6 +51,8 @@ export interface TerminalStatusReport {
     readonly present: boolean;
     readonly identified: boolean;
     readonly cardNumberMasked: string | null;
+    /** The holder's name masked (core/mask.ts: 王**), for a screen opened while the card is in. */
+    readonly nameMasked: string | null;
     readonly specVersion: string | null;
     readonly triesLeft: number | null;
     readonly cardState: string | null;

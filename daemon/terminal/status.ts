@@ -6,7 +6,7 @@
  */
 import type { BilingualText } from '../../core/text.js';
 import { bi } from '../../core/text.js';
-import { maskCardNumber } from '../../core/mask.js';
+import { maskCardNumber, maskName } from '../../core/mask.js';
 import { toHex } from '../../apdu/hex.js';
 import type { IdCardReader } from '../../drivers/idcard/reader.js';
 import type { PcscService } from '../../drivers/pcsc/pcsc-service.js';
@@ -109,6 +109,7 @@ export function status(s: StatusSources): TerminalStatusReport {
       present: slot?.present === true,
       identified,
       cardNumberMasked: identified ? maskCardNumber(ctx.card.cardNumber) : null,
+      nameMasked: identified ? maskName(ctx.card.name) : null,
       specVersion: identified ? ctx.card.specVersion : null,
       triesLeft: identified ? (ctx.triesLeft ?? null) : null,
       cardState: identified ? (ctx.cardState ?? null) : null,

@@ -127,7 +127,7 @@ describe('Terminal', () => {
     expect(r.terminal.health().reasons.map((x) => x.component)).toContain('journal');
     await insertedAndIdentified(r);
     const st = r.terminal.status();
-    expect(st.card).toMatchObject({ present: true, identified: true, cardNumberMasked: 'X0****019', specVersion: '2.00', triesLeft: 6, cardState: 'active' });
+    expect(st.card).toMatchObject({ present: true, identified: true, cardNumberMasked: 'X0****019', nameMasked: '王**', specVersion: '2.00', triesLeft: 6, cardState: 'active' });
     expect(st.psam).toMatchObject({ connected: true });
     expect(st.readers.map((x) => [x.name, x.slot])).toEqual([
       [CARD, 'card'],

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ApiError, type Completion } from '../client/api-client.js';
-import { msgOfCapabilities, msgOfEvent, msgOfServiceCompletion, msgOfServiceError, msgOfStatus, resultOf } from './api-map.js';
+import { cardOfStatus, msgOfCapabilities, msgOfEvent, msgOfServiceCompletion, msgOfServiceError, msgOfStatus, resultOf } from './api-map.js';
 
 const completion = (over: Partial<Completion>): Completion => ({ name: 'X.Y', requestId: 1, code: 'success', ok: true, errorCode: null, description: null, payload: {}, ...over });
 
@@ -30,6 +30,18 @@ describe('kiosk api-map', () => {
       expect(msgOfStatus(completion({ payload: { common: { device } } }))).toEqual({ type: 'device', online });
     }
     expect(msgOfStatus(completion({ ok: false, code: 'internalError', payload: {} }))).toEqual({ type: 'device', online: false });
+  });
+
+  it('Common.Status: a card already identified is the holder\'s, greeted by the masked name; none, unidentified or failed: nothing', () => {
+    const card = { present: true, identified: true, cardNumberMasked: 'X0****019', nameMasked: '王**', specVersion: '2.00', triesLeft: 6, cardState: 'active', session: 'identified' };
+    expect(cardOfStatus(completion({ payload: { common: { device: 'online' }, sscard: { card } } }))).toEqual({
+      type: 'cardIdentified',
+      card: { cardNumberMasked: 'X0****019', name: '王**', triesLeft: 6, cardState: 'active', authentic: null },
+    });
+    expect(cardOfStatus(completion({ payload: { sscard: { card: { ...card, identified: false, cardNumberMasked: null, nameMasked: null } } } }))).toBeNull();
+    expect(cardOfStatus(completion({ payload: { sscard: { card: { ...card, nameMasked: null } } } }))).toBeNull();
+    expect(cardOfStatus(completion({ payload: {} }))).toBeNull();
+    expect(cardOfStatus(completion({ ok: false, code: 'internalError', payload: { sscard: { card } } }))).toBeNull();
   });
 
   it('Common.Capabilities: services (known kinds only) and the touchscreen pad', () => {

@@ -81,6 +81,19 @@ export function msgOfEvent(name: string, p: Payload): Msg | null {
   }
 }
 
+/**
+ * `Common.Status`'s card (docs/api.md "Common"): a card already identified when the page connects
+ * (the daemon started with it in, or the page was reloaded) is the holder's, greeted by the masked
+ * name the report carries; null when there is none.
+ */
+export function cardOfStatus(c: Completion): Msg | null {
+  const ss = isObj(c.payload['sscard']) ? c.payload['sscard'] : null;
+  const card = ss !== null && isObj(ss['card']) ? ss['card'] : null;
+  if (!c.ok || card === null || card['identified'] !== true) return null;
+  if (!str(card['cardNumberMasked']) || !str(card['nameMasked']) || !str(card['cardState'])) return null;
+  return { type: 'cardIdentified', card: { cardNumberMasked: card['cardNumberMasked'], name: card['nameMasked'], triesLeft: intOrNull(card['triesLeft']), cardState: card['cardState'], authentic: null } };
+}
+
 /** `Common.Status`: the card slot's reader reachable (not `offline` = PC/SC down, not `noDevice`). */
 export function msgOfStatus(c: Completion): Msg {
   const common = isObj(c.payload['common']) ? c.payload['common'] : {};

@@ -6,7 +6,7 @@
  */
 import { ApiClient, isApiError, type SocketFactory } from '../client/api-client.js';
 import { serviceUrl } from '../client/messages.js';
-import { msgOfCapabilities, msgOfEvent, msgOfServiceCompletion, msgOfServiceError, msgOfStatus, SERVICE_COMMAND } from './api-map.js';
+import { cardOfStatus, msgOfCapabilities, msgOfEvent, msgOfServiceCompletion, msgOfServiceError, msgOfStatus, SERVICE_COMMAND } from './api-map.js';
 import { initialState, step, type Effect, type KioskConfig, type KioskState, type Msg } from './flow.js';
 
 /** How long a service may wait for the holder at most (the header timeout; the pad has its own). */
@@ -73,7 +73,10 @@ export function startKiosk(o: KioskOptions): KioskController {
     try {
       const caps = msgOfCapabilities(await client.command('Common.Capabilities'));
       if (caps !== null) dispatch(caps);
-      dispatch(msgOfStatus(await client.command('Common.Status')));
+      const status = await client.command('Common.Status');
+      dispatch(msgOfStatus(status));
+      const card = cardOfStatus(status);
+      if (card !== null) dispatch(card);
     } catch (e) {
       // The connection went again; the next open refreshes.
       if (!isApiError(e)) throw e;
