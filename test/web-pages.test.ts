@@ -9,103 +9,26 @@
  * on-screen keypad shows dots and ends in a result, the en toggle and elder mode switch, and the
  * API going away shows "temporarily unavailable" and recovers without a reload. Screenshots go to
  * var/test-output/web/ (looked at by a person: Chinese renders, nothing overlaps).
- * Full flows against the daemon over pcscd + vpcd come later.
+ * Full flows against the daemon over pcscd + vpcd: test/web-kiosk-daemon.test.ts. The harness
+ * (build, page server, WebSocket proxy, Chromium) is test/helpers/web-harness.ts, shared with
+ * test/web-a11y.test.ts.
  */
-import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import http from 'node:http';
-import net from 'node:net';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { chromium } from 'playwright-core';
-import type { BrowserContext, Page } from 'playwright-core';
-import { build } from 'vite';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openStaticSite, type StaticSite } from '../daemon/api/static-files.js';
-import { startTestApi, type TestApi } from '../testing/api-test-client.js';
-import { FakeTerminal } from '../testing/fake-terminal.js';
+import { startWebHarness, type WebHarness } from './helpers/web-harness.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const SHOTS = join(process.cwd(), 'var', 'test-output', 'web');
 const PIN = '147258';
 
-let outDir: string;
-let profile: string;
-let site: StaticSite;
-let server: http.Server;
-let origin = '';
-let api: TestApi | null = null;
-let terminal: FakeTerminal;
-let context: BrowserContext;
-const consoleLines: string[] = [];
-
-async function startApi(): Promise<void> {
-  terminal = new FakeTerminal({ card: null });
-  api = await startTestApi({ terminal, allowUnauthenticatedLoopback: false, allowedOrigins: [origin] });
-}
-
-/** Pass a WebSocket upgrade on to the API's port, byte for byte. */
-function proxyUpgrade(req: http.IncomingMessage, socket: net.Socket, head: Buffer): void {
-  if (api === null) return void socket.destroy();
-  const port = Number(new URL(api.base).port);
-  const upstream = net.connect(port, '127.0.0.1', () => {
-    const lines = [`${req.method ?? 'GET'} ${req.url ?? '/'} HTTP/1.1`];
-    for (let i = 0; i < req.rawHeaders.length; i += 2) lines.push(`${req.rawHeaders[i]!}: ${req.rawHeaders[i + 1]!}`);
-    upstream.write(lines.join('\r\n') + '\r\n\r\n');
-    if (head.length > 0) upstream.write(head);
-    socket.pipe(upstream).pipe(socket);
-  });
-  upstream.on('error', () => socket.destroy());
-  socket.on('error', () => upstream.destroy());
-}
-
-async function shot(page: Page, name: string): Promise<void> {
-  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
-}
-
-async function openPage(path: string): Promise<Page> {
-  const page = await context.newPage();
-  page.on('console', (m) => consoleLines.push(`${m.type()}: ${m.text()}`));
-  page.on('pageerror', (e) => consoleLines.push(`pageerror: ${e.message}`));
-  await page.goto(origin + path);
-  return page;
-}
+let web: WebHarness;
+const openPage = (path: string): Promise<Page> => web.openPage(path);
+const shot = (page: Page, name: string): Promise<void> => web.shot(page, name);
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} missing: run scripts/setup.sh`);
-  outDir = await mkdtemp(join(tmpdir(), 'sscard-web-build-'));
-  profile = await mkdtemp(join(tmpdir(), 'sscard-web-profile-'));
-  await mkdir(SHOTS, { recursive: true });
-  await build({ configFile: join(process.cwd(), 'web', 'vite.config.ts'), logLevel: 'warn', build: { outDir, emptyOutDir: true } });
-  site = await openStaticSite({ root: outDir, socketOrigins: [] });
-  server = http.createServer((req, res) => {
-    if (!site.handle(req, res)) {
-      res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
-      res.end('not found');
-    }
-  });
-  server.on('upgrade', proxyUpgrade);
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as AddressInfo).port;
-  origin = `http://127.0.0.1:${port}`;
-  site.setSocketOrigins([`ws://127.0.0.1:${port}`]);
-  await startApi();
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    viewport: { width: 1024, height: 768 },
-    locale: 'zh-CN',
-  });
+  web = await startWebHarness();
 }, 120_000);
 
 afterAll(async () => {
-  await context?.close();
-  await api?.close();
-  await new Promise<void>((r) => (server === undefined ? r() : server.close(() => r())));
-  await rm(outDir, { recursive: true, force: true });
-  await rm(profile, { recursive: true, force: true });
+  await web?.close();
 });
 
 /** Whether Chinese text is drawn with a CJK font (not tofu): the glyphs of 社 and 会 differ in width from the missing-glyph box. */
@@ -132,14 +55,14 @@ describe('web pages in Chromium', () => {
   });
 
   it('/kiosk: the attract screen in Chinese, connected (no "unavailable"), CSP satisfied', async () => {
-    consoleLines.length = 0;
+    web.consoleLines.length = 0;
     const page = await openPage('/kiosk');
     await page.locator('[data-screen="attract"]').waitFor();
     expect(await page.locator('[data-screen="attract"]').innerText()).toContain('轻触屏幕开始办理');
     await page.getByTestId('unavailable').waitFor({ state: 'detached' });
     expect(await page.locator('html').getAttribute('lang')).toBe('zh-CN');
     await shot(page, 'kiosk-attract');
-    expect(consoleLines.filter((l) => /Content Security Policy|pageerror|error:/i.test(l))).toEqual([]);
+    expect(web.consoleLines.filter((l) => /Content Security Policy|pageerror|error:/i.test(l))).toEqual([]);
     await page.close();
   });
 
@@ -149,7 +72,7 @@ describe('web pages in Chromium', () => {
     await page.locator('[data-screen="attract"]').click();
     await page.locator('[data-screen="insertCard"]').waitFor();
     await shot(page, 'kiosk-insert');
-    terminal.insertCard({ name: '王志强' });
+    web.terminal.insertCard({ name: '王志强' });
     await page.locator('[data-screen="menu"]').waitFor();
     const card = await page.getByTestId('card').innerText();
     expect(card).toContain('王**');
@@ -196,7 +119,7 @@ describe('web pages in Chromium', () => {
 
     await page.getByTestId('finish').click();
     await page.locator('[data-screen="attract"]').waitFor();
-    terminal.removeCard();
+    web.terminal.removeCard();
     await page.close();
   });
 
@@ -219,12 +142,11 @@ describe('web pages in Chromium', () => {
     const page = await openPage('/kiosk');
     await page.getByTestId('unavailable').waitFor({ state: 'detached' });
     await page.evaluate('window.marker = 42');
-    await api!.close();
-    api = null;
+    await web.stopApi();
     await page.getByTestId('unavailable').waitFor();
     expect(await page.getByTestId('unavailable').innerText()).toContain('服务暂时不可用');
     await shot(page, 'kiosk-unavailable');
-    await startApi();
+    await web.startApi();
     await page.getByTestId('unavailable').waitFor({ state: 'detached', timeout: 15_000 });
     expect(await page.evaluate<number>('window.marker')).toBe(42);
     await page.close();
