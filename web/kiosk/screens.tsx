@@ -68,7 +68,8 @@ function PinScreen({ state, screen, dispatch }: { readonly state: KioskState; re
       <p class="prompt" aria-live="polite">
         {screen.prompt === null ? tr(lang, T.waitingPad) : tr(lang, PROMPT[screen.prompt])}
       </p>
-      <div class="dots" data-testid="pin-dots" aria-label={tr(lang, { zh: `已输入 ${screen.count} 位`, en: `${screen.count} keys entered` })}>
+      {/* role="img": the dots are a picture of the count, named by it (an aria-label on a bare div is not announced). */}
+      <div class="dots" data-testid="pin-dots" role="img" aria-label={tr(lang, { zh: `已输入 ${screen.count} 位`, en: `${screen.count} keys entered` })}>
         {dots(screen.count) || ' '}
       </div>
       {newPin ? (
@@ -150,12 +151,16 @@ function Body({ state, now, dispatch }: Props): JSX.Element {
   const sc = state.screen;
   switch (sc.name) {
     case 'attract':
+      // The page's heading for assistive technology: a heading cannot sit inside the button that fills the screen.
       return (
-        <button type="button" class="screen attract" data-screen="attract" onClick={() => dispatch({ type: 'touch' })}>
-          <span class="big">{tr(lang, T.title)}</span>
-          <span class="sub">{tr(lang, T.attract)}</span>
-          <span class="sub small">{tr(lang, T.attractSub)}</span>
-        </button>
+        <>
+          <h1 class="visually-hidden">{tr(lang, T.title)}</h1>
+          <button type="button" class="screen attract" data-screen="attract" onClick={() => dispatch({ type: 'touch' })}>
+            <span class="big">{tr(lang, T.title)}</span>
+            <span class="sub">{tr(lang, T.attract)}</span>
+            <span class="sub small">{tr(lang, T.attractSub)}</span>
+          </button>
+        </>
       );
     case 'insertCard':
       return (
