@@ -11,7 +11,10 @@
  * on-screen keypad (keys typed), result (right PIN, then a wrong one: tries left), card removed;
  * the same walk in English and in elder mode (适老化: its own colours); the "temporarily
  * unavailable" overlay. axe.run(document) on each; a serious or critical violation fails the test
- * with its rule, impact, help and target nodes; the milder ones are printed once at the end.
+ * with its rule, impact, help and target nodes (so does a prohibited ARIA attribute axe only flags
+ * for review); the milder ones and the rest of axe's "needs review" are printed once at the end
+ * (today: the PIN dots' contrast, which axe cannot measure on non-text characters — #1a1a1a on
+ * #f6f7f9, white on black in elder mode).
  */
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
@@ -68,10 +71,14 @@ const serious = (v: Violation): boolean => v.impact === 'serious' || v.impact ==
 /** axe on the screen shown; serious or critical → a (soft) failure naming the screen, the rest noted for the end. */
 async function axeCheck(page: Page, screen: string): Promise<void> {
   const { violations, incomplete } = await runAxe(page);
-  const bad = violations.filter(serious);
+  // An ARIA attribute axe calls unsupported where it stands ("needs review" only because the
+  // element has text) is ours to decide, and we decided: it fails too (the PIN dots had one).
+  const ariaMisused = incomplete.filter((v) => v.id === 'aria-prohibited-attr');
+  const bad = [...violations.filter(serious), ...ariaMisused];
   const rest = violations.filter((v) => !serious(v));
+  const review = incomplete.filter((v) => !ariaMisused.includes(v));
   if (rest.length > 0) milder.push(describeViolations(screen, rest));
-  if (incomplete.length > 0) milder.push(describeViolations(`${screen}, needs review`, incomplete));
+  if (review.length > 0) milder.push(describeViolations(`${screen}, needs review`, review));
   expect.soft(bad, describeViolations(screen, bad)).toEqual([]);
 }
 
