@@ -1,6 +1,6 @@
 /**
- * Accessibility of the pages in Chromium (issue 13 §5: "axe-core in the browser tests, no serious
- * or critical violation on any screen"). The harness of test/web-pages.test.ts
+ * Accessibility of the pages in Chromium: axe-core on every screen, no serious or critical
+ * violation (WCAG 2.1 AA rules as axe-core 4.14 checks them). The harness of test/web-pages.test.ts
  * (test/helpers/web-harness.ts: the pages built and served, the API on a FakeTerminal, Debian's
  * Chromium), with bypassCSP for this suite only: the pages' strict Content-Security-Policy
  * (script-src 'self') would refuse the injected axe-core, and the other suites check that the
