@@ -14,14 +14,11 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassphrase } from '../daemon/auth/passphrase.js';
 import type { TestClient } from '../testing/api-test-client.js';
-import { loadIdCardFixture } from '../drivers/sim/idcard-fixtures.js';
-import { IdReaderSimulator } from '../drivers/sim/idcard-reader.js';
-import { PtyPair } from '../drivers/sim/pty.js';
 import { daemonPages, runFuzz } from '../scripts/api-fuzz.js';
 import type { FuzzReport } from '../scripts/api-fuzz.js';
 import { DaemonProcess, connectClient } from './helpers/daemon.js';
-import { CARD_READER, PSAM_READER, requireStack } from './helpers/stack.js';
-import { VirtualReaders } from './helpers/virtual-readers.js';
+import { CounterDevices } from './helpers/counter-devices.js';
+import { CARD_READER, requireStack } from './helpers/stack.js';
 
 const SEED = 20261202;
 /** Messages sent before the figures are taken (V8 compiles and sizes its heap; the daemon's first connections and flows). */
@@ -35,9 +32,7 @@ const THROTTLE_WINDOW_MS = 10_000;
 const THROTTLE_BURST = 5;
 
 let daemon: DaemonProcess;
-let readers: VirtualReaders | undefined;
-let pty: PtyPair;
-let idSim: IdReaderSimulator;
+let devices: CounterDevices | undefined;
 const clients: TestClient[] = [];
 
 let report: FuzzReport | undefined;
@@ -119,20 +114,13 @@ const PER_COMMAND = new Set(['API command', 'API completion', 'API command refus
 
 beforeAll(async () => {
   await requireStack();
-  pty = await PtyPair.open();
-  idSim = new IdReaderSimulator({ path: pty.b });
-  await idSim.start();
-  idSim.place(loadIdCardFixture('id-card-2.0'));
-  readers = await VirtualReaders.insert('card-2.0');
+  devices = await CounterDevices.open();
   daemon = await DaemonProcess.start({
     config: {
       terminalId: 'E2E-FUZZ-1',
       deviceId: 'DEV-FUZZ',
       role: 'counter',
-      simulate: 'off',
-      readers: { card: CARD_READER, psam: PSAM_READER },
-      pinPad: { kind: 'touchscreen', allowTouchscreen: true },
-      idReader: { kind: 'serial', path: pty.a },
+      ...devices.config,
       journal: { path: 'journal.db', keyFile: 'journal.key' },
       // The defaults of the bounds (docs/api.md "What a client may cost"), spelled out.
       api: { port: 0, maxFrameBytes: MAX_FRAME, maxClients: 16, maxConnectionsPerClient: 8 },
@@ -158,10 +146,8 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const c of clients) c.close();
   await daemon?.stop();
-  await idSim?.stop();
-  await pty?.close();
-  // The card and the PSAM out, and the pause pcscd's presence poll needs (settleAfterRemoval).
-  await readers?.remove();
+  // The card and the PSAM out (with the pause pcscd's presence poll needs), the ID reader closed.
+  await devices?.close();
 });
 
 describe('hostile traffic against the daemon (counter, pcscd + vpcd, log at debug)', () => {

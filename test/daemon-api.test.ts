@@ -13,14 +13,12 @@ import { CentralServer } from '../platform/server.js';
 import { hashPassphrase } from '../daemon/auth/passphrase.js';
 import { Journal } from '../daemon/journal/journal.js';
 import { loadIdCardFixture } from '../drivers/sim/idcard-fixtures.js';
-import { IdReaderSimulator } from '../drivers/sim/idcard-reader.js';
-import { PtyPair } from '../drivers/sim/pty.js';
 import { VirtualSsCard } from '../drivers/sim/virtual-card.js';
 import { findLeaks, needlesFor, pinBlockNeedles } from '../testing/pin-scan.js';
 import type { CommandResult as CommandOutcome, Msg as XfsMessage, TestClient } from '../testing/api-test-client.js';
 import { DaemonProcess, connectClient } from './helpers/daemon.js';
-import { CARD_READER, PSAM_READER, ROOT, requireStack } from './helpers/stack.js';
-import { VirtualReaders } from './helpers/virtual-readers.js';
+import { CounterDevices } from './helpers/counter-devices.js';
+import { ROOT, requireStack } from './helpers/stack.js';
 
 const PASSPHRASE = 'counter-op-passphrase';
 /** Every PIN any flow here types or sets. */
@@ -28,9 +26,7 @@ const PINS = ['123456', '135790', '864209', '975312', '246813'];
 
 let daemon: DaemonProcess;
 let central: CentralServer;
-let readers: VirtualReaders;
-let pty: PtyPair;
-let idSim: IdReaderSimulator;
+let devices: CounterDevices;
 const clients: TestClient[] = [];
 const pushBodies: Buffer[] = [];
 
@@ -49,8 +45,8 @@ async function operator(): Promise<TestClient> {
 }
 
 async function useCard(fixture: string, idCard: string): Promise<void> {
-  idSim.place(loadIdCardFixture(idCard));
-  await readers.swap(await VirtualSsCard.fromFile(path.join(ROOT, 'fixtures', 'cards', fixture)));
+  devices.idSim.place(loadIdCardFixture(idCard));
+  await devices.readers.swap(await VirtualSsCard.fromFile(path.join(ROOT, 'fixtures', 'cards', fixture)));
   await daemon.waitIdentified();
 }
 
@@ -89,20 +85,13 @@ function completion(o: CommandOutcome): string | undefined {
 beforeAll(async () => {
   await requireStack();
   central = await CentralServer.start({ capture: (b) => pushBodies.push(b) });
-  pty = await PtyPair.open();
-  idSim = new IdReaderSimulator({ path: pty.b });
-  await idSim.start();
-  idSim.place(loadIdCardFixture('id-card-2.0'));
-  readers = await VirtualReaders.insert('card-2.0');
+  devices = await CounterDevices.open();
   daemon = await DaemonProcess.start({
     config: {
       terminalId: 'E2E-COUNTER-1',
       deviceId: 'DEV-42',
       role: 'counter',
-      simulate: 'off',
-      readers: { card: CARD_READER, psam: PSAM_READER },
-      pinPad: { kind: 'touchscreen', allowTouchscreen: true },
-      idReader: { kind: 'serial', path: pty.a },
+      ...devices.config,
       journal: { path: 'journal.db', keyFile: 'journal.key' },
       sync: { endpoint: central.url, intervalMs: 1000 },
       api: { port: 0, maxFrameBytes: 4096, maxConnectionsPerClient: 32 },
@@ -117,9 +106,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const c of clients) c.close();
   await daemon?.stop();
-  await readers?.remove();
-  await idSim?.stop();
-  await pty?.close();
+  await devices?.close();
   await central?.close();
 });
 
