@@ -123,6 +123,9 @@ export interface OperatorOutput {
   readonly operatorId: string;
 }
 
+/** What `journalBegin` resolves with when the terminal keeps no journal: no row, nothing to name on a receipt. */
+export const NO_JOURNAL_ROW = 'unjournaled';
+
 /** The journal's `pending` row, written before the first state-changing APDU. */
 export interface JournalBeginInput {
   readonly kind: ServiceKind;
@@ -181,7 +184,7 @@ export interface BankActivationInput {
  * | activateCard | promise | – → {@link ActivationOutput} |
  * | readIdCard | promise | {@link ReadIdCardInput} → {@link ReadIdCardOutput} |
  * | authenticateOperator | promise | – → {@link OperatorOutput} |
- * | journalBegin | promise | {@link JournalBeginInput} → operation id |
+ * | journalBegin | promise | {@link JournalBeginInput} → operation id ({@link NO_JOURNAL_ROW} without a journal) |
  * | journalComplete | promise | {@link JournalCompleteInput} → – |
  * | journalRefusal | promise | {@link JournalRefusalInput} → – |
  * | requestBankActivation | promise | {@link BankActivationInput} → request id |

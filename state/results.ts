@@ -70,6 +70,8 @@ export interface ServiceResult {
    * `recorded`: the request was stored (true) or could not be (false); absent when not attempted.
    */
   readonly bank?: BilingualText & { readonly attempted: boolean; readonly recorded?: boolean };
+  /** The journal row of this flow (a receipt names it), once one was written; absent when the flow never reached the journal. */
+  readonly operationId?: string;
 }
 
 const NEXT = {

@@ -102,6 +102,10 @@ export type SessionEmitted =
   | { type: 'card.inserted' }
   | { type: 'card.identified'; cardNumber: string; name: string; specVersion: string; triesLeft: number | undefined; cardState: CardState; authentic: boolean | undefined }
   | { type: 'service.started'; kind: ServiceKind }
+  /** The flow waits for the holder's resident ID card on the ID reader (the service needs it). */
+  | { type: 'idCard.requested' }
+  /** The ID card was read (or not, before the wait ran out); `matches`: it is the card holder's (null when not read). */
+  | { type: 'idCard.read'; read: boolean; matches: boolean | null }
   | { type: 'pin.entryStarted'; prompt: EnterPinInput['prompt'] }
   | { type: 'pin.digits'; count: number }
   | { type: 'result'; result: ServiceResult }

@@ -6,6 +6,7 @@
 import { SW_OK } from '../apdu/sw.js';
 import { ErrorCode } from '../core/errors.js';
 import type { ActivationOutput, CardOpOutput, CardState, JournalCompleteInput, PresentedMaterial } from './actors.js';
+import { NO_JOURNAL_ROW } from './actors.js';
 import type { ResultOutcome, ServiceKind, ServiceResult } from './results.js';
 import { results } from './results.js';
 import { bankAccountActivation } from './roles.js';
@@ -95,6 +96,11 @@ export function lostOp(): Partial<SessionContext> {
 }
 
 /** The result when the card is taken out during a service. */
+/** The result with the flow's journal row named (the holder's receipt and a clerk's lookup use it). */
+export function withOperation(r: ServiceResult, operationId: string | undefined): ServiceResult {
+  return operationId === undefined || operationId === NO_JOURNAL_ROW ? r : { ...r, operationId };
+}
+
 export function removalResult(ctx: SessionContext): ServiceResult {
   if (ctx.result !== undefined) return ctx.result;
   const kind = ctx.kind!;

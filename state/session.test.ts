@@ -181,18 +181,33 @@ describe('reset (seed 001)', () => {
     expect(r.nextStep).toEqual(AFTER_RESET_ADVICE);
     expect(vcard.toProfile().pin.toString()).toBe('802461');
     noPinLeak(rig);
+    // The screen asks for the ID card when the flow waits for it, and hears how the read went, before any PIN.
+    const types = rig.emitted.map((e) => e.type);
+    expect(types.indexOf('idCard.requested')).toBeGreaterThan(types.indexOf('service.started'));
+    expect(types.indexOf('idCard.read')).toBeLessThan(types.indexOf('pin.entryStarted'));
+    expect(rig.emitted.find((e) => e.type === 'idCard.read')).toEqual({ type: 'idCard.read', read: true, matches: true });
+    // Without a journal no row was written, so the result names none.
+    expect(r.operationId).toBeUndefined();
+  });
+
+  it('verify and change need no ID card: no ID card event', async () => {
+    const { rig } = await setup({ profile: 'card-2.0', config: { role: 'kiosk' } });
+    await run(rig, 'verify', ['123456']);
+    expect(rig.emitted.some((e) => e.type === 'idCard.requested' || e.type === 'idCard.read')).toBe(false);
   });
 
   it('without an ID card: materials.missing, all at once, no PIN asked', async () => {
     const { rig } = await setup({ profile: 'card-2.0', config: { role: 'kiosk', offered: ['verify', 'change', 'reset'] } });
     const r = await run(rig, 'reset', []);
     expect(r).toMatchObject({ code: 'materials.missing', outcome: 'refused', missing: ['residentIdCard'] });
+    expect(rig.emitted.filter((e) => e.type.startsWith('idCard.'))).toEqual([{ type: 'idCard.requested' }, { type: 'idCard.read', read: false, matches: null }]);
     expect(rig.emitted.some((e) => e.type === 'pin.entryStarted')).toBe(false);
   });
 
   it('someone else’s ID card: identity.mismatch', async () => {
     const { rig } = await setup({ profile: 'card-2.0', config: { role: 'kiosk', offered: ['verify', 'change', 'reset'] }, idNumber: '410402199207080047' });
     expect((await run(rig, 'reset', [])).code).toBe('identity.mismatch');
+    expect(rig.emitted.find((e) => e.type === 'idCard.read')).toEqual({ type: 'idCard.read', read: true, matches: false });
   });
 });
 

@@ -57,6 +57,7 @@ import {
   refusalMissing,
   removalResult,
   resultOf,
+  withOperation,
 } from './session-outcome.js';
 
 export type { SessionConfig, SessionContext, SessionEmitted, SessionEvent } from './session-context.js';
@@ -246,17 +247,23 @@ export const sessionMachine = session.createMachine({
         },
         materials: {
           always: { guard: not('needsIdCard'), target: 'querying' },
+          entry: enqueueActions(({ context, enqueue }) => {
+            if (needsIdCard(context)) enqueue.emit({ type: 'idCard.requested' as const });
+          }),
           invoke: {
             src: 'readIdCard',
             input: ({ context }) => ({ socialSecurityNumber: context.card!.socialSecurityNumber, timeoutMs: context.config.inactivityMs }),
             onDone: {
               target: 'materialsCheck',
-              actions: assign(({ context, event }) => ({
-                materials: event.output.read && event.output.matches ? [...context.materials, 'residentIdCard' as const] : context.materials,
-                idMismatch: event.output.read && !event.output.matches,
-              })),
+              actions: [
+                assign(({ context, event }) => ({
+                  materials: event.output.read && event.output.matches ? [...context.materials, 'residentIdCard' as const] : context.materials,
+                  idMismatch: event.output.read && !event.output.matches,
+                })),
+                emit(({ event }) => ({ type: 'idCard.read' as const, read: event.output.read, matches: event.output.read ? event.output.matches : null })),
+              ],
             },
-            onError: { target: 'materialsCheck' },
+            onError: { target: 'materialsCheck', actions: emit({ type: 'idCard.read' as const, read: false, matches: null }) },
           },
         },
         materialsCheck: {
@@ -392,7 +399,7 @@ export const sessionMachine = session.createMachine({
         },
         completing: {
           on: RUNS_TO_ITS_END,
-          entry: { type: 'setResult', params: ({ context }) => resultOf(context) },
+          entry: { type: 'setResult', params: ({ context }) => withOperation(resultOf(context), context.operationId) },
           invoke: {
             src: 'journalComplete',
             input: ({ context }) => ({
@@ -460,7 +467,7 @@ export const sessionMachine = session.createMachine({
         'wipePins',
         assign(({ context }) => {
           if (context.kind === undefined) return {};
-          const result = removalResult(context);
+          const result = withOperation(removalResult(context), context.operationId);
           return { result, triesLeft: context.inFlight || context.needsRefresh ? undefined : context.triesLeft };
         }),
         enqueueActions(({ context, enqueue }) => {

@@ -51,6 +51,8 @@ describe('write-ahead: pending before the first state-changing APDU, completed a
     expect(rows).toHaveLength(1);
     const row = rows[0]!;
     expect(row.id).toBe(pending.id);
+    // The result names its row: the holder's receipt and a clerk's lookup use it.
+    expect(result.operationId).toBe(row.id);
     expect(row).toMatchObject({ state: 'completed', outcome: 'ok', lastSw: 0x9000, triesLeft: env.vcard.pinTriesLeft, cardState: 'active' });
     expect(env.vcard.pinTriesLeft).toBe(env.profile.pinTryLimit);
     expect(row.finishedAt).not.toBeNull();
@@ -64,6 +66,7 @@ describe('write-ahead: pending before the first state-changing APDU, completed a
     const result = await run(env, 'verify', ['975310']);
     expect(result).toMatchObject({ code: 'verify.wrongPin', outcome: 'failed', triesLeft: 5 });
     const [row] = rowsOf(env.journal);
+    expect(result.operationId).toBe(row!.id);
     expect(env.atFirstChange[0]!.map((r) => r.state)).toEqual(['pending']);
     expect(row).toMatchObject({ state: 'completed', outcome: 'failed', lastSw: 0x63c5, triesLeft: 5, cardState: 'active' });
     expect(env.vcard.pinTriesLeft).toBe(5);

@@ -26,6 +26,7 @@ import type { ServiceItem } from '../state/catalog.js';
 import { SW_PIN_BLOCKED, swWrongPin } from '../apdu/sw.js';
 import { ErrorCode, SsCardError } from '../core/errors.js';
 import { maskCardNumber, maskName } from '../core/mask.js';
+import { UuidV7Generator } from '../core/uuid.js';
 import type { CardState } from '../state/card-state.js';
 import { PIN_LENGTH } from '../state/pin-policy.js';
 import { results } from '../state/results.js';
@@ -111,6 +112,7 @@ export class FakeTerminal implements TerminalPort {
   public readonly deviceId = 'D0001';
   public readonly role: Role;
   public services: readonly ServiceKind[];
+  private readonly operationIds = new UuidV7Generator();
   public touchKeys: boolean;
   /** Every call, in order, with its signal. */
   public readonly calls: FakeCall[] = [];
@@ -448,7 +450,14 @@ export class FakeTerminal implements TerminalPort {
     if (may.operatorRequired && request.operatorId === undefined) return results.operatorRequired(kind);
     const refused = pinStateRefusal(kind, this.cardState(), this.triesLeft);
     if (refused !== undefined) return refused;
+    if (may.materials.includes('residentIdCard')) {
+      // The holder's own ID card is always on the fake reader (state/session.ts `materials`).
+      send({ type: 'idCard.requested' });
+      send({ type: 'idCard.read', read: true, matches: true });
+    }
     const pins: string[] = [];
+    // As the daemon's journal would: a row per flow that reached the card, named in its result.
+    const journaled = (r: ServiceResult): ServiceResult => ({ ...r, operationId: this.operationIds.next() });
     try {
       for (const { prompt } of PIN_ENTRY_PLANS[kind]) {
         send({ type: 'pin.entryStarted', prompt });
@@ -467,21 +476,21 @@ export class FakeTerminal implements TerminalPort {
         if (kind === 'change' && pins[1] !== pins[2]) return results.pinMismatch(kind);
         if (first !== this.cardPin) {
           this.triesLeft = Math.max(0, this.triesLeft - 1);
-          if (this.triesLeft === 0) return results.locked(kind, SW_PIN_BLOCKED);
+          if (this.triesLeft === 0) return journaled(results.locked(kind, SW_PIN_BLOCKED));
           const sw = swWrongPin(this.triesLeft);
-          return kind === 'verify' ? results.verifyWrong(this.triesLeft, sw) : results.changeWrong(this.triesLeft, sw);
+          return journaled(kind === 'verify' ? results.verifyWrong(this.triesLeft, sw) : results.changeWrong(this.triesLeft, sw));
         }
         this.triesLeft = this.maxTries;
-        if (kind === 'verify') return results.verifyOk(this.triesLeft);
+        if (kind === 'verify') return journaled(results.verifyOk(this.triesLeft));
         this.cardPin = pins[1]!;
-        return results.changeOk(this.triesLeft);
+        return journaled(results.changeOk(this.triesLeft));
       }
       if (pins[0] !== pins[1]) return results.pinMismatch(kind);
       this.cardPin = first;
       this.triesLeft = this.maxTries;
-      if (kind === 'reset') return results.resetOk(this.triesLeft);
-      if (kind === 'unblock') return results.unblockOk(this.triesLeft);
-      return results.activateOk(this.triesLeft, { attempted: false, zh: '请到金融窗口激活银行账户。', en: 'Activate the bank account at a financial window.' });
+      if (kind === 'reset') return journaled(results.resetOk(this.triesLeft));
+      if (kind === 'unblock') return journaled(results.unblockOk(this.triesLeft));
+      return journaled(results.activateOk(this.triesLeft, { attempted: false, zh: '请到金融窗口激活银行账户。', en: 'Activate the bank account at a financial window.' }));
     } finally {
       pins.fill('');
     }

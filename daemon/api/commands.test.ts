@@ -2,6 +2,7 @@
  * The commands (commands.ts) over the API: card services, the PIN pad, the technician's
  * CardReader commands.
  */
+import { UUID_V7_PATTERN } from '../../core/uuid.js';
 import { describe, expect, it } from 'vitest';
 import { ErrorCode, SsCardError } from '../../core/errors.js';
 import { FakeTerminal } from '../../testing/fake-terminal.js';
@@ -26,7 +27,7 @@ describe('card services', () => {
     expect(r.events[1]!.payload).toEqual({ prompt: 'enterPin' });
     expect(r.completion.header).toMatchObject({ completionCode: 'success', errorDescription: null });
     expect(r.completion.payload).toEqual({
-      result: { code: 'verify.ok', kind: 'verify', outcome: 'ok', zh: '密码校验成功。', en: 'The PIN is correct.', triesLeft: 6, nextStep: { zh: '请取回您的社保卡。', en: 'Please take your card.' } },
+      result: { code: 'verify.ok', kind: 'verify', outcome: 'ok', zh: '密码校验成功。', en: 'The PIN is correct.', triesLeft: 6, nextStep: { zh: '请取回您的社保卡。', en: 'Please take your card.' }, operationId: expect.stringMatching(UUID_V7_PATTERN) as string },
     });
     expect(c.messages.indexOf(r.ack)).toBeLessThan(c.messages.indexOf(r.events[0]!));
     expect(api.terminal.last('runService').request).toEqual({ kind: 'verify' });

@@ -109,6 +109,7 @@ export function resultPayload(r: ServiceResult): Record<string, unknown> {
   if (r.violations !== undefined) out['violations'] = [...r.violations];
   if (r.missing !== undefined) out['missing'] = [...r.missing];
   if (r.bank !== undefined) out['bank'] = { zh: r.bank.zh, en: r.bank.en, attempted: r.bank.attempted };
+  if (r.operationId !== undefined) out['operationId'] = r.operationId;
   return out;
 }
 
@@ -136,6 +137,10 @@ export function sessionEvent(e: SessionEmitted): { name: string; payload: Record
       return { name: 'SSCard.ServiceStartedEvent', payload: { kind: e.kind } };
     case 'pin.entryStarted':
       return { name: 'SSCard.PinEntryStartedEvent', payload: { prompt: e.prompt } };
+    case 'idCard.requested':
+      return { name: 'SSCard.IdCardRequestedEvent', payload: {} };
+    case 'idCard.read':
+      return { name: 'SSCard.IdCardReadEvent', payload: { read: e.read, matches: e.matches } };
     case 'pin.digits':
       return { name: 'SSCard.PinDigitsEvent', payload: { count: e.count } };
     case 'result':
@@ -179,6 +184,8 @@ export const EVENTS: Readonly<Record<string, readonly string[]>> = {
     'SSCard.CardInsertedEvent',
     'SSCard.CardIdentifiedEvent',
     'SSCard.ServiceStartedEvent',
+    'SSCard.IdCardRequestedEvent',
+    'SSCard.IdCardReadEvent',
     'SSCard.PinEntryStartedEvent',
     'SSCard.PinDigitsEvent',
     'SSCard.ResultEvent',

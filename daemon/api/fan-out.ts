@@ -12,7 +12,7 @@ import { unsolicited } from './protocol.js';
 import type { OutMessage } from './protocol.js';
 
 /** Session events that belong to a running service flow. */
-const FLOW_EVENTS: ReadonlySet<string> = new Set(['service.started', 'pin.entryStarted', 'pin.digits', 'result']);
+const FLOW_EVENTS: ReadonlySet<string> = new Set(['service.started', 'idCard.requested', 'idCard.read', 'pin.entryStarted', 'pin.digits', 'result']);
 
 export interface FanOutDeps {
   readonly connections: ReadonlySet<Connection>;

@@ -58,6 +58,7 @@ import type {
   ReadIdCardInput,
   ReadIdCardOutput,
 } from '../../state/actors.js';
+import { NO_JOURNAL_ROW } from '../../state/actors.js';
 import type { ServiceItem } from '../../state/catalog.js';
 import type { PinPolicyContext } from '../../state/pin-policy.js';
 import { checkPinPolicy } from '../../state/pin-policy.js';
@@ -386,7 +387,7 @@ export function sessionImplementations(deps: SessionDeps, vault: PinVault = crea
         return { operatorId: await deps.authenticateOperator(signal) };
       }),
       journalBegin: fromPromise<string, JournalBeginInput>(({ input }) => {
-        if (deps.journal === undefined) return Promise.resolve('unjournaled');
+        if (deps.journal === undefined) return Promise.resolve(NO_JOURNAL_ROW);
         return Promise.resolve(
           journaled('writing the pending row', (j) =>
             j.beginOperation({
@@ -401,7 +402,7 @@ export function sessionImplementations(deps: SessionDeps, vault: PinVault = crea
         );
       }),
       journalComplete: fromPromise<void, JournalCompleteInput>(({ input }) => {
-        if (deps.journal === undefined || input.operationId === 'unjournaled') return Promise.resolve();
+        if (deps.journal === undefined || input.operationId === NO_JOURNAL_ROW) return Promise.resolve();
         const { operationId, ...rest } = input;
         journaled('completing an operation', (j) => j.completeOperation(operationId, rest));
         return Promise.resolve();
@@ -424,7 +425,7 @@ export function sessionImplementations(deps: SessionDeps, vault: PinVault = crea
         return Promise.resolve();
       }),
       requestBankActivation: fromPromise<string, BankActivationInput>(({ input }) => {
-        const operationId = input.operationId === 'unjournaled' ? undefined : input.operationId;
+        const operationId = input.operationId === NO_JOURNAL_ROW ? undefined : input.operationId;
         if (deps.bankRequests !== undefined) {
           const { operationId: _, ...rest } = input;
           return deps.bankRequests(operationId === undefined ? rest : { ...rest, operationId });
