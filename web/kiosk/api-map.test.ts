@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ApiError, type Completion } from '../client/api-client.js';
-import { cardOfStatus, msgOfCapabilities, msgOfEvent, msgOfServiceCompletion, msgOfServiceError, msgOfStatus, resultOf } from './api-map.js';
+import { cardOfStatus, msgOfCapabilities, msgOfCatalog, msgOfEvent, msgOfServiceCompletion, msgOfServiceError, msgOfStatus, resultOf } from './api-map.js';
 
 const completion = (over: Partial<Completion>): Completion => ({ name: 'X.Y', requestId: 1, code: 'success', ok: true, errorCode: null, description: null, payload: {}, ...over });
 
@@ -21,6 +21,10 @@ describe('kiosk api-map', () => {
     ['Common.StatusChangedEvent pcsc up', 'Common.StatusChangedEvent', { component: 'pcsc', connected: true }, { type: 'device', online: true }],
     ['Common.StatusChangedEvent PIN pad', 'Common.StatusChangedEvent', { component: 'pinPad', connected: false }, null],
     ['SSCard.SessionEndedEvent', 'SSCard.SessionEndedEvent', {}, null],
+    ['SSCard.IdCardRequestedEvent', 'SSCard.IdCardRequestedEvent', {}, { type: 'idCardRequested' }],
+    ['SSCard.IdCardReadEvent (the holder\'s)', 'SSCard.IdCardReadEvent', { read: true, matches: true }, { type: 'idCardRead', read: true, matches: true }],
+    ['SSCard.IdCardReadEvent (not read)', 'SSCard.IdCardReadEvent', { read: false, matches: null }, { type: 'idCardRead', read: false, matches: null }],
+    ['SSCard.IdCardReadEvent (malformed)', 'SSCard.IdCardReadEvent', { read: 'yes' }, null],
   ])('%s', (_label, name, payload, msg) => {
     expect(msgOfEvent(name, payload)).toEqual(msg);
   });
@@ -73,5 +77,52 @@ describe('kiosk api-map', () => {
 
   it.each([null, 'x', { code: 1 }, { code: 'a', zh: 'b' }])('not a result: %j', (x) => {
     expect(resultOf(x)).toBeNull();
+  });
+
+  it('a result names its journal row (operationId) when it has one', () => {
+    expect(resultOf({ ...RESULT, operationId: '0190a8f2-0000-7000-8000-000000000001' })?.operationId).toBe('0190a8f2-0000-7000-8000-000000000001');
+    expect(resultOf(RESULT)).not.toHaveProperty('operationId');
+    expect(resultOf({ ...RESULT, operationId: 7 })).not.toHaveProperty('operationId');
+  });
+
+  it('SSCard.Catalog: services with their materials, items with codes, limits and contacts; malformed entries dropped', () => {
+    const m = msgOfCatalog(
+      completion({
+        payload: {
+          role: 'kiosk',
+          services: [
+            { kind: 'reset', name: { zh: '密码重置', en: 'PIN reset' }, itemId: 'pin', operatorRequired: false, materials: [{ material: 'residentIdCard', zh: '身份证', en: 'ID card' }, { material: 5 }] },
+            { kind: 'pay', name: { zh: 'x', en: 'x' } },
+          ],
+          items: [
+            { id: 'pin', itemCode: 'C33', name: { zh: '密码修改与重置', en: 'PIN' }, kinds: ['verify', 'reset', 'fly'], steps: [{ zh: '收件', en: 'Receive', timeLimit: { zh: '即时', en: 'at once' } }, { zh: '受理', en: 'Accept' }], committedLimitDays: 1, address: { zh: '西高皇街道', en: 'Xigaohuang' }, consultPhone: '0375-6182813', complaintPhone: null },
+            { id: 'broken' },
+          ],
+        },
+      }),
+    );
+    expect(m).toEqual({
+      type: 'catalog',
+      catalog: {
+        services: [{ kind: 'reset', name: { zh: '密码重置', en: 'PIN reset' }, itemId: 'pin', materials: [{ material: 'residentIdCard', zh: '身份证', en: 'ID card' }] }],
+        items: [
+          {
+            id: 'pin',
+            itemCode: 'C33',
+            name: { zh: '密码修改与重置', en: 'PIN' },
+            kinds: ['verify', 'reset'],
+            steps: [
+              { zh: '收件', en: 'Receive', timeLimit: { zh: '即时', en: 'at once' } },
+              { zh: '受理', en: 'Accept', timeLimit: null },
+            ],
+            committedLimitDays: 1,
+            address: { zh: '西高皇街道', en: 'Xigaohuang' },
+            consultPhone: '0375-6182813',
+            complaintPhone: null,
+          },
+        ],
+      },
+    });
+    expect(msgOfCatalog(completion({ ok: false, code: 'unsupportedCommand' }))).toBeNull();
   });
 });

@@ -4,8 +4,8 @@
  * messages out; anything unexpected is dropped rather than trusted.
  */
 import type { ApiError, Completion } from '../client/api-client.js';
-import type { CardIdentified, Payload, PinPrompt, ServiceKind, ServiceResult } from '../client/messages.js';
-import { bi } from '../../core/text.js';
+import type { CardIdentified, CatalogInfo, CatalogItemInfo, MaterialInfo, Payload, PinPrompt, ServiceKind, ServiceResult } from '../client/messages.js';
+import { bi, type BilingualText } from '../../core/text.js';
 import type { Msg } from './flow.js';
 
 /** The command that runs each kiosk service. */
@@ -48,7 +48,50 @@ export function resultOf(x: unknown): ServiceResult | null {
     ...(str(x['sw']) ? { sw: x['sw'] } : {}),
     ...(violations === undefined ? {} : { violations }),
     ...(missing === undefined ? {} : { missing }),
+    ...(str(x['operationId']) ? { operationId: x['operationId'] } : {}),
   };
+}
+
+const textOf = (x: unknown): BilingualText | null => (isObj(x) && str(x['zh']) && str(x['en']) ? bi(x['zh'], x['en']) : null);
+const strOrNull = (x: unknown): string | null => (str(x) ? x : null);
+
+function materialOf(x: unknown): MaterialInfo | null {
+  return isObj(x) && str(x['material']) && str(x['zh']) && str(x['en']) ? { material: x['material'], zh: x['zh'], en: x['en'] } : null;
+}
+
+function itemOf(x: unknown): CatalogItemInfo | null {
+  if (!isObj(x) || !str(x['id']) || !str(x['itemCode'])) return null;
+  const name = textOf(x['name']);
+  if (name === null) return null;
+  const steps = Array.isArray(x['steps']) ? x['steps'].filter(isObj).flatMap((s) => (str(s['zh']) && str(s['en']) ? [{ zh: s['zh'], en: s['en'], timeLimit: textOf(s['timeLimit']) }] : [])) : [];
+  return {
+    id: x['id'],
+    itemCode: x['itemCode'],
+    name,
+    kinds: Array.isArray(x['kinds']) ? KINDS.filter((k) => (x['kinds'] as unknown[]).includes(k)) : [],
+    steps,
+    committedLimitDays: intOrNull(x['committedLimitDays']) ?? 0,
+    address: textOf(x['address']),
+    consultPhone: strOrNull(x['consultPhone']),
+    complaintPhone: strOrNull(x['complaintPhone']),
+  };
+}
+
+/** `SSCard.Catalog`: the services with what each needs here, and the items (names, codes, limits, contacts). */
+export function msgOfCatalog(c: Completion): Msg | null {
+  if (!c.ok) return null;
+  const services = Array.isArray(c.payload['services'])
+    ? c.payload['services'].filter(isObj).flatMap((s) => {
+        const kind = KINDS.find((k) => k === s['kind']);
+        const name = textOf(s['name']);
+        if (kind === undefined || name === null) return [];
+        const materials = Array.isArray(s['materials']) ? s['materials'].map(materialOf).filter((m): m is MaterialInfo => m !== null) : [];
+        return [{ kind, name, itemId: strOrNull(s['itemId']), materials }];
+      })
+    : [];
+  const items = Array.isArray(c.payload['items']) ? c.payload['items'].map(itemOf).filter((i): i is CatalogItemInfo => i !== null) : [];
+  const catalog: CatalogInfo = { services, items };
+  return { type: 'catalog', catalog };
 }
 
 /**
@@ -65,6 +108,10 @@ export function msgOfEvent(name: string, p: Payload): Msg | null {
     }
     case 'SSCard.CardRemovedEvent':
       return { type: 'cardRemoved' };
+    case 'SSCard.IdCardRequestedEvent':
+      return { type: 'idCardRequested' };
+    case 'SSCard.IdCardReadEvent':
+      return typeof p['read'] === 'boolean' ? { type: 'idCardRead', read: p['read'], matches: typeof p['matches'] === 'boolean' ? p['matches'] : null } : null;
     case 'SSCard.PinEntryStartedEvent': {
       const prompt = PROMPTS.find((x) => x === p['prompt']);
       return prompt === undefined ? null : { type: 'pinEntryStarted', prompt };

@@ -6,7 +6,7 @@
  */
 import { ApiClient, isApiError, type SocketFactory } from '../client/api-client.js';
 import { serviceUrl } from '../client/messages.js';
-import { cardOfStatus, msgOfCapabilities, msgOfEvent, msgOfServiceCompletion, msgOfServiceError, msgOfStatus, SERVICE_COMMAND } from './api-map.js';
+import { cardOfStatus, msgOfCapabilities, msgOfCatalog, msgOfEvent, msgOfServiceCompletion, msgOfServiceError, msgOfStatus, SERVICE_COMMAND } from './api-map.js';
 import { initialState, step, type Effect, type KioskConfig, type KioskState, type Msg } from './flow.js';
 
 /** How long a service may wait for the holder at most (the header timeout; the pad has its own). */
@@ -73,6 +73,8 @@ export function startKiosk(o: KioskOptions): KioskController {
     try {
       const caps = msgOfCapabilities(await client.command('Common.Capabilities'));
       if (caps !== null) dispatch(caps);
+      const catalog = msgOfCatalog(await client.command('SSCard.Catalog'));
+      if (catalog !== null) dispatch(catalog);
       const status = await client.command('Common.Status');
       dispatch(msgOfStatus(status));
       const card = cardOfStatus(status);

@@ -93,9 +93,9 @@ describe('kiosk flow', () => {
     ]);
     expect(r.state.screen).toMatchObject({ name: 'pin', prompt: 'enterPin', count: 2 });
     // the state keeps the count only, never a key
-    expect(Object.keys(r.state.screen).sort()).toEqual(['count', 'keypad', 'kind', 'name', 'prompt']);
-    r = run(r.state, [{ type: 'serviceResult', result: result('verify.wrongPin', 'failed', 2), operationId: 'op-1' }], T0 + 5);
-    expect(r.state.screen).toMatchObject({ name: 'result', kind: 'verify', at: T0 + 5, operationId: 'op-1', result: { code: 'verify.wrongPin' } });
+    expect(Object.keys(r.state.screen).sort()).toEqual(['count', 'idCard', 'keypad', 'kind', 'name', 'prompt']);
+    r = run(r.state, [{ type: 'serviceResult', result: { ...result('verify.wrongPin', 'failed', 2), operationId: 'op-1' } }], T0 + 5);
+    expect(r.state.screen).toMatchObject({ name: 'result', kind: 'verify', at: T0 + 5, result: { code: 'verify.wrongPin', operationId: 'op-1' } });
     expect(r.state.card?.triesLeft).toBe(2);
     // try again: back to prepare, same service
     r = run(r.state, [{ type: 'tryAgain' }]);
@@ -203,5 +203,32 @@ describe('kiosk flow', () => {
     expect(s.lang).toBe('en');
     s = run(s, [{ type: 'toggleLang' }]).state;
     expect(s.lang).toBe('zh');
+  });
+
+  it('a reset asks for the ID card while the flow waits for it, shows it checked, then the PIN prompt', () => {
+    let r = run(ready({ services: [] }), [{ type: 'capabilities', services: ['verify', 'change', 'reset'], touchKeys: true, idReader: true }, { type: 'cardInserted' }, { type: 'cardIdentified', card: CARD }]);
+    r = run(r.state, [{ type: 'chooseService', kind: 'reset' }, { type: 'startService' }]);
+    expect(r.state.screen).toMatchObject({ name: 'pin', kind: 'reset', prompt: null, idCard: null });
+    r = run(r.state, [{ type: 'idCardRequested' }]);
+    expect(r.state.screen).toMatchObject({ name: 'pin', prompt: null, idCard: 'waiting' });
+    r = run(r.state, [{ type: 'idCardRead', read: true, matches: true }, { type: 'pinEntryStarted', prompt: 'enterNewPin' }]);
+    expect(r.state.screen).toMatchObject({ name: 'pin', prompt: 'enterNewPin', idCard: 'read' });
+  });
+
+  it('an ID card not read or not the holder\'s leaves the step as it is: the daemon\'s result says what to do', () => {
+    let r = run(ready({ services: [] }), [{ type: 'capabilities', services: ['reset'], touchKeys: true, idReader: true }, { type: 'cardInserted' }, { type: 'cardIdentified', card: CARD }]);
+    r = run(r.state, [{ type: 'chooseService', kind: 'reset' }, { type: 'startService' }, { type: 'idCardRequested' }]);
+    for (const m of [{ type: 'idCardRead', read: false, matches: null }, { type: 'idCardRead', read: true, matches: false }] as const) expect(run(r.state, [m]).state.screen).toMatchObject({ idCard: 'waiting' });
+    // ID card events outside a running service change nothing
+    const menu = run(ready(), [{ type: 'cardInserted' }, { type: 'cardIdentified', card: CARD }]).state;
+    expect(run(menu, [{ type: 'idCardRequested' }]).state).toBe(menu);
+  });
+
+  it('the catalog is kept for the screens, and kept across holders', () => {
+    const catalog = { services: [], items: [] };
+    let s = run(ready(), [{ type: 'catalog', catalog }]).state;
+    expect(s.catalog).toBe(catalog);
+    s = run(s, [{ type: 'cardInserted' }, { type: 'cardIdentified', card: CARD }, { type: 'finish' }]).state;
+    expect(s.catalog).toBe(catalog);
   });
 });

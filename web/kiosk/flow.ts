@@ -16,7 +16,7 @@
  * (`cardNumberMasked`) and the name is masked here (core/mask.ts) before it is kept.
  */
 import { maskName } from '../../core/mask.js';
-import type { CardIdentified, PinPrompt, ServiceKind, ServiceResult, TouchKey } from '../client/messages.js';
+import type { CardIdentified, CatalogInfo, PinPrompt, ServiceKind, ServiceResult, TouchKey } from '../client/messages.js';
 import type { BilingualText } from '../../core/text.js';
 import { keypadLayout, type KeypadLayout } from './keypad.js';
 
@@ -38,10 +38,17 @@ export type Screen =
   | { readonly name: 'locked' }
   | { readonly name: 'help' }
   | { readonly name: 'prepare'; readonly kind: ServiceKind }
-  | { readonly name: 'pin'; readonly kind: ServiceKind; readonly prompt: PinPrompt | null; readonly count: number; readonly keypad: KeypadLayout }
-  | { readonly name: 'result'; readonly kind: ServiceKind; readonly result: ServiceResult; readonly at: number; readonly operationId: string | null }
+  | { readonly name: 'pin'; readonly kind: ServiceKind; readonly prompt: PinPrompt | null; readonly count: number; readonly keypad: KeypadLayout; readonly idCard: IdCardStep }
+  | { readonly name: 'result'; readonly kind: ServiceKind; readonly result: ServiceResult; readonly at: number }
   | { readonly name: 'failed'; readonly kind: ServiceKind; readonly text: BilingualText }
   | { readonly name: 'removed' };
+
+/**
+ * Where the service is with the holder's resident ID card (SSCard.IdCardRequestedEvent /
+ * IdCardReadEvent): not asked for (null), waiting on the ID reader, read and the holder's.
+ * A card not read or not the holder's ends the flow with the daemon's result, which says so.
+ */
+export type IdCardStep = null | 'waiting' | 'read';
 
 export interface KioskConfig {
   /** No touch for this long → the countdown (ms). */
@@ -61,6 +68,8 @@ export interface KioskState {
   readonly card: KioskCard | null;
   /** Services this terminal offers to holders (Common.Capabilities ∩ KIOSK_SERVICES). */
   readonly services: readonly ServiceKind[];
+  /** SSCard.Catalog: what each service needs here, the item names and codes, limits and contacts (null until read). */
+  readonly catalog: CatalogInfo | null;
   /** The PIN pad takes keys from the screen (`Keyboard.TouchKey`); else the holder uses the hardware pad. */
   readonly touchKeys: boolean;
   readonly idReader: boolean;
@@ -78,13 +87,16 @@ export type Msg =
   // the API
   | { readonly type: 'connection'; readonly open: boolean }
   | { readonly type: 'capabilities'; readonly services: readonly ServiceKind[]; readonly touchKeys: boolean; readonly idReader: boolean }
+  | { readonly type: 'catalog'; readonly catalog: CatalogInfo }
+  | { readonly type: 'idCardRequested' }
+  | { readonly type: 'idCardRead'; readonly read: boolean; readonly matches: boolean | null }
   | { readonly type: 'device'; readonly online: boolean }
   | { readonly type: 'cardInserted' }
   | { readonly type: 'cardIdentified'; readonly card: CardIdentified }
   | { readonly type: 'cardRemoved' }
   | { readonly type: 'pinEntryStarted'; readonly prompt: PinPrompt }
   | { readonly type: 'pinDigits'; readonly count: number }
-  | { readonly type: 'serviceResult'; readonly result: ServiceResult; readonly operationId?: string | null }
+  | { readonly type: 'serviceResult'; readonly result: ServiceResult }
   | { readonly type: 'serviceFailed'; readonly text: BilingualText }
   // the holder
   | { readonly type: 'touch' }
@@ -113,7 +125,7 @@ export interface Step {
 }
 
 export function initialState(config: KioskConfig = DEFAULT_CONFIG): KioskState {
-  return { screen: { name: 'attract' }, card: null, services: [], touchKeys: false, idReader: false, connected: false, deviceOnline: false, lang: 'zh', elder: false, deadline: null, config };
+  return { screen: { name: 'attract' }, card: null, services: [], catalog: null, touchKeys: false, idReader: false, connected: false, deviceOnline: false, lang: 'zh', elder: false, deadline: null, config };
 }
 
 /** The card is usable for no service here: its PIN has no tries left, or the application is blocked or not active. */
@@ -190,6 +202,15 @@ export function step(s: KioskState, m: Msg, now: number): Step {
     case 'cardRemoved':
       if (sc.name === 'attract') return stay({ ...s, card: null });
       return go({ ...s, card: null }, { name: 'removed' }, now);
+    case 'catalog':
+      return stay({ ...s, catalog: m.catalog });
+    case 'idCardRequested':
+      if (sc.name !== 'pin') return stay(s);
+      return go(s, { ...sc, idCard: 'waiting' }, now);
+    case 'idCardRead':
+      // Not read or not the holder's: the flow ends and its result says what to do.
+      if (sc.name !== 'pin' || !m.read || m.matches !== true) return stay(s);
+      return go(s, { ...sc, idCard: 'read' }, now);
     case 'pinEntryStarted':
       if (sc.name !== 'pin') return stay(s);
       // A new entry (old PIN, new PIN, its confirmation): no dots yet, and a fresh keypad layout.
@@ -201,7 +222,7 @@ export function step(s: KioskState, m: Msg, now: number): Step {
       if (sc.name !== 'pin' && sc.name !== 'prepare') return stay(s);
       const tries = m.result.triesLeft;
       const card = s.card === null || tries === null ? s.card : { ...s.card, triesLeft: tries };
-      return go({ ...s, card }, { name: 'result', kind: sc.kind, result: m.result, at: now, operationId: m.operationId ?? null }, now);
+      return go({ ...s, card }, { name: 'result', kind: sc.kind, result: m.result, at: now }, now);
     }
     case 'serviceFailed':
       if (sc.name !== 'pin' && sc.name !== 'prepare') return stay(s);
@@ -214,7 +235,7 @@ export function step(s: KioskState, m: Msg, now: number): Step {
       return go(s, { name: 'prepare', kind: m.kind }, now);
     case 'startService':
       if (sc.name !== 'prepare') return stay(s);
-      return go(s, { name: 'pin', kind: sc.kind, prompt: null, count: 0, keypad: keypadLayout(s.config.shuffleKeypad) }, now, [{ type: 'runService', kind: sc.kind }]);
+      return go(s, { name: 'pin', kind: sc.kind, prompt: null, count: 0, keypad: keypadLayout(s.config.shuffleKeypad), idCard: null }, now, [{ type: 'runService', kind: sc.kind }]);
     case 'key':
       // One frame per key; the dots follow the daemon's count, not this press.
       if (sc.name !== 'pin' || sc.prompt === null || !s.touchKeys) return stay(s);

@@ -1,20 +1,19 @@
 /**
  * /kiosk: the holder alone at a touchscreen (docs/api.md; the page is the daemon's own origin).
- * `?shuffle=off` keeps the on-screen keypad in the phone layout; by default its digits are
- * shuffled for every PIN entry.
+ * Settings come from the address (config.ts: `shuffle`, `idle`, `countdown`).
  */
 import { render } from 'preact';
 import { htmlLang } from '../shared/i18n.js';
 import { startKiosk } from './controller.js';
-import { DEFAULT_CONFIG, type KioskState, type Msg } from './flow.js';
+import { configFromQuery } from './config.js';
+import type { KioskState, Msg } from './flow.js';
 import { Kiosk } from './screens.js';
 import './kiosk.css';
 
 const root = document.getElementById('app');
 if (root === null) throw new Error('#app missing');
 
-const params = new URLSearchParams(location.search);
-const config = { ...DEFAULT_CONFIG, shuffleKeypad: params.get('shuffle') !== 'off' };
+const config = configFromQuery(location.search);
 
 let latest: KioskState | null = null;
 // Set once the controller exists (it reports its first state while starting).

@@ -8,7 +8,8 @@ import type { BilingualText } from '../../core/text.js';
 import { tr, type Lang } from '../shared/i18n.js';
 import { cardLocked, countdown, offeredServices, unavailable, type KioskState, type Msg, type Screen } from './flow.js';
 import { dots } from './keypad.js';
-import { KEY_LABEL, PIN_RULES, PROMPT, SERVICE_HINT, SERVICE_NAME, SERVICE_NEEDS, T } from './text.js';
+import { helpItems, itemOf, materialName, needsOf, whereToGo } from './catalog-view.js';
+import { KEY_LABEL, PIN_RULES, PROMPT, SERVICE_HINT, SERVICE_NAME, T } from './text.js';
 
 type Dispatch = (m: Msg) => void;
 
@@ -65,9 +66,11 @@ function PinScreen({ state, screen, dispatch }: { readonly state: KioskState; re
   return (
     <section class="screen pin" data-screen="pin">
       <h1>{tr(lang, SERVICE_NAME[screen.kind])}</h1>
-      <p class="prompt" aria-live="polite">
-        {screen.prompt === null ? tr(lang, T.waitingPad) : tr(lang, PROMPT[screen.prompt])}
+      <p class="prompt" aria-live="polite" data-testid="pin-prompt">
+        {screen.prompt !== null ? tr(lang, PROMPT[screen.prompt]) : screen.idCard === 'waiting' ? tr(lang, T.idCardWaiting) : tr(lang, T.waitingPad)}
       </p>
+      {screen.idCard === 'read' ? <p class="id-ok">✓ {tr(lang, T.idCardRead)}</p> : null}
+      {screen.idCard === 'waiting' && screen.prompt === null ? <div class="id-slot" aria-hidden="true" /> : null}
       {/* role="img": the dots are a picture of the count, named by it (an aria-label on a bare div is not announced). */}
       <div class="dots" data-testid="pin-dots" role="img" aria-label={tr(lang, { zh: `已输入 ${screen.count} 位`, en: `${screen.count} keys entered` })}>
         {dots(screen.count) || ' '}
@@ -97,6 +100,7 @@ function ResultScreen({ state, screen, dispatch }: { readonly state: KioskState;
   const ok = r.outcome === 'ok';
   const canRetry = !ok && state.card !== null && !cardLocked(state.card);
   const time = new Date(screen.at).toLocaleString(lang === 'zh' ? 'zh-CN' : 'en-GB', { hour12: false });
+  const item = itemOf(state.catalog, screen.kind);
   return (
     <section class="screen result" data-screen="result">
       <h1 class={ok ? 'ok' : 'fail'}>{tr(lang, ok ? T.resultOk : T.resultFail)}</h1>
@@ -105,11 +109,14 @@ function ResultScreen({ state, screen, dispatch }: { readonly state: KioskState;
       </p>
       {r.triesLeft !== null && !ok ? <p class="tries">{tr(lang, T.triesLeft(r.triesLeft))}</p> : null}
       {r.missing !== undefined && r.missing.length > 0 ? (
-        <ul class="missing">
-          {r.missing.map((m) => (
-            <li key={m}>{m}</li>
-          ))}
-        </ul>
+        <div class="missing">
+          <h2>{tr(lang, T.missingTitle)}</h2>
+          <ul>
+            {r.missing.map((m) => (
+              <li key={m}>{tr(lang, materialName(state.catalog, m))}</li>
+            ))}
+          </ul>
+        </div>
       ) : null}
       <div class="next">
         <h2>{tr(lang, T.nextStep)}</h2>
@@ -119,6 +126,14 @@ function ResultScreen({ state, screen, dispatch }: { readonly state: KioskState;
       <div class="receipt" aria-label={tr(lang, T.receipt)}>
         <h2>{tr(lang, T.receipt)}</h2>
         <dl>
+          {item === null ? null : (
+            <>
+              <dt>{tr(lang, T.receiptItem)}</dt>
+              <dd>{tr(lang, item.name)}</dd>
+              <dt>{tr(lang, T.receiptItemCode)}</dt>
+              <dd data-testid="receipt-item-code">{item.itemCode}</dd>
+            </>
+          )}
           <dt>{tr(lang, T.receiptService)}</dt>
           <dd>{tr(lang, SERVICE_NAME[screen.kind])}</dd>
           <dt>{tr(lang, T.receiptTime)}</dt>
@@ -129,10 +144,10 @@ function ResultScreen({ state, screen, dispatch }: { readonly state: KioskState;
           </dd>
           <dt>{tr(lang, T.receiptCard)}</dt>
           <dd>{state.card?.cardNumberMasked ?? '—'}</dd>
-          {screen.operationId === null ? null : (
+          {r.operationId === undefined ? null : (
             <>
               <dt>{tr(lang, T.receiptOperation)}</dt>
-              <dd>{screen.operationId}</dd>
+              <dd data-testid="receipt-operation">{r.operationId}</dd>
             </>
           )}
         </dl>
@@ -143,6 +158,44 @@ function ResultScreen({ state, screen, dispatch }: { readonly state: KioskState;
         <Btn lang={lang} kind="primary" text={T.finish} onClick={() => dispatch({ type: 'finish' })} testId="finish" />
       </div>
     </section>
+  );
+}
+
+/** Time limits and phone lines of the items behind this kiosk's services (SSCard.Catalog). */
+function HelpItems({ state }: { readonly state: KioskState }): JSX.Element {
+  const lang = state.lang;
+  const items = helpItems(state.catalog, state.services);
+  if (items.length === 0) return <p>{tr(lang, T.helpPosted)}</p>;
+  return (
+    <div class="help-items" data-testid="help-items">
+      {items.map((it) => (
+        <div class="help-item" key={it.name.zh}>
+          <h2>{tr(lang, it.name)}</h2>
+          <dl>
+            <dt>{tr(lang, T.timeLimits)}</dt>
+            <dd>{it.limits.map((l) => tr(lang, l)).join(lang === 'zh' ? '；' : '; ')}</dd>
+            {it.consultPhone === null ? null : (
+              <>
+                <dt>{tr(lang, T.consultPhone)}</dt>
+                <dd>{it.consultPhone}</dd>
+              </>
+            )}
+            {it.complaintPhone === null ? null : (
+              <>
+                <dt>{tr(lang, T.complaintPhone)}</dt>
+                <dd>{it.complaintPhone}</dd>
+              </>
+            )}
+            {it.address === null ? null : (
+              <>
+                <dt>{tr(lang, T.whereAddress)}</dt>
+                <dd>{tr(lang, it.address)}</dd>
+              </>
+            )}
+          </dl>
+        </div>
+      ))}
+    </div>
   );
 }
 
@@ -199,24 +252,36 @@ function Body({ state, now, dispatch }: Props): JSX.Element {
         </section>
       );
     }
-    case 'locked':
+    case 'locked': {
+      const where = whereToGo(state.catalog, state.card?.cardState ?? '');
       return (
         <section class="screen" data-screen="locked">
           <CardLine state={state} />
           <h1 class="fail">{tr(lang, T.locked)}</h1>
           <p class="next">{tr(lang, T.lockedNext)}</p>
+          {where.address === null ? null : (
+            <p class="where" data-testid="where">
+              {tr(lang, T.whereAddress)}：{tr(lang, where.address)}
+            </p>
+          )}
+          {where.phone === null ? null : (
+            <p class="where">
+              {tr(lang, T.consultPhone)}：{where.phone}
+            </p>
+          )}
           <div class="actions">
             <Btn lang={lang} kind="primary" text={T.finish} onClick={() => dispatch({ type: 'finish' })} />
           </div>
         </section>
       );
+    }
     case 'prepare':
       return (
         <section class="screen" data-screen="prepare">
           <h1>{tr(lang, SERVICE_NAME[sc.kind])}</h1>
           <h2>{tr(lang, T.needs)}</h2>
           <ol class="needs">
-            {SERVICE_NEEDS[sc.kind].map((n) => (
+            {needsOf(state.catalog, sc.kind).map((n) => (
               <li key={n.zh}>{tr(lang, n)}</li>
             ))}
           </ol>
@@ -255,6 +320,7 @@ function Body({ state, now, dispatch }: Props): JSX.Element {
           {T.helpBody.map((b) => (
             <p key={b.zh}>{tr(lang, b)}</p>
           ))}
+          <HelpItems state={state} />
           <div class="actions">
             <Btn lang={lang} kind="primary" text={T.back} onClick={() => dispatch({ type: 'back' })} />
           </div>

@@ -35,6 +35,15 @@ export const SERVICE_NEEDS: Readonly<Record<ServiceKind, readonly BilingualText[
   activate: [],
 };
 
+/** The PINs each service asks for, after the materials (the catalog names those). */
+export const PIN_NEEDS: Readonly<Record<ServiceKind, readonly BilingualText[]>> = {
+  verify: [bi('您的 6 位密码', 'Your 6-digit PIN')],
+  change: [bi('原密码', 'The current PIN'), bi('新的 6 位密码，输入两次', 'A new 6-digit PIN, entered twice')],
+  reset: [bi('新的 6 位密码，输入两次', 'A new 6-digit PIN, entered twice')],
+  unblock: [bi('新的 6 位密码，输入两次', 'A new 6-digit PIN, entered twice')],
+  activate: [bi('新的 6 位密码，输入两次', 'A new 6-digit PIN, entered twice')],
+};
+
 export const PROMPT: Readonly<Record<PinPrompt, BilingualText>> = {
   enterPin: bi('请输入密码', 'Enter your PIN'),
   enterOldPin: bi('请输入原密码', 'Enter your current PIN'),
@@ -90,6 +99,15 @@ export const T = {
   receiptResult: bi('结果', 'Result'),
   receiptCard: bi('卡号', 'Card'),
   receiptOperation: bi('业务流水号', 'Operation id'),
+  idCardWaiting: bi('请将本人居民身份证放在身份证阅读区', 'Place your own resident ID card on the ID card reader'),
+  idCardRead: bi('身份证已核验', 'ID card checked'),
+  missingTitle: bi('还需要以下材料（请一次备齐）', 'Still needed (bring all of these)'),
+  whereAddress: bi('办理地址', 'Address'),
+  consultPhone: bi('咨询电话', 'Enquiries'),
+  complaintPhone: bi('投诉电话', 'Complaints'),
+  timeLimits: bi('办理时限', 'Time limits'),
+  receiptItem: bi('服务事项', 'Service item'),
+  receiptItemCode: bi('事项编码', 'Item code'),
   removed: bi('社会保障卡已取出', 'The card was removed'),
   removedSub: bi('本次办理已结束。需要时请重新插卡。', 'This session has ended. Insert the card again to start over.'),
   unavailable: bi('服务暂时不可用', 'Temporarily unavailable'),
@@ -101,8 +119,9 @@ export const T = {
   helpBody: [
     bi('插卡后按屏幕提示操作；密码只在密码键盘或屏幕键盘上输入，屏幕只显示圆点。', 'After inserting the card, follow the screen. The PIN is typed on the PIN pad or the on-screen keypad only; the screen shows dots.'),
     bi('密码连续输错会被锁定，锁定后请到社保服务窗口办理解锁。', 'Too many wrong PINs lock the card; a locked PIN is unblocked at a service counter.'),
-    bi('咨询电话和办理时限请见服务大厅公示。', 'The consultation phone number and time limits are posted in the service hall.'),
   ] as readonly BilingualText[],
+  /** When the terminal's catalog names no phone line or time limit. */
+  helpPosted: bi('咨询电话和办理时限请见服务大厅公示。', 'The consultation phone number and time limits are posted in the service hall.'),
   elder: bi('大字模式', 'Large text'),
   elderOff: bi('标准模式', 'Standard'),
   langToggle: bi('English', '中文'),
