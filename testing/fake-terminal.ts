@@ -34,6 +34,7 @@ import type { ServiceResult } from '../state/results.js';
 import { capability, defaultServices } from '../state/roles.js';
 import type { Role, ServiceKind } from '../state/roles.js';
 import type { SessionEmitted } from '../state/session.js';
+import { DEFAULT_TRIES_FLOOR } from '../state/session.js';
 import { FakePinEntry } from './fake-pin-entry.js';
 import { PIN_ENTRY_PLANS } from '../state/session-context.js';
 import { cardStateAfter, pinStateRefusal } from '../state/session-outcome.js';
@@ -262,6 +263,7 @@ export class FakeTerminal implements TerminalPort {
       idReader: true,
       psam: true,
       simulated: true,
+      triesFloor: DEFAULT_TRIES_FLOOR,
     };
   }
 
@@ -450,6 +452,8 @@ export class FakeTerminal implements TerminalPort {
     if (may.operatorRequired && request.operatorId === undefined) return results.operatorRequired(kind);
     const refused = pinStateRefusal(kind, this.cardState(), this.triesLeft);
     if (refused !== undefined) return refused;
+    // state/session.ts floorCheck: a kiosk never spends the last tries on a check or a change.
+    if (this.role === 'kiosk' && (kind === 'verify' || kind === 'change') && this.triesLeft <= DEFAULT_TRIES_FLOOR) return results.belowFloor(kind, this.triesLeft);
     if (may.materials.includes('residentIdCard')) {
       // The holder's own ID card is always on the fake reader (state/session.ts `materials`).
       send({ type: 'idCard.requested' });

@@ -213,6 +213,7 @@ export function capabilitiesPayload(c: Capabilities, version: string): Record<st
       idReader: c.idReader,
       psam: c.psam,
       simulated: c.simulated,
+      triesFloor: c.triesFloor,
     },
   };
 }

@@ -147,6 +147,8 @@ export interface Capabilities {
   readonly idReader: boolean;
   readonly psam: boolean;
   readonly simulated: boolean;
+  /** At a kiosk, PIN check and change are refused with this many tries left or fewer (docs/config.md `session.triesFloor`). */
+  readonly triesFloor: number;
 }
 
 export interface TerminalPort {

@@ -25,6 +25,7 @@ export interface StatusSources {
   readonly deviceId: string;
   readonly role: Role;
   readonly services: readonly ServiceKind[];
+  readonly triesFloor: number;
   readonly version: string;
   readonly simulated: boolean;
   readonly startedAt: number;
@@ -61,6 +62,7 @@ export function capabilities(s: StatusSources): Capabilities {
     idReader: s.idReader !== undefined,
     psam: s.psam.psam !== undefined,
     simulated: s.simulated,
+    triesFloor: s.triesFloor,
   };
 }
 

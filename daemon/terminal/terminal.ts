@@ -28,6 +28,7 @@ import type { ServiceResult } from '../../state/results.js';
 import type { Role, ServiceKind } from '../../state/roles.js';
 import { defaultServices } from '../../state/roles.js';
 import type { SessionConfig, SessionEmitted } from '../../state/session.js';
+import { DEFAULT_TRIES_FLOOR } from '../../state/session.js';
 import { CardSlots } from './card-slots.js';
 import { chipIo, chipPower } from './chip-io.js';
 import { PinKeys } from './pin-keys.js';
@@ -159,6 +160,7 @@ export class Terminal implements TerminalPort {
       deviceId: o.deviceId,
       role: o.role,
       services,
+      triesFloor: o.session?.triesFloor ?? DEFAULT_TRIES_FLOOR,
       version: o.version,
       simulated: o.simulated,
       startedAt: now(),

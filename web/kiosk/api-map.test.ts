@@ -50,7 +50,10 @@ describe('kiosk api-map', () => {
 
   it('Common.Capabilities: services (known kinds only) and the touchscreen pad', () => {
     const c = completion({ payload: { sscard: { role: 'kiosk', services: ['verify', 'change', 'bogus'], pinPad: { kind: 'touch', touchKeys: true }, idReader: false } } });
-    expect(msgOfCapabilities(c)).toEqual({ type: 'capabilities', services: ['verify', 'change'], touchKeys: true, idReader: false });
+    // A daemon that does not name its floor: the default (docs/config.md session.triesFloor = 1).
+    expect(msgOfCapabilities(c)).toEqual({ type: 'capabilities', services: ['verify', 'change'], touchKeys: true, idReader: false, triesFloor: 1 });
+    const floor0 = completion({ payload: { sscard: { services: ['verify'], pinPad: {}, idReader: true, triesFloor: 0 } } });
+    expect(msgOfCapabilities(floor0)).toMatchObject({ triesFloor: 0 });
     expect(msgOfCapabilities(completion({ ok: false, code: 'internalError' }))).toBeNull();
   });
 

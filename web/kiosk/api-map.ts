@@ -153,7 +153,8 @@ export function msgOfCapabilities(c: Completion): Msg | null {
   if (!c.ok || ss === null) return null;
   const services = Array.isArray(ss['services']) ? KINDS.filter((k) => (ss['services'] as unknown[]).includes(k)) : [];
   const pinPad = isObj(ss['pinPad']) ? ss['pinPad'] : {};
-  return { type: 'capabilities', services, touchKeys: pinPad['touchKeys'] === true, idReader: ss['idReader'] === true };
+  // A daemon that does not say keeps the default floor (docs/config.md session.triesFloor = 1).
+  return { type: 'capabilities', services, touchKeys: pinPad['touchKeys'] === true, idReader: ss['idReader'] === true, triesFloor: intOrNull(ss['triesFloor']) ?? 1 };
 }
 
 const NO_RESULT = bi('终端未能完成本次办理，请稍后重试', 'the terminal could not complete this service; try again later');

@@ -21,7 +21,7 @@ function ready(extra: Partial<KioskState> = {}): KioskState {
   return run({ ...initialState(), ...extra }, [
     { type: 'connection', open: true },
     { type: 'device', online: true },
-    { type: 'capabilities', services: ['verify', 'change', 'unblock'], touchKeys: true, idReader: true },
+    { type: 'capabilities', services: ['verify', 'change', 'unblock'], touchKeys: true, idReader: true, triesFloor: 1 },
   ]).state;
 }
 
@@ -103,8 +103,24 @@ describe('kiosk flow', () => {
   });
 
   it('after the last wrong PIN the card is locked: no try again, back leads to the locked screen', () => {
-    let s = run(ready(), [{ type: 'cardInserted' }, { type: 'cardIdentified', card: { ...CARD, triesLeft: 1 } }, { type: 'chooseService', kind: 'verify' }, { type: 'startService' }]).state;
+    // A kiosk configured to let the holder spend every try (session.triesFloor = 0).
+    let s = run(ready(), [{ type: 'capabilities', services: ['verify', 'change'], touchKeys: true, idReader: true, triesFloor: 0 }, { type: 'cardInserted' }, { type: 'cardIdentified', card: { ...CARD, triesLeft: 1 } }, { type: 'chooseService', kind: 'verify' }, { type: 'startService' }]).state;
     s = run(s, [{ type: 'serviceResult', result: result('verify.locked', 'failed', 0) }]).state;
+    expect(run(s, [{ type: 'tryAgain' }]).state.screen.name).toBe('result');
+    expect(run(s, [{ type: 'back' }]).state.screen.name).toBe('locked');
+  });
+
+  it('at or below the tries floor a kiosk offers no check or change (the daemon would refuse): only reset, or the locked screen', () => {
+    const low = { ...CARD, triesLeft: 1 };
+    let s = run(ready(), [{ type: 'cardInserted' }, { type: 'cardIdentified', card: low }]).state;
+    expect(offeredServices(s)).toEqual([]);
+    expect(s.screen.name).toBe('locked');
+    s = run(ready(), [{ type: 'capabilities', services: ['verify', 'change', 'reset'], touchKeys: true, idReader: true, triesFloor: 1 }, { type: 'cardInserted' }, { type: 'cardIdentified', card: low }]).state;
+    expect(s.screen.name).toBe('menu');
+    expect(offeredServices(s)).toEqual(['reset']);
+    // A wrong PIN that takes the card down to the floor: no "try again" for the check.
+    s = run(ready(), [{ type: 'cardInserted' }, { type: 'cardIdentified', card: { ...CARD, triesLeft: 2 } }, { type: 'chooseService', kind: 'verify' }, { type: 'startService' }, { type: 'serviceResult', result: result('verify.wrongPin', 'failed', 1) }]).state;
+    expect(s.screen.name).toBe('result');
     expect(run(s, [{ type: 'tryAgain' }]).state.screen.name).toBe('result');
     expect(run(s, [{ type: 'back' }]).state.screen.name).toBe('locked');
   });
@@ -123,7 +139,7 @@ describe('kiosk flow', () => {
   });
 
   it('without a touchscreen pad the screen sends no keys (the holder uses the hardware pad)', () => {
-    const s = run(ready(), [{ type: 'capabilities', services: ['verify'], touchKeys: false, idReader: false }, { type: 'cardInserted' }, { type: 'cardIdentified', card: CARD }, { type: 'chooseService', kind: 'verify' }, { type: 'startService' }, { type: 'pinEntryStarted', prompt: 'enterPin' }]).state;
+    const s = run(ready(), [{ type: 'capabilities', services: ['verify'], touchKeys: false, idReader: false, triesFloor: 1 }, { type: 'cardInserted' }, { type: 'cardIdentified', card: CARD }, { type: 'chooseService', kind: 'verify' }, { type: 'startService' }, { type: 'pinEntryStarted', prompt: 'enterPin' }]).state;
     expect(run(s, [{ type: 'key', key: '1' }]).effects).toEqual([]);
   });
 
@@ -206,7 +222,7 @@ describe('kiosk flow', () => {
   });
 
   it('a reset asks for the ID card while the flow waits for it, shows it checked, then the PIN prompt', () => {
-    let r = run(ready({ services: [] }), [{ type: 'capabilities', services: ['verify', 'change', 'reset'], touchKeys: true, idReader: true }, { type: 'cardInserted' }, { type: 'cardIdentified', card: CARD }]);
+    let r = run(ready({ services: [] }), [{ type: 'capabilities', services: ['verify', 'change', 'reset'], touchKeys: true, idReader: true, triesFloor: 1 }, { type: 'cardInserted' }, { type: 'cardIdentified', card: CARD }]);
     r = run(r.state, [{ type: 'chooseService', kind: 'reset' }, { type: 'startService' }]);
     expect(r.state.screen).toMatchObject({ name: 'pin', kind: 'reset', prompt: null, idCard: null });
     r = run(r.state, [{ type: 'idCardRequested' }]);
@@ -216,7 +232,7 @@ describe('kiosk flow', () => {
   });
 
   it('an ID card not read or not the holder\'s leaves the step as it is: the daemon\'s result says what to do', () => {
-    let r = run(ready({ services: [] }), [{ type: 'capabilities', services: ['reset'], touchKeys: true, idReader: true }, { type: 'cardInserted' }, { type: 'cardIdentified', card: CARD }]);
+    let r = run(ready({ services: [] }), [{ type: 'capabilities', services: ['reset'], touchKeys: true, idReader: true, triesFloor: 1 }, { type: 'cardInserted' }, { type: 'cardIdentified', card: CARD }]);
     r = run(r.state, [{ type: 'chooseService', kind: 'reset' }, { type: 'startService' }, { type: 'idCardRequested' }]);
     for (const m of [{ type: 'idCardRead', read: false, matches: null }, { type: 'idCardRead', read: true, matches: false }] as const) expect(run(r.state, [m]).state.screen).toMatchObject({ idCard: 'waiting' });
     // ID card events outside a running service change nothing

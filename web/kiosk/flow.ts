@@ -73,6 +73,8 @@ export interface KioskState {
   /** The PIN pad takes keys from the screen (`Keyboard.TouchKey`); else the holder uses the hardware pad. */
   readonly touchKeys: boolean;
   readonly idReader: boolean;
+  /** PIN check and change are refused with this many tries left or fewer (Common.Capabilities `triesFloor`). */
+  readonly triesFloor: number;
   /** The API connection is up and PC/SC is there. */
   readonly connected: boolean;
   readonly deviceOnline: boolean;
@@ -86,7 +88,7 @@ export interface KioskState {
 export type Msg =
   // the API
   | { readonly type: 'connection'; readonly open: boolean }
-  | { readonly type: 'capabilities'; readonly services: readonly ServiceKind[]; readonly touchKeys: boolean; readonly idReader: boolean }
+  | { readonly type: 'capabilities'; readonly services: readonly ServiceKind[]; readonly touchKeys: boolean; readonly idReader: boolean; readonly triesFloor: number }
   | { readonly type: 'catalog'; readonly catalog: CatalogInfo }
   | { readonly type: 'idCardRequested' }
   | { readonly type: 'idCardRead'; readonly read: boolean; readonly matches: boolean | null }
@@ -125,7 +127,7 @@ export interface Step {
 }
 
 export function initialState(config: KioskConfig = DEFAULT_CONFIG): KioskState {
-  return { screen: { name: 'attract' }, card: null, services: [], catalog: null, touchKeys: false, idReader: false, connected: false, deviceOnline: false, lang: 'zh', elder: false, deadline: null, config };
+  return { screen: { name: 'attract' }, card: null, services: [], catalog: null, touchKeys: false, idReader: false, triesFloor: 1, connected: false, deviceOnline: false, lang: 'zh', elder: false, deadline: null, config };
 }
 
 /** The card is usable for no service here: its PIN has no tries left, or the application is blocked or not active. */
@@ -133,10 +135,21 @@ export function cardLocked(card: KioskCard): boolean {
   return card.triesLeft === 0 || card.cardState === 'pinBlocked' || card.cardState === 'appLocked' || card.cardState === 'notActivated';
 }
 
-/** The services the menu offers for this card: none for a locked card (it offers nothing that cannot work). */
+/** The card has too few tries left for a check or a change here (the daemon would refuse: verify.belowFloor). */
+export function belowFloor(s: KioskState): boolean {
+  return s.card !== null && s.card.triesLeft !== null && s.card.triesLeft <= s.triesFloor;
+}
+
+/** The services the menu offers for this card: nothing that cannot work — none for a locked card, no check or change below the floor. */
 export function offeredServices(s: KioskState): readonly ServiceKind[] {
   if (s.card === null || cardLocked(s.card)) return [];
-  return KIOSK_SERVICES.filter((k) => s.services.includes(k));
+  const low = belowFloor(s);
+  return KIOSK_SERVICES.filter((k) => s.services.includes(k) && !(low && (k === 'verify' || k === 'change')));
+}
+
+/** Nothing this kiosk offers can serve the card: it is sent to a window (the `locked` screen). */
+function sentToWindow(s: KioskState): boolean {
+  return s.card !== null && (cardLocked(s.card) || (belowFloor(s) && offeredServices(s).length === 0));
 }
 
 /** Whether the page must show "temporarily unavailable". */
@@ -174,7 +187,7 @@ function reset(s: KioskState, effects: readonly Effect[] = []): Step {
 
 function afterIdentified(s: KioskState, now: number): Step {
   if (s.card === null) return go(s, { name: 'reading' }, now);
-  return go(s, { name: cardLocked(s.card) ? 'locked' : 'menu' }, now);
+  return go(s, { name: sentToWindow(s) ? 'locked' : 'menu' }, now);
 }
 
 const stay = (s: KioskState): Step => ({ state: s, effects: [] });
@@ -187,7 +200,7 @@ export function step(s: KioskState, m: Msg, now: number): Step {
       // Whatever ran has ended (the client does not resend): start over once the daemon is back.
       return reset({ ...s, connected: false });
     case 'capabilities':
-      return stay({ ...s, services: KIOSK_SERVICES.filter((k) => m.services.includes(k)), touchKeys: m.touchKeys, idReader: m.idReader });
+      return stay({ ...s, services: KIOSK_SERVICES.filter((k) => m.services.includes(k)), touchKeys: m.touchKeys, idReader: m.idReader, triesFloor: m.triesFloor });
     case 'device':
       return m.online ? stay({ ...s, deviceOnline: true }) : reset({ ...s, deviceOnline: false });
     case 'cardInserted':
@@ -241,7 +254,7 @@ export function step(s: KioskState, m: Msg, now: number): Step {
       if (sc.name !== 'pin' || sc.prompt === null || !s.touchKeys) return stay(s);
       return go(s, sc, now, [{ type: 'touchKey', key: m.key }]);
     case 'tryAgain':
-      if ((sc.name !== 'result' && sc.name !== 'failed') || s.card === null || cardLocked(s.card)) return stay(s);
+      if ((sc.name !== 'result' && sc.name !== 'failed') || !offeredServices(s).includes(sc.kind)) return stay(s);
       return go(s, { name: 'prepare', kind: sc.kind }, now);
     case 'back':
       if (sc.name === 'prepare' || sc.name === 'help') return s.card === null ? go(s, { name: 'insertCard' }, now) : afterIdentified(s, now);

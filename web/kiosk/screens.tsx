@@ -98,7 +98,7 @@ function ResultScreen({ state, screen, dispatch }: { readonly state: KioskState;
   const lang = state.lang;
   const r = screen.result;
   const ok = r.outcome === 'ok';
-  const canRetry = !ok && state.card !== null && !cardLocked(state.card);
+  const canRetry = !ok && offeredServices(state).includes(screen.kind);
   const time = new Date(screen.at).toLocaleString(lang === 'zh' ? 'zh-CN' : 'en-GB', { hour12: false });
   const item = itemOf(state.catalog, screen.kind);
   return (
@@ -258,6 +258,7 @@ function Body({ state, now, dispatch }: Props): JSX.Element {
         <section class="screen" data-screen="locked">
           <CardLine state={state} />
           <h1 class="fail">{tr(lang, T.locked)}</h1>
+          {state.card !== null && !cardLocked(state.card) && state.card.triesLeft !== null ? <p class="next">{tr(lang, T.lowTries(state.card.triesLeft))}</p> : null}
           <p class="next">{tr(lang, T.lockedNext)}</p>
           {where.address === null ? null : (
             <p class="where" data-testid="where">

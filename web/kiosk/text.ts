@@ -80,6 +80,7 @@ export const T = {
   noService: bi('本终端暂未开通可办理的业务，请到服务窗口办理', 'No service is available at this terminal; please go to a service counter'),
   locked: bi('此卡当前不能在自助终端办理', 'This card cannot be served at a self-service terminal now'),
   lockedNext: bi('请携带社会保障卡和本人身份证原件到社保服务窗口办理（密码解锁、启用或解挂）。', 'Take the card and your resident ID card (original) to a social security service counter (PIN unblock, activation, or cancelling a loss report).'),
+  lowTries: (n: number): BilingualText => bi(`密码只剩 ${n} 次尝试机会，为防止锁卡，自助终端不再受理密码校验和修改。`, `Only ${n} PIN ${n === 1 ? 'try is' : 'tries are'} left: to keep the card from locking, this kiosk does not check or change the PIN.`),
   needs: bi('办理前请准备好以下全部材料', 'Please have all of these ready before you start'),
   start: bi('开始办理', 'Start'),
   back: bi('返回', 'Back'),
