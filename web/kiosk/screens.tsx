@@ -34,7 +34,9 @@ function CardLine({ state }: { readonly state: KioskState }): JSX.Element | null
   return (
     <div class="card-line" data-testid="card">
       <span class="holder">
-        {tr(lang, T.hello)}，{c.nameMasked}
+        {tr(lang, T.hello)}
+        {lang === 'zh' ? '，' : ', '}
+        {c.nameMasked}
       </span>
       <span>
         {tr(lang, T.cardNumber)} {c.cardNumberMasked}
