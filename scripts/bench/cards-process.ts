@@ -8,6 +8,8 @@
  * Messages from the parent:
  *   { type: 'insert', host, cardPorts, psamPort, card, psam }  → { type: 'inserted' } | { type: 'error', message }
  *   { type: 'counts' }                                        → { type: 'counts', card: number, psam: number, errors: number }
+ *   { type: 'cardsOut' } / { type: 'cardsIn' }                → { type: 'moved' } once vpcd has the cards out / in again
+ *                                                               (the same cards, their state kept; the PSAM stays; bench:web)
  *   { type: 'remove' }                                        → { type: 'removed' }, then the process ends
  * The cards are taken out and the process ends when the parent goes away.
  */
@@ -19,15 +21,20 @@ import { VpcdBridge } from '../../drivers/sim/vpcd-bridge.js';
 export type CardsRequest =
   | { readonly type: 'insert'; readonly host: string; readonly cardPorts: readonly number[]; readonly psamPort: number; readonly card: string; readonly psam: string }
   | { readonly type: 'counts' }
+  | { readonly type: 'cardsOut' }
+  | { readonly type: 'cardsIn' }
   | { readonly type: 'remove' };
 
 export type CardsReply =
   | { readonly type: 'inserted' }
   | { readonly type: 'error'; readonly message: string }
   | { readonly type: 'counts'; readonly card: number; readonly psam: number; readonly errors: number }
+  | { readonly type: 'moved' }
   | { readonly type: 'removed' };
 
 const bridges: VpcdBridge[] = [];
+/** The card bridges (not the PSAM's), for cardsOut / cardsIn. */
+const cardBridges: VpcdBridge[] = [];
 let cardApdus = 0;
 let psamApdus = 0;
 let errors = 0;
@@ -52,6 +59,7 @@ async function insert(r: Extract<CardsRequest, { type: 'insert' }>): Promise<voi
     b.on('apdu', () => cardApdus++);
     b.on('error', () => errors++);
     bridges.push(b);
+    cardBridges.push(b);
   }
   await Promise.all(bridges.map((b) => b.insert()));
 }
@@ -66,6 +74,13 @@ process.on('message', (m: CardsRequest) => {
       return;
     case 'counts':
       reply({ type: 'counts', card: cardApdus, psam: psamApdus, errors });
+      return;
+    case 'cardsOut':
+    case 'cardsIn':
+      Promise.all(cardBridges.map((b) => (m.type === 'cardsOut' ? b.remove() : b.insert()))).then(
+        () => reply({ type: 'moved' }),
+        (e: unknown) => reply({ type: 'error', message: e instanceof Error ? e.message : String(e) }),
+      );
       return;
     case 'remove':
       void removeAll().then(() => {

@@ -49,6 +49,12 @@ export class Cards {
     if (r.type !== 'inserted') throw new Error(`inserting the virtual cards: ${r.type === 'error' ? r.message : r.type}`);
   }
 
+  /** Take the cards out of their readers, or put them back (bench:web's insertions); the PSAM stays. */
+  async move(to: 'out' | 'in'): Promise<void> {
+    const r = await this.request({ type: to === 'out' ? 'cardsOut' : 'cardsIn' });
+    if (r.type !== 'moved') throw new Error(`moving the virtual cards ${to}: ${r.type === 'error' ? r.message : r.type}`);
+  }
+
   get pid(): number | undefined {
     return this.child.pid;
   }
