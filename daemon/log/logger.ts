@@ -27,6 +27,7 @@ import { LOG_COMPONENTS, LOG_LEVELS } from '../config/schema.js';
 import type { LogComponent, LogLevel } from '../config/schema.js';
 
 import { redact } from './redact.js';
+import { LogRing, RingTransport } from './ring.js';
 import { RotatingFileTransport } from './rotating-file.js';
 
 export { LOG_COMPONENTS, LOG_LEVELS };
@@ -67,6 +68,8 @@ export interface Logging {
   setLevel(component: LogComponent, level: LogLevel): void;
   /** Flush and close every transport (file writes are on disk when it resolves). Later log calls are dropped. */
   close(): Promise<void>;
+  /** The last lines in memory (ring.ts), what the file log gets: for `SSCard.RecentLog` (docs/api.md). */
+  readonly recent: LogRing;
 }
 
 export interface LoggingOptions {
@@ -197,6 +200,9 @@ export function createLogging(cfg: LogConfig, options: LoggingOptions = {}): Log
     if (t.level === undefined) t.level = 'debug';
     transports.push(t);
   }
+  // The recent lines in memory (ring.ts): a transport like the file, so it keeps what the file keeps.
+  const recent = new LogRing();
+  transports.push(new RingTransport(recent));
   // Each component logger pipes into every transport (and winston listens to each for errors).
   for (const t of transports) t.setMaxListeners(LOG_COMPONENTS.length * 4 + 10);
 
@@ -233,6 +239,7 @@ export function createLogging(cfg: LogConfig, options: LoggingOptions = {}): Log
   };
 
   return {
+    recent,
     get(component) {
       checkComponent(component);
       let h = handles.get(component);
