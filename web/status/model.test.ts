@@ -43,7 +43,7 @@ describe('status report → view model', () => {
     expect(field(view, 'cardNumber').value.zh).toBe('X0****019');
     expect(field(view, 'holder').value.en).toBe('王**');
     expect(field(view, 'psamNumber').value.zh).toBe('410100000001');
-    expect(field(view, 'pinPad')).toMatchObject({ tone: 'ok', value: { zh: '已连接 · touchscreen · touchscreen', en: 'connected · touchscreen · touchscreen' } });
+    expect(field(view, 'pinPad')).toMatchObject({ tone: 'ok', value: { zh: '已连接 · touchscreen', en: 'connected · touchscreen' } });
     expect(field(view, 'idReader')).toMatchObject({ tone: 'fail', value: { zh: '未连接 · serial · 身份证读卡器未连接', en: 'not connected · serial · the ID card reader is not connected' } });
     expect(field(view, 'pcsc')).toMatchObject({ tone: 'ok', value: { zh: '正常运行', en: 'up' } });
     expect(field(view, 'rows').value.zh).toBe('5');
@@ -80,6 +80,7 @@ describe('status report → view model', () => {
   it('deviceValue, formatDuration and formatTime', () => {
     expect(deviceValue({ kind: 'none', name: null, connected: false, problem: null }).value).toEqual({ zh: '未配置', en: 'not configured' });
     expect(deviceValue({ kind: 'pcsc', name: 'R', connected: false, problem: null })).toEqual({ value: { zh: '未连接 · pcsc · R', en: 'not connected · pcsc · R' }, tone: 'fail' });
+    expect(deviceValue({ kind: 'touchscreen', name: 'touchscreen (development)', connected: true, problem: null }).value.en).toBe('connected · touchscreen (development)');
     expect(formatDuration(42_000)).toEqual({ zh: '42 秒', en: '42 s' });
     expect(formatDuration(3 * 86_400_000 + 60_000)).toEqual({ zh: '3 天 0 小时 1 分', en: '3 d 0 h 1 min' });
     const t = new Date(2026, 0, 2, 3, 4, 5).getTime();

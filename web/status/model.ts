@@ -66,7 +66,9 @@ export function formatDuration(ms: number): BilingualText {
 export function deviceValue(d: DeviceRow): { value: BilingualText; tone: Tone } {
   if (d.kind === 'none') return { value: T.notConfigured, tone: 'plain' };
   const detail = d.connected ? (d.name === null ? null : same(d.name)) : (d.problem ?? (d.name === null ? null : same(d.name)));
-  const parts = [d.connected ? T.connected : T.notConnected, same(d.kind), ...(detail === null ? [] : [detail])];
+  // The kind is left out when the name already says it ("touchscreen (development)").
+  const kind = d.name !== null && d.name.toLowerCase().includes(d.kind.toLowerCase()) ? [] : [same(d.kind)];
+  const parts = [d.connected ? T.connected : T.notConnected, ...kind, ...(detail === null ? [] : [detail])];
   return { value: { zh: parts.map((p) => p.zh).join(' · '), en: parts.map((p) => p.en).join(' · ') }, tone: d.connected ? 'ok' : 'fail' };
 }
 

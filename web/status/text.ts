@@ -8,7 +8,6 @@ const bi = (zh: string, en: string): BilingualText => ({ zh, en });
 export const T = {
   title: bi('设备状态', 'Terminal status'),
   langToggle: bi('English', '中文'),
-  langToggleLabel: bi('切换到英文', 'Switch to Chinese'),
   home: bi('首页', 'Start page'),
   connecting: bi('正在连接终端服务…', 'Connecting to the terminal service…'),
   unavailable: bi('终端服务暂时不可用，正在自动重连…', 'The terminal service is temporarily unavailable; reconnecting…'),
@@ -92,7 +91,8 @@ export const T = {
   padTouchPrompt: bi('请在下方屏幕键盘上按键，按“确认”结束。', 'Press keys on the on-screen keypad below; Enter ends the test.'),
   padHardwarePrompt: bi('请在密码键盘上按键，按“确认”结束。', 'Press keys on the PIN pad; Enter ends the test.'),
   padNone: bi('本终端没有可用的密码键盘。', 'This terminal has no PIN pad available.'),
-  padKeys: bi('已按键', 'Keys'),
+  padKeys: bi('已按键：', 'Keys: '),
+  colon: bi('：', ': '),
   padWaiting: bi('正在等待密码键盘…', 'Waiting for the PIN pad…'),
   keypadLabel: bi('屏幕密码键盘', 'On-screen keypad'),
   keyEnter: bi('确认', 'Enter'),

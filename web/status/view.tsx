@@ -101,7 +101,7 @@ function PadPanel({ state, ctl }: Props): JSX.Element {
           </div>
           {running ? <p class="prompt">{tr(lang, mode === 'touch' ? T.padTouchPrompt : T.padHardwarePrompt)}</p> : null}
           <p class="pad-count" aria-live="polite">
-            {tr(lang, T.padKeys)}：
+            {tr(lang, T.padKeys)}
             {/* role="img": the stars are a picture of the count, named by it. */}
             <span class="stars" data-testid="pad-stars" role="img" aria-label={tr(lang, { zh: `${p.count} 次`, en: `${p.count} keys` })}>
               {stars(p.count) || '—'}
@@ -114,7 +114,9 @@ function PadPanel({ state, ctl }: Props): JSX.Element {
           ) : null}
           {p.phase === 'failed' && p.error !== null ? (
             <p class="fail" data-testid="pad-result" role="status">
-              {tr(lang, T.padFailed)}：{tr(lang, p.error)}
+              {tr(lang, T.padFailed)}
+              {tr(lang, T.colon)}
+              {tr(lang, p.error)}
             </p>
           ) : null}
           {keypadShown(p, mode) ? (
@@ -217,7 +219,7 @@ function LogPanel({ state, ctl }: Props): JSX.Element {
                   {state.log.map((l) => (
                     <tr key={l.seq} class={`lvl-${l.level}`}>
                       <td class="time">{l.time}</td>
-                      <td class={l.level === 'error' || l.level === 'warn' ? 'fail' : undefined}>{tr(lang, LEVEL_NAME[l.level]!)}</td>
+                      <td class={l.level === 'error' || l.level === 'warn' ? 'level fail' : 'level'}>{tr(lang, LEVEL_NAME[l.level]!)}</td>
                       <td>{l.component}</td>
                       <td class="msg">
                         {l.message}
@@ -246,7 +248,7 @@ export function StatusPage({ state, ctl }: Props): JSX.Element {
           <button type="button" class="btn secondary" data-testid="refresh" disabled={state.connection !== 'open'} onClick={() => ctl.refresh()}>
             {tr(lang, T.refresh)}
           </button>
-          <button type="button" class="btn secondary" data-testid="lang" lang={lang === 'zh' ? 'en' : 'zh-CN'} aria-label={tr(lang, T.langToggleLabel)} onClick={() => ctl.toggleLang()}>
+          <button type="button" class="btn secondary" data-testid="lang" lang={lang === 'zh' ? 'en' : 'zh-CN'} onClick={() => ctl.toggleLang()}>
             {tr(lang, T.langToggle)}
           </button>
           <a class="btn secondary" href="/">
