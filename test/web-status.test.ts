@@ -35,6 +35,8 @@ const PSAM_NUMBER = '410100000001'; // fixtures/psam/psam-test.json
 const NAME = '王志强';
 const OPERATOR = 'tech1';
 const PASSPHRASE = 'status page test passphrase';
+/** How long a poll may wait for the page (an upper bound for slow machines, not a timing assertion). */
+const POLL = { timeout: 15_000 };
 
 const dir = mkdtempSync(path.join(tmpdir(), 'sscard-status-page-'));
 let daemon: DaemonProcess;
@@ -173,7 +175,7 @@ describe('the technician page on the real daemon (simulating, pcscd + vpcd, Chro
     const card = await page.locator(`[data-reader="${CARD_READER}"]`).innerText();
     expect(card).toContain('用户卡座');
     expect(card).toContain(ATR);
-    await expect.poll(() => fieldText(page, 'identified')).toBe('是');
+    await expect.poll(() => fieldText(page, 'identified'), POLL).toBe('是');
     expect(await fieldText(page, 'cardNumber')).toBe('X0****019');
     expect(await fieldText(page, 'holder')).toBe('王**');
     expect(await page.content()).not.toContain(NAME);
@@ -204,7 +206,7 @@ describe('the technician page on the real daemon (simulating, pcscd + vpcd, Chro
   it('the card pulled → gone from the page without a reload; put back → identified again', async () => {
     const page = await openStatus();
     await page.evaluate('window.__noReload = true');
-    await expect.poll(() => fieldText(page, 'identified')).toBe('是');
+    await expect.poll(() => fieldText(page, 'identified'), POLL).toBe('是');
     await simControl('remove');
     await expect.poll(() => fieldText(page, 'present'), { timeout: 20_000 }).toBe('否');
     expect(await fieldText(page, 'cardNumber')).toBe('无');
@@ -212,7 +214,7 @@ describe('the technician page on the real daemon (simulating, pcscd + vpcd, Chro
     await shot(page, 'card-removed');
     await simControl('insert');
     await expect.poll(() => fieldText(page, 'identified'), { timeout: 20_000 }).toBe('是');
-    await expect.poll(() => fieldText(page, 'cardNumber')).toBe('X0****019');
+    await expect.poll(() => fieldText(page, 'cardNumber'), POLL).toBe('X0****019');
     expect(await page.locator(`[data-reader="${CARD_READER}"]`).innerText()).toContain(ATR);
     expect(await page.evaluate<boolean>('window.__noReload === true')).toBe(true);
     await cardPresent(true);
@@ -229,15 +231,22 @@ describe('the technician page on the real daemon (simulating, pcscd + vpcd, Chro
     await shot(page, 'pad-started');
     for (const [i, d] of [...PAD_KEYS].entries()) {
       await page.getByTestId('pad-keypad').locator('button', { hasText: new RegExp(`^${d}$`) }).click();
-      await expect.poll(() => page.getByTestId('pad-stars').innerText()).toBe('*'.repeat(i + 1));
+      await expect.poll(() => page.getByTestId('pad-stars').innerText(), POLL).toBe('*'.repeat(i + 1));
     }
     await page.getByTestId('pad-keypad').locator('button', { hasText: /^退格$/ }).click();
-    await expect.poll(() => page.getByTestId('pad-stars').innerText()).toBe('*'.repeat(PAD_KEYS.length - 1));
+    await expect.poll(() => page.getByTestId('pad-stars').innerText(), POLL).toBe('*'.repeat(PAD_KEYS.length - 1));
     await shot(page, 'pad-keys');
     await page.getByTestId('pad-keypad').locator('button', { hasText: /^确认$/ }).click();
-    await expect.poll(() => page.getByTestId('pad-result').innerText()).toBe(`测试完成：${PAD_KEYS.length - 1} 位，结束方式：确认键`);
+    await expect.poll(() => page.getByTestId('pad-result').innerText(), POLL).toBe(`测试完成：${PAD_KEYS.length - 1} 位，结束方式：确认键`);
     expect(await page.getByTestId('pad-keypad').count()).toBe(0);
     await shot(page, 'pad-done');
+    // Started again and stopped from the page: Common.Cancel, and the panel says it stopped.
+    await page.getByTestId('pad-start').click();
+    await page.getByTestId('pad-keypad').waitFor();
+    await page.getByTestId('pad-stop').click();
+    await expect.poll(() => page.getByTestId('pad-result').innerText(), POLL).toBe('测试未完成：已停止');
+    expect(await page.getByTestId('pad-keypad').count()).toBe(0);
+    expect(framesSent.some((f) => f.includes('"Common.Cancel"'))).toBe(true);
     const touchKeys = framesSent.filter((f) => f.includes('"Keyboard.TouchKey"'));
     expect(touchKeys).toHaveLength(PAD_KEYS.length + 2);
     expect(framesSent.some((f) => f.includes('"Keyboard.PinEntry"'))).toBe(true);
@@ -298,7 +307,7 @@ describe('the technician page on the real daemon (simulating, pcscd + vpcd, Chro
     await page.getByTestId('pad-start').click();
     await page.getByTestId('pad-keypad').waitFor();
     await page.getByTestId('pad-keypad').locator('button', { hasText: /^1$/ }).click();
-    await expect.poll(() => page.getByTestId('pad-stars').innerText()).toBe('*');
+    await expect.poll(() => page.getByTestId('pad-stars').innerText(), POLL).toBe('*');
     await axeCheck(page, 'pad running zh');
     await page.getByTestId('pad-keypad').locator('button', { hasText: /^取消$/ }).click();
     await page.getByTestId('pad-result').waitFor();

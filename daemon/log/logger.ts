@@ -231,8 +231,8 @@ export function createLogging(cfg: LogConfig, options: LoggingOptions = {}): Log
   const handles = new Map<LogComponent, ComponentLogger>();
 
   const write = (c: LogComponent, level: LogLevel, message: string, meta: Record<string, unknown> | undefined): void => {
-    // No transport (no file, no console): nothing to do (winston would queue the entry for ever).
-    if (closed || transports.length === 0 || LEVEL_RANK[level] > LEVEL_RANK[levels.get(c)!]) return;
+    // There is always a transport (the ring of recent lines), so winston never queues an entry for ever.
+    if (closed || LEVEL_RANK[level] > LEVEL_RANK[levels.get(c)!]) return;
     const entry: Record<string, unknown> = { level, message: typeof message === 'string' ? message : String(message) };
     if (meta !== undefined && meta !== null) entry.meta = meta;
     loggers.get(c)!.log(entry as winston.LogEntry);

@@ -167,7 +167,7 @@ export function startStatusPage(o: StatusOptions): StatusController {
         .then(
           (c) => {
             if (c.ok) pad({ type: 'completed', digits: c.payload['digits'], completion: c.payload['completion'] });
-            else pad({ type: 'failed', text: describe(c) });
+            else pad({ type: 'failed', text: c.code === 'canceled' ? T.padStopped : describe(c) });
           },
           (e: unknown) => {
             if (isApiError(e)) pad({ type: 'failed', text: e.text });

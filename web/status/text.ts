@@ -104,6 +104,7 @@ export const T = {
     en: `Test finished: ${digits} digits, ended by: ${COMPLETION[completion]?.en ?? completion}`,
   }),
   padFailed: bi('测试未完成', 'The test did not finish'),
+  padStopped: bi('已停止', 'stopped'),
   // log
   log: bi('最近日志', 'Recent log'),
   logIntro: bi('日志包含经办人员和卡号（遮蔽）等信息，查看需要经办人员登录。', 'The log names operators and masked card numbers: an operator must log in to see it.'),
