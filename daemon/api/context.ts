@@ -99,4 +99,6 @@ export interface ApiContext {
   readonly site?: StaticSite | undefined;
   /** The last log lines in memory (daemon/log/ring.ts), for SSCard.RecentLog; none: that command is unsupported. */
   readonly recentLog?: RecentLogSource | undefined;
+  /** Connections that have read the recent log (SSCard.RecentLog): only they get SSCard.LogChangedEvent. */
+  readonly logWatchers?: WeakSet<object> | undefined;
 }

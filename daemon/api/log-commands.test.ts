@@ -2,7 +2,7 @@
  * SSCard.RecentLog and SSCard.LogChangedEvent over the API (log-commands.ts, log-events.ts; docs/api.md
  * "SSCard.RecentLog"), with the daemon's real logging (daemon/log) feeding the ring.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createLogging } from '../log/logger.js';
 import type { Logging } from '../log/logger.js';
 import { LogRing } from '../log/ring.js';
@@ -118,10 +118,15 @@ describe('SSCard.RecentLog', () => {
 });
 
 describe('SSCard.LogChangedEvent', () => {
-  it('goes to every service client on a warn or error line, without the line itself; not on info', async () => {
+  it('goes to the clients that read the log, on a warn or error line, without the line itself; not on info, not to others', async () => {
     const logging = debugLogging();
     const api = await start({ recentLog: logging.recent, logEventIntervalMs: 50 });
     const c = await api.connect();
+    const other = await api.connect();
+    const token = await login(c);
+    // Refused (no operator on `other`): it does not become a watcher either.
+    expect((await other.command('SSCard.RecentLog')).completion.header.completionCode).toBe('authorisationRequired');
+    expect((await c.command('SSCard.RecentLog', { token })).completion.header.completionCode).toBe('success');
     logging.get('PCSC').info('quiet');
     logging.get('PCSC').error('the reader vanished', { reader: 'Virtual PCD 00 00' });
     const ev = await c.waitFor((m) => m.header.name === 'SSCard.LogChangedEvent');
@@ -129,27 +134,39 @@ describe('SSCard.LogChangedEvent', () => {
     expect(ev.payload).toEqual({ lastSeq: logging.recent.lastSeq, level: 'error' });
     expect(JSON.stringify(c.messages)).not.toContain('vanished');
     expect(c.unsolicited('SSCard.LogChangedEvent')).toHaveLength(1);
+    // A round trip on `other` after the event was sent: anything sent to it before is in by now.
+    await other.command('Common.Status');
+    expect(other.unsolicited('SSCard.LogChangedEvent')).toEqual([]);
     const caps = await c.command('Common.Capabilities');
     expect(JSON.stringify(caps.completion.payload)).toContain('SSCard.LogChangedEvent');
   });
 
-  it('a burst is coalesced: the first at once, the rest in one event at the end of the window, with the worst level', async () => {
-    const ring = new LogRing(50);
-    const sent: unknown[] = [];
-    const conn = { endpoint: 'service', send: (m: unknown) => sent.push(m) } as unknown as Connection;
-    const stop = logEventFanOut({ connections: new Set([conn]), ring, intervalMs: 40 });
-    const push = (level: 'warn' | 'error' | 'info') => ring.push({ level, component: 'API', message: level, at: 0 });
-    push('warn');
-    for (let i = 0; i < 100; i++) push(i === 50 ? 'error' : 'warn');
-    push('info');
-    expect(sent).toHaveLength(1);
-    await until(() => sent.length === 2, 2000);
-    expect((sent[1] as { payload: unknown }).payload).toEqual({ lastSeq: 101, level: 'error' });
-    // Quiet after that: no timer keeps sending.
-    await new Promise((r) => setTimeout(r, 120));
-    expect(sent).toHaveLength(2);
-    stop();
-    push('error');
-    expect(sent).toHaveLength(2);
+  it('a burst is coalesced: the first at once, the rest in one event at the end of the window, with the worst level', () => {
+    vi.useFakeTimers();
+    try {
+      const ring = new LogRing(50);
+      const sent: unknown[] = [];
+      const conn = { endpoint: 'service', send: (m: unknown) => sent.push(m) } as unknown as Connection;
+      const bystander = { endpoint: 'service', send: () => expect.fail('sent to a client that never read the log') } as unknown as Connection;
+      const stop = logEventFanOut({ connections: new Set([conn, bystander]), watchers: new WeakSet([conn]), ring, intervalMs: 40 });
+      const push = (level: 'warn' | 'error' | 'info') => ring.push({ level, component: 'API', message: level, at: 0 });
+      push('warn');
+      for (let i = 0; i < 100; i++) push(i === 50 ? 'error' : 'warn');
+      push('info');
+      expect(sent).toHaveLength(1);
+      expect((sent[0] as { payload: unknown }).payload).toEqual({ lastSeq: 1, level: 'warn' });
+      vi.advanceTimersByTime(40);
+      expect(sent).toHaveLength(2);
+      expect((sent[1] as { payload: unknown }).payload).toEqual({ lastSeq: 101, level: 'error' });
+      // Quiet after that: no timer keeps sending.
+      vi.advanceTimersByTime(10_000);
+      expect(sent).toHaveLength(2);
+      expect(vi.getTimerCount()).toBe(0);
+      stop();
+      push('error');
+      expect(sent).toHaveLength(2);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

@@ -49,6 +49,8 @@ export const RECENT_LOG_COMMAND: CommandDef = {
     const p = payload as z.infer<typeof schema>;
     const ring = ctx.api.recentLog;
     if (ring === undefined) return Promise.resolve({ code: 'unsupportedCommand', description: UNAVAILABLE, errorCode: 'log.unavailable' });
+    // This connection hears of new warnings from now on (log-events.ts).
+    ctx.api.logWatchers?.add(ctx.conn);
     const lines = ring.read({ limit: Math.min(p.limit ?? RECENT_LOG_MAX, RECENT_LOG_MAX), ...(p.minLevel === undefined ? {} : { minLevel: p.minLevel }) }).map(logLinePayload);
     return Promise.resolve({ code: 'success', payload: { lines, lastSeq: ring.lastSeq, capacity: ring.capacity } });
   },

@@ -58,6 +58,7 @@ export async function startApi(opts: ApiOptions): Promise<ApiServer> {
   let bound: { port: number; address: string } = { port: 0, address: '' };
 
   const journalHook = opts.journalPrivileged;
+  const logWatchers = new WeakSet<object>();
   const throttle = new LogThrottle(logger, opts.logThrottle);
   const access = new AccessControl({
     hostNames: [...(opts.hostNames ?? []), ...(opts.socket === undefined && !WILDCARD.has(opts.host) ? [opts.host] : [])],
@@ -88,6 +89,7 @@ export async function startApi(opts: ApiOptions): Promise<ApiServer> {
     abortGraceMs: opts.abortGraceMs ?? 10_000,
     site: opts.site,
     recentLog: opts.recentLog,
+    logWatchers,
     journal(e) {
       if (journalHook === undefined) return;
       try {
@@ -120,7 +122,7 @@ export async function startApi(opts: ApiOptions): Promise<ApiServer> {
 
   await listenOn(server, opts, logger);
   const unsubscribe = terminal.subscribe(terminalEventFanOut({ connections: registry.connections, sequencer: api.sequencer, terminal, logger }));
-  const unsubscribeLog = opts.recentLog === undefined ? () => undefined : logEventFanOut({ connections: registry.connections, ring: opts.recentLog, ...(opts.logEventIntervalMs === undefined ? {} : { intervalMs: opts.logEventIntervalMs }) });
+  const unsubscribeLog = opts.recentLog === undefined ? () => undefined : logEventFanOut({ connections: registry.connections, watchers: logWatchers, ring: opts.recentLog, ...(opts.logEventIntervalMs === undefined ? {} : { intervalMs: opts.logEventIntervalMs }) });
 
   const a = server.address();
   bound = typeof a === 'string' || a === null ? { port: 0, address: opts.socket ?? '' } : { port: a.port, address: a.address };
