@@ -130,8 +130,9 @@ async function login(page: Page): Promise<void> {
   await page.locator('input[name="passphrase"]').fill(PASSPHRASE);
   await page.getByTestId('login').locator('button[type="submit"]').click();
   await page.getByTestId('operator').waitFor({ timeout: 20_000 });
-  // The field was emptied when the form was sent.
+  // Logged in: the form is gone, nothing on the page holds the passphrase (the field was emptied when sent).
   expect(await page.locator('input[name="passphrase"]').count()).toBe(0);
+  expect(await page.content()).not.toContain(PASSPHRASE);
 }
 
 beforeAll(async () => {

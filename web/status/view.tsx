@@ -153,11 +153,12 @@ function LoginForm({ state, ctl }: Props): JSX.Element {
       <div class="inputs">
         <label>
           {tr(lang, T.operatorId)}
-          <input name="operatorId" type="text" autocomplete="username" required maxLength={64} />
+          <input name="operatorId" type="text" autocomplete="off" required maxLength={64} />
         </label>
         <label>
           {tr(lang, T.passphrase)}
-          <input name="passphrase" type="password" autocomplete="current-password" required maxLength={1024} />
+          {/* autocomplete off: a shared technician terminal must not offer to keep an operator's passphrase. */}
+          <input name="passphrase" type="password" autocomplete="off" required maxLength={1024} />
         </label>
         <button type="submit" class="btn primary" disabled={state.loginBusy || state.connection !== 'open'}>
           {tr(lang, T.login)}
