@@ -305,6 +305,7 @@ export async function startDaemon(opts: StartOptions): Promise<Daemon> {
       ...(apiTls === undefined ? {} : { tls: apiTls }),
       ...(site === undefined ? {} : { site }),
       logger: apiLog,
+      recentLog: logging.recent,
       version,
       journalPrivileged: (e) => {
         const operatorId = accounts.has(e.operatorId) ? e.operatorId : '';

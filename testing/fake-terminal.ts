@@ -246,6 +246,7 @@ export class FakeTerminal implements TerminalPort {
       idReader: { kind: 'sim', name: 'Fake ID reader', connected: true, problem },
       journal: { open: true, pending: 0, unsynced: 0, rows: 0 },
       sync: { enabled: false, lastSuccessAt: null, lastError: null, backlog: 0 },
+      hotlist: { version: null, updatedAt: null, entries: 0 },
     };
   }
 

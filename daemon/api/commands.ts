@@ -20,6 +20,8 @@ import type { ApiContext } from './context.js';
 import { catalogPayload } from './catalog-payload.js';
 import { FORMAT_TEXT, MESSAGE_VERSION } from './protocol.js';
 import type { Outcome } from './protocol.js';
+import { RECENT_LOG_COMMAND } from './log-commands.js';
+import { LOG_CHANGED_EVENT } from './log-events.js';
 
 /** What a running command may use. */
 export interface RunContext {
@@ -191,6 +193,7 @@ export const EVENTS: Readonly<Record<string, readonly string[]>> = {
     'SSCard.ResultEvent',
     'SSCard.SessionEndedEvent',
     'SSCard.CardRemovedEvent',
+    LOG_CHANGED_EVENT,
   ],
   Operator: [],
 };
@@ -473,6 +476,7 @@ export const SERVICE_COMMANDS: readonly CommandDef[] = [
       return Promise.resolve(ok({ loggedOut: true }));
     },
   }),
+  RECENT_LOG_COMMAND,
 ];
 
 export const PUBLISHER_COMMANDS: readonly CommandDef[] = [

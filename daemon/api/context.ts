@@ -6,6 +6,7 @@ import type { StaticSite } from './static-files.js';
 import type { Logger } from '../../core/logger.js';
 import type { OperatorAuthPort, TerminalPort } from '../terminal/port.js';
 import type { LogThrottle } from './throttle.js';
+import type { RecentLogSource } from './log-commands.js';
 
 
 export interface PrivilegedCall {
@@ -96,4 +97,8 @@ export interface ApiContext {
   serviceUri(): string;
   /** The daemon's own pages, when it serves them. */
   readonly site?: StaticSite | undefined;
+  /** The last log lines in memory (daemon/log/ring.ts), for SSCard.RecentLog; none: that command is unsupported. */
+  readonly recentLog?: RecentLogSource | undefined;
+  /** Connections that have read the recent log (SSCard.RecentLog): only they get SSCard.LogChangedEvent. */
+  readonly logWatchers?: WeakSet<object> | undefined;
 }

@@ -9,6 +9,7 @@ import type { OperatorAuthPort, TerminalPort } from '../terminal/port.js';
 import type { PrivilegedCall } from './context.js';
 import type { StaticSite } from './static-files.js';
 import type { LogThrottleOptions } from './throttle.js';
+import type { RecentLogSource } from './log-commands.js';
 
 /** TLS material of the server (PEM). */
 export interface ApiTls {
@@ -77,6 +78,10 @@ export interface ApiOptions {
   readonly clientsRefreshMs?: number;
   /** Log throttling (tests). */
   readonly logThrottle?: LogThrottleOptions;
+  /** The daemon's last log lines (Logging.recent, daemon/log/ring.ts): SSCard.RecentLog and SSCard.LogChangedEvent. */
+  readonly recentLog?: RecentLogSource;
+  /** SSCard.LogChangedEvent: at most one per this many ms (default 1000; tests). */
+  readonly logEventIntervalMs?: number;
 }
 
 function optionError(option: string, zh: string, en: string): never {

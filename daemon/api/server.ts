@@ -29,6 +29,7 @@ import { MAX_BUFFERED_BYTES } from './connection.js';
 import { Sequencer } from './context.js';
 import type { ApiContext, PrivilegedCall } from './context.js';
 import { terminalEventFanOut } from './fan-out.js';
+import { logEventFanOut } from './log-events.js';
 import { SERVICE_PATH, clientErrorHandler, requestGate, upgradeGate } from './gate.js';
 import { WILDCARD, createServer, listenOn, publicHost } from './listen.js';
 import { checkOptions } from './options.js';
@@ -57,6 +58,7 @@ export async function startApi(opts: ApiOptions): Promise<ApiServer> {
   let bound: { port: number; address: string } = { port: 0, address: '' };
 
   const journalHook = opts.journalPrivileged;
+  const logWatchers = new WeakSet<object>();
   const throttle = new LogThrottle(logger, opts.logThrottle);
   const access = new AccessControl({
     hostNames: [...(opts.hostNames ?? []), ...(opts.socket === undefined && !WILDCARD.has(opts.host) ? [opts.host] : [])],
@@ -86,6 +88,8 @@ export async function startApi(opts: ApiOptions): Promise<ApiServer> {
     sequencer: new Sequencer(),
     abortGraceMs: opts.abortGraceMs ?? 10_000,
     site: opts.site,
+    recentLog: opts.recentLog,
+    logWatchers,
     journal(e) {
       if (journalHook === undefined) return;
       try {
@@ -118,6 +122,7 @@ export async function startApi(opts: ApiOptions): Promise<ApiServer> {
 
   await listenOn(server, opts, logger);
   const unsubscribe = terminal.subscribe(terminalEventFanOut({ connections: registry.connections, sequencer: api.sequencer, terminal, logger }));
+  const unsubscribeLog = opts.recentLog === undefined ? () => undefined : logEventFanOut({ connections: registry.connections, watchers: logWatchers, ring: opts.recentLog, ...(opts.logEventIntervalMs === undefined ? {} : { intervalMs: opts.logEventIntervalMs }) });
 
   const a = server.address();
   bound = typeof a === 'string' || a === null ? { port: 0, address: opts.socket ?? '' } : { port: a.port, address: a.address };
@@ -144,6 +149,7 @@ export async function startApi(opts: ApiOptions): Promise<ApiServer> {
     close() {
       closing ??= (async () => {
         unsubscribe();
+        unsubscribeLog();
         registry.stop();
         const gone = [...registry.connections].map(
           (c) =>

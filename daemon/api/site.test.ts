@@ -19,6 +19,8 @@ beforeAll(async () => {
   await mkdir(join(root, 'kiosk'));
   await writeFile(join(root, 'index.html'), '<!doctype html><title>社保卡服务</title>');
   await writeFile(join(root, 'kiosk', 'index.html'), '<!doctype html><title>自助服务</title>');
+  await mkdir(join(root, 'status'));
+  await writeFile(join(root, 'status', 'index.html'), '<!doctype html><title>设备状态</title>');
   site = await openStaticSite({ root, socketOrigins: [] });
 });
 afterAll(() => rm(root, { recursive: true, force: true }));
@@ -53,5 +55,20 @@ describe('the daemon serves its pages through the access gate', () => {
   it('without a site, / is not found', async () => {
     const api = await startApi();
     expect((await api.http('GET', '/')).status).toBe(404);
+  });
+
+  it('/status/ is the technician page (open), /status the status report (JSON, with a credential only)', async () => {
+    const api = await startApi({ site, allowUnauthenticatedLoopback: false });
+    const page = await api.http('GET', '/status/');
+    expect(page.status).toBe(200);
+    expect(page.headers['content-type']).toContain('text/html');
+    expect(page.text).toContain('设备状态');
+    expect((await api.http('GET', '/status')).status).toBe(401);
+    const report = await api.http('GET', '/status', undefined, { authorization: `Bearer ${api.clientToken}` });
+    expect(report.status).toBe(200);
+    expect(report.headers['content-type']).toContain('application/json');
+    expect(JSON.parse(report.text)).toMatchObject({ terminalId: expect.any(String) as string, card: { present: true }, hotlist: { entries: 0 } });
+    // The page with a credential is still the page.
+    expect((await api.http('GET', '/status/', undefined, { authorization: `Bearer ${api.clientToken}` })).text).toContain('设备状态');
   });
 });

@@ -26,4 +26,16 @@ describe('Hotlist', () => {
     expect(j.hotlistVersion()).toBe('8');
     j.close();
   });
+
+  it('stats name the version, when it was applied and how many cards it lists (the status report shows them)', () => {
+    const j = open();
+    expect(j.stats()).toMatchObject({ hotlistVersion: null, hotlistUpdatedAt: null, hotlistSize: 0 });
+    h.t = 1_700_000_123_000;
+    j.applyHotlist({ version: 'v3', full: true, add: [CARD.cardId, OTHER.cardId], remove: [] });
+    const s = j.stats();
+    expect(s.hotlistVersion).toBe('v3');
+    expect(s.hotlistSize).toBe(2);
+    expect(s.hotlistUpdatedAt).toBe(1_700_000_123_000);
+    j.close();
+  });
 });

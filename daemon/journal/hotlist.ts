@@ -18,6 +18,8 @@ export interface HotlistUpdate {
 }
 
 const VERSION_KEY = 'hotlist_version';
+/** When the last update was applied (ms since the epoch, as text), for the status report. */
+const UPDATED_KEY = 'hotlist_updated_at';
 
 export class Hotlist {
   private readonly st: ReturnType<typeof prepare>;
@@ -45,11 +47,19 @@ export class Hotlist {
       for (const h of remove) this.st.remove.run(h);
       for (const h of add) this.st.add.run(h, at);
       this.store.setMeta(VERSION_KEY, update.version);
+      this.store.setMeta(UPDATED_KEY, String(at));
     });
   }
 
   public version(): string | null {
     return this.store.getMeta(VERSION_KEY);
+  }
+
+  /** When the last update was applied (ms since the epoch), null before the first. */
+  public updatedAt(): number | null {
+    const v = this.store.getMeta(UPDATED_KEY);
+    const n = v === null ? NaN : Number(v);
+    return Number.isFinite(n) ? n : null;
   }
 
   public size(): number {

@@ -254,6 +254,7 @@ export class Journal {
       auditCount: this.trail.count(),
       hotlistSize: this.hotlist.size(),
       hotlistVersion: this.hotlist.version(),
+      hotlistUpdatedAt: this.hotlist.updatedAt(),
       schemaVersion: LATEST_SCHEMA_VERSION,
     };
   }

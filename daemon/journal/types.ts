@@ -259,6 +259,8 @@ export interface JournalStats {
   readonly auditCount: number;
   readonly hotlistSize: number;
   readonly hotlistVersion: string | null;
+  /** When the last hotlist update was applied (ms since the epoch), null before the first. */
+  readonly hotlistUpdatedAt: number | null;
   readonly schemaVersion: number;
 }
 

@@ -27,6 +27,7 @@ import { LOG_COMPONENTS, LOG_LEVELS } from '../config/schema.js';
 import type { LogComponent, LogLevel } from '../config/schema.js';
 
 import { redact } from './redact.js';
+import { LogRing, RingTransport } from './ring.js';
 import { RotatingFileTransport } from './rotating-file.js';
 
 export { LOG_COMPONENTS, LOG_LEVELS };
@@ -67,6 +68,8 @@ export interface Logging {
   setLevel(component: LogComponent, level: LogLevel): void;
   /** Flush and close every transport (file writes are on disk when it resolves). Later log calls are dropped. */
   close(): Promise<void>;
+  /** The last lines in memory (ring.ts), what the file log gets: for `SSCard.RecentLog` (docs/api.md). */
+  readonly recent: LogRing;
 }
 
 export interface LoggingOptions {
@@ -197,6 +200,9 @@ export function createLogging(cfg: LogConfig, options: LoggingOptions = {}): Log
     if (t.level === undefined) t.level = 'debug';
     transports.push(t);
   }
+  // The recent lines in memory (ring.ts): a transport like the file, so it keeps what the file keeps.
+  const recent = new LogRing();
+  transports.push(new RingTransport(recent));
   // Each component logger pipes into every transport (and winston listens to each for errors).
   for (const t of transports) t.setMaxListeners(LOG_COMPONENTS.length * 4 + 10);
 
@@ -225,14 +231,15 @@ export function createLogging(cfg: LogConfig, options: LoggingOptions = {}): Log
   const handles = new Map<LogComponent, ComponentLogger>();
 
   const write = (c: LogComponent, level: LogLevel, message: string, meta: Record<string, unknown> | undefined): void => {
-    // No transport (no file, no console): nothing to do (winston would queue the entry for ever).
-    if (closed || transports.length === 0 || LEVEL_RANK[level] > LEVEL_RANK[levels.get(c)!]) return;
+    // There is always a transport (the ring of recent lines), so winston never queues an entry for ever.
+    if (closed || LEVEL_RANK[level] > LEVEL_RANK[levels.get(c)!]) return;
     const entry: Record<string, unknown> = { level, message: typeof message === 'string' ? message : String(message) };
     if (meta !== undefined && meta !== null) entry.meta = meta;
     loggers.get(c)!.log(entry as winston.LogEntry);
   };
 
   return {
+    recent,
     get(component) {
       checkComponent(component);
       let h = handles.get(component);

@@ -65,6 +65,8 @@ export interface TerminalStatusReport {
   readonly idReader: DeviceStatus;
   readonly journal: { readonly open: boolean; readonly pending: number; readonly unsynced: number; readonly rows: number };
   readonly sync: { readonly enabled: boolean; readonly lastSuccessAt: number | null; readonly lastError: { readonly code: number; readonly zh: string; readonly en: string } | null; readonly backlog: number };
+  /** The lost-card hotlist pulled from the platform (daemon/journal/hotlist.ts): its version, when it was applied, how many cards. */
+  readonly hotlist: { readonly version: string | null; readonly updatedAt: number | null; readonly entries: number };
 }
 
 export interface Health {

@@ -71,13 +71,15 @@ function deviceStatus(kind: string, dev: { name: string; connected: boolean } | 
   return { kind, name: dev.name, connected: dev.connected, problem: dev.connected ? null : missing };
 }
 
-function journalStatus(journal: Journal | undefined): TerminalStatusReport['journal'] {
-  if (journal === undefined) return { open: false, pending: 0, unsynced: 0, rows: 0 };
+const NO_HOTLIST: TerminalStatusReport['hotlist'] = { version: null, updatedAt: null, entries: 0 };
+
+function journalStatus(journal: Journal | undefined): TerminalStatusReport['journal'] & { hotlist: TerminalStatusReport['hotlist'] } {
+  if (journal === undefined) return { open: false, pending: 0, unsynced: 0, rows: 0, hotlist: NO_HOTLIST };
   try {
     const s = journal.stats();
-    return { open: true, pending: s.byState.pending, unsynced: s.backlog, rows: s.total };
+    return { open: true, pending: s.byState.pending, unsynced: s.backlog, rows: s.total, hotlist: { version: s.hotlistVersion, updatedAt: s.hotlistUpdatedAt, entries: s.hotlistSize } };
   } catch {
-    return { open: false, pending: 0, unsynced: 0, rows: 0 };
+    return { open: false, pending: 0, unsynced: 0, rows: 0, hotlist: NO_HOTLIST };
   }
 }
 
@@ -95,7 +97,7 @@ export function status(s: StatusSources): TerminalStatusReport {
   const snap = slot?.actor.getSnapshot();
   const ctx = snap?.context;
   const identified = ctx?.card !== undefined && slot?.present === true;
-  const journal = journalStatus(s.journal);
+  const { hotlist, ...journal } = journalStatus(s.journal);
   const sync = s.sync?.status();
   return {
     terminalId: s.terminalId,
@@ -136,6 +138,7 @@ export function status(s: StatusSources): TerminalStatusReport {
       lastError: sync?.lastError ? { code: sync.lastError.code, zh: sync.lastError.zh, en: sync.lastError.en } : null,
       backlog: sync?.backlog ?? journal.unsynced,
     },
+    hotlist,
   };
 }
 

@@ -129,6 +129,8 @@ describe('Terminal', () => {
     const st = r.terminal.status();
     expect(st.card).toMatchObject({ present: true, identified: true, cardNumberMasked: 'X0****019', nameMasked: '王**', specVersion: '2.00', triesLeft: 6, cardState: 'active' });
     expect(st.psam).toMatchObject({ connected: true });
+    // No journal here: no hotlist either (docs/api.md "Common": all null/0 before the first pull or without a journal).
+    expect(st.hotlist).toEqual({ version: null, updatedAt: null, entries: 0 });
     expect(st.readers.map((x) => [x.name, x.slot])).toEqual([
       [CARD, 'card'],
       [SAM, 'psam'],

@@ -22,6 +22,7 @@ export const SERVICE_COMMANDS = [
   'SSCard.End',
   'Operator.Login',
   'Operator.Logout',
+  'SSCard.RecentLog',
 ] as const;
 
 /** Keys of Keyboard.TouchKey (docs/api.md "Keyboard"). */
