@@ -234,7 +234,7 @@ describe('the kiosk screen on the real daemon (simulating, pcscd + vpcd, Chromiu
     await page.getByTestId('toggle-lang').click();
     await expect.poll(() => page.locator('html').getAttribute('lang')).toBe('en');
     expect(await page.locator('[data-screen="menu"] h1').innerText()).toBe('Choose a service');
-    const heights = (): Promise<number[]> => page.locator('main button').evaluateAll((bs) => bs.map((b) => b.getBoundingClientRect().height));
+    const heights = (): Promise<number[]> => page.locator('main button').evaluateAll((bs: readonly { getBoundingClientRect(): { height: number } }[]) => bs.map((b) => b.getBoundingClientRect().height));
     expect(Math.min(...(await heights()))).toBeGreaterThanOrEqual(48);
     await page.getByTestId('toggle-elder').click();
     expect(await page.locator('.kiosk').getAttribute('class')).toContain('elder');
