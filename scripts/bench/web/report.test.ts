@@ -17,6 +17,8 @@ const facts = (over: Partial<WebFacts> = {}): WebFacts => ({
     [120, 130, 140],
     [125, 135, 145],
   ],
+  driverFromRequest: [[500, 510]],
+  pageFromRequest: [[520, 530]],
   memory: [mem(10, 9e6), mem(100, 5e6), mem(200, 5.1e6), mem(300, 5.05e6)],
   warmupFlows: 100,
   failures: [],
