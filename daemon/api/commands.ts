@@ -19,6 +19,7 @@ import type { Capabilities, ServiceRequest, TerminalEvent, TerminalStatusReport 
 import type { ApiContext } from './context.js';
 import { FORMAT_TEXT, MESSAGE_VERSION } from './protocol.js';
 import type { Outcome } from './protocol.js';
+import { COUNTER_COMMANDS } from './counter-commands.js';
 
 /** What a running command may use. */
 export interface RunContext {
@@ -185,6 +186,7 @@ export const EVENTS: Readonly<Record<string, readonly string[]>> = {
     'SSCard.CardRemovedEvent',
   ],
   Operator: [],
+  IdCard: [],
 };
 
 export function capabilitiesPayload(c: Capabilities, version: string): Record<string, unknown> {
@@ -454,6 +456,7 @@ export const SERVICE_COMMANDS: readonly CommandDef[] = [
       return Promise.resolve(ok({ loggedOut: true }));
     },
   }),
+  ...COUNTER_COMMANDS,
 ];
 
 export const PUBLISHER_COMMANDS: readonly CommandDef[] = [
