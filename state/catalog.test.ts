@@ -84,6 +84,25 @@ describe('the rest of each record', () => {
     expect(pinItem.advice[0]).toEqual(AFTER_RESET_ADVICE);
   });
 
+  it.each<[string, string, string, string, RegExp]>([
+    ['card-activation', 'seed 000 lines 122–131, 144–150, 162–163', '0374-6566168', '0374-6123133', /^许昌市长葛区（县）葛天大道街道行政服务大厅 1 楼社保综合室/],
+    ['pin-change-reset', 'seed 001 lines 29, 34', '0375-6182813', '0375-2208399', /^平顶山市新华区（县）西高皇街道$/],
+  ])('%s (%s): 办理地址, 咨询电话 and 投诉电话 as the seed prints them', (id, _seed, consult, complaint, address) => {
+    const it = catalog.find((i) => i.id === id)!;
+    expect(it.consultPhone).toBe(consult);
+    expect(it.complaintPhone).toBe(complaint);
+    expect(it.address?.zh).toMatch(address);
+    expect(it.address?.en).not.toBe('');
+    expect(it.directions?.zh).toMatch(/路|乘坐/);
+  });
+
+  it('address, directions and phones are optional: an item without them is valid and has none', () => {
+    const c = raw();
+    for (const k of ['address', 'directions', 'consultPhone', 'complaintPhone']) delete (c.items[0] as Record<string, unknown>)[k];
+    const first = parseCatalog(c)[0]!;
+    expect('address' in first || 'consultPhone' in first).toBe(false);
+  });
+
   it('seed 000 lines 321–323 and 347–351: activation advice repeats the PIN rules and the lockout', () => {
     expect(activation.advice.map((a) => a.zh).join('')).toMatch(/六位相同数字、连续数字、出生日期、电话号码[\s\S]*连续 6 次输入错误密码/);
   });
@@ -149,6 +168,9 @@ describe('parseCatalog: validation with bilingual errors naming the key path', (
     ['a negative limit', (c) => (c.items[0]!.legalLimitDays = -1), 'items[0].legalLimitDays'],
     ['selfService not a boolean', (c) => (c.items[1]!.selfService = '是'), 'items[1].selfService'],
     ['a seed that is not a seed file name', (c) => (c.items[0]!.seed = 'seed.txt'), 'items[0].seed'],
+    ['a phone with the web address the seed prints beside it', (c) => (c.items[1]!.consultPhone = '0375-6182813 http://was.hnzwfw.gov.cn'), 'items[1].consultPhone'],
+    ['a phone without its area code', (c) => (c.items[0]!.complaintPhone = '6123133'), 'items[0].complaintPhone'],
+    ['an address without English', (c) => (c.items[0]!.address = { zh: '长葛市' }), 'items[0].address.en'],
     ['version 2', (c) => (c.version = 2), 'version'],
     ['items not an array', (c) => ((c as Record<string, unknown>).items = {}), '(root).items'],
   ])('%s → %s', (_what, mutate, path) => {

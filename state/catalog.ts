@@ -75,6 +75,14 @@ export interface ServiceItem {
   readonly free: boolean;
   /** Advice for the holder from the item's 常见问题. */
   readonly advice: readonly BilingualText[];
+  /** 办理地址: where the holder goes (the window that handles what a kiosk cannot). */
+  readonly address?: BilingualText;
+  /** 交通指引 */
+  readonly directions?: BilingualText;
+  /** 办理系统咨询电话 (the fixed line). */
+  readonly consultPhone?: string;
+  /** 监督投诉电话 (the fixed line). */
+  readonly complaintPhone?: string;
   /** The seed file the item was copied from. */
   readonly seed: string;
 }
@@ -147,6 +155,13 @@ function optText(o: Record<string, unknown>, key: string, path: string): Bilingu
   return o[key] === undefined ? undefined : text(o[key], `${path}.${key}`);
 }
 
+/** A fixed-line number as the seeds print it: area code, hyphen, number (0375-6182813). */
+const PHONE = /^0\d{2,3}-\d{7,8}$/;
+
+function optPhone(o: Record<string, unknown>, key: string, path: string): string | undefined {
+  return o[key] === undefined ? undefined : str(o, key, path, PHONE, bi('区号-号码（如 0375-6182813）', 'area code-number (e.g. 0375-6182813)'));
+}
+
 function step(v: unknown, path: string): ServiceStep {
   const o = obj(v, path);
   const s: { -readonly [K in keyof ServiceStep]: ServiceStep[K] } = { zh: str(o, 'zh', path), en: str(o, 'en', path) };
@@ -155,6 +170,11 @@ function step(v: unknown, path: string): ServiceStep {
     if (t !== undefined) s[k] = t;
   }
   return Object.freeze(s);
+}
+
+/** `{ [key]: value }` when the value is there, else nothing (exactOptionalPropertyTypes). */
+function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
 }
 
 function item(v: unknown, path: string): ServiceItem {
@@ -208,6 +228,10 @@ function item(v: unknown, path: string): ServiceItem {
     free: bool(o, 'free', path),
     advice: Object.freeze(arr(o, 'advice', path, false).map((a, i) => text(a, `${path}.advice[${i}]`))),
     seed: str(o, 'seed', path, /^\d{3}_[0-9a-f]{16}\.txt$/, bi('种子文件名（如 000_….txt）', 'a seed file name (000_….txt)')),
+    ...optional('address', optText(o, 'address', path)),
+    ...optional('directions', optText(o, 'directions', path)),
+    ...optional('consultPhone', optPhone(o, 'consultPhone', path)),
+    ...optional('complaintPhone', optPhone(o, 'complaintPhone', path)),
   });
 }
 

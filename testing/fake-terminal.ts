@@ -26,6 +26,8 @@
  * It never puts a PIN digit anywhere but the entry buffer it wipes.
  */
 import { PIN_BEARING_INS } from '../apdu/apdu.js';
+import { shippedCatalog } from '../daemon/flows/catalog.js';
+import type { ServiceItem } from '../state/catalog.js';
 import { SW_PIN_BLOCKED, swWrongPin } from '../apdu/sw.js';
 import { ErrorCode, SsCardError } from '../core/errors.js';
 import { maskCardNumber, maskIdNumber, maskName } from '../core/mask.js';
@@ -279,6 +281,10 @@ export class FakeTerminal implements TerminalPort {
       journal: { open: true, pending: 0, unsynced: 0, rows: 0 },
       sync: { enabled: false, lastSuccessAt: null, lastError: null, backlog: 0 },
     };
+  }
+
+  public catalog(): readonly ServiceItem[] {
+    return shippedCatalog();
   }
 
   public capabilities(): Capabilities {

@@ -17,6 +17,7 @@ import type { ServiceKind } from '../../state/roles.js';
 import type { SessionEmitted } from '../../state/session.js';
 import type { Capabilities, ServiceRequest, TerminalEvent, TerminalStatusReport } from '../terminal/port.js';
 import type { ApiContext } from './context.js';
+import { catalogPayload } from './catalog-payload.js';
 import { FORMAT_TEXT, MESSAGE_VERSION } from './protocol.js';
 import type { Outcome } from './protocol.js';
 import { COUNTER_COMMANDS } from './counter-commands.js';
@@ -399,6 +400,16 @@ export const SERVICE_COMMANDS: readonly CommandDef[] = [
         cardState: i.cardState,
         authentic: i.authentic,
       });
+    },
+  }),
+  def({
+    name: 'SSCard.Catalog',
+    payload: empty,
+    cardOp: false,
+    privilege: 'never',
+    run: (ctx) => {
+      const caps = ctx.api.terminal.capabilities();
+      return Promise.resolve(ok(catalogPayload(caps.role, caps.services, ctx.api.terminal.catalog())));
     },
   }),
   serviceCommand('SSCard.VerifyPin', 'verify'),

@@ -107,6 +107,27 @@ describe('Common', () => {
     expect(p.sscard.services).toEqual(['verify', 'change']);
   });
 
+  it('SSCard.Catalog: the offered services with what each needs at this role, and the items with their codes, limits and contacts; no card data', async () => {
+    const api = await start();
+    const c = await api.connect();
+    const r = await c.command('SSCard.Catalog');
+    expect(r.completion.header.completionCode).toBe('success');
+    type Svc = { kind: string; itemId: string; operatorRequired: boolean; materials: { material: string; zh: string }[] };
+    type Item = { id: string; itemCode: string; name: { zh: string }; consultPhone: string | null; address: { zh: string } | null; steps: { timeLimit?: { zh: string } }[]; legalLimitDays: number };
+    const p = r.completion.payload as { role: string; services: Svc[]; items: Item[] };
+    expect(p.role).toBe('kiosk');
+    // The fake kiosk offers verify and change (see Capabilities above): both under seed 001's item, the card alone.
+    expect(p.services.map((s) => s.kind)).toEqual(['verify', 'change']);
+    expect(p.services[0]).toMatchObject({ itemId: 'pin-change-reset', operatorRequired: false, materials: [{ material: 'socialSecurityCard', zh: '中华人民共和国社会保障卡（原件）' }] });
+    const pin = p.items.find((i) => i.id === 'pin-change-reset')!;
+    expect(pin).toMatchObject({ itemCode: '11410402785096902M500201401000601', consultPhone: '0375-6182813', legalLimitDays: 1 });
+    expect(pin.name.zh).toBe('社会保障卡密码修改与重置');
+    expect(pin.steps[0]!.timeLimit?.zh).toBe('即时');
+    expect(p.items.find((i) => i.id === 'card-activation')!.address!.zh).toContain('长葛区');
+    // A payload field is refused like anywhere else.
+    expect((await c.command('SSCard.Catalog', { reader: 'x' })).completion.header.completionCode).toBe('invalidData');
+  });
+
   it('an unexpected exception in the terminal is internalError; the stack is logged, not sent', async () => {
     const api = await start();
     const c = await api.connect();

@@ -9,6 +9,7 @@
  */
 import type { SsCardError } from '../../core/errors.js';
 import type { ServiceResult } from '../../state/results.js';
+import type { ServiceItem } from '../../state/catalog.js';
 import type { Role, ServiceKind } from '../../state/roles.js';
 import type { SessionEmitted } from '../../state/session.js';
 
@@ -213,6 +214,8 @@ export interface TerminalPort {
   health(): Health;
   status(): TerminalStatusReport;
   capabilities(): Capabilities;
+  /** The service catalog the terminal's flows report under (state/catalog.ts): public facts for the screens. */
+  catalog(): readonly ServiceItem[];
 
   /** Every terminal event, to every subscriber. Returns the unsubscribe function. */
   subscribe(listener: (event: TerminalEvent) => void): () => void;

@@ -19,6 +19,7 @@ import { sessionMachine } from '../../state/session.js';
 import type { SessionDeps } from '../flows/session-actors.js';
 import { pinEntryOf, sessionImplementations } from '../flows/session-actors.js';
 import type { Journal } from '../journal/journal.js';
+import type { ServiceItem } from '../../state/catalog.js';
 import type { CardSlot, SessionActor } from './card-slot.js';
 import type { TerminalEvent } from './port.js';
 
@@ -28,6 +29,8 @@ export interface SlotSessionOptions {
   readonly session: Omit<SessionConfig, 'role' | 'offered'> | undefined;
   readonly idReader: IdCardReader | undefined;
   readonly journal: Journal | undefined;
+  /** The service catalog the flows report under (state/catalog.ts). */
+  readonly catalog: readonly ServiceItem[];
   /** The PSAM now (none: undefined). */
   readonly psam: () => Psam | undefined;
   readonly log: Logger;
@@ -55,6 +58,7 @@ export function startSlotSession(slot: CardSlot, o: SlotSessionOptions): Session
         ? Promise.reject(new SsCardError(ErrorCode.Auth_Required, bi('此业务需要经办人员登录', 'this service needs an operator to log in')))
         : Promise.resolve(slot.operatorId),
     ...(o.journal === undefined ? {} : { journal: o.journal }),
+    catalog: o.catalog,
     logger: o.log,
   };
   // Read when used: the PSAM may come and go while the slot lives.

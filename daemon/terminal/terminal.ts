@@ -22,7 +22,9 @@ import type { IdCardReader } from '../../drivers/idcard/reader.js';
 import type { PcscService } from '../../drivers/pcsc/pcsc-service.js';
 import type { PinPad } from '../../drivers/pinpad/pinpad.js';
 import type { Journal } from '../journal/journal.js';
+import { shippedCatalog } from '../flows/catalog.js';
 import type { SyncStatus } from '../sync/worker.js';
+import type { ServiceItem } from '../../state/catalog.js';
 import type { ServiceResult } from '../../state/results.js';
 import type { Role, ServiceKind } from '../../state/roles.js';
 import { defaultServices } from '../../state/roles.js';
@@ -86,6 +88,8 @@ export interface TerminalOptions {
   readonly touchPadPerSlot?: boolean;
   readonly idReader?: IdCardReader;
   readonly journal?: Journal;
+  /** The service catalog (state/catalog.ts); default the shipped fixtures/catalog/service-items.json. */
+  readonly catalog?: readonly ServiceItem[];
   readonly sync?: { status(): SyncStatus };
   readonly loggers?: Partial<TerminalLoggers>;
   /** Transmit timeout of the card channels (ms). */
@@ -111,6 +115,7 @@ export class Terminal implements TerminalPort {
   private readonly pinKeys: PinKeys;
   private readonly statusSources: StatusSources;
   private readonly counterReads: CounterReads;
+  private readonly serviceCatalog: readonly ServiceItem[];
   private stopped = false;
   private readonly unsubscribers: (() => void)[] = [];
 
@@ -119,6 +124,7 @@ export class Terminal implements TerminalPort {
     this.deviceId = o.deviceId;
     this.role = o.role;
     const services = o.services ?? defaultServices(o.role);
+    this.serviceCatalog = o.catalog ?? shippedCatalog();
     this.log = {
       flow: o.loggers?.flow ?? SILENT_LOGGER,
       pcsc: o.loggers?.pcsc ?? SILENT_LOGGER,
@@ -143,6 +149,7 @@ export class Terminal implements TerminalPort {
           session: o.session,
           idReader: o.idReader,
           journal: o.journal,
+          catalog: this.serviceCatalog,
           psam: () => this.psam.psam,
           log: this.log.flow,
           emit,
@@ -308,6 +315,10 @@ export class Terminal implements TerminalPort {
 
   public chipPower(action: ChipPowerAction, reader: string | undefined, signal: AbortSignal): Promise<{ atr: Buffer | null }> {
     return chipPower(this.slots, action, reader, signal);
+  }
+
+  public catalog(): readonly ServiceItem[] {
+    return this.serviceCatalog;
   }
 
   public capabilities(): Capabilities {
