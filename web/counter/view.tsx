@@ -56,7 +56,7 @@ function Header({ state, dispatch }: { readonly state: CounterState; readonly di
             <Txt lang={lang} t={T.logout} />
           </button>
         )}
-        <button type="button" class="btn secondary" data-testid="lang" lang={lang === 'zh' ? 'en' : 'zh-CN'} aria-label={tr(lang, T.langLabel)} onClick={() => dispatch({ type: 'lang', lang: lang === 'zh' ? 'en' : 'zh' })}>
+        <button type="button" class="btn secondary" data-testid="lang" lang={lang === 'zh' ? 'en' : 'zh-CN'} title={tr(lang, T.langLabel)} onClick={() => dispatch({ type: 'lang', lang: lang === 'zh' ? 'en' : 'zh' })}>
           <Txt lang={lang} t={T.lang} />
         </button>
       </div>
