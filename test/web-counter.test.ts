@@ -125,12 +125,13 @@ async function expectNoPin(page: Page): Promise<void> {
 }
 
 /** The holder types `pin` on the pad when the page shows `prompt`; the page shows one more dot per key. */
-async function holderTypes(page: Page, prompt: RegExp, pin: string): Promise<void> {
+async function holderTypes(page: Page, prompt: RegExp, pin: string, halfway?: () => Promise<void>): Promise<void> {
   await expect.poll(() => page.getByTestId('prompt').innerText(), { timeout: 20_000 }).toMatch(prompt);
   for (const [i, d] of [...pin].entries()) {
     const r = await pad.command('Keyboard.TouchKey', { key: d });
     expect(r.completion.header.completionCode).toBe('success');
     if (i < pin.length - 1) await expect.poll(() => page.getByTestId('pin-dots').innerText()).toBe('●'.repeat(i + 1));
+    if (i === 2) await halfway?.();
   }
 }
 
@@ -258,10 +259,13 @@ describe('the counter screen on the real daemon (counter role, simulating, pcscd
     await page.getByTestId('accept').click();
     await page.locator('[data-screen="running"]').waitFor();
     await holderTypes(page, /输入新密码/, NEW_PIN);
-    await expect.poll(() => page.getByTestId('prompt').innerText(), { timeout: 20_000 }).toMatch(/再次输入新密码/);
-    await shot(page, 'running');
-    await axe(page, 'running');
-    await holderTypes(page, /再次输入新密码/, NEW_PIN);
+    await holderTypes(page, /再次输入新密码/, NEW_PIN, async () => {
+      // Three keys in: three dots and the prompt, no digit.
+      expect(await page.getByTestId('pin-dots').getAttribute('aria-label')).toBe('已输入 3 位');
+      await shot(page, 'running');
+      await axe(page, 'running');
+      await expectNoPin(page);
+    });
     await page.locator('[data-screen="result"]').waitFor({ timeout: 30_000 });
     expect(await page.getByTestId('result-code').innerText()).toContain('unblock.ok');
     expect(await page.getByTestId('result-text').getAttribute('data-outcome')).toBe('ok');

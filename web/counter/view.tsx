@@ -32,6 +32,9 @@ const day = (ms: number): string => {
   return `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())}`;
 };
 
+/** The colon after a label: full-width in Chinese, ": " in English. */
+const colon = (lang: Lang): string => (lang === 'zh' ? '：' : ': ');
+
 function Txt({ lang, t }: { readonly lang: Lang; readonly t: BilingualText }): JSX.Element {
   return <>{tr(lang, t)}</>;
 }
@@ -157,7 +160,12 @@ function Identity({ state, dispatch }: { readonly state: CounterState; readonly 
             <dl>
               <Field lang={lang} label={T.name} value={id.report.idCard.nameMasked} />
               <Field lang={lang} label={T.idNumber} value={id.report.idCard.idNumberMasked + (id.report.idCard.idNumberValid ? '' : ` ${tr(lang, T.idNumberInvalid)}`)} testId="id-number" />
-              <Field lang={lang} label={T.validity} value={`${id.report.idCard.validFrom} – ${id.report.idCard.validTo}`} />
+              <div class="field">
+                <dt>{tr(lang, T.validity)}</dt>
+                <dd>
+                  <span class="nowrap">{id.report.idCard.validFrom} –</span> <span class="nowrap">{id.report.idCard.validTo}</span>
+                </dd>
+              </div>
             </dl>
           ) : (
             <p class="muted">{tr(lang, id.status === 'read' ? T.noIdCard : id.status === 'failed' ? id.text : id.status === 'reading' ? T.readingIdCard : T.idNotRead)}</p>
@@ -171,8 +179,10 @@ function Identity({ state, dispatch }: { readonly state: CounterState; readonly 
         <span class="icon" aria-hidden="true">
           {m.icon}
         </span>
-        <span>{tr(lang, m.text)}</span>
-        {m.detail === null ? null : <span class="detail">{tr(lang, m.detail)}</span>}
+        <span class="match-text">
+          <span class="headline">{tr(lang, m.text)}</span>
+          {m.detail === null ? null : <span class="detail">{tr(lang, m.detail)}</span>}
+        </span>
       </p>
     </section>
   );
@@ -186,7 +196,9 @@ function Row({ lang, row, disabled, dispatch }: { readonly lang: Lang; readonly 
     <li class="check-row" data-testid={`material-${row.material}`} data-satisfied={row.satisfied ? 'yes' : 'no'}>
       <span class="material">{tr(lang, row.name)}</span>
       <span class={`terminal ${tone}`}>
-        <span aria-hidden="true">{icon}</span> {tr(lang, T.terminalRead)}：{tr(lang, terminal)}
+        <span aria-hidden="true">{icon}</span> {tr(lang, T.terminalRead)}
+        {colon(lang)}
+        {tr(lang, terminal)}
       </span>
       <label class="confirm">
         <input type="checkbox" checked={row.clerk} disabled={disabled} data-testid={`confirm-${row.material}`} onChange={(e) => dispatch({ type: 'clerkCheck', material: row.material, checked: e.currentTarget.checked })} />
@@ -228,7 +240,9 @@ function Services({ state, dispatch }: { readonly state: CounterState; readonly 
         <>
           {item === null ? null : (
             <p class="item" data-testid="item">
-              {tr(lang, T.item)}：{tr(lang, item.name)} · {tr(lang, T.itemCode)} {item.itemCode} · {tr(lang, T.timeLimit(item.legalLimitDays, item.committedLimitDays))}
+              {tr(lang, T.item)}
+              {colon(lang)}
+              {tr(lang, item.name)} · {tr(lang, T.itemCode)} {item.itemCode} · {tr(lang, T.timeLimit(item.legalLimitDays, item.committedLimitDays))}
             </p>
           )}
           {list === null ? null : (
@@ -260,17 +274,22 @@ function NoticeView({ lang, n, state, kind, at }: { readonly lang: Lang; readonl
         <Txt lang={lang} t={T.notice} />
       </h2>
       <p>
-        {tr(lang, T.item)}：{item === null ? tr(lang, SERVICE_NAME[kind]) : `${tr(lang, item.name)}（${tr(lang, SERVICE_NAME[kind])}） ${tr(lang, T.itemCode)} ${item.itemCode}`}
+        {tr(lang, T.item)}
+        {colon(lang)}
+        {item === null ? tr(lang, SERVICE_NAME[kind]) : lang === 'zh' ? `${item.name.zh}（${SERVICE_NAME[kind].zh}） ${T.itemCode.zh} ${item.itemCode}` : `${item.name.en} (${SERVICE_NAME[kind].en}), ${T.itemCode.en} ${item.itemCode}`}
       </p>
       <p>{tr(lang, n.heading)}</p>
       <ol data-testid="notice-items">
         {n.items.map((i) => (
           <li key={i.name.zh}>
-            <strong>{tr(lang, i.name)}</strong>：{tr(lang, i.problem)}
+            <strong>{tr(lang, i.name)}</strong>
+            {colon(lang)}
+            {tr(lang, i.problem)}
           </li>
         ))}
       </ol>
       <p class="basis">{tr(lang, n.basis)}</p>
+      {item?.address == null ? null : <p>{tr(lang, T.address(lang === 'zh' ? item.address.zh : item.address.en))}</p>}
       <p>{tr(lang, T.noticeDate(day(at)))}</p>
       {item?.consultPhone == null ? null : <p>{tr(lang, T.consult(item.consultPhone))}</p>}
       {item?.complaintPhone == null ? null : <p>{tr(lang, T.complaint(item.complaintPhone))}</p>}
@@ -285,7 +304,9 @@ function FlowView({ state, flow, dispatch }: { readonly state: CounterState; rea
       return (
         <section class="panel flow" data-screen="running" aria-live="polite">
           <h2>
-            {tr(lang, T.running)}：{tr(lang, SERVICE_NAME[flow.kind])}
+            {tr(lang, T.running)}
+            {colon(lang)}
+            {tr(lang, SERVICE_NAME[flow.kind])}
           </h2>
           <p class="prompt" data-testid="prompt">
             {flow.prompt === null ? tr(lang, T.waitingPad) : tr(lang, HOLDER_PROMPT[flow.prompt])}
@@ -305,23 +326,31 @@ function FlowView({ state, flow, dispatch }: { readonly state: CounterState; rea
       return (
         <section class="panel flow" data-screen="result">
           <h2>
-            {tr(lang, T.result)}：{tr(lang, SERVICE_NAME[flow.kind])}
+            {tr(lang, T.result)}
+            {colon(lang)}
+            {tr(lang, SERVICE_NAME[flow.kind])}
           </h2>
           <p class={`result ${tone}`} data-testid="result-text" data-outcome={r.outcome}>
             <span aria-hidden="true">{r.outcome === 'ok' ? '\u2714 ' : '\u2716 '}</span>
             {lang === 'zh' ? r.zh : r.en}
           </p>
           <p data-testid="result-code">
-            {tr(lang, T.resultCode)}：{r.code}
+            {tr(lang, T.resultCode)}
+            {colon(lang)}
+            {r.code}
           </p>
           {r.nextStep.zh === '' ? null : (
             <p>
-              {tr(lang, T.nextStep)}：{lang === 'zh' ? r.nextStep.zh : r.nextStep.en}
+              {tr(lang, T.nextStep)}
+              {colon(lang)}
+              {lang === 'zh' ? r.nextStep.zh : r.nextStep.en}
             </p>
           )}
           {r.bank === undefined ? null : (
             <p data-testid="bank">
-              {tr(lang, T.bank)}：{lang === 'zh' ? r.bank.zh : r.bank.en}
+              {tr(lang, T.bank)}
+              {colon(lang)}
+              {lang === 'zh' ? r.bank.zh : r.bank.en}
             </p>
           )}
           <button type="button" class="btn primary" data-testid="done" onClick={() => dispatch({ type: 'dismiss' })}>
