@@ -18,7 +18,9 @@
  * estimate running out (the browser clock moved on) — back to the login form. After each: axe on
  * the screen (injected, so this context bypasses the page's CSP, as test/web-a11y.test.ts does; a
  * first page in a context that keeps the CSP checks that the counter's bundle runs under it), no PIN in the DOM, the storage, the console or any frame the page sent (and no
- * Keyboard.TouchKey from the page at all). Screenshots in var/test-output/web/counter-*.png.
+ * Keyboard.TouchKey from the page at all). Then a financial counter (another daemon, role
+ * financial-counter): an activation also sends the bank-account request (seed 000 行使内容 2).
+ * Screenshots in var/test-output/web/counter-*.png.
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
@@ -26,7 +28,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 import type { BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { hashPassphrase } from '../daemon/auth/passphrase.js';
 import type { TestClient } from '../testing/api-test-client.js';
 import { connectClient, DaemonProcess } from './helpers/daemon.js';
@@ -64,8 +66,8 @@ const simControl = async (...args: string[]): Promise<void> => {
   expect(r.code, r.stderr).toBe(0);
 };
 
-async function openCounter(opts: { clock?: boolean } = {}): Promise<Page> {
-  const page = await context.newPage();
+async function openCounter(opts: { clock?: boolean; in?: BrowserContext } = {}): Promise<Page> {
+  const page = await (opts.in ?? context).newPage();
   page.on('console', (m) => consoleLines.push(`${m.type()}: ${m.text()}`));
   page.on('pageerror', (e) => consoleLines.push(`pageerror: ${e.message}`));
   page.on('websocket', (ws) => {
@@ -150,29 +152,36 @@ async function confirmOriginals(page: Page): Promise<void> {
   await page.getByTestId('confirm-socialSecurityCard').check();
 }
 
+/**
+ * The simulating daemon as a `role` terminal with `card` in its reader (its holder's ID card on the
+ * simulated reader: matchesCard, daemon/config/simulation.ts), and the holder's pad connected.
+ */
+async function startDaemon(role: 'counter' | 'financial-counter', card: string, folder: string): Promise<void> {
+  daemon = await DaemonProcess.start(
+    {
+      config: {
+        simulate: 'on',
+        role,
+        terminalId: 'E2E-COUNTER-WEB',
+        api: { port: 0 },
+        log: { level: 'info', file: 'log/sscard.log', console: false },
+        simulator: { stateDir: 'var/sim', card: fixture(card) },
+        operators: { sessionTtlMs: 600_000, accounts: [{ id: 'op1', name: '张三', hash: hashPassphrase(Buffer.from(PASSPHRASE), { N: 1024 }) }] },
+      },
+      entry: 'sscardd',
+    },
+    folder,
+  );
+  await daemon.waitIdentified();
+  pad = await connectClient(daemon.port);
+}
+
 beforeAll(async () => {
   await requireStack();
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} missing: run scripts/setup.sh`);
   if (!existsSync(path.join(ROOT, 'dist', 'web', 'counter', 'index.html'))) throw new Error('dist/web is not built: run npm run build');
   await mkdir(SHOTS, { recursive: true });
-  daemon = await DaemonProcess.start(
-    {
-      config: {
-        simulate: 'on',
-        role: 'counter',
-        terminalId: 'E2E-COUNTER-WEB',
-        api: { port: 0 },
-        log: { level: 'info', file: 'log/sscard.log', console: false },
-        // The locked card; its holder's ID card on the simulated reader (matchesCard, daemon/config/simulation.ts).
-        simulator: { stateDir: 'var/sim', card: fixture('cards/card-locked.json') },
-        operators: { sessionTtlMs: 600_000, accounts: [{ id: 'op1', name: '张三', hash: hashPassphrase(Buffer.from(PASSPHRASE), { N: 1024 }) }] },
-      },
-      entry: 'sscardd',
-    },
-    dir,
-  );
-  await daemon.waitIdentified();
-  pad = await connectClient(daemon.port);
+  await startDaemon('counter', 'cards/card-locked.json', dir);
   context = await chromium.launchPersistentContext(path.join(dir, 'profile'), {
     executablePath: CHROMIUM,
     headless: true,
@@ -380,7 +389,17 @@ describe('the counter screen on the real daemon (counter role, simulating, pcscd
   });
 
   it('the session expiring (the browser clock past expiresAt): back to the login form, saying so', async () => {
-    page = await openCounter({ clock: true });
+    // A context of its own: a fake clock is the whole context's (playwright's BrowserContext.clock).
+    const own = await chromium.launchPersistentContext(path.join(dir, 'profile-clock'), {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: CHROMIUM_ARGS,
+      viewport: { width: 1280, height: 900 },
+      locale: 'zh-CN',
+      bypassCSP: true,
+    });
+    onTestFinished(() => own.close());
+    page = await openCounter({ clock: true, in: own });
     await login(page);
     await page.locator('[data-screen="desk"]').waitFor();
     await page.clock.fastForward(600_000 + 2000);
@@ -388,6 +407,38 @@ describe('the counter screen on the real daemon (counter role, simulating, pcscd
     expect(await page.getByTestId('login-notice').innerText()).toContain('操作员会话已超时，请重新登录');
     await axe(page, 'expired');
     await shot(page, 'expired');
+    await expectNoPin(page);
+    await page.close();
+  });
+});
+
+describe('at a financial counter (金融窗口)', () => {
+  beforeAll(async () => {
+    pad.ws.close();
+    await daemon.stop();
+    await settleAfterRemoval();
+    // Started on the 2.0 card, then the card not yet activated swapped in, as in the counter's flows.
+    await startDaemon('financial-counter', 'cards/card-2.0.json', mkdtempSync(path.join(dir, 'financial-')));
+    await simControl('swap', fixture('cards/card-not-activated.json'));
+    await simControl('idcard', fixture('idcards/id-card-not-activated.json'));
+  }, 120_000);
+
+  it('activation also sends the bank-account request, and the result says so', async () => {
+    const page = await openCounter();
+    await login(page);
+    await page.locator('[data-screen="desk"]').waitFor();
+    await cardShown(page, 'Z0****042');
+    await readIdCard(page, 'ok');
+    await page.getByTestId('service-activate').click();
+    await confirmOriginals(page);
+    await page.getByTestId('accept').click();
+    await holderTypes(page, /输入新密码/, NEW_PIN);
+    await holderTypes(page, /再次输入新密码/, NEW_PIN);
+    await page.locator('[data-screen="result"]').waitFor({ timeout: 30_000 });
+    expect(await page.getByTestId('result-code').innerText()).toContain('activate.ok');
+    expect(await page.getByTestId('bank').innerText()).toContain('金融窗口可以办理银行账户激活：已作为单独的申请提交银行办理');
+    await axe(page, 'financial-result');
+    await shot(page, 'financial-activate-ok');
     await expectNoPin(page);
     await page.close();
   });
