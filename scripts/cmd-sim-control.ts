@@ -1,7 +1,8 @@
 /**
- * `sscard sim-control remove | insert | swap FILE | status`: take the simulated card out of a
- * running simulating daemon (`npm start` on a machine without a reader), put it back, swap it for
- * another card profile, or ask what is in the readers — what `sscard sim` takes on its standard
+ * `sscard sim-control remove | insert | swap FILE | status | idcard FILE|none`: take the simulated
+ * card out of a running simulating daemon (`npm start` on a machine without a reader), put it back,
+ * swap it for another card profile, ask what is in the readers, or lay another resident ID card
+ * (an ID card fixture) on the simulated ID reader / take it away — what `sscard sim` takes on its standard
  * input, for the daemon's own simulator. It talks to the daemon's control socket
  * (daemon/terminal/sim-control.ts), `<simulator.stateDir>/control.sock` of the daemon's
  * configuration (`--config FILE` or $SSCARD_CONFIG as for `sscard daemon`, or `--socket PATH`).
@@ -14,7 +15,7 @@ import type { Command } from 'commander';
 import { ErrorCode, SsCardError } from '../core/errors.js';
 import { loadConfig } from '../daemon/config/load.js';
 import type { SimControlAnswer, SimControlRequest } from '../daemon/terminal/sim-control.js';
-import { SIM_CONTROL_COMMANDS, SIM_CONTROL_SOCKET } from '../daemon/terminal/sim-control.js';
+import { NO_ID_CARD, SIM_CONTROL_COMMANDS, SIM_CONTROL_SOCKET } from '../daemon/terminal/sim-control.js';
 import { action, EXIT_FAILED, EXIT_USAGE, projectRoot } from './cli-util.js';
 
 export interface SimControlOptions {
@@ -38,7 +39,15 @@ function socketPath(opts: SimControlOptions): string {
 
 function request(command: string, file: string | undefined): SimControlRequest {
   if (!(SIM_CONTROL_COMMANDS as readonly string[]).includes(command)) {
-    throw new SsCardError(ErrorCode.Input_BadOption, { zh: `未知命令“${command}”：可用 remove、insert、swap 文件、status`, en: `unknown command "${command}": use remove, insert, swap FILE or status` }, { option: 'command' });
+    throw new SsCardError(
+      ErrorCode.Input_BadOption,
+      { zh: `未知命令“${command}”：可用 remove、insert、swap 文件、status、idcard 文件|none`, en: `unknown command "${command}": use remove, insert, swap FILE, status or idcard FILE|none` },
+      { option: 'command' },
+    );
+  }
+  if (command === 'idcard') {
+    if (file === undefined) throw new SsCardError(ErrorCode.Input_BadOption, { zh: 'idcard 需要身份证配置文件路径（或 none）', en: 'idcard needs an ID card fixture path (or none)' }, { option: 'file' });
+    return { command, file: file === NO_ID_CARD ? NO_ID_CARD : resolveProfile(file) };
   }
   if (command === 'swap') {
     if (file === undefined) throw new SsCardError(ErrorCode.Input_BadOption, { zh: 'swap 需要卡片配置文件路径', en: 'swap needs a card profile path' }, { option: 'file' });
@@ -117,7 +126,9 @@ export async function simControlCommand(command: string, file: string | undefine
   if (opts.json !== true) {
     const st = answer.status;
     process.stdout.write(
-      `${answer.zh} ${answer.en} — 卡片 card: ${st.card.inserted ? '已插入 inserted' : '已取出 removed'} (${st.card.label}, ${st.card.profile}); PSAM: ${st.psam.inserted ? '已插入 inserted' : '无 none'}\n`,
+      `${answer.zh} ${answer.en} — 卡片 card: ${st.card.inserted ? '已插入 inserted' : '已取出 removed'} (${st.card.label}, ${st.card.profile}); PSAM: ${st.psam.inserted ? '已插入 inserted' : '无 none'}${
+        st.idCard === undefined ? '' : `; 身份证 ID card: ${st.idCard.fixture ?? '无 none'}`
+      }\n`,
     );
   }
   return 0;
@@ -126,9 +137,9 @@ export async function simControlCommand(command: string, file: string | undefine
 export function register(program: Command): void {
   program
     .command('sim-control')
-    .description('取出、插入或更换模拟守护进程中的模拟卡 / remove, insert or swap the simulating daemon\'s virtual card')
-    .argument('<command>', 'remove | insert | swap | status')
-    .argument('[file]', 'swap: the card profile to put in (e.g. fixtures/cards/card-3.0.json)')
+    .description('取出、插入或更换模拟守护进程中的模拟卡，或更换模拟身份证 / remove, insert or swap the simulating daemon\'s virtual card, or lay another ID card on its ID reader')
+    .argument('<command>', 'remove | insert | swap | status | idcard')
+    .argument('[file]', 'swap: the card profile to put in (e.g. fixtures/cards/card-3.0.json); idcard: the ID card fixture (e.g. fixtures/idcards/id-mismatch-same-name.json) or none')
     .option('--config <file>', 'the daemon\'s configuration (default: $SSCARD_CONFIG, else built-in defaults): its simulator.stateDir holds the socket')
     .option('--socket <path>', 'the control socket itself (default: <simulator.stateDir>/control.sock)')
     .option('--timeout <ms>', 'how long to wait for the daemon (default 15000)')

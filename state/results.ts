@@ -74,6 +74,14 @@ export interface ServiceResult {
   readonly operationId?: string;
 }
 
+/**
+ * The resident ID card is not the holder's (its number differs from the card's 社会保障号码): the
+ * service is refused (`identity.mismatch`), and a counter's ID card check (IdCard.Read) says the same.
+ */
+export const IDENTITY_MISMATCH: BilingualText = Object.freeze(
+  bi('身份证号码与社保卡的社会保障号码不一致，不能办理。', 'The resident ID number does not match the card’s social security number; the service cannot go on.'),
+);
+
 const NEXT = {
   none: bi('请取回您的社保卡。', 'Please take your card.'),
   retry: bi('请取回社保卡，需要时重新办理。', 'Take your card and start again if needed.'),
@@ -149,7 +157,7 @@ export const results = {
   pinEntryFailed: (kind: ServiceKind | undefined) => r('pin.entryFailed', kind, 'cancelled', bi('密码输入未完成，业务已取消。', 'PIN entry did not finish; the service was cancelled.'), NEXT.retry),
   materialsMissing: (kind: ServiceKind, missing: readonly string[], text: BilingualText) => r('materials.missing', kind, 'refused', text, NEXT.counter, { missing }),
   identityMismatch: (kind: ServiceKind) =>
-    r('identity.mismatch', kind, 'refused', bi('身份证号码与社保卡的社会保障号码不一致，不能办理。', 'The resident ID number does not match the card’s social security number; the service cannot go on.'), bi('请持卡人本人携带本人身份证办理。', 'The holder must come with their own resident ID card.')),
+    r('identity.mismatch', kind, 'refused', IDENTITY_MISMATCH, bi('请持卡人本人携带本人身份证办理。', 'The holder must come with their own resident ID card.')),
   operatorRequired: (kind: ServiceKind) => r('operator.required', kind, 'refused', bi('此业务需要经办人员登录确认。', 'This service needs an authenticated operator.'), NEXT.counter),
   roleNotAllowed: (kind: ServiceKind, reason: BilingualText | undefined) =>
     r('role.notAllowed', kind, 'refused', reason ?? bi('本终端不提供此业务。', 'This terminal does not offer this service.'), NEXT.counter),

@@ -18,15 +18,21 @@
  * of state/session-outcome.ts, and the card's answers are the status words of apdu/sw.ts: the fake
  * keeps only the card's PIN and tries. The operator directory is testing/fake-operator-auth.ts.
  *
+ * - a resident ID card reader with {@link FakeTerminal.idCard} on it (null: none on the reader),
+ *   compared with the card by drivers/idcard/info.ts `matchesSocialSecurityNumber` like the session;
+ * - a journal of its own: each service result is a row (completed, its outcome, the item code of
+ *   the shipped catalog, the card number masked), listed newest first by `operations`.
+ *
  * It never puts a PIN digit anywhere but the entry buffer it wipes.
  */
 import { PIN_BEARING_INS } from '../apdu/apdu.js';
-import { shippedCatalog } from '../daemon/flows/catalog.js';
+import { shippedCatalog, shippedServiceItemCode } from '../daemon/flows/catalog.js';
 import type { ServiceItem } from '../state/catalog.js';
 import { SW_PIN_BLOCKED, swWrongPin } from '../apdu/sw.js';
 import { ErrorCode, SsCardError } from '../core/errors.js';
-import { maskCardNumber, maskName } from '../core/mask.js';
+import { maskCardNumber, maskIdNumber, maskName } from '../core/mask.js';
 import { UuidV7Generator } from '../core/uuid.js';
+import { isValidIdNumber, matchesSocialSecurityNumber } from '../drivers/idcard/info.js';
 import type { CardState } from '../state/card-state.js';
 import { PIN_LENGTH } from '../state/pin-policy.js';
 import { results } from '../state/results.js';
@@ -43,6 +49,10 @@ import type {
   CardBasicInfo,
   ChipPowerAction,
   Health,
+  IdCardReadRequest,
+  IdCardReport,
+  OperationReport,
+  OperationsQuery,
   PinEntryRequest,
   PinKeyReport,
   ServiceRequest,
@@ -88,16 +98,34 @@ export interface FakeTerminalOptions {
   /** A touchscreen pad (touchKey works; default true). */
   readonly touchKeys?: boolean;
   readonly version?: string;
+  /** An ID reader (default true). */
+  readonly idReader?: boolean;
+  /** The ID card on the ID reader at start (default: the default card's holder's, {@link FAKE_ID_CARD}); null = none. */
+  readonly idCard?: FakeIdCard | null;
 }
+
+/** What the fake ID reader reads off an ID card. */
+export interface FakeIdCard {
+  readonly name: string;
+  readonly idNumber: string;
+  readonly validFrom: string;
+  readonly validTo: string;
+}
+
+/** The resident ID card of {@link FAKE_CARD}'s holder (same number as its 社会保障号码). */
+export const FAKE_ID_CARD: FakeIdCard = Object.freeze({ name: '张三', idNumber: '410402199001011234', validFrom: '2015-01-01', validTo: '2035-01-01' });
 
 type SignalMethod = 'readBasic' | 'chipIo' | 'chipPower' | 'pinEntry';
 export type FakeCall =
   | { readonly method: SignalMethod; readonly signal: AbortSignal }
   | { readonly method: 'runService'; readonly request: ServiceRequest; readonly signal: AbortSignal }
-  | { readonly method: 'endSession' | 'touchKey' };
+  | { readonly method: 'endSession' | 'touchKey' }
+  | { readonly method: 'readIdCard'; readonly request: IdCardReadRequest; readonly signal: AbortSignal };
 /** The recorded call of `M`. */
 export type FakeCallOf<M extends FakeCall['method']> = M extends 'runService'
   ? { readonly method: 'runService'; readonly request: ServiceRequest; readonly signal: AbortSignal }
+  : M extends 'readIdCard'
+  ? { readonly method: 'readIdCard'; readonly request: IdCardReadRequest; readonly signal: AbortSignal }
   : M extends SignalMethod
     ? { readonly method: M; readonly signal: AbortSignal }
     : { readonly method: M };
@@ -126,6 +154,9 @@ export class FakeTerminal implements TerminalPort {
   public chipResponder: (apdu: Buffer) => Buffer = () => Buffer.from([0x90, 0x00]);
   /** Make the next call of `method` (any TerminalPort method name) throw this, once. */
   public failNext: { method: keyof TerminalPort; error: unknown } | null = null;
+  /** The ID card on the fake ID reader (null: none). */
+  public idCard: FakeIdCard | null;
+  public readonly idReader: boolean;
 
   private card: CardBasicInfo | null;
   private cardPin: string;
@@ -139,6 +170,8 @@ export class FakeTerminal implements TerminalPort {
   private flowAbort: AbortController | null = null;
   private readonly startedAt = Date.now();
   private readonly version: string;
+  /** The fake journal, oldest first. */
+  private readonly journalRows: OperationReport[] = [];
 
   public constructor(opts: FakeTerminalOptions = {}) {
     this.role = opts.role ?? 'kiosk';
@@ -149,6 +182,8 @@ export class FakeTerminal implements TerminalPort {
     this.triesLeft = opts.triesLeft ?? this.maxTries;
     this.card = opts.card === null ? null : { ...FAKE_CARD, ...(opts.card ?? {}) };
     this.version = opts.version ?? '0.0.0-fake';
+    this.idReader = opts.idReader ?? true;
+    this.idCard = opts.idCard === undefined ? FAKE_ID_CARD : opts.idCard;
   }
 
   // ---- test controls ----
@@ -261,7 +296,7 @@ export class FakeTerminal implements TerminalPort {
       services: this.services,
       operatorRequired: this.services.filter((k) => capability(this.role, k, this.services).operatorRequired),
       pinPad: { kind: this.touchKeys ? 'touch' : 'none', secureVerify: false, secureChange: false, plainEntry: this.touchKeys, touchKeys: this.touchKeys },
-      idReader: true,
+      idReader: this.idReader,
       psam: true,
       simulated: true,
       triesFloor: DEFAULT_TRIES_FLOOR,
@@ -294,7 +329,9 @@ export class FakeTerminal implements TerminalPort {
       };
       try {
         send({ type: 'service.started', kind });
+        const startedAt = Date.now();
         const result = await this.serviceResult(request, send, flow.signal);
+        this.journalRow(request, result, startedAt);
         send({ type: 'result', result });
         return result;
       } finally {
@@ -348,7 +385,51 @@ export class FakeTerminal implements TerminalPort {
     });
   }
 
+  public async readIdCard(request: IdCardReadRequest, signal: AbortSignal): Promise<IdCardReport> {
+    this.calls.push({ method: 'readIdCard', request, signal });
+    this.maybeFail('readIdCard');
+    if (!this.idReader) throw err(ErrorCode.IdCard_ReaderNotFound, '本终端没有配置身份证读卡器', 'this terminal has no resident ID card reader configured');
+    if (signal.aborted) throw abortError(signal);
+    if (this.held !== null) await this.gate(signal);
+    const c = this.card;
+    const cardNumberMasked = c === null ? null : maskCardNumber(c.cardNumber);
+    const id = this.idCard;
+    if (id === null) return { read: false, idCard: null, matchesCard: null, cardNumberMasked };
+    return {
+      read: true,
+      idCard: { nameMasked: maskName(id.name), idNumberMasked: maskIdNumber(id.idNumber), idNumberValid: isValidIdNumber(id.idNumber), validFrom: id.validFrom, validTo: id.validTo },
+      matchesCard: c === null ? null : matchesSocialSecurityNumber(id, c.socialSecurityNumber),
+      cardNumberMasked,
+    };
+  }
+
+  public operations(query: OperationsQuery): OperationReport[] {
+    this.maybeFail('operations');
+    return this.journalRows
+      .filter((r) => query.since === undefined || r.startedAt >= query.since)
+      .reverse()
+      .slice(0, query.limit);
+  }
+
   // ---- inside ----
+
+  /** A service's result as the journal would keep it: masked card number, outcome, no identity. */
+  private journalRow(request: ServiceRequest, result: ServiceResult, startedAt: number): void {
+    this.journalRows.push({
+      // The row the result names (a receipt's operation id), as the daemon's journal has it.
+      id: result.operationId ?? this.operationIds.next(),
+      kind: request.kind,
+      itemCode: shippedServiceItemCode(request.kind),
+      state: 'completed',
+      outcome: result.outcome,
+      reason: null,
+      startedAt,
+      endedAt: Date.now(),
+      cardNumberMasked: this.card === null ? null : maskCardNumber(this.card.cardNumber),
+      syncState: 'unsynced',
+      operatorId: request.operatorId ?? null,
+    });
+  }
 
   private maybeFail(method: keyof TerminalPort): void {
     const f = this.failNext;

@@ -22,6 +22,7 @@ import { FORMAT_TEXT, MESSAGE_VERSION } from './protocol.js';
 import type { Outcome } from './protocol.js';
 import { RECENT_LOG_COMMAND } from './log-commands.js';
 import { LOG_CHANGED_EVENT } from './log-events.js';
+import { COUNTER_COMMANDS } from './counter-commands.js';
 
 /** What a running command may use. */
 export interface RunContext {
@@ -196,6 +197,7 @@ export const EVENTS: Readonly<Record<string, readonly string[]>> = {
     LOG_CHANGED_EVENT,
   ],
   Operator: [],
+  IdCard: [],
 };
 
 export function capabilitiesPayload(c: Capabilities, version: string): Record<string, unknown> {
@@ -477,6 +479,7 @@ export const SERVICE_COMMANDS: readonly CommandDef[] = [
     },
   }),
   RECENT_LOG_COMMAND,
+  ...COUNTER_COMMANDS,
 ];
 
 export const PUBLISHER_COMMANDS: readonly CommandDef[] = [

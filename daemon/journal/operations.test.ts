@@ -107,6 +107,23 @@ describe('Journal: write-ahead intent', () => {
 
 });
 
+describe('Journal: list', () => {
+  it('since keeps the rows started at or after it, newest first, bounded by limit (a counter\'s operations of the day)', () => {
+    const j = open();
+    const first = j.beginOperation(BEGIN);
+    h.t += 1000;
+    const second = j.beginOperation(BEGIN);
+    h.t += 1000;
+    const third = j.beginOperation(BEGIN);
+    expect(j.list({ since: 1_700_000_001_000 }).map((r) => r.id)).toEqual([third, second]);
+    expect(j.list({ since: 1_700_000_001_000, limit: 1 }).map((r) => r.id)).toEqual([third]);
+    expect(j.list({ since: 0 }).map((r) => r.id)).toEqual([third, second, first]);
+    expect(j.list({ since: 1_700_000_003_000 })).toEqual([]);
+    expectCode(() => j.list({ since: -1 }), ErrorCode.Journal_InvalidRecord);
+    j.close();
+  });
+});
+
 describe('Journal: what a row can hold', () => {
   it('refuses unknown fields (no PIN can ride along), free-text reasons with digits and bad codes', () => {
     const j = open();

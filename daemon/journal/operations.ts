@@ -38,6 +38,8 @@ export interface ListOptions {
   readonly beforeSeq?: number;
   readonly state?: OperationState;
   readonly syncState?: SyncState;
+  /** Only rows started at or after this time (Unix ms). */
+  readonly since?: number;
 }
 
 /** An `operations` row as SQLite returns it. */
@@ -352,6 +354,10 @@ export class Operations {
     if (opts.syncState !== undefined) {
       where.push('sync_state = ?');
       args.push(opts.syncState);
+    }
+    if (opts.since !== undefined) {
+      where.push('started_at >= ?');
+      args.push(checkInt('since', opts.since, 0, Number.MAX_SAFE_INTEGER));
     }
     const limit = opts.limit ?? 50;
     checkInt('limit', limit, 1, 1_000_000);

@@ -153,6 +153,63 @@ export interface Capabilities {
   readonly triesFloor: number;
 }
 
+/** IdCard.Read (docs/api.md "Counter"): how long to wait for an ID card, which card slot's card to compare with. */
+export interface IdCardReadRequest {
+  /** 0 (default): read the ID card on the reader now; else wait up to this long (ms) for one. */
+  readonly waitMs?: number;
+  /** The card slot whose identified card the ID card is compared with (default the slot holding a card). */
+  readonly reader?: string;
+}
+
+/**
+ * The resident ID card on the ID reader, masked (core/mask.ts), compared by number with the card
+ * identified in the slot (drivers/idcard/info.ts `matchesSocialSecurityNumber`, the comparison the
+ * session's `readIdCard` makes). The full ID number never crosses this interface.
+ */
+export interface IdCardReport {
+  /** An ID card was on the reader and was read. */
+  readonly read: boolean;
+  readonly idCard: {
+    readonly nameMasked: string;
+    readonly idNumberMasked: string;
+    /** The ISO 7064 check character of the number is right. */
+    readonly idNumberValid: boolean;
+    /** YYYY-MM-DD */
+    readonly validFrom: string;
+    /** YYYY-MM-DD or 长期 */
+    readonly validTo: string;
+  } | null;
+  /** The ID number equals the identified card's 社会保障号码; null when nothing to compare (no ID card read, no card identified). */
+  readonly matchesCard: boolean | null;
+  /** The card it was compared with, masked; null when no card is identified. */
+  readonly cardNumberMasked: string | null;
+}
+
+/** SSCard.Operations: which journal rows (newest first). */
+export interface OperationsQuery {
+  /** Only operations started at or after this time (ms since epoch). */
+  readonly since?: number;
+  /** At most this many (1…200). */
+  readonly limit: number;
+}
+
+/** One journal row as a counter sees it: masked card number, no other identity. */
+export interface OperationReport {
+  readonly id: string;
+  readonly kind: string;
+  /** 业务办理项编码 */
+  readonly itemCode: string;
+  readonly state: 'pending' | 'completed' | 'interrupted';
+  readonly outcome: 'ok' | 'failed' | 'refused' | 'cancelled' | 'unknown' | null;
+  /** The journal's reason word (e.g. "wrong-pin", "identity-mismatch"), null when none. */
+  readonly reason: string | null;
+  readonly startedAt: number;
+  readonly endedAt: number | null;
+  readonly cardNumberMasked: string | null;
+  readonly syncState: 'unsynced' | 'synced' | 'rejected';
+  readonly operatorId: string | null;
+}
+
 export interface TerminalPort {
   readonly terminalId: string;
   readonly deviceId: string;
@@ -205,6 +262,16 @@ export interface TerminalPort {
 
   /** Technician: power the card in `reader` (default the user slot). Resolves with the ATR (none after 'off'). */
   chipPower(action: ChipPowerAction, reader: string | undefined, signal: AbortSignal): Promise<{ readonly atr: Buffer | null }>;
+
+  /**
+   * Counter: read the resident ID card and compare it with the identified card (IdCardReport).
+   * Rejects SsCardError: IdCard_ReaderNotFound (no ID reader), Flow_Busy (the ID reader is in use),
+   * IdCard_* reader failures. No card on the reader is `read: false`, not an error.
+   */
+  readIdCard(request: IdCardReadRequest, signal: AbortSignal): Promise<IdCardReport>;
+
+  /** Counter: this terminal's journal rows, newest first, masked. Rejects Journal_OpenFailed without a journal. */
+  operations(query: OperationsQuery): readonly OperationReport[];
 }
 
 /** The operator side of the API (daemon/auth/): the API asks it, the terminal only sees operator ids. */

@@ -41,8 +41,15 @@ class FakeSim implements SimControlTarget {
     this.profile = `card-${path.basename(file)}`;
     return Promise.resolve();
   }
+  idCard: string | null = 'id-card-2.0.json';
+  placeIdCard(file: string | null): Promise<void> {
+    this.calls.push(`idcard ${file ?? '(none)'}`);
+    if (file !== null && !file.endsWith('.json')) return Promise.reject(new SsCardError(ErrorCode.Input_BadOption, { zh: `身份证配置文件不存在：${file}`, en: `the ID card fixture does not exist: ${file}` }));
+    this.idCard = file === null ? null : path.basename(file);
+    return Promise.resolve();
+  }
   simStatus(): SimStatus {
-    return { card: { inserted: this.inserted, label: 'test card', profile: this.profile }, psam: { inserted: true } };
+    return { card: { inserted: this.inserted, label: 'test card', profile: this.profile }, psam: { inserted: true }, idCard: { fixture: this.idCard } };
   }
 }
 
@@ -85,6 +92,9 @@ describe('parseSimControlRequest', () => {
     ['swap /x/card 3.0.json', { command: 'swap', file: '/x/card 3.0.json' }],
     ['{"command":"swap","file":"/x/c.json"}', { command: 'swap', file: '/x/c.json' }],
     ['{"command":"remove"}', { command: 'remove' }],
+    ['idcard /x/id-mismatch-same-name.json', { command: 'idcard', file: '/x/id-mismatch-same-name.json' }],
+    ['idcard none', { command: 'idcard', file: 'none' }],
+    ['{"command":"idcard","file":"/x/id.json"}', { command: 'idcard', file: '/x/id.json' }],
   ])('%s', (line, want) => {
     expect(parseSimControlRequest(line)).toEqual(want);
   });
@@ -92,6 +102,7 @@ describe('parseSimControlRequest', () => {
   it.each([
     ['eject', /unknown control command/],
     ['swap', /swap needs a card profile path/],
+    ['idcard', /idcard needs an ID card fixture path/],
     ['remove now', /remove takes no argument/],
     ['{"command":"remove","pin":"123456"}', /1 unknown field/],
     ['{nope', /not valid JSON/],
@@ -122,6 +133,15 @@ describe('SimControlServer', () => {
     expect(answers[2]).toMatchObject({ status: { card: { inserted: true } } });
     expect(answers[3]).toMatchObject({ status: { card: { profile: 'card-card-3.0.json' } } });
     expect(sim.calls).toEqual(['remove', 'insert', 'swap /tmp/card-3.0.json']);
+  });
+
+  it('idcard FILE lays another ID card on the simulated ID reader, idcard none takes it away', async () => {
+    const { sim, socket } = await serve();
+    const answers = await raw(socket, 'idcard /tmp/id-mismatch-same-name.json\nidcard none\nidcard /nowhere/x.txt\n', 3);
+    expect(answers[0]).toMatchObject({ ok: true, command: 'idcard', zh: '身份证已放置', en: 'ID card placed', status: { idCard: { fixture: 'id-mismatch-same-name.json' } } });
+    expect(answers[1]).toMatchObject({ ok: true, command: 'idcard', en: 'ID card taken away', status: { idCard: { fixture: null } } });
+    expect(answers[2]).toMatchObject({ ok: false, command: 'idcard', error: { code: ErrorCode.Input_BadOption } });
+    expect(sim.calls).toEqual(['idcard /tmp/id-mismatch-same-name.json', 'idcard (none)', 'idcard /nowhere/x.txt']);
   });
 
   it('answers a bad request and a failed command with a bilingual error, and goes on', async () => {

@@ -7,8 +7,10 @@
  * of the local API (docs/api.md), which never moves a card.
  *
  * Protocol: one request per line, one JSON answer per line.
- * - request: `remove`, `insert`, `swap <profile file>`, `status` (as typed into `sscard sim`), or
- *   the same as JSON: `{"command":"swap","file":"/abs/card-3.0.json"}`;
+ * - request: `remove`, `insert`, `swap <profile file>`, `status` (as typed into `sscard sim`),
+ *   `idcard <ID card fixture file>` (lay that resident ID card on the simulated ID reader, e.g. a
+ *   namesake's for a counter test) or `idcard none` (take it away), or the same as JSON:
+ *   `{"command":"swap","file":"/abs/card-3.0.json"}`;
  * - answer: `{"ok":true,"command":"remove","zh":…,"en":…,"status":{card, psam}}`, or
  *   `{"ok":false,"command":…,"error":{"code":501,"zh":…,"en":…}}`.
  * `sscard sim-control` (scripts/cmd-sim-control.ts) is its client.
@@ -26,12 +28,14 @@ export const SIM_CONTROL_SOCKET = 'control.sock';
 /** Longest request line accepted (a swap names a file path). */
 const MAX_LINE = 4096;
 
-export const SIM_CONTROL_COMMANDS = ['remove', 'insert', 'swap', 'status'] as const;
+export const SIM_CONTROL_COMMANDS = ['remove', 'insert', 'swap', 'status', 'idcard'] as const;
+/** `idcard none`: take the ID card off the simulated ID reader. */
+export const NO_ID_CARD = 'none';
 export type SimControlCommand = (typeof SIM_CONTROL_COMMANDS)[number];
 
 export interface SimControlRequest {
   readonly command: SimControlCommand;
-  /** swap: the card profile to put in (an absolute path; the client resolves it). */
+  /** swap: the card profile to put in; idcard: the ID card fixture, or `none` (an absolute path; the client resolves it). */
   readonly file?: string;
 }
 
@@ -39,6 +43,8 @@ export interface SimControlRequest {
 export interface SimStatus {
   readonly card: { readonly inserted: boolean; readonly label: string; readonly profile: string };
   readonly psam: { readonly inserted: boolean };
+  /** The ID card on the simulated ID reader: its fixture's file name, or null (none, or no ID reader). */
+  readonly idCard?: { readonly fixture: string | null };
 }
 
 export type SimControlAnswer =
@@ -50,6 +56,8 @@ export interface SimControlTarget {
   removeCard(): Promise<void>;
   insertCard(): Promise<void>;
   swapCard(file: string): Promise<void>;
+  /** Lay the ID card of this fixture file on the simulated ID reader; null takes it away. */
+  placeIdCard(file: string | null): Promise<void>;
   simStatus(): SimStatus;
 }
 
@@ -77,10 +85,14 @@ export function parseSimControlRequest(line: string): SimControlRequest {
     file = rest.length > 0 ? rest.join(' ') : undefined;
   }
   if (typeof command !== 'string' || !(SIM_CONTROL_COMMANDS as readonly string[]).includes(command)) {
-    throw bad('未知的控制命令：可用 remove、insert、swap 文件、status', 'unknown control command: use remove, insert, swap FILE or status');
+    throw bad('未知的控制命令：可用 remove、insert、swap 文件、status、idcard 文件|none', 'unknown control command: use remove, insert, swap FILE, status or idcard FILE|none');
   }
   if (command === 'swap') {
     if (typeof file !== 'string' || file.length === 0) throw bad('swap 需要卡片配置文件路径', 'swap needs a card profile path');
+    return { command, file };
+  }
+  if (command === 'idcard') {
+    if (typeof file !== 'string' || file.length === 0) throw bad('idcard 需要身份证配置文件路径（或 none）', 'idcard needs an ID card fixture path (or none)');
     return { command, file };
   }
   if (file !== undefined) throw bad(`${command} 不带参数`, `${command} takes no argument`);
@@ -92,7 +104,9 @@ const DONE: Record<SimControlCommand, BilingualText> = {
   insert: { zh: '卡片已插入', en: 'card inserted' },
   swap: { zh: '已换卡', en: 'card swapped' },
   status: { zh: '模拟器状态', en: 'simulator status' },
+  idcard: { zh: '身份证已放置', en: 'ID card placed' },
 };
+const ID_CARD_TAKEN: BilingualText = { zh: '身份证已取走', en: 'ID card taken away' };
 
 export class SimControlServer {
   private readonly sockets = new Set<net.Socket>();
@@ -180,8 +194,10 @@ export class SimControlServer {
         if (request.command === 'remove') await this.target.removeCard();
         else if (request.command === 'insert') await this.target.insertCard();
         else if (request.command === 'swap') await this.target.swapCard(request.file!);
+        else if (request.command === 'idcard') await this.target.placeIdCard(request.file === NO_ID_CARD ? null : request.file!);
         this.log.info(`simulator control: ${request.command}`, request.command === 'status' ? {} : { status: this.target.simStatus().card });
-        return { ok: true, command: request.command, ...DONE[request.command], status: this.target.simStatus() };
+        const done = request.command === 'idcard' && request.file === NO_ID_CARD ? ID_CARD_TAKEN : DONE[request.command];
+        return { ok: true, command: request.command, ...done, status: this.target.simStatus() };
       } catch (e) {
         this.log.warn(`simulator control: ${request.command} failed`, { message: isSsCardError(e) ? e.text.en : e instanceof Error ? e.message : String(e) });
         return failure(request.command, e);

@@ -10,7 +10,8 @@
  * The card can be taken out, put back and swapped while the daemon runs, as with `sscard sim`:
  * through the control socket `<stateDir>/control.sock` (sim-control.ts; `sscard sim-control
  * remove|insert|swap FILE|status`), which exists only while the simulator runs. A swapped-in
- * card keeps its state in its own copy under `stateDir` too.
+ * card keeps its state in its own copy under `stateDir` too. Another resident ID card can be laid on
+ * the simulated ID reader the same way (`sscard sim-control idcard FILE|none`), e.g. a namesake's.
  */
 import type { Logger } from '../../core/logger.js';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
@@ -66,6 +67,8 @@ export class Simulator implements SimControlTarget {
     private readonly stateDir: string,
     private readonly pty: PtyPair | undefined,
     private readonly idSim: IdReaderSimulator | undefined,
+    /** The fixture file of the ID card on the simulated ID reader (null: none). */
+    private idCardFile: string | null,
     /** The driver of the simulated ID reader (already open), when there is one. */
     public readonly idReader: SerialIdCardReader | undefined,
     private readonly log: Logger,
@@ -114,7 +117,7 @@ export class Simulator implements SimControlTarget {
       idReader = new SerialIdCardReader({ path: pty.a });
       await idReader.open();
     }
-    const sim = new Simulator(cardBridge, psamBridge, card, cardFile, o.stateDir, pty, idSim, idReader, o.logger);
+    const sim = new Simulator(cardBridge, psamBridge, card, cardFile, o.stateDir, pty, idSim, o.idCard, idReader, o.logger);
     const socket = o.controlSocket === undefined ? path.join(o.stateDir, SIM_CONTROL_SOCKET) : o.controlSocket;
     if (socket !== null) {
       try {
@@ -172,10 +175,39 @@ export class Simulator implements SimControlTarget {
     await this.cardBridge.insert();
   }
 
+  /**
+   * Lay the resident ID card of an ID card fixture (fixtures/idcards/*.json) on the simulated ID
+   * reader, in place of the one there; null takes it away. A file that does not parse is refused
+   * and the reader keeps its card.
+   */
+  public placeIdCard(file: string | null): Promise<void> {
+    const sim = this.idSim;
+    if (sim === undefined) {
+      return Promise.reject(new SsCardError(ErrorCode.Input_BadOption, { zh: '模拟器没有身份证读卡器（simulator.idCard 未配置）', en: 'the simulator has no ID card reader (no simulator.idCard)' }, { option: 'file' }));
+    }
+    if (file === null) {
+      sim.takeAway();
+      this.idCardFile = null;
+      return Promise.resolve();
+    }
+    if (!existsSync(file)) {
+      return Promise.reject(new SsCardError(ErrorCode.Input_BadOption, { zh: `身份证配置文件不存在：${file}`, en: `the ID card fixture does not exist: ${file}` }, { option: 'file' }));
+    }
+    try {
+      sim.place(parseIdCardFixture(JSON.parse(readFileSync(file, 'utf8')), path.basename(file)));
+    } catch (e) {
+      if (e instanceof SsCardError) return Promise.reject(e);
+      return Promise.reject(new SsCardError(ErrorCode.Input_BadOption, { zh: `身份证配置文件不是有效的 JSON：${file}`, en: `the ID card fixture is not valid JSON: ${file}` }, { option: 'file' }));
+    }
+    this.idCardFile = file;
+    return Promise.resolve();
+  }
+
   public simStatus(): SimStatus {
     return {
       card: { inserted: this.cardBridge.inserted, label: this.cardValue.label, profile: path.basename(this.cardFileValue) },
       psam: { inserted: this.psamBridge?.inserted ?? false },
+      ...(this.idSim === undefined ? {} : { idCard: { fixture: this.idCardFile === null ? null : path.basename(this.idCardFile) } }),
     };
   }
 

@@ -9,7 +9,8 @@
  * - read-basic.ts: ReadBasic (the card driver's identification);
  * - pin-keys.ts: plain PIN entry and the on-screen keypad's keys;
  * - chip-io.ts: the technicians' raw APDUs and power changes;
- * - status.ts: capabilities, status and health.
+ * - status.ts: capabilities, status and health;
+ * - counter-reads.ts: the counter's ID card read and journal rows.
  *
  * Nothing here polls (wait.ts): an idle terminal has no timer running.
  */
@@ -31,12 +32,17 @@ import type { SessionConfig, SessionEmitted } from '../../state/session.js';
 import { DEFAULT_TRIES_FLOOR } from '../../state/session.js';
 import { CardSlots } from './card-slots.js';
 import { chipIo, chipPower } from './chip-io.js';
+import { CounterReads, operationsOf } from './counter-reads.js';
 import { PinKeys } from './pin-keys.js';
 import type {
   CardBasicInfo,
   Capabilities,
   ChipPowerAction,
   Health,
+  IdCardReadRequest,
+  IdCardReport,
+  OperationReport,
+  OperationsQuery,
   PinEntryRequest,
   PinKeyReport,
   ServiceRequest,
@@ -109,6 +115,7 @@ export class Terminal implements TerminalPort {
   private readonly psam: PsamSlot;
   private readonly pinKeys: PinKeys;
   private readonly statusSources: StatusSources;
+  private readonly counterReads: CounterReads;
   private readonly serviceCatalog: readonly ServiceItem[];
   private stopped = false;
   private readonly unsubscribers: (() => void)[] = [];
@@ -154,6 +161,7 @@ export class Terminal implements TerminalPort {
       stopped,
     });
     this.pinKeys = new PinKeys(this.pinPad, this.slots);
+    this.counterReads = new CounterReads({ idReader: o.idReader, slots: this.slots });
     const now = o.now ?? Date.now;
     this.statusSources = {
       terminalId: o.terminalId,
@@ -325,5 +333,13 @@ export class Terminal implements TerminalPort {
 
   public health(): Health {
     return health(this.statusSources);
+  }
+
+  public readIdCard(request: IdCardReadRequest, signal: AbortSignal): Promise<IdCardReport> {
+    return this.counterReads.readIdCard(request, signal);
+  }
+
+  public operations(query: OperationsQuery): OperationReport[] {
+    return operationsOf(this.o.journal, query);
   }
 }
