@@ -9,8 +9,9 @@
  * Every screen reachable with the fake terminal is checked as the holder sees it: the start page;
  * the kiosk's attract, help, insert card, menu (a card inserted), prepare, PIN entry on the
  * on-screen keypad (keys typed), result (right PIN, then a wrong one: tries left), card removed;
- * the same walk in English and in elder mode (适老化: its own colours); the "temporarily
- * unavailable" overlay. axe.run(document) on each; a serious or critical violation fails the test
+ * the same walk in English and in elder mode (适老化: its own colours); a reset (all materials,
+ * the ID card checked, the receipt in print), a result naming a missing material, the locked
+ * screen (where to go); the "temporarily unavailable" overlay. axe.run(document) on each; a serious or critical violation fails the test
  * with its rule, impact, help and target nodes (so does a prohibited ARIA attribute axe only flags
  * for review); the milder ones and the rest of axe's "needs review" are printed once at the end
  * (today: the PIN dots' contrast, which axe cannot measure on non-text characters — #1a1a1a on
@@ -200,6 +201,66 @@ describe('accessibility (axe-core): no serious or critical violation on any scre
       await p.locator('.kiosk.elder').waitFor();
     });
     await page.close();
+  });
+
+  it('the kiosk\'s reset, a material missing, and a card sent to a window: ID card step, receipt in print, the missing list, the locked screen', async () => {
+    web.terminal.services = ['verify', 'change', 'reset'];
+    const page = await openKiosk();
+    await page.locator('[data-screen="attract"]').click();
+    web.terminal.insertCard({ name: '王志强' });
+    await page.getByTestId('service-reset').click();
+    await page.locator('[data-screen="prepare"]').waitFor();
+    await axeCheck(page, 'reset prepare (all materials)');
+    await page.getByTestId('start').click();
+    await page.locator('.id-ok').waitFor();
+    await typeKeys(page, PIN.slice(0, 3));
+    await axeCheck(page, 'reset PIN (ID card checked)');
+    await typeKeys(page, PIN.slice(3), 3);
+    await page.locator('.keypad button.key-enter').click();
+    await page.locator('.prompt', { hasText: '请再次输入新密码' }).waitFor();
+    await typeKeys(page, PIN);
+    await page.locator('.keypad button.key-enter').click();
+    await page.locator('[data-screen="result"] h1', { hasText: '办理成功' }).waitFor();
+    await page.emulateMedia({ media: 'print' });
+    await axeCheck(page, 'receipt (print)');
+    await page.emulateMedia({ media: 'screen' });
+    await page.getByTestId('finish').click();
+
+    // After "done" the holder takes the card; the next one puts theirs in.
+    const nextHolder = async (): Promise<void> => {
+      web.terminal.removeCard();
+      await page.locator('[data-screen="attract"]').click();
+      await page.locator('[data-screen="insertCard"]').waitFor();
+      web.terminal.insertCard({ name: '王志强' });
+    };
+    // No ID card on the reader: the result names what is missing, in words.
+    web.terminal.idCard = null;
+    await nextHolder();
+    await page.getByTestId('service-reset').click();
+    await page.getByTestId('start').click();
+    await page.locator('.missing li').waitFor();
+    expect(await page.locator('.missing li').innerText()).toContain('身份证');
+    await axeCheck(page, 'result (materials missing)');
+    await page.getByTestId('finish').click();
+
+    // Wrong PINs down to the kiosk's tries floor: the card is sent to a window.
+    for (let i = 0; i < 5; i++) {
+      await nextHolder();
+      await verifyFromMenu(page, WRONG, null);
+      await page.getByTestId('finish').click();
+    }
+    await nextHolder();
+    // One try left: only reset (no old PIN needed) is offered here …
+    await page.locator('[data-screen="menu"]').waitFor();
+    expect(await page.locator('.service').count()).toBe(1);
+    await page.getByTestId('service-reset').waitFor();
+    await page.close();
+    // … and a kiosk without reset sends the holder to a window.
+    web.terminal.services = ['verify', 'change'];
+    const again = await web.openPage('/kiosk?shuffle=off');
+    await again.locator('[data-screen="locked"]').waitFor();
+    await axeCheck(again, 'locked (below the floor, where to go)');
+    await again.close();
   });
 
   it('the "temporarily unavailable" overlay', async () => {

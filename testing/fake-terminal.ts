@@ -38,6 +38,7 @@ import { PIN_LENGTH } from '../state/pin-policy.js';
 import { results } from '../state/results.js';
 import type { ServiceResult } from '../state/results.js';
 import { capability, defaultServices } from '../state/roles.js';
+import { checkMaterials } from '../state/materials.js';
 import type { Role, ServiceKind } from '../state/roles.js';
 import type { SessionEmitted } from '../state/session.js';
 import { DEFAULT_TRIES_FLOOR } from '../state/session.js';
@@ -537,9 +538,16 @@ export class FakeTerminal implements TerminalPort {
     // state/session.ts floorCheck: a kiosk never spends the last tries on a check or a change.
     if (this.role === 'kiosk' && (kind === 'verify' || kind === 'change') && this.triesLeft <= DEFAULT_TRIES_FLOOR) return results.belowFloor(kind, this.triesLeft);
     if (may.materials.includes('residentIdCard')) {
-      // The holder's own ID card is always on the fake reader (state/session.ts `materials`).
+      // state/session.ts `materials`: the ID card on the fake reader, compared by number as the session does.
       send({ type: 'idCard.requested' });
-      send({ type: 'idCard.read', read: true, matches: true });
+      const id = this.idCard;
+      const matches = id === null ? null : matchesSocialSecurityNumber(id, this.requireCard().socialSecurityNumber);
+      send({ type: 'idCard.read', read: id !== null, matches });
+      if (matches === false) return results.identityMismatch(kind);
+      if (matches === null) {
+        const m = checkMaterials(may.materials, ['socialSecurityCard']);
+        return results.materialsMissing(kind, m.missing.map((x) => x.material), { zh: m.zh, en: m.en });
+      }
     }
     const pins: string[] = [];
     // As the daemon's journal would: a row per flow that reached the card, named in its result.

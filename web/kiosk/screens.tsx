@@ -125,7 +125,7 @@ function ResultScreen({ state, screen, dispatch }: { readonly state: KioskState;
         <p>{tr(lang, r.nextStep)}</p>
         {ok && screen.kind === 'reset' ? <p>{tr(lang, T.resetAdvice)}</p> : null}
       </div>
-      <div class="receipt" aria-label={tr(lang, T.receipt)}>
+      <section class="receipt">
         <h2>{tr(lang, T.receipt)}</h2>
         <dl>
           {item === null ? null : (
@@ -153,7 +153,7 @@ function ResultScreen({ state, screen, dispatch }: { readonly state: KioskState;
             </>
           )}
         </dl>
-      </div>
+      </section>
       <div class="actions">
         {canRetry ? <Btn lang={lang} text={T.tryAgain} onClick={() => dispatch({ type: 'tryAgain' })} /> : null}
         <Btn lang={lang} text={T.printReceipt} onClick={() => window.print()} />
