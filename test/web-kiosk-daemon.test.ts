@@ -9,7 +9,7 @@
  * only the kiosk's services; verify with the right PIN (verify.ok, the receipt in print); a wrong
  * PIN (the tries left shown, one try spent on the card); the card pulled at the PIN screen (back to
  * the start); zh/en and elder mode; inactivity (countdown, more time, back to the start); the daemon
- * restarting (temporarily unavailable, then back without a reload); reset with the simulated ID
+ * and pcscd restarting (temporarily unavailable, then back without a reload); reset with the simulated ID
  * card (its advice, the receipt's item code and journal row); change refused by the PIN policy,
  * then done; wrong PINs down to the kiosk's tries floor (nothing offered, the window's address);
  * a locked card (where to go). After each: no PIN digit sequence in the DOM, the storage, the
@@ -24,7 +24,7 @@ import { chromium } from 'playwright-core';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DaemonProcess } from './helpers/daemon.js';
-import { requireStack, ROOT, runCli, settleAfterRemoval } from './helpers/stack.js';
+import { requireStack, restartPcscd, ROOT, runCli, settleAfterRemoval } from './helpers/stack.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const SHOTS = path.join(ROOT, 'var', 'test-output', 'web');
@@ -365,6 +365,19 @@ describe('the kiosk screen on the real daemon (simulating, pcscd + vpcd, Chromiu
     expect(await page.getByTestId('where').innerText()).toContain('西高皇街道');
     expect(await page.locator('[data-screen="locked"]').innerText()).toContain('0375-6182813');
     await page.screenshot({ path: path.join(SHOTS, 'daemon-locked.png') });
+    await page.close();
+  });
+
+  it('pcscd restarting: "temporarily unavailable" while PC/SC is gone, then the holder\'s screen again without a reload', async () => {
+    await simControl('swap', path.join(ROOT, 'fixtures', 'cards', 'card-2.0.json'));
+    const page = await openToMenu();
+    await page.evaluate('window.__sameDocument = true');
+    const down = page.getByTestId('unavailable').waitFor({ timeout: 20_000 });
+    await restartPcscd(1500);
+    await down;
+    await page.getByTestId('unavailable').waitFor({ state: 'detached', timeout: 30_000 });
+    await page.locator('[data-screen="menu"]').waitFor({ timeout: 30_000 });
+    expect(await page.evaluate('window.__sameDocument')).toBe(true);
     await page.close();
   });
 });
