@@ -10,6 +10,7 @@ import { ApiClient, isApiError, type Completion, type SocketFactory } from '../c
 import { serviceUrl, type Payload } from '../client/messages.js';
 import { initialState, isAuthLost, step, type CounterState, type Effect, type Msg } from './model.js';
 import { catalogOf, idCardReportOf, KINDS, operationsOf, PROMPTS, resultOf, SERVICE_COMMAND } from './wire.js';
+import { startLoop } from '../shared/loop.js';
 
 /** How long a service may wait for the holder at most (the header timeout; the pad has its own). */
 const SERVICE_TIMEOUT_MS = 5 * 60_000;
@@ -69,18 +70,11 @@ export function msgOfStatus(c: Completion): Msg | null {
 export function startCounter(o: CounterOptions): CounterController {
   const now = o.now ?? Date.now;
   const client = new ApiClient({ url: serviceUrl(o.location), ...(o.socket === undefined ? {} : { socket: o.socket }) });
-  let state = initialState();
-  let stopped = false;
+  // perform is defined below; the loop calls it only once messages flow.
+  const loop = startLoop<CounterState, Msg, Effect>({ initial: initialState(), step, now, perform: (e) => perform(e), onChange: o.onChange });
+  const dispatch = loop.dispatch;
   let service: AbortController | null = null;
 
-  const dispatch = (m: Msg): void => {
-    if (stopped) return;
-    const r = step(state, m, now());
-    const changed = r.state !== state;
-    state = r.state;
-    for (const e of r.effects) perform(e);
-    if (changed) o.onChange(state);
-  };
 
   /**
    * A privileged command's answer: the session slid (success, or any answer past the operator check),
@@ -184,6 +178,7 @@ export function startCounter(o: CounterOptions): CounterController {
   };
 
   const login = (operatorId: string, passphrase: string): void => {
+    const state = loop.state();
     if (state.login.busy || state.operator !== null) return;
     dispatch({ type: 'loginSent' });
     client.command('Operator.Login', { operatorId, passphrase }).then(
@@ -213,13 +208,13 @@ export function startCounter(o: CounterOptions): CounterController {
   });
   const tick = setInterval(() => dispatch({ type: 'tick' }), TICK_MS);
   client.start();
-  o.onChange(state);
+  o.onChange(loop.state());
 
   return {
     dispatch,
     login,
     stop: () => {
-      stopped = true;
+      loop.stop();
       clearInterval(tick);
       client.stop();
     },

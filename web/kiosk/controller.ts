@@ -8,6 +8,7 @@ import { ApiClient, isApiError, type SocketFactory } from '../client/api-client.
 import { serviceUrl } from '../client/messages.js';
 import { cardOfStatus, msgOfCapabilities, msgOfCatalog, msgOfEvent, msgOfServiceCompletion, msgOfServiceError, msgOfStatus, SERVICE_COMMAND } from './api-map.js';
 import { initialState, step, type Effect, type KioskConfig, type KioskState, type Msg } from './flow.js';
+import { startLoop } from '../shared/loop.js';
 
 /** How long a service may wait for the holder at most (the header timeout; the pad has its own). */
 const SERVICE_TIMEOUT_MS = 5 * 60_000;
@@ -28,17 +29,9 @@ export interface KioskOptions {
 export function startKiosk(o: KioskOptions): KioskController {
   const now = o.now ?? Date.now;
   const client = new ApiClient({ url: serviceUrl(o.location), ...(o.socket === undefined ? {} : { socket: o.socket }) });
-  let state = initialState(o.config);
-  let stopped = false;
-
-  const dispatch = (m: Msg): void => {
-    if (stopped) return;
-    const r = step(state, m, now());
-    const changed = r.state !== state;
-    state = r.state;
-    for (const e of r.effects) perform(e);
-    if (changed) o.onChange(state);
-  };
+  // perform is defined below; the loop calls it only once messages flow.
+  const loop = startLoop<KioskState, Msg, Effect>({ initial: initialState(o.config), step, now, perform: (e) => perform(e), onChange: o.onChange });
+  const dispatch = loop.dispatch;
 
   const perform = (e: Effect): void => {
     switch (e.type) {
@@ -99,12 +92,12 @@ export function startKiosk(o: KioskOptions): KioskController {
   });
   const tick = setInterval(() => dispatch({ type: 'tick' }), 250);
   client.start();
-  o.onChange(state);
+  o.onChange(loop.state());
 
   return {
     dispatch,
     stop: () => {
-      stopped = true;
+      loop.stop();
       clearInterval(tick);
       client.stop();
     },
