@@ -10,18 +10,16 @@
  * - DNS rebinding: a name that resolves to 127.0.0.1 but is not one of the daemon's names is
  *   refused (421) — on the pages' own requests and when the browser navigates there.
  */
-import { existsSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { chromium } from 'playwright-core';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestClient } from '../testing/api-test-client.js';
 import { DaemonProcess, connectClient } from './helpers/daemon.js';
 import { CARD_READER, PSAM_READER, requireStack } from './helpers/stack.js';
 import { VirtualReaders } from './helpers/virtual-readers.js';
+import { launchChromium, requireChromium } from './helpers/web-harness.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 /** A name that resolves to the daemon's address (as after DNS rebinding) but is none of its names. */
 const REBOUND = 'rebind.attacker.test';
 
@@ -109,7 +107,7 @@ function rawStatus(p: string, headers: Record<string, string>, method = 'GET', b
 
 beforeAll(async () => {
   await requireStack();
-  if (!existsSync(CHROMIUM)) throw new Error(`Chromium is not installed (${CHROMIUM} missing): run ./scripts/setup.sh`);
+  requireChromium();
   allowedOrigin = await pageServer('vendor kiosk UI (allowed)');
   foreignOrigin = await pageServer('some web page (foreign)');
   readers = await VirtualReaders.insert('card-2.0');
@@ -128,19 +126,7 @@ beforeAll(async () => {
   });
   watcher = await connectClient(daemon.port);
   await daemon.waitIdentified();
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      `--host-resolver-rules=MAP ${REBOUND} 127.0.0.1`,
-    ],
-  });
+  browser = await launchChromium([`--host-resolver-rules=MAP ${REBOUND} 127.0.0.1`]);
 }, 90_000);
 
 afterAll(async () => {

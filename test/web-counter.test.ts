@@ -22,22 +22,19 @@
  * financial-counter): an activation also sends the bank-account request (seed 000 行使内容 2).
  * Screenshots in var/test-output/web/counter-*.png.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { hashPassphrase } from '../daemon/auth/passphrase.js';
 import type { TestClient } from '../testing/api-test-client.js';
+import { expectNoPinLeft, recordPages, requireBrowserStack, simControl } from './helpers/browser-daemon.js';
 import { connectClient, DaemonProcess } from './helpers/daemon.js';
-import { requireStack, ROOT, runCli, settleAfterRemoval } from './helpers/stack.js';
+import { ROOT, settleAfterRemoval } from './helpers/stack.js';
+import { launchChromiumContext, saveShot, SHOTS } from './helpers/web-harness.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const AXE = path.join(ROOT, 'node_modules', 'axe-core', 'axe.min.js');
-const SHOTS = path.join(ROOT, 'var', 'test-output', 'web');
 const PASSPHRASE = 'counter test passphrase';
 const NEW_PIN = '285174';
 const OTHER_PIN = '396150';
@@ -57,23 +54,13 @@ let daemon: DaemonProcess;
 let context: BrowserContext;
 /** The holder's PIN pad: Keyboard.TouchKey from its own API client. */
 let pad: TestClient;
-const consoleLines: string[] = [];
-const sentFrames: string[] = [];
-const receivedFrames: string[] = [];
-
-const simControl = async (...args: string[]): Promise<void> => {
-  const r = await runCli(['sim-control', ...args, '--config', daemon.configFile]);
-  expect(r.code, r.stderr).toBe(0);
-};
+/** The console and the WebSocket frames, both ways, of every counter page. */
+const record = recordPages();
+const { consoleLines, framesSent: sentFrames, framesReceived: receivedFrames } = record;
 
 async function openCounter(opts: { clock?: boolean; in?: BrowserContext } = {}): Promise<Page> {
   const page = await (opts.in ?? context).newPage();
-  page.on('console', (m) => consoleLines.push(`${m.type()}: ${m.text()}`));
-  page.on('pageerror', (e) => consoleLines.push(`pageerror: ${e.message}`));
-  page.on('websocket', (ws) => {
-    ws.on('framesent', (f) => sentFrames.push(typeof f.payload === 'string' ? f.payload : f.payload.toString('utf8')));
-    ws.on('framereceived', (f) => receivedFrames.push(typeof f.payload === 'string' ? f.payload : f.payload.toString('utf8')));
-  });
+  record.watch(page);
   if (opts.clock === true) await page.clock.install();
   await page.goto(`http://127.0.0.1:${daemon.port}/counter`);
   await page.locator('[data-screen="login"]').waitFor();
@@ -104,23 +91,13 @@ async function axe(page: Page, screen: string): Promise<void> {
   expect.soft(bad, `axe on ${screen}: ${JSON.stringify(bad, null, 2)}`).toEqual([]);
 }
 
-async function shot(page: Page, name: string): Promise<void> {
-  await page.screenshot({ path: path.join(SHOTS, `counter-${name}.png`), fullPage: true });
-}
+/** A full-page screenshot to var/test-output/web/counter-<name>.png. */
+const shot = (page: Page, name: string): Promise<void> => saveShot(page, `counter-${name}`);
 
 /** No PIN and no identity in full in the DOM, the storage or the console; no PIN in any frame the page sent, and no key at all. */
 async function expectNoPin(page: Page): Promise<void> {
+  await expectNoPinLeft(page, record, PINS, 'forbidden');
   const html = await page.content();
-  const stored = await page.evaluate<string>('JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage })');
-  const consoleText = consoleLines.join('\n');
-  const sent = sentFrames.join('\n');
-  for (const pin of PINS) {
-    expect(html).not.toContain(pin);
-    expect(stored).not.toContain(pin);
-    expect(consoleText).not.toContain(pin);
-    expect(sent).not.toContain(pin);
-  }
-  expect(sent).not.toContain('Keyboard.TouchKey');
   for (const n of [...FULL_NUMBERS, ...FULL_NAMES]) expect(html).not.toContain(n);
   for (const n of FULL_NUMBERS) expect(receivedFrames.join('\n')).not.toContain(n);
   expect(consoleLines.filter((l) => /Content Security Policy|pageerror/i.test(l))).toEqual([]);
@@ -177,20 +154,10 @@ async function startDaemon(role: 'counter' | 'financial-counter', card: string, 
 }
 
 beforeAll(async () => {
-  await requireStack();
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} missing: run scripts/setup.sh`);
-  if (!existsSync(path.join(ROOT, 'dist', 'web', 'counter', 'index.html'))) throw new Error('dist/web is not built: run npm run build');
-  await mkdir(SHOTS, { recursive: true });
+  await requireBrowserStack('counter');
   await startDaemon('counter', 'cards/card-locked.json', dir);
-  context = await chromium.launchPersistentContext(path.join(dir, 'profile'), {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: CHROMIUM_ARGS,
-    viewport: { width: 1280, height: 900 },
-    locale: 'zh-CN',
-    // axe-core is injected as a script (see the module doc).
-    bypassCSP: true,
-  });
+  // axe-core is injected as a script (see the module doc).
+  context = await launchChromiumContext(path.join(dir, 'profile'), { viewport: { width: 1280, height: 900 }, locale: 'zh-CN', bypassCSP: true });
 }, 120_000);
 
 afterAll(async () => {
@@ -205,16 +172,15 @@ describe('the counter screen on the real daemon (counter role, simulating, pcscd
   let page: Page;
 
   it('the page runs under the daemon\'s Content-Security-Policy (no inline script or style)', async () => {
-    const strict = await chromium.launchPersistentContext(path.join(dir, 'profile-csp'), { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, locale: 'zh-CN' });
+    const strict = await launchChromiumContext(path.join(dir, 'profile-csp'), { locale: 'zh-CN' });
     try {
       const p = await strict.newPage();
-      const lines: string[] = [];
-      p.on('console', (m) => lines.push(`${m.type()}: ${m.text()}`));
-      p.on('pageerror', (e) => lines.push(`pageerror: ${e.message}`));
+      const own = recordPages();
+      own.watch(p);
       await p.goto(`http://127.0.0.1:${daemon.port}/counter`);
       await p.locator('[data-screen="login"]').waitFor();
       await p.getByTestId('unavailable').waitFor({ state: 'detached' });
-      expect(lines.filter((l) => /Content Security Policy|pageerror|error:/i.test(l))).toEqual([]);
+      expect(own.consoleLines.filter((l) => /Content Security Policy|pageerror|error:/i.test(l))).toEqual([]);
     } finally {
       await strict.close();
     }
@@ -287,8 +253,8 @@ describe('the counter screen on the real daemon (counter role, simulating, pcscd
   });
 
   it('activate a card not yet activated (swapped in with its holder\'s ID card); a counter is not a financial window: the bank account is the holder\'s next stop', async () => {
-    await simControl('swap', fixture('cards/card-not-activated.json'));
-    await simControl('idcard', fixture('idcards/id-card-not-activated.json'));
+    await simControl(daemon, 'swap', fixture('cards/card-not-activated.json'));
+    await simControl(daemon, 'idcard', fixture('idcards/id-card-not-activated.json'));
     await cardShown(page, 'Z0****042');
     expect(await page.getByTestId('card-state').innerText()).toBe('未启用');
     // A new card: nothing read or checked for the last one holds.
@@ -310,8 +276,8 @@ describe('the counter screen on the real daemon (counter role, simulating, pcscd
   });
 
   it('a namesake\'s ID card (same name, another number): mismatch shown; 受理 refused with the notice; the daemon refuses the service too (identity.mismatch)', async () => {
-    await simControl('swap', fixture('cards/card-2.0.json'));
-    await simControl('idcard', fixture('idcards/id-mismatch-same-name.json'));
+    await simControl(daemon, 'swap', fixture('cards/card-2.0.json'));
+    await simControl(daemon, 'idcard', fixture('idcards/id-mismatch-same-name.json'));
     await cardShown(page, 'X0****019');
     await readIdCard(page, 'fail');
     const match = await page.getByTestId('match').innerText();
@@ -390,14 +356,7 @@ describe('the counter screen on the real daemon (counter role, simulating, pcscd
 
   it('the session expiring (the browser clock past expiresAt): back to the login form, saying so', async () => {
     // A context of its own: a fake clock is the whole context's (playwright's BrowserContext.clock).
-    const own = await chromium.launchPersistentContext(path.join(dir, 'profile-clock'), {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: CHROMIUM_ARGS,
-      viewport: { width: 1280, height: 900 },
-      locale: 'zh-CN',
-      bypassCSP: true,
-    });
+    const own = await launchChromiumContext(path.join(dir, 'profile-clock'), { viewport: { width: 1280, height: 900 }, locale: 'zh-CN', bypassCSP: true });
     onTestFinished(() => own.close());
     page = await openCounter({ clock: true, in: own });
     await login(page);
@@ -419,8 +378,8 @@ describe('at a financial counter (金融窗口)', () => {
     await settleAfterRemoval();
     // Started on the 2.0 card, then the card not yet activated swapped in, as in the counter's flows.
     await startDaemon('financial-counter', 'cards/card-2.0.json', mkdtempSync(path.join(dir, 'financial-')));
-    await simControl('swap', fixture('cards/card-not-activated.json'));
-    await simControl('idcard', fixture('idcards/id-card-not-activated.json'));
+    await simControl(daemon, 'swap', fixture('cards/card-not-activated.json'));
+    await simControl(daemon, 'idcard', fixture('idcards/id-card-not-activated.json'));
   }, 120_000);
 
   it('activation also sends the bank-account request, and the result says so', async () => {

@@ -16,18 +16,16 @@
  * console, or any frame the page sent but single-key Keyboard.TouchKey messages. Screenshots in
  * var/test-output/web/daemon-*.png.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectNoPinLeft, recordPages, requireBrowserStack, simControl, waitCardPresent } from './helpers/browser-daemon.js';
 import { DaemonProcess } from './helpers/daemon.js';
-import { requireStack, restartPcscd, ROOT, runCli, settleAfterRemoval } from './helpers/stack.js';
+import { restartPcscd, ROOT, settleAfterRemoval } from './helpers/stack.js';
+import { launchChromiumContext, SHOTS } from './helpers/web-harness.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const SHOTS = path.join(ROOT, 'var', 'test-output', 'web');
 const PIN = '123456'; // fixtures/cards/card-2.0.json
 const WRONG = '975310';
 const NAME = '王志强';
@@ -40,31 +38,14 @@ const PIN_ITEM_CODE = '11410402785096902M500201401000601';
 const dir = mkdtempSync(path.join(tmpdir(), 'sscard-kiosk-daemon-'));
 let daemon: DaemonProcess;
 let context: BrowserContext;
-const consoleLines: string[] = [];
-/** Every WebSocket frame any kiosk page sent. */
-const framesSent: string[] = [];
+/** The console and the WebSocket frames of every kiosk page. */
+const record = recordPages();
+const { consoleLines, framesSent } = record;
 let apiPort = 0;
-
-const simControl = async (...args: string[]): Promise<void> => {
-  const r = await runCli(['sim-control', ...args, '--config', daemon.configFile]);
-  expect(r.code, r.stderr).toBe(0);
-};
-
-async function cardPresent(present: boolean): Promise<void> {
-  const end = Date.now() + 15_000;
-  for (;;) {
-    const c = ((await (await daemon.fetch('/status')).json()) as { card: { present: boolean; identified?: boolean; session?: string } }).card;
-    if (present ? c.identified === true && /^(identified|done)$/.test(c.session ?? '') : !c.present) return;
-    if (Date.now() > end) throw new Error(`card ${present ? 'not identified' : 'still present'}: ${JSON.stringify(c)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 async function openKiosk(query = ''): Promise<Page> {
   const page = await context.newPage();
-  page.on('console', (m) => consoleLines.push(`${m.type()}: ${m.text()}`));
-  page.on('pageerror', (e) => consoleLines.push(`pageerror: ${e.message}`));
-  page.on('websocket', (ws) => ws.on('framesent', (f) => framesSent.push(typeof f.payload === 'string' ? f.payload : f.payload.toString('utf8'))));
+  record.watch(page);
   await page.goto(`http://127.0.0.1:${daemon.port}/kiosk?shuffle=off${query}`);
   await page.getByTestId('unavailable').waitFor({ state: 'detached' });
   return page;
@@ -72,12 +53,12 @@ async function openKiosk(query = ''): Promise<Page> {
 
 /** With the card out: the page opens on attract → touch → insert card → (the card goes in) → menu. */
 async function openToMenu(query = ''): Promise<Page> {
-  await simControl('remove');
-  await cardPresent(false);
+  await simControl(daemon, 'remove');
+  await waitCardPresent(daemon, false);
   const page = await openKiosk(query);
   await page.locator('[data-screen="attract"]').click();
   await page.locator('[data-screen="insertCard"]').waitFor();
-  await simControl('insert');
+  await simControl(daemon, 'insert');
   await page.locator('[data-screen="menu"]').waitFor({ timeout: 20_000 });
   return page;
 }
@@ -92,24 +73,8 @@ async function typePin(page: Page, pin: string, prompt = '请输入密码'): Pro
   // daemon/flows/session-actors.ts), so the entry ends with the sixth key.
 }
 
-async function expectNoPin(page: Page): Promise<void> {
-  const html = await page.content();
-  const stored = await page.evaluate<string>('JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage })');
-  // Frames: a Keyboard.TouchKey carries one key and nothing else; all other frames together hold no PIN.
-  const other: string[] = [];
-  for (const f of framesSent) {
-    const m = JSON.parse(f) as { header: { name: string }; payload?: Record<string, unknown> };
-    if (m.header.name === 'Keyboard.TouchKey') expect(Object.keys(m.payload ?? {}), f).toEqual(['key']);
-    else other.push(f);
-  }
-  expect(framesSent.some((f) => f.includes('Keyboard.TouchKey'))).toBe(true);
-  for (const pin of TEST_PINS) {
-    expect(html).not.toContain(pin);
-    expect(stored).not.toContain(pin);
-    expect(consoleLines.join('\n')).not.toContain(pin);
-    expect(other.join('\n')).not.toContain(pin);
-  }
-}
+/** No test PIN in the DOM, the storage, the console or a frame sent; the keypad sent TouchKeys of one key each. */
+const expectNoPin = (page: Page): Promise<void> => expectNoPinLeft(page, record, TEST_PINS, 'required');
 
 /** From the menu: the service's prepare screen → start → (its PIN entries) → the result screen. */
 async function runService(page: Page, kind: string, entries: readonly [prompt: string, pin: string][]): Promise<string> {
@@ -135,21 +100,12 @@ const startDaemon = (): Promise<DaemonProcess> =>
   );
 
 beforeAll(async () => {
-  await requireStack();
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} missing: run scripts/setup.sh`);
-  if (!existsSync(path.join(ROOT, 'dist', 'web', 'kiosk', 'index.html'))) throw new Error('dist/web is not built: run npm run build');
-  await mkdir(SHOTS, { recursive: true });
+  await requireBrowserStack('kiosk');
   daemon = await startDaemon();
   // The daemon restarted below takes the same port: the open page knows that address.
   apiPort = daemon.port;
-  await cardPresent(true);
-  context = await chromium.launchPersistentContext(path.join(dir, 'profile'), {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    viewport: { width: 1024, height: 768 },
-    locale: 'zh-CN',
-  });
+  await waitCardPresent(daemon, true);
+  context = await launchChromiumContext(path.join(dir, 'profile'), { viewport: { width: 1024, height: 768 }, locale: 'zh-CN' });
 }, 120_000);
 
 afterAll(async () => {
@@ -219,12 +175,12 @@ describe('the kiosk screen on the real daemon (simulating, pcscd + vpcd, Chromiu
     await page.getByTestId('start').click();
     await page.locator('.prompt', { hasText: '请输入密码' }).waitFor({ timeout: 20_000 });
     await page.locator('.keypad button', { hasText: /^1$/ }).click();
-    await simControl('remove');
+    await simControl(daemon, 'remove');
     await page.locator('[data-screen="removed"]').waitFor({ timeout: 20_000 });
     await page.screenshot({ path: path.join(SHOTS, 'daemon-removed.png') });
     await page.locator('[data-screen="attract"]').waitFor({ timeout: 30_000 });
-    await simControl('insert');
-    await cardPresent(true);
+    await simControl(daemon, 'insert');
+    await waitCardPresent(daemon, true);
     await expectNoPin(page);
     await page.close();
   });
@@ -358,7 +314,7 @@ describe('the kiosk screen on the real daemon (simulating, pcscd + vpcd, Chromiu
   });
 
   it('a locked card: where to go (the window\'s address and phone from the catalog), no service offered', async () => {
-    await simControl('swap', path.join(ROOT, 'fixtures', 'cards', 'card-locked.json'));
+    await simControl(daemon, 'swap', path.join(ROOT, 'fixtures', 'cards', 'card-locked.json'));
     const page = await openKiosk();
     await page.locator('[data-screen="locked"]').waitFor({ timeout: 20_000 });
     expect(await page.locator('[data-screen="locked"] .service').count()).toBe(0);
@@ -369,7 +325,7 @@ describe('the kiosk screen on the real daemon (simulating, pcscd + vpcd, Chromiu
   });
 
   it('pcscd restarting: "temporarily unavailable" while PC/SC is gone, then the holder\'s screen again without a reload', async () => {
-    await simControl('swap', path.join(ROOT, 'fixtures', 'cards', 'card-2.0.json'));
+    await simControl(daemon, 'swap', path.join(ROOT, 'fixtures', 'cards', 'card-2.0.json'));
     const page = await openToMenu();
     await page.evaluate('window.__sameDocument = true');
     const down = page.getByTestId('unavailable').waitFor({ timeout: 20_000 });

@@ -13,20 +13,17 @@
  * the APDU traces at debug; axe-core in both languages; the connection dropping (the daemon
  * restarted) and the page recovering without a reload. Screenshots in var/test-output/web/status-*.png.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassphrase } from '../daemon/auth/passphrase.js';
+import { expectNoPinLeft, freePort, recordPages, requireBrowserStack, simControl, waitCardPresent } from './helpers/browser-daemon.js';
 import { DaemonProcess, connectClient } from './helpers/daemon.js';
-import { CARD_READER, PSAM_READER, requireStack, ROOT, runCli, settleAfterRemoval } from './helpers/stack.js';
+import { CARD_READER, PSAM_READER, ROOT, settleAfterRemoval } from './helpers/stack.js';
+import { launchChromium, saveShot } from './helpers/web-harness.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const SHOTS = path.join(ROOT, 'var', 'test-output', 'web');
 const AXE = path.join(ROOT, 'node_modules', 'axe-core', 'axe.min.js');
 const CARD_PIN = '123456'; // fixtures/cards/card-2.0.json
 const PAD_KEYS = '86420975'; // typed in the PIN pad test
@@ -44,42 +41,13 @@ let config: Record<string, unknown>;
 let browser: Browser;
 let context: BrowserContext;
 let axeContext: BrowserContext;
-const consoleLines: string[] = [];
-/** Every frame the page sent on its WebSockets. */
-const framesSent: string[] = [];
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      const port = typeof a === 'object' && a !== null ? a.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-const simControl = async (...args: string[]): Promise<void> => {
-  const r = await runCli(['sim-control', ...args, '--config', daemon.configFile]);
-  expect(r.code, r.stderr).toBe(0);
-};
-
-async function cardPresent(present: boolean): Promise<void> {
-  const end = Date.now() + 15_000;
-  for (;;) {
-    const c = ((await (await daemon.fetch('/status')).json()) as { card: { present: boolean; identified?: boolean; session?: string } }).card;
-    if (present ? c.identified === true && /^(identified|done)$/.test(c.session ?? '') : !c.present) return;
-    if (Date.now() > end) throw new Error(`card ${present ? 'not identified' : 'still present'}: ${JSON.stringify(c)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+/** The console and the WebSocket frames of every status page. */
+const record = recordPages();
+const { consoleLines, framesSent } = record;
 
 async function openStatus(ctx: BrowserContext = context): Promise<Page> {
   const page = await ctx.newPage();
-  page.on('console', (m) => consoleLines.push(`${m.type()}: ${m.text()}`));
-  page.on('pageerror', (e) => consoleLines.push(`pageerror: ${e.message}`));
-  page.on('websocket', (ws) => ws.on('framesent', (f) => framesSent.push(typeof f.payload === 'string' ? f.payload : f.payload.toString('utf8'))));
+  record.watch(page);
   await page.goto(`http://127.0.0.1:${daemon.port}/status/`);
   await page.locator(`[data-reader="${CARD_READER}"]`).waitFor({ timeout: 20_000 });
   return page;
@@ -87,30 +55,11 @@ async function openStatus(ctx: BrowserContext = context): Promise<Page> {
 
 const fieldText = (page: Page, key: string): Promise<string> => page.locator(`[data-field="${key}"] dd`).innerText();
 
-async function shot(page: Page, name: string): Promise<void> {
-  await page.screenshot({ path: path.join(SHOTS, `status-${name}.png`), fullPage: true });
-}
+/** A full-page screenshot to var/test-output/web/status-<name>.png. */
+const shot = (page: Page, name: string): Promise<void> => saveShot(page, `status-${name}`);
 
 /** No digit sequence of a test PIN anywhere the page could keep it, and no frame but a one-key TouchKey carrying a digit of it. */
-async function expectNoPin(page: Page): Promise<void> {
-  const html = await page.content();
-  const stored = await page.evaluate<string>('JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage })');
-  for (const pin of [CARD_PIN, PAD_KEYS]) {
-    expect(html).not.toContain(pin);
-    expect(stored).not.toContain(pin);
-    expect(consoleLines.join('\n')).not.toContain(pin);
-  }
-  for (const f of framesSent) {
-    const msg = JSON.parse(f) as { header: { name: string }; payload?: Record<string, unknown> };
-    if (msg.header.name === 'Keyboard.TouchKey') {
-      expect(Object.keys(msg.payload ?? {})).toEqual(['key']);
-      expect(String(msg.payload!['key'])).toMatch(/^([0-9]|enter|backspace|clear|cancel)$/);
-      continue;
-    }
-    for (const pin of [CARD_PIN, PAD_KEYS]) expect(f).not.toContain(pin);
-    expect(f).not.toMatch(/"key"\s*:/);
-  }
-}
+const expectNoPin = (page: Page): Promise<void> => expectNoPinLeft(page, record, [CARD_PIN, PAD_KEYS], 'allowed');
 
 const serious = (v: { impact: string | null }): boolean => v.impact === 'serious' || v.impact === 'critical';
 
@@ -136,10 +85,7 @@ async function login(page: Page): Promise<void> {
 }
 
 beforeAll(async () => {
-  await requireStack();
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} missing: run scripts/setup.sh`);
-  if (!existsSync(path.join(ROOT, 'dist', 'web', 'status', 'index.html'))) throw new Error('dist/web is not built: run npm run build');
-  await mkdir(SHOTS, { recursive: true });
+  await requireBrowserStack('status');
   config = {
     simulate: 'on',
     // A fixed port: the last test restarts the daemon and the page must find it again at the same address.
@@ -150,12 +96,8 @@ beforeAll(async () => {
     operators: { accounts: [{ id: OPERATOR, name: 'Technician', hash: hashPassphrase(Buffer.from(PASSPHRASE, 'utf8')) }] },
   };
   daemon = await DaemonProcess.start({ config, entry: 'sscardd' }, dir);
-  await cardPresent(true);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  await waitCardPresent(daemon, true);
+  browser = await launchChromium();
   context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'zh-CN' });
   // axe-core is injected, which the pages' CSP (script-src 'self') would refuse: its own context.
   axeContext = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'zh-CN', bypassCSP: true });
@@ -208,17 +150,17 @@ describe('the technician page on the real daemon (simulating, pcscd + vpcd, Chro
     const page = await openStatus();
     await page.evaluate('window.__noReload = true');
     await expect.poll(() => fieldText(page, 'identified'), POLL).toBe('是');
-    await simControl('remove');
+    await simControl(daemon, 'remove');
     await expect.poll(() => fieldText(page, 'present'), { timeout: 20_000 }).toBe('否');
     expect(await fieldText(page, 'cardNumber')).toBe('无');
     expect(await page.locator(`[data-reader="${CARD_READER}"]`).innerText()).toContain('无卡');
     await shot(page, 'card-removed');
-    await simControl('insert');
+    await simControl(daemon, 'insert');
     await expect.poll(() => fieldText(page, 'identified'), { timeout: 20_000 }).toBe('是');
     await expect.poll(() => fieldText(page, 'cardNumber'), POLL).toBe('X0****019');
     expect(await page.locator(`[data-reader="${CARD_READER}"]`).innerText()).toContain(ATR);
     expect(await page.evaluate<boolean>('window.__noReload === true')).toBe(true);
-    await cardPresent(true);
+    await waitCardPresent(daemon, true);
     await page.close();
   });
 
@@ -275,10 +217,10 @@ describe('the technician page on the real daemon (simulating, pcscd + vpcd, Chro
       expect(text).toMatch(/card identified|service result/);
       await shot(page, 'log');
       // The card pulled: the page re-reads the log on the card events (no timer), and the new lines show.
-      await simControl('remove');
+      await simControl(daemon, 'remove');
       await expect.poll(async () => (await page.getByTestId('log-lines').innerText()).includes('simulator control: remove'), { timeout: 20_000 }).toBe(true);
-      await simControl('insert');
-      await cardPresent(true);
+      await simControl(daemon, 'insert');
+      await waitCardPresent(daemon, true);
       await expectNoPin(page);
       expect(await page.content()).not.toContain(NAME);
       // The ring itself, read by another client as an operator: no PIN in any form (the VERIFY trace is there, redacted).
@@ -329,7 +271,7 @@ describe('the technician page on the real daemon (simulating, pcscd + vpcd, Chro
     await shot(page, 'unavailable');
     await settleAfterRemoval();
     daemon = await DaemonProcess.start({ config, entry: 'sscardd' }, dir);
-    await cardPresent(true);
+    await waitCardPresent(daemon, true);
     await page.getByTestId('unavailable').waitFor({ state: 'detached', timeout: 30_000 });
     await expect.poll(() => fieldText(page, 'identified'), { timeout: 20_000 }).toBe('是');
     expect(await page.evaluate<boolean>('window.__noReload === true')).toBe(true);

@@ -5,6 +5,10 @@
  * through the page's own origin — the page server passes WebSocket upgrades on to the API, as the
  * daemon does when it serves the pages itself — and Debian's Chromium driven by playwright-core
  * (a browser download does not work on these machines; scripts/setup.sh installs /usr/bin/chromium).
+ *
+ * Also the Chromium every browser suite launches (CHROMIUM, CHROMIUM_ARGS, requireChromium,
+ * launchChromium, launchChromiumContext) and where their screenshots go (SHOTS, saveShot); the
+ * suites on the real daemon add test/helpers/browser-daemon.ts.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
@@ -14,15 +18,53 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import type { BrowserContext, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { build } from 'vite';
 import { openStaticSite, type StaticSite } from '../../daemon/api/static-files.js';
 import { startTestApi, type TestApi } from '../../testing/api-test-client.js';
 import { FakeTerminal } from '../../testing/fake-terminal.js';
 
+/** Debian's Chromium (scripts/setup.sh installs it; playwright's own browser download does not work here). */
 export const CHROMIUM = '/usr/bin/chromium';
+/**
+ * The flags every suite starts Chromium with: no sandbox (the suites may run as root), no GPU, and
+ * none of the browser's own network traffic (QUIC, first-run, background fetches, component
+ * updates, sync) beside the pages' requests to loopback.
+ */
+export const CHROMIUM_ARGS: readonly string[] = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 /** Screenshots of the browser suites (looked at by a person: Chinese renders, nothing overlaps). */
 export const SHOTS = join(process.cwd(), 'var', 'test-output', 'web');
+
+/** Throw, saying how to get it, when Chromium is not installed (the suites fail rather than skip). */
+export function requireChromium(): void {
+  if (!existsSync(CHROMIUM)) throw new Error(`Chromium is not installed (${CHROMIUM} missing): run ./scripts/setup.sh`);
+}
+
+/** Chromium headless with CHROMIUM_ARGS and `extraArgs` after them, for a suite that opens its own contexts. */
+export function launchChromium(extraArgs: readonly string[] = []): Promise<Browser> {
+  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: [...CHROMIUM_ARGS, ...extraArgs] });
+}
+
+/** What a suite chooses of a context launched with launchChromiumContext (playwright's option of the same name). */
+export interface ChromiumContextOptions {
+  readonly viewport?: { readonly width: number; readonly height: number };
+  readonly locale?: string;
+  /** Let the test inject scripts (axe-core) the pages' Content-Security-Policy would refuse. */
+  readonly bypassCSP?: boolean;
+}
+
+/**
+ * Chromium headless on its own profile folder (a persistent context: nothing shared with another
+ * suite's browser), with CHROMIUM_ARGS and `--headless` besides playwright's `headless: true`.
+ */
+export function launchChromiumContext(profile: string, options: ChromiumContextOptions = {}): Promise<BrowserContext> {
+  return chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ['--headless', ...CHROMIUM_ARGS], ...options });
+}
+
+/** A full-page screenshot of `page` to var/test-output/web/<name>.png. */
+export async function saveShot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+}
 
 export interface WebHarnessOptions {
   /**
@@ -52,7 +94,7 @@ export interface WebHarness {
 }
 
 export async function startWebHarness(options: WebHarnessOptions = {}): Promise<WebHarness> {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} missing: run scripts/setup.sh`);
+  requireChromium();
   const outDir = await mkdtemp(join(tmpdir(), 'sscard-web-build-'));
   const profile = await mkdtemp(join(tmpdir(), 'sscard-web-profile-'));
   await mkdir(SHOTS, { recursive: true });
@@ -108,14 +150,7 @@ export async function startWebHarness(options: WebHarnessOptions = {}): Promise<
     origin = `http://127.0.0.1:${port}`;
     site.setSocketOrigins([`ws://127.0.0.1:${port}`]);
     await startApi();
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-      viewport: { width: 1024, height: 768 },
-      locale: 'zh-CN',
-      bypassCSP: options.bypassCSP ?? false,
-    });
+    context = await launchChromiumContext(profile, { viewport: { width: 1024, height: 768 }, locale: 'zh-CN', bypassCSP: options.bypassCSP ?? false });
   } catch (e) {
     await close();
     throw e;
@@ -138,9 +173,7 @@ export async function startWebHarness(options: WebHarnessOptions = {}): Promise<
       await page.goto(origin + path);
       return page;
     },
-    async shot(page: Page, name: string): Promise<void> {
-      await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
-    },
+    shot: saveShot,
     async stopApi(): Promise<void> {
       const a = api;
       api = null;
