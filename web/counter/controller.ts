@@ -10,7 +10,7 @@ import { ApiClient, isApiError, type Completion, type SocketFactory } from '../c
 import { serviceUrl, type Payload } from '../client/messages.js';
 import { initialState, isAuthLost, step, type CounterState, type Effect, type Msg } from './model.js';
 import { catalogOf, idCardReportOf, KINDS, operationsOf, PROMPTS, resultOf, SERVICE_COMMAND } from './wire.js';
-import { startLoop } from '../shared/loop.js';
+import { startLoop } from '../common/loop.js';
 
 /** How long a service may wait for the holder at most (the header timeout; the pad has its own). */
 const SERVICE_TIMEOUT_MS = 5 * 60_000;

@@ -4,7 +4,7 @@
  * this screen offers no digit keypad.
  */
 import { render } from 'preact';
-import { htmlLang } from '../shared/i18n.js';
+import { htmlLang } from '../common/i18n.js';
 import { startCounter } from './controller.js';
 import type { CounterState, Msg } from './model.js';
 import { Counter } from './view.js';

@@ -18,7 +18,7 @@
 import { maskName } from '../../core/mask.js';
 import { bi, type BilingualText } from '../../core/text.js';
 import type { PinPrompt, ServiceKind } from '../client/messages.js';
-import type { Lang } from '../shared/i18n.js';
+import type { Lang } from '../common/i18n.js';
 import { checklist, notice, type Checklist, type Facts, type Notice } from './checklist.js';
 import type { Catalog, CatalogItem, CounterResult, IdCardReport, OperationRow } from './wire.js';
 

@@ -1,13 +1,13 @@
 /**
  * The counter's screen, rendered from the model's state (model.ts). Every target is a real control
- * of at least 48 px (web/shared/base.css); no PIN digit is ever rendered — a running service shows
+ * of at least 48 px (web/common/base.css); no PIN digit is ever rendered — a running service shows
  * the holder's prompt and one dot per key the daemon counted; identities only masked. When `print`
  * is used, only the 一次性告知 notice prints (counter.css @media print).
  */
 import type { JSX } from 'preact';
 import type { BilingualText } from '../../core/text.js';
 import type { ServiceKind } from '../client/messages.js';
-import { tr, type Lang } from '../shared/i18n.js';
+import { tr, type Lang } from '../common/i18n.js';
 import { matchIndicator, type ChecklistRow, type Notice } from './checklist.js';
 import { busy, checklistOf, factsOf, itemOf, offered, type CounterState, type Flow, type Msg } from './model.js';
 import { CARD_STATE_NAME, HOLDER_PROMPT, KIND_NAME, OUTCOME_NAME, SERVICE_NAME, STATE_NAME, SYNC_NAME, T } from './text.js';

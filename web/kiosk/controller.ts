@@ -8,7 +8,7 @@ import { ApiClient, isApiError, type SocketFactory } from '../client/api-client.
 import { serviceUrl } from '../client/messages.js';
 import { cardOfStatus, msgOfCapabilities, msgOfCatalog, msgOfEvent, msgOfServiceCompletion, msgOfServiceError, msgOfStatus, SERVICE_COMMAND } from './api-map.js';
 import { initialState, step, type Effect, type KioskConfig, type KioskState, type Msg } from './flow.js';
-import { startLoop } from '../shared/loop.js';
+import { startLoop } from '../common/loop.js';
 
 /** How long a service may wait for the holder at most (the header timeout; the pad has its own). */
 const SERVICE_TIMEOUT_MS = 5 * 60_000;

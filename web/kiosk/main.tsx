@@ -3,7 +3,7 @@
  * Settings come from the address (config.ts: `shuffle`, `idle`, `countdown`).
  */
 import { render } from 'preact';
-import { htmlLang } from '../shared/i18n.js';
+import { htmlLang } from '../common/i18n.js';
 import { startKiosk } from './controller.js';
 import { configFromQuery } from './config.js';
 import type { KioskState, Msg } from './flow.js';

@@ -1,11 +1,11 @@
 /**
  * The kiosk's screens, rendered from the flow's state (flow.ts). Every target is a real button of
- * at least 48 px (64 px in elder mode, web/shared/base.css); no digit of a PIN is ever rendered —
+ * at least 48 px (64 px in elder mode, web/common/base.css); no digit of a PIN is ever rendered —
  * the PIN screen shows one dot per key event the daemon counted.
  */
 import type { JSX } from 'preact';
 import type { BilingualText } from '../../core/text.js';
-import { tr, type Lang } from '../shared/i18n.js';
+import { tr, type Lang } from '../common/i18n.js';
 import { cardLocked, countdown, offeredServices, unavailable, type KioskState, type Msg, type Screen } from './flow.js';
 import { dots } from './keypad.js';
 import { helpItems, itemOf, materialName, needsOf, whereToGo } from './catalog-view.js';

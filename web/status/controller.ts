@@ -12,7 +12,7 @@
 import { ApiClient, isApiError, type Completion, type ConnectionState, type SocketFactory } from '../client/api-client.js';
 import { serviceUrl } from '../client/messages.js';
 import type { BilingualText } from '../../core/text.js';
-import type { Lang } from '../shared/i18n.js';
+import type { Lang } from '../common/i18n.js';
 import { LOG_LIMIT, linesOf, needsLogin, type LogLevel, type LogLine } from './log.js';
 import { PAD_IDLE, PAD_TEST_REQUEST, PAD_TEST_TIMEOUT_MS, padStep, type PadMsg, type PadState, type TestKey } from './pad.js';
 import { Debounced, refreshFor } from './refresh.js';

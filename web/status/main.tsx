@@ -4,7 +4,7 @@
  * operator — the daemon's recent log lines (`SSCard.RecentLog`).
  */
 import { render } from 'preact';
-import { htmlLang } from '../shared/i18n.js';
+import { htmlLang } from '../common/i18n.js';
 import { startStatusPage, type PageState } from './controller.js';
 import { StatusPage } from './view.js';
 import './status.css';

@@ -1,5 +1,5 @@
 /**
- * The technician page's words: every string a pair, Simplified Chinese first (web/shared/i18n.ts).
+ * The technician page's words: every string a pair, Simplified Chinese first (web/common/i18n.ts).
  */
 import type { BilingualText } from '../../core/text.js';
 

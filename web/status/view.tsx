@@ -1,11 +1,11 @@
 /**
  * The technician page, rendered from the controller's state (controller.ts). Every target is a
- * real button or input of at least 48 px (web/shared/base.css); the PIN pad test shows one `*` per
+ * real button or input of at least 48 px (web/common/base.css); the PIN pad test shows one `*` per
  * counted key, never a digit; identity only as the daemon masked it.
  */
 import type { JSX } from 'preact';
 import type { BilingualText } from '../../core/text.js';
-import { tr, type Lang } from '../shared/i18n.js';
+import { tr, type Lang } from '../common/i18n.js';
 import type { PageState, StatusController } from './controller.js';
 import { LOG_LEVELS, type LogLevel } from './log.js';
 import { formatTime, viewOf, type Section } from './model.js';
