@@ -18,6 +18,7 @@ import type { SessionEmitted } from '../../state/session.js';
 import type { Capabilities, ServiceRequest, TerminalEvent, TerminalStatusReport } from '../terminal/port.js';
 import type { ApiContext } from './context.js';
 import { catalogPayload } from './catalog-payload.js';
+import { def, reader, token } from './command-kit.js';
 import { FORMAT_TEXT, MESSAGE_VERSION } from './protocol.js';
 import type { Outcome } from './protocol.js';
 import { RECENT_LOG_COMMAND } from './log-commands.js';
@@ -66,18 +67,12 @@ export interface CommandDef {
   run(ctx: RunContext, payload: Record<string, unknown>): Promise<Outcome>;
 }
 
-function def<S extends z.ZodType<Record<string, unknown>>>(d: Omit<CommandDef, 'payload' | 'run'> & { payload: S; run(ctx: RunContext, p: z.infer<S>): Promise<Outcome> }): CommandDef {
-  return d;
-}
-
 const ok = (payload: Record<string, unknown> = {}): Outcome => ({ code: 'success', payload });
 
 // ---- payload pieces ----
 
 const B64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 const MAX_APDU = 65544;
-const token = z.string().min(1).max(1024).optional();
-const reader = z.string().min(1, { error: 'fmt.reader' }).max(200, { error: 'fmt.reader' }).optional();
 const phones = z.array(z.string().regex(/^[0-9+\- ]{1,32}$/, { error: 'fmt.phone' })).max(10).optional();
 const waitForCardMs = z.int().min(0).max(600_000).optional();
 const chipData = z

@@ -5,21 +5,15 @@
  * operator, and journaled with the operator like every privileged call (docs/security.md; docs/api.md
  * "Operators"). Each is bounded: the ID card wait by `waitMs` (≤ 60 s), the rows by `limit` (≤ 200).
  *
- * Only types come from commands.ts (it lists these in SERVICE_COMMANDS), so the two modules never
- * wait for each other when they load.
+ * Built with command-kit.ts; only types come from commands.ts (it lists these in SERVICE_COMMANDS),
+ * so the two modules never wait for each other when they load.
  */
 import { z } from 'zod';
 import { IDENTITY_MISMATCH } from '../../state/results.js';
 import { MAX_ID_WAIT_MS, MAX_OPERATIONS } from '../terminal/counter-reads.js';
-import type { CommandDef, RunContext } from './commands.js';
-import type { Outcome } from './protocol.js';
+import { def, reader, token } from './command-kit.js';
+import type { CommandDef } from './commands.js';
 
-function def<S extends z.ZodType<Record<string, unknown>>>(d: Omit<CommandDef, 'payload' | 'run'> & { payload: S; run(ctx: RunContext, p: z.infer<S>): Promise<Outcome> }): CommandDef {
-  return d;
-}
-
-const token = z.string().min(1).max(1024).optional();
-const reader = z.string().min(1, { error: 'fmt.reader' }).max(200, { error: 'fmt.reader' }).optional();
 
 /** Default number of rows SSCard.Operations answers. */
 export const DEFAULT_OPERATIONS = 50;

@@ -13,7 +13,8 @@
 import { z } from 'zod';
 import type { LogComponent, LogLevel } from '../config/schema.js';
 import type { RingQuery, RingRecord } from '../log/ring.js';
-import type { CommandDef, RunContext } from './commands.js';
+import { def, token } from './command-kit.js';
+import type { CommandDef } from './commands.js';
 import type { Outcome } from './protocol.js';
 
 /** What the API needs of the ring (daemon/log/ring.ts LogRing). */
@@ -30,7 +31,7 @@ const LEVELS = ['error', 'warn', 'info', 'debug'] as const satisfies readonly Lo
 const schema = z.strictObject({
   limit: z.int().min(1).max(RECENT_LOG_MAX).optional(),
   minLevel: z.enum(LEVELS).optional(),
-  token: z.string().min(1).max(1024).optional(),
+  token,
 });
 
 const UNAVAILABLE = { zh: '此守护进程没有保留最近的日志', en: 'this daemon keeps no recent log lines' };
@@ -40,13 +41,12 @@ export function logLinePayload(r: RingRecord): { seq: number; at: number; level:
   return { seq: r.seq, at: r.at, level: r.level, component: r.component, message: r.message, ...(r.meta === undefined ? {} : { meta: { ...r.meta } }) };
 }
 
-export const RECENT_LOG_COMMAND: CommandDef = {
+export const RECENT_LOG_COMMAND: CommandDef = def({
   name: 'SSCard.RecentLog',
   payload: schema,
   cardOp: false,
   privilege: 'always',
-  run(ctx: RunContext, payload: Record<string, unknown>): Promise<Outcome> {
-    const p = payload as z.infer<typeof schema>;
+  run(ctx, p): Promise<Outcome> {
     const ring = ctx.api.recentLog;
     if (ring === undefined) return Promise.resolve({ code: 'unsupportedCommand', description: UNAVAILABLE, errorCode: 'log.unavailable' });
     // This connection hears of new warnings from now on (log-events.ts).
@@ -54,4 +54,4 @@ export const RECENT_LOG_COMMAND: CommandDef = {
     const lines = ring.read({ limit: Math.min(p.limit ?? RECENT_LOG_MAX, RECENT_LOG_MAX), ...(p.minLevel === undefined ? {} : { minLevel: p.minLevel }) }).map(logLinePayload);
     return Promise.resolve({ code: 'success', payload: { lines, lastSeq: ring.lastSeq, capacity: ring.capacity } });
   },
-};
+});
