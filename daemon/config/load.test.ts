@@ -226,6 +226,14 @@ describe('deployment files', () => {
     await expect(verifyPassphrase(Buffer.from('change-me-now'), c.operators.accounts[0]!.hash)).resolves.toBe(true);
   });
 
+  it('scripts/sscard.demo-counter.toml: the demo machine as a counter, on the kiosk demo\'s files, its operator\'s published passphrase', async () => {
+    const c = loadConfig({ path: path.join(ROOT, 'scripts/sscard.demo-counter.toml'), env: {} });
+    expect(c).toMatchObject({ role: 'counter', simulate: 'on', services: ['activate', 'verify', 'change', 'reset', 'unblock'] });
+    const defaults = loadConfig({ env: {}, cwd: ROOT });
+    expect([c.journal.path, c.journal.keyFile, c.simulator.stateDir, c.log.file, c.api.clientsFile]).toEqual([defaults.journal.path, defaults.journal.keyFile, defaults.simulator.stateDir, defaults.log.file, defaults.api.clientsFile]);
+    await expect(verifyPassphrase(Buffer.from('demo-counter'), c.operators.accounts[0]!.hash)).resolves.toBe(true);
+  });
+
   it('the systemd unit runs the daemon as documented', () => {
     const unit = readFileSync(path.join(ROOT, 'scripts/sscard.service'), 'utf8');
     const lines = unit.split('\n').filter((l) => !l.startsWith('#'));

@@ -97,6 +97,10 @@ export const T = {
   clerkOnly: bi('窗口核验', 'Checked by the window'),
   accept: bi('受理并办理', 'Accept and run'),
   chooseService: bi('请选择办理事项', 'Choose a service'),
+  kioskRole: bi(
+    '本终端配置为自助终端（role = "kiosk"）：密码解锁和社保卡启用只在柜台终端办理。请以柜台角色运行守护进程（role = "counter"，见 docs/config.md）。',
+    'This terminal is configured as a kiosk (role = "kiosk"): PIN unblock and card activation run only at a counter terminal. Run the daemon with role = "counter" (docs/config.md).',
+  ),
   notice: bi('一次性告知书', 'Notice of everything to supply'),
   print: bi('打印告知书', 'Print the notice'),
   running: bi('正在办理', 'Running'),

@@ -220,6 +220,11 @@ function Services({ state, dispatch }: { readonly state: CounterState; readonly 
       <h2 id="services-h">
         <Txt lang={lang} t={T.services} />
       </h2>
+      {state.role === 'kiosk' ? (
+        <p class="fail" role="status" data-testid="kiosk-role">
+          {tr(lang, T.kioskRole)}
+        </p>
+      ) : null}
       <div class="choices" role="group" aria-label={tr(lang, T.services)}>
         {kinds.map((k: ServiceKind) => (
           <button type="button" key={k} class={`btn ${sel === k ? 'primary' : 'secondary'}`} aria-pressed={sel === k} data-testid={`service-${k}`} disabled={running} onClick={() => dispatch({ type: 'select', kind: k })}>
