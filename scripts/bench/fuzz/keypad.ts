@@ -15,7 +15,10 @@ import type { TouchKeySpec } from './spec.js';
  * keypad took it; only keys sent without a `reader` — the ones the keypad waiting for keys surely
  * gets — lower it: backspace by one (as the keypad does, not below 0), `clear` and `cancel` to 0.
  * A digit that would pass the bound is sent as `clear` instead. (A backspace for a reader that
- * names no slot reaches no keypad: counting it down once let a 6th digit through.)
+ * names no slot reaches no keypad: counting it down once let a 6th digit through.) The model holds
+ * only while the daemon takes every key in order: the runner keeps the keypad connection under the
+ * daemon's limit of running commands per client, since a `clear` refused as tooManyRequests in a
+ * burst of keys also let a 6th digit through.
  */
 export class KeypadModel {
   public static readonly MAX_PENDING = 5;

@@ -7,6 +7,9 @@ import net from 'node:net';
 import { sleep } from '../run.js';
 import { REFUSAL_STATUS, expectationOf, pathOfTarget } from './access.js';
 import { KeypadModel, isDigitTouchKey } from './keypad.js';
+
+/** Unanswered touch keys at most on the keypad connection: half the daemon's per-client limit of running commands. */
+const KEYPAD_WINDOW = 16;
 import type { FuzzReport } from './report.js';
 import { Tally } from './report.js';
 import { FuzzSocket, ResponseReader } from './socket.js';
@@ -107,9 +110,12 @@ export class Runner {
       case 'keys': {
         const s = this.keypadSocket;
         await s.ready();
-        await s.room(this.o.window ?? 64);
         for (const k0 of a.keys) {
           if (this.messages >= this.o.messages) break;
+          // Room before every key, under the daemon's 32 running commands per client (docs/api.md
+          // "Envelope": tooManyRequests): the keypad model counts every key as delivered, and a
+          // `clear` refused in a burst let a 6th digit reach a PIN entry (a VERIFY spent a try).
+          await s.room(KEYPAD_WINDOW);
           const k = this.keypad.next(k0);
           if (k !== k0) this.keysReplaced++;
           const payload = k.reader === 'none' ? { key: k.key } : { key: k.key, reader: k.reader === 'slot' ? this.target.reader : 'no such reader' };
