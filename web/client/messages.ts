@@ -114,34 +114,12 @@ export interface ServiceResult {
   readonly sw?: string;
   readonly violations?: readonly string[];
   readonly missing?: readonly string[];
+  /** Bank-account activation at a financial counter: what was done or where to go. */
+  readonly bank?: { readonly zh: string; readonly en: string; readonly attempted: boolean };
   /** The flow's journal row, for a receipt (absent when none was written). */
   readonly operationId?: string;
 }
 
-/** A material (申请材料) named as the daemon names it. */
-export interface MaterialInfo {
-  readonly material: string;
-  readonly zh: string;
-  readonly en: string;
-}
-
-/** `SSCard.Catalog` (docs/api.md "SSCard"), the part the pages use: public facts, no card data. */
-export interface CatalogInfo {
-  readonly services: readonly { readonly kind: ServiceKind; readonly name: BilingualText; readonly itemId: string | null; readonly materials: readonly MaterialInfo[] }[];
-  readonly items: readonly CatalogItemInfo[];
-}
-
-export interface CatalogItemInfo {
-  readonly id: string;
-  readonly itemCode: string;
-  readonly name: BilingualText;
-  readonly kinds: readonly ServiceKind[];
-  readonly steps: readonly { readonly zh: string; readonly en: string; readonly timeLimit: BilingualText | null }[];
-  readonly committedLimitDays: number;
-  readonly address: BilingualText | null;
-  readonly consultPhone: string | null;
-  readonly complaintPhone: string | null;
-}
 
 /** Keys of the on-screen keypad (`Keyboard.TouchKey`). */
 export type TouchKey = '0' | '1' | '2' | '3' | '4' | '5' | '6' | '7' | '8' | '9' | 'enter' | 'backspace' | 'clear' | 'cancel';

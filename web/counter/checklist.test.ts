@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { checklist, matchIndicator, notice, terminalCheck, type Facts } from './checklist.js';
-import type { IdCardReport, MaterialText } from './wire.js';
+import type { IdCardReport } from './wire.js';
+import type { MaterialText } from '../client/catalog.js';
 
 const SS: MaterialText = { material: 'socialSecurityCard', zh: '中华人民共和国社会保障卡（原件）', en: 'the social security card of the PRC (original)' };
 const ID: MaterialText = { material: 'residentIdCard', zh: '中华人民共和国居民身份证（原件）', en: 'the resident identity card of the PRC (original)' };

@@ -10,7 +10,8 @@
  * icon, never colour alone (WCAG 1.4.1). Pure, unit-tested.
  */
 import { bi, type BilingualText } from '../../core/text.js';
-import type { IdCardReport, MaterialText } from './wire.js';
+import type { IdCardReport } from './wire.js';
+import type { MaterialText } from '../client/catalog.js';
 
 /** What the terminal read, as the checklist needs it. */
 export interface Facts {

@@ -9,7 +9,9 @@ import { bi } from '../../core/text.js';
 import { ApiClient, isApiError, type Completion, type SocketFactory } from '../client/api-client.js';
 import { serviceUrl, type Payload } from '../client/messages.js';
 import { initialState, isAuthLost, step, type CounterState, type Effect, type Msg } from './model.js';
-import { catalogOf, idCardReportOf, KINDS, operationsOf, PROMPTS, resultOf, SERVICE_COMMAND } from './wire.js';
+import { idCardReportOf, operationsOf } from './wire.js';
+import { catalogOf } from '../client/catalog.js';
+import { KINDS, PROMPTS, serviceResultOf, SERVICE_COMMAND } from '../client/read.js';
 import { startLoop } from '../common/loop.js';
 
 /** How long a service may wait for the holder at most (the header timeout; the pad has its own). */
@@ -130,7 +132,7 @@ export function startCounter(o: CounterOptions): CounterController {
           .then(
             (c) => {
               if (!privileged(c)) return;
-              const result = resultOf(c.payload['result']);
+              const result = serviceResultOf(c.payload['result']);
               dispatch(result !== null ? { type: 'serviceResult', result } : { type: 'serviceFailed', text: c.description ?? FAILED });
             },
             (err: unknown) => dispatch({ type: 'serviceFailed', text: describe(err) }),

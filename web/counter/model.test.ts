@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { checklistOf, initialState, LOGGED_OUT, offered, SESSION_EXPIRED, SESSION_INVALID, startOfDay, step, type CounterState, type Effect, type Msg } from './model.js';
-import type { Catalog, CounterResult, IdCardReport } from './wire.js';
+import type { IdCardReport } from './wire.js';
+import type { Catalog } from '../client/catalog.js';
+import type { ServiceResult } from '../client/messages.js';
 
 const T0 = new Date(2026, 11, 2, 10, 0, 0).getTime();
 const TTL = 15 * 60_000;
@@ -160,7 +162,7 @@ describe('受理', () => {
     const c = step(s, { type: 'cancelService' }, T0);
     expect(c.effects).toEqual([{ type: 'cancelService' }]);
     expect(step(c.state, { type: 'cancelService' }, T0).effects).toEqual([]);
-    const result: CounterResult = { code: 'unblock.ok', kind: 'unblock', outcome: 'ok', zh: '密码已解锁。', en: 'The PIN is unblocked.', triesLeft: 6, nextStep: { zh: '请取回社保卡。', en: 'Take the card.' } };
+    const result: ServiceResult = { code: 'unblock.ok', kind: 'unblock', outcome: 'ok', zh: '密码已解锁。', en: 'The PIN is unblocked.', triesLeft: 6, nextStep: { zh: '请取回社保卡。', en: 'Take the card.' } };
     const done = step(s, { type: 'serviceResult', result }, T0 + 5000);
     expect(done.state.flow).toEqual({ phase: 'result', kind: 'unblock', result, at: T0 + 5000 });
     expect(done.state.card!.triesLeft).toBe(6);

@@ -20,7 +20,9 @@ import { bi, type BilingualText } from '../../core/text.js';
 import type { PinPrompt, ServiceKind } from '../client/messages.js';
 import type { Lang } from '../common/i18n.js';
 import { checklist, notice, type Checklist, type Facts, type Notice } from './checklist.js';
-import type { Catalog, CatalogItem, CounterResult, IdCardReport, OperationRow } from './wire.js';
+import type { IdCardReport, OperationRow } from './wire.js';
+import type { Catalog, CatalogItem } from '../client/catalog.js';
+import type { ServiceResult } from '../client/messages.js';
 
 export interface CounterCard {
   readonly nameMasked: string;
@@ -45,7 +47,7 @@ export type IdCardView =
 
 export type Flow =
   | { readonly phase: 'running'; readonly kind: ServiceKind; readonly prompt: PinPrompt | null; readonly count: number; readonly cancelling: boolean }
-  | { readonly phase: 'result'; readonly kind: ServiceKind; readonly result: CounterResult; readonly at: number }
+  | { readonly phase: 'result'; readonly kind: ServiceKind; readonly result: ServiceResult; readonly at: number }
   | { readonly phase: 'failed'; readonly kind: ServiceKind; readonly text: BilingualText }
   | { readonly phase: 'refused'; readonly kind: ServiceKind; readonly notice: Notice; readonly at: number };
 
@@ -91,7 +93,7 @@ export type Msg =
   | { readonly type: 'accept' }
   | { readonly type: 'pinEntryStarted'; readonly prompt: PinPrompt }
   | { readonly type: 'pinDigits'; readonly count: number }
-  | { readonly type: 'serviceResult'; readonly result: CounterResult }
+  | { readonly type: 'serviceResult'; readonly result: ServiceResult }
   | { readonly type: 'serviceFailed'; readonly text: BilingualText }
   | { readonly type: 'cancelService' }
   | { readonly type: 'dismiss' }

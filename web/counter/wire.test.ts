@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { Completion } from '../client/api-client.js';
 import { msgOfEvent, msgOfStatus } from './controller.js';
-import { catalogOf, idCardReportOf, operationsOf, resultOf } from './wire.js';
+import { idCardReportOf, operationsOf } from './wire.js';
+import { catalogOf } from '../client/catalog.js';
+import { serviceResultOf as resultOf } from '../client/read.js';
 
 describe('payloads the counter reads', () => {
   it('SSCard.Catalog: services and items with their materials; malformed entries dropped', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { CatalogInfo } from '../client/messages.js';
+import type { Catalog } from '../client/catalog.js';
 import { helpItems, itemOf, materialName, needsOf, whereToGo } from './catalog-view.js';
 import { SERVICE_NEEDS } from './text.js';
 
@@ -7,23 +7,24 @@ const ID = { material: 'residentIdCard', zh: '居民身份证（原件）', en: 
 const CARD = { material: 'socialSecurityCard', zh: '社会保障卡（原件）', en: 'social security card (original)' };
 
 /** As the daemon answers SSCard.Catalog for a kiosk with the shipped catalog (fixtures/catalog/service-items.json). */
-const CATALOG: CatalogInfo = {
+const CATALOG: Catalog = {
+  role: 'kiosk',
   services: [
-    { kind: 'verify', name: { zh: '密码校验', en: 'PIN check' }, itemId: 'pin-change-reset', materials: [CARD] },
-    { kind: 'reset', name: { zh: '密码重置', en: 'PIN reset' }, itemId: 'pin-change-reset', materials: [CARD, ID] },
+    { kind: 'verify', name: { zh: '密码校验', en: 'PIN check' }, itemId: 'pin-change-reset', operatorRequired: false, materials: [CARD] },
+    { kind: 'reset', name: { zh: '密码重置', en: 'PIN reset' }, itemId: 'pin-change-reset', operatorRequired: false, materials: [CARD, ID] },
   ],
   items: [
-    { id: 'card-activation', itemCode: '11411082005756085T400201401000202', name: { zh: '社会保障卡启用', en: 'activation' }, kinds: ['activate'], steps: [{ zh: '收件', en: 'Receive', timeLimit: { zh: '1 天', en: '1 day' } }], committedLimitDays: 1, address: { zh: '长葛区行政服务大厅', en: 'Changge hall' }, consultPhone: '0374-6566168', complaintPhone: '0374-6123133' },
+    { id: 'card-activation', itemCode: '11411082005756085T400201401000202', name: { zh: '社会保障卡启用', en: 'activation' }, kinds: ['activate'], steps: [{ zh: '收件', en: 'Receive', handler: null, timeLimit: { zh: '1 天', en: '1 day' } }], legalLimitDays: 1, committedLimitDays: 1, materials: [], advice: [], address: { zh: '长葛区行政服务大厅', en: 'Changge hall' }, consultPhone: '0374-6566168', complaintPhone: '0374-6123133' },
     {
       id: 'pin-change-reset',
       itemCode: '11410402785096902M500201401000601',
       name: { zh: '社会保障卡密码修改与重置', en: 'PIN change and reset' },
       kinds: ['verify', 'change', 'reset', 'unblock'],
       steps: [
-        { zh: '收件', en: 'Receive', timeLimit: { zh: '即时', en: 'immediately' } },
-        { zh: '受理', en: 'Accept', timeLimit: { zh: '即时', en: 'immediately' } },
+        { zh: '收件', en: 'Receive', handler: null, timeLimit: { zh: '即时', en: 'immediately' } },
+        { zh: '受理', en: 'Accept', handler: null, timeLimit: { zh: '即时', en: 'immediately' } },
       ],
-      committedLimitDays: 1,
+      legalLimitDays: 1, committedLimitDays: 1, materials: [], advice: [],
       address: { zh: '平顶山市新华区（县）西高皇街道', en: 'Xigaohuang' },
       consultPhone: '0375-6182813',
       complaintPhone: '0375-2208399',

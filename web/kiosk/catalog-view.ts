@@ -7,25 +7,26 @@
  * without it) the kiosk's own wording stands in, and nothing is invented.
  */
 import { bi, type BilingualText } from '../../core/text.js';
-import type { CatalogInfo, CatalogItemInfo, ServiceKind } from '../client/messages.js';
+import type { Catalog, CatalogItem } from '../client/catalog.js';
+import type { ServiceKind } from '../client/messages.js';
 import { PIN_NEEDS, SERVICE_NEEDS } from './text.js';
 
 /** Everything the holder must have before the service starts: the materials, then the PINs to type. */
-export function needsOf(catalog: CatalogInfo | null, kind: ServiceKind): readonly BilingualText[] {
+export function needsOf(catalog: Catalog | null, kind: ServiceKind): readonly BilingualText[] {
   const service = catalog?.services.find((s) => s.kind === kind);
   if (service === undefined || service.materials.length === 0) return SERVICE_NEEDS[kind];
   return [...service.materials.map((m) => bi(m.zh, m.en)), ...PIN_NEEDS[kind]];
 }
 
 /** The service item a kind belongs to (the receipt's name and code). */
-export function itemOf(catalog: CatalogInfo | null, kind: ServiceKind): CatalogItemInfo | null {
+export function itemOf(catalog: Catalog | null, kind: ServiceKind): CatalogItem | null {
   if (catalog === null) return null;
   const id = catalog.services.find((s) => s.kind === kind)?.itemId;
   return catalog.items.find((it) => (id === undefined || id === null ? it.kinds.includes(kind) : it.id === id)) ?? null;
 }
 
 /** A material code the daemon named as missing, in words (the catalog's name, else the code itself). */
-export function materialName(catalog: CatalogInfo | null, code: string): BilingualText {
+export function materialName(catalog: Catalog | null, code: string): BilingualText {
   for (const s of catalog?.services ?? []) {
     const m = s.materials.find((x) => x.material === code);
     if (m !== undefined) return bi(m.zh, m.en);
@@ -37,7 +38,7 @@ export function materialName(catalog: CatalogInfo | null, code: string): Bilingu
  * Where a holder goes with a card this kiosk cannot serve: the item that unblocks a PIN (or
  * activates a card not yet active) — its address and consultation line — when the catalog has them.
  */
-export function whereToGo(catalog: CatalogInfo | null, cardState: string): { readonly address: BilingualText | null; readonly phone: string | null } {
+export function whereToGo(catalog: Catalog | null, cardState: string): { readonly address: BilingualText | null; readonly phone: string | null } {
   const kind: ServiceKind = cardState === 'notActivated' ? 'activate' : 'unblock';
   const item = catalog?.items.find((it) => it.kinds.includes(kind)) ?? null;
   return { address: item?.address ?? null, phone: item?.consultPhone ?? null };
@@ -53,7 +54,7 @@ export interface HelpItem {
 }
 
 /** The help screen: for each item behind the services offered here, its time limits and contacts. */
-export function helpItems(catalog: CatalogInfo | null, offered: readonly ServiceKind[]): readonly HelpItem[] {
+export function helpItems(catalog: Catalog | null, offered: readonly ServiceKind[]): readonly HelpItem[] {
   if (catalog === null) return [];
   const seen = new Set<string>();
   const out: HelpItem[] = [];

@@ -6,7 +6,8 @@
  */
 import { ApiClient, isApiError, type SocketFactory } from '../client/api-client.js';
 import { serviceUrl } from '../client/messages.js';
-import { cardOfStatus, msgOfCapabilities, msgOfCatalog, msgOfEvent, msgOfServiceCompletion, msgOfServiceError, msgOfStatus, SERVICE_COMMAND } from './api-map.js';
+import { cardOfStatus, msgOfCapabilities, msgOfCatalog, msgOfEvent, msgOfServiceCompletion, msgOfServiceError, msgOfStatus } from './api-map.js';
+import { SERVICE_COMMAND } from '../client/read.js';
 import { initialState, step, type Effect, type KioskConfig, type KioskState, type Msg } from './flow.js';
 import { startLoop } from '../common/loop.js';
 

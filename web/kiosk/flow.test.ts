@@ -241,7 +241,7 @@ describe('kiosk flow', () => {
   });
 
   it('the catalog is kept for the screens, and kept across holders', () => {
-    const catalog = { services: [], items: [] };
+    const catalog = { role: 'kiosk', services: [], items: [] };
     let s = run(ready(), [{ type: 'catalog', catalog }]).state;
     expect(s.catalog).toBe(catalog);
     s = run(s, [{ type: 'cardInserted' }, { type: 'cardIdentified', card: CARD }, { type: 'finish' }]).state;

@@ -16,7 +16,8 @@
  * (`cardNumberMasked`) and the name is masked here (core/mask.ts) before it is kept.
  */
 import { maskName } from '../../core/mask.js';
-import type { CardIdentified, CatalogInfo, PinPrompt, ServiceKind, ServiceResult, TouchKey } from '../client/messages.js';
+import type { Catalog } from '../client/catalog.js';
+import type { CardIdentified, PinPrompt, ServiceKind, ServiceResult, TouchKey } from '../client/messages.js';
 import type { BilingualText } from '../../core/text.js';
 import { keypadLayout, type KeypadLayout } from './keypad.js';
 
@@ -69,7 +70,7 @@ export interface KioskState {
   /** Services this terminal offers to holders (Common.Capabilities ∩ KIOSK_SERVICES). */
   readonly services: readonly ServiceKind[];
   /** SSCard.Catalog: what each service needs here, the item names and codes, limits and contacts (null until read). */
-  readonly catalog: CatalogInfo | null;
+  readonly catalog: Catalog | null;
   /** The PIN pad takes keys from the screen (`Keyboard.TouchKey`); else the holder uses the hardware pad. */
   readonly touchKeys: boolean;
   readonly idReader: boolean;
@@ -89,7 +90,7 @@ export type Msg =
   // the API
   | { readonly type: 'connection'; readonly open: boolean }
   | { readonly type: 'capabilities'; readonly services: readonly ServiceKind[]; readonly touchKeys: boolean; readonly idReader: boolean; readonly triesFloor: number }
-  | { readonly type: 'catalog'; readonly catalog: CatalogInfo }
+  | { readonly type: 'catalog'; readonly catalog: Catalog }
   | { readonly type: 'idCardRequested' }
   | { readonly type: 'idCardRead'; readonly read: boolean; readonly matches: boolean | null }
   | { readonly type: 'device'; readonly online: boolean }

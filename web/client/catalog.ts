@@ -1,0 +1,102 @@
+/**
+ * `SSCard.Catalog` as the pages read it (docs/api.md "SSCard"): the services this terminal offers
+ * with what each needs at its role, and the service items (names, codes, steps and time limits,
+ * address and phone lines, advice). Public facts, no card data; malformed entries are dropped.
+ */
+import type { BilingualText } from '../../core/text.js';
+import type { Payload, ServiceKind } from './messages.js';
+import { isObj, KINDS, str, strOrNull, textOf } from './read.js';
+
+export interface MaterialText {
+  /** state/materials.ts's word: socialSecurityCard, residentIdCard. */
+  readonly material: string;
+  readonly zh: string;
+  readonly en: string;
+}
+
+export interface CatalogService {
+  readonly kind: ServiceKind;
+  readonly name: BilingualText;
+  readonly itemId: string | null;
+  readonly operatorRequired: boolean;
+  readonly materials: readonly MaterialText[];
+}
+
+export interface CatalogStep {
+  readonly zh: string;
+  readonly en: string;
+  readonly handler: BilingualText | null;
+  readonly timeLimit: BilingualText | null;
+}
+
+export interface CatalogItem {
+  readonly id: string;
+  /** 业务办理项编码 */
+  readonly itemCode: string;
+  readonly name: BilingualText;
+  readonly kinds: readonly ServiceKind[];
+  /** The item's 申请材料, in the seed's order. */
+  readonly materials: readonly MaterialText[];
+  readonly steps: readonly CatalogStep[];
+  readonly legalLimitDays: number;
+  readonly committedLimitDays: number;
+  readonly address: BilingualText | null;
+  readonly consultPhone: string | null;
+  readonly complaintPhone: string | null;
+  readonly advice: readonly BilingualText[];
+}
+
+export interface Catalog {
+  readonly role: string;
+  readonly services: readonly CatalogService[];
+  readonly items: readonly CatalogItem[];
+}
+
+const num = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
+const list = (x: unknown): readonly unknown[] => (Array.isArray(x) ? x : []);
+
+
+function material(x: unknown): MaterialText | null {
+  return isObj(x) && str(x['material']) && str(x['zh']) && str(x['en']) ? { material: x['material'], zh: x['zh'], en: x['en'] } : null;
+}
+
+const kinds = (x: unknown): ServiceKind[] => KINDS.filter((k) => list(x).includes(k));
+const defined = <T>(xs: readonly (T | null)[]): T[] => xs.filter((v): v is T => v !== null);
+
+/** `SSCard.Catalog`'s completion; null when it is not one. */
+export function catalogOf(p: Payload): Catalog | null {
+  if (!str(p['role']) || !Array.isArray(p['services']) || !Array.isArray(p['items'])) return null;
+  const services = defined(
+    p['services'].map((s): CatalogService | null => {
+      if (!isObj(s)) return null;
+      const kind = KINDS.find((k) => k === s['kind']);
+      const name = textOf(s['name']);
+      if (kind === undefined || name === null) return null;
+      return { kind, name, itemId: strOrNull(s['itemId']), operatorRequired: s['operatorRequired'] === true, materials: defined(list(s['materials']).map(material)) };
+    }),
+  );
+  const items = defined(
+    p['items'].map((i): CatalogItem | null => {
+      if (!isObj(i) || !str(i['id']) || !str(i['itemCode'])) return null;
+      const name = textOf(i['name']);
+      if (name === null) return null;
+      return {
+        id: i['id'],
+        itemCode: i['itemCode'],
+        name,
+        kinds: kinds(i['kinds']),
+        materials: defined(list(i['materials']).map(material)),
+        steps: defined(
+          list(i['steps']).map((s) => (isObj(s) && str(s['zh']) && str(s['en']) ? { zh: s['zh'], en: s['en'], handler: textOf(s['handler']), timeLimit: textOf(s['timeLimit']) } : null)),
+        ),
+        legalLimitDays: num(i['legalLimitDays']) ? i['legalLimitDays'] : 0,
+        committedLimitDays: num(i['committedLimitDays']) ? i['committedLimitDays'] : 0,
+        address: textOf(i['address']),
+        consultPhone: strOrNull(i['consultPhone']),
+        complaintPhone: strOrNull(i['complaintPhone']),
+        advice: defined(list(i['advice']).map(textOf)),
+      };
+    }),
+  );
+  return { role: p['role'], services, items };
+}
