@@ -106,6 +106,27 @@ describe('the serial line between a driver and a simulator', () => {
     await until(() => Buffer.concat(l.got).toString().endsWith('again'), 'bytes after the replug');
   });
 
+  it('unplugged 40 times over: each time the link reports the line lost, never spinning on the hung-up line', async () => {
+    // Roughly one unplug in ten, the driver's read after the hangup returns 0 bytes (end of file)
+    // instead of failing; serialport's stock binding read again at once for ever and the loss was
+    // never reported (drivers/serial/hangup.ts).
+    for (let i = 0; i < 40; i++) {
+      const pty = await PtyPair.open();
+      const d = new DevicePort({ path: pty.b, baudRate: 9600, what: { zh: '模拟密码键盘', en: 'the simulated PIN pad' }, onData: () => {} });
+      await d.open();
+      const l = link(pty.a);
+      await l.link.open();
+      await l.link.write(Buffer.from('probe'));
+      await d.write(Buffer.from('ok'));
+      await until(() => Buffer.concat(l.got).toString() === 'ok', `the answer at the driver (unplug ${i})`);
+      await pty.unplug();
+      await until(() => l.events.includes('lost'), `the link to report the line lost (unplug ${i})`);
+      await l.link.close();
+      await d.close();
+      await pty.close();
+    }
+  }, 120_000);
+
   it('the device port tells the simulator when it closes, and can be opened again', async () => {
     const pty = await pair();
     const d = device(pty.b);

@@ -4,8 +4,9 @@
  * keeps trying to open the same path again with backoff until it is back or {@link close} is called.
  * Shared by the serial PIN pad and the ID card reader.
  */
-import { SerialPort } from 'serialport';
+import { SerialPortStream } from '@serialport/stream';
 import { ErrorCode, SsCardError } from '../../core/errors.js';
+import { HANGUP_AWARE_BINDING } from './hangup.js';
 
 export interface SerialLinkOptions {
   readonly path: string;
@@ -60,7 +61,7 @@ export function lineOptionsOf(options: SerialDeviceOptions, defaultBaudRate: num
 }
 
 export class SerialLink {
-  private port: SerialPort | undefined;
+  private port: SerialPortStream | undefined;
   private closed = false;
   private everOpened = false;
   private timer: NodeJS.Timeout | undefined;
@@ -117,7 +118,7 @@ export class SerialLink {
 
   private tryOpen(): Promise<void> {
     return new Promise((resolve, reject) => {
-      const port = new SerialPort({ path: this.options.path, baudRate: this.options.baudRate, autoOpen: false });
+      const port = new SerialPortStream({ binding: HANGUP_AWARE_BINDING, path: this.options.path, baudRate: this.options.baudRate, autoOpen: false });
       port.open((err) => {
         if (err) {
           reject(
@@ -153,7 +154,7 @@ export class SerialLink {
     });
   }
 
-  private lost(port: SerialPort, e: Error | undefined): void {
+  private lost(port: SerialPortStream, e: Error | undefined): void {
     if (this.port !== port) return;
     this.port = undefined;
     if (this.closed) return;

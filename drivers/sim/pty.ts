@@ -16,9 +16,10 @@ import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { SerialPort } from 'serialport';
+import { SerialPortStream } from '@serialport/stream';
 import { ErrorCode, SsCardError } from '../../core/errors.js';
 import type { BilingualText } from '../../core/text.js';
+import { HANGUP_AWARE_BINDING } from '../serial/hangup.js';
 
 export interface PtyPairOptions {
   /** Folder for the two links (default: a new temp folder). */
@@ -123,7 +124,7 @@ export interface DevicePortOptions {
 }
 
 export class DevicePort {
-  private port: SerialPort | undefined;
+  private port: SerialPortStream | undefined;
 
   public constructor(private readonly options: DevicePortOptions) {
     const n = options.pieceSize;
@@ -139,7 +140,7 @@ export class DevicePort {
   /** Open the port; rejects with Sim_Bridge naming the device and the path. */
   public async open(): Promise<void> {
     const { path: at, what } = this.options;
-    const port = new SerialPort({ path: at, baudRate: this.options.baudRate, autoOpen: false });
+    const port = new SerialPortStream({ binding: HANGUP_AWARE_BINDING, path: at, baudRate: this.options.baudRate, autoOpen: false });
     await new Promise<void>((resolve, reject) =>
       port.open((err) => {
         if (err) reject(new SsCardError(ErrorCode.Sim_Bridge, { zh: `${what.zh}无法打开 ${at}`, en: `${what.en} cannot open ${at}` }, { path: at }, { cause: err }));
