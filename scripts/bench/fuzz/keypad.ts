@@ -8,20 +8,29 @@ import type { TouchKeySpec } from './spec.js';
 /**
  * Keeps the touch keys from ever completing a PIN. The daemon's keypads collect at most 6 digits
  * for a card flow and end the entry when the 6th comes (minLength = maxLength = 6,
- * daemon/flows/session-actors.ts); with at most {@link KeypadModel.MAX_PENDING} digits pending, no
- * flow the traffic starts can reach the card with a PIN, so the holder's tries are never spent.
+ * daemon/flows/session-actors.ts); with at most {@link KeypadModel.MAX_PENDING} digits pending on
+ * the card slot's keypad, no flow the traffic starts can reach the card with a PIN, so the holder's
+ * tries are never spent.
  *
- * `pending` is an upper bound of the digits any keypad holds: a digit adds one whether or not a
- * keypad took it; only keys sent without a `reader` — the ones the keypad waiting for keys surely
- * gets — lower it: backspace by one (as the keypad does, not below 0), `clear` and `cancel` to 0.
- * A digit that would pass the bound is sent as `clear` instead. (A backspace for a reader that
- * names no slot reaches no keypad: counting it down once let a 6th digit through.) The model holds
- * only while the daemon takes every key in order: the runner keeps the keypad connection under the
- * daemon's limit of running commands per client, since a `clear` refused as tooManyRequests in a
- * burst of keys also let a 6th digit through.
+ * Two keypads can be entering at once: the terminal's own (Keyboard.PinEntry, whose digits are
+ * wiped and never reach the card) and the card slot's (a VerifyPin's), and a key without a
+ * `reader` goes to the first of them that is entering (daemon/terminal/pin-keys.ts). So a key
+ * without a reader may miss the slot's keypad, and one naming no slot reaches none: only keys
+ * naming the slot surely reach the keypad whose digits go to the card.
+ *
+ * `pending` is an upper bound of the digits the slot's keypad holds: every digit adds one whether
+ * or not a keypad took it; only keys naming the slot lower it: backspace by one (as the keypad
+ * does, not below 0), `clear` and `cancel` to 0. A digit that would pass the bound is sent as a
+ * `clear` for the slot instead. (Lowering the bound on keys without a reader let a 6th digit
+ * through while a Keyboard.PinEntry took those keys; so did a backspace for a reader that names no
+ * slot.) The model holds only while the daemon takes every key in order: the runner keeps the
+ * keypad connection under the daemon's limit of running commands per client (a `clear` refused as
+ * tooManyRequests in a burst of keys let a 6th digit through), and after the connection was lost
+ * (keys in flight may be lost with it) it sends {@link KeypadModel.resync}'s clear first.
  */
 export class KeypadModel {
   public static readonly MAX_PENDING = 5;
+  private static readonly CLEAR: TouchKeySpec = { key: 'clear', reader: 'slot' };
   private count = 0;
 
   public get pending(): number {
@@ -33,17 +42,24 @@ export class KeypadModel {
     if (DIGITS.has(k.key)) {
       if (this.count >= KeypadModel.MAX_PENDING) {
         this.count = 0;
-        return { key: 'clear', reader: 'none' };
+        return KeypadModel.CLEAR;
       }
       this.count++;
       return k;
     }
-    // Only keys without a reader surely reach the keypad that holds the digits (one naming no slot
-    // reaches none): those alone may lower the bound.
-    if (k.reader !== 'none') return k;
+    if (k.reader !== 'slot') return k;
     if (k.key === 'backspace' && this.count > 0) this.count--;
     if (k.key === 'clear' || k.key === 'cancel') this.count = 0;
     return k;
+  }
+
+  /**
+   * The key to send first on a new keypad connection when an earlier one was lost: a clear for the
+   * slot, since a clear sent on the lost connection may never have reached the daemon. The bound
+   * stays where it was until that clear is sent (it lowers it to 0).
+   */
+  public resync(): TouchKeySpec {
+    return this.next(KeypadModel.CLEAR);
   }
 }
 

@@ -14,7 +14,7 @@ import type { FuzzReport } from './report.js';
 import { Tally } from './report.js';
 import { FuzzSocket, ResponseReader } from './socket.js';
 import { DIGITS } from './spec.js';
-import type { Action, HttpSpec, UpgradeSpec } from './spec.js';
+import type { Action, HttpSpec, TouchKeySpec, UpgradeSpec } from './spec.js';
 import { batchOf, trafficArbitrary } from './traffic.js';
 import { authHeader, hostHeader, originHeader } from './wire.js';
 import type { FuzzTarget } from './wire.js';
@@ -54,6 +54,8 @@ export class Runner {
   private readonly pool: FuzzSocket[];
   private readonly keypadSocket: FuzzSocket;
   private readonly keypad = new KeypadModel();
+  /** Whether the keypad connection was opened before (a new one must resync the model). */
+  private keypadOpened = false;
   private httpInFlight = 0;
   private readonly httpWaiters: (() => void)[] = [];
   private readonly httpDone = new Set<Promise<void>>();
@@ -108,19 +110,17 @@ export class Runner {
       case 'wsClose':
         return this.pool[a.conn % this.pool.length]!.close();
       case 'keys': {
-        const s = this.keypadSocket;
-        await s.ready();
         for (const k0 of a.keys) {
           if (this.messages >= this.o.messages) break;
           // Room before every key, under the daemon's 32 running commands per client (docs/api.md
           // "Envelope": tooManyRequests): the keypad model counts every key as delivered, and a
           // `clear` refused in a burst let a 6th digit reach a PIN entry (a VERIFY spent a try).
-          await s.room(KEYPAD_WINDOW);
+          await this.keypadReady();
+          await this.keypadSocket.room(KEYPAD_WINDOW);
+          await this.keypadReady();
           const k = this.keypad.next(k0);
           if (k !== k0) this.keysReplaced++;
-          const payload = k.reader === 'none' ? { key: k.key } : { key: k.key, reader: k.reader === 'slot' ? this.target.reader : 'no such reader' };
-          if (!s.open) await s.ready();
-          s.send({ t: 'text', kind: 'touchKey', text: JSON.stringify({ header: { type: 'command', name: 'Keyboard.TouchKey', requestId: 1 + (this.messages % 2_000_000_000), version: '2.0' }, payload }) }, DIGITS.has(k.key) ? 'touchKey digit' : 'touchKey other');
+          this.sendKey(k);
         }
         return;
       }
@@ -130,6 +130,24 @@ export class Runner {
       case 'http':
         return this.spawn(() => this.http(a.spec));
     }
+  }
+
+  /**
+   * The keypad connection open; when it had to be opened again, a clear for the slot first: keys
+   * in flight on the lost connection (a clear among them) may never have reached the daemon.
+   */
+  private async keypadReady(): Promise<void> {
+    const s = this.keypadSocket;
+    if (s.open) return;
+    const reopened = this.keypadOpened;
+    await s.ready();
+    this.keypadOpened = true;
+    if (reopened) this.sendKey(this.keypad.resync());
+  }
+
+  private sendKey(k: TouchKeySpec): void {
+    const payload = k.reader === 'none' ? { key: k.key } : { key: k.key, reader: k.reader === 'slot' ? this.target.reader : 'no such reader' };
+    this.keypadSocket.send({ t: 'text', kind: 'touchKey', text: JSON.stringify({ header: { type: 'command', name: 'Keyboard.TouchKey', requestId: 1 + (this.messages % 2_000_000_000), version: '2.0' }, payload }) }, DIGITS.has(k.key) ? 'touchKey digit' : 'touchKey other');
   }
 
   /** Run `f` with at most httpConcurrency at once; resolves when it has started. */
