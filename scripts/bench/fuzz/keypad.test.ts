@@ -58,13 +58,15 @@ describe('the keypad model', () => {
           if (t === 'terminal') terminal.toggle();
           if (t === 'slot') slot.toggle();
           const k: TouchKeySpec = m.next(k0);
-          expect(m.pending).toBeLessThanOrEqual(KeypadModel.MAX_PENDING);
           if (k.reader === 'slot') slot.take(k.key);
           else if (k.reader === 'none') (terminal.entering ? terminal : slot).take(k.key);
-          expect(slot.count).toBeLessThan(6);
+          // Plain checks (an expect per step is slow under load); fast-check reports the steps.
+          if (m.pending > KeypadModel.MAX_PENDING) return false;
+          if (slot.count >= 6) return false;
         }
+        return true;
       }),
-      { numRuns: 1000 },
+      { numRuns: 300 },
     );
   });
 
