@@ -97,6 +97,8 @@ export enum ErrorCode {
   IdCard_ReaderError = 756,
   IdCard_BadData = 757,
   IdCard_Cancelled = 758,
+  /** The ID SAM read a document whose type flag this terminal does not know (drivers/idcard/info.ts). */
+  IdCard_UnsupportedDocument = 759,
 
   // 800-849: card service flows (state/ machines, drivers/card/ssse-operations.ts, daemon/flows)
   /** A state-changing command was sent but its answer was lost (transport error, card removed): the card may have changed. */

@@ -28,9 +28,9 @@ describe('seed 001 line 75 一次性告知: every missing item at once', () => {
 
   it('one sentence names all missing items, zh-CN and en', () => {
     const r = checkMaterials(BOTH, []);
-    expect(r.zh).toBe('申请材料不齐全，请一并补正以下全部材料：中华人民共和国社会保障卡（原件）、中华人民共和国居民身份证（原件）');
+    expect(r.zh).toBe('申请材料不齐全，请一并补正以下全部材料：中华人民共和国社会保障卡（原件）、中华人民共和国居民身份证或其他有效身份证件（港澳台居民居住证、外国人永久居留身份证）（原件）');
     expect(r.en).toBe(
-      'The materials are incomplete; please bring all of the following: the social security card of the PRC (original) and the resident identity card of the PRC (original)',
+      'The materials are incomplete; please bring all of the following: the social security card of the PRC (original) and the resident identity card of the PRC or another valid identity document (residence permit for Hong Kong, Macao and Taiwan residents, foreign permanent resident ID card) (original)',
     );
     expect(r.missing[1]).toEqual({ material: 'residentIdCard', ...MATERIAL_NAMES.residentIdCard });
   });

@@ -6,7 +6,11 @@
  * and 「材料提供不全的及时告知所需提供资料」. So {@link checkMaterials} reports every missing item
  * at once, in one sentence, never one by one. The materials themselves: seed 000 申请材料 1–2
  * (lines 244–264) and seed 001 申请材料 1–2 (lines 59–60): the social security card and the
- * resident ID card, originals (原件).
+ * resident ID card, originals (原件). The holders 申请条件 一 names (seed 000 line 222, seed 001 line
+ * 46) include residents of Hong Kong, Macao and Taiwan and foreigners, who hold no resident ID card;
+ * seed 000's FAQ (lines 329–331) accepts 本人身份证或其他有效身份证件, so `residentIdCard` is the
+ * holder's identity document: the resident ID card or the documents the ID reader also reads
+ * (drivers/idcard/info.ts).
  */
 import { ErrorCode, fail } from '../core/errors.js';
 import { bi, listEn, listZh, type BilingualText } from '../core/text.js';
@@ -19,7 +23,7 @@ export const MATERIALS: readonly Material[] = Object.freeze(['socialSecurityCard
 /** Names as the seeds write them (材料名称, 材料类型 原件). */
 export const MATERIAL_NAMES: Readonly<Record<Material, BilingualText>> = Object.freeze({
   socialSecurityCard: bi('中华人民共和国社会保障卡（原件）', 'the social security card of the PRC (original)'),
-  residentIdCard: bi('中华人民共和国居民身份证（原件）', 'the resident identity card of the PRC (original)'),
+  residentIdCard: bi('中华人民共和国居民身份证或其他有效身份证件（港澳台居民居住证、外国人永久居留身份证）（原件）', 'the resident identity card of the PRC or another valid identity document (residence permit for Hong Kong, Macao and Taiwan residents, foreign permanent resident ID card) (original)'),
 });
 
 export function isMaterial(x: unknown): x is Material {

@@ -57,6 +57,20 @@ describe('ID card reader over a real pty', () => {
     expect(sim.received).toEqual(['11 FF', '12 FF', '20 01', '20 02', '30 01']);
   });
 
+  it.each([
+    ['id-permit-hk', { documentType: 'residencePermit', name: '陈嘉欣', idNumber: '810000199408230021', passNumber: 'H60123456' }],
+    ['id-foreign-2023', { documentType: 'foreignPermanent2023', name: '马克', idNumber: '941840198806150019', nationality: 'USA' }],
+    ['id-foreign-2017', { documentType: 'foreignPermanent2017', name: 'DUBOIS, CLAIRE', idNumber: 'FRA410079110201', nationality: 'FRA' }],
+  ])('reads %s: the other identity documents of seed 000_1700379f35991b5f.txt 申请条件 一 (line 222; 001_bf9ce8a90a3e7ce5.txt line 46)', async (name, expected) => {
+    const { sim, reader } = await rig();
+    await reader.open();
+    sim.place(loadIdCardFixture(name));
+    const info = await reader.readCard();
+    expect(info).toMatchObject({ ...expected, idNumberValid: true });
+    // A card issued on the document holds its number as 社会保障号码.
+    expect(matchesSocialSecurityNumber(info, expected.idNumber)).toBe(true);
+  });
+
   it('split frames (7-byte writes) are reassembled', async () => {
     const { sim, reader } = await rig({ splitWrites: true });
     await reader.open();

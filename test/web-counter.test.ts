@@ -215,7 +215,7 @@ describe('the counter screen on the real daemon (counter role, simulating, pcscd
     await page.getByTestId('accept').click();
     await page.locator('[data-screen="refused"]').waitFor();
     const items = await page.getByTestId('notice-items').innerText();
-    expect(items).toContain('中华人民共和国居民身份证（原件）');
+    expect(items).toContain('中华人民共和国居民身份证或其他有效身份证件（港澳台居民居住证、外国人永久居留身份证）（原件）');
     expect(items).toContain('中华人民共和国社会保障卡（原件）');
     expect(items).toContain('窗口尚未核验原件');
     expect(await page.getByTestId('notice').innerText()).toContain('应当一次性告知申请人需要补正的全部内容');

@@ -27,6 +27,7 @@
  */
 import { PIN_BEARING_INS } from '../apdu/apdu.js';
 import { shippedCatalog, shippedServiceItemCode } from '../daemon/flows/catalog.js';
+import type { IdDocumentType } from '../drivers/idcard/info.js';
 import type { ServiceItem } from '../state/catalog.js';
 import { SW_PIN_BLOCKED, swWrongPin } from '../apdu/sw.js';
 import { ErrorCode, SsCardError } from '../core/errors.js';
@@ -107,6 +108,8 @@ export interface FakeTerminalOptions {
 
 /** What the fake ID reader reads off an ID card. */
 export interface FakeIdCard {
+  /** Default the resident ID card (drivers/idcard/info.ts). */
+  readonly documentType?: IdDocumentType;
   readonly name: string;
   readonly idNumber: string;
   readonly validFrom: string;
@@ -398,7 +401,7 @@ export class FakeTerminal implements TerminalPort {
     if (id === null) return { read: false, idCard: null, matchesCard: null, cardNumberMasked };
     return {
       read: true,
-      idCard: { nameMasked: maskName(id.name), idNumberMasked: maskIdNumber(id.idNumber), idNumberValid: isValidIdNumber(id.idNumber), validFrom: id.validFrom, validTo: id.validTo },
+      idCard: { documentType: id.documentType ?? 'residentId', nameMasked: maskName(id.name), idNumberMasked: maskIdNumber(id.idNumber), idNumberValid: id.documentType === 'foreignPermanent2017' || isValidIdNumber(id.idNumber), validFrom: id.validFrom, validTo: id.validTo },
       matchesCard: c === null ? null : matchesSocialSecurityNumber(id, c.socialSecurityNumber),
       cardNumberMasked,
     };

@@ -53,7 +53,7 @@ export interface Rig {
 /** An ID card reader that answers with a card of this number (or none). Shared by the service tests. */
 export function fakeIdReader(idNumber: string | undefined): IdCardReader {
   const info = (n: string): IdCardInfo =>
-    ({ name: 'test', sex: '1', sexText: '男', nation: '01', nationText: '汉', birthDate: '', address: '', idNumber: n, idNumberValid: true, authority: '', validFrom: '', validTo: '', photo: Buffer.alloc(0) });
+    ({ documentType: 'residentId', name: 'test', sex: '1', sexText: '男', nation: '01', nationText: '汉', birthDate: '', address: '', idNumber: n, idNumberValid: true, authority: '', validFrom: '', validTo: '', photo: Buffer.alloc(0) });
   return {
     name: 'fake ID reader',
     connected: true,

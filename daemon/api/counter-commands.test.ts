@@ -32,7 +32,7 @@ describe('IdCard.Read', () => {
     expect(r.completion.header.completionCode).toBe('success');
     expect(r.completion.payload).toEqual({
       read: true,
-      idCard: { nameMasked: '张*', idNumberMasked: '410402********1234', idNumberValid: false, validFrom: '2015-01-01', validTo: '2035-01-01' },
+      idCard: { documentType: 'residentId', nameMasked: '张*', idNumberMasked: '410402********1234', idNumberValid: false, validFrom: '2015-01-01', validTo: '2035-01-01' },
       matchesCard: true,
       cardNumberMasked: 'X0****019',
     });

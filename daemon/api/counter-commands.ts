@@ -33,7 +33,7 @@ export const COUNTER_COMMANDS: readonly CommandDef[] = [
         idCard:
           r.idCard === null
             ? null
-            : { nameMasked: r.idCard.nameMasked, idNumberMasked: r.idCard.idNumberMasked, idNumberValid: r.idCard.idNumberValid, validFrom: r.idCard.validFrom, validTo: r.idCard.validTo },
+            : { documentType: r.idCard.documentType, nameMasked: r.idCard.nameMasked, idNumberMasked: r.idCard.idNumberMasked, idNumberValid: r.idCard.idNumberValid, validFrom: r.idCard.validFrom, validTo: r.idCard.validTo },
         matchesCard: r.matchesCard,
         cardNumberMasked: r.cardNumberMasked,
       };

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ErrorCode, SsCardError } from '../../core/errors.js';
+import { ErrorCode, SsCardError, isSsCardError } from '../../core/errors.js';
 import type { IdCardInfo } from '../../drivers/idcard/info.js';
 import type { IdCardReader } from '../../drivers/idcard/reader.js';
 import { BEGIN, expectCode, openTestJournal } from '../../testing/journal.js';
@@ -16,6 +16,7 @@ import { CounterReads, operationsOf } from './counter-reads.js';
 
 const HOLDER = '411082198503120038';
 const ID: IdCardInfo = {
+  documentType: 'residentId',
   name: '王志强',
   sex: '1',
   sexText: '男',
@@ -73,11 +74,25 @@ describe('CounterReads.readIdCard', () => {
     const r = await new CounterReads({ idReader: reader(() => Promise.resolve(ID)), slots: slots(CARD) }).readIdCard({}, signal);
     expect(r).toEqual({
       read: true,
-      idCard: { nameMasked: '王**', idNumberMasked: '411082********0038', idNumberValid: true, validFrom: '2012-09-01', validTo: '2032-09-01' },
+      idCard: { documentType: 'residentId', nameMasked: '王**', idNumberMasked: '411082********0038', idNumberValid: true, validFrom: '2012-09-01', validTo: '2032-09-01' },
       matchesCard: true,
       cardNumberMasked: 'X0****019',
     });
     expect(JSON.stringify(r)).not.toContain(HOLDER);
+  });
+
+  it('a Hong Kong resident\'s residence permit (seed 000_1700379f35991b5f.txt line 222): the document named, its number matched with the card\'s', async () => {
+    const permit: IdCardInfo = { ...ID, documentType: 'residencePermit', name: '陈嘉欣', nation: '', nationText: '', idNumber: '810000199408230021', passNumber: 'H60123456', issueCount: '01' };
+    const r = await new CounterReads({ idReader: reader(() => Promise.resolve(permit)), slots: slots({ cardNumber: 'X00000088', socialSecurityNumber: '810000199408230021' }) }).readIdCard({}, signal);
+    expect(r.idCard).toMatchObject({ documentType: 'residencePermit', nameMasked: '陈**', idNumberMasked: '810000********0021' });
+    expect(r.matchesCard).toBe(true);
+    expect(JSON.stringify(r)).not.toContain('H60123456');
+  });
+
+  it('a document the ID SAM returns with an unknown type flag: the read fails with the reason, nothing is compared', async () => {
+    const e = new SsCardError(ErrorCode.IdCard_UnsupportedDocument, { zh: '不是本终端能核验的证件', en: 'not a document this terminal can check' });
+    const err = await new CounterReads({ idReader: reader(() => Promise.reject(e)), slots: slots(CARD) }).readIdCard({}, signal).catch((x: unknown) => x);
+    expect(isSsCardError(err, ErrorCode.IdCard_UnsupportedDocument)).toBe(true);
   });
 
   it('a namesake (same name and birth date, another number) does not match: by number, never by name', async () => {

@@ -72,6 +72,7 @@ export class CounterReads {
     return {
       read: true,
       idCard: {
+        documentType: info.documentType,
         nameMasked: maskName(info.name),
         idNumberMasked: maskIdNumber(info.idNumber),
         idNumberValid: info.idNumberValid,

@@ -12,6 +12,7 @@ import type { ServiceResult } from '../../state/results.js';
 import type { ServiceItem } from '../../state/catalog.js';
 import type { Role, ServiceKind } from '../../state/roles.js';
 import type { SessionEmitted } from '../../state/session.js';
+import type { IdDocumentType } from '../../drivers/idcard/info.js';
 
 export type { Role, ServiceKind, ServiceResult, SessionEmitted };
 
@@ -170,9 +171,11 @@ export interface IdCardReport {
   /** An ID card was on the reader and was read. */
   readonly read: boolean;
   readonly idCard: {
+    /** Which identity document was read (drivers/idcard/info.ts): the resident ID card, the residence permit, a foreigners' card. */
+    readonly documentType: IdDocumentType;
     readonly nameMasked: string;
     readonly idNumberMasked: string;
-    /** The ISO 7064 check character of the number is right. */
+    /** The number has its document's form and, where it has one, the right ISO 7064 check character. */
     readonly idNumberValid: boolean;
     /** YYYY-MM-DD */
     readonly validFrom: string;

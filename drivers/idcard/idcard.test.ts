@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ErrorCode, isSsCardError } from '../../core/errors.js';
-import { idCardFixtureNames, loadIdCardFixture, parseIdCardFixture } from '../sim/idcard-fixtures.js';
+import { idCardFixture, idCardFixtureNames, loadIdCardFixture, parseIdCardFixture } from '../sim/idcard-fixtures.js';
 import { cardFixture } from '../sim/profile.js';
 import type { IdFrameItem } from './frame.js';
 import { encodeFrame, encodeRequest, encodeResponse, IdFrameParser, xor } from './frame.js';
@@ -156,13 +156,13 @@ describe('base info', () => {
     }
   });
 
-  it('property: any bytes → info or IdCard_BadData', () => {
+  it('property: any bytes → info, IdCard_BadData or IdCard_UnsupportedDocument', () => {
     fc.assert(
       fc.property(fc.oneof(fc.uint8Array({ maxLength: 300 }), fc.uint8Array({ minLength: 256, maxLength: 256 }).map((t) => Buffer.concat([hex('0100 0000'), t]))), (b) => {
         try {
           parseBaseInfo(b);
         } catch (e) {
-          expect(isSsCardError(e, ErrorCode.IdCard_BadData)).toBe(true);
+          expect(isSsCardError(e, ErrorCode.IdCard_BadData) || isSsCardError(e, ErrorCode.IdCard_UnsupportedDocument)).toBe(true);
         }
       }),
     );
@@ -170,6 +170,108 @@ describe('base info', () => {
 
   it('refuses a field too long to encode', () => {
     expect(() => encodeBaseInfo({ ...fx, name: '名'.repeat(16) })).toThrow(expect.objectContaining({ code: ErrorCode.Input_BadLength }));
+  });
+});
+
+/**
+ * The other documents the ID SAM reads (info.ts): seed 000_1700379f35991b5f.txt 申请条件 一 (line 222; 001_bf9ce8a90a3e7ce5.txt line 46)
+ * names residents of Hong Kong, Macao and Taiwan and foreigners among those who apply; its FAQ (lines
+ * 329–331) accepts 本人身份证或其他有效身份证件.
+ */
+describe('identity documents other than the resident ID card', () => {
+  const fx2 = () => loadIdCardFixture('id-card-2.0');
+  it('港澳台居民居住证 (flag J): the resident ID card\'s fields, no nation, the pass number and issue count', () => {
+    const data = encodeBaseInfo(loadIdCardFixture('id-permit-hk'));
+    // The flag: text bytes 248–249 ("J" in UCS-2LE).
+    expect(data.subarray(4 + 248, 4 + 250)).toEqual(Buffer.from('J', 'utf16le'));
+    expect(parseBaseInfo(data)).toMatchObject({
+      documentType: 'residencePermit',
+      name: '陈嘉欣',
+      sex: '2',
+      nation: '',
+      nationText: '',
+      birthDate: '1994-08-23',
+      idNumber: '810000199408230021',
+      idNumberValid: true,
+      authority: '郑州市公安局',
+      validTo: '2027-03-15',
+      passNumber: 'H60123456',
+      issueCount: '01',
+    });
+  });
+
+  it('外国人永久居留身份证, 2023 edition (flag Y): Chinese name, the English name joined from its two fields, nationality, an 18-character number', () => {
+    const fx = loadIdCardFixture('id-foreign-2023');
+    const data = encodeBaseInfo(fx);
+    expect(data.subarray(4 + 248, 4 + 250)).toEqual(Buffer.from('Y', 'utf16le'));
+    // English name characters 1–35 at text bytes 52–121, 36–46 at 220–241.
+    expect(data.subarray(4 + 52, 4 + 122).toString('utf16le')).toBe('SMITH, MARK ALEXANDER WILLIAMSON-HA');
+    expect(data.subarray(4 + 220, 4 + 242).toString('utf16le').trimEnd()).toBe('RRINGTON');
+    expect(parseBaseInfo(data)).toMatchObject({
+      documentType: 'foreignPermanent2023',
+      name: '马克',
+      englishName: 'SMITH, MARK ALEXANDER WILLIAMSON-HARRINGTON',
+      nationality: 'USA',
+      address: '',
+      authority: '',
+      idNumber: '941840198806150019',
+      idNumberValid: true,
+      birthDate: '1988-06-15',
+      validTo: '2034-01-10',
+    });
+  });
+
+  it('外国人永久居留身份证, 2017 edition (flag I): a 15-character number; the English name stands for a Chinese name the card does not hold', () => {
+    const data = encodeBaseInfo(loadIdCardFixture('id-foreign-2017'));
+    expect(data.subarray(4 + 248, 4 + 250)).toEqual(Buffer.from('I', 'utf16le'));
+    expect(parseBaseInfo(data)).toMatchObject({
+      documentType: 'foreignPermanent2017',
+      name: 'DUBOIS, CLAIRE',
+      englishName: 'DUBOIS, CLAIRE',
+      nationality: 'FRA',
+      idNumber: 'FRA410079110201',
+      idNumberValid: true,
+      authority: '4100',
+      birthDate: '1979-11-02',
+      validFrom: '2018-05-20',
+    });
+  });
+
+  it('the resident ID card reads as before, flag space (its reserved field)', () => {
+    const data = encodeBaseInfo(fx2());
+    expect(data.subarray(4 + 248, 4 + 250)).toEqual(Buffer.from(' ', 'utf16le'));
+    expect(parseBaseInfo(data).documentType).toBe('residentId');
+  });
+
+  it.each([
+    ['a flag this terminal does not know', 'Z', /类型标识 Z/],
+    ['a control character as the flag', '\u0001', /类型标识 U\+0001/],
+  ])('%s → IdCard_UnsupportedDocument saying which documents can be checked', (_n, flag, zh) => {
+    const data = encodeBaseInfo(fx2());
+    Buffer.from(flag, 'utf16le').copy(data, 4 + 248);
+    try {
+      parseBaseInfo(data);
+      expect.unreachable();
+    } catch (e) {
+      expect(isSsCardError(e, ErrorCode.IdCard_UnsupportedDocument)).toBe(true);
+      expect((e as Error).message).toMatch(zh);
+      expect((e as Error).message).toContain('港澳台居民居住证');
+      expect((e as Error).message).toContain('foreign permanent resident ID card');
+    }
+  });
+
+  it.each([
+    ['a residence permit number not starting 81–83', 'id-permit-hk', '110000199408230021'],
+    ['a 2023 permanent residence number not starting 9', 'id-foreign-2023', '141840198806150019'],
+    ['a 2017 permanent residence number not 3 letters and 12 digits', 'id-foreign-2017', 'FR4410079110201'],
+  ])('%s → IdCard_BadData', (_n, name, number) => {
+    const d = encodeBaseInfo({ ...loadIdCardFixture(name), idNumber: number });
+    expect(() => parseBaseInfo(d)).toThrow(expect.objectContaining({ code: ErrorCode.IdCard_BadData }));
+  });
+
+  it('a residence permit fixture whose number does not start 81–83 is refused (Sim_BadProfile naming idNumber)', () => {
+    const json = JSON.parse(readFileSync(idCardFixture('id-permit-hk'), 'utf8')) as Record<string, unknown>;
+    expect(() => parseIdCardFixture({ ...json, idNumber: '410105199408230028' }, 't.json')).toThrow(/idNumber/);
   });
 });
 
@@ -198,15 +300,16 @@ describe('公民身份号码', () => {
 describe('fixture ID cards', () => {
   const names = idCardFixtureNames();
 
-  it('has the four profile holders and mismatching cards', () => {
-    expect(names.filter((n) => loadIdCardFixture(n).matchesCard !== null)).toHaveLength(4);
+  it('has the profile holders and mismatching cards', () => {
+    expect(names.filter((n) => loadIdCardFixture(n).matchesCard !== null).length).toBeGreaterThanOrEqual(5);
     expect(names.filter((n) => loadIdCardFixture(n).matchesCard === null).length).toBeGreaterThanOrEqual(2);
   });
 
-  it.each(names)('%s: valid check character; matches exactly its card profile (社会保障号码, name, sex, birth date)', (name) => {
+  it.each(names)('%s: valid number; matches exactly its card profile (社会保障号码, name, sex, birth date)', (name) => {
     const fx = loadIdCardFixture(name);
-    expect(isValidIdNumber(fx.idNumber)).toBe(true);
-    for (const card of ['card-2.0', 'card-3.0', 'card-locked', 'card-not-activated']) {
+    // The 2017 foreigners' card has no check character: its number's form is checked on load.
+    expect(fx.documentType === 'foreignPermanent2017' || isValidIdNumber(fx.idNumber)).toBe(true);
+    for (const card of ['card-2.0', 'card-3.0', 'card-locked', 'card-not-activated', 'card-hk-resident']) {
       const profile = JSON.parse(readFileSync(cardFixture(card), 'utf8')) as { holder: Record<string, string> };
       const same = matchesSocialSecurityNumber(fx, profile.holder['社会保障号码']!);
       expect(same).toBe(fx.matchesCard === card);

@@ -1,9 +1,13 @@
 /**
- * The resident ID card's base information as the SAM's READ BASE INFO (`30 01`) returns it:
+ * The identity document's base information as the ID SAM's READ BASE INFO (`30 01`) returns it:
  *
  *   text length (2, BE) | photo length (2, BE) | text (256) | photo (1024, WLT, opaque)
  *
- * The text is UCS-2LE in fixed-width fields, space-padded (GA 467; reader SDK structs agree):
+ * The text is UCS-2LE in fixed-width fields, space-padded (GA 467; reader SDK structs agree). The
+ * same SAM reads four documents; the character at bytes 248–249 of the text says which (the
+ * resident ID card has a space there, in its reserved field):
+ *
+ * 居民身份证 (resident ID card; flag space):
  *
  * | field | chars | bytes |
  * |---|---|---|
@@ -17,13 +21,35 @@
  * | 有效期起始 valid from YYYYMMDD | 8 | 16 |
  * | 有效期截止 valid to YYYYMMDD or 长期 | 8 | 16 |
  * | 保留 reserved | 18 | 36 |
+ *
+ * 港澳台居民居住证 (residence permit for Hong Kong, Macao and Taiwan residents; flag `J`): the
+ * resident ID card's fields, the nation field reserved, then 通行证号码 pass number (9 chars, 18
+ * bytes), 签发次数 issue count (2, 4), reserved (3, 6), the flag (1, 2), reserved (3, 6). Its
+ * 公民身份号码 has the resident ID card's form (GB 11643), starting 81 (Hong Kong), 82 (Macao) or
+ * 83 (Taiwan).
+ *
+ * 外国人永久居留身份证, 2017 edition (foreign permanent resident ID card; flag `I`): English name
+ * (60 chars, 120 bytes), sex (1, 2), 永久居留证号码 number (15, 30: a 3-letter nationality code and
+ * 12 digits), 国籍 nationality (ISO 3166-1 alpha-3, 3, 6), Chinese name (15, 30), valid from (8,
+ * 16), valid to (8, 16), birth (8, 16), 证件版本号 version (2, 4), 受理机关代码 authority code (4, 8),
+ * the flag (1, 2), reserved (3, 6).
+ *
+ * 外国人永久居留身份证, 2023 edition (flag `Y`): Chinese name (15, 30), sex (1, 2), 换证次数
+ * renewals (2, 4), birth (8, 16), English name characters 1–35 (35, 70), number (18, 36: the
+ * resident ID card's form, GB 11643, starting 9), reserved (15, 30), valid from (8, 16), valid to
+ * (8, 16), English name characters 36–46 (11, 22), nationality (3, 6), the flag (1, 2), the
+ * 2017 edition's number link (3, 6).
+ *
+ * Any other flag is a document this module cannot read: IdCard_UnsupportedDocument, so a service
+ * refuses it with that reason instead of taking the wrong fields (seed 000_1700379f35991b5f.txt
+ * 申请条件 一 names these holders: residents of Hong Kong, Macao and Taiwan, and foreigners).
  */
 import { ErrorCode, SsCardError } from '../../core/errors.js';
 
 export const TEXT_LENGTH = 256;
 export const PHOTO_LENGTH = 1024;
 
-/** Field widths in bytes, in order. */
+/** Field widths in bytes, in order: the resident ID card's text. */
 export const FIELDS = [
   ['name', 30],
   ['sex', 2],
@@ -36,6 +62,30 @@ export const FIELDS = [
   ['validTo', 16],
   ['reserved', 36],
 ] as const;
+
+/** The documents the ID SAM reads, by the flag at bytes 248–249 of the text. */
+export const DOCUMENT_TYPES = ['residentId', 'residencePermit', 'foreignPermanent2017', 'foreignPermanent2023'] as const;
+export type IdDocumentType = (typeof DOCUMENT_TYPES)[number];
+
+const FLAG_OF: Readonly<Record<IdDocumentType, string>> = { residentId: ' ', residencePermit: 'J', foreignPermanent2017: 'I', foreignPermanent2023: 'Y' };
+
+/** Each document's name, for what a person reads. */
+export const DOCUMENT_NAMES: Readonly<Record<IdDocumentType, { readonly zh: string; readonly en: string }>> = {
+  residentId: { zh: '居民身份证', en: 'resident ID card' },
+  residencePermit: { zh: '港澳台居民居住证', en: 'residence permit for Hong Kong, Macao and Taiwan residents' },
+  foreignPermanent2017: { zh: '外国人永久居留身份证', en: 'foreign permanent resident ID card' },
+  foreignPermanent2023: { zh: '外国人永久居留身份证', en: 'foreign permanent resident ID card' },
+};
+
+/** Field layouts of the other documents (see the table above); bytes, in order, 256 in all. */
+const LAYOUTS: Readonly<Record<Exclude<IdDocumentType, 'residentId'>, readonly (readonly [string, number])[]>> = {
+  residencePermit: [['name', 30], ['sex', 2], ['reserved1', 4], ['birth', 16], ['address', 70], ['idNumber', 36], ['authority', 30], ['validFrom', 16], ['validTo', 16], ['passNumber', 18], ['issueCount', 4], ['reserved2', 6], ['flag', 2], ['reserved3', 6]],
+  foreignPermanent2017: [['englishName', 120], ['sex', 2], ['idNumber', 30], ['nationality', 6], ['name', 30], ['validFrom', 16], ['validTo', 16], ['birth', 16], ['version', 4], ['authority', 8], ['flag', 2], ['reserved', 6]],
+  foreignPermanent2023: [['name', 30], ['sex', 2], ['renewals', 4], ['birth', 16], ['englishName', 70], ['idNumber', 36], ['reserved', 30], ['validFrom', 16], ['validTo', 16], ['englishName2', 22], ['nationality', 6], ['flag', 2], ['link', 6]],
+};
+
+/** Byte offset of the document flag in the text. */
+const FLAG_AT = 248;
 
 export type IdTextField = (typeof FIELDS)[number][0];
 
@@ -52,25 +102,45 @@ export const NATIONS: Readonly<Record<string, string>> = {
 const SEX: Readonly<Record<string, string>> = { '0': '未知', '1': '男', '2': '女', '9': '未说明' };
 
 export interface IdCardInfo {
+  /** Which document was read (its flag in the text). */
+  readonly documentType: IdDocumentType;
+  /** The name in Chinese; a foreigner's English name when the card holds no Chinese one. */
   readonly name: string;
   /** GB/T 2261.1 code: '1' male, '2' female… */
   readonly sex: string;
   readonly sexText: string;
-  /** GB 3304 code, '01' = 汉. */
+  /** GB 3304 code, '01' = 汉; '' on documents without one (residence permit, foreigners' cards). */
   readonly nation: string;
   readonly nationText: string;
   /** YYYY-MM-DD. */
   readonly birthDate: string;
+  /** '' on foreigners' cards (they hold none). */
   readonly address: string;
-  /** 公民身份号码, 18 characters, upper-case X. */
+  /**
+   * The document's number, upper-case: 公民身份号码 (18 characters) on the resident ID card and the
+   * residence permit, 永久居留证号码 on foreigners' cards (15 characters in the 2017 edition, 18 in
+   * the 2023 one). A social security card issued on the document holds it as 社会保障号码.
+   */
   readonly idNumber: string;
-  /** The ISO 7064 MOD 11-2 check character is right. */
+  /**
+   * The number has its document's form and, where the document defines one, the right GB 11643
+   * check character (all but the 2017 foreigners' card, whose number is checked for its form only).
+   */
   readonly idNumberValid: boolean;
+  /** 签发机关; the 受理机关代码 on the 2017 foreigners' card; '' on the 2023 one. */
   readonly authority: string;
   /** YYYY-MM-DD. */
   readonly validFrom: string;
   /** YYYY-MM-DD, or '长期' (long-term). */
   readonly validTo: string;
+  /** Foreigners' cards: the English name (both parts of the 2023 edition joined). */
+  readonly englishName?: string;
+  /** Foreigners' cards: 国籍, ISO 3166-1 alpha-3. */
+  readonly nationality?: string;
+  /** Residence permit: 通行证号码 (the Mainland travel permit's number). */
+  readonly passNumber?: string;
+  /** Residence permit: 签发次数. */
+  readonly issueCount?: string;
   /** The WLT-compressed photo, opaque (decoding it needs the vendor's licensed library). */
   readonly photo: Buffer;
 }
@@ -121,7 +191,35 @@ function date(s: string, field: string): string {
   return `${s.slice(0, 4)}-${s.slice(4, 6)}-${s.slice(6, 8)}`;
 }
 
-/** Parse the data of a READ BASE INFO response. Throws IdCard_BadData; keeps the photo opaque. */
+function fieldsOf(text: Buffer, layout: readonly (readonly [string, number])[]): Record<string, string> {
+  const f: Record<string, string> = {};
+  let at = 0;
+  for (const [name, width] of layout) {
+    f[name] = trimPadding(text.toString('utf16le', at, at + width));
+    at += width;
+  }
+  return f;
+}
+
+/** The document a text is, from its flag; undefined for a flag this module does not know. */
+export function documentTypeOf(text: Uint8Array): IdDocumentType | undefined {
+  const flag = Buffer.from(text.buffer, text.byteOffset, text.byteLength).toString('utf16le', FLAG_AT, FLAG_AT + 2);
+  if (flag === '\u0000') return 'residentId';
+  return DOCUMENT_TYPES.find((t) => FLAG_OF[t] === flag);
+}
+
+/** The number's form per document (see {@link IdCardInfo.idNumber}). */
+const NUMBER_FORM: Readonly<Record<IdDocumentType, { readonly re: RegExp; readonly zh: string; readonly en: string }>> = {
+  residentId: { re: /^\d{17}[\dX]$/, zh: '公民身份号码不是 18 位数字（末位可为 X）', en: 'the ID number is not 18 characters of digits (and X)' },
+  residencePermit: { re: /^8[123]\d{15}[\dX]$/, zh: '居住证的公民身份号码不是以 81、82 或 83 开头的 18 位号码', en: 'the residence permit number is not 18 characters starting 81, 82 or 83' },
+  foreignPermanent2017: { re: /^[A-Z]{3}\d{12}$/, zh: '永久居留证号码不是 3 个字母加 12 位数字', en: 'the permanent residence number is not 3 letters and 12 digits' },
+  foreignPermanent2023: { re: /^9\d{16}[\dX]$/, zh: '永久居留证号码不是以 9 开头的 18 位号码', en: 'the permanent residence number is not 18 characters starting 9' },
+};
+
+/**
+ * Parse the data of a READ BASE INFO response. Throws IdCard_BadData for malformed data and
+ * IdCard_UnsupportedDocument for a document flag it does not know; keeps the photo opaque.
+ */
 export function parseBaseInfo(data: Uint8Array): IdCardInfo {
   if (!(data instanceof Uint8Array) || data.length < 4) throw badData('shorter than the two length fields', '不足 4 字节');
   const b = Buffer.from(data);
@@ -130,38 +228,58 @@ export function parseBaseInfo(data: Uint8Array): IdCardInfo {
   if (textLen !== TEXT_LENGTH) throw badData(`text length ${textLen}, not ${TEXT_LENGTH}`, `文字信息长度为 ${textLen}，应为 ${TEXT_LENGTH}`, { textLen });
   if (b.length !== 4 + textLen + photoLen) throw badData(`${b.length} bytes, but the lengths say ${4 + textLen + photoLen}`, `共 ${b.length} 字节，与长度字段 ${4 + textLen + photoLen} 不符`, { length: b.length });
   const text = b.subarray(4, 4 + textLen);
-  const f: Partial<Record<IdTextField, string>> = {};
-  let at = 0;
-  for (const [name, width] of FIELDS) {
-    f[name] = trimPadding(text.toString('utf16le', at, at + width));
-    at += width;
-  }
-  const idNumber = (f.idNumber ?? '').toUpperCase();
-  if (!/^\d{17}[\dX]$/.test(idNumber)) throw badData('the ID number is not 18 characters of digits (and X)', '公民身份号码不是 18 位数字（末位可为 X）', { field: 'idNumber' });
-  const sex = f.sex ?? '';
-  const nation = f.nation ?? '';
-  const validToRaw = f.validTo ?? '';
+  const type = documentTypeOf(text);
+  if (type === undefined) throw unsupported(text.toString('utf16le', FLAG_AT, FLAG_AT + 2));
+  const f = type === 'residentId' ? fieldsOf(text, FIELDS) : fieldsOf(text, LAYOUTS[type]);
+  const idNumber = (f['idNumber'] ?? '').toUpperCase();
+  const form = NUMBER_FORM[type];
+  if (!form.re.test(idNumber)) throw badData(form.en, form.zh, { field: 'idNumber' });
+  const sex = f['sex'] ?? '';
+  const nation = type === 'residentId' ? (f['nation'] ?? '') : '';
+  const validToRaw = f['validTo'] ?? '';
+  const englishName = type === 'foreignPermanent2023' ? `${f['englishName'] ?? ''}${f['englishName2'] ?? ''}` : f['englishName'];
+  const name = f['name'] ?? '';
   return {
-    name: f.name ?? '',
+    documentType: type,
+    name: name === '' && englishName !== undefined ? englishName : name,
     sex,
     sexText: SEX[sex] ?? '未知',
     nation,
-    nationText: NATIONS[nation] ?? '未知',
-    birthDate: date(f.birth ?? '', 'birth'),
-    address: f.address ?? '',
+    nationText: nation === '' ? '' : (NATIONS[nation] ?? '未知'),
+    birthDate: date(f['birth'] ?? '', 'birth'),
+    address: f['address'] ?? '',
     idNumber,
-    idNumberValid: isValidIdNumber(idNumber),
-    authority: f.authority ?? '',
-    validFrom: date(f.validFrom ?? '', 'validFrom'),
+    idNumberValid: type === 'foreignPermanent2017' ? true : isValidIdNumber(idNumber),
+    authority: f['authority'] ?? '',
+    validFrom: date(f['validFrom'] ?? '', 'validFrom'),
     validTo: validToRaw.startsWith('长期') ? '长期' : date(validToRaw, 'validTo'),
+    ...(englishName === undefined ? {} : { englishName }),
+    ...(f['nationality'] === undefined ? {} : { nationality: f['nationality'] }),
+    ...(f['passNumber'] === undefined ? {} : { passNumber: f['passNumber'] }),
+    ...(f['issueCount'] === undefined ? {} : { issueCount: f['issueCount'] }),
     photo: Buffer.from(b.subarray(4 + textLen)),
   };
 }
 
+function unsupported(flag: string): SsCardError {
+  const shown = /^[\x21-\x7e]$/.test(flag) ? flag : `U+${(flag.charCodeAt(0) || 0).toString(16).toUpperCase().padStart(4, '0')}`;
+  return new SsCardError(
+    ErrorCode.IdCard_UnsupportedDocument,
+    {
+      zh: `读卡器读到的证件（类型标识 ${shown}）不是本终端能核验的证件：请使用居民身份证、港澳台居民居住证或外国人永久居留身份证，或到服务窗口办理`,
+      en: `the document on the reader (type flag ${shown}) is not one this terminal can check: use a resident ID card, a residence permit for Hong Kong, Macao and Taiwan residents or a foreign permanent resident ID card, or go to a service window`,
+    },
+    { flag: shown },
+  );
+}
+
 /** What {@link encodeBaseInfo} needs (dates as YYYY-MM-DD or YYYYMMDD). */
 export interface IdCardText {
+  /** Default the resident ID card. */
+  readonly documentType?: IdDocumentType;
   readonly name: string;
   readonly sex: string;
+  /** '' on documents without one. */
   readonly nation: string;
   readonly birthDate: string;
   readonly address: string;
@@ -169,11 +287,17 @@ export interface IdCardText {
   readonly authority: string;
   readonly validFrom: string;
   readonly validTo: string;
+  readonly englishName?: string;
+  readonly nationality?: string;
+  readonly passNumber?: string;
+  readonly issueCount?: string;
 }
 
 /** Build READ BASE INFO data (the simulator answers with it). Throws Input_BadLength for a field too long. */
 export function encodeBaseInfo(t: IdCardText, photo: Uint8Array = Buffer.alloc(PHOTO_LENGTH)): Buffer {
-  const values: Record<IdTextField, string> = {
+  const type = t.documentType ?? 'residentId';
+  const english = t.englishName ?? '';
+  const values: Record<string, string> = {
     name: t.name,
     sex: t.sex,
     nation: t.nation,
@@ -183,12 +307,18 @@ export function encodeBaseInfo(t: IdCardText, photo: Uint8Array = Buffer.alloc(P
     authority: t.authority,
     validFrom: t.validFrom.replace(/-/g, ''),
     validTo: t.validTo === '长期' ? '长期' : t.validTo.replace(/-/g, ''),
-    reserved: '',
+    englishName: type === 'foreignPermanent2023' ? english.slice(0, 35) : english,
+    englishName2: english.slice(35),
+    nationality: t.nationality ?? '',
+    passNumber: t.passNumber ?? '',
+    issueCount: t.issueCount ?? '',
+    flag: FLAG_OF[type],
   };
+  const layout = type === 'residentId' ? FIELDS : LAYOUTS[type];
   const text = Buffer.alloc(TEXT_LENGTH);
   let at = 0;
-  for (const [name, width] of FIELDS) {
-    const v = Buffer.from(values[name], 'utf16le');
+  for (const [name, width] of layout) {
+    const v = Buffer.from(values[name] ?? '', 'utf16le');
     if (v.length > width) {
       throw new SsCardError(ErrorCode.Input_BadLength, { zh: `字段 ${name} 超长：最多 ${width / 2} 个字`, en: `field ${name} is too long: at most ${width / 2} characters` }, { field: name });
     }

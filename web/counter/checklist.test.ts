@@ -4,7 +4,7 @@ import type { IdCardReport } from './wire.js';
 import type { MaterialText } from '../client/catalog.js';
 
 const SS: MaterialText = { material: 'socialSecurityCard', zh: '中华人民共和国社会保障卡（原件）', en: 'the social security card of the PRC (original)' };
-const ID: MaterialText = { material: 'residentIdCard', zh: '中华人民共和国居民身份证（原件）', en: 'the resident identity card of the PRC (original)' };
+const ID: MaterialText = { material: 'residentIdCard', zh: '中华人民共和国居民身份证或其他有效身份证件（港澳台居民居住证、外国人永久居留身份证）（原件）', en: 'the resident identity card of the PRC or another valid identity document (residence permit for Hong Kong, Macao and Taiwan residents, foreign permanent resident ID card) (original)' };
 const BOTH = [ID, SS];
 
 const report = (matchesCard: boolean | null, read = true): IdCardReport => ({

@@ -17,7 +17,7 @@ const CATALOG: Catalog = {
       name: { zh: '社会保障卡密码修改与重置', en: 'Social security card PIN change and reset' },
       kinds: ['verify', 'change', 'reset', 'unblock'],
       materials: [
-        { material: 'residentIdCard', zh: '中华人民共和国居民身份证（原件）', en: 'the resident identity card of the PRC (original)' },
+        { material: 'residentIdCard', zh: '中华人民共和国居民身份证或其他有效身份证件（港澳台居民居住证、外国人永久居留身份证）（原件）', en: 'the resident identity card of the PRC or another valid identity document (residence permit for Hong Kong, Macao and Taiwan residents, foreign permanent resident ID card) (original)' },
         { material: 'socialSecurityCard', zh: '中华人民共和国社会保障卡（原件）', en: 'the social security card of the PRC (original)' },
       ],
       steps: [],
@@ -144,7 +144,7 @@ describe('受理', () => {
     expect(r.effects).toEqual([]);
     expect(r.state.flow).toMatchObject({ phase: 'refused', kind: 'unblock' });
     if (r.state.flow?.phase !== 'refused') throw new Error('not refused');
-    expect(r.state.flow.notice.items.map((i) => i.name.zh)).toEqual(['中华人民共和国居民身份证（原件）', '中华人民共和国社会保障卡（原件）']);
+    expect(r.state.flow.notice.items.map((i) => i.name.zh)).toEqual(['中华人民共和国居民身份证或其他有效身份证件（港澳台居民居住证、外国人永久居留身份证）（原件）', '中华人民共和国社会保障卡（原件）']);
   });
 
   it('complete: the service runs; prompts and counts, never a digit; the result refreshes operations and the card', () => {

@@ -44,11 +44,14 @@ describe('payloads the counter reads', () => {
   it('IdCard.Read: the masked ID card, the match and the mismatch reason', () => {
     expect(idCardReportOf({ read: true, idCard: { nameMasked: '王**', idNumberMasked: '411082********0054', idNumberValid: true, validFrom: '2012-09-01', validTo: '2032-09-01' }, matchesCard: false, cardNumberMasked: 'X0****019', mismatch: { zh: '不一致', en: 'no match' } })).toEqual({
       read: true,
-      idCard: { nameMasked: '王**', idNumberMasked: '411082********0054', idNumberValid: true, validFrom: '2012-09-01', validTo: '2032-09-01' },
+      idCard: { documentType: 'residentId', nameMasked: '王**', idNumberMasked: '411082********0054', idNumberValid: true, validFrom: '2012-09-01', validTo: '2032-09-01' },
       matchesCard: false,
       cardNumberMasked: 'X0****019',
       mismatch: { zh: '不一致', en: 'no match' },
     });
+    // The document read (docs/api.md "Counter"); a daemon that does not name one read a resident ID card.
+    expect(idCardReportOf({ read: true, idCard: { documentType: 'residencePermit', nameMasked: '陈**', idNumberMasked: '810000********0021', idNumberValid: true, validFrom: '2022-03-15', validTo: '2027-03-15' }, matchesCard: true, cardNumberMasked: 'X0****088' })?.idCard?.documentType).toBe('residencePermit');
+    expect(idCardReportOf({ read: true, idCard: { nameMasked: '王**', idNumberMasked: '411082********0054', idNumberValid: true, validFrom: '2012-09-01', validTo: '2032-09-01' }, matchesCard: true, cardNumberMasked: null })?.idCard?.documentType).toBe('residentId');
     expect(idCardReportOf({ read: false, idCard: null, matchesCard: null, cardNumberMasked: null })).toEqual({ read: false, idCard: null, matchesCard: null, cardNumberMasked: null, mismatch: null });
     expect(idCardReportOf({})).toBeNull();
   });

@@ -10,7 +10,7 @@ import { isObj, str, strOrNull, textOf } from '../client/read.js';
 /** IdCard.Read's completion: the ID card masked and whether it is the card holder's. */
 export interface IdCardReport {
   readonly read: boolean;
-  readonly idCard: { readonly nameMasked: string; readonly idNumberMasked: string; readonly idNumberValid: boolean; readonly validFrom: string; readonly validTo: string } | null;
+  readonly idCard: { readonly documentType: string; readonly nameMasked: string; readonly idNumberMasked: string; readonly idNumberValid: boolean; readonly validFrom: string; readonly validTo: string } | null;
   readonly matchesCard: boolean | null;
   readonly cardNumberMasked: string | null;
   readonly mismatch: BilingualText | null;
@@ -41,7 +41,7 @@ export function idCardReportOf(p: Payload): IdCardReport | null {
   const c = p['idCard'];
   const idCard =
     isObj(c) && str(c['nameMasked']) && str(c['idNumberMasked']) && str(c['validFrom']) && str(c['validTo'])
-      ? { nameMasked: c['nameMasked'], idNumberMasked: c['idNumberMasked'], idNumberValid: c['idNumberValid'] === true, validFrom: c['validFrom'], validTo: c['validTo'] }
+      ? { documentType: str(c['documentType']) ? c['documentType'] : 'residentId', nameMasked: c['nameMasked'], idNumberMasked: c['idNumberMasked'], idNumberValid: c['idNumberValid'] === true, validFrom: c['validFrom'], validTo: c['validTo'] }
       : null;
   const m = p['matchesCard'];
   return { read: p['read'], idCard, matchesCard: typeof m === 'boolean' ? m : null, cardNumberMasked: strOrNull(p['cardNumberMasked']), mismatch: textOf(p['mismatch']) };
