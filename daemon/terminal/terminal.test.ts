@@ -200,6 +200,17 @@ describe('Terminal', () => {
     await expect(p).resolves.toMatchObject({ code: 'verify.ok' });
   });
 
+  it('an application-locked card (SELECT 9303) is identified, reported appLocked in status and ReadBasic, and refused card.appLocked', async () => {
+    const r = await rig({ withCard: 'cards/card-app-locked.json' });
+    await insertedAndIdentified(r);
+    expect(r.terminal.status().card).toMatchObject({ identified: true, cardState: 'appLocked', triesLeft: null, cardNumberMasked: 'W0****624' });
+    const b = await r.terminal.readBasic(new AbortController().signal);
+    expect(b).toMatchObject({ cardState: 'appLocked', triesLeft: null, authentic: null, cardId: '410204D1560000057C2E91A4D35B0862', cardNumber: 'W00000624', region: '410204', expiryDate: '20270831', name: '', socialSecurityNumber: '' });
+    const res = await r.terminal.runService({ kind: 'verify' }, () => {}, new AbortController().signal);
+    expect(res).toMatchObject({ code: 'card.appLocked', outcome: 'refused' });
+    expect(r.card.pinTriesLeft).toBe(6);
+  });
+
   it('a kiosk never runs unblock: the session refuses it by role', async () => {
     const r = await rig({ withCard: 'cards/card-locked.json' });
     await insertedAndIdentified(r);
