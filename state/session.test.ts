@@ -363,3 +363,24 @@ describe('an application-locked card (挂失, SELECT 9303: docs/domain.md §2; c
     expect(commands.filter((c) => CHANGES_CARD.has(c[1]!))).toEqual([]);
   });
 });
+
+describe('a name the terminal cannot decode (docs/card-conventions.md "Names")', () => {
+  it('the card identifies with an empty name, and verify and change still work and are journaled', async () => {
+    const j = journalInTemp();
+    try {
+      // EF06 tag 09 holds a GB18030 lead byte with no trail byte.
+      const bad = Buffer.concat([Buffer.from('D5C581', 'hex'), Buffer.alloc(27)]);
+      const { rig, vcard, profile } = await setup({ profile: 'card-2.0', change: { recordOverrides: new Map([['EF06', new Map([[0x09, bad]])]]) }, config: { role: 'kiosk' }, journal: j.journal });
+      expect((await run(rig, 'verify', ['123456'])).code).toBe('verify.ok');
+      expect(rig.emitted.find((e) => e.type === 'card.identified')).toMatchObject({ name: '', cardState: 'active' });
+      rig.pins.push('123456', '802461', '802461');
+      rig.actor.send({ type: 'SELECT_SERVICE', kind: 'change' });
+      expect((await rig.settle('done', 'ended')).context.result?.code).toBe('change.ok');
+      expect(vcard.toProfile().pin.toString()).toBe('802461');
+      const rows = j.journal.findByCard(profile.issuer.cardId);
+      expect(rows.map((x) => [x.kind, x.outcome, x.card?.name ?? null])).toEqual([['verify', 'ok', null], ['change', 'ok', null]]);
+    } finally {
+      j.close();
+    }
+  });
+});

@@ -83,6 +83,7 @@ export const FAKE_CARD: CardBasicInfo = Object.freeze({
   triesLeft: 6,
   cardState: 'active',
   authentic: true,
+  undecodable: [],
 });
 
 export interface FakeTerminalOptions {

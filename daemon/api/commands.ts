@@ -405,6 +405,7 @@ export const SERVICE_COMMANDS: readonly CommandDef[] = [
         triesLeft: i.triesLeft,
         cardState: i.cardState,
         authentic: i.authentic,
+        undecodable: i.undecodable,
       });
     },
   }),

@@ -267,6 +267,9 @@ export function sessionImplementations(deps: SessionDeps, vault: PinVault = crea
         current = deps.card();
         const b = await current.identify(deps.secureModule, random);
         if (b.authentic === false) throw new SsCardError(ErrorCode.Card_NotAuthentic, { zh: '卡片未通过内部认证，可能不是真实的社保卡：请到社保经办机构核验', en: 'the card failed internal authentication and may not be a genuine social security card: have it checked at a social insurance office' });
+        const undecodable = [...(b.issuer.undecodable ?? []), ...(b.holder.undecodable ?? [])];
+        // Which fields, never their bytes or text: the card still identifies, those fields are ''.
+        if (undecodable.length > 0) log.warn('card fields could not be decoded and are left empty', { fields: undecodable });
         const st: PinState = { triesLeft: b.triesLeft, cardState: b.cardState };
         let hotlisted = false;
         // An application-locked card may not even let its EF05 be read: no 卡识别码, nothing to look up.

@@ -101,6 +101,11 @@ export interface CardBasicInfo {
   readonly cardState: string;
   /** True / false when the PSAM checked it (INTERNAL AUTHENTICATE), null when it could not. */
   readonly authentic: boolean | null;
+  /**
+   * The fields above the card holds in a form the terminal could not decode (e.g. `["name"]`: not
+   * GB18030); each of them is ''. Empty when every field decoded (docs/card-conventions.md "Names").
+   */
+  readonly undecodable: readonly string[];
 }
 
 /** What happens on the terminal, fanned out to every API client. No PIN digit in any. */

@@ -10,6 +10,21 @@ import type { Psam } from '../../drivers/psam/psam.js';
 import type { CardSlots } from './card-slots.js';
 import type { CardBasicInfo } from './port.js';
 
+/** The driver's record field names (apdu/records.ts) as ReadBasic names them; fields ReadBasic does not carry are left out. */
+const READ_BASIC_NAMES: Readonly<Record<string, string>> = {
+  regionCode: 'region',
+  socialSecurityNumber: 'socialSecurityNumber',
+  cardNumber: 'cardNumber',
+  cardId: 'cardId',
+  name: 'name',
+  gender: 'sex',
+  nation: 'nation',
+  birthDate: 'birthDate',
+  specVersion: 'specVersion',
+  issueDate: 'issueDate',
+  expiryDate: 'expiryDate',
+};
+
 function yyyymmdd(date: string): string {
   return date.replace(/-/g, '');
 }
@@ -59,6 +74,7 @@ export async function readBasic(o: ReadBasicOptions, signal: AbortSignal, reader
       triesLeft: b.triesLeft ?? null,
       cardState: b.cardState,
       authentic: b.authentic ?? null,
+      undecodable: [...(b.issuer.undecodable ?? []), ...(b.holder.undecodable ?? [])].flatMap((k) => (READ_BASIC_NAMES[k] === undefined ? [] : [READ_BASIC_NAMES[k]])),
     };
   } finally {
     unlock();

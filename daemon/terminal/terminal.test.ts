@@ -205,10 +205,17 @@ describe('Terminal', () => {
     await insertedAndIdentified(r);
     expect(r.terminal.status().card).toMatchObject({ identified: true, cardState: 'appLocked', triesLeft: null, cardNumberMasked: 'W0****624' });
     const b = await r.terminal.readBasic(new AbortController().signal);
-    expect(b).toMatchObject({ cardState: 'appLocked', triesLeft: null, authentic: null, cardId: '410204D1560000057C2E91A4D35B0862', cardNumber: 'W00000624', region: '410204', expiryDate: '20270831', name: '', socialSecurityNumber: '' });
+    expect(b).toMatchObject({ cardState: 'appLocked', triesLeft: null, authentic: null, cardId: '410204D1560000057C2E91A4D35B0862', cardNumber: 'W00000624', region: '410204', expiryDate: '20270831', name: '', socialSecurityNumber: '', undecodable: [] });
     const res = await r.terminal.runService({ kind: 'verify' }, () => {}, new AbortController().signal);
     expect(res).toMatchObject({ code: 'card.appLocked', outcome: 'refused' });
     expect(r.card.pinTriesLeft).toBe(6);
+  });
+
+  it('ReadBasic of a name with four-byte GB18030 characters (card-rare-name) returns it whole', async () => {
+    const r = await rig({ withCard: 'cards/card-rare-name.json' });
+    await insertedAndIdentified(r);
+    const b = await r.terminal.readBasic(new AbortController().signal);
+    expect(b).toMatchObject({ name: '张𠀾㛃', socialSecurityNumber: '410703199011020627', cardState: 'active', authentic: true, undecodable: [] });
   });
 
   it('a kiosk never runs unblock: the session refuses it by role', async () => {

@@ -151,6 +151,26 @@ describe('an application-locked card (SELECT 9303, docs/domain.md §2)', () => {
   });
 });
 
+describe('names in GB18030 (docs/card-conventions.md "Names")', () => {
+  it('card-rare-name (3.0, EF06 behind EXTERNAL AUTHENTICATE): the four-byte characters 𠀾 and 㛃 come out whole', async () => {
+    const { card, psam } = await rig('card-rare-name', { psam: true });
+    const id = await card.identify(psam);
+    expect(id).toMatchObject({ algorithm: 'SM4', authentic: true, cardState: 'active', triesLeft: 6 });
+    expect(id.holder.name).toBe('张𠀾㛃');
+    expect(id.holder.undecodable).toBeUndefined();
+  });
+
+  it('a name that is not GB18030: the name is empty and named undecodable, the card identifies and VERIFY still works', async () => {
+    // READ RECORD by tag 09 (Le 32): a lead byte with no trail byte.
+    const { card, vcard } = await rig('card-2.0', { answer: (c) => (c === '00B2090020' ? `091E${'D5C581'}${'00'.repeat(27)}9000` : undefined) });
+    const id = await card.identify();
+    expect(id).toMatchObject({ cardState: 'active', triesLeft: 6 });
+    expect(id.holder).toMatchObject({ name: '', undecodable: ['name'], socialSecurityNumber: '411082198503120038', birthDate: '1985-03-12' });
+    expect(await verifyPin(card, Buffer.from('123456'))).toMatchObject({ status: 'answered', sw: 0x9000 });
+    expect(vcard.pinTriesLeft).toBe(6);
+  });
+});
+
 describe('SsseCard.pinState', () => {
   it('SELECTs afresh, then asks the tries (the state after a wrong VERIFY)', async () => {
     const { card, sent } = await rig('card-2.0');

@@ -245,11 +245,14 @@ export class SsseCard {
     return out;
   }
 
-  /** EF05, the card issuer's data (card identification code, card number, dates). */
+  /**
+   * EF05, the card issuer's data (card identification code, card number, dates). A field that
+   * does not decode is '' and named in `undecodable` (apdu/records.ts, lenient decoding).
+   */
   async readIssuer(): Promise<CardIssuerData> {
     await this.ensureSelected();
     const fields = await this.readFile(0xef05, EF05_FIELDS);
-    this.issuerCache = decodeEf05(fields);
+    this.issuerCache = decodeEf05(fields, 'lenient');
     return this.issuerCache;
   }
 
@@ -261,13 +264,15 @@ export class SsseCard {
   }
 
   /**
-   * EF06, the holder's data. On 3.0 cards the card answers 6982 until the terminal has passed
+   * EF06, the holder's data, decoded leniently: a field that does not decode (a name in bytes
+   * that are not GB18030, say) is '' and named in `undecodable`, and the card still identifies.
+   * On 3.0 cards the card answers 6982 until the terminal has passed
    * EXTERNAL AUTHENTICATE with key 0A; with an authenticator we do that and read again.
    */
   async readHolder(auth?: CardAuthenticator): Promise<HolderData> {
     const sel = await this.ensureSelected();
     try {
-      return decodeEf06(await this.readFile(0xef06, EF06_FIELDS));
+      return decodeEf06(await this.readFile(0xef06, EF06_FIELDS), 'lenient');
     } catch (err) {
       if (!(err instanceof SsCardError) || err.context?.sw !== swHex(SW_SECURITY)) throw err;
       if (!auth) {
@@ -278,7 +283,7 @@ export class SsseCard {
         );
       }
       await this.externalAuthenticate(auth, this.opts.ef06AuthKeyId, sel.algorithm);
-      return decodeEf06(await this.readFile(0xef06, EF06_FIELDS));
+      return decodeEf06(await this.readFile(0xef06, EF06_FIELDS), 'lenient');
     }
   }
 
