@@ -114,6 +114,7 @@ const session = setup({
   guards: {
     roleRefuses: ({ context }) => !capabilityOf(context).allowed,
     appLocked: ({ context }) => context.cardState === 'appLocked',
+    expiredRefused: ({ context }) => context.card?.expired === true && context.config.expiredCard === 'refuse',
     activateOnActive: ({ context }) => context.kind === 'activate' && context.cardState !== 'notActivated',
     notActivated: ({ context }) => context.kind !== 'activate' && context.cardState === 'notActivated',
     pinStateRefuses: ({ context }) => pinStateRefusal(context.kind!, context.cardState, context.triesLeft) !== undefined,
@@ -195,6 +196,8 @@ export const sessionMachine = session.createMachine({
               triesLeft: context.triesLeft,
               cardState: context.cardState!,
               authentic: context.card!.authentic,
+              expiryDate: context.card!.expiryDate,
+              expired: context.card!.expired,
             })),
           ],
         },
@@ -229,6 +232,8 @@ export const sessionMachine = session.createMachine({
             { guard: ({ context }) => context.card?.hotlisted === true, target: 'journaling' },
             { guard: 'roleRefuses', target: 'refusing', actions: { type: 'setResult', params: ({ context }) => results.roleNotAllowed(context.kind!, capabilityOf(context).reason) } },
             { guard: 'appLocked', target: 'refusing', actions: { type: 'setResult', params: ({ context }) => results.cardAppLocked(context.kind) } },
+            // Seed 001 line 60 (001_bf9ce8a90a3e7ce5.txt): the card must be 真实有效; docs/config.md session.expiredCard.
+            { guard: 'expiredRefused', target: 'refusing', actions: { type: 'setResult', params: ({ context }) => results.cardExpired(context.kind!, context.card!.expiryDate) } },
             { guard: 'activateOnActive', target: 'refusing', actions: { type: 'setResult', params: () => results.cardAlreadyActive() } },
             { guard: 'notActivated', target: 'refusing', actions: { type: 'setResult', params: ({ context }) => results.cardNotActivated(context.kind!) } },
             { guard: 'pinStateRefuses', target: 'refusing', actions: { type: 'setResult', params: ({ context }) => pinStateRefusal(context.kind!, context.cardState, context.triesLeft)! } },

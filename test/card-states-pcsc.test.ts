@@ -6,7 +6,10 @@
  * - an application-locked card (挂失, SELECT → 9303: docs/domain.md §2): identified appLocked, every
  *   service the counter offers ends card.appLocked and no state-changing command reaches the card;
  * - a holder name with four-byte GB18030 characters (docs/card-conventions.md "Names"): ReadBasic
- *   returns it whole.
+ *   returns it whole;
+ * - a card past its 卡有效期 (card-expired, 2024-04-09): reported expired; refused card.expired by
+ *   default (seed 001 line 60, 001_bf9ce8a90a3e7ce5.txt: 材料真实有效), served with
+ *   session.expiredCard = "report".
  * Run under `flock /tmp/sscard-vpcd.lock` (other suites share the vpcd readers).
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -22,6 +25,8 @@ import { CARD_READER, PSAM_READER, requireStack, settleAfterRemoval } from './he
 
 /** INS of every command that spends a PIN try or changes the card (docs/domain.md §2): VERIFY, CHANGE/RELOAD PIN, PIN UNBLOCK / 3.0 RELOAD, APP BLOCK/UNBLOCK, UPDATE RECORD. */
 const CHANGES_CARD = new Set([0x20, 0x5e, 0x24, 0x1e, 0x18, 0xdc]);
+/** Such commands among `commands` — VERIFY without data (the tries query, ISO 7816-4: spends none) left out. */
+const cardChanging = (commands: Buffer[]): string[] => commands.filter((c) => CHANGES_CARD.has(c[1]!) && !(c[1] === 0x20 && c.length <= 5)).map((c) => c.toString('hex'));
 
 let pcsc: PcscService;
 let psamBridge: VpcdBridge;
@@ -104,7 +109,7 @@ describe('an application-locked card (card-app-locked: SELECT → FCI ‖ 9303)'
       expect(r, kind).toMatchObject({ code: 'card.appLocked', kind, outcome: 'refused' });
       expect(r.nextStep.zh, kind).toContain('补换卡');
     }
-    expect(commands.filter((c) => CHANGES_CARD.has(c[1]!)).map((c) => c.toString('hex'))).toEqual([]);
+    expect(cardChanging(commands)).toEqual([]);
     expect(commands.length).toBeGreaterThan(0);
     expect(card.pinTriesLeft).toBe(6);
     expect(card.toProfile().state).toBe('appLocked');
@@ -119,6 +124,31 @@ describe('a name with four-byte GB18030 characters (card-rare-name, 3.0)', () =>
     const r = await terminal.runService({ kind: 'verify', operatorId: 'op-e2e' }, (e) => {
       if (e.type === 'pin.entryStarted') setImmediate(() => {
         for (const k of '246810') pad.input(k);
+      });
+    }, new AbortController().signal);
+    expect(r).toMatchObject({ code: 'verify.ok', triesLeft: 6 });
+  });
+});
+
+describe('a card past its validity (card-expired: 卡有效期 2024-04-09; seed 001 line 60: 材料真实有效)', () => {
+  it('default session.expiredCard (refuse): ReadBasic and status say expired, verify and reset end card.expired, nothing sent that changes the card', async () => {
+    const { terminal, card, commands } = await counterWith('card-expired');
+    expect(terminal.status().card).toMatchObject({ cardState: 'active', expired: true });
+    expect(await terminal.readBasic(new AbortController().signal)).toMatchObject({ expiryDate: '20240409', expired: true, name: '孙秀英', cardState: 'active' });
+    for (const kind of ['verify', 'reset'] as const) {
+      const r = await terminal.runService({ kind, operatorId: 'op-e2e' }, () => {}, new AbortController().signal);
+      expect(r, kind).toMatchObject({ code: 'card.expired', kind, outcome: 'refused' });
+    }
+    expect(cardChanging(commands)).toEqual([]);
+    expect(card.pinTriesLeft).toBe(6);
+  });
+
+  it('session.expiredCard = "report": reported expired, and the PIN verifies', async () => {
+    const { terminal, pad } = await counterWith('card-expired', { expiredCard: 'report' });
+    expect(await terminal.readBasic(new AbortController().signal)).toMatchObject({ expired: true });
+    const r = await terminal.runService({ kind: 'verify', operatorId: 'op-e2e' }, (e) => {
+      if (e.type === 'pin.entryStarted') setImmediate(() => {
+        for (const k of '123456') pad.input(k);
       });
     }, new AbortController().signal);
     expect(r).toMatchObject({ code: 'verify.ok', triesLeft: 6 });

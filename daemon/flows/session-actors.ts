@@ -61,6 +61,7 @@ import type {
   ReadIdCardOutput,
 } from '../../state/actors.js';
 import { NO_JOURNAL_ROW } from '../../state/actors.js';
+import { isCardExpired, localDate } from '../../state/card-state.js';
 import type { ServiceItem } from '../../state/catalog.js';
 import type { PinPolicyContext } from '../../state/pin-policy.js';
 import { checkPinPolicy } from '../../state/pin-policy.js';
@@ -98,6 +99,8 @@ export interface SessionDeps {
   readonly reload?: ReloadOptions;
   /** Random for INTERNAL AUTHENTICATE (tests). */
   readonly random?: (n: number) => Buffer;
+  /** The clock whose local date decides whether the card is past its 卡有效期 (default Date.now). */
+  readonly now?: () => number;
   /** Where journal trouble that must not stop the session is reported (no card identity in it). */
   readonly logger?: Logger;
 }
@@ -290,6 +293,8 @@ export function sessionImplementations(deps: SessionDeps, vault: PinVault = crea
           socialSecurityNumber: b.holder.socialSecurityNumber,
           name: b.holder.name,
           birthDate: b.holder.birthDate,
+          expiryDate: b.issuer.expiryDate,
+          expired: isCardExpired(b.issuer.expiryDate, localDate((deps.now ?? Date.now)())),
           authentic: b.authentic,
           ...(hotlisted ? { hotlisted: true } : {}),
           ...st,

@@ -57,6 +57,8 @@ export interface TerminalStatusReport {
     readonly specVersion: string | null;
     readonly triesLeft: number | null;
     readonly cardState: string | null;
+    /** Past its 卡有效期 when identified (state/card-state.ts isCardExpired); null when not identified. */
+    readonly expired: boolean | null;
     /** The session machine's state (e.g. "identified", "service.pinEntry"). */
     readonly session: string;
   };
@@ -95,6 +97,8 @@ export interface CardBasicInfo {
   readonly issueDate: string;
   /** YYYYMMDD */
   readonly expiryDate: string;
+  /** Past the expiry date on the terminal's local date (the card is valid through it); null when the card gave no date. */
+  readonly expired: boolean | null;
   readonly terminalId: string;
   readonly deviceId: string;
   readonly triesLeft: number | null;

@@ -7,6 +7,7 @@ import { parseAtr } from '../../apdu/atr.js';
 import { toHex } from '../../apdu/hex.js';
 import { SsseCard } from '../../drivers/card/ssse-card.js';
 import type { Psam } from '../../drivers/psam/psam.js';
+import { isCardExpired, localDate } from '../../state/card-state.js';
 import type { CardSlots } from './card-slots.js';
 import type { CardBasicInfo } from './port.js';
 
@@ -44,6 +45,8 @@ export interface ReadBasicOptions {
   readonly psam: () => Psam | undefined;
   readonly terminalId: string;
   readonly deviceId: string;
+  /** The terminal's clock: its local date decides `expired` (default Date.now). */
+  readonly now?: () => number;
 }
 
 export async function readBasic(o: ReadBasicOptions, signal: AbortSignal, reader?: string): Promise<CardBasicInfo> {
@@ -69,6 +72,7 @@ export async function readBasic(o: ReadBasicOptions, signal: AbortSignal, reader
       specVersion: b.issuer.specVersion,
       issueDate: yyyymmdd(b.issuer.issueDate),
       expiryDate: yyyymmdd(b.issuer.expiryDate),
+      expired: b.issuer.expiryDate === '' ? null : isCardExpired(b.issuer.expiryDate, localDate((o.now ?? Date.now)())),
       terminalId: o.psam()?.terminalNumber ?? o.terminalId,
       deviceId: o.deviceId,
       triesLeft: b.triesLeft ?? null,
