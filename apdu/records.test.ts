@@ -123,8 +123,8 @@ describe('field tables', () => {
     [0xef05, 0x04, 12, 'CN'],
     [0xef05, 0x07, 9, 'AN'],
     [0xef06, 0x08, 18, 'AN'],
-    [0xef06, 0x09, 30, 'GBK'],
-    [0xef06, 0x4e, 20, 'GBK'],
+    [0xef06, 0x09, 30, 'GB18030'],
+    [0xef06, 0x4e, 20, 'GB18030'],
     [0xef06, 0x0b, 1, 'CN'],
     [0xef06, 0x0c, 3, 'CN'],
     [0xef06, 0x0d, 4, 'CN'],
@@ -204,7 +204,7 @@ describe('field codecs: golden bytes', () => {
     ['non-ASCII in AN', 0x07, 'X中'],
     ['letters in CN', 0x0c, '11010A'],
     ['bad date', 0x0d, '2021-02-30'],
-    ['GBK cannot encode', 0x09, '张😀'],
+    ['a lone surrogate (no GB18030 code)', 0x09, '张\ud800'],
     ['GBK too long', 0x4e, '一二三四五六七八九十一'],
     ['short card id', 0x01, '1101'],
   ])('encodeField rejects %s', (_what, tag, text) => {
@@ -343,6 +343,75 @@ describe('EF06', () => {
           expect(decodeEf06(encodeEf06(data))).toEqual(data);
         },
       ),
+    );
+  });
+});
+
+/**
+ * Names in GB18030 (docs/domain.md §1; docs/card-conventions.md "Names"): rare characters of names
+ * exist only as GB18030 four-byte sequences, GBK and GB2312 being its two-byte subset. Golden
+ * bytes from GB 18030-2022's four-byte mapping (the same in GB 18030-2005 for these two):
+ * 㛃 U+36C3 (CJK Extension A) = 82 30 B7 31, 𠀾 U+2003E (Extension B) = 95 32 88 38.
+ */
+describe('EF06 names in GB18030', () => {
+  it('four-byte characters ↔ their golden bytes (09: 张 D5C5, 𠀾 95328838, 㛃 8230B731)', () => {
+    expect(hex(encodeField(0x09, '张𠀾㛃'))).toBe('D5C5' + '95328838' + '8230B731' + '00'.repeat(20));
+    expect(decodeField(0x09, h('D5C5953288388230B731' + '00'.repeat(20)))).toBe('张𠀾㛃');
+    const fields = encodeEf06({ ...holder, name: '张𠀾㛃' });
+    expect(decodeEf06(fields)).toEqual({ ...holder, name: '张𠀾㛃' });
+    expect(decodeEf06(fields, 'lenient')).toEqual({ ...holder, name: '张𠀾㛃' });
+  });
+
+  it('GBK text decodes as before (GBK is GB18030\'s two-byte part)', () => {
+    const name = '买买提·艾力';
+    expect(decodeField(0x09, iconv.encode(name, 'gbk'))).toBe(name);
+  });
+
+  it('a four-byte character the card cut between 09 and 4E decodes from the joined bytes', () => {
+    // 14 two-byte characters (28 bytes) and the first half of 𠀾 fill 09; 4E starts with its second half.
+    const head = '一'.repeat(14);
+    const fields = encodeEf06(holder);
+    fields.set(0x09, Buffer.concat([iconv.encode(head, 'gbk'), h('9532')]));
+    fields.set(0x4e, Buffer.concat([h('8838'), Buffer.alloc(18)]));
+    expect(decodeEf06(fields).name).toBe(`${head}𠀾`);
+  });
+
+  it('a four-byte character crossing 09\'s 30 bytes goes whole into 4E when encoding', () => {
+    const name = '一'.repeat(14) + '𠀾㛃';
+    const fields = encodeEf06({ ...holder, name });
+    expect(hex(fields.get(0x09)!)).toBe(hex(iconv.encode('一'.repeat(14), 'gbk')) + '0000');
+    expect(hex(fields.get(0x4e)!)).toBe('953288388230B731' + '00'.repeat(12));
+    expect(decodeEf06(fields).name).toBe(name);
+  });
+
+  it.each([
+    ['a lead byte without its trail', 'D5C581'],
+    ['a four-byte sequence cut short', 'D5C59532'],
+    ['a four-byte sequence beyond U+10FFFF', 'FE39FE39'],
+    ['a lead byte before 7F, which is no trail byte', 'D5C5FE7F'],
+  ])('invalid bytes (%s): strict decoding throws Input_BadRecord; lenient leaves the name empty and names it, the rest is read', (_what, bytes) => {
+    const fields = encodeEf06(holder);
+    fields.set(0x09, Buffer.concat([h(bytes), Buffer.alloc(30 - bytes.length / 2)]));
+    fields.set(0x4e, Buffer.alloc(20));
+    expect(isSsCardError(caught(() => decodeEf06(fields)), ErrorCode.Input_BadRecord)).toBe(true);
+    expect(decodeEf06(fields, 'lenient')).toEqual({ ...holder, name: '', undecodable: ['name'] });
+  });
+
+  it('lenient EF05: a bad date is empty and named, the card id and number are read', () => {
+    const fields = encodeEf05(issuer);
+    fields.set(0x06, h('20211301'));
+    expect(decodeEf05(fields, 'lenient')).toEqual({ ...issuer, expiryDate: '', undecodable: ['expiryDate'] });
+    expect(isSsCardError(caught(() => decodeEf05(fields)), ErrorCode.Input_BadRecord)).toBe(true);
+  });
+
+  it('property: lenient decoding of any field map never throws', () => {
+    const tags = [0x08, 0x09, 0x4e, 0x0a, 0x0b, 0x0c, 0x0d];
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.constantFrom(...tags), fc.uint8Array({ maxLength: 32 })), { maxLength: 8 }), (entries) => {
+        const d = decodeEf06(new Map(entries), 'lenient');
+        for (const k of d.undecodable ?? []) expect(d[k as keyof HolderData]).toBe('');
+      }),
+      { numRuns: 1000 },
     );
   });
 });

@@ -4,10 +4,11 @@
  * decodes with them and the virtual card writes its records with them.
  *
  * Field encodings: AN (ASCII, right-padded with 00 or 20), CN (compressed numeric: BCD, F-padded
- * right), GBK (00-padded), B (binary, shown as hex).
+ * right), GB18030 (00-padded; docs/domain.md §1 says GBK, which GB18030 contains — and rare
+ * characters in names exist only in GB18030's four-byte form), B (binary, shown as hex).
  */
 import iconv from 'iconv-lite';
-import { ErrorCode, fail } from '../core/errors.js';
+import { ErrorCode, fail, isSsCardError } from '../core/errors.js';
 import { toHex } from './hex.js';
 
 // ---- simple TLV (ISO/IEC 7816-4 §5.2.3: tag 01..FE, length 00..FE or FF + 2 bytes) ----
@@ -74,7 +75,7 @@ export function encodeSimpleTlv(tag: number, value: Uint8Array): Buffer {
 
 // ---- field tables ----
 
-export type FieldEncoding = 'AN' | 'CN' | 'GBK' | 'B';
+export type FieldEncoding = 'AN' | 'CN' | 'GB18030' | 'B';
 export type EfId = 0xef05 | 0xef06;
 
 export interface FieldSpec {
@@ -109,8 +110,8 @@ export const EF05_FIELDS: readonly FieldSpec[] = [
 /** EF06 holder data. */
 export const EF06_FIELDS: readonly FieldSpec[] = [
   { ef: 0xef06, tag: 0x08, record: 1, key: 'socialSecurityNumber', zh: '社会保障号码', en: 'social security number', length: 18, encoding: 'AN' },
-  { ef: 0xef06, tag: 0x09, record: 2, key: 'name', zh: '姓名', en: 'name', length: 30, encoding: 'GBK' },
-  { ef: 0xef06, tag: 0x4e, record: 3, key: 'nameExtension', zh: '姓名扩展', en: 'name extension', length: 20, encoding: 'GBK', unconfirmed: 'record number 3' },
+  { ef: 0xef06, tag: 0x09, record: 2, key: 'name', zh: '姓名', en: 'name', length: 30, encoding: 'GB18030' },
+  { ef: 0xef06, tag: 0x4e, record: 3, key: 'nameExtension', zh: '姓名扩展', en: 'name extension', length: 20, encoding: 'GB18030', unconfirmed: 'record number 3' },
   // 性别: one byte; ASCII code per GB/T 2261.1 ('1', '2') as drivers display it. Encoding UNCONFIRMED.
   { ef: 0xef06, tag: 0x0a, record: 4, key: 'gender', zh: '性别', en: 'gender', length: 1, encoding: 'AN', unconfirmed: 'encoding AN' },
   { ef: 0xef06, tag: 0x0b, record: 5, key: 'nation', zh: '民族', en: 'ethnic group', length: 1, encoding: 'CN' },
@@ -183,10 +184,18 @@ function decodeCn(f: FieldSpec, v: Uint8Array): string {
   return out;
 }
 
-function decodeGbk(f: FieldSpec, v: Uint8Array): string {
+/** WHATWG's gb18030 decoder (ICU), fatal: an invalid sequence throws instead of becoming U+FFFD. */
+const GB18030 = new TextDecoder('gb18030', { fatal: true });
+
+/** GB18030 text (one-, two- and four-byte sequences; GBK and GB2312 are subsets), without its padding. */
+function decodeGb18030(f: FieldSpec, v: Uint8Array): string {
   const s = stripRight(v, [0x00, 0x20, 0xff]);
-  const text = iconv.decode(Buffer.from(s), 'gbk');
-  if (text.includes('\ufffd')) badField(f, '不是有效的 GBK 文本', 'not valid GBK text');
+  let text: string;
+  try {
+    text = GB18030.decode(s);
+  } catch {
+    badField(f, '不是有效的 GB18030（GBK）文本', 'not valid GB18030 (GBK) text');
+  }
   // eslint-disable-next-line no-control-regex
   if (/[\x00-\x1f\x7f]/.test(text)) badField(f, '含有控制字符', 'it contains control characters');
   return text;
@@ -205,7 +214,7 @@ function checkDate(digits: string): string | undefined {
 }
 
 /**
- * Decode one field value by its table entry: AN/GBK trimmed of padding, CN as digits (dates as
+ * Decode one field value by its table entry: AN/GB18030 trimmed of padding, CN as digits (dates as
  * YYYY-MM-DD; an all-zero or F-filled date is ''), B as upper-case hex. Empty value → ''.
  * Malformed input → SsCardError (Input_BadRecord), never another exception.
  */
@@ -219,8 +228,8 @@ export function decodeField(tag: number, value: Uint8Array): string {
   switch (f.encoding) {
     case 'AN':
       return decodeAn(f, value);
-    case 'GBK':
-      return decodeGbk(f, value);
+    case 'GB18030':
+      return decodeGb18030(f, value);
     case 'B':
       if (value.length !== f.length) badField(f, `长度为 ${value.length} 字节，应为 ${f.length} 字节`, `it is ${value.length} bytes long, expected ${f.length}`, { length: value.length });
       return toHex(value);
@@ -239,14 +248,23 @@ function badText(f: FieldSpec, zh: string, en: string): never {
   fail(ErrorCode.Input_BadRecord, `无法写入字段 ${toHex([f.tag])}（${f.zh}）：${zh}`, `Cannot encode field ${toHex([f.tag])} (${f.en}): ${en}`, { tag: f.tag, argument: f.key });
 }
 
-/** GBK bytes of `text`, or an error when a character has no GBK code. */
-function gbkBytes(f: FieldSpec, text: string): Buffer {
-  const bytes = iconv.encode(text, 'gbk');
-  if (iconv.decode(bytes, 'gbk') !== text) badText(f, '含有 GBK 无法表示的字符', 'it contains characters GBK cannot represent');
+/**
+ * GB18030 bytes of `text` (two bytes a common character, four for the rare ones), or an error when
+ * the bytes would not decode back to the same text with the decoder the terminal uses.
+ */
+function gb18030Bytes(f: FieldSpec, text: string): Buffer {
+  const bytes = iconv.encode(text, 'gb18030');
+  let back: string | undefined;
+  try {
+    back = GB18030.decode(bytes);
+  } catch {
+    back = undefined;
+  }
+  if (back !== text) badText(f, '含有 GB18030 无法表示的字符', 'it contains characters GB18030 cannot represent');
   return bytes;
 }
 
-/** Encode `text` into the field's fixed length, padded (AN/GBK with 00, CN with F). Inverse of {@link decodeField}. */
+/** Encode `text` into the field's fixed length, padded (AN/GB18030 with 00, CN with F). Inverse of {@link decodeField}. */
 export function encodeField(tag: number, text: string): Buffer {
   const f = specFor(tag);
   if (typeof text !== 'string') badText(f, '值必须是字符串', 'the value must be a string');
@@ -258,9 +276,9 @@ export function encodeField(tag: number, text: string): Buffer {
       out.write(text, 'latin1');
       return out;
     }
-    case 'GBK': {
-      const bytes = gbkBytes(f, text);
-      if (bytes.length > f.length) badText(f, `GBK 编码后 ${bytes.length} 字节，超过 ${f.length} 字节`, `${bytes.length} GBK bytes exceed ${f.length}`);
+    case 'GB18030': {
+      const bytes = gb18030Bytes(f, text);
+      if (bytes.length > f.length) badText(f, `GB18030 编码后 ${bytes.length} 字节，超过 ${f.length} 字节`, `${bytes.length} GB18030 bytes exceed ${f.length}`);
       const out = Buffer.alloc(f.length);
       bytes.copy(out);
       return out;
@@ -319,6 +337,8 @@ export interface CardIssuerData {
   issueDate: string;
   expiryDate: string;
   cardNumber: string;
+  /** Lenient decoding only: the keys of the fields that could not be decoded (each is ''). Absent when all were. */
+  undecodable?: readonly string[];
 }
 
 export interface HolderData {
@@ -333,6 +353,33 @@ export interface HolderData {
   birthPlace: string;
   /** YYYY-MM-DD. */
   birthDate: string;
+  /** Lenient decoding only: the keys of the fields that could not be decoded (each is ''). Absent when all were. */
+  undecodable?: readonly string[];
+}
+
+/**
+ * How {@link decodeEf05} / {@link decodeEf06} treat a field that does not decode: `strict` throws
+ * (Input_BadRecord); `lenient` makes it '' and lists its key in `undecodable`, so one odd field
+ * never makes a whole card unreadable (the terminal reads with `lenient`).
+ */
+export type DecodeMode = 'strict' | 'lenient';
+
+/** Field decoding in `mode`: a lenient decoder collects the keys of what failed in `bad`. */
+function fieldReader(fields: ReadonlyMap<number, Uint8Array>, mode: DecodeMode, bad: string[]) {
+  return (key: string, decode: () => string): string => {
+    if (mode === 'strict') return decode();
+    try {
+      return decode();
+    } catch (e) {
+      if (!isSsCardError(e, ErrorCode.Input_BadRecord)) throw e;
+      bad.push(key);
+      return '';
+    }
+  };
+}
+
+function withUndecodable<T extends object>(data: T, bad: readonly string[]): T {
+  return bad.length === 0 ? data : { ...data, undecodable: [...bad] };
 }
 
 function field(fields: ReadonlyMap<number, Uint8Array>, tag: number): string {
@@ -344,20 +391,25 @@ function field(fields: ReadonlyMap<number, Uint8Array>, tag: number): string {
  * Decode EF05 values (tag → value, as READ RECORD returned them after {@link parseSimpleTlv}).
  * A missing field decodes as ''. A card identification code whose region is not BCD is an error.
  */
-export function decodeEf05(fields: ReadonlyMap<number, Uint8Array>): CardIssuerData {
+export function decodeEf05(fields: ReadonlyMap<number, Uint8Array>, mode: DecodeMode = 'strict'): CardIssuerData {
   if (!((fields as unknown) instanceof Map)) fail(ErrorCode.Input_BadRecord, 'EF05 字段必须是 Map（标签 → 值）', 'EF05 fields must be a Map (tag → value)');
-  const cardId = field(fields, 0x01);
+  const bad: string[] = [];
+  const read = fieldReader(fields, mode, bad);
+  const cardId = read('cardId', () => field(fields, 0x01));
   const id = fields.get(0x01);
-  return {
-    cardId,
-    regionCode: id === undefined || id.length === 0 ? '' : parseCardId(id).regionCode,
-    cardType: field(fields, 0x02),
-    specVersion: field(fields, 0x03),
-    initOrgCode: field(fields, 0x04),
-    issueDate: field(fields, 0x05),
-    expiryDate: field(fields, 0x06),
-    cardNumber: field(fields, 0x07),
-  };
+  return withUndecodable(
+    {
+      cardId,
+      regionCode: cardId === '' || id === undefined ? '' : read('regionCode', () => parseCardId(id).regionCode),
+      cardType: read('cardType', () => field(fields, 0x02)),
+      specVersion: read('specVersion', () => field(fields, 0x03)),
+      initOrgCode: read('initOrgCode', () => field(fields, 0x04)),
+      issueDate: read('issueDate', () => field(fields, 0x05)),
+      expiryDate: read('expiryDate', () => field(fields, 0x06)),
+      cardNumber: read('cardNumber', () => field(fields, 0x07)),
+    },
+    bad,
+  );
 }
 
 /** Encode EF05 (tag → fixed-length value). `regionCode`, if set, must match the card id. */
@@ -383,46 +435,70 @@ export function encodeEf05(data: CardIssuerData): Map<number, Buffer> {
   ]);
 }
 
-/** Decode EF06 values; name = GBK(09) + GBK(4E) when 4E is present. Missing fields decode as ''. */
-export function decodeEf06(fields: ReadonlyMap<number, Uint8Array>): HolderData {
+/**
+ * The name: tag 09, then 4E (姓名扩展) when present, GB18030. A card that cut a four-byte character
+ * between the two records decodes from the joined bytes (09 without its padding, then 4E).
+ */
+function decodeName(fields: ReadonlyMap<number, Uint8Array>): string {
+  try {
+    return field(fields, 0x09) + field(fields, 0x4e);
+  } catch (e) {
+    const head = fields.get(0x09);
+    const tail = fields.get(0x4e);
+    if (head === undefined || tail === undefined || head.length > 30 || tail.length > 20) throw e;
+    try {
+      return decodeGb18030(specFor(0x09), Buffer.concat([stripRight(head, [0x00]), tail]));
+    } catch {
+      throw e;
+    }
+  }
+}
+
+/** Decode EF06 values; name = 09 + 4E (GB18030) when 4E is present. Missing fields decode as ''. */
+export function decodeEf06(fields: ReadonlyMap<number, Uint8Array>, mode: DecodeMode = 'strict'): HolderData {
   if (!((fields as unknown) instanceof Map)) fail(ErrorCode.Input_BadRecord, 'EF06 字段必须是 Map（标签 → 值）', 'EF06 fields must be a Map (tag → value)');
-  return {
-    socialSecurityNumber: field(fields, 0x08),
-    name: field(fields, 0x09) + field(fields, 0x4e),
-    gender: field(fields, 0x0a),
-    nation: field(fields, 0x0b),
-    birthPlace: field(fields, 0x0c),
-    birthDate: field(fields, 0x0d),
-  };
+  const bad: string[] = [];
+  const read = fieldReader(fields, mode, bad);
+  return withUndecodable(
+    {
+      socialSecurityNumber: read('socialSecurityNumber', () => field(fields, 0x08)),
+      name: read('name', () => decodeName(fields)),
+      gender: read('gender', () => field(fields, 0x0a)),
+      nation: read('nation', () => field(fields, 0x0b)),
+      birthPlace: read('birthPlace', () => field(fields, 0x0c)),
+      birthDate: read('birthDate', () => field(fields, 0x0d)),
+    },
+    bad,
+  );
 }
 
 /**
- * Split a name at a character boundary so the first part fits the 30 bytes of tag 09 (15 GBK
+ * Split a name at a character boundary so the first part fits the 30 bytes of tag 09 (15 GB18030 two-byte
  * characters); the rest goes to tag 4E (20 bytes).
  */
 function splitName(name: string): [string, string] {
   const f09 = specFor(0x09);
   const f4e = specFor(0x4e);
-  gbkBytes(f09, name);
+  gb18030Bytes(f09, name);
   let head = '';
   let bytes = 0;
   const chars = [...name];
   let i = 0;
   for (; i < chars.length; i++) {
-    const n = iconv.encode(chars[i]!, 'gbk').length;
+    const n = iconv.encode(chars[i]!, 'gb18030').length;
     if (bytes + n > f09.length) break;
     bytes += n;
     head += chars[i]!;
   }
   const tail = chars.slice(i).join('');
-  if (iconv.encode(tail, 'gbk').length > f4e.length) {
-    badText(f4e, `姓名过长：GBK 编码后超过 ${f09.length + f4e.length} 字节`, `the name is too long: more than ${f09.length + f4e.length} GBK bytes`);
+  if (iconv.encode(tail, 'gb18030').length > f4e.length) {
+    badText(f4e, `姓名过长：GB18030 编码后超过 ${f09.length + f4e.length} 字节`, `the name is too long: more than ${f09.length + f4e.length} GB18030 bytes`);
   }
   return [head, tail];
 }
 
 /**
- * Encode EF06 (tag → fixed-length value). Names longer than tag 09's 30 bytes (15 GBK characters)
+ * Encode EF06 (tag → fixed-length value). Names longer than tag 09's 30 bytes (15 two-byte characters)
  * spill into 4E; 4E is always present (00-filled when unused), as on 2.0/3.0 cards.
  */
 export function encodeEf06(data: HolderData): Map<number, Buffer> {

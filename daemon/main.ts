@@ -224,7 +224,7 @@ export async function startDaemon(opts: StartOptions): Promise<Daemon> {
       deviceId: cfg.deviceId,
       role: cfg.role,
       services: cfg.services,
-      session: { inactivityMs: cfg.session.inactivityMs, pinEntryMs: cfg.session.pinEntryMs, triesFloor: cfg.session.triesFloor, denyList: cfg.session.denyList },
+      session: { inactivityMs: cfg.session.inactivityMs, pinEntryMs: cfg.session.pinEntryMs, triesFloor: cfg.session.triesFloor, denyList: cfg.session.denyList, expiredCard: cfg.session.expiredCard },
       version,
       simulated,
       pcsc,

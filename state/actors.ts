@@ -42,6 +42,10 @@ export interface CardIdentification extends PinState {
   readonly name: string;
   /** YYYY-MM-DD. */
   readonly birthDate: string;
+  /** 卡有效期 (EF05 tag 06), YYYY-MM-DD; '' when the card gave none. */
+  readonly expiryDate: string;
+  /** Past its validity on the day it was identified (state/card-state.ts isCardExpired). */
+  readonly expired: boolean;
   /** INTERNAL AUTHENTICATE checked by the PSAM; undefined without a PSAM. */
   readonly authentic: boolean | undefined;
   /**

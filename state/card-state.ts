@@ -21,3 +21,32 @@ export const CARD_LIFE_CYCLES: readonly CardLifeCycle[] = Object.freeze(['active
 export function isCardState(x: unknown): x is CardState {
   return typeof x === 'string' && (CARD_STATES as readonly string[]).includes(x);
 }
+
+/**
+ * What the terminal does with a card past its validity (EF05 tag 06 卡有效期, docs/domain.md §1),
+ * docs/config.md `session.expiredCard`:
+ * - `refuse` (default): every service is refused with `card.expired`, the holder is sent to the
+ *   window to replace the card — the materials must be 真实有效 (seed 001 line 60,
+ *   001_bf9ce8a90a3e7ce5.txt: 社会保障卡 原件, 受理标准 材料真实有效);
+ * - `report`: the card is reported expired (identification, ReadBasic) and served as usual, for
+ *   a hall whose issuer keeps cards working past the printed date.
+ */
+export const EXPIRED_CARD_RULES = Object.freeze(['refuse', 'report'] as const);
+export type ExpiredCardRule = (typeof EXPIRED_CARD_RULES)[number];
+export const DEFAULT_EXPIRED_CARD_RULE: ExpiredCardRule = 'refuse';
+
+/** The local calendar date (YYYY-MM-DD) at `now` (Unix ms): the terminal's own day, as the card's dates are. */
+export function localDate(now: number): string {
+  const d = new Date(now);
+  return `${String(d.getFullYear()).padStart(4, '0')}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
+}
+
+/**
+ * Is a card whose 卡有效期 is `expiryDate` (YYYY-MM-DD) past its validity on `today` (YYYY-MM-DD)?
+ * The card is valid through its expiry date (the day itself still counts). No date ('' — the card
+ * gave none or it did not decode): not known to be expired, false.
+ */
+export function isCardExpired(expiryDate: string, today: string): boolean {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(expiryDate) || !/^\d{4}-\d{2}-\d{2}$/.test(today)) return false;
+  return today > expiryDate;
+}

@@ -40,6 +40,7 @@ export type ResultCode =
   | 'card.alreadyActive'
   | 'card.notBlocked'
   | 'card.appLocked'
+  | 'card.expired'
   | 'card.refused'
   | 'card.error'
   | 'card.unreadable'
@@ -91,6 +92,7 @@ const NEXT = {
   afterReset: AFTER_RESET_ADVICE,
   reinsert: bi('请重新插入社保卡：终端会先核对卡片状态，请勿重复办理。', 'Insert the card again: the terminal checks the card first; do not repeat the service until then.'),
   replace: bi('此卡应用已锁定：请持身份证到社保服务窗口办理补换卡或解挂。', 'The card application is locked: take your ID card to a service counter for a replacement or to cancel the loss report.'),
+  renew: bi('请携带社保卡和本人身份证原件到社保服务窗口办理换卡。', 'Take the card and your resident ID card (original) to a social security service counter to have the card replaced.'),
 } as const;
 
 function r(code: ResultCode, kind: ServiceKind | undefined, outcome: ResultOutcome, text: BilingualText, nextStep: BilingualText, extra: Partial<ServiceResult> = {}): ServiceResult {
@@ -166,6 +168,9 @@ export const results = {
   cardAlreadyActive: () => r('card.alreadyActive', 'activate', 'refused', bi('此卡已经启用，无需再次启用。', 'This card is already activated.'), NEXT.none),
   cardNotBlocked: (left: number | undefined) => r('card.notBlocked', 'unblock', 'refused', bi('密码没有锁定，无需解锁。', 'The PIN is not locked; there is nothing to unblock.'), NEXT.none, tries(left)),
   cardAppLocked: (kind: ServiceKind | undefined) => r('card.appLocked', kind, 'refused', bi('此卡应用已锁定（挂失或永久锁定）。', 'The card application is locked (reported lost or permanently locked).'), NEXT.replace),
+  /** Past its 卡有效期 (EF05 tag 06): the materials must be 真实有效 (seed 001 line 60, 001_bf9ce8a90a3e7ce5.txt). */
+  cardExpired: (kind: ServiceKind, expiryDate: string) =>
+    r('card.expired', kind, 'refused', bi(`此社保卡已超过有效期（有效期至 ${expiryDate}），不能办理。`, `This card is past its validity (valid until ${expiryDate}); the service cannot go on.`), NEXT.renew),
   cardRefused: (kind: ServiceKind, text: BilingualText) => r('card.refused', kind, 'refused', text, NEXT.counter),
   cardError: (kind: ServiceKind, sw: number, left: number | undefined) =>
     r('card.error', kind, 'failed', bi(`卡片拒绝了此操作（状态字 ${sw.toString(16).toUpperCase().padStart(4, '0')}）。`, `The card refused the operation (status word ${sw.toString(16).toUpperCase().padStart(4, '0')}).`), NEXT.counter, { sw, ...tries(left) }),

@@ -14,6 +14,7 @@ import type {
   PinSlot,
   PresentedMaterial,
 } from './actors.js';
+import { DEFAULT_EXPIRED_CARD_RULE, type ExpiredCardRule } from './card-state.js';
 import type { ServiceKind, ServiceResult } from './results.js';
 import type { Role } from './roles.js';
 
@@ -41,6 +42,8 @@ export interface SessionConfig {
    * the PSAM must encrypt) are refused at routing with `pinPad.unsupported`. Default `{ plain: true }`.
    */
   readonly pinEntry?: { readonly plain: boolean };
+  /** A card past its validity: refused (`card.expired`, the default) or only reported (docs/config.md `session.expiredCard`). */
+  readonly expiredCard?: ExpiredCardRule;
 }
 
 /** The defaults of docs/config.md `session.*` (inactivityMs, pinEntryMs, triesFloor). */
@@ -100,7 +103,7 @@ export type SessionEvent =
 /** Events a UI can render (docs/api.md "SSCard", events of a flow): no PIN digit in any. */
 export type SessionEmitted =
   | { type: 'card.inserted' }
-  | { type: 'card.identified'; cardNumber: string; name: string; specVersion: string; triesLeft: number | undefined; cardState: CardState; authentic: boolean | undefined }
+  | { type: 'card.identified'; cardNumber: string; name: string; specVersion: string; triesLeft: number | undefined; cardState: CardState; authentic: boolean | undefined; expiryDate: string; expired: boolean }
   | { type: 'service.started'; kind: ServiceKind }
   /** The flow waits for the holder's resident ID card on the ID reader (the service needs it). */
   | { type: 'idCard.requested' }
@@ -150,6 +153,7 @@ export function initialContext(input: SessionConfig): SessionContext {
       denyList: input.denyList ?? [],
       phones: input.phones ?? [],
       pinEntry: { plain: input.pinEntry?.plain ?? true },
+      expiredCard: input.expiredCard ?? DEFAULT_EXPIRED_CARD_RULE,
     },
     card: undefined,
     triesLeft: undefined,

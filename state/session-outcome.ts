@@ -5,7 +5,7 @@
  */
 import { SW_OK } from '../apdu/sw.js';
 import { ErrorCode } from '../core/errors.js';
-import type { ActivationOutput, CardOpOutput, CardState, JournalCompleteInput, PresentedMaterial } from './actors.js';
+import type { ActivationOutput, CardOpOutput, CardRef, CardState, JournalCompleteInput, PresentedMaterial } from './actors.js';
 import { NO_JOURNAL_ROW } from './actors.js';
 import type { ResultOutcome, ServiceKind, ServiceResult } from './results.js';
 import { results } from './results.js';
@@ -131,4 +131,14 @@ export function reasonOf(r: ServiceResult): string {
 
 export function refusalMissing(ctx: SessionContext): PresentedMaterial[] {
   return ctx.result?.missing === undefined ? [] : (ctx.result.missing.filter((m) => m === 'socialSecurityCard' || m === 'residentIdCard'));
+}
+
+/**
+ * The card a refusal is journaled against: none when the card gave no 卡识别码 (an
+ * application-locked card may refuse even EF05, docs/domain.md §2), else its identity as read.
+ */
+export function refusalCard(ctx: SessionContext): { card?: CardRef } {
+  const c = ctx.card;
+  if (c === undefined || c.cardId === '') return {};
+  return { card: { cardId: c.cardId, cardNumber: c.cardNumber, socialSecurityNumber: c.socialSecurityNumber, name: c.name } };
 }

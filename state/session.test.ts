@@ -13,6 +13,8 @@ import { VirtualSsCard } from '../drivers/sim/virtual-card.js';
 import { VirtualPsam } from '../drivers/sim/virtual-psam.js';
 import type { Rig, RigOptions } from '../testing/services-rig.js';
 import { createRig, leakText } from '../testing/services-rig.js';
+import { openTestJournal, tempJournalDir } from '../testing/journal.js';
+import { rmSync } from 'node:fs';
 import { AFTER_RESET_ADVICE } from './catalog.js';
 import type { SessionConfig } from './session.js';
 import type { ServiceKind } from './roles.js';
@@ -37,6 +39,7 @@ interface Setup {
   operatorId?: string;
   autoType?: boolean;
   hook?: (e: SimCommandEvent) => void;
+  journal?: RigOptions['journal'];
 }
 
 async function setup(s: Setup) {
@@ -59,6 +62,7 @@ async function setup(s: Setup) {
     ...(s.operatorId === undefined ? {} : { operatorId: s.operatorId }),
     ...(s.autoType === undefined ? {} : { autoType: s.autoType }),
     ...(s.bankRequests === undefined ? {} : { bankRequests: s.bankRequests }),
+    ...(s.journal === undefined ? {} : { journal: s.journal }),
   });
   rigs.push(rig);
   return { rig, vcard, transport, profile, commands };
@@ -319,5 +323,104 @@ describe('timeouts (fake timers)', () => {
     expect(rig.actor.getSnapshot().context.result?.code).toBe('session.timeout');
     rig.actor.send({ type: 'CARD_REMOVED' });
     expect(rig.actor.getSnapshot().value).toBe('idle');
+  });
+});
+
+/** INS of every command that spends a PIN try or changes the card (docs/domain.md §2): VERIFY, CHANGE/RELOAD PIN, PIN UNBLOCK / 3.0 RELOAD, APP BLOCK/UNBLOCK, UPDATE RECORD. */
+const CHANGES_CARD = new Set([0x20, 0x5e, 0x24, 0x1e, 0x18, 0xdc]);
+/** Such commands among `commands` — VERIFY without data (the tries query, ISO 7816-4: spends none) left out. */
+const cardChanging = (commands: Buffer[]): Buffer[] => commands.filter((c) => CHANGES_CARD.has(c[1]!) && !(c[1] === 0x20 && c.length <= 5));
+
+function journalInTemp() {
+  const dir = tempJournalDir();
+  const journal = openTestJournal(dir, () => Date.now());
+  return { journal, close: () => { journal.close(); rmSync(dir, { recursive: true, force: true }); } };
+}
+
+describe('an application-locked card (挂失, SELECT 9303: docs/domain.md §2; card-app-locked)', () => {
+  // Seed 000 lines 329–331 (000_1700379f35991b5f.txt): after a loss report the holder replaces the
+  // card at the card service window (补换卡) — so every service is refused with that next step.
+  it.each(['verify', 'change', 'reset', 'unblock', 'activate'] as const)('%s at a counter: card.appLocked, no PIN asked, no state-changing command sent', async (kind) => {
+    const j = journalInTemp();
+    try {
+      const { rig, vcard, commands } = await setup({ profile: 'card-app-locked', config: { role: 'counter' }, operatorId: 'op-7', idNumber: 'holder', journal: j.journal });
+      const r = await run(rig, kind, ['123456', '802461', '802461']);
+      expect(r).toMatchObject({ code: 'card.appLocked', kind, outcome: 'refused' });
+      expect(r.nextStep.zh).toContain('补换卡');
+      expect(rig.emitted.find((e) => e.type === 'card.identified')).toMatchObject({ cardState: 'appLocked', triesLeft: undefined });
+      expect(rig.emitted.some((e) => e.type === 'pin.entryStarted')).toBe(false);
+      expect(cardChanging(commands)).toEqual([]);
+      expect(vcard.pinTriesLeft).toBe(6);
+      // The refusal is journaled against the card (its 卡识别码 from EF05), without holder fields it never gave.
+      const rows = j.journal.findByCard('410204D1560000057C2E91A4D35B0862');
+      expect(rows.map((x) => [x.kind, x.outcome, x.reason, x.card?.name ?? null])).toEqual([[kind, 'refused', 'card-app-locked', null]]);
+    } finally {
+      j.close();
+    }
+  });
+
+  it.each(['verify', 'change'] as const)('%s at a kiosk: card.appLocked', async (kind) => {
+    const { rig, commands } = await setup({ profile: 'card-app-locked', config: { role: 'kiosk' } });
+    expect((await run(rig, kind, ['123456', '802461', '802461'])).code).toBe('card.appLocked');
+    expect(cardChanging(commands)).toEqual([]);
+  });
+});
+
+describe('a name the terminal cannot decode (docs/card-conventions.md "Names")', () => {
+  it('the card identifies with an empty name, and verify and change still work and are journaled', async () => {
+    const j = journalInTemp();
+    try {
+      // EF06 tag 09 holds a GB18030 lead byte with no trail byte.
+      const bad = Buffer.concat([Buffer.from('D5C581', 'hex'), Buffer.alloc(27)]);
+      const { rig, vcard, profile } = await setup({ profile: 'card-2.0', change: { recordOverrides: new Map([['EF06', new Map([[0x09, bad]])]]) }, config: { role: 'kiosk' }, journal: j.journal });
+      expect((await run(rig, 'verify', ['123456'])).code).toBe('verify.ok');
+      expect(rig.emitted.find((e) => e.type === 'card.identified')).toMatchObject({ name: '', cardState: 'active' });
+      rig.pins.push('123456', '802461', '802461');
+      rig.actor.send({ type: 'SELECT_SERVICE', kind: 'change' });
+      expect((await rig.settle('done', 'ended')).context.result?.code).toBe('change.ok');
+      expect(vcard.toProfile().pin.toString()).toBe('802461');
+      const rows = j.journal.findByCard(profile.issuer.cardId);
+      expect(rows.map((x) => [x.kind, x.outcome, x.card?.name ?? null])).toEqual([['verify', 'ok', null], ['change', 'ok', null]]);
+    } finally {
+      j.close();
+    }
+  });
+});
+
+/**
+ * A card past its 卡有效期 (EF05 tag 06; card-expired: 2024-04-09). Seed 001 line 60
+ * (001_bf9ce8a90a3e7ce5.txt): the card (原件) must be 材料真实有效 — by default every service is
+ * refused; docs/config.md session.expiredCard = "report" only reports it.
+ */
+describe('an expired card (seed 001 line 60: 材料真实有效; card-expired)', () => {
+  it.each(['verify', 'change'] as const)('%s at a kiosk, default rule: card.expired, no PIN asked, nothing sent that changes the card', async (kind) => {
+    const { rig, vcard, commands } = await setup({ profile: 'card-expired', config: { role: 'kiosk' } });
+    const r = await run(rig, kind, ['123456', '802461', '802461']);
+    expect(r).toMatchObject({ code: 'card.expired', kind, outcome: 'refused' });
+    expect(r.zh).toContain('2024-04-09');
+    expect(r.nextStep.en).toMatch(/replaced/);
+    expect(rig.emitted.find((e) => e.type === 'card.identified')).toMatchObject({ expiryDate: '2024-04-09', expired: true, cardState: 'active' });
+    expect(rig.emitted.some((e) => e.type === 'pin.entryStarted')).toBe(false);
+    expect(cardChanging(commands)).toEqual([]);
+    expect(vcard.pinTriesLeft).toBe(6);
+  });
+
+  it('reset at a counter, default rule: card.expired before the operator and the ID card', async () => {
+    const { rig, commands } = await setup({ profile: 'card-expired', config: { role: 'counter' }, operatorId: 'op-7', idNumber: 'holder' });
+    expect((await run(rig, 'reset', ['802461', '802461'])).code).toBe('card.expired');
+    expect(rig.emitted.some((e) => e.type === 'idCard.requested')).toBe(false);
+    expect(cardChanging(commands)).toEqual([]);
+  });
+
+  it('expiredCard "report": reported expired, served as usual (verify.ok)', async () => {
+    const { rig } = await setup({ profile: 'card-expired', config: { role: 'kiosk', expiredCard: 'report' } });
+    expect((await run(rig, 'verify', ['123456'])).code).toBe('verify.ok');
+    expect(rig.emitted.find((e) => e.type === 'card.identified')).toMatchObject({ expired: true });
+  });
+
+  it('a card within its validity is not expired (card-2.0, 2031-05-19)', async () => {
+    const { rig } = await setup({ profile: 'card-2.0', config: { role: 'kiosk' } });
+    expect((await run(rig, 'verify', ['123456'])).code).toBe('verify.ok');
+    expect(rig.emitted.find((e) => e.type === 'card.identified')).toMatchObject({ expiryDate: '2031-05-19', expired: false });
   });
 });

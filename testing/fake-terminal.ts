@@ -79,11 +79,13 @@ export const FAKE_CARD: CardBasicInfo = Object.freeze({
   specVersion: '3.00',
   issueDate: '20200101',
   expiryDate: '20300101',
+  expired: false,
   terminalId: 'T0001',
   deviceId: 'D0001',
   triesLeft: 6,
   cardState: 'active',
   authentic: true,
+  undecodable: [],
 });
 
 export interface FakeTerminalOptions {
@@ -219,7 +221,7 @@ export class FakeTerminal implements TerminalPort {
     this.emit({
       type: 'session',
       reader: FAKE_READER,
-      event: { type: 'card.identified', cardNumber: c.cardNumber, name: c.name, specVersion: c.specVersion, triesLeft: this.triesLeft, cardState: this.cardState(), authentic: true },
+      event: { type: 'card.identified', cardNumber: c.cardNumber, name: c.name, specVersion: c.specVersion, triesLeft: this.triesLeft, cardState: this.cardState(), authentic: true, expiryDate: `${c.expiryDate.slice(0, 4)}-${c.expiryDate.slice(4, 6)}-${c.expiryDate.slice(6, 8)}`, expired: c.expired === true },
     });
   }
 
@@ -278,6 +280,7 @@ export class FakeTerminal implements TerminalPort {
         specVersion: c?.specVersion ?? null,
         triesLeft: c === null ? null : this.triesLeft,
         cardState: c === null ? null : this.cardState(),
+        expired: c === null ? null : c.expired,
         session: c === null ? 'idle' : this.busy ? 'service' : 'identified',
       },
       psam: { kind: 'sim', name: 'Fake PSAM', connected: true, problem, terminalNumber: '000000000001' },

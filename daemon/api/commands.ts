@@ -129,6 +129,8 @@ export function sessionEvent(e: SessionEmitted): { name: string; payload: Record
           triesLeft: e.triesLeft ?? null,
           cardState: e.cardState,
           authentic: e.authentic ?? null,
+          expiryDate: e.expiryDate,
+          expired: e.expired,
         },
       };
     case 'service.started':
@@ -400,11 +402,13 @@ export const SERVICE_COMMANDS: readonly CommandDef[] = [
         specVersion: i.specVersion,
         issueDate: i.issueDate,
         expiryDate: i.expiryDate,
+        expired: i.expired,
         terminalId: i.terminalId,
         deviceId: i.deviceId,
         triesLeft: i.triesLeft,
         cardState: i.cardState,
         authentic: i.authentic,
+        undecodable: i.undecodable,
       });
     },
   }),

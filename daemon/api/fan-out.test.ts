@@ -35,7 +35,7 @@ describe('unsolicited events', () => {
       const [ins, , ident, dev] = c.unsolicited();
       expect(ins!.payload).toEqual({ reader: FAKE_READER, atr: expect.any(String) });
       expect(ins!.header.requestId).toBeUndefined();
-      expect(ident!.payload).toEqual({ reader: FAKE_READER, cardNumberMasked: 'X0****019', name: '张三', specVersion: '3.00', triesLeft: 6, cardState: 'active', authentic: true });
+      expect(ident!.payload).toEqual({ reader: FAKE_READER, cardNumberMasked: 'X0****019', name: '张三', specVersion: '3.00', triesLeft: 6, cardState: 'active', authentic: true, expiryDate: '2030-01-01', expired: false });
       expect(dev!.payload).toMatchObject({ component: 'pinPad', connected: false, problem: { en: 'the PIN pad is disconnected' }, status: { common: { device: 'online' } } });
       expect(c.frames.join('\n')).not.toContain('410402199001011234');
       expect(c.frames.join('\n')).not.toContain('X00000019');

@@ -179,6 +179,7 @@ const RESULT_CODES: Readonly<Record<string, number | { sw: number }>> = {
   'card.alreadyActive': { sw: C.dataState },
   'card.notBlocked': { sw: C.dataState },
   'card.appLocked': { sw: C.dataState },
+  'card.expired': { sw: C.dataState },
   'card.refused': { sw: C.dataState },
   'activate.pinNotSet': { sw: C.dataState },
   'operation.notSent': { sw: C.noResponse },

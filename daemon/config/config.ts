@@ -12,6 +12,7 @@
  *   follow whether the simulator runs are simulation.ts.
  */
 import path from 'node:path';
+import type { ExpiredCardRule } from '../../state/card-state.js';
 import { parseDenyList } from '../../state/pin-policy.js';
 import { defaultServices, parseOfferedServices } from '../../state/roles.js';
 import type { Role, ServiceKind } from '../../state/roles.js';
@@ -47,6 +48,7 @@ export interface DaemonConfig {
     readonly inactivityMs: number;
     readonly pinEntryMs: number;
     readonly triesFloor: number;
+    readonly expiredCard: ExpiredCardRule;
     readonly denyList: readonly string[];
   };
   readonly readers: {

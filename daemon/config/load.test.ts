@@ -34,7 +34,7 @@ describe('defaults', () => {
       role: 'kiosk',
       services: ['verify', 'change'],
       simulate: 'auto',
-      session: { inactivityMs: 60_000, pinEntryMs: 30_000, triesFloor: 1, denyList: [] },
+      session: { inactivityMs: 60_000, pinEntryMs: 30_000, triesFloor: 1, expiredCard: 'refuse', denyList: [] },
       readers: { transmitTimeoutMs: 15_000 },
       pinPad: { baudRate: 9600, allowTouchscreen: false },
       idReader: { baudRate: 115_200 },

@@ -13,6 +13,7 @@
  */
 import { z } from 'zod';
 import type { BilingualText } from '../../core/text.js';
+import { DEFAULT_EXPIRED_CARD_RULE, EXPIRED_CARD_RULES } from '../../state/card-state.js';
 import { SERVICE_KINDS } from '../../state/roles.js';
 import { HASH_FORMAT_TEXT, isValidHashFormat } from '../auth/passphrase.js';
 
@@ -164,6 +165,11 @@ export const configSchema = z.strictObject({
     inactivityMs: int(1000, 3_600_000, 60_000, 'a card session with no activity for this long is ended'),
     pinEntryMs: int(5000, 300_000, 30_000, 'time the holder has to enter a PIN'),
     triesFloor: int(0, 5, 1, 'at a kiosk, PIN check and change are refused when the card has this many PIN tries left or fewer (the holder is sent to a window)'),
+    expiredCard: oneOf(
+      EXPIRED_CARD_RULES,
+      DEFAULT_EXPIRED_CARD_RULE,
+      'a card past its 卡有效期 (EF05 tag 06; valid through that date, by the terminal\'s local date): "refuse" every service with card.expired (the card must be 真实有效, seed 001 line 60) or only "report" it (identification, ReadBasic, status) and serve it',
+    ),
     denyList: doc(z.array(z.unknown()).default([]), {
       allowed: { zh: '6 位数字字符串的数组', en: 'an array of 6-digit strings' },
       default: '[]',

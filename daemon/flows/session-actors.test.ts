@@ -169,6 +169,20 @@ describe('identifyCard and readPinStatus: the card driver’s identification (Ss
     expect(id).toMatchObject({ cardId: profile.issuer.cardId, cardNumber: profile.issuer.cardNumber, authentic: undefined, triesLeft, cardState });
     await expect(run<PinState>(impl.actors.readPinStatus)).resolves.toEqual({ triesLeft, cardState });
   });
+
+  it.each([
+    ['on the expiry date itself: still valid', '2031-05-19T23:59:00', false],
+    ['the day after: expired', '2031-05-20T00:01:00', true],
+    ['years before', '2026-12-02T12:00:00', false],
+  ])('card-2.0 (卡有效期 2031-05-19) %s', async (_name, at, expired) => {
+    const { impl } = await wiring({ deps: { now: () => new Date(at).getTime() } });
+    await expect(run<CardIdentification>(impl.actors.identifyCard)).resolves.toMatchObject({ expiryDate: '2031-05-19', expired });
+  });
+
+  it('a card with no expiry date (EF05 06 all zero) is not known to be expired', async () => {
+    const { impl } = await wiring({ change: { recordOverrides: new Map([['EF05', new Map([[0x06, Buffer.alloc(4)]])]]) }, deps: { now: () => new Date('2099-01-01T12:00:00').getTime() } });
+    await expect(run<CardIdentification>(impl.actors.identifyCard)).resolves.toMatchObject({ expiryDate: '', expired: false });
+  });
 });
 
 describe('the session’s words are the journal’s', () => {

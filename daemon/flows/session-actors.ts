@@ -36,6 +36,7 @@ import { matchesSocialSecurityNumber } from '../../drivers/idcard/info.js';
 import type { IdCardReader } from '../../drivers/idcard/reader.js';
 import type { PinPad, SecurePinResult } from '../../drivers/pinpad/pinpad.js';
 import type { Journal } from '../journal/journal.js';
+import type { CardIdentity } from '../journal/identity.js';
 import type { OperationRow, ReconcileInput } from '../journal/types.js';
 
 import { catalogServiceItems, shippedCatalog } from './catalog.js';
@@ -44,6 +45,7 @@ import type {
   BankActivationInput,
   CardIdentification,
   CardOpOutput,
+  CardRef,
   CheckNewPinInput,
   CheckNewPinOutput,
   EnterPinInput,
@@ -59,6 +61,7 @@ import type {
   ReadIdCardOutput,
 } from '../../state/actors.js';
 import { NO_JOURNAL_ROW } from '../../state/actors.js';
+import { isCardExpired, localDate } from '../../state/card-state.js';
 import type { ServiceItem } from '../../state/catalog.js';
 import type { PinPolicyContext } from '../../state/pin-policy.js';
 import { checkPinPolicy } from '../../state/pin-policy.js';
@@ -96,6 +99,8 @@ export interface SessionDeps {
   readonly reload?: ReloadOptions;
   /** Random for INTERNAL AUTHENTICATE (tests). */
   readonly random?: (n: number) => Buffer;
+  /** The clock whose local date decides whether the card is past its 卡有效期 (default Date.now). */
+  readonly now?: () => number;
   /** Where journal trouble that must not stop the session is reported (no card identity in it). */
   readonly logger?: Logger;
 }
@@ -191,6 +196,19 @@ function reconcileUnsettled(journal: Journal, cardId: string, st: PinState, log:
   }
 }
 
+/**
+ * The card as the journal keeps it: the fields the card gave. One it did not ('' — a field that
+ * did not decode, or an application-locked card's EF06) is left out, not stored as empty.
+ */
+function journalCard(card: CardRef): CardIdentity {
+  return {
+    cardId: card.cardId,
+    ...(card.cardNumber === '' ? {} : { cardNumber: card.cardNumber }),
+    ...(card.socialSecurityNumber === '' ? {} : { socialSecurityNumber: card.socialSecurityNumber }),
+    ...(card.name === '' ? {} : { name: card.name }),
+  };
+}
+
 /** The actors and the `wipePins` action for `sessionMachine.provide(...)`. */
 export function sessionImplementations(deps: SessionDeps, vault: PinVault = createPinVault()) {
   const random = deps.random ?? ((n: number) => randomBytes(n));
@@ -252,9 +270,13 @@ export function sessionImplementations(deps: SessionDeps, vault: PinVault = crea
         current = deps.card();
         const b = await current.identify(deps.secureModule, random);
         if (b.authentic === false) throw new SsCardError(ErrorCode.Card_NotAuthentic, { zh: '卡片未通过内部认证，可能不是真实的社保卡：请到社保经办机构核验', en: 'the card failed internal authentication and may not be a genuine social security card: have it checked at a social insurance office' });
+        const undecodable = [...(b.issuer.undecodable ?? []), ...(b.holder.undecodable ?? [])];
+        // Which fields, never their bytes or text: the card still identifies, those fields are ''.
+        if (undecodable.length > 0) log.warn('card fields could not be decoded and are left empty', { fields: undecodable });
         const st: PinState = { triesLeft: b.triesLeft, cardState: b.cardState };
         let hotlisted = false;
-        if (deps.journal !== undefined) {
+        // An application-locked card may not even let its EF05 be read: no 卡识别码, nothing to look up.
+        if (deps.journal !== undefined && b.issuer.cardId !== '') {
           reconcileUnsettled(deps.journal, b.issuer.cardId, st, log);
           try {
             hotlisted = deps.journal.isHotlisted(b.issuer.cardId);
@@ -271,6 +293,8 @@ export function sessionImplementations(deps: SessionDeps, vault: PinVault = crea
           socialSecurityNumber: b.holder.socialSecurityNumber,
           name: b.holder.name,
           birthDate: b.holder.birthDate,
+          expiryDate: b.issuer.expiryDate,
+          expired: isCardExpired(b.issuer.expiryDate, localDate((deps.now ?? Date.now)())),
           authentic: b.authentic,
           ...(hotlisted ? { hotlisted: true } : {}),
           ...st,
@@ -395,7 +419,7 @@ export function sessionImplementations(deps: SessionDeps, vault: PinVault = crea
               kind: input.kind,
               role: input.role,
               ...(input.operatorId === undefined ? {} : { operatorId: input.operatorId }),
-              card: input.card,
+              card: journalCard(input.card),
               materials: input.materials,
             }),
           ),
@@ -415,7 +439,8 @@ export function sessionImplementations(deps: SessionDeps, vault: PinVault = crea
             kind: input.kind,
             role: input.role,
             ...(input.operatorId === undefined ? {} : { operatorId: input.operatorId }),
-            ...(input.card === undefined ? {} : { card: input.card }),
+            // Fields the card did not give (''; an application-locked card's EF06) are left out.
+            ...(input.card === undefined ? {} : { card: journalCard(input.card) }),
             materials: input.materials,
             missing: input.missing,
             reason: input.reason,
@@ -436,7 +461,7 @@ export function sessionImplementations(deps: SessionDeps, vault: PinVault = crea
         }
         return Promise.resolve(
           journaled('recording the bank request', (j) =>
-            j.recordBankRequest({ operationId, card: input.card, ...(input.operatorId === undefined ? {} : { operatorId: input.operatorId }) }),
+            j.recordBankRequest({ operationId, card: journalCard(input.card), ...(input.operatorId === undefined ? {} : { operatorId: input.operatorId }) }),
           ),
         );
       }),

@@ -58,6 +58,8 @@ export interface TerminalStatusReport {
     readonly specVersion: string | null;
     readonly triesLeft: number | null;
     readonly cardState: string | null;
+    /** Past its 卡有效期 when identified (state/card-state.ts isCardExpired); null when not identified. */
+    readonly expired: boolean | null;
     /** The session machine's state (e.g. "identified", "service.pinEntry"). */
     readonly session: string;
   };
@@ -96,12 +98,19 @@ export interface CardBasicInfo {
   readonly issueDate: string;
   /** YYYYMMDD */
   readonly expiryDate: string;
+  /** Past the expiry date on the terminal's local date (the card is valid through it); null when the card gave no date. */
+  readonly expired: boolean | null;
   readonly terminalId: string;
   readonly deviceId: string;
   readonly triesLeft: number | null;
   readonly cardState: string;
   /** True / false when the PSAM checked it (INTERNAL AUTHENTICATE), null when it could not. */
   readonly authentic: boolean | null;
+  /**
+   * The fields above the card holds in a form the terminal could not decode (e.g. `["name"]`: not
+   * GB18030); each of them is ''. Empty when every field decoded (docs/card-conventions.md "Names").
+   */
+  readonly undecodable: readonly string[];
 }
 
 /** What happens on the terminal, fanned out to every API client. No PIN digit in any. */

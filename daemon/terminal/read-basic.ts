@@ -7,8 +7,24 @@ import { parseAtr } from '../../apdu/atr.js';
 import { toHex } from '../../apdu/hex.js';
 import { SsseCard } from '../../drivers/card/ssse-card.js';
 import type { Psam } from '../../drivers/psam/psam.js';
+import { isCardExpired, localDate } from '../../state/card-state.js';
 import type { CardSlots } from './card-slots.js';
 import type { CardBasicInfo } from './port.js';
+
+/** The driver's record field names (apdu/records.ts) as ReadBasic names them; fields ReadBasic does not carry are left out. */
+const READ_BASIC_NAMES: Readonly<Record<string, string>> = {
+  regionCode: 'region',
+  socialSecurityNumber: 'socialSecurityNumber',
+  cardNumber: 'cardNumber',
+  cardId: 'cardId',
+  name: 'name',
+  gender: 'sex',
+  nation: 'nation',
+  birthDate: 'birthDate',
+  specVersion: 'specVersion',
+  issueDate: 'issueDate',
+  expiryDate: 'expiryDate',
+};
 
 function yyyymmdd(date: string): string {
   return date.replace(/-/g, '');
@@ -29,6 +45,8 @@ export interface ReadBasicOptions {
   readonly psam: () => Psam | undefined;
   readonly terminalId: string;
   readonly deviceId: string;
+  /** The terminal's clock: its local date decides `expired` (default Date.now). */
+  readonly now?: () => number;
 }
 
 export async function readBasic(o: ReadBasicOptions, signal: AbortSignal, reader?: string): Promise<CardBasicInfo> {
@@ -54,11 +72,13 @@ export async function readBasic(o: ReadBasicOptions, signal: AbortSignal, reader
       specVersion: b.issuer.specVersion,
       issueDate: yyyymmdd(b.issuer.issueDate),
       expiryDate: yyyymmdd(b.issuer.expiryDate),
+      expired: b.issuer.expiryDate === '' ? null : isCardExpired(b.issuer.expiryDate, localDate((o.now ?? Date.now)())),
       terminalId: o.psam()?.terminalNumber ?? o.terminalId,
       deviceId: o.deviceId,
       triesLeft: b.triesLeft ?? null,
       cardState: b.cardState,
       authentic: b.authentic ?? null,
+      undecodable: [...(b.issuer.undecodable ?? []), ...(b.holder.undecodable ?? [])].flatMap((k) => (READ_BASIC_NAMES[k] === undefined ? [] : [READ_BASIC_NAMES[k]])),
     };
   } finally {
     unlock();

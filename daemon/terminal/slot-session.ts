@@ -37,6 +37,8 @@ export interface SlotSessionOptions {
   readonly emit: (e: TerminalEvent) => void;
   /** Called after every service result (the simulator saves the virtual card's state). */
   readonly onResult: ((reader: string, result: ServiceResult) => void) | undefined;
+  /** The terminal's clock: its local date decides whether a card is past its 卡有效期 (default Date.now). */
+  readonly now?: () => number;
 }
 
 function message(e: unknown): string {
@@ -60,6 +62,7 @@ export function startSlotSession(slot: CardSlot, o: SlotSessionOptions): Session
     ...(o.journal === undefined ? {} : { journal: o.journal }),
     catalog: o.catalog,
     logger: o.log,
+    ...(o.now === undefined ? {} : { now: o.now }),
   };
   // Read when used: the PSAM may come and go while the slot lives.
   Object.defineProperty(deps, 'secureModule', { get: o.psam, enumerable: true });
@@ -75,7 +78,7 @@ export function startSlotSession(slot: CardSlot, o: SlotSessionOptions): Session
         o.log.error('result hook failed', { message: message(e) });
       }
     } else if (event.type === 'card.identified') {
-      o.log.info('card identified', { reader: name, card: maskCardNumber(event.cardNumber), spec: event.specVersion, triesLeft: event.triesLeft, state: event.cardState, authentic: event.authentic });
+      o.log.info('card identified', { reader: name, card: maskCardNumber(event.cardNumber), spec: event.specVersion, triesLeft: event.triesLeft, state: event.cardState, authentic: event.authentic, expired: event.expired });
     }
   });
   actor.subscribe({ error: (e) => o.log.error('card session failed', { reader: name, message: message(e) }) });

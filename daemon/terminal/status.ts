@@ -117,6 +117,7 @@ export function status(s: StatusSources): TerminalStatusReport {
       specVersion: identified ? ctx.card.specVersion : null,
       triesLeft: identified ? (ctx.triesLeft ?? null) : null,
       cardState: identified ? (ctx.cardState ?? null) : null,
+      expired: identified ? ctx.card.expired : null,
       session: snap ? stateName(snap.value) : 'none',
     },
     psam: {

@@ -137,7 +137,7 @@ describe('Terminal', () => {
     ]);
     expect(r.events.some((e) => e.type === 'mediaInserted' && e.reader === CARD)).toBe(true);
     const b = await r.terminal.readBasic(new AbortController().signal);
-    expect(b).toMatchObject({ socialSecurityNumber: '411082198503120038', cardNumber: 'X00000019', name: '王志强', specVersion: '2.00', issueDate: '20160520', expiryDate: '20310519', region: '411082', triesLeft: 6, authentic: true, deviceId: 'D-UNIT' });
+    expect(b).toMatchObject({ socialSecurityNumber: '411082198503120038', cardNumber: 'X00000019', name: '王志强', specVersion: '2.00', issueDate: '20160520', expiryDate: '20310519', expired: false, region: '411082', triesLeft: 6, authentic: true, deviceId: 'D-UNIT' });
     expect(b.atrHistorical).toBe('5353432D53494D20322E3030');
   });
 
@@ -198,6 +198,34 @@ describe('Terminal', () => {
     }, new AbortController().signal);
     setTimeout(() => r.insert(), 100);
     await expect(p).resolves.toMatchObject({ code: 'verify.ok' });
+  });
+
+  it('an application-locked card (SELECT 9303) is identified, reported appLocked in status and ReadBasic, and refused card.appLocked', async () => {
+    const r = await rig({ withCard: 'cards/card-app-locked.json' });
+    await insertedAndIdentified(r);
+    expect(r.terminal.status().card).toMatchObject({ identified: true, cardState: 'appLocked', triesLeft: null, cardNumberMasked: 'W0****624' });
+    const b = await r.terminal.readBasic(new AbortController().signal);
+    expect(b).toMatchObject({ cardState: 'appLocked', triesLeft: null, authentic: null, cardId: '410204D1560000057C2E91A4D35B0862', cardNumber: 'W00000624', region: '410204', expiryDate: '20270831', name: '', socialSecurityNumber: '', undecodable: [] });
+    const res = await r.terminal.runService({ kind: 'verify' }, () => {}, new AbortController().signal);
+    expect(res).toMatchObject({ code: 'card.appLocked', outcome: 'refused' });
+    expect(r.card.pinTriesLeft).toBe(6);
+  });
+
+  it('ReadBasic of a name with four-byte GB18030 characters (card-rare-name) returns it whole', async () => {
+    const r = await rig({ withCard: 'cards/card-rare-name.json' });
+    await insertedAndIdentified(r);
+    const b = await r.terminal.readBasic(new AbortController().signal);
+    expect(b).toMatchObject({ name: '张𠀾㛃', socialSecurityNumber: '410703199011020627', cardState: 'active', authentic: true, undecodable: [] });
+  });
+
+  it('an expired card (card-expired, 2024-04-09): status and ReadBasic say expired, a service is refused card.expired', async () => {
+    const r = await rig({ withCard: 'cards/card-expired.json' });
+    await insertedAndIdentified(r);
+    expect(r.terminal.status().card).toMatchObject({ cardState: 'active', expired: true, triesLeft: 6 });
+    expect(await r.terminal.readBasic(new AbortController().signal)).toMatchObject({ expiryDate: '20240409', expired: true, name: '孙秀英' });
+    const res = await r.terminal.runService({ kind: 'verify' }, () => {}, new AbortController().signal);
+    expect(res).toMatchObject({ code: 'card.expired', outcome: 'refused' });
+    expect(r.card.pinTriesLeft).toBe(6);
   });
 
   it('a kiosk never runs unblock: the session refuses it by role', async () => {

@@ -155,6 +155,7 @@ export class Terminal implements TerminalPort {
           log: this.log.flow,
           emit,
           onResult: o.onResult,
+          ...(o.now === undefined ? {} : { now: o.now }),
         }),
       log: this.log.pcsc,
       emit,
@@ -300,7 +301,7 @@ export class Terminal implements TerminalPort {
   }
 
   public readBasic(signal: AbortSignal, reader?: string): Promise<CardBasicInfo> {
-    return readBasic({ slots: this.slots, psam: () => this.psam.psam, terminalId: this.terminalId, deviceId: this.deviceId }, signal, reader);
+    return readBasic({ slots: this.slots, psam: () => this.psam.psam, terminalId: this.terminalId, deviceId: this.deviceId, now: this.statusSources.now }, signal, reader);
   }
 
   public pinEntry(request: PinEntryRequest, onKey: (key: PinKeyReport) => void, signal: AbortSignal): Promise<{ digits: number; completion: 'enter' | 'auto' }> {

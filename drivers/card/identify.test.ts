@@ -116,6 +116,61 @@ describe('SsseCard.identify', () => {
   });
 });
 
+/** INS of the commands that would spend a try, authenticate or change the card (docs/domain.md §2). */
+const NOT_TO_A_LOCKED_CARD = new Set(['20', '24', '5E', '1E', '18', 'DC', '82', '88', '84']);
+
+describe('an application-locked card (SELECT 9303, docs/domain.md §2)', () => {
+  it('card-app-locked: identified as appLocked from EF05 — no EF06, no authentication, no VERIFY', async () => {
+    const { card, sent, psam, vcard } = await rig('card-app-locked', { psam: true });
+    const id = await card.identify(psam);
+    expect(id).toMatchObject({ algorithm: '3DES', cardState: 'appLocked', triesLeft: undefined, authentic: undefined });
+    expect(id.issuer).toMatchObject({ cardId: '410204D1560000057C2E91A4D35B0862', cardNumber: 'W00000624', regionCode: '410204', expiryDate: '2027-08-31' });
+    expect(id.holder).toMatchObject({ socialSecurityNumber: '', name: '' });
+    expect(sent.filter((c) => NOT_TO_A_LOCKED_CARD.has(c.slice(2, 4)))).toEqual([]);
+    expect(sent.some((c) => c.startsWith('00A4020002EF06'))).toBe(false);
+    expect(vcard.pinTriesLeft).toBe(6);
+  });
+
+  it('EF05 refused as well (9303 to READ RECORD): still appLocked, with a blank issuer', async () => {
+    const { card } = await rig('card-app-locked', { answer: (c) => (c.startsWith('00B2') ? '9303' : undefined) });
+    const id = await card.identify();
+    expect(id).toMatchObject({ cardState: 'appLocked', triesLeft: undefined });
+    expect(id.issuer).toMatchObject({ cardId: '', cardNumber: '', expiryDate: '' });
+  });
+
+  it('pinState on a locked card answers appLocked from the SELECT alone', async () => {
+    const { card, sent } = await rig('card-app-locked');
+    await expect(card.pinState()).resolves.toEqual({ triesLeft: undefined, cardState: 'appLocked' });
+    expect(sent).toHaveLength(1);
+    expect(sent[0]).toMatch(SELECT_SSSE);
+  });
+
+  it('a card without the application (6A82 twice) is still not a social security card', async () => {
+    const { card } = await rig('card-2.0', { answer: (c) => (SELECT_SSSE.test(c) || c.startsWith('00A40000023F00') ? '6A82' : undefined) });
+    await expect(card.identify()).rejects.toMatchObject({ code: ErrorCode.Card_NotSsse });
+  });
+});
+
+describe('names in GB18030 (docs/card-conventions.md "Names")', () => {
+  it('card-rare-name (3.0, EF06 behind EXTERNAL AUTHENTICATE): the four-byte characters 𠀾 and 㛃 come out whole', async () => {
+    const { card, psam } = await rig('card-rare-name', { psam: true });
+    const id = await card.identify(psam);
+    expect(id).toMatchObject({ algorithm: 'SM4', authentic: true, cardState: 'active', triesLeft: 6 });
+    expect(id.holder.name).toBe('张𠀾㛃');
+    expect(id.holder.undecodable).toBeUndefined();
+  });
+
+  it('a name that is not GB18030: the name is empty and named undecodable, the card identifies and VERIFY still works', async () => {
+    // READ RECORD by tag 09 (Le 32): a lead byte with no trail byte.
+    const { card, vcard } = await rig('card-2.0', { answer: (c) => (c === '00B2090020' ? `091E${'D5C581'}${'00'.repeat(27)}9000` : undefined) });
+    const id = await card.identify();
+    expect(id).toMatchObject({ cardState: 'active', triesLeft: 6 });
+    expect(id.holder).toMatchObject({ name: '', undecodable: ['name'], socialSecurityNumber: '411082198503120038', birthDate: '1985-03-12' });
+    expect(await verifyPin(card, Buffer.from('123456'))).toMatchObject({ status: 'answered', sw: 0x9000 });
+    expect(vcard.pinTriesLeft).toBe(6);
+  });
+});
+
 describe('SsseCard.pinState', () => {
   it('SELECTs afresh, then asks the tries (the state after a wrong VERIFY)', async () => {
     const { card, sent } = await rig('card-2.0');

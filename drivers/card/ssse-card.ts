@@ -68,6 +68,11 @@ export interface SelectResult {
   readonly algorithm: Algorithm;
   /** False when the application answered 6283 (issued, never activated). */
   readonly activated: boolean;
+  /**
+   * True when the application answered 9303 (APPLICATION BLOCK, e.g. after 挂失): a social
+   * security card in a locked state, not an unreadable card (docs/domain.md §2).
+   */
+  readonly appLocked: boolean;
   readonly fci: Buffer;
 }
 
@@ -78,7 +83,9 @@ export interface PinStatus {
 }
 
 export interface CardBasics {
+  /** EF05. On an application-locked card, what it still answers; fields it refused are ''. */
   readonly issuer: CardIssuerData;
+  /** EF06. On an application-locked card nothing is read: every field is ''. */
   readonly holder: HolderData;
   readonly algorithm: Algorithm;
   readonly activated: boolean;
@@ -109,6 +116,9 @@ const SW_BLOCKED = 0x6983;
 const SW_CONDITIONS = 0x6985;
 /** APPLICATION BLOCK (挂失): the application answers 9303 (docs/domain.md §1). */
 const SW_APP_LOCKED = 0x9303;
+/** The records of a card that would not let them be read (decodeEf05/decodeEf06's '' for a missing field). */
+const BLANK_ISSUER: CardIssuerData = Object.freeze({ cardId: '', regionCode: '', cardType: '', specVersion: '', initOrgCode: '', issueDate: '', expiryDate: '', cardNumber: '' });
+const BLANK_HOLDER: HolderData = Object.freeze({ socialSecurityNumber: '', name: '', gender: '', nation: '', birthPlace: '', birthDate: '' });
 /** Status words that mean "not now: a security state is missing" (ISO 7816-4 §5.1.3). */
 const DENIED_SWS: ReadonlySet<number> = new Set([SW_SECURITY, SW_CONDITIONS]);
 
@@ -200,10 +210,10 @@ export class SsseCard {
     if (r.sw === SW_FILE_NOT_FOUND) {
       throw new SsCardError(ErrorCode.Card_NotSsse, { zh: '这张卡没有社会保障应用（SSSE）：请确认插入的是社会保障卡', en: 'this card has no social security application (SSSE): check that it is a social security card' }, { sw: swHex(r.sw) });
     }
-    if (r.sw !== SW_OK && r.sw !== SW_NOT_ACTIVATED) throw this.cardError(r.sw, { zh: '选择社保应用', en: 'selecting the SSSE application' });
+    if (r.sw !== SW_OK && r.sw !== SW_NOT_ACTIVATED && r.sw !== SW_APP_LOCKED) throw this.cardError(r.sw, { zh: '选择社保应用', en: 'selecting the SSSE application' });
     // The issuer data (EF05) stays cached: an SsseCard lives as long as one card is in the
     // reader, and EF05 is written only at personalisation.
-    this.selected = { algorithm: algorithmFromFci(r.data), activated: r.sw === SW_OK, fci: r.data };
+    this.selected = { algorithm: algorithmFromFci(r.data), activated: r.sw !== SW_NOT_ACTIVATED, appLocked: r.sw === SW_APP_LOCKED, fci: r.data };
     return this.selected;
   }
 
@@ -235,11 +245,14 @@ export class SsseCard {
     return out;
   }
 
-  /** EF05, the card issuer's data (card identification code, card number, dates). */
+  /**
+   * EF05, the card issuer's data (card identification code, card number, dates). A field that
+   * does not decode is '' and named in `undecodable` (apdu/records.ts, lenient decoding).
+   */
   async readIssuer(): Promise<CardIssuerData> {
     await this.ensureSelected();
     const fields = await this.readFile(0xef05, EF05_FIELDS);
-    this.issuerCache = decodeEf05(fields);
+    this.issuerCache = decodeEf05(fields, 'lenient');
     return this.issuerCache;
   }
 
@@ -251,13 +264,15 @@ export class SsseCard {
   }
 
   /**
-   * EF06, the holder's data. On 3.0 cards the card answers 6982 until the terminal has passed
+   * EF06, the holder's data, decoded leniently: a field that does not decode (a name in bytes
+   * that are not GB18030, say) is '' and named in `undecodable`, and the card still identifies.
+   * On 3.0 cards the card answers 6982 until the terminal has passed
    * EXTERNAL AUTHENTICATE with key 0A; with an authenticator we do that and read again.
    */
   async readHolder(auth?: CardAuthenticator): Promise<HolderData> {
     const sel = await this.ensureSelected();
     try {
-      return decodeEf06(await this.readFile(0xef06, EF06_FIELDS));
+      return decodeEf06(await this.readFile(0xef06, EF06_FIELDS), 'lenient');
     } catch (err) {
       if (!(err instanceof SsCardError) || err.context?.sw !== swHex(SW_SECURITY)) throw err;
       if (!auth) {
@@ -268,7 +283,7 @@ export class SsseCard {
         );
       }
       await this.externalAuthenticate(auth, this.opts.ef06AuthKeyId, sel.algorithm);
-      return decodeEf06(await this.readFile(0xef06, EF06_FIELDS));
+      return decodeEf06(await this.readFile(0xef06, EF06_FIELDS), 'lenient');
     }
   }
 
@@ -348,9 +363,17 @@ export class SsseCard {
     return r.status === 'read' ? r.phone : undefined;
   }
 
-  /** Select, EF05, EF06 (with external auth where needed), and with a PSAM the genuineness check. */
+  /**
+   * Select, EF05, EF06 (with external auth where needed), and with a PSAM the genuineness check.
+   *
+   * An application-locked card (SELECT 9303, docs/domain.md §2) is identified too: EF05 is read
+   * as far as the card answers it (a status word or an undecodable record leaves it blank, ''),
+   * EF06 is not asked for, and nothing is authenticated — the card can only be sent to the
+   * window (seed 000 lines 329–331, 000_1700379f35991b5f.txt: 挂失后 补换卡 at the window).
+   */
   async readBasics(auth?: CardAuthenticator, random?: () => Buffer): Promise<CardBasics> {
     const sel = await this.select();
+    if (sel.appLocked) return { issuer: await this.readIssuerOfLockedCard(), holder: { ...BLANK_HOLDER }, algorithm: sel.algorithm, activated: sel.activated, authentic: undefined };
     const issuer = await this.readIssuer();
     let authentic: boolean | undefined;
     if (auth && random) authentic = await this.internalAuthenticate(auth, random());
@@ -358,14 +381,26 @@ export class SsseCard {
     return { issuer, holder, algorithm: sel.algorithm, activated: sel.activated, authentic };
   }
 
+  /** EF05 of an application-locked card: what it answers, blank where it refuses; only a transport failure throws. */
+  private async readIssuerOfLockedCard(): Promise<CardIssuerData> {
+    try {
+      return await this.readIssuer();
+    } catch (e) {
+      if (isSsCardError(e) && (e.context?.['sw'] !== undefined || e.code === ErrorCode.Input_BadRecord || e.code === ErrorCode.Input_BadTlv)) return { ...BLANK_ISSUER };
+      throw e;
+    }
+  }
+
   /**
    * The PIN's tries left and the card's state: SELECT the application afresh (which also drops
    * any security state an earlier command left), then, when it is activated, VERIFY without data
    * (spends no try). Not activated (SELECT 6283): `notActivated`, nothing asked; no tries left
-   * (6983, 63C0): `pinBlocked`; 9303 (APPLICATION BLOCK): `appLocked`. Other status words throw.
+   * (6983, 63C0): `pinBlocked`; 9303 (APPLICATION BLOCK) to the SELECT or to the query:
+   * `appLocked`, and no VERIFY is sent to a card whose SELECT said so. Other status words throw.
    */
   async pinState(): Promise<CardPinState> {
     const sel = await this.select();
+    if (sel.appLocked) return { triesLeft: undefined, cardState: 'appLocked' };
     if (!sel.activated) return { triesLeft: undefined, cardState: 'notActivated' };
     try {
       const st = await this.pinStatus();

@@ -10,7 +10,7 @@ import { cardFactor } from './card-records.js';
 import { cardFixture, psamFixture } from './profile-files.js';
 import { loadPsamProfile } from './psam-profile.js';
 
-const CARDS = ['card-2.0', 'card-3.0', 'card-not-activated', 'card-locked'] as const;
+const CARDS = ['card-2.0', 'card-3.0', 'card-not-activated', 'card-locked', 'card-app-locked', 'card-rare-name', 'card-expired'] as const;
 
 async function json(file: string): Promise<Record<string, unknown>> {
   return JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
