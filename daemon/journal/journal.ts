@@ -218,6 +218,11 @@ export class Journal {
     return this.bank.backlog();
   }
 
+  /** Bank requests by status (cheap: for status displays). */
+  public bankRequestCounts(): Record<BankRequestStatus, number> {
+    return this.bank.counts();
+  }
+
   /** The bank request status of each of these activations that has one. */
   public bankRequestStatusOf(operationIds: readonly string[]): Map<string, BankRequestStatus> {
     return this.bank.statusOfOperations(operationIds);
