@@ -46,6 +46,22 @@ describe('reference platform server', () => {
     expect(central.counts().operations).toBe(0);
   });
 
+  it('records bank requests idempotently on their id (docs/sync-protocol.md "Push bank requests"), and refuses a masked card', async () => {
+    const card = { cardId: '410402D15600000593F973FB1A6CB5A0', cardNumber: 'Y00000327', socialSecurityNumber: '410402199207080047', name: '李晓红', masked: false };
+    const bank = (id: string, c: object = card) => ({ id, operationId: A, terminalId: 'T', operatorId: 'op-7', requestedAt: '2025-01-06T02:03:05.000Z', card: c });
+    const push = { protocol: 1, revision: 2, terminalId: 'T', batchId: 'b1', bankRequests: [bank(B)] };
+    const first = await request('POST', 'v1/bank-requests', push);
+    expect(JSON.parse(first.text)).toEqual({ batchId: 'b1', accepted: [B], duplicates: [], rejected: [] });
+    const again = await request('POST', 'v1/bank-requests', { ...push, batchId: 'b2' });
+    expect(JSON.parse(again.text)).toEqual({ batchId: 'b2', accepted: [], duplicates: [B], rejected: [] });
+    expect(central.counts()).toMatchObject({ bankRequests: 1, bankRequestsReceived: 2, operations: 0 });
+    expect(central.bankRequest(B)).toEqual(bank(B));
+    const masked = await request('POST', 'v1/bank-requests', { ...push, bankRequests: [bank(A, { ...card, masked: true })] });
+    expect((JSON.parse(masked.text) as { rejected: { code: string }[] }).rejected.map((r) => r.code)).toEqual(['invalid']);
+    expect((await request('POST', 'v1/bank-requests', { protocol: 1, terminalId: 'T', batchId: 'b' })).status).toBe(400);
+    expect(JSON.parse((await request('GET', 'v1/health')).text)).toMatchObject({ protocol: 1, revision: 2, bankRequests: 1 });
+  });
+
   it('serves the hotlist in full first, then the net changes since a version', async () => {
     const c1 = '410402D156000005AAAAAAAAAAAAAAAA';
     const c2 = '410402D156000005BBBBBBBBBBBBBBBB';

@@ -2,7 +2,9 @@
  * The reference platform server: a small implementation of docs/sync-protocol.md for tests, demos
  * and benchmarks (`npm run central`). It keeps operations in its own SQLite file, accepts batches
  * idempotently (the operation id is the primary key: a second copy is a "duplicate", never a second
- * row), serves the lost-card hotlist by version, and can be told to fail:
+ * row), records the bank-account activation requests of financial windows the same way (the request
+ * id is the primary key; docs/sync-protocol.md "Push bank requests"), serves the lost-card hotlist by
+ * version, and can be told to fail:
  *
  * - `down`: the listener is closed (connections are refused) — {@link CentralServer.setFault} or
  *   {@link CentralServer.goDown}/{@link CentralServer.comeUp};
@@ -30,7 +32,7 @@ import Database from 'better-sqlite3';
 import { ErrorCode, SsCardError } from '../core/errors.js';
 
 
-import { PROTOCOL_VERSION, checkPushRequest, checkWireOperation } from '../daemon/sync/wire.js';
+import { PROTOCOL_REVISION, PROTOCOL_VERSION, checkBankPushRequest, checkPushRequest, checkWireBankRequest, checkWireOperation } from '../daemon/sync/wire.js';
 import type { HotlistResponse, PushResponse, RejectedOperation } from '../daemon/sync/wire.js';
 
 export const FAULT_MODES = ['none', 'down', 'reset', 'slow', '500', 'malformed', 'partial'] as const;
@@ -42,8 +44,8 @@ export interface Fault {
   readonly times?: number;
   /** `slow`: delay before answering (default 30 s); `down`: come back up after this long (default: stay down). */
   readonly delayMs?: number;
-  /** Which requests: push (default), hotlist, or all. */
-  readonly on?: 'push' | 'hotlist' | 'all';
+  /** Which requests: push (default: operations and bank requests), bank (bank requests only), hotlist, or all. */
+  readonly on?: 'push' | 'bank' | 'hotlist' | 'all';
   /** Chance per matching request, 0..1 (default 1). */
   readonly probability?: number;
 }
@@ -74,6 +76,7 @@ export interface RequestLogEntry {
   readonly path: string;
   readonly status: number;
   readonly fault: FaultMode;
+  /** Operations or bank requests in the push. */
   readonly operations: number;
 }
 
@@ -85,6 +88,10 @@ export interface CentralCounts {
   readonly duplicatesReceived: number;
   readonly requests: number;
   readonly hotlistVersion: number;
+  /** Distinct bank requests held. */
+  readonly bankRequests: number;
+  /** Bank request copies received in total (≥ bankRequests when terminals retried). */
+  readonly bankRequestsReceived: number;
 }
 
 function mulberry32(seed: number): () => number {
@@ -107,6 +114,13 @@ function prepareCentral(db: Database.Database) {
       count: db.prepare('SELECT count(*) AS n, coalesce(sum(copies), 0) AS c FROM operations'),
       ids: db.prepare('SELECT id, copies FROM operations'),
       get: db.prepare('SELECT body FROM operations WHERE id = ?'),
+      bankInsert: db.prepare(
+        'INSERT INTO bank_requests (id, terminal_id, operation_id, batch_id, received_at, body) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING',
+      ),
+      bankCopy: db.prepare('UPDATE bank_requests SET copies = copies + 1 WHERE id = ?'),
+      bankCount: db.prepare('SELECT count(*) AS n, coalesce(sum(copies), 0) AS c FROM bank_requests'),
+      bankIds: db.prepare('SELECT id, copies FROM bank_requests'),
+      bankGet: db.prepare('SELECT body FROM bank_requests WHERE id = ?'),
       hotAdd: db.prepare("INSERT INTO hotlist_changes (card_id, action, at) VALUES (?, ?, ?)"),
       hotVersion: db.prepare('SELECT coalesce(max(version), 0) AS v FROM hotlist_changes'),
       hotSince: db.prepare('SELECT card_id, action FROM hotlist_changes WHERE version > ? ORDER BY version'),
@@ -148,6 +162,10 @@ export class CentralServer {
       CREATE TABLE IF NOT EXISTS hotlist_changes (
         version INTEGER PRIMARY KEY AUTOINCREMENT, card_id TEXT NOT NULL, action TEXT NOT NULL CHECK (action IN ('add', 'remove')), at INTEGER NOT NULL
       );
+      CREATE TABLE IF NOT EXISTS bank_requests (
+        id TEXT PRIMARY KEY, terminal_id TEXT NOT NULL, operation_id TEXT, batch_id TEXT NOT NULL,
+        received_at INTEGER NOT NULL, copies INTEGER NOT NULL DEFAULT 1, body TEXT NOT NULL
+      ) WITHOUT ROWID;
       CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
     `);
     this.st = prepareCentral(this.db);
@@ -243,11 +261,12 @@ export class CentralServer {
     return true;
   }
 
-  private faultFor(kind: 'push' | 'hotlist'): { mode: FaultMode; delayMs: number } {
+  private faultFor(kind: 'push' | 'bank' | 'hotlist'): { mode: FaultMode; delayMs: number } {
     const none = { mode: 'none' as const, delayMs: 0 };
     if (!this.fault) return none;
     const on = this.fault.f.on ?? 'push';
-    if (on !== 'all' && on !== kind) return none;
+    // `push` is both pushes (operations and bank requests); `bank` only the bank requests'.
+    if (on !== 'all' && on !== kind && !(on === 'push' && kind === 'bank')) return none;
     const { mode, delayMs } = this.fault.f;
     return this.takeFault() ? { mode, delayMs: delayMs ?? 30_000 } : none;
   }
@@ -268,13 +287,27 @@ export class CentralServer {
   /** What the platform holds. */
   public counts(): CentralCounts {
     const c = this.st.count.get() as { n: number; c: number };
+    const b = this.st.bankCount.get() as { n: number; c: number };
     return {
       operations: c.n,
       received: c.c,
       duplicatesReceived: c.c - c.n,
       requests: this.requestLog.length,
       hotlistVersion: (this.st.hotVersion.get() as { v: number }).v,
+      bankRequests: b.n,
+      bankRequestsReceived: b.c,
     };
+  }
+
+  /** Every held bank request id with how many copies arrived. */
+  public bankRequestCopies(): Map<string, number> {
+    return new Map((this.st.bankIds.all() as { id: string; copies: number }[]).map((r) => [r.id, r.copies]));
+  }
+
+  /** A held bank request as received (the platform hands it to the bank from here). */
+  public bankRequest(id: string): unknown {
+    const r = this.st.bankGet.get(id) as { body: string } | undefined;
+    return r === undefined ? undefined : (JSON.parse(r.body) as unknown);
   }
 
   /** Every held operation id with how many copies arrived. */
@@ -357,6 +390,41 @@ export class CentralServer {
       }
       return send(200, answer, 'none', n);
     }
+    if (route === 'POST /v1/bank-requests') {
+      const { mode: fault, delayMs } = this.faultFor('bank');
+      if (fault === 'reset') {
+        this.requestLog.push({ at: Date.now(), method: 'POST', path: url.pathname, status: 0, fault, operations: 0 });
+        req.socket.destroy();
+        return;
+      }
+      const raw = await readBody(req);
+      if (raw === undefined) return send(413, { error: 'body too large' });
+      this.opts.capture?.(raw);
+      if (fault === '500') return send(500, { error: 'injected fault' }, fault);
+      let body: unknown;
+      try {
+        body = JSON.parse(raw.toString('utf8')) as unknown;
+      } catch {
+        return send(400, { error: 'body is not JSON' });
+      }
+      const problem = checkBankPushRequest(body);
+      if (problem !== undefined) return send(400, { error: problem });
+      const push = body as { terminalId: string; batchId: string; bankRequests: unknown[] };
+      const answer = this.storeBankRequests(push.terminalId, push.batchId, push.bankRequests);
+      const n = push.bankRequests.length;
+      if (fault === 'malformed') return send(200, '{"accepted": [', fault, n);
+      if (fault === 'slow') {
+        await new Promise((r) => setTimeout(r, delayMs));
+        if (res.destroyed) return;
+        return send(200, answer, fault, n);
+      }
+      if (fault === 'partial') {
+        const all = [...answer.accepted, ...answer.duplicates];
+        const keep = new Set(all.slice(0, Math.floor(all.length / 2)));
+        return send(200, { ...answer, accepted: answer.accepted.filter((i) => keep.has(i)), duplicates: answer.duplicates.filter((i) => keep.has(i)) }, fault, n);
+      }
+      return send(200, answer, 'none', n);
+    }
     if (route === 'GET /v1/hotlist') {
       const { mode: fault, delayMs } = this.faultFor('hotlist');
       if (fault === 'reset') {
@@ -368,7 +436,7 @@ export class CentralServer {
       if (fault === 'slow') await new Promise((r) => setTimeout(r, delayMs));
       return send(200, this.hotlist(url.searchParams.get('since')), fault);
     }
-    if (route === 'GET /v1/health') return send(200, { ok: true, protocol: PROTOCOL_VERSION, ...this.counts() });
+    if (route === 'GET /v1/health') return send(200, { ok: true, protocol: PROTOCOL_VERSION, revision: PROTOCOL_REVISION, ...this.counts() });
     if (this.opts.admin === true && route === 'POST /admin/fault') {
       const raw = await readBody(req);
       try {
@@ -415,6 +483,31 @@ export class CentralServer {
         else {
           this.st.copy.run(o.id);
           duplicates.push(o.id);
+        }
+      }
+    })();
+    return { batchId, accepted, duplicates, rejected };
+  }
+
+  /** Bank requests, idempotent on the request id as operations are on theirs. Nothing of them is logged (they name the holder). */
+  private storeBankRequests(terminalId: string, batchId: string, requests: unknown[]): PushResponse {
+    const accepted: string[] = [];
+    const duplicates: string[] = [];
+    const rejected: RejectedOperation[] = [];
+    const now = Date.now();
+    this.db.transaction(() => {
+      for (const r of requests) {
+        const problem = checkWireBankRequest(r);
+        const id = typeof r === 'object' && r !== null && 'id' in r && typeof r.id === 'string' ? r.id : '';
+        if (problem !== undefined) {
+          rejected.push({ id, code: 'invalid', message: problem });
+          continue;
+        }
+        const b = r as { id: string; operationId: string | null };
+        if (this.st.bankInsert.run(b.id, terminalId, b.operationId, batchId, now, JSON.stringify(r)).changes === 1) accepted.push(b.id);
+        else {
+          this.st.bankCopy.run(b.id);
+          duplicates.push(b.id);
         }
       }
     })();

@@ -4,7 +4,7 @@
  * (POST /admin/fault {"mode":"500","times":3}) — docs/sync-protocol.md lists them.
  *
  *   node dist/scripts/central.js [--host 127.0.0.1] [--port 8470] [--db var/central.sqlite]
- *     [--fail down|reset|slow|500|malformed|partial] [--fail-times N] [--fail-on push|hotlist|all]
+ *     [--fail down|reset|slow|500|malformed|partial] [--fail-times N] [--fail-on push|bank|hotlist|all]
  *     [--fail-probability P] [--slow-ms MS (slow: answer delay; down: back up after)] [--hotlist-add CARD_ID]… [--service-items CODE,CODE]
  *     [--tls-cert FILE --tls-key FILE [--tls-ca FILE --require-client-cert]] [--no-admin]
  */
@@ -82,7 +82,7 @@ try {
   if (values.fail !== undefined) {
     if (!(FAULT_MODES as readonly string[]).includes(values.fail)) usage(`--fail 应为 / must be one of ${FAULT_MODES.join(', ')}`);
     const on = values['fail-on'];
-    if (on !== undefined && on !== 'push' && on !== 'hotlist' && on !== 'all') usage('--fail-on 应为 / must be push, hotlist or all');
+    if (on !== undefined && on !== 'push' && on !== 'bank' && on !== 'hotlist' && on !== 'all') usage('--fail-on 应为 / must be push, bank, hotlist or all');
     const fault: Fault = {
       mode: values.fail as FaultMode,
       ...(values['fail-times'] !== undefined ? { times: Number(values['fail-times']) } : {}),

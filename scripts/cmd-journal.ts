@@ -241,6 +241,7 @@ export function statsCommand(opts: JournalFileOptions): number {
       `待上传 backlog           ${s.backlog}${s.oldestUnsyncedAt === null ? '' : `，最早 oldest ${iso(s.oldestUnsyncedAt)}`}`,
       `上次成功 last success    ${sync.lastSuccessAt === null ? '-' : iso(sync.lastSuccessAt)}`,
       `上次错误 last error      ${sync.lastError === null ? '-' : `${iso(sync.lastError.at)} E${sync.lastError.code} ${sync.lastError.zh}`}`,
+      `银行申请 bank requests   待发送 pending ${s.bankRequests.pending}${s.oldestPendingBankRequestAt === null ? '' : `，最早 oldest ${iso(s.oldestPendingBankRequestAt)}`}，已发送 sent ${s.bankRequests.sent}`,
       `挂失名单 hotlist         ${s.hotlistSize} 张 cards, version ${s.hotlistVersion ?? '-'}`,
       `审计记录 audit           ${s.auditCount}（仅本机，不上传 local only, not synced）`,
     ];

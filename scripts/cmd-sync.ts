@@ -121,7 +121,8 @@ export async function syncCommand(opts: SyncCommandOptions): Promise<number> {
     }
     if (opts.hotlist !== false) hotlist = await worker.pullHotlist();
     const status = worker.status();
-    const refused = report.rejected.length > 0;
+    // Bank requests the platform refused (kept pending) or could not take fail the run too.
+    const refused = report.rejected.length > 0 || report.bankRequests.rejected.length > 0 || !report.bankRequests.supported;
     if (opts.json) {
       process.stdout.write(`${JSON.stringify({ report, hotlist: hotlist ?? null, status }, null, 2)}\n`);
     } else {
@@ -129,11 +130,23 @@ export async function syncCommand(opts: SyncCommandOptions): Promise<number> {
         `已上传 ${report.accepted + report.duplicates} 条（新 ${report.accepted}，平台已有 ${report.duplicates}），${report.requests} 次请求；待上传 ${report.remaining}\n` +
           `uploaded ${report.accepted + report.duplicates} (${report.accepted} new, ${report.duplicates} already held) in ${report.requests} requests; ${report.remaining} waiting\n`,
       );
+      const b = report.bankRequests;
+      if (b.sent > 0 || b.remaining > 0) {
+        process.stdout.write(
+          `银行账户激活申请：已送达平台 ${b.acknowledged}，待发送 ${b.remaining}${b.supported ? '' : '（平台不接收）'}\n` +
+            `bank requests: ${b.acknowledged} acknowledged by the platform, ${b.remaining} pending${b.supported ? '' : ' (the platform does not take them)'}\n`,
+        );
+      }
       if (hotlist) process.stdout.write(`挂失名单 hotlist: version ${hotlist.version}${hotlist.full ? '（全量 full）' : ''}, +${hotlist.added} -${hotlist.removed}\n`);
-      if (refused) {
+      if (report.rejected.length > 0) {
         process.stderr.write(`错误 E${ErrorCode.Sync_Refused}：平台拒收 ${report.rejected.length} 条记录（标记为 rejected，不会删除）；请用 sscard journal list --sync rejected 查看并联系平台\n`);
         process.stderr.write(`Error E${ErrorCode.Sync_Refused}: the platform refused ${report.rejected.length} records (kept as rejected, never purged); see sscard journal list --sync rejected and contact the platform\n`);
         for (const r of report.rejected.slice(0, 10)) process.stderr.write(`  ${r.id}  ${r.code}  ${r.message}\n`);
+      }
+      if (b.rejected.length > 0 || !b.supported) {
+        const e = status.lastError;
+        if (e !== null) process.stderr.write(`错误 E${e.code}：${e.zh}\nError E${e.code}: ${e.en}\n`);
+        for (const r of b.rejected.slice(0, 10)) process.stderr.write(`  ${r.id}  ${r.code}  ${r.message}\n`);
       }
     }
     return refused ? EXIT_FAILED : 0;
@@ -155,6 +168,7 @@ function printStatus(s: ReturnType<typeof readSyncStatus>): void {
     [
       `待上传 backlog           ${s.backlog}${s.oldestUnsyncedAt === null ? '' : `，最早 oldest ${iso(s.oldestUnsyncedAt)}`}`,
       `平台拒收 rejected        ${s.rejected}`,
+      `银行申请 bank requests   待发送 pending ${s.bankRequests.pending}${s.bankRequests.oldestPendingAt === null ? '' : `，最早 oldest ${iso(s.bankRequests.oldestPendingAt)}`}，已发送 sent ${s.bankRequests.sent}`,
       `上次成功 last success    ${iso(s.lastSuccessAt)}`,
       `上次错误 last error      ${s.lastError === null ? '-' : `${iso(s.lastError.at)} E${s.lastError.code} ${oneLine(s.lastError)}`}`,
       `挂失名单 hotlist version ${s.hotlistVersion ?? '-'} (${iso(s.lastHotlistAt)})`,

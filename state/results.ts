@@ -151,6 +151,19 @@ export const results = {
       ),
       bi('请到配有可设置密码的密码键盘的社保服务窗口办理。', 'Go to a social security service counter whose PIN pad can set a new PIN.'),
     ),
+  /**
+   * An activation at a financial window whose bank-account request is recorded (seed 000,
+   * 000_1700379f35991b5f.txt lines 64–66: 金融窗口可以办理银行账户激活): durable in the journal, it goes
+   * to the bank via the provincial platform with the sync (docs/sync-protocol.md "Push bank
+   * requests") — queued, not at the bank yet, so the text says no more than that.
+   */
+  bankRecorded: (done: ServiceResult): ServiceResult => {
+    const text = bi(
+      '金融窗口可以办理银行账户激活：银行账户激活申请已登记，将经省级平台转送银行办理（排队发送中）。',
+      'A financial window can activate the bank account: the bank-account activation request is recorded and will be sent to the bank via the provincial platform (queued).',
+    );
+    return { ...done, bank: { ...text, attempted: true, recorded: true } };
+  },
   /** An activation whose bank-account request could not be recorded: the operator submits it by hand. */
   bankNotRecorded: (done: ServiceResult): ServiceResult => {
     const text = bi('银行账户激活申请未能登记，请经办人员另行提交银行办理。', 'The bank-account activation request could not be recorded: the operator must submit it to the bank separately.');

@@ -135,5 +135,8 @@ describe('seed 000 行使内容 2 (lines 60–66): 非金融窗口无法办理�
     expect(r.attempted).toBe(attempted);
     expect(r.zh).toMatch(zh);
     expect(r.en).toMatch(attempted ? /separate request/ : /financial window/);
+    // What is attempted: never that the request reached the bank (state/results.ts words what happened).
+    expect(r.zh).not.toMatch(/已.*提交银行/);
+    expect(r.en).not.toMatch(/has been sent|submitted/);
   });
 });

@@ -219,8 +219,10 @@ export function bankAccountActivation(role: Role): { attempted: boolean; zh: str
   return role === 'financial-counter'
     ? {
         attempted: true,
-        zh: '金融窗口可以办理银行账户激活：已作为单独的申请提交银行办理',
-        en: 'A financial window can activate the bank account: it has been sent to the bank as a separate request',
+        // What is attempted, not what happened: the session replaces it by what did (state/results.ts
+        // bankRecorded, bankNotRecorded) once the request is recorded or could not be.
+        zh: '金融窗口可以办理银行账户激活：另行登记为给银行的单独申请',
+        en: 'A financial window can activate the bank account: as a separate request for the bank',
       }
     : {
         attempted: false,

@@ -249,6 +249,9 @@ describe('unblock and activate', () => {
     const { rig } = await setup({ profile: 'card-not-activated', config: { role: 'financial-counter' }, idNumber: 'holder', operatorId: 'op-1' });
     const r = await run(rig, 'activate', ['802461', '802461']);
     expect(r.bank).toMatchObject({ attempted: true, recorded: true });
+    // Seed 000 (000_1700379f35991b5f.txt) lines 64–66: recorded, to the bank via the platform (queued) — not "submitted".
+    expect(r.bank?.zh).toContain('银行账户激活申请已登记，将经省级平台转送银行办理（排队发送中）');
+    expect(r.bank?.en).toContain('will be sent to the bank via the provincial platform (queued)');
     expect(rig.bank).toHaveLength(1);
     expect(rig.bank[0]).toMatchObject({ operatorId: 'op-1', card: { cardNumber: rig.actor.getSnapshot().context.card!.cardNumber } });
     expect(rig.bank[0]!.operationId).toBeUndefined();

@@ -432,7 +432,7 @@ export const sessionMachine = session.createMachine({
             }),
             onDone: {
               target: 'finish',
-              actions: { type: 'setResult', params: ({ context }) => ({ ...context.result!, bank: { ...context.result!.bank!, recorded: true } }) },
+              actions: { type: 'setResult', params: ({ context }) => results.bankRecorded(context.result!) },
             },
             onError: { target: 'finish', actions: { type: 'setResult', params: ({ context }) => results.bankNotRecorded(context.result!) } },
           },

@@ -19,7 +19,7 @@
  * the screen (injected, so this context bypasses the page's CSP, as test/web-a11y.test.ts does; a
  * first page in a context that keeps the CSP checks that the counter's bundle runs under it), no PIN in the DOM, the storage, the console or any frame the page sent (and no
  * Keyboard.TouchKey from the page at all). Then a financial counter (another daemon, role
- * financial-counter): an activation also sends the bank-account request (seed 000 行使内容 2).
+ * financial-counter): an activation also records the bank-account request for the bank (seed 000 行使内容 2).
  * Screenshots in var/test-output/web/counter-*.png.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -382,7 +382,7 @@ describe('at a financial counter (金融窗口)', () => {
     await simControl(daemon, 'idcard', fixture('idcards/id-card-not-activated.json'));
   }, 120_000);
 
-  it('activation also sends the bank-account request, and the result says so', async () => {
+  it('activation also records the bank-account request, and the result says it goes to the bank via the platform', async () => {
     const page = await openCounter();
     await login(page);
     await page.locator('[data-screen="desk"]').waitFor();
@@ -395,7 +395,8 @@ describe('at a financial counter (金融窗口)', () => {
     await holderTypes(page, /再次输入新密码/, NEW_PIN);
     await page.locator('[data-screen="result"]').waitFor({ timeout: 30_000 });
     expect(await page.getByTestId('result-code').innerText()).toContain('activate.ok');
-    expect(await page.getByTestId('bank').innerText()).toContain('金融窗口可以办理银行账户激活：已作为单独的申请提交银行办理');
+    // Seed 000 (000_1700379f35991b5f.txt) lines 64–66: recorded here, to the bank via the platform — not "submitted to the bank".
+    expect(await page.getByTestId('bank').innerText()).toContain('金融窗口可以办理银行账户激活：银行账户激活申请已登记，将经省级平台转送银行办理（排队发送中）');
     await axe(page, 'financial-result');
     await shot(page, 'financial-activate-ok');
     await expectNoPin(page);

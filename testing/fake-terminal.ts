@@ -289,6 +289,7 @@ export class FakeTerminal implements TerminalPort {
       journal: { open: true, pending: 0, unsynced: 0, rows: 0 },
       sync: { enabled: false, lastSuccessAt: null, lastError: null, backlog: 0 },
       hotlist: { version: null, updatedAt: null, entries: 0 },
+      bankRequests: { pending: 0, sent: 0, oldestPendingAt: null, oldestPendingAgeMs: null },
     };
   }
 
@@ -435,6 +436,7 @@ export class FakeTerminal implements TerminalPort {
       cardNumberMasked: this.card === null ? null : maskCardNumber(this.card.cardNumber),
       syncState: 'unsynced',
       operatorId: request.operatorId ?? null,
+      bankRequest: null,
     });
   }
 

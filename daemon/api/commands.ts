@@ -106,7 +106,7 @@ export function resultPayload(r: ServiceResult): Record<string, unknown> {
   if (r.sw !== undefined) out['sw'] = hex4(r.sw);
   if (r.violations !== undefined) out['violations'] = [...r.violations];
   if (r.missing !== undefined) out['missing'] = [...r.missing];
-  if (r.bank !== undefined) out['bank'] = { zh: r.bank.zh, en: r.bank.en, attempted: r.bank.attempted };
+  if (r.bank !== undefined) out['bank'] = { zh: r.bank.zh, en: r.bank.en, attempted: r.bank.attempted, ...(r.bank.recorded === undefined ? {} : { recorded: r.bank.recorded }) };
   if (r.operationId !== undefined) out['operationId'] = r.operationId;
   return out;
 }

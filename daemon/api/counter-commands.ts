@@ -64,6 +64,7 @@ export const COUNTER_COMMANDS: readonly CommandDef[] = [
             synced: r.syncState === 'synced',
             syncState: r.syncState,
             operatorId: r.operatorId,
+            bankRequest: r.bankRequest,
           })),
         },
       });

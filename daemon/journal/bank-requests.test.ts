@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../core/errors.js';
-import { ACTIVATION_ITEM, BEGIN, CARD, OTHER, expectCode, journalHarness } from '../../testing/journal.js';
+import { ACTIVATION_ITEM, BEGIN, CARD, OTHER, T0, expectCode, journalHarness } from '../../testing/journal.js';
 import type { Journal } from './journal.js';
 import type { BeginInput } from './types.js';
 
@@ -85,5 +85,84 @@ describe('Journal: bank-account activation requests (financial window)', () => {
     expect(j.getBankRequest(rb)).toMatchObject({ status: 'pending', operationId: null });
     expect(j.revealBankRequest(rb)).toEqual(CARD);
     j.close();
+  });
+});
+
+describe('Journal: bank requests on their way to the platform (docs/sync-protocol.md "Push bank requests")', () => {
+  // Seed 000 (docs/service-items/000_1700379f35991b5f.txt) lines 64–66: 金融窗口可以办理银行账户激活 — the
+  // request recorded at the financial window goes to the bank by the provincial platform.
+  const ACTIVATE: BeginInput = { serviceItem: ACTIVATION_ITEM, kind: 'activate', role: 'financial-counter', operatorId: 'op-7', card: CARD, materials: ['socialSecurityCard', 'residentIdCard'] };
+  const requested = (j: Journal, card = CARD): string => {
+    const op = j.beginOperation({ ...ACTIVATE, card });
+    j.completeOperation(op, { outcome: 'ok' });
+    return j.recordBankRequest({ operationId: op, card, operatorId: 'op-7' });
+  };
+
+  it('pages pending requests oldest first with the identity in full; only an acknowledgement (markBankRequestSent) makes one sent', () => {
+    const j = open();
+    const a = requested(j);
+    h.t += 1000;
+    const b = requested(j, OTHER);
+    expect(j.bankBacklog()).toEqual({ count: 2, oldestCreatedAt: T0 });
+    expect(j.stats().oldestPendingBankRequestAt).toBe(T0);
+    const page = j.pendingBankRequests(0, 10);
+    expect(page.map((p) => p.row.id)).toEqual([a, b]);
+    expect(page.map((p) => p.identity)).toEqual([CARD, OTHER]);
+    expect(j.pendingBankRequests(page[0]!.row.seq, 10).map((p) => p.row.id)).toEqual([b]);
+    expect(j.pendingBankRequests(0, 1).map((p) => p.row.id)).toEqual([a]);
+    // Paging (reading for a send) changes nothing: still pending until acknowledged.
+    expect(j.stats().bankRequests).toEqual({ pending: 2, sent: 0 });
+    h.t += 500;
+    expect(j.markBankRequestSent(a)).toBe(true);
+    expect(j.getBankRequest(a)).toMatchObject({ status: 'sent', sentAt: T0 + 1500 });
+    expect(j.pendingBankRequests(0, 10).map((p) => p.row.id)).toEqual([b]);
+    expect(j.bankBacklog()).toEqual({ count: 1, oldestCreatedAt: T0 + 1000 });
+    j.close();
+  });
+
+  it('an acknowledgement repeated (a resend the platform held already) changes nothing: sent once, its time kept', () => {
+    const j = open();
+    const a = requested(j);
+    expect(j.markBankRequestSent(a)).toBe(true);
+    const first = j.getBankRequest(a);
+    h.t += 60_000;
+    expect(j.markBankRequestSent(a)).toBe(false);
+    expect(j.getBankRequest(a)).toEqual(first);
+    expect(j.stats().bankRequests).toEqual({ pending: 0, sent: 1 });
+    expect(j.bankBacklog()).toEqual({ count: 0, oldestCreatedAt: null });
+    expect(j.pendingBankRequests(0, 10)).toEqual([]);
+    expectCode(() => j.markBankRequestSent('0190f3a0-0000-7000-8000-000000000000'), ErrorCode.Journal_NotFound);
+    j.close();
+  });
+
+  it('a pending request survives a restart (durable once recorded) and is still sent after it', () => {
+    let j = open();
+    const a = requested(j);
+    j.close();
+    j = open();
+    expect(j.pendingBankRequests(0, 10).map((p) => [p.row.id, p.identity])).toEqual([[a, CARD]]);
+    expect(j.markBankRequestSent(a)).toBe(true);
+    j.close();
+  });
+
+  it('names the request state of each activation that has one', () => {
+    const j = open();
+    const a = requested(j);
+    const op = j.getBankRequest(a).operationId!;
+    const plain = j.beginOperation(BEGIN);
+    expect([...j.bankRequestStatusOf([op, plain])]).toEqual([[op, 'pending']]);
+    j.markBankRequestSent(a);
+    expect(j.bankRequestStatusOf([op]).get(op)).toBe('sent');
+    j.close();
+  });
+
+  it('a read-only journal cannot mark a request sent, nor one without its key page it', () => {
+    const j = open();
+    const a = requested(j);
+    j.close();
+    const ro = open({ readOnly: true, keyFile: undefined });
+    expectCode(() => ro.markBankRequestSent(a), ErrorCode.Internal);
+    expectCode(() => ro.pendingBankRequests(0, 10), ErrorCode.Journal_KeyFile);
+    ro.close();
   });
 });

@@ -44,6 +44,12 @@ function toBankRow(r: DbBankRow): BankRequestRow {
   };
 }
 
+/** A pending request with its card identity decrypted, for the sync worker. */
+export interface BankRequestWithIdentity {
+  readonly row: BankRequestRow;
+  readonly identity: CardIdentity;
+}
+
 /** What a bank request needs to know of its activation. */
 interface ActivationRow {
   id: string;
@@ -134,11 +140,53 @@ export class BankRequests {
     return keys.open(r.identity, r.id);
   }
 
-  /** The request was handed to the bank: `sent` (once; false when it was not pending). */
+  /**
+   * Pending requests after `afterSeq`, oldest first, at most `limit`, each with its card identity
+   * decrypted: what the sync worker carries to the platform (docs/sync-protocol.md "Push bank
+   * requests"; the bank needs the card and holder in full). Needs the key file.
+   */
+  public pendingPage(afterSeq: number, limit: number): BankRequestWithIdentity[] {
+    checkInt('afterSeq', afterSeq, 0, Number.MAX_SAFE_INTEGER);
+    checkInt('limit', limit, 1, 1_000_000);
+    const rows = this.st.pendingPage.all(afterSeq, limit) as DbBankRow[];
+    if (rows.length === 0) return [];
+    const keys = this.store.requireKeys({ zh: '向平台发送银行账户激活申请', en: 'sending bank requests to the platform' });
+    return rows.map((r) => {
+      if (r.key_id !== keys.keyId) {
+        throw new SsCardError(
+          ErrorCode.Journal_KeyMismatch,
+          { zh: `银行申请 ${r.id} 用另一把密钥（${r.key_id}）加密；请使用该日志的密钥文件`, en: `bank request ${r.id} was encrypted under another key (${r.key_id}); use this journal's key file` },
+          { id: r.id },
+        );
+      }
+      return { row: toBankRow(r), identity: keys.open(r.identity, r.id) };
+    });
+  }
+
+  /**
+   * The request was handed on — the platform acknowledged it (docs/sync-protocol.md "Push bank
+   * requests"): `sent` (once; false when it was not pending).
+   */
   public markSent(id: string): boolean {
     this.store.requireWritable();
     this.raw(id);
     return this.st.markSent.run(this.store.now(), id).changes === 1;
+  }
+
+  /** Pending requests: how many, and when the oldest was recorded (cheap: for status displays). */
+  public backlog(): { count: number; oldestCreatedAt: number | null } {
+    const r = this.st.backlog.get() as { n: number; oldest: number | null };
+    return { count: r.n, oldestCreatedAt: r.oldest };
+  }
+
+  /** The request status of each of these activations that has one (SSCard.Operations shows it). */
+  public statusOfOperations(operationIds: readonly string[]): Map<string, BankRequestStatus> {
+    const out = new Map<string, BankRequestStatus>();
+    for (const id of operationIds) {
+      const r = this.st.statusOfOperation.get(id) as { status: BankRequestStatus } | undefined;
+      if (r !== undefined) out.set(id, r.status);
+    }
+    return out;
   }
 
   /** Delete requests sent before `cutoff` (Unix ms); pending ones are never purged. Returns how many. */
@@ -169,6 +217,9 @@ function prepare(d: Database.Database) {
     ),
     byId: d.prepare(`SELECT ${BANK_COLUMNS} FROM bank_requests WHERE id = ?`),
     byOperation: d.prepare('SELECT id FROM bank_requests WHERE operation_id = ?'),
+    pendingPage: d.prepare(`SELECT ${BANK_COLUMNS} FROM bank_requests WHERE status = 'pending' AND seq > ? ORDER BY seq LIMIT ?`),
+    backlog: d.prepare("SELECT count(*) AS n, min(created_at) AS oldest FROM bank_requests WHERE status = 'pending'"),
+    statusOfOperation: d.prepare('SELECT status FROM bank_requests WHERE operation_id = ?'),
     markSent: d.prepare("UPDATE bank_requests SET status = 'sent', sent_at = ? WHERE id = ? AND status = 'pending'"),
     purge: d.prepare("DELETE FROM bank_requests WHERE status = 'sent' AND sent_at < ?"),
   };

@@ -17,6 +17,7 @@
 import type { CardIdentity } from './identity.js';
 import { AuditTrail } from './audit.js';
 import { BankRequests } from './bank-requests.js';
+import type { BankRequestWithIdentity } from './bank-requests.js';
 import { Hotlist } from './hotlist.js';
 import type { HotlistUpdate } from './hotlist.js';
 import { Operations } from './operations.js';
@@ -42,7 +43,7 @@ import type {
   RefusalInput,
 } from './types.js';
 
-export type { HotlistUpdate, JournalOptions, ListOptions, RowWithIdentity };
+export type { BankRequestWithIdentity, HotlistUpdate, JournalOptions, ListOptions, RowWithIdentity };
 
 export const DEFAULT_RETENTION_MS = 90 * 24 * 3600 * 1000;
 
@@ -202,9 +203,29 @@ export class Journal {
     return this.bank.reveal(id);
   }
 
-  /** The request was handed to the bank: `sent` (once; false when it was not pending). */
+  /** Pending bank requests after `afterSeq`, oldest first, identities decrypted: what the sync worker sends. */
+  public pendingBankRequests(afterSeq: number, limit: number): BankRequestWithIdentity[] {
+    return this.bank.pendingPage(afterSeq, limit);
+  }
+
+  /** The platform acknowledged the request (daemon/sync/worker.ts): `sent` (once; false when it was not pending). */
   public markBankRequestSent(id: string): boolean {
     return this.bank.markSent(id);
+  }
+
+  /** Pending bank requests: how many, and when the oldest was recorded. */
+  public bankBacklog(): { count: number; oldestCreatedAt: number | null } {
+    return this.bank.backlog();
+  }
+
+  /** Bank requests by status (cheap: for status displays). */
+  public bankRequestCounts(): Record<BankRequestStatus, number> {
+    return this.bank.counts();
+  }
+
+  /** The bank request status of each of these activations that has one. */
+  public bankRequestStatusOf(operationIds: readonly string[]): Map<string, BankRequestStatus> {
+    return this.bank.statusOfOperations(operationIds);
   }
 
   // ---- audit trail (audit.ts) ----
@@ -251,6 +272,7 @@ export class Journal {
       interruptedUnreconciled: ops.interruptedUnreconciled,
       unknownUnreconciled: ops.unknownUnreconciled,
       bankRequests: this.bank.counts(),
+      oldestPendingBankRequestAt: this.bank.backlog().oldestCreatedAt,
       auditCount: this.trail.count(),
       hotlistSize: this.hotlist.size(),
       hotlistVersion: this.hotlist.version(),

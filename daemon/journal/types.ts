@@ -255,6 +255,8 @@ export interface JournalStats {
   readonly unknownUnreconciled: number;
   /** Bank-account activation requests by status. */
   readonly bankRequests: Readonly<Record<BankRequestStatus, number>>;
+  /** When the oldest pending bank request was recorded (Unix ms), null when none waits. */
+  readonly oldestPendingBankRequestAt: number | null;
   /** Audit entries kept (local only; purged with the retention age). */
   readonly auditCount: number;
   readonly hotlistSize: number;

@@ -11,8 +11,8 @@ import type { Material } from '../../state/materials.js';
 import type { Role } from '../../state/roles.js';
 import { maskIdentity } from '../journal/identity.js';
 import type { CardIdentity } from '../journal/identity.js';
-import type { RowWithIdentity } from '../journal/journal.js';
-import type { IdentityMode, WireCard, WireMaterial, WireOperation, WireRole } from './wire.js';
+import type { BankRequestWithIdentity, RowWithIdentity } from '../journal/journal.js';
+import type { IdentityMode, WireBankRequest, WireCard, WireMaterial, WireOperation, WireRole } from './wire.js';
 
 /** The wire's word for each role. */
 export const ROLE_TO_WIRE: Readonly<Record<Role, WireRole>> = Object.freeze({
@@ -53,6 +53,24 @@ export function toWire(r: RowWithIdentity, mode: IdentityMode): WireOperation {
     finishedAt: new Date(row.finishedAt ?? row.startedAt).toISOString(),
     reconciles: row.reconciles,
     card,
+  };
+}
+
+/**
+ * A pending bank request as the platform receives it (docs/sync-protocol.md "Push bank requests"):
+ * the card and holder in full whatever the `identity` setting of operations — the bank activates the
+ * account of that card and holder, and nothing masked can do that. No PIN, key or APDU data: the
+ * journal's bank_requests table holds none.
+ */
+export function bankRequestToWire(r: BankRequestWithIdentity): WireBankRequest {
+  const { row } = r;
+  return {
+    id: row.id,
+    operationId: row.operationId,
+    terminalId: row.terminalId,
+    operatorId: row.operatorId,
+    requestedAt: new Date(row.createdAt).toISOString(),
+    card: { ...wireCard(r.identity, false), masked: false },
   };
 }
 

@@ -6,8 +6,8 @@ import type { OperationRow } from '../journal/types.js';
 import { MATERIALS } from '../../state/materials.js';
 import { ROLES } from '../../state/roles.js';
 import { CARD_STATES, OPERATION_KINDS, OUTCOMES } from '../journal/types.js';
-import { MATERIAL_TO_WIRE, ROLE_TO_WIRE, toWire } from './to-wire.js';
-import { WIRE_CARD_STATES, WIRE_KINDS, WIRE_MATERIALS, WIRE_OUTCOMES, WIRE_ROLES, parseHotlistResponse, parsePushResponse } from './wire.js';
+import { MATERIAL_TO_WIRE, ROLE_TO_WIRE, bankRequestToWire, toWire } from './to-wire.js';
+import { WIRE_CARD_STATES, WIRE_KINDS, WIRE_MATERIALS, WIRE_OUTCOMES, WIRE_ROLES, checkWireBankRequest, parseHotlistResponse, parsePushResponse } from './wire.js';
 
 const CARD: CardIdentity = { cardId: '410402D15600000593F973FB1A6CB5A0', cardNumber: 'Y00000327', socialSecurityNumber: '410402199207080047', name: '李晓红' };
 const ROW: OperationRow = {
@@ -27,6 +27,40 @@ describe('toWire', () => {
   it('formats the status word and times; an interrupted row keeps its state', () => {
     const w = toWire({ row: ROW, identity: null }, 'full');
     expect(w).toMatchObject({ lastSw: '63C2', state: 'interrupted', outcome: 'unknown', startedAt: '2025-01-06T02:03:04.005Z', finishedAt: '2025-01-06T02:03:04.005Z', card: null });
+  });
+});
+
+describe('bankRequestToWire (docs/sync-protocol.md "Push bank requests")', () => {
+  // Seed 000 (docs/service-items/000_1700379f35991b5f.txt) lines 64–66: a financial window's bank-account
+  // activation goes to the bank; the bank needs the card and holder in full.
+  const REQ = {
+    row: {
+      seq: 3, id: '01932d8e-3c1a-7b2e-9f00-5d3c1a2b4e70', operationId: ROW.id, terminalId: 'T-1', operatorId: 'op-7', status: 'pending' as const,
+      createdAt: Date.UTC(2025, 0, 6, 2, 3, 5, 0), sentAt: null, cardHash: 'ab', card: maskIdentity(CARD),
+    },
+    identity: CARD,
+  };
+
+  it('carries the card and holder in full, the activation it belongs to, and nothing else', () => {
+    const w = bankRequestToWire(REQ);
+    expect(w).toEqual({ id: REQ.row.id, operationId: ROW.id, terminalId: 'T-1', operatorId: 'op-7', requestedAt: '2025-01-06T02:03:05.000Z', card: { ...CARD, masked: false } });
+    expect(checkWireBankRequest(w)).toBeUndefined();
+  });
+
+  it.each([
+    ['a masked card', (w: Record<string, unknown>) => ({ ...w, card: { ...(w.card as object), masked: true } }), /masked/],
+    ['no name', (w: Record<string, unknown>) => ({ ...w, card: { ...(w.card as object), name: null } }), /card.name/],
+    ['a bad id', (w: Record<string, unknown>) => ({ ...w, id: 'x' }), /UUIDv7/],
+    ['a bad activation id', (w: Record<string, unknown>) => ({ ...w, operationId: 'x' }), /operationId/],
+    ['no time', (w: Record<string, unknown>) => ({ ...w, requestedAt: 'yesterday' }), /requestedAt/],
+  ] as const)('the platform refuses a request with %s', (_name, spoil, problem) => {
+    expect(checkWireBankRequest(spoil({ ...bankRequestToWire(REQ) }))).toMatch(problem);
+  });
+
+  it('a purged activation goes as a null operationId, which the platform takes', () => {
+    const w = bankRequestToWire({ ...REQ, row: { ...REQ.row, operationId: null } });
+    expect(w.operationId).toBeNull();
+    expect(checkWireBankRequest(w)).toBeUndefined();
   });
 });
 

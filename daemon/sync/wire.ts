@@ -3,9 +3,10 @@
  * (docs/sync-protocol.md is the human-readable spec; keep the two in step): the one module the
  * terminal's sync worker (daemon/sync) and the reference platform (platform/) share.
  *
- *   POST {base}/v1/operations   PushRequest  → 200 PushResponse
- *   GET  {base}/v1/hotlist?since=VERSION     → 200 HotlistResponse
- *   GET  {base}/v1/health                    → 200 { ok: true, protocol: 1 }
+ *   POST {base}/v1/operations     PushRequest      → 200 PushResponse
+ *   POST {base}/v1/bank-requests  BankPushRequest  → 200 PushResponse   (revision 2)
+ *   GET  {base}/v1/hotlist?since=VERSION           → 200 HotlistResponse
+ *   GET  {base}/v1/health                          → 200 { ok: true, protocol: 1, revision: 2 }
  */
 import { ErrorCode, SsCardError } from '../../core/errors.js';
 import { isUuidV7 } from '../../core/uuid.js';
@@ -37,6 +38,13 @@ export const WIRE_CARD_STATES = ['active', 'notActivated', 'appLocked', 'pinBloc
 export type WireCardState = (typeof WIRE_CARD_STATES)[number];
 
 export const PROTOCOL_VERSION = 1;
+/**
+ * Revisions of protocol 1 only add (docs/sync-protocol.md "Versions"): a platform of an earlier
+ * revision answers 404 for a path it lacks, and the terminal keeps what it would have sent there.
+ * Revision 2 adds `POST v1/bank-requests`.
+ */
+export const PROTOCOL_REVISION = 2;
+export const BANK_REQUESTS_PATH = 'v1/bank-requests';
 export const PROTOCOL_HEADER = 'x-sscard-protocol';
 export const TERMINAL_HEADER = 'x-sscard-terminal';
 /** Upper bound on a response body the worker will read (a hotlist of ~200k cards fits). */
@@ -83,6 +91,31 @@ export interface PushRequest {
   /** Unique per request attempt's content; a retry of the same rows may carry a new batch id. */
   readonly batchId: string;
   readonly operations: readonly WireOperation[];
+}
+
+/**
+ * A financial window's bank-account activation request (seed 000, docs/service-items/
+ * 000_1700379f35991b5f.txt lines 60–66), as the platform receives it to hand it to the bank.
+ * The card and holder always in full: the bank activates the account of that card and holder.
+ */
+export interface WireBankRequest {
+  /** UUIDv7 made by the terminal when the request was recorded: the deduplication key. */
+  readonly id: string;
+  /** The activation (an operation of the same terminal, pushed on `v1/operations`); null once purged there. */
+  readonly operationId: string | null;
+  readonly terminalId: string;
+  readonly operatorId: string | null;
+  /** When the terminal recorded it, ISO 8601 UTC. */
+  readonly requestedAt: string;
+  readonly card: WireCard & { readonly masked: false };
+}
+
+export interface BankPushRequest {
+  readonly protocol: number;
+  readonly revision: number;
+  readonly terminalId: string;
+  readonly batchId: string;
+  readonly bankRequests: readonly WireBankRequest[];
 }
 
 export interface RejectedOperation {
@@ -165,6 +198,30 @@ export function checkPushRequest(body: unknown): string | undefined {
   if (typeof body.terminalId !== 'string' || body.terminalId.length === 0) return 'terminalId missing';
   if (typeof body.batchId !== 'string' || body.batchId.length === 0) return 'batchId missing';
   if (!Array.isArray(body.operations)) return 'operations is not an array';
+  return undefined;
+}
+
+/** Server side: check a bank-request push; returns the problem in words, or undefined. */
+export function checkBankPushRequest(body: unknown): string | undefined {
+  if (!isObject(body)) return 'body is not a JSON object';
+  if (body.protocol !== PROTOCOL_VERSION) return `protocol must be ${PROTOCOL_VERSION}`;
+  if (typeof body.terminalId !== 'string' || body.terminalId.length === 0) return 'terminalId missing';
+  if (typeof body.batchId !== 'string' || body.batchId.length === 0) return 'batchId missing';
+  if (!Array.isArray(body.bankRequests)) return 'bankRequests is not an array';
+  return undefined;
+}
+
+/** Server side: check one bank request; the bank needs the card and holder in full. Returns the problem in words, or undefined. */
+export function checkWireBankRequest(r: unknown): string | undefined {
+  if (!isObject(r)) return 'not an object';
+  if (!isUuidV7(r.id)) return 'id is not a UUIDv7';
+  if (r.operationId !== null && !isUuidV7(r.operationId)) return 'operationId is neither null nor a UUIDv7';
+  if (typeof r.requestedAt !== 'string' || Number.isNaN(Date.parse(r.requestedAt))) return 'requestedAt invalid';
+  const c = r.card;
+  if (!isObject(c)) return 'card missing';
+  if (c.masked !== false) return 'card is masked: the bank needs it in full';
+  if (typeof c.cardId !== 'string' || !/^[0-9A-F]{32}$/.test(c.cardId)) return 'card.cardId invalid';
+  for (const f of ['cardNumber', 'socialSecurityNumber', 'name'] as const) if (typeof c[f] !== 'string' || c[f].length === 0) return `card.${f} missing`;
   return undefined;
 }
 

@@ -45,6 +45,7 @@ describe('SyncWorker options', () => {
     expect(w.status()).toEqual({
       running: false, backlog: 0, oldestUnsyncedAt: null, lastSuccessAt: null, lastAttemptAt: null, lastError: null,
       consecutiveFailures: 0, nextAttemptAt: null, rejected: 0, hotlistVersion: null, lastHotlistAt: null,
+      bankRequests: { pending: 0, sent: 0, oldestPendingAt: null },
     });
     w.close();
   });

@@ -7,6 +7,10 @@
  * - Each operation carries its UUIDv7 id; the platform deduplicates on it. A row is marked synced
  *   only when the platform's answer names its id (accepted or duplicate); ids the answer leaves out
  *   stay unsynced and go again in the next pass; ids it rejects are kept as `rejected`.
+ * - After the operations, the bank-account activation requests of a financial window (seed 000,
+ *   docs/service-items/000_1700379f35991b5f.txt lines 60–66) go the same way to `v1/bank-requests`
+ *   (docs/sync-protocol.md "Push bank requests"): a request is marked `sent` only when the answer
+ *   names its id; anything else leaves it `pending`, sent again in the next pass.
  * - Failures back off exponentially with jitter (backoff.ts) and never give up.
  * - {@link SyncWorker.status} is what the daemon's API and `sscard sync` show.
  */
@@ -19,9 +23,9 @@ import { backoffDelay, checkBackoff } from '../../core/backoff.js';
 import type { BackoffOptions } from '../../core/backoff.js';
 import { JsonClient } from './http.js';
 import type { TlsOptions } from './http.js';
-import { toWire } from './to-wire.js';
-import { PROTOCOL_VERSION, TERMINAL_HEADER, parseHotlistResponse, parsePushResponse } from './wire.js';
-import type { IdentityMode, PushRequest, WireOperation } from './wire.js';
+import { bankRequestToWire, toWire } from './to-wire.js';
+import { BANK_REQUESTS_PATH, PROTOCOL_REVISION, PROTOCOL_VERSION, TERMINAL_HEADER, parseHotlistResponse, parsePushResponse } from './wire.js';
+import type { BankPushRequest, IdentityMode, PushRequest, WireBankRequest, WireOperation } from './wire.js';
 
 export interface SyncOptions {
   /** Base URL of the platform, e.g. https://platform.example/sscard/ (from config). */
@@ -70,6 +74,8 @@ export interface SyncStatus {
   readonly rejected: number;
   readonly hotlistVersion: string | null;
   readonly lastHotlistAt: number | null;
+  /** Bank-account activation requests: waiting for the platform's acknowledgement, acknowledged, and when the oldest waiting one was recorded. */
+  readonly bankRequests: { readonly pending: number; readonly sent: number; readonly oldestPendingAt: number | null };
 }
 
 export interface SyncProgress {
@@ -88,6 +94,21 @@ export interface SyncReport {
   readonly unacknowledged: number;
   readonly requests: number;
   readonly remaining: number;
+  /** The bank-account activation requests of this run (docs/sync-protocol.md "Push bank requests"). */
+  readonly bankRequests: BankPushReport;
+}
+
+export interface BankPushReport {
+  readonly sent: number;
+  /** Acknowledged (stored now or held already): marked `sent`. */
+  readonly acknowledged: number;
+  /** Refused by the platform: they stay `pending` on the terminal (not offered again by this worker). */
+  readonly rejected: readonly { readonly id: string; readonly code: string; readonly message: string }[];
+  readonly requests: number;
+  /** Still pending after the run. */
+  readonly remaining: number;
+  /** False: the platform does not take bank requests (an earlier revision of protocol 1: HTTP 404); they wait. */
+  readonly supported: boolean;
 }
 
 export interface HotlistReport {
@@ -127,6 +148,8 @@ export class SyncWorker {
   private lastAttemptAt: number | null = null;
   private nextAttemptAt: number | null = null;
   private lastHotlistAt: number | null = null;
+  /** Bank requests the platform refused: kept pending, not offered again by this worker (docs/sync-protocol.md). */
+  private readonly bankRefused = new Set<string>();
 
   public constructor(journal: Journal, opts: SyncOptions) {
     this.opts = opts;
@@ -235,6 +258,7 @@ export class SyncWorker {
           break;
         }
       }
+      const bank = await this.pushBankRequests();
       this.succeeded();
       if (rejected.length > 0) {
         this.log.error('platform rejected operations', { count: rejected.length, codes: [...new Set(rejected.map((r) => r.code))] });
@@ -246,11 +270,109 @@ export class SyncWorker {
           ),
         );
       }
-      return { sent, accepted, duplicates, rejected, unacknowledged, requests, remaining: this.journal.backlog().count };
+      this.reportBankTrouble(bank);
+      return { sent, accepted, duplicates, rejected, unacknowledged, requests, remaining: this.journal.backlog().count, bankRequests: bank };
     } catch (err) {
       const e = toSsCardError(err);
       this.recordError(e);
       throw e;
+    }
+  }
+
+  /**
+   * Push the pending bank requests, page by page, like the operations: each marked `sent`
+   * (markBankRequestSent) only when the answer names its id; passes repeat while they make progress.
+   * Transport and platform errors are thrown (the requests stay pending and go again after the
+   * backoff). Nothing of a request is logged but counts and ids: it names the holder.
+   */
+  private async pushBankRequests(): Promise<BankPushReport> {
+    let sent = 0;
+    let acknowledged = 0;
+    let requests = 0;
+    const rejected: { id: string; code: string; message: string }[] = [];
+    const remaining = (): number => this.journal.bankBacklog().count;
+    for (;;) {
+      let progressed = 0;
+      let passUnacked = 0;
+      let cursor = 0;
+      for (;;) {
+        const page = this.journal.pendingBankRequests(cursor, this.batchSize);
+        if (page.length === 0) break;
+        cursor = page[page.length - 1]!.row.seq;
+        const out: WireBankRequest[] = page.filter((r) => !this.bankRefused.has(r.row.id)).map((r) => bankRequestToWire(r));
+        if (out.length === 0) continue;
+        const batchId = randomUUID();
+        const req: BankPushRequest = { protocol: PROTOCOL_VERSION, revision: PROTOCOL_REVISION, terminalId: this.opts.terminalId, batchId, bankRequests: out };
+        requests++;
+        sent += out.length;
+        let body: unknown;
+        try {
+          body = (await this.client.request('POST', BANK_REQUESTS_PATH, req)).body;
+        } catch (err) {
+          // A platform of an earlier revision has no such path: the requests wait for one that has.
+          if (isSsCardError(err, ErrorCode.Sync_HttpStatus) && err.context?.['status'] === 404) {
+            this.log.warn('the platform does not take bank requests (HTTP 404); they stay pending', { pending: remaining() });
+            return { sent, acknowledged, rejected, requests, remaining: remaining(), supported: false };
+          }
+          throw err;
+        }
+        const ack = parsePushResponse(body);
+        const inBatch = new Set(out.map((r) => r.id));
+        const acked = [...new Set([...ack.accepted, ...ack.duplicates])].filter((id) => inBatch.has(id));
+        const rej = [...new Map(ack.rejected.filter((r) => inBatch.has(r.id) && !acked.includes(r.id)).map((r) => [r.id, r])).values()];
+        // Marked sent only now, on the platform's acknowledgement, in one transaction (one fsync).
+        const marked = this.journal.transaction(() => acked.filter((id) => this.journal.markBankRequestSent(id)).length);
+        for (const r of rej) this.bankRefused.add(r.id);
+        acknowledged += acked.length;
+        rejected.push(...rej);
+        const leftOut = out.length - acked.length - rej.length;
+        passUnacked += leftOut;
+        progressed += marked + rej.length;
+        if (leftOut > 0) this.log.warn('platform left bank requests unacknowledged; they will be sent again', { batchId, count: leftOut });
+      }
+      if (passUnacked === 0 || progressed === 0) {
+        if (passUnacked > 0) {
+          throw new SsCardError(
+            ErrorCode.Sync_BadResponse,
+            {
+              zh: `省级平台没有确认已发送的 ${passUnacked} 条银行账户激活申请；申请保留在本机（待发送），稍后自动重试`,
+              en: `the platform acknowledged none of the ${passUnacked} bank-account activation requests sent; they stay pending on this terminal and will be retried`,
+            },
+            { unacknowledged: passUnacked },
+          );
+        }
+        break;
+      }
+    }
+    if (acknowledged > 0) this.log.info('bank requests sent', { acknowledged });
+    return { sent, acknowledged, rejected, requests, remaining: remaining(), supported: true };
+  }
+
+  /** A platform without bank requests, or refusing some: the status says so (after the run's success). */
+  private reportBankTrouble(bank: BankPushReport): void {
+    if (!bank.supported) {
+      this.recordError(
+        new SsCardError(
+          ErrorCode.Sync_HttpStatus,
+          {
+            zh: `省级平台不接收银行账户激活申请（${BANK_REQUESTS_PATH} 应答 HTTP 404，平台的协议修订版本低于 ${PROTOCOL_REVISION}）；${bank.remaining} 条申请保留在本机待发送，请联系平台升级`,
+            en: `the platform does not take bank-account activation requests (${BANK_REQUESTS_PATH} answered HTTP 404: its protocol revision is below ${PROTOCOL_REVISION}); ${bank.remaining} requests stay pending on this terminal; ask the platform to upgrade`,
+          },
+          { status: 404, pending: bank.remaining },
+        ),
+      );
+    } else if (bank.rejected.length > 0) {
+      this.log.error('platform rejected bank requests', { count: bank.rejected.length, codes: [...new Set(bank.rejected.map((r) => r.code))] });
+      this.recordError(
+        new SsCardError(
+          ErrorCode.Sync_Refused,
+          {
+            zh: `省级平台拒收了 ${bank.rejected.length} 条银行账户激活申请（仍为待发送，保留在本机）；请联系平台，必要时由经办人员另行提交银行办理`,
+            en: `the platform refused ${bank.rejected.length} bank-account activation requests (still pending, kept on this terminal); contact the platform, and have the operator submit them to the bank by hand if need be`,
+          },
+          { rejected: bank.rejected.length },
+        ),
+      );
     }
   }
 
@@ -395,6 +517,8 @@ export function readSyncStatus(
   // An error older than the last success is history, not the current state.
   if (lastError !== null && lastSuccessAt !== null && lastError.at < lastSuccessAt) lastError = null;
   const lastHotlist = journal.getMeta(META_LAST_HOTLIST);
+  const bank = journal.bankBacklog();
+  const bankCounts = journal.bankRequestCounts();
   return {
     running: live.running,
     backlog: backlog.count,
@@ -407,5 +531,6 @@ export function readSyncStatus(
     rejected: journal.rejectedCount(),
     hotlistVersion: journal.hotlistVersion(),
     lastHotlistAt: live.lastHotlistAt ?? (lastHotlist === null ? null : Number(lastHotlist)),
+    bankRequests: { pending: bank.count, sent: bankCounts.sent, oldestPendingAt: bank.oldestCreatedAt },
   };
 }

@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ErrorCode, SsCardError, isSsCardError } from '../../core/errors.js';
 import type { IdCardInfo } from '../../drivers/idcard/info.js';
 import type { IdCardReader } from '../../drivers/idcard/reader.js';
-import { BEGIN, expectCode, openTestJournal } from '../../testing/journal.js';
+import { ACTIVATION_ITEM, BEGIN, expectCode, openTestJournal } from '../../testing/journal.js';
 import type { CardSlots } from './card-slots.js';
 import { CounterReads, operationsOf } from './counter-reads.js';
 
@@ -171,10 +171,27 @@ describe('operationsOf', () => {
     expect(rows[1]!.cardNumberMasked).toMatch(/^\w{2}\*+\w{3}$/);
     expect(JSON.stringify(rows)).not.toContain(BEGIN.card.cardNumber!);
     expect(operationsOf(j, { limit: 10, since: 1_700_000_001_000 }).map((r) => r.id)).toEqual([b]);
+    expect(rows.map((r) => r.bankRequest)).toEqual([null, null]);
     expectCode(() => operationsOf(j, { limit: 201 }), ErrorCode.Input_BadOption);
     expectCode(() => operationsOf(j, { limit: 0 }), ErrorCode.Input_BadOption);
     j.close();
     expectCode(() => operationsOf(j, { limit: 1 }), ErrorCode.Journal_OpenFailed);
     expectCode(() => operationsOf(undefined, { limit: 1 }), ErrorCode.Journal_OpenFailed);
+  });
+
+  it('a financial window’s activation shows its bank-account request pending, then sent once the platform acknowledged it (seed 000_1700379f35991b5f.txt lines 64–66)', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'sscard-counter-reads-'));
+    dirs.push(dir);
+    const j = openTestJournal(dir, () => 1_700_000_000_000);
+    const op = j.beginOperation({ ...BEGIN, serviceItem: ACTIVATION_ITEM, kind: 'activate', role: 'financial-counter' });
+    j.completeOperation(op, { outcome: 'ok' });
+    const other = j.beginOperation(BEGIN);
+    j.completeOperation(other, { outcome: 'ok' });
+    expect(operationsOf(j, { limit: 10 }).find((r) => r.id === op)!.bankRequest).toBeNull();
+    const req = j.recordBankRequest({ operationId: op, card: BEGIN.card });
+    expect(operationsOf(j, { limit: 10 }).map((r) => [r.id, r.bankRequest])).toEqual([[other, null], [op, 'pending']]);
+    j.markBankRequestSent(req);
+    expect(operationsOf(j, { limit: 10 }).find((r) => r.id === op)!.bankRequest).toBe('sent');
+    j.close();
   });
 });

@@ -93,7 +93,10 @@ export function operationsOf(journal: Journal | undefined, q: OperationsQuery): 
   if (!Number.isInteger(q.limit) || q.limit < 1 || q.limit > MAX_OPERATIONS) {
     throw new SsCardError(ErrorCode.Input_BadOption, bi(`limit 必须是 1 到 ${MAX_OPERATIONS} 的整数`, `limit must be an integer from 1 to ${MAX_OPERATIONS}`), { option: 'limit' });
   }
-  return journal.list({ limit: q.limit, ...(q.since === undefined ? {} : { since: q.since }) }).map((r) => ({
+  const rows = journal.list({ limit: q.limit, ...(q.since === undefined ? {} : { since: q.since }) });
+  // Only activations can have one: one indexed look-up each (bank_requests_operation).
+  const bank = journal.bankRequestStatusOf(rows.filter((r) => r.kind === 'activate').map((r) => r.id));
+  return rows.map((r) => ({
     id: r.id,
     kind: r.kind,
     itemCode: r.serviceItem,
@@ -106,5 +109,6 @@ export function operationsOf(journal: Journal | undefined, q: OperationsQuery): 
     cardNumberMasked: r.card?.cardNumber ?? null,
     syncState: r.syncState,
     operatorId: r.operatorId,
+    bankRequest: bank.get(r.id) ?? null,
   }));
 }

@@ -70,6 +70,12 @@ export interface TerminalStatusReport {
   readonly sync: { readonly enabled: boolean; readonly lastSuccessAt: number | null; readonly lastError: { readonly code: number; readonly zh: string; readonly en: string } | null; readonly backlog: number };
   /** The lost-card hotlist pulled from the platform (daemon/journal/hotlist.ts): its version, when it was applied, how many cards. */
   readonly hotlist: { readonly version: string | null; readonly updatedAt: number | null; readonly entries: number };
+  /**
+   * A financial window's bank-account activation requests (seed 000, docs/service-items/000_1700379f35991b5f.txt
+   * lines 60–66; docs/sync-protocol.md "Push bank requests"): `pending` recorded and waiting for the platform's
+   * acknowledgement, `sent` acknowledged; when the oldest pending one was recorded and how long ago (ms).
+   */
+  readonly bankRequests: { readonly pending: number; readonly sent: number; readonly oldestPendingAt: number | null; readonly oldestPendingAgeMs: number | null };
 }
 
 export interface Health {
@@ -220,6 +226,12 @@ export interface OperationReport {
   readonly cardNumberMasked: string | null;
   readonly syncState: 'unsynced' | 'synced' | 'rejected';
   readonly operatorId: string | null;
+  /**
+   * A financial window's activation: its bank-account request (docs/sync-protocol.md "Push bank
+   * requests") `pending` (recorded, waiting for the platform's acknowledgement) or `sent`; null
+   * for any other row.
+   */
+  readonly bankRequest: 'pending' | 'sent' | null;
 }
 
 export interface TerminalPort {

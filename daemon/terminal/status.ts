@@ -2,6 +2,7 @@
  * What the terminal reports about itself (TerminalPort.capabilities / status / health): its role
  * and services, the readers and the card in the user slot (identification without the holder's
  * personal data: the card number masked), the PSAM, PIN pad, ID reader, journal and sync worker,
+ * the bank-account activation requests on their way to the bank (counts and the oldest's age),
  * and whether it is ready to serve — each problem in zh-CN and en.
  */
 import type { BilingualText } from '../../core/text.js';
@@ -72,14 +73,26 @@ function deviceStatus(kind: string, dev: { name: string; connected: boolean } | 
 }
 
 const NO_HOTLIST: TerminalStatusReport['hotlist'] = { version: null, updatedAt: null, entries: 0 };
+const NO_BANK: TerminalStatusReport['bankRequests'] = { pending: 0, sent: 0, oldestPendingAt: null, oldestPendingAgeMs: null };
 
-function journalStatus(journal: Journal | undefined): TerminalStatusReport['journal'] & { hotlist: TerminalStatusReport['hotlist'] } {
-  if (journal === undefined) return { open: false, pending: 0, unsynced: 0, rows: 0, hotlist: NO_HOTLIST };
+type JournalPart = TerminalStatusReport['journal'] & { hotlist: TerminalStatusReport['hotlist']; bankRequests: TerminalStatusReport['bankRequests'] };
+
+function journalStatus(journal: Journal | undefined, now: number): JournalPart {
+  const closed: JournalPart = { open: false, pending: 0, unsynced: 0, rows: 0, hotlist: NO_HOTLIST, bankRequests: NO_BANK };
+  if (journal === undefined) return closed;
   try {
     const s = journal.stats();
-    return { open: true, pending: s.byState.pending, unsynced: s.backlog, rows: s.total, hotlist: { version: s.hotlistVersion, updatedAt: s.hotlistUpdatedAt, entries: s.hotlistSize } };
+    const oldest = s.oldestPendingBankRequestAt;
+    return {
+      open: true,
+      pending: s.byState.pending,
+      unsynced: s.backlog,
+      rows: s.total,
+      hotlist: { version: s.hotlistVersion, updatedAt: s.hotlistUpdatedAt, entries: s.hotlistSize },
+      bankRequests: { pending: s.bankRequests.pending, sent: s.bankRequests.sent, oldestPendingAt: oldest, oldestPendingAgeMs: oldest === null ? null : Math.max(0, now - oldest) },
+    };
   } catch {
-    return { open: false, pending: 0, unsynced: 0, rows: 0, hotlist: NO_HOTLIST };
+    return closed;
   }
 }
 
@@ -97,7 +110,7 @@ export function status(s: StatusSources): TerminalStatusReport {
   const snap = slot?.actor.getSnapshot();
   const ctx = snap?.context;
   const identified = ctx?.card !== undefined && slot?.present === true;
-  const { hotlist, ...journal } = journalStatus(s.journal);
+  const { hotlist, bankRequests, ...journal } = journalStatus(s.journal, s.now());
   const sync = s.sync?.status();
   return {
     terminalId: s.terminalId,
@@ -140,6 +153,7 @@ export function status(s: StatusSources): TerminalStatusReport {
       backlog: sync?.backlog ?? journal.unsynced,
     },
     hotlist,
+    bankRequests,
   };
 }
 
@@ -156,6 +170,6 @@ export function health(s: StatusSources): Health {
   const needsMaterials = s.services.some((k) => k === 'reset' || k === 'unblock' || k === 'activate');
   if (needsMaterials && s.psam.psam === undefined) add('psam', s.psam.problem ?? bi('没有可用的 PSAM 卡：重置、解锁和启用无法办理', 'no PSAM: reset, unblock and activation cannot run'));
   if (needsMaterials && (s.idReader === undefined || !s.idReader.connected)) add('idReader', bi('身份证读卡器不可用：重置、解锁和启用无法办理', 'the ID card reader is not available: reset, unblock and activation cannot run'));
-  if (s.journal === undefined || !journalStatus(s.journal).open) add('journal', bi('业务日志不可用', 'the journal is not available'));
+  if (s.journal === undefined || !journalStatus(s.journal, s.now()).open) add('journal', bi('业务日志不可用', 'the journal is not available'));
   return { live: true, ready: reasons.length === 0, reasons };
 }

@@ -27,6 +27,7 @@ const STATUS = {
     journal: { open: true, pending: 0, unsynced: 2, rows: 5 },
     sync: { enabled: false, lastSuccessAt: null, lastError: null, backlog: 2 },
     hotlist: { version: 'v7', updatedAt: null, entries: 3 },
+    bankRequests: { pending: 2, sent: 7, oldestPendingAt: 1_700_000_000_000, oldestPendingAgeMs: 3 * 60_000 + 9000 },
   },
 };
 
@@ -51,6 +52,10 @@ describe('status report → view model', () => {
     expect(field(view, 'hotlistVersion').value.zh).toBe('v7');
     expect(field(view, 'hotlistEntries').value.zh).toBe('3');
     expect(field(view, 'hotlistUpdated').value).toEqual({ zh: '从未', en: 'never' });
+    // A financial window's bank-account requests waiting for the platform (seed 000_1700379f35991b5f.txt lines 64–66).
+    expect(field(view, 'bankPending').value).toEqual({ zh: '2', en: '2' });
+    expect(field(view, 'bankSent').value.zh).toBe('7');
+    expect(field(view, 'bankOldest').value).toEqual({ zh: '3 分', en: '3 min' });
     expect(field(view, 'uptime').value).toEqual({ zh: '2 小时 3 分', en: '2 h 3 min' });
     expect(field(view, 'simulated').value).toEqual({ zh: '是', en: 'yes' });
   });
@@ -71,6 +76,7 @@ describe('status report → view model', () => {
     expect(r.readers).toEqual([]);
     expect(r.services).toEqual(['verify']);
     expect(r.hotlist).toBeNull();
+    expect(r.bankRequests).toBeNull();
     const view = viewOf(r);
     expect(field(view, 'rows').value).toEqual({ zh: '未知', en: 'unknown' });
     expect(field(view, 'hotlistVersion').value).toEqual({ zh: '未知', en: 'unknown' });

@@ -124,6 +124,7 @@ export function viewOf(r: StatusReport): StatusView {
   const j = r.journal;
   const s = r.sync;
   const h = r.hotlist;
+  const b = r.bankRequests;
   const journal: Section = {
     id: 'journal',
     title: T.journal,
@@ -139,6 +140,10 @@ export function viewOf(r: StatusReport): StatusView {
       f('hotlistVersion', T.hotlistVersion, h === null ? T.unknown : orNone(h.version)),
       f('hotlistUpdated', T.hotlistUpdated, h === null ? T.unknown : h.updatedAt === null ? T.never : same(formatTime(h.updatedAt))),
       f('hotlistEntries', T.hotlistEntries, h === null ? T.unknown : count(h.entries)),
+      // A financial window's bank-account requests (docs/sync-protocol.md "Push bank requests"): pending until the platform acknowledged them.
+      f('bankPending', T.bankPending, b === null ? T.unknown : count(b.pending)),
+      f('bankSent', T.bankSent, b === null ? T.unknown : count(b.sent)),
+      f('bankOldest', T.bankOldest, b === null ? T.unknown : b.oldestPendingAgeMs === null ? T.none : formatDuration(b.oldestPendingAgeMs)),
     ],
   };
   return {

@@ -49,6 +49,8 @@ export interface StatusReport {
   readonly journal: { readonly open: boolean; readonly rows: number | null; readonly pending: number | null; readonly unsynced: number | null };
   readonly sync: { readonly enabled: boolean; readonly backlog: number | null; readonly lastSuccessAt: number | null; readonly lastError: (BilingualText & { readonly code: number | null }) | null };
   readonly hotlist: { readonly version: string | null; readonly updatedAt: number | null; readonly entries: number | null } | null;
+  /** A financial window's bank-account requests (docs/api.md `GET /status`); null from a daemon that does not report them. */
+  readonly bankRequests: { readonly pending: number | null; readonly sent: number | null; readonly oldestPendingAgeMs: number | null } | null;
 }
 
 type Obj = Readonly<Record<string, unknown>>;
@@ -81,6 +83,7 @@ export function reportOf(payload: Payload): StatusReport | null {
   const journal = obj(r['journal']);
   const sync = obj(r['sync']);
   const hot = r['hotlist'] === undefined ? null : obj(r['hotlist']);
+  const bank = r['bankRequests'] === undefined ? null : obj(r['bankRequests']);
   const lastError = r['sync'] === undefined ? null : bilingual(sync['lastError']);
   const readers = Array.isArray(r['readers']) ? (r['readers'] as unknown[]) : [];
   return {
@@ -118,6 +121,7 @@ export function reportOf(payload: Payload): StatusReport | null {
       lastError: lastError === null ? null : { ...lastError, code: num(obj(sync['lastError'])['code']) },
     },
     hotlist: hot === null ? null : { version: str(hot['version']), updatedAt: num(hot['updatedAt']), entries: num(hot['entries']) },
+    bankRequests: bank === null ? null : { pending: num(bank['pending']), sent: num(bank['sent']), oldestPendingAgeMs: num(bank['oldestPendingAgeMs']) },
   };
 }
 

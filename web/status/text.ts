@@ -83,6 +83,9 @@ export const T = {
   hotlistVersion: bi('挂失名单版本', 'Hotlist version'),
   hotlistUpdated: bi('挂失名单更新于', 'Hotlist updated'),
   hotlistEntries: bi('挂失卡数', 'Hotlisted cards'),
+  bankPending: bi('银行账户激活申请待发送', 'Bank requests pending'),
+  bankSent: bi('银行账户激活申请已发送', 'Bank requests sent'),
+  bankOldest: bi('最早待发送申请已等待', 'Oldest pending request waiting'),
   // PIN pad test
   padTest: bi('测试密码键盘', 'Test the PIN pad'),
   padIntro: bi('开始后按键，屏幕只显示按键次数（*），不显示数字。', 'Start, then press keys: the screen shows one * per key, never a digit.'),
