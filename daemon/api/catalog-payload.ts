@@ -18,7 +18,7 @@ export function catalogPayload(role: Role, offered: readonly ServiceKind[], item
     role,
     services: offered.map((kind) => {
       const cap = capability(role, kind, offered);
-      const item = items.find((it) => it.kinds.includes(kind));
+      const item = items.find((it) => (it.kinds as readonly ServiceKind[]).includes(kind));
       return {
         kind,
         name: text(SERVICE_NAMES[kind]),
