@@ -14,6 +14,7 @@ import type {
   PinSlot,
   PresentedMaterial,
 } from './actors.js';
+import type { ServiceItem } from './catalog.js';
 import type { ServiceKind, ServiceResult } from './results.js';
 import type { Role } from './roles.js';
 
@@ -41,6 +42,16 @@ export interface SessionConfig {
    * the PSAM must encrypt) are refused at routing with `pinPad.unsupported`. Default `{ plain: true }`.
    */
   readonly pinEntry?: { readonly plain: boolean };
+  /**
+   * The hall's service catalog (state/catalog.ts; data, never a file read here): a result that
+   * sends the holder elsewhere names its window and phones (state/hall.ts `withWhere`). Default none.
+   */
+  readonly catalog?: readonly ServiceItem[];
+  /**
+   * GB/T 2260 province code whose cards are served (申请条件 二 「已办理过我省社会保障卡」, seed 000
+   * line 224): a card whose 卡识别码 region is in another province is refused. Default: not checked.
+   */
+  readonly province?: string;
 }
 
 /** The defaults of docs/config.md `session.*` (inactivityMs, pinEntryMs, triesFloor). */
@@ -48,7 +59,7 @@ export const DEFAULT_INACTIVITY_MS = 60_000;
 export const DEFAULT_PIN_ENTRY_MS = 30_000;
 export const DEFAULT_TRIES_FLOOR = 1;
 
-export type ResolvedConfig = Required<Omit<SessionConfig, 'offered'>> & { readonly offered: readonly ServiceKind[] | undefined };
+export type ResolvedConfig = Required<Omit<SessionConfig, 'offered' | 'province'>> & { readonly offered: readonly ServiceKind[] | undefined; readonly province: string | undefined };
 
 export interface EntryStep {
   readonly slot: PinSlot;
@@ -150,6 +161,8 @@ export function initialContext(input: SessionConfig): SessionContext {
       denyList: input.denyList ?? [],
       phones: input.phones ?? [],
       pinEntry: { plain: input.pinEntry?.plain ?? true },
+      catalog: input.catalog ?? [],
+      province: input.province,
     },
     card: undefined,
     triesLeft: undefined,
