@@ -214,3 +214,20 @@ describe('the session names the hall on its refusals', () => {
     expect(r.where).toBeUndefined();
   });
 });
+
+describe('the API sends where (docs/api.md "Service completion")', () => {
+  it('resultPayload writes where out field by field; a result without one has none', async () => {
+    const { resultPayload } = await import('../daemon/api/commands.js');
+    const r = withWhere(results.cardLocked('verify'), HALL);
+    expect(resultPayload(r)['where']).toEqual({
+      office: '西高皇街道办事处',
+      address: { zh: PIN.address!.zh, en: PIN.address!.en },
+      hours: { zh: '周一至周五 8:30–17:30', en: 'Mon–Fri 8:30–17:30' },
+      consultPhone: '0375-6182813',
+      complaintPhone: '0375-2208399',
+      zh: r.where!.text.zh,
+      en: r.where!.text.en,
+    });
+    expect(resultPayload(results.verifyOk(6))).not.toHaveProperty('where');
+  });
+});

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../core/errors.js';
+import { HALL_ACTIVATION_ITEM, HALL_PIN_ITEM, hallCatalogJson } from '../../testing/hall-catalog.js';
 import { assertSsCardError } from '../../testing/util.js';
 import { loadHallCatalog } from './catalog.js';
 import { loadConfig } from './load.js';
@@ -25,28 +26,6 @@ function tmp(): string {
 type Raw = { version: number; items: Record<string, unknown>[] };
 const shipped = (): Raw => JSON.parse(readFileSync(SHIPPED, 'utf8')) as Raw;
 
-/**
- * Another hall: both items under one 实施主体 in Pingdingshan (seed 001's codes, line 41–42), with
- * activation given codes of its own under that implementer, office hours, and one window.
- */
-export function otherHall(): Raw {
-  const c = shipped();
-  const pin = c.items[1]!;
-  const act = c.items[0]!;
-  for (const it of [act, pin]) {
-    it.implementer = '西高皇街道办事处';
-    it.implementerCode = '11410402785096902M';
-    it.address = { zh: '平顶山市新华区西高皇街道便民服务中心 2 号窗口', en: 'Xigaohuang subdistrict service centre, window 2, Xinhua district, Pingdingshan' };
-    it.hours = { zh: '周一至周五 8:30–12:00，14:30–17:30', en: 'Mon–Fri 8:30–12:00, 14:30–17:30' };
-    it.consultPhone = '0375-6182813';
-    it.complaintPhone = '0375-2208399';
-  }
-  act.implementationCode = '11410402785096902M5002014010002';
-  act.itemCode = '11410402785096902M500201401000202';
-  act.localCode = '785096902GG002Y3002';
-  return c;
-}
-
 describe('catalog: the hall’s own file, else the demo', () => {
   it('absent: the shipped demo catalog, said to be the demo; the province is the catalog’s (41, Henan: 长葛 411082, 新华区 410402)', () => {
     const cfg = loadConfig({ env: {}, cwd: tmp() });
@@ -59,14 +38,15 @@ describe('catalog: the hall’s own file, else the demo', () => {
 
   it('a relative path resolves against the config file’s folder, like every other path; the hall’s codes are read', () => {
     const dir = tmp();
-    writeFileSync(path.join(dir, 'hall.json'), JSON.stringify(otherHall()));
+    writeFileSync(path.join(dir, 'hall.json'), JSON.stringify(hallCatalogJson()));
     writeFileSync(path.join(dir, 'sscard.toml'), 'catalog = "hall.json"\nprovince = "41"\n');
     const cfg = loadConfig({ path: path.join(dir, 'sscard.toml'), env: {}, cwd: '/' });
     expect(cfg.catalog).toEqual({ file: path.join(dir, 'hall.json'), demo: false });
     const hall = loadHallCatalog(cfg);
     expect(hall.demo).toBe(false);
-    expect(hall.items.map((i) => i.itemCode)).toEqual(['11410402785096902M500201401000202', '11410402785096902M500201401000601']);
+    expect(hall.items.map((i) => i.itemCode)).toEqual([HALL_ACTIVATION_ITEM, HALL_PIN_ITEM]);
     expect(hall.items[0]!.hours?.zh).toBe('周一至周五 8:30–12:00，14:30–17:30');
+    expect(hall.province).toBe('41');
   });
 
   it.each<[string, (c: Raw) => unknown, string]>([

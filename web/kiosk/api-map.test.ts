@@ -89,6 +89,13 @@ describe('kiosk api-map', () => {
     expect(resultOf({ ...RESULT, operationId: 7 })).not.toHaveProperty('operationId');
   });
 
+  it('a result that sends the holder elsewhere says where (the hall’s window and phones); a malformed where is dropped', () => {
+    const where = { office: '西高皇街道办事处', address: { zh: '平顶山市新华区（县）西高皇街道', en: 'Xigaohuang' }, hours: null, consultPhone: '0375-6182813', complaintPhone: null, zh: '办理地点：西高皇街道办事处。', en: 'Where: Xigaohuang.' };
+    expect(resultOf({ ...RESULT, where })?.where).toEqual({ office: where.office, address: where.address, hours: null, consultPhone: '0375-6182813', complaintPhone: null, text: { zh: where.zh, en: where.en } });
+    expect(resultOf(RESULT)).not.toHaveProperty('where');
+    expect(resultOf({ ...RESULT, where: { office: 7 } })).not.toHaveProperty('where');
+  });
+
   it('SSCard.Catalog: services with their materials, items with codes, limits and contacts; malformed entries dropped', () => {
     const m = msgOfCatalog(
       completion({
