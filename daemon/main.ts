@@ -23,6 +23,7 @@ import type { ApiServer } from './api/server.js';
 import { ClientRegistry } from './auth/clients.js';
 import { OperatorAuth } from './auth/operators.js';
 import type { DaemonConfig } from './config/config.js';
+import { loadHallCatalog } from './config/catalog.js';
 import { readerMatcher } from './config/cross-checks.js';
 import { resolveSimulation } from './config/simulation.js';
 import { projectRoot } from './config/root.js';
@@ -115,6 +116,15 @@ export async function startDaemon(opts: StartOptions): Promise<Daemon> {
   const undo = new UndoStack();
 
   try {
+    // This hall's service catalog (docs/config.md `catalog`): a bad file stops the daemon here,
+    // naming the key; the shipped demo is said out loud (its two offices are the seeds', not this hall's).
+    const hall = loadHallCatalog(cfg);
+    if (hall.demo) {
+      log.warn('using the demo service catalog: its offices, codes and phones are the seeds\', not this hall\'s; set catalog in the configuration', { catalog: hall.file, province: hall.province });
+    } else {
+      log.info('service catalog', { catalog: hall.file, province: hall.province, implementers: [...new Set(hall.items.map((it) => it.implementer))] });
+    }
+
     // The journal first: nothing card-changing may run without it.
     const journal = Journal.open({ path: cfg.journal.path, keyFile: cfg.journal.keyFile, terminalId: cfg.terminalId });
     undo.push(() => journal.close());
@@ -235,6 +245,9 @@ export async function startDaemon(opts: StartOptions): Promise<Daemon> {
       touchPadPerSlot: true,
       ...(idReader === undefined ? {} : { idReader }),
       journal,
+      catalog: hall.items,
+      demoCatalog: hall.demo,
+      province: hall.province,
       ...(sync === undefined ? {} : { sync }),
       loggers: { flow: logging.get('FLOW'), pcsc: pcscLog, pinPad: padLog, idCard: idLog },
       transmitTimeoutMs: cfg.readers.transmitTimeoutMs,

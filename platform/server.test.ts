@@ -1,5 +1,6 @@
 import http from 'node:http';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { PIN_CHECK_SERVICE_ITEM } from '../daemon/sync/wire.js';
 import { CentralServer } from './server.js';
 
 let central: CentralServer;
@@ -60,6 +61,14 @@ describe('reference platform server', () => {
     expect((JSON.parse(masked.text) as { rejected: { code: string }[] }).rejected.map((r) => r.code)).toEqual(['invalid']);
     expect((await request('POST', 'v1/bank-requests', { protocol: 1, terminalId: 'T', batchId: 'b' })).status).toBe(400);
     expect(JSON.parse((await request('GET', 'v1/health')).text)).toMatchObject({ protocol: 1, revision: 2, bankRequests: 1 });
+  });
+
+  it('a plain PIN check carries the no-item marker and is stored whatever the catalog; on another kind the marker is an unknown item (seed 001 line 7: 社会保障卡密码修改与重置 is change and reset)', async () => {
+    const verify = { ...op(A, PIN_CHECK_SERVICE_ITEM), kind: 'verify' };
+    const res = await request('POST', 'v1/operations', { protocol: 1, terminalId: 'T', batchId: 'b', operations: [verify, op(B, PIN_CHECK_SERVICE_ITEM)] });
+    const body = JSON.parse(res.text) as { accepted: string[]; rejected: { id: string; code: string }[] };
+    expect(body.accepted).toEqual([A]);
+    expect(body.rejected).toEqual([{ id: B, code: 'unknown-service-item', message: expect.any(String) as unknown }]);
   });
 
   it('serves the hotlist in full first, then the net changes since a version', async () => {

@@ -9,9 +9,9 @@ import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '../core/errors.js';
 import { assertSsCardError } from '../testing/util.js';
 import * as catalogModule from './catalog.js';
-import { AFTER_RESET_ADVICE, isUnifiedSocialCreditCode, parseCatalog, serviceItemFor, type ServiceItem } from './catalog.js';
+import { AFTER_RESET_ADVICE, hasServiceItem, isUnifiedSocialCreditCode, ITEM_KINDS, parseCatalog, serviceItemFor, type ItemKind, type ServiceItem } from './catalog.js';
 import * as roles from './roles.js';
-import { SERVICE_KINDS, capability, type ServiceKind } from './roles.js';
+import { SERVICE_KINDS, capability } from './roles.js';
 
 const FIXTURE = new URL('../fixtures/catalog/service-items.json', import.meta.url);
 type RawCatalog = { version: number; items: Record<string, unknown>[] };
@@ -96,6 +96,34 @@ describe('the rest of each record', () => {
     expect(it.directions?.zh).toMatch(/路|乘坐/);
   });
 
+  it.each<[string, ServiceItem, string[]]>([
+    ['seed 000 lines 220–226', activation, ['在我省居住的中国公民', '已办理过我省社会保障卡；', '社会保障卡未做领卡启用的。']],
+    ['seed 001 lines 44–48', pinItem, ['在我省居住的中国公民', '已办理过我省社会保障卡；', '因密码外泄需要修改，或因密码遗忘、社保卡锁定等需要重置。']],
+  ])('%s 申请条件, in order, each with English', (_seed, item, starts) => {
+    expect(item.conditions.map((c) => c.zh.slice(0, starts[item.conditions.indexOf(c)]!.length))).toEqual(starts);
+    for (const c of item.conditions) expect(c.en).not.toBe('');
+  });
+
+  it.each<[string, () => unknown, unknown]>([
+    ['seed 000 lines 254–258 受理标准 of the card: 持有社保卡但未启用社保卡时', () => activation.materialStandards.socialSecurityCard?.zh, '持有社保卡但未启用社保卡时。'],
+    ['seed 000 lines 278–280 受理标准 of the ID card: 材料齐全内容真实有效', () => activation.materialStandards.residentIdCard?.zh, '材料齐全内容真实有效'],
+    ['seed 001 lines 59–60 受理标准: 材料真实有效', () => [pinItem.materialStandards.residentIdCard?.zh, pinItem.materialStandards.socialSecurityCard?.zh], ['材料真实有效', '材料真实有效']],
+    ['seed 000 line 40 通办范围 全国', () => activation.scope?.zh, '全国'],
+    ['seed 001 line 14 通办范围 全镇（乡、街道）级', () => pinItem.scope?.zh, '全镇（乡、街道）级'],
+    ['the seeds print no office hours', () => [activation.hours, pinItem.hours], [undefined, undefined]],
+  ])('%s', (_seed, get, expected) => {
+    expect(get()).toEqual(expected);
+  });
+
+  it('hours, scope, conditions and materialStandards are optional; hours is read when given', () => {
+    const c = raw();
+    for (const k of ['conditions', 'materialStandards', 'scope']) delete (c.items[0] as Record<string, unknown>)[k];
+    c.items[1]!.hours = { zh: '周一至周五 8:30–12:00，14:30–17:30', en: 'Mon–Fri 8:30–12:00, 14:30–17:30' };
+    const [first, second] = parseCatalog(c);
+    expect([first!.conditions, first!.materialStandards, 'scope' in first!]).toEqual([[], {}, false]);
+    expect(second!.hours?.zh).toBe('周一至周五 8:30–12:00，14:30–17:30');
+  });
+
   it('address, directions and phones are optional: an item without them is valid and has none', () => {
     const c = raw();
     for (const k of ['address', 'directions', 'consultPhone', 'complaintPhone']) delete (c.items[0] as Record<string, unknown>)[k];
@@ -109,14 +137,26 @@ describe('the rest of each record', () => {
 });
 
 describe('serviceItemFor: the item a service kind reports upstream', () => {
-  it.each<[ServiceKind, string, string]>([
+  it.each<[ItemKind, string, string]>([
     ['activate', 'card-activation', 'seed 000 事项名称 社会保障卡启用'],
-    ['verify', 'pin-change-reset', 'seed 001: the PIN item'],
     ['change', 'pin-change-reset', 'seed 001 申请条件 三 因密码外泄需要修改'],
     ['reset', 'pin-change-reset', 'seed 001 申请条件 三 因密码遗忘…需要重置'],
     ['unblock', 'pin-change-reset', 'seed 001 申请条件 三 社保卡锁定等需要重置'],
   ])('%s → %s (%s)', (kind, id) => {
     expect(serviceItemFor(catalog, kind).id).toBe(id);
+  });
+
+  it('seed 001 line 7 事项名称 社会保障卡密码修改与重置: a plain PIN check (verify) is no item — no kind list holds it, and a catalog that lists it is refused', () => {
+    expect(pinItem.name.zh).toBe('社会保障卡密码修改与重置');
+    expect(hasServiceItem('verify')).toBe(false);
+    expect(ITEM_KINDS).not.toContain('verify');
+    expect(catalog.flatMap((i) => i.kinds)).not.toContain('verify');
+    const c = raw();
+    c.items[1]!.kinds = ['verify', 'change', 'reset', 'unblock'];
+    const e = assertSsCardError(() => parseCatalog(c), ErrorCode.Config_Invalid);
+    expect(e.context).toEqual({ path: 'items[1].kinds[0]' });
+    expect(e.text.zh).toContain('不是服务事项');
+    expect(e.text.en).toContain('no service item');
   });
 
   it('a kind no item covers is a configuration error naming the kind', () => {
@@ -127,7 +167,7 @@ describe('serviceItemFor: the item a service kind reports upstream', () => {
 });
 
 describe('the catalog agrees with the capability matrix', () => {
-  it.each(SERVICE_KINDS.map((k) => [k]))('%s: the matrix materials are among the item’s materials', (kind) => {
+  it.each(ITEM_KINDS.map((k) => [k]))('%s: the matrix materials are among the item’s materials', (kind) => {
     const item = serviceItemFor(catalog, kind);
     for (const m of capability('counter', kind).materials) expect(item.materials).toContain(m);
   });
@@ -171,6 +211,11 @@ describe('parseCatalog: validation with bilingual errors naming the key path', (
     ['a phone with the web address the seed prints beside it', (c) => (c.items[1]!.consultPhone = '0375-6182813 http://was.hnzwfw.gov.cn'), 'items[1].consultPhone'],
     ['a phone without its area code', (c) => (c.items[0]!.complaintPhone = '6123133'), 'items[0].complaintPhone'],
     ['an address without English', (c) => (c.items[0]!.address = { zh: '长葛市' }), 'items[0].address.en'],
+    ['a 受理标准 for a material the item does not ask for', (c) => (c.items[0]!.materialStandards = { photo: { zh: '清晰', en: 'clear' } }), 'items[0].materialStandards.photo'],
+    ['a 受理标准 without English', (c) => (c.items[1]!.materialStandards = { residentIdCard: { zh: '材料真实有效' } }), 'items[1].materialStandards.residentIdCard.en'],
+    ['a 申请条件 that is a bare string', (c) => (c.items[1]!.conditions = ['已办理过我省社会保障卡；']), 'items[1].conditions[0]'],
+    ['empty conditions', (c) => (c.items[1]!.conditions = []), 'items[1].conditions'],
+    ['hours without English', (c) => (c.items[0]!.hours = { zh: '工作日' }), 'items[0].hours.en'],
     ['version 2', (c) => (c.version = 2), 'version'],
     ['items not an array', (c) => ((c as Record<string, unknown>).items = {}), '(root).items'],
   ])('%s → %s', (_what, mutate, path) => {

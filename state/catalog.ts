@@ -53,8 +53,8 @@ export interface ServiceItem {
   readonly implementerCode: string;
   /** 事项名称 */
   readonly name: { zh: string; en: string };
-  /** The service kinds this item covers. */
-  readonly kinds: readonly ServiceKind[];
+  /** The service kinds this item covers (never `verify`: {@link ITEM_KINDS}). */
+  readonly kinds: readonly ItemKind[];
   /** 申请材料, in the seed's order. */
   readonly materials: readonly Material[];
   /** 办理流程 */
@@ -83,8 +83,32 @@ export interface ServiceItem {
   readonly consultPhone?: string;
   /** 监督投诉电话 (the fixed line). */
   readonly complaintPhone?: string;
+  /** Office hours of the window (the seeds print none; a hall's own catalog says them). */
+  readonly hours?: BilingualText;
+  /** 通办范围: where the item can be handled (seed 000 line 40 全国, seed 001 line 14 全镇（乡、街道）级). */
+  readonly scope?: BilingualText;
+  /** 申请条件, in the seed's order (seed 000 lines 220–226, seed 001 lines 44–48); empty when not copied. */
+  readonly conditions: readonly BilingualText[];
+  /** 受理标准 of each 申请材料 (seed 000 lines 244–280, seed 001 lines 59–60), for the materials that have one. */
+  readonly materialStandards: Readonly<Partial<Record<Material, BilingualText>>>;
   /** The seed file the item was copied from. */
   readonly seed: string;
+}
+
+/**
+ * A plain PIN check is no service item: seed 001's 事项名称 (line 7) is 社会保障卡密码修改与重置,
+ * PIN change and reset, and seed 000's is 社会保障卡启用. `verify` is journaled under its own kind
+ * with no item code (docs/sync-protocol.md `serviceItem` null); every other service kind reports
+ * under the item whose `kinds` list it.
+ */
+export const KINDS_WITHOUT_ITEM = Object.freeze(['verify'] as const);
+export type ItemKind = Exclude<ServiceKind, (typeof KINDS_WITHOUT_ITEM)[number]>;
+/** The service kinds a catalog item may cover. */
+export const ITEM_KINDS: readonly ItemKind[] = Object.freeze(SERVICE_KINDS.filter((k): k is ItemKind => !(KINDS_WITHOUT_ITEM as readonly string[]).includes(k)));
+
+/** Whether `kind` reports under a service item (every kind but a plain PIN check). */
+export function hasServiceItem(kind: ServiceKind): kind is ItemKind {
+  return (ITEM_KINDS as readonly string[]).includes(kind);
 }
 
 /** Known channels (办理形式). */
@@ -194,8 +218,15 @@ function item(v: unknown, path: string): ServiceItem {
     bad(`${path}.localCode`, '必须以实施主体编码中的组织机构代码（第 9–17 位）开头', 'must start with the organization code inside the implementerCode (its characters 9–17)');
   }
   const kinds = arr(o, 'kinds', path).map((k, i) => {
-    if (!(SERVICE_KINDS as readonly unknown[]).includes(k)) bad(`${path}.kinds[${i}]`, `不是已知的服务（可用：${SERVICE_KINDS.join('、')}）`, `is not a known service kind (known: ${SERVICE_KINDS.join(', ')})`);
-    return k as ServiceKind;
+    if (k === 'verify') {
+      bad(
+        `${path}.kinds[${i}]`,
+        '单纯的密码校验（verify）不是服务事项：“社会保障卡密码修改与重置”只包括修改与重置，请删去 verify',
+        'a plain PIN check (verify) is no service item: 社会保障卡密码修改与重置 is PIN change and reset only; remove verify',
+      );
+    }
+    if (!(ITEM_KINDS as readonly unknown[]).includes(k)) bad(`${path}.kinds[${i}]`, `不是已知的服务（可用：${ITEM_KINDS.join('、')}）`, `is not a known service kind (known: ${ITEM_KINDS.join(', ')})`);
+    return k as ItemKind;
   });
   const materials = arr(o, 'materials', path).map((m, i) => {
     if (!isMaterial(m)) bad(`${path}.materials[${i}]`, '不是已知的申请材料（socialSecurityCard、residentIdCard）', 'is not a known material (socialSecurityCard, residentIdCard)');
@@ -205,6 +236,12 @@ function item(v: unknown, path: string): ServiceItem {
     if (typeof c !== 'string' || !CHANNELS.includes(c)) bad(`${path}.channels[${i}]`, `不是已知的办理形式（${CHANNELS.join('、')}）`, `is not a known channel (${CHANNELS.join(', ')})`);
     return c;
   });
+  const standardsRaw = o.materialStandards === undefined ? {} : obj(o.materialStandards, `${path}.materialStandards`);
+  const materialStandards: Partial<Record<Material, BilingualText>> = {};
+  for (const [m, t] of Object.entries(standardsRaw)) {
+    if (!isMaterial(m) || !materials.includes(m)) bad(`${path}.materialStandards.${m}`, '不是此事项的申请材料（materials 中没有）', 'is not one of this item\'s materials (not in materials)');
+    materialStandards[m] = text(t, `${path}.materialStandards.${m}`);
+  }
   const legalLimitDays = count(o, 'legalLimitDays', path);
   const committedLimitDays = count(o, 'committedLimitDays', path);
   if (committedLimitDays > legalLimitDays) bad(`${path}.committedLimitDays`, '承诺办理时限不能超过法定办理时限', 'must not exceed legalLimitDays');
@@ -227,11 +264,15 @@ function item(v: unknown, path: string): ServiceItem {
     maxVisits: count(o, 'maxVisits', path),
     free: bool(o, 'free', path),
     advice: Object.freeze(arr(o, 'advice', path, false).map((a, i) => text(a, `${path}.advice[${i}]`))),
+    conditions: Object.freeze(o.conditions === undefined ? [] : arr(o, 'conditions', path).map((c, i) => text(c, `${path}.conditions[${i}]`))),
+    materialStandards: Object.freeze(materialStandards),
     seed: str(o, 'seed', path, /^\d{3}_[0-9a-f]{16}\.txt$/, bi('种子文件名（如 000_….txt）', 'a seed file name (000_….txt)')),
     ...optional('address', optText(o, 'address', path)),
     ...optional('directions', optText(o, 'directions', path)),
     ...optional('consultPhone', optPhone(o, 'consultPhone', path)),
     ...optional('complaintPhone', optPhone(o, 'complaintPhone', path)),
+    ...optional('hours', optText(o, 'hours', path)),
+    ...optional('scope', optText(o, 'scope', path)),
   });
 }
 
@@ -267,11 +308,12 @@ export function parseCatalog(json: unknown): ServiceItem[] {
 }
 
 /**
- * The item a service kind reports upstream: activate → seed 000 (社会保障卡启用); verify, change,
- * reset, unblock → seed 001 (社会保障卡密码修改与重置; its 申请条件 三 「因密码外泄需要修改，或因密码
- * 遗忘、社保卡锁定等需要重置」 covers the locked card). Throws Config_Invalid when no item covers it.
+ * The item a service kind reports upstream: activate → seed 000 (社会保障卡启用); change, reset,
+ * unblock → seed 001 (社会保障卡密码修改与重置; its 申请条件 三 「因密码外泄需要修改，或因密码
+ * 遗忘、社保卡锁定等需要重置」 covers the locked card). A plain PIN check has none
+ * ({@link KINDS_WITHOUT_ITEM}). Throws Config_Invalid when no item covers it.
  */
-export function serviceItemFor(catalog: readonly ServiceItem[], kind: ServiceKind): ServiceItem {
+export function serviceItemFor(catalog: readonly ServiceItem[], kind: ItemKind): ServiceItem {
   const found = catalog.find((it) => it.kinds.includes(kind));
   if (found === undefined) {
     const name = SERVICE_NAMES[kind] ?? bi(String(kind), String(kind));

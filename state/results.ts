@@ -8,6 +8,7 @@ import type { BilingualText } from '../core/text.js';
 import { AFTER_RESET_ADVICE } from './catalog.js';
 import { bi } from '../core/text.js';
 
+import type { Where } from './hall.js';
 import type { ServiceKind } from './roles.js';
 
 export type { ServiceKind };
@@ -37,6 +38,7 @@ export type ResultCode =
   | 'role.notAllowed'
   | 'card.locked'
   | 'card.notActivated'
+  | 'card.otherProvince'
   | 'card.alreadyActive'
   | 'card.notBlocked'
   | 'card.appLocked'
@@ -73,6 +75,8 @@ export interface ServiceResult {
   readonly bank?: BilingualText & { readonly attempted: boolean; readonly recorded?: boolean };
   /** The journal row of this flow (a receipt names it), once one was written; absent when the flow never reached the journal. */
   readonly operationId?: string;
+  /** Where the holder goes when sent elsewhere: the hall's window and phones from the catalog (state/hall.ts `withWhere`, also appended to `nextStep`). */
+  readonly where?: Where;
 }
 
 /**
@@ -94,6 +98,19 @@ const NEXT = {
   replace: bi('此卡应用已锁定：请持身份证到社保服务窗口办理补换卡或解挂。', 'The card application is locked: take your ID card to a service counter for a replacement or to cancel the loss report.'),
   renew: bi('请携带社保卡和本人身份证原件到社保服务窗口办理换卡。', 'Take the card and your resident ID card (original) to a social security service counter to have the card replaced.'),
 } as const;
+
+/**
+ * The next steps that send the holder to a window (and the codes whose own next step does): a
+ * result carrying one gets the hall's address, hours and consultation phone (state/hall.ts
+ * `withWhere`). A new text that sends the holder elsewhere joins this set.
+ */
+const ELSEWHERE: ReadonlySet<BilingualText> = new Set<BilingualText>([NEXT.counter, NEXT.unblock, NEXT.replace]);
+const ELSEWHERE_CODES: ReadonlySet<ResultCode> = new Set<ResultCode>(['activate.pinNotSet', 'pinPad.unsupported', 'card.otherProvince', 'card.expired']);
+
+/** Whether the result sends the holder to a service window. */
+export function sendsElsewhere(result: ServiceResult): boolean {
+  return ELSEWHERE.has(result.nextStep) || ELSEWHERE_CODES.has(result.code);
+}
 
 function r(code: ResultCode, kind: ServiceKind | undefined, outcome: ResultOutcome, text: BilingualText, nextStep: BilingualText, extra: Partial<ServiceResult> = {}): ServiceResult {
   return { code, kind, outcome, zh: text.zh, en: text.en, nextStep, ...extra };
@@ -178,6 +195,18 @@ export const results = {
     r('role.notAllowed', kind, 'refused', reason ?? bi('本终端不提供此业务。', 'This terminal does not offer this service.'), NEXT.counter),
   cardLocked: (kind: ServiceKind) => r('card.locked', kind, 'refused', bi('密码已锁定，只能办理密码解锁。', 'The PIN is locked; only unblocking is possible.'), NEXT.unblock, { triesLeft: 0 }),
   cardNotActivated: (kind: ServiceKind) => r('card.notActivated', kind, 'refused', bi('此卡尚未启用，请先办理社保卡启用。', 'This card is not activated yet; have it activated first.'), NEXT.counter),
+  /**
+   * 申请条件 二 「已办理过我省社会保障卡」 (seed 000 line 224, seed 001 line 47): a card issued in
+   * another province (`province`: its name, from the region code of the 卡识别码) is not served here.
+   */
+  cardOtherProvince: (kind: ServiceKind, province: string) =>
+    r(
+      'card.otherProvince',
+      kind,
+      'refused',
+      bi(`此卡由${province}发行，本终端只办理本省发行的社会保障卡。`, `This card was issued in another province (${province}); this terminal serves only cards issued in this province.`),
+      bi(`请到发卡地（${province}）的社会保障卡服务机构办理，或向本厅窗口咨询。`, `Have it served by the social security card service of the province that issued it (${province}), or ask at this hall's window.`),
+    ),
   cardAlreadyActive: () => r('card.alreadyActive', 'activate', 'refused', bi('此卡已经启用，无需再次启用。', 'This card is already activated.'), NEXT.none),
   cardNotBlocked: (left: number | undefined) => r('card.notBlocked', 'unblock', 'refused', bi('密码没有锁定，无需解锁。', 'The PIN is not locked; there is nothing to unblock.'), NEXT.none, tries(left)),
   cardAppLocked: (kind: ServiceKind | undefined) => r('card.appLocked', kind, 'refused', bi('此卡应用已锁定（挂失或永久锁定）。', 'The card application is locked (reported lost or permanently locked).'), NEXT.replace),

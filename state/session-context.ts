@@ -15,6 +15,7 @@ import type {
   PresentedMaterial,
 } from './actors.js';
 import { DEFAULT_EXPIRED_CARD_RULE, type ExpiredCardRule } from './card-state.js';
+import type { ServiceItem } from './catalog.js';
 import type { ServiceKind, ServiceResult } from './results.js';
 import type { Role } from './roles.js';
 
@@ -44,6 +45,16 @@ export interface SessionConfig {
   readonly pinEntry?: { readonly plain: boolean };
   /** A card past its validity: refused (`card.expired`, the default) or only reported (docs/config.md `session.expiredCard`). */
   readonly expiredCard?: ExpiredCardRule;
+  /**
+   * The hall's service catalog (state/catalog.ts; data, never a file read here): a result that
+   * sends the holder elsewhere names its window and phones (state/hall.ts `withWhere`). Default none.
+   */
+  readonly catalog?: readonly ServiceItem[];
+  /**
+   * GB/T 2260 province code whose cards are served (申请条件 二 「已办理过我省社会保障卡」, seed 000
+   * line 224): a card whose 卡识别码 region is in another province is refused. Default: not checked.
+   */
+  readonly province?: string;
 }
 
 /** The defaults of docs/config.md `session.*` (inactivityMs, pinEntryMs, triesFloor). */
@@ -51,7 +62,7 @@ export const DEFAULT_INACTIVITY_MS = 60_000;
 export const DEFAULT_PIN_ENTRY_MS = 30_000;
 export const DEFAULT_TRIES_FLOOR = 1;
 
-export type ResolvedConfig = Required<Omit<SessionConfig, 'offered'>> & { readonly offered: readonly ServiceKind[] | undefined };
+export type ResolvedConfig = Required<Omit<SessionConfig, 'offered' | 'province'>> & { readonly offered: readonly ServiceKind[] | undefined; readonly province: string | undefined };
 
 export interface EntryStep {
   readonly slot: PinSlot;
@@ -154,6 +165,8 @@ export function initialContext(input: SessionConfig): SessionContext {
       phones: input.phones ?? [],
       pinEntry: { plain: input.pinEntry?.plain ?? true },
       expiredCard: input.expiredCard ?? DEFAULT_EXPIRED_CARD_RULE,
+      catalog: input.catalog ?? [],
+      province: input.province,
     },
     card: undefined,
     triesLeft: undefined,

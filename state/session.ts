@@ -39,6 +39,7 @@ import type {
   ReadIdCardInput,
   ReadIdCardOutput,
 } from './actors.js';
+import { cardProvince, provinceName, withWhere } from './hall.js';
 import { checkMaterials } from './materials.js';
 import type { ServiceKind, ServiceResult } from './results.js';
 import { results } from './results.js';
@@ -71,6 +72,13 @@ function missing(name: string): never {
 
 function capabilityOf(ctx: SessionContext) {
   return capability(ctx.config.role, ctx.kind!, ctx.config.offered);
+}
+
+/** The card's province when it is not the configured one (申请条件 二); undefined when it is, or nothing is configured. */
+function otherProvinceOf(ctx: SessionContext): string | undefined {
+  const want = ctx.config.province;
+  const got = ctx.card === undefined ? undefined : cardProvince(ctx.card.cardId);
+  return want === undefined || got === undefined || got === want ? undefined : got;
 }
 
 function needsIdCard(ctx: SessionContext): boolean {
@@ -107,11 +115,13 @@ const session = setup({
   actions: {
     /** Wipe every PIN slot of the session's vault (daemon/flows provides it). */
     wipePins: () => {},
-    setResult: assign({ result: (_, r: ServiceResult) => r }),
+    /** Every result: one that sends the holder elsewhere names the hall's window (state/hall.ts). */
+    setResult: assign({ result: ({ context }, r: ServiceResult) => withWhere(r, context.config.catalog) }),
     emitResult: emit(({ context }) => ({ type: 'result' as const, result: context.result! })),
     markGone: assign({ cardGone: true }),
   },
   guards: {
+    otherProvince: ({ context }) => otherProvinceOf(context) !== undefined,
     roleRefuses: ({ context }) => !capabilityOf(context).allowed,
     appLocked: ({ context }) => context.cardState === 'appLocked',
     expiredRefused: ({ context }) => context.card?.expired === true && context.config.expiredCard === 'refuse',
@@ -230,6 +240,8 @@ export const sessionMachine = session.createMachine({
             // Hotlisted: straight to the journal, which refuses, journals the refusal and says why
             // (journaling → finish with its bilingual text); no PIN is asked for, nothing is sent.
             { guard: ({ context }) => context.card?.hotlisted === true, target: 'journaling' },
+            // 申请条件 二 (seed 000 line 224, seed 001 line 47): a card of this province only.
+            { guard: 'otherProvince', target: 'refusing', actions: { type: 'setResult', params: ({ context }) => results.cardOtherProvince(context.kind!, provinceName(otherProvinceOf(context)!)) } },
             { guard: 'roleRefuses', target: 'refusing', actions: { type: 'setResult', params: ({ context }) => results.roleNotAllowed(context.kind!, capabilityOf(context).reason) } },
             { guard: 'appLocked', target: 'refusing', actions: { type: 'setResult', params: ({ context }) => results.cardAppLocked(context.kind) } },
             // Seed 001 line 60 (001_bf9ce8a90a3e7ce5.txt): the card must be 真实有效; docs/config.md session.expiredCard.
@@ -473,7 +485,7 @@ export const sessionMachine = session.createMachine({
         'wipePins',
         assign(({ context }) => {
           if (context.kind === undefined) return {};
-          const result = withOperation(removalResult(context), context.operationId);
+          const result = withOperation(withWhere(removalResult(context), context.config.catalog), context.operationId);
           return { result, triesLeft: context.inFlight || context.needsRefresh ? undefined : context.triesLeft };
         }),
         enqueueActions(({ context, enqueue }) => {

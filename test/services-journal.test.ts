@@ -19,7 +19,8 @@
 import { describe, expect, it } from 'vitest';
 import { waitFor } from 'xstate';
 import { shippedCatalog } from '../daemon/flows/catalog.js';
-import { serviceItemFor } from '../state/catalog.js';
+import { hasServiceItem, serviceItemFor } from '../state/catalog.js';
+import { PIN_CHECK_SERVICE_ITEM } from '../daemon/sync/wire.js';
 import type { ServiceKind } from '../state/roles.js';
 import type { SessionConfig } from '../state/session.js';
 import { FLOWS, expectNoPinInFiles, expectNoPinInRows, rowsOf, run, setup, stateChanging } from './helpers/services-journal-rig.js';
@@ -43,8 +44,9 @@ describe('write-ahead: pending before the first state-changing APDU, completed a
     expect(pending).toMatchObject({ state: 'pending', kind: flow.kind, outcome: null, terminalId: 'kiosk-01', operatorId: flow.operatorId ?? null });
     expect(pending.cardHash).toBe(env.journal.cardHash(env.profile.issuer.cardId));
     expect([...pending.materials].sort()).toEqual([...flow.materials].sort());
-    // The 业务办理项编码 reported upstream is the catalog's for this kind.
-    expect(pending.serviceItem).toBe(serviceItemFor(shippedCatalog(), flow.kind).itemCode);
+    // The 业务办理项编码 reported upstream is the catalog's for this kind; a plain PIN check has none
+    // (seed 001 line 7 事项名称 社会保障卡密码修改与重置: change and reset), it carries the marker.
+    expect(pending.serviceItem).toBe(hasServiceItem(flow.kind) ? serviceItemFor(shippedCatalog(), flow.kind).itemCode : PIN_CHECK_SERVICE_ITEM);
 
     // Afterwards: the same row, completed with what the card says.
     const rows = rowsOf(env.journal);

@@ -286,6 +286,7 @@ export class FakeTerminal implements TerminalPort {
       psam: { kind: 'sim', name: 'Fake PSAM', connected: true, problem, terminalNumber: '000000000001' },
       pinPad: { kind: this.touchKeys ? 'touch' : 'none', name: this.touchKeys ? 'touchscreen' : null, connected: this.touchKeys, problem, secureEntry: false },
       idReader: { kind: 'sim', name: 'Fake ID reader', connected: true, problem },
+      catalog: { demo: true, province: '41', implementers: [...new Set(shippedCatalog().map((it) => it.implementer))] },
       journal: { open: true, pending: 0, unsynced: 0, rows: 0 },
       sync: { enabled: false, lastSuccessAt: null, lastError: null, backlog: 0 },
       hotlist: { version: null, updatedAt: null, entries: 0 },

@@ -108,6 +108,11 @@ export function resultPayload(r: ServiceResult): Record<string, unknown> {
   if (r.missing !== undefined) out['missing'] = [...r.missing];
   if (r.bank !== undefined) out['bank'] = { zh: r.bank.zh, en: r.bank.en, attempted: r.bank.attempted, ...(r.bank.recorded === undefined ? {} : { recorded: r.bank.recorded }) };
   if (r.operationId !== undefined) out['operationId'] = r.operationId;
+  if (r.where !== undefined) {
+    const w = r.where;
+    const t = (x: { zh: string; en: string } | undefined): { zh: string; en: string } | null => (x === undefined ? null : { zh: x.zh, en: x.en });
+    out['where'] = { office: w.office, address: t(w.address), hours: t(w.hours), consultPhone: w.consultPhone ?? null, complaintPhone: w.complaintPhone ?? null, zh: w.text.zh, en: w.text.en };
+  }
   return out;
 }
 

@@ -112,13 +112,24 @@ describe('Common', () => {
     const c = await api.connect();
     const r = await c.command('SSCard.Catalog');
     expect(r.completion.header.completionCode).toBe('success');
-    type Svc = { kind: string; itemId: string; operatorRequired: boolean; materials: { material: string; zh: string }[] };
+    type Guide = { conditions: { zh: string }[]; materials: { material: string; standard: { zh: string } | null }[]; committedLimitDays: number | null; fee: { free: boolean } | null; window: { office: string; address: { zh: string } | null } | null; consultPhone: string | null };
+    type Svc = { kind: string; itemId: string | null; operatorRequired: boolean; materials: { material: string; zh: string }[]; guide: Guide };
     type Item = { id: string; itemCode: string; name: { zh: string }; consultPhone: string | null; address: { zh: string } | null; steps: { timeLimit?: { zh: string } }[]; legalLimitDays: number };
     const p = r.completion.payload as { role: string; services: Svc[]; items: Item[] };
     expect(p.role).toBe('kiosk');
-    // The fake kiosk offers verify and change (see Capabilities above): both under seed 001's item, the card alone.
+    // The fake kiosk offers verify and change (see Capabilities above), the card alone: change under seed 001's
+    // item; a plain PIN check under none (seed 001 line 7 事项名称 社会保障卡密码修改与重置: change and reset).
     expect(p.services.map((s) => s.kind)).toEqual(['verify', 'change']);
-    expect(p.services[0]).toMatchObject({ itemId: 'pin-change-reset', operatorRequired: false, materials: [{ material: 'socialSecurityCard', zh: '中华人民共和国社会保障卡（原件）' }] });
+    expect(p.services[0]).toMatchObject({ itemId: null, operatorRequired: false, materials: [{ material: 'socialSecurityCard', zh: '中华人民共和国社会保障卡（原件）' }] });
+    expect(p.services[1]).toMatchObject({ itemId: 'pin-change-reset', operatorRequired: false, materials: [{ material: 'socialSecurityCard', zh: '中华人民共和国社会保障卡（原件）' }] });
+    // The 办事指南 before the service starts (一次性告知, seed 001 line 75): 申请条件 (seed 001 lines 46–48),
+    // the materials with their 受理标准 (line 60), the time limit (line 9), no fee (lines 64–68), the window and phone (lines 29, 34).
+    const change = p.services[1]!.guide;
+    expect(change.conditions.map((c) => c.zh)).toEqual([expect.stringContaining('在我省居住') as unknown, '已办理过我省社会保障卡；', expect.stringContaining('因密码外泄需要修改') as unknown]);
+    expect(change.materials).toEqual([expect.objectContaining({ material: 'socialSecurityCard', standard: { zh: '材料真实有效', en: 'Genuine and valid.' } })]);
+    expect(change).toMatchObject({ committedLimitDays: 1, fee: { free: true }, window: { office: '西高皇街道办事处', address: { zh: '平顶山市新华区（县）西高皇街道' } }, consultPhone: '0375-6182813' });
+    // A PIN check has no item, hence no conditions or limits of its own, but still the window to go to.
+    expect(p.services[0]!.guide).toMatchObject({ conditions: [], committedLimitDays: null, fee: null, window: { office: '西高皇街道办事处' }, consultPhone: '0375-6182813' });
     const pin = p.items.find((i) => i.id === 'pin-change-reset')!;
     expect(pin).toMatchObject({ itemCode: '11410402785096902M500201401000601', consultPhone: '0375-6182813', legalLimitDays: 1 });
     expect(pin.name.zh).toBe('社会保障卡密码修改与重置');

@@ -176,6 +176,7 @@ const RESULT_CODES: Readonly<Record<string, number | { sw: number }>> = {
   'card.unreadable': C.dataError,
   'card.error': { sw: C.dataState },
   'card.notActivated': { sw: C.dataState },
+  'card.otherProvince': { sw: C.dataState },
   'card.alreadyActive': { sw: C.dataState },
   'card.notBlocked': { sw: C.dataState },
   'card.appLocked': { sw: C.dataState },

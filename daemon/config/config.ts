@@ -20,6 +20,7 @@ import { crossProblems } from './cross-checks.js';
 import { invalid, keyPath, zodProblems } from './problems.js';
 import { configSchema } from './schema.js';
 import type { ConfigInput, IdReaderKind, LogComponent, LogLevel, PinPadKind } from './schema.js';
+import { projectRoot } from './root.js';
 import { resolveSimulation, simulatorFiles } from './simulation.js';
 
 export interface OperatorAccount {
@@ -44,6 +45,10 @@ export interface DaemonConfig {
   readonly role: Role;
   readonly services: readonly ServiceKind[];
   readonly simulate: 'auto' | 'on' | 'off';
+  /** This hall's service catalog file (absolute); `demo`: the shipped fixture, the key was absent. */
+  readonly catalog: { readonly file: string; readonly demo: boolean };
+  /** GB/T 2260 province code whose cards are served; absent: the catalog's (daemon/config/catalog.ts). */
+  readonly province?: string;
   readonly session: {
     readonly inactivityMs: number;
     readonly pinEntryMs: number;
@@ -160,6 +165,8 @@ function resolve(c: ConfigInput, configFile: string | null, baseDir: string): Da
     role: c.role,
     services,
     simulate: c.simulate,
+    catalog: c.catalog === undefined ? { file: path.join(projectRoot(), 'fixtures', 'catalog', 'service-items.json'), demo: true } : { file: abs(c.catalog), demo: false },
+    ...some('province', c.province),
     session: { ...c.session, denyList: parseDenyList(c.session.denyList, 'session.denyList') },
     readers: { ...some('card', c.readers.card), ...some('psam', c.readers.psam), transmitTimeoutMs: c.readers.transmitTimeoutMs },
     pinPad: {

@@ -14,6 +14,7 @@
 import { z } from 'zod';
 import type { BilingualText } from '../../core/text.js';
 import { DEFAULT_EXPIRED_CARD_RULE, EXPIRED_CARD_RULES } from '../../state/card-state.js';
+import { isProvinceCode } from '../../state/hall.js';
 import { SERVICE_KINDS } from '../../state/roles.js';
 import { HASH_FORMAT_TEXT, isValidHashFormat } from '../auth/passphrase.js';
 
@@ -161,6 +162,15 @@ export const configSchema = z.strictObject({
     doc: 'services this terminal offers',
   }),
   simulate: oneOf(SIMULATE_VALUES, 'auto', 'use the simulated card, PSAM, PIN pad and ID reader; "auto": when pcscd lists no physical reader'),
+  catalog: optionalPath(
+    'this hall\'s service catalog (fixtures/catalog/README.md): its 实施主体 and item codes, window address, office hours, phones, 申请条件 and 通办范围; checked at start',
+    'the demo catalog "<repo>/fixtures/catalog/service-items.json" (two offices of the seeds; the log and /status say it is the demo)',
+  ),
+  province: doc(z.string().refine(isProvinceCode).optional(), {
+    allowed: { zh: '2 位省级行政区划代码（GB/T 2260）的字符串，如 "41"（河南）', en: 'a 2-digit GB/T 2260 province code as a string, e.g. "41" (Henan)' },
+    default: 'the province of the catalog\'s 实施主体编码 (its region code, characters 3–4)',
+    doc: 'cards issued in another province (the region code opening the card identification code) are refused: 申请条件 二 已办理过我省社会保障卡',
+  }),
   session: section({
     inactivityMs: int(1000, 3_600_000, 60_000, 'a card session with no activity for this long is ended'),
     pinEntryMs: int(5000, 300_000, 30_000, 'time the holder has to enter a PIN'),

@@ -13,10 +13,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ErrorCode, SsCardError, isSsCardError } from '../../core/errors.js';
 import type { ServiceItem } from '../../state/catalog.js';
-import { parseCatalog, serviceItemFor } from '../../state/catalog.js';
+import { hasServiceItem, parseCatalog, serviceItemFor } from '../../state/catalog.js';
 import { SERVICE_KINDS } from '../../state/roles.js';
 import type { ServiceKind } from '../../state/roles.js';
 import { SERVICE_ITEM_PATTERN } from '../journal/types.js';
+import { PIN_CHECK_SERVICE_ITEM } from '../sync/wire.js';
 
 /** The shipped catalog file. */
 export function defaultCatalogFile(): string {
@@ -60,13 +61,15 @@ export function shippedCatalog(): readonly ServiceItem[] {
 }
 
 /**
- * The service item code (业务办理项编码) per kind from a catalog, checked eagerly: every kind must
- * have an item, and its code must be one the journal accepts (Config_Invalid otherwise).
+ * The service item code (业务办理项编码) per kind from a catalog, checked eagerly: every kind but a
+ * plain PIN check must have an item, and its code must be one the journal accepts (Config_Invalid
+ * otherwise). `verify` is no service item (state/catalog.ts `KINDS_WITHOUT_ITEM`): it is journaled
+ * under its own kind with {@link PIN_CHECK_SERVICE_ITEM}, never a catalog item's code.
  */
 export function catalogServiceItems(catalog: readonly ServiceItem[]): (kind: ServiceKind) => string {
   const codes = new Map<ServiceKind, string>();
   for (const kind of SERVICE_KINDS) {
-    const code = serviceItemFor(catalog, kind).itemCode;
+    const code = hasServiceItem(kind) ? serviceItemFor(catalog, kind).itemCode : PIN_CHECK_SERVICE_ITEM;
     if (!SERVICE_ITEM_PATTERN.test(code)) {
       throw new SsCardError(
         ErrorCode.Config_Invalid,
@@ -76,7 +79,7 @@ export function catalogServiceItems(catalog: readonly ServiceItem[]): (kind: Ser
     }
     codes.set(kind, code);
   }
-  return (kind) => codes.get(kind) ?? serviceItemFor(catalog, kind).itemCode;
+  return (kind) => codes.get(kind) ?? PIN_CHECK_SERVICE_ITEM;
 }
 
 let shippedCodes: ((kind: ServiceKind) => string) | undefined;

@@ -22,7 +22,8 @@ import type { PhoneAccess } from '../../drivers/sim/virtual-card.js';
 import { VirtualSsCard } from '../../drivers/sim/virtual-card.js';
 import { assertSsCardError } from '../../testing/util.js';
 import type { CardIdentification, CardOpOutput, CheckNewPinInput, CheckNewPinOutput, PinState } from '../../state/actors.js';
-import { parseCatalog, serviceItemFor } from '../../state/catalog.js';
+import { ITEM_KINDS, parseCatalog, serviceItemFor } from '../../state/catalog.js';
+import { PIN_CHECK_SERVICE_ITEM } from '../sync/wire.js';
 import { MATERIALS } from '../../state/materials.js';
 import { createPinVault } from '../../state/pin-vault.js';
 import { ROLES, SERVICE_KINDS } from '../../state/roles.js';
@@ -208,10 +209,18 @@ describe('the session’s words are the journal’s', () => {
 describe('service item codes from the catalog', () => {
   it('the shipped catalog gives every kind its item’s 业务办理项编码, the codes of fixtures/catalog/README.md', () => {
     const items = catalogServiceItems(shippedCatalog());
-    for (const kind of SERVICE_KINDS) expect(items(kind), kind).toBe(serviceItemFor(shippedCatalog(), kind).itemCode);
+    for (const kind of ITEM_KINDS) expect(items(kind), kind).toBe(serviceItemFor(shippedCatalog(), kind).itemCode);
     expect(items('activate')).toBe('11411082005756085T400201401000202');
-    for (const kind of ['verify', 'change', 'reset', 'unblock'] as const) expect(items(kind)).toBe('11410402785096902M500201401000601');
+    for (const kind of ['change', 'reset', 'unblock'] as const) expect(items(kind)).toBe('11410402785096902M500201401000601');
     for (const kind of SERVICE_KINDS) expect(shippedServiceItemCode(kind), kind).toBe(items(kind));
+  });
+
+  it('a plain PIN check claims no item: seed 001 line 7 事项名称 is 社会保障卡密码修改与重置 (change and reset), so verify is journaled with the marker, not 001’s code', () => {
+    const items = catalogServiceItems(shippedCatalog());
+    expect(serviceItemFor(shippedCatalog(), 'change').name.zh).toBe('社会保障卡密码修改与重置');
+    expect(items('verify')).toBe(PIN_CHECK_SERVICE_ITEM);
+    expect(items('verify')).not.toBe(items('change'));
+    expect(shippedCatalog().some((it) => it.itemCode === PIN_CHECK_SERVICE_ITEM)).toBe(false);
   });
 
   it('a catalog without an item for some kind is refused when the wiring is built', () => {

@@ -21,6 +21,16 @@ import { isUuidV7 } from '../../core/uuid.js';
 export const WIRE_KINDS = ['activate', 'verify', 'change', 'reset', 'unblock', 'lockout', 'read'] as const;
 export type WireKind = (typeof WIRE_KINDS)[number];
 
+/**
+ * `serviceItem` of a plain PIN check (kind `verify`): no service item. Seed 001 (社会保障卡密码修改与
+ * 重置, docs/service-items/001_bf9ce8a90a3e7ce5.txt line 7) is PIN change and reset; a check of
+ * the PIN is neither, and seed 000 is activation. The marker has the shape every `serviceItem`
+ * has (upper-case letters and digits, 20 to 40: the journal and the wire check it) but can never
+ * be a 业务办理项编码 (33 characters starting with a unified social credit code): a platform
+ * stores it and does not look it up in its catalog (docs/sync-protocol.md).
+ */
+export const PIN_CHECK_SERVICE_ITEM = 'LOCALPINVERIFICATION';
+
 /** `role`: where the terminal stands (service items 000/001: self-service terminal, window, financial window). */
 export const WIRE_ROLES = ['self-service', 'window', 'financial-window'] as const;
 export type WireRole = (typeof WIRE_ROLES)[number];

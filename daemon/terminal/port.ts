@@ -66,6 +66,11 @@ export interface TerminalStatusReport {
   readonly psam: DeviceStatus & { readonly terminalNumber: string | null };
   readonly pinPad: DeviceStatus & { readonly secureEntry: boolean };
   readonly idReader: DeviceStatus;
+  /**
+   * The hall's service catalog (docs/config.md `catalog`): `demo` when it is the shipped demo (the
+   * seeds' two offices, not this hall's), the province whose cards are served, the 实施主体 named.
+   */
+  readonly catalog: { readonly demo: boolean; readonly province: string | null; readonly implementers: readonly string[] };
   readonly journal: { readonly open: boolean; readonly pending: number; readonly unsynced: number; readonly rows: number };
   readonly sync: { readonly enabled: boolean; readonly lastSuccessAt: number | null; readonly lastError: { readonly code: number; readonly zh: string; readonly en: string } | null; readonly backlog: number };
   /** The lost-card hotlist pulled from the platform (daemon/journal/hotlist.ts): its version, when it was applied, how many cards. */

@@ -41,6 +41,7 @@ export interface StatusSources {
   readonly idReader: IdCardReader | undefined;
   readonly journal: Journal | undefined;
   readonly sync: { status(): SyncStatus } | undefined;
+  readonly catalog: TerminalStatusReport['catalog'];
 }
 
 /** The session machine's state as one string ("identified", "service.pinEntry"). */
@@ -145,6 +146,7 @@ export function status(s: StatusSources): TerminalStatusReport {
       secureEntry: s.pinPad.capabilities.secureVerify,
     },
     idReader: deviceStatus('serial', s.idReader, bi('身份证读卡器未连接', 'the ID card reader is not connected')),
+    catalog: s.catalog,
     journal,
     sync: {
       enabled: sync !== undefined,

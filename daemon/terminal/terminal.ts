@@ -25,6 +25,7 @@ import type { Journal } from '../journal/journal.js';
 import { shippedCatalog } from '../flows/catalog.js';
 import type { SyncStatus } from '../sync/worker.js';
 import type { ServiceItem } from '../../state/catalog.js';
+import { catalogProvince } from '../../state/hall.js';
 import type { ServiceResult } from '../../state/results.js';
 import type { Role, ServiceKind } from '../../state/roles.js';
 import { defaultServices } from '../../state/roles.js';
@@ -91,6 +92,10 @@ export interface TerminalOptions {
   readonly journal?: Journal;
   /** The service catalog (state/catalog.ts); default the shipped fixtures/catalog/service-items.json. */
   readonly catalog?: readonly ServiceItem[];
+  /** The catalog is the shipped demo (docs/config.md `catalog` absent); default: true when `catalog` is not given. */
+  readonly demoCatalog?: boolean;
+  /** GB/T 2260 province code whose cards are served (docs/config.md `province`); default: the catalog's (state/hall.ts). */
+  readonly province?: string;
   readonly sync?: { status(): SyncStatus };
   readonly loggers?: Partial<TerminalLoggers>;
   /** Transmit timeout of the card channels (ms). */
@@ -126,6 +131,7 @@ export class Terminal implements TerminalPort {
     this.role = o.role;
     const services = o.services ?? defaultServices(o.role);
     this.serviceCatalog = o.catalog ?? shippedCatalog();
+    const province = o.province ?? catalogProvince(this.serviceCatalog);
     this.log = {
       flow: o.loggers?.flow ?? SILENT_LOGGER,
       pcsc: o.loggers?.pcsc ?? SILENT_LOGGER,
@@ -147,7 +153,7 @@ export class Terminal implements TerminalPort {
         startSlotSession(slot, {
           role: o.role,
           services,
-          session: o.session,
+          session: { ...o.session, catalog: this.serviceCatalog, ...(province === undefined ? {} : { province }) },
           idReader: o.idReader,
           journal: o.journal,
           catalog: this.serviceCatalog,
@@ -182,6 +188,7 @@ export class Terminal implements TerminalPort {
       idReader: o.idReader,
       journal: o.journal,
       sync: o.sync,
+      catalog: { demo: o.demoCatalog ?? o.catalog === undefined, province: province ?? null, implementers: [...new Set(this.serviceCatalog.map((it) => it.implementer))] },
     };
   }
 

@@ -20,6 +20,24 @@ export interface CatalogService {
   readonly itemId: string | null;
   readonly operatorRequired: boolean;
   readonly materials: readonly MaterialText[];
+  /** The 办事指南 to show before the service starts (一次性告知); absent from a daemon without it. */
+  readonly guide?: ServiceGuide;
+}
+
+/** `services[].guide` of SSCard.Catalog (docs/api.md "SSCard"). */
+export interface ServiceGuide {
+  /** 申请条件 */
+  readonly conditions: readonly BilingualText[];
+  /** What this terminal asks for, each with its 受理标准 when the catalog has one. */
+  readonly materials: readonly (MaterialText & { readonly standard: BilingualText | null })[];
+  readonly committedLimitDays: number | null;
+  /** 收费: null when the service has no item (a PIN check). */
+  readonly fee: (BilingualText & { readonly free: boolean }) | null;
+  readonly office: string | null;
+  readonly address: BilingualText | null;
+  readonly hours: BilingualText | null;
+  readonly consultPhone: string | null;
+  readonly complaintPhone: string | null;
 }
 
 export interface CatalogStep {
@@ -63,6 +81,26 @@ function material(x: unknown): MaterialText | null {
 const kinds = (x: unknown): ServiceKind[] => KINDS.filter((k) => list(x).includes(k));
 const defined = <T>(xs: readonly (T | null)[]): T[] => xs.filter((v): v is T => v !== null);
 
+function guideOf(g: unknown): ServiceGuide | null {
+  if (!isObj(g)) return null;
+  const w: Record<string, unknown> = isObj(g['window']) ? g['window'] : {};
+  const feeText = textOf(g['fee']);
+  return {
+    conditions: defined(list(g['conditions']).map(textOf)),
+    materials: defined(list(g['materials']).map((m) => {
+      const base = material(m);
+      return base === null ? null : { ...base, standard: isObj(m) ? textOf(m['standard']) : null };
+    })),
+    committedLimitDays: num(g['committedLimitDays']) ? g['committedLimitDays'] : null,
+    fee: feeText === null ? null : { ...feeText, free: isObj(g['fee']) && g['fee']['free'] === true },
+    office: strOrNull(w['office']),
+    address: textOf(w['address']),
+    hours: textOf(w['hours']),
+    consultPhone: strOrNull(g['consultPhone']),
+    complaintPhone: strOrNull(g['complaintPhone']),
+  };
+}
+
 /** `SSCard.Catalog`'s completion; null when it is not one. */
 export function catalogOf(p: Payload): Catalog | null {
   if (!str(p['role']) || !Array.isArray(p['services']) || !Array.isArray(p['items'])) return null;
@@ -72,7 +110,8 @@ export function catalogOf(p: Payload): Catalog | null {
       const kind = KINDS.find((k) => k === s['kind']);
       const name = textOf(s['name']);
       if (kind === undefined || name === null) return null;
-      return { kind, name, itemId: strOrNull(s['itemId']), operatorRequired: s['operatorRequired'] === true, materials: defined(list(s['materials']).map(material)) };
+      const guide = guideOf(s['guide']);
+      return { kind, name, itemId: strOrNull(s['itemId']), operatorRequired: s['operatorRequired'] === true, materials: defined(list(s['materials']).map(material)), ...(guide === null ? {} : { guide }) };
     }),
   );
   const items = defined(

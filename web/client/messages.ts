@@ -118,6 +118,19 @@ export interface ServiceResult {
   readonly bank?: { readonly zh: string; readonly en: string; readonly attempted: boolean };
   /** The flow's journal row, for a receipt (absent when none was written). */
   readonly operationId?: string;
+  /** Where a holder sent elsewhere goes: the hall's window and phones (also in `nextStep`). */
+  readonly where?: ResultWhere;
+}
+
+/** A result's `where` (docs/api.md "Service completion"). */
+export interface ResultWhere {
+  readonly office: string;
+  readonly address: BilingualText | null;
+  readonly hours: BilingualText | null;
+  readonly consultPhone: string | null;
+  readonly complaintPhone: string | null;
+  /** All of it in one sentence. */
+  readonly text: BilingualText;
 }
 
 

@@ -4,7 +4,7 @@
  * service commands of the wire, and the service result every flow ends with.
  */
 import { bi, type BilingualText } from '../../core/text.js';
-import type { PinPrompt, ServiceKind, ServiceResult } from './messages.js';
+import type { PinPrompt, ResultWhere, ServiceKind, ServiceResult } from './messages.js';
 
 export const KINDS: readonly ServiceKind[] = ['activate', 'verify', 'change', 'reset', 'unblock'];
 export const PROMPTS: readonly PinPrompt[] = ['enterPin', 'enterOldPin', 'enterNewPin', 'confirmNewPin'];
@@ -26,6 +26,16 @@ export const strOrNull = (x: unknown): string | null => (str(x) ? x : null);
 /** `{ zh, en }`, or null. */
 export function textOf(x: unknown): BilingualText | null {
   return isObj(x) && str(x['zh']) && str(x['en']) ? bi(x['zh'], x['en']) : null;
+}
+
+/** A result's `where`, when it is one. */
+function whereOf(w: unknown): { where?: ResultWhere } {
+  if (!isObj(w) || !str(w['office'])) return {};
+  const text = textOf(w);
+  if (text === null) return {};
+  return {
+    where: { office: w['office'], address: textOf(w['address']), hours: textOf(w['hours']), consultPhone: strOrNull(w['consultPhone']), complaintPhone: strOrNull(w['complaintPhone']), text },
+  };
 }
 
 /** A service result from a ResultEvent or a completion payload's `result` (docs/api.md "Service completion"); null when it is not one. */
@@ -50,5 +60,6 @@ export function serviceResultOf(x: unknown): ServiceResult | null {
     ...(missing === undefined ? {} : { missing }),
     ...(bank === undefined ? {} : { bank }),
     ...(str(x['operationId']) ? { operationId: x['operationId'] } : {}),
+    ...whereOf(x['where']),
   };
 }

@@ -89,6 +89,13 @@ describe('kiosk api-map', () => {
     expect(resultOf({ ...RESULT, operationId: 7 })).not.toHaveProperty('operationId');
   });
 
+  it('a result that sends the holder elsewhere says where (the hall’s window and phones); a malformed where is dropped', () => {
+    const where = { office: '西高皇街道办事处', address: { zh: '平顶山市新华区（县）西高皇街道', en: 'Xigaohuang' }, hours: null, consultPhone: '0375-6182813', complaintPhone: null, zh: '办理地点：西高皇街道办事处。', en: 'Where: Xigaohuang.' };
+    expect(resultOf({ ...RESULT, where })?.where).toEqual({ office: where.office, address: where.address, hours: null, consultPhone: '0375-6182813', complaintPhone: null, text: { zh: where.zh, en: where.en } });
+    expect(resultOf(RESULT)).not.toHaveProperty('where');
+    expect(resultOf({ ...RESULT, where: { office: 7 } })).not.toHaveProperty('where');
+  });
+
   it('SSCard.Catalog: services with their materials, items with codes, limits and contacts; malformed entries dropped', () => {
     const m = msgOfCatalog(
       completion({
@@ -129,5 +136,35 @@ describe('kiosk api-map', () => {
       },
     });
     expect(msgOfCatalog(completion({ ok: false, code: 'unsupportedCommand' }))).toBeNull();
+  });
+
+  it('SSCard.Catalog: each service’s 办事指南 (申请条件, materials with 受理标准, fee, window, hours, phones) for 一次性告知 (seed 001 line 75); absent from an older daemon', () => {
+    const guide = {
+      conditions: [{ zh: '已办理过我省社会保障卡；', en: 'a card of this province' }, 'bare'],
+      materials: [{ material: 'residentIdCard', zh: '身份证', en: 'ID card', standard: { zh: '材料真实有效', en: 'genuine' } }, { material: 'socialSecurityCard', zh: '社保卡', en: 'card', standard: null }],
+      committedLimitDays: 1,
+      fee: { free: true, zh: '不收费', en: 'no fee' },
+      window: { office: '西高皇街道办事处', address: { zh: '西高皇街道', en: 'Xigaohuang' }, directions: null, hours: null },
+      consultPhone: '0375-6182813',
+      complaintPhone: null,
+    };
+    const svc = { kind: 'reset', name: { zh: '密码重置', en: 'PIN reset' }, itemId: 'pin', operatorRequired: false, materials: [] };
+    const m = msgOfCatalog(completion({ payload: { role: 'kiosk', services: [{ ...svc, guide }, { ...svc, kind: 'change' }], items: [] } }));
+    const services = (m as unknown as { catalog: { services: { guide?: unknown }[] } }).catalog.services;
+    expect(services[0]!.guide).toEqual({
+      conditions: [{ zh: '已办理过我省社会保障卡；', en: 'a card of this province' }],
+      materials: [
+        { material: 'residentIdCard', zh: '身份证', en: 'ID card', standard: { zh: '材料真实有效', en: 'genuine' } },
+        { material: 'socialSecurityCard', zh: '社保卡', en: 'card', standard: null },
+      ],
+      committedLimitDays: 1,
+      fee: { zh: '不收费', en: 'no fee', free: true },
+      office: '西高皇街道办事处',
+      address: { zh: '西高皇街道', en: 'Xigaohuang' },
+      hours: null,
+      consultPhone: '0375-6182813',
+      complaintPhone: null,
+    });
+    expect(services[1]).not.toHaveProperty('guide');
   });
 });
