@@ -108,6 +108,7 @@ export function resultPayload(r: ServiceResult): Record<string, unknown> {
   if (r.missing !== undefined) out['missing'] = [...r.missing];
   if (r.bank !== undefined) out['bank'] = { zh: r.bank.zh, en: r.bank.en, attempted: r.bank.attempted };
   if (r.operationId !== undefined) out['operationId'] = r.operationId;
+  if (r.policyChecked !== undefined) out['policyChecked'] = r.policyChecked;
   return out;
 }
 

@@ -185,9 +185,9 @@ describe('the session’s words are the journal’s', () => {
     expect(rows.map((r) => [r.materials, r.missing])).toEqual([...ROLES.map(() => [MATERIALS.slice(0, 1), MATERIALS.slice(1)]), [MATERIALS, []]]);
   });
 
-  it('pinEntryOf: a pad without plain entry cannot set a PIN', () => {
-    expect(pinEntryOf(new TouchPinPad({ allowTouchscreen: true }))).toEqual({ plain: true });
-    expect(pinEntryOf({ capabilities: { plainEntry: false, secureVerify: true, secureChange: true } } as never)).toEqual({ plain: false });
+  it('pinEntryOf: a pad without plain entry cannot set a PIN; one with secure change changes it unchecked', () => {
+    expect(pinEntryOf(new TouchPinPad({ allowTouchscreen: true }))).toEqual({ plain: true, secureChange: false });
+    expect(pinEntryOf({ capabilities: { plainEntry: false, secureVerify: true, secureChange: true } } as never)).toEqual({ plain: false, secureChange: true });
   });
 });
 

@@ -118,6 +118,8 @@ export interface ServiceResult {
   readonly bank?: { readonly zh: string; readonly en: string; readonly attempted: boolean };
   /** The flow's journal row, for a receipt (absent when none was written). */
   readonly operationId?: string;
+  /** A new PIN was set: false when the terminal could not check it against the PIN rules (PC/SC Part 10 secure change). */
+  readonly policyChecked?: boolean;
 }
 
 

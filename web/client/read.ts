@@ -50,5 +50,6 @@ export function serviceResultOf(x: unknown): ServiceResult | null {
     ...(missing === undefined ? {} : { missing }),
     ...(bank === undefined ? {} : { bank }),
     ...(str(x['operationId']) ? { operationId: x['operationId'] } : {}),
+    ...(typeof x['policyChecked'] === 'boolean' ? { policyChecked: x['policyChecked'] } : {}),
   };
 }
