@@ -48,6 +48,8 @@ export interface DaemonConfig {
     readonly pinEntryMs: number;
     readonly triesFloor: number;
     readonly denyList: readonly string[];
+    /** Refuse a PIN change the pad makes unchecked inside the reader (docs/security.md "PIN policy and secure PIN entry"). */
+    readonly requirePinPolicy: boolean;
   };
   readonly readers: {
     /** Substring or /regex/ of the user-slot reader; absent: the first reader that is not a PSAM slot. */
