@@ -41,6 +41,7 @@ import { capability, defaultServices } from '../state/roles.js';
 import { checkMaterials } from '../state/materials.js';
 import type { Role, ServiceKind } from '../state/roles.js';
 import type { SessionEmitted } from '../state/session.js';
+import { idCardValidity, terminalDate } from '../state/id-card-validity.js';
 import { DEFAULT_TRIES_FLOOR } from '../state/session.js';
 import { FakePinEntry } from './fake-pin-entry.js';
 import { PIN_ENTRY_PLANS } from '../state/session-context.js';
@@ -401,6 +402,7 @@ export class FakeTerminal implements TerminalPort {
       idCard: { nameMasked: maskName(id.name), idNumberMasked: maskIdNumber(id.idNumber), idNumberValid: isValidIdNumber(id.idNumber), validFrom: id.validFrom, validTo: id.validTo },
       matchesCard: c === null ? null : matchesSocialSecurityNumber(id, c.socialSecurityNumber),
       cardNumberMasked,
+      ...(idCardValidity(id.validTo, terminalDate(new Date())) === 'valid' ? {} : { expiredOn: id.validTo }),
     };
   }
 

@@ -94,6 +94,7 @@ export const T = {
   readOk: bi('已读取，符合', 'Read, matches'),
   readMissing: bi('未读取', 'Not read'),
   readMismatch: bi('不符', 'Does not match'),
+  readExpired: bi('已过期', 'Expired'),
   clerkOnly: bi('窗口核验', 'Checked by the window'),
   accept: bi('受理并办理', 'Accept and run'),
   chooseService: bi('请选择办理事项', 'Choose a service'),

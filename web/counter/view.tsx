@@ -189,9 +189,10 @@ function Identity({ state, dispatch }: { readonly state: CounterState; readonly 
 }
 
 function Row({ lang, row, disabled, dispatch }: { readonly lang: Lang; readonly row: ChecklistRow; readonly disabled: boolean; readonly dispatch: Dispatch }): JSX.Element {
-  const terminal = row.terminal === 'ok' ? T.readOk : row.terminal === 'mismatch' ? T.readMismatch : T.readMissing;
-  const icon = row.terminal === 'ok' ? '\u2714' : row.terminal === 'mismatch' ? '\u2716' : '\u2014';
-  const tone = row.terminal === 'ok' ? 'ok' : row.terminal === 'mismatch' ? 'fail' : 'none';
+  const refused = row.terminal === 'mismatch' || row.terminal === 'expired';
+  const terminal = row.terminal === 'ok' ? T.readOk : row.terminal === 'mismatch' ? T.readMismatch : row.terminal === 'expired' ? T.readExpired : T.readMissing;
+  const icon = row.terminal === 'ok' ? '\u2714' : refused ? '\u2716' : '\u2014';
+  const tone = row.terminal === 'ok' ? 'ok' : refused ? 'fail' : 'none';
   return (
     <li class="check-row" data-testid={`material-${row.material}`} data-satisfied={row.satisfied ? 'yes' : 'no'}>
       <span class="material">{tr(lang, row.name)}</span>

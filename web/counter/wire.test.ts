@@ -51,6 +51,10 @@ describe('payloads the counter reads', () => {
     });
     expect(idCardReportOf({ read: false, idCard: null, matchesCard: null, cardNumberMasked: null })).toEqual({ read: false, idCard: null, matchesCard: null, cardNumberMasked: null, mismatch: null });
     expect(idCardReportOf({})).toBeNull();
+    // An expired ID card (IdCard.Read's `expired`: the reason, zh and en); malformed → left out.
+    const expired = { zh: '您的居民身份证有效期至 2016-05-01，已过期', en: 'Your resident ID card expired on 2016-05-01' };
+    expect(idCardReportOf({ read: true, idCard: null, matchesCard: true, cardNumberMasked: null, expired })?.expired).toEqual(expired);
+    expect(idCardReportOf({ read: true, idCard: null, matchesCard: true, cardNumberMasked: null, expired: true })).not.toHaveProperty('expired');
   });
 
   it('SSCard.Operations: rows kept as sent, malformed ones dropped', () => {
