@@ -392,6 +392,29 @@ describe('advice after every change of PIN (seed 001 line 85; seed 000 lines 321
   });
 });
 
+describe('the phone rule in reset (seed 000 line 323: 电话号码; docs/security.md "The phone rule in reset, unblock and activation")', () => {
+  // card-2.0's phone (DF01, readable after VERIFY only) is 13000000019: 000019 is one of its windows and breaks no other rule.
+  it('no PIN of the holder is known, so the card’s phone cannot be read: a PIN from it is set unless the caller gives the number', async () => {
+    const { rig, vcard, commands } = await setup({ profile: 'card-2.0', config: { role: 'kiosk', offered: ['verify', 'change', 'reset'] }, idNumber: 'holder' });
+    const r = await run(rig, 'reset', ['000019', '000019']);
+    expect(r).toMatchObject({ code: 'reset.ok', policyChecked: true });
+    expect(vcard.toProfile().pin.toString()).toBe('000019');
+    // Nothing PIN-bearing was sent to get at the phone: no VERIFY with data.
+    expect(commands.some((c) => c[1] === 0x20 && c.length > 5)).toBe(false);
+  });
+
+  it('the number the caller sends with the request (a counter clerk asks the holder) is checked: PIN_PHONE, nothing set', async () => {
+    const { rig, vcard } = await setup({ profile: 'card-2.0', config: { role: 'kiosk', offered: ['verify', 'change', 'reset'] }, idNumber: 'holder' });
+    rig.actor.send({ type: 'CARD_INSERTED' });
+    await rig.settle('identified');
+    rig.pins.push('000019', '000019');
+    rig.actor.send({ type: 'SELECT_SERVICE', kind: 'reset', phones: ['130-0000-0019'] });
+    const r = (await rig.settle('done')).context.result!;
+    expect(r).toMatchObject({ code: 'pin.policy', violations: ['PIN_PHONE'] });
+    expect(vcard.toProfile().pin.toString()).toBe('123456');
+  });
+});
+
 describe('secure change and the PIN policy (docs/security.md)', () => {
   it('session.requirePinPolicy with a pad that changes PINs inside the reader: change refused at routing, before any PIN or APDU', async () => {
     const { rig, commands } = await setup({ profile: 'card-2.0', config: { role: 'kiosk', pinEntry: { plain: false, secureChange: true }, requirePinPolicy: true } });
