@@ -546,6 +546,8 @@ export class FakeTerminal implements TerminalPort {
       const matches = id === null ? null : matchesSocialSecurityNumber(id, this.requireCard().socialSecurityNumber);
       send({ type: 'idCard.read', read: id !== null, matches });
       if (matches === false) return results.identityMismatch(kind);
+      // state/session.ts `materialsCheck`: the holder's ID card must be valid today (state/id-card-validity.ts).
+      if (matches === true && idCardValidity(id!.validTo, terminalDate(new Date())) !== 'valid') return results.identityExpired(kind, id!.validTo);
       if (matches === null) {
         const m = checkMaterials(may.materials, ['socialSecurityCard']);
         return results.materialsMissing(kind, m.missing.map((x) => x.material), { zh: m.zh, en: m.en });
