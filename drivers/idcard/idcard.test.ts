@@ -4,7 +4,6 @@ import { describe, expect, it } from 'vitest';
 import { ErrorCode, isSsCardError } from '../../core/errors.js';
 import { idCardFixtureNames, loadIdCardFixture, parseIdCardFixture } from '../sim/idcard-fixtures.js';
 import { cardFixture } from '../sim/profile.js';
-import { idCardValidity, terminalDate } from '../../state/id-card-validity.js';
 import type { IdFrameItem } from './frame.js';
 import { encodeFrame, encodeRequest, encodeResponse, IdFrameParser, xor } from './frame.js';
 import { encodeBaseInfo, idCheckChar, isValidIdNumber, matchesSocialSecurityNumber, parseBaseInfo, PHOTO_LENGTH } from './info.js';
@@ -199,20 +198,9 @@ describe('公民身份号码', () => {
 describe('fixture ID cards', () => {
   const names = idCardFixtureNames();
 
-  it('has the four profile holders and mismatching cards', () => {
-    expect(new Set(names.map((n) => loadIdCardFixture(n).matchesCard).filter((m) => m !== null))).toEqual(new Set(['card-2.0', 'card-3.0', 'card-locked', 'card-not-activated']));
+  it('has the profile holders and mismatching cards', () => {
+    expect(names.filter((n) => loadIdCardFixture(n).matchesCard !== null).length).toBeGreaterThanOrEqual(5);
     expect(names.filter((n) => loadIdCardFixture(n).matchesCard === null).length).toBeGreaterThanOrEqual(2);
-  });
-
-  it('id-expired-card-2.0: the 2.0 holder’s earlier ID card, past its 有效期截止 (a service refuses it: seed 001 line 59, 材料真实有效)', () => {
-    const old = loadIdCardFixture('id-expired-card-2.0');
-    const current = loadIdCardFixture('id-card-2.0');
-    expect(old.idNumber).toBe(current.idNumber);
-    expect(old.matchesCard).toBe('card-2.0');
-    expect(old.validTo).toBe('2016-05-01');
-    expect(idCardValidity(old.validTo, terminalDate(new Date()))).toBe('expired');
-    // Its READ BASE INFO carries the date as the reader gives it.
-    expect(parseBaseInfo(encodeBaseInfo(old, old.photo)).validTo).toBe('2016-05-01');
   });
 
   it.each(names)('%s: valid check character; matches exactly its card profile (社会保障号码, name, sex, birth date)', (name) => {
