@@ -110,7 +110,8 @@ export interface CheckNewPinInput {
 }
 
 export type CheckNewPinOutput =
-  | { readonly ok: true }
+  /** `policyChecked` false: the digits never came here (PC/SC Part 10 secure change), no rule was applied. Absent: checked. */
+  | { readonly ok: true; readonly policyChecked?: boolean }
   | { readonly ok: false; readonly mismatch: true }
   | { readonly ok: false; readonly mismatch: false; readonly violations: readonly PolicyViolation[] };
 
@@ -120,8 +121,12 @@ export interface ReadIdCardInput {
   readonly timeoutMs: number;
 }
 
-/** Whether an ID card was read and whether its number equals the card's 社会保障号码 (the number itself stays out). */
-export type ReadIdCardOutput = { readonly read: true; readonly matches: boolean } | { readonly read: false };
+/**
+ * Whether an ID card was read and whether its number equals the card's 社会保障号码 (the number itself
+ * stays out), and its 有效期截止 (YYYY-MM-DD or 长期; drivers/idcard/info.ts `validTo`) for the
+ * session to check against the terminal's date (state/id-card-validity.ts).
+ */
+export type ReadIdCardOutput = { readonly read: true; readonly matches: boolean; readonly validTo: string } | { readonly read: false };
 
 export interface OperatorOutput {
   readonly operatorId: string;

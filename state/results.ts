@@ -7,6 +7,8 @@
 import type { BilingualText } from '../core/text.js';
 import { AFTER_RESET_ADVICE } from './catalog.js';
 import { bi } from '../core/text.js';
+import { idCardExpiredText } from './id-card-validity.js';
+import { AFTER_CHANGE_ADVICE, AFTER_NEW_PIN_ADVICE, UNCHECKED_CHANGE_NOTE, followedBy } from './pin-advice.js';
 
 import type { Where } from './hall.js';
 import type { ServiceKind } from './roles.js';
@@ -32,8 +34,10 @@ export type ResultCode =
   | 'pin.timeout'
   | 'pin.entryFailed'
   | 'pinPad.unsupported'
+  | 'pinPad.policyUnchecked'
   | 'materials.missing'
   | 'identity.mismatch'
+  | 'identity.expired'
   | 'operator.required'
   | 'role.notAllowed'
   | 'card.locked'
@@ -77,6 +81,12 @@ export interface ServiceResult {
   readonly operationId?: string;
   /** Where the holder goes when sent elsewhere: the hall's window and phones from the catalog (state/hall.ts `withWhere`, also appended to `nextStep`). */
   readonly where?: Where;
+  /**
+   * A new PIN was set: whether the terminal checked it against the PIN policy (state/pin-policy.ts).
+   * false after a PC/SC Part 10 secure change, whose digits never reach the terminal
+   * (docs/security.md "PIN policy and secure PIN entry"); absent when no PIN was set.
+   */
+  readonly policyChecked?: boolean;
 }
 
 /**
@@ -93,7 +103,10 @@ const NEXT = {
   counter: bi('请携带社保卡和本人身份证原件到社保服务窗口办理。', 'Take the card and your resident ID card (original) to a social security service counter.'),
   unblock: bi('密码已锁定：请携带社保卡和本人身份证原件到社保服务窗口办理密码解锁。', 'The PIN is locked: take the card and your resident ID card (original) to a social security service counter to have it unblocked.'),
   /** Seed 001 FAQ (line 85, docs/service-items/): try the new PIN (hospital / pharmacy), then change the initial PIN. */
-  afterReset: AFTER_RESET_ADVICE,
+  afterReset: bi(`请取回您的社保卡。${AFTER_RESET_ADVICE.zh}。`, `Please take your card. ${AFTER_RESET_ADVICE.en}.`),
+  /** After a change, an unblock, an activation: state/pin-advice.ts (seed 001 line 85; seed 000 lines 321–327). */
+  afterChange: followedBy(bi('请取回您的社保卡。', 'Please take your card.'), AFTER_CHANGE_ADVICE),
+  afterNewPin: followedBy(bi('请取回您的社保卡。', 'Please take your card.'), AFTER_NEW_PIN_ADVICE),
   reinsert: bi('请重新插入社保卡：终端会先核对卡片状态，请勿重复办理。', 'Insert the card again: the terminal checks the card first; do not repeat the service until then.'),
   replace: bi('此卡应用已锁定：请持身份证到社保服务窗口办理补换卡或解挂。', 'The card application is locked: take your ID card to a service counter for a replacement or to cancel the loss report.'),
   renew: bi('请携带社保卡和本人身份证原件到社保服务窗口办理换卡。', 'Take the card and your resident ID card (original) to a social security service counter to have the card replaced.'),
@@ -133,13 +146,23 @@ export const results = {
       NEXT.counter,
       { triesLeft: left },
     ),
-  changeOk: (left: number | undefined) => r('change.ok', 'change', 'ok', bi('密码修改成功，请牢记新密码。', 'The PIN was changed; remember the new one.'), NEXT.none, tries(left)),
+  /** `policyChecked` false: a PC/SC Part 10 secure change (the digits never reached the terminal); the text says so, with the rules. */
+  changeOk: (left: number | undefined, policyChecked = true) =>
+    r(
+      'change.ok',
+      'change',
+      'ok',
+      policyChecked ? bi('密码修改成功，请牢记新密码。', 'The PIN was changed; remember the new one.') : followedBy(bi('密码修改成功。', 'The PIN was changed.'), UNCHECKED_CHANGE_NOTE),
+      NEXT.afterChange,
+      { ...tries(left), policyChecked },
+    ),
   changeWrong: (left: number, sw: number) =>
     r('change.wrongPin', 'change', 'failed', bi(`原密码错误，还可尝试 ${left} 次，密码未修改。`, `The old PIN is wrong (${left} ${left === 1 ? 'try' : 'tries'} left); the PIN was not changed.`), left <= 1 ? NEXT.counter : NEXT.retry, { triesLeft: left, sw }),
-  resetOk: (left: number | undefined) => r('reset.ok', 'reset', 'ok', bi('密码已重置。', 'The PIN has been reset.'), NEXT.afterReset, tries(left)),
-  unblockOk: (left: number | undefined) => r('unblock.ok', 'unblock', 'ok', bi('密码已解锁并设置为您刚输入的新密码。', 'The PIN is unblocked and set to the new PIN you entered.'), NEXT.none, tries(left)),
+  resetOk: (left: number | undefined) => r('reset.ok', 'reset', 'ok', bi('密码已重置。', 'The PIN has been reset.'), NEXT.afterReset, { ...tries(left), policyChecked: true }),
+  unblockOk: (left: number | undefined) =>
+    r('unblock.ok', 'unblock', 'ok', bi('密码已解锁并设置为您刚输入的新密码。', 'The PIN is unblocked and set to the new PIN you entered.'), NEXT.afterNewPin, { ...tries(left), policyChecked: true }),
   activateOk: (left: number | undefined, bank: BilingualText & { attempted: boolean }) =>
-    r('activate.ok', 'activate', 'ok', bi('社保卡已启用，密码已设置。', 'The card is activated and its PIN set.'), bank.attempted ? NEXT.none : bi(`${NEXT.none.zh}${bank.zh}`, `${NEXT.none.en} ${bank.en}`), { ...tries(left), bank }),
+    r('activate.ok', 'activate', 'ok', bi('社保卡已启用，密码已设置。', 'The card is activated and its PIN set.'), bank.attempted ? NEXT.afterNewPin : followedBy(NEXT.afterNewPin, bank), { ...tries(left), bank, policyChecked: true }),
   activatePinNotSet: (left: number | undefined) =>
     r('activate.pinNotSet', 'activate', 'failed', bi('社保卡已启用，但密码没有设置成功。', 'The card is activated but its PIN was not set.'), bi('请到社保服务窗口办理密码重置。', 'Have the PIN reset at a social security service counter.'), tries(left)),
   pinMismatch: (kind: ServiceKind) => r('pin.mismatch', kind, 'failed', bi('两次输入的新密码不一致，密码未修改。', 'The two new PIN entries differ; nothing was changed.'), NEXT.retry),
@@ -181,15 +204,34 @@ export const results = {
     );
     return { ...done, bank: { ...text, attempted: true, recorded: true } };
   },
+  /**
+   * The terminal must check every new PIN against the policy (docs/config.md `session.requirePinPolicy`),
+   * and this pad changes the PIN inside the reader (PC/SC Part 10): the change is refused at routing,
+   * before any PIN entry or APDU.
+   */
+  pinPadPolicyUnchecked: (kind: ServiceKind) =>
+    r(
+      'pinPad.policyUnchecked',
+      kind,
+      'refused',
+      bi(
+        '本终端的密码键盘在读卡器内修改密码，新密码不经过终端，无法按密码规则（不能是六位相同数字、连续数字、出生日期或电话号码）检查；本终端规定新密码必须经过检查，因此不在此办理密码修改。',
+        'This terminal’s PIN pad changes the PIN inside the reader: the new PIN never reaches the terminal, so it cannot be checked against the PIN rules (not six identical digits, consecutive digits, a date of birth or a phone number); this terminal requires that check, so it does not change PINs.',
+      ),
+      bi('请到配有可检查新密码的密码键盘的终端或社保服务窗口办理密码修改。', 'Change the PIN at a terminal or social security service counter whose PIN pad lets the new PIN be checked.'),
+    ),
   /** An activation whose bank-account request could not be recorded: the operator submits it by hand. */
   bankNotRecorded: (done: ServiceResult): ServiceResult => {
     const text = bi('银行账户激活申请未能登记，请经办人员另行提交银行办理。', 'The bank-account activation request could not be recorded: the operator must submit it to the bank separately.');
-    return { ...done, bank: { ...text, attempted: true, recorded: false }, nextStep: bi(`${NEXT.none.zh}${text.zh}`, `${NEXT.none.en} ${text.en}`) };
+    return { ...done, bank: { ...text, attempted: true, recorded: false }, nextStep: followedBy(NEXT.afterNewPin, text) };
   },
   pinEntryFailed: (kind: ServiceKind | undefined) => r('pin.entryFailed', kind, 'cancelled', bi('密码输入未完成，业务已取消。', 'PIN entry did not finish; the service was cancelled.'), NEXT.retry),
   materialsMissing: (kind: ServiceKind, missing: readonly string[], text: BilingualText) => r('materials.missing', kind, 'refused', text, NEXT.counter, { missing }),
   identityMismatch: (kind: ServiceKind) =>
     r('identity.mismatch', kind, 'refused', IDENTITY_MISMATCH, bi('请持卡人本人携带本人身份证办理。', 'The holder must come with their own resident ID card.')),
+  /** The holder's resident ID card is past its 有效期截止 (state/id-card-validity.ts; seed 001 line 59 材料真实有效). */
+  identityExpired: (kind: ServiceKind, validTo: string) =>
+    r('identity.expired', kind, 'refused', idCardExpiredText(validTo), bi('请携带有效的本人居民身份证重新办理。', 'Come again with your own valid resident ID card.'), { missing: ['residentIdCard'] }),
   operatorRequired: (kind: ServiceKind) => r('operator.required', kind, 'refused', bi('此业务需要经办人员登录确认。', 'This service needs an authenticated operator.'), NEXT.counter),
   roleNotAllowed: (kind: ServiceKind, reason: BilingualText | undefined) =>
     r('role.notAllowed', kind, 'refused', reason ?? bi('本终端不提供此业务。', 'This terminal does not offer this service.'), NEXT.counter),

@@ -41,8 +41,10 @@ export interface SessionConfig {
    * What the PIN pad can do. `plain: false` — a PC/SC keypad reader (Part 10) that only runs
    * VERIFY / CHANGE PIN itself and never gives out digits: reset, unblock and activate (a new PIN
    * the PSAM must encrypt) are refused at routing with `pinPad.unsupported`. Default `{ plain: true }`.
+   * `secureChange`: the pad changes the PIN inside the reader (PC/SC Part 10 MODIFY PIN DIRECT), so
+   * the new PIN is never checked against the PIN policy (docs/security.md).
    */
-  readonly pinEntry?: { readonly plain: boolean };
+  readonly pinEntry?: { readonly plain: boolean; readonly secureChange?: boolean };
   /** A card past its validity: refused (`card.expired`, the default) or only reported (docs/config.md `session.expiredCard`). */
   readonly expiredCard?: ExpiredCardRule;
   /**
@@ -55,6 +57,18 @@ export interface SessionConfig {
    * line 224): a card whose 卡识别码 region is in another province is refused. Default: not checked.
    */
   readonly province?: string;
+  /**
+   * Every new PIN must have been checked against the PIN policy (docs/config.md
+   * `session.requirePinPolicy`): a change the pad would make inside the reader, unchecked, is refused
+   * at routing with `pinPad.policyUnchecked`. Default false (the change goes on, and its result says
+   * `policyChecked: false`).
+   */
+  readonly requirePinPolicy?: boolean;
+  /**
+   * The terminal's clock: the resident ID card's 有效期截止 is compared with its date
+   * (state/id-card-validity.ts). Default the system clock.
+   */
+  readonly now?: () => Date;
 }
 
 /** The defaults of docs/config.md `session.*` (inactivityMs, pinEntryMs, triesFloor). */
@@ -78,6 +92,10 @@ export interface SessionContext {
   readonly operatorId: string | undefined;
   readonly materials: readonly PresentedMaterial[];
   readonly idMismatch: boolean;
+  /** The ID card read is the holder's but not valid today: its 有效期截止 (state/id-card-validity.ts); undefined otherwise. */
+  readonly idInvalidTo: string | undefined;
+  /** The new PIN of the running flow was checked against the PIN policy (false: a PC/SC Part 10 secure change). */
+  readonly policyChecked: boolean;
   readonly plan: readonly EntryStep[];
   readonly step: number;
   /** Digits typed in the running entry (a count, never a digit). */
@@ -163,10 +181,12 @@ export function initialContext(input: SessionConfig): SessionContext {
       offered: input.offered,
       denyList: input.denyList ?? [],
       phones: input.phones ?? [],
-      pinEntry: { plain: input.pinEntry?.plain ?? true },
+      pinEntry: { plain: input.pinEntry?.plain ?? true, secureChange: input.pinEntry?.secureChange ?? false },
       expiredCard: input.expiredCard ?? DEFAULT_EXPIRED_CARD_RULE,
       catalog: input.catalog ?? [],
       province: input.province,
+      requirePinPolicy: input.requirePinPolicy ?? false,
+      now: input.now ?? (() => new Date()),
     },
     card: undefined,
     triesLeft: undefined,
@@ -175,6 +195,8 @@ export function initialContext(input: SessionConfig): SessionContext {
     operatorId: undefined,
     materials: [],
     idMismatch: false,
+    idInvalidTo: undefined,
+    policyChecked: true,
     plan: [],
     step: 0,
     digits: 0,

@@ -74,7 +74,7 @@ export function resultOf(ctx: SessionContext): ServiceResult {
   const sw = op.sw;
   if (sw === SW_OK) {
     if (kind === 'verify') return results.verifyOk(left);
-    if (kind === 'change') return results.changeOk(left);
+    if (kind === 'change') return results.changeOk(left, ctx.policyChecked);
     if (kind === 'reset') return results.resetOk(left);
     return results.unblockOk(left);
   }

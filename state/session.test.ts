@@ -36,6 +36,8 @@ interface Setup {
   config: SessionConfig;
   /** An ID number, or 'holder' for the card holder's own. */
   idNumber?: string;
+  /** That ID card's 有效期截止 (default 长期). */
+  idValidTo?: string;
   operatorId?: string;
   autoType?: boolean;
   hook?: (e: SimCommandEvent) => void;
@@ -59,6 +61,7 @@ async function setup(s: Setup) {
     psam,
     config: s.config,
     ...(s.idNumber === undefined ? {} : { idNumber: s.idNumber === 'holder' ? profile.holder.socialSecurityNumber : s.idNumber }),
+    ...(s.idValidTo === undefined ? {} : { idValidTo: s.idValidTo }),
     ...(s.operatorId === undefined ? {} : { operatorId: s.operatorId }),
     ...(s.autoType === undefined ? {} : { autoType: s.autoType }),
     ...(s.bankRequests === undefined ? {} : { bankRequests: s.bankRequests }),
@@ -182,7 +185,10 @@ describe('reset (seed 001)', () => {
     const { rig, vcard } = await setup({ profile: 'card-3.0', change: { pinTriesLeft: 2 }, config: { role: 'kiosk', offered: ['verify', 'change', 'reset'] }, idNumber: 'holder' });
     const r = await run(rig, 'reset', ['802461', '802461']);
     expect(r).toMatchObject({ code: 'reset.ok', triesLeft: 6 });
-    expect(r.nextStep).toEqual(AFTER_RESET_ADVICE);
+    // Seed 001 line 85, as the seed words it, after the take-your-card line.
+    expect(r.nextStep.zh).toContain(AFTER_RESET_ADVICE.zh);
+    expect(r.nextStep.en).toContain(AFTER_RESET_ADVICE.en);
+    expect(r.policyChecked).toBe(true);
     expect(vcard.toProfile().pin.toString()).toBe('802461');
     noPinLeak(rig);
     // The screen asks for the ID card when the flow waits for it, and hears how the read went, before any PIN.
@@ -297,6 +303,143 @@ describe('unblock and activate', () => {
   it('activate on an active card: card.alreadyActive', async () => {
     const { rig } = await setup({ profile: 'card-2.0', config: { role: 'counter' }, idNumber: 'holder', operatorId: 'op-1' });
     expect((await run(rig, 'activate', [])).code).toBe('card.alreadyActive');
+  });
+});
+
+/** The terminal's clock in these tests: 2026-05-01, noon local time. */
+const MAY_DAY = (): Date => new Date(2026, 4, 1, 12, 0, 0);
+
+describe('the resident ID card must be valid (受理标准 材料真实有效: seed 001 line 59, seed 000 lines 278–280)', () => {
+  it('reset with the holder’s ID card that expired yesterday: identity.expired naming the date, before any PIN, the card untouched', async () => {
+    const { rig, vcard, commands } = await setup({
+      profile: 'card-2.0',
+      change: { pinTriesLeft: 2 },
+      config: { role: 'kiosk', offered: ['verify', 'change', 'reset'], now: MAY_DAY },
+      idNumber: 'holder',
+      idValidTo: '2026-04-30',
+    });
+    rig.actor.send({ type: 'CARD_INSERTED' });
+    await rig.settle('identified');
+    const identified = commands.length;
+    rig.actor.send({ type: 'SELECT_SERVICE', kind: 'reset' });
+    const r = (await rig.settle('done')).context.result!;
+    expect(r).toMatchObject({ code: 'identity.expired', kind: 'reset', outcome: 'refused', missing: ['residentIdCard'] });
+    expect(r.zh).toContain('2026-04-30');
+    expect(r.zh).toMatch(/已过期.*公安机关/);
+    expect(r.en).toMatch(/expired on 2026-04-30.*public security bureau/);
+    expect(r.nextStep.en).toMatch(/valid resident ID card/);
+    expect(rig.emitted.some((e) => e.type === 'pin.entryStarted')).toBe(false);
+    expect(rig.actor.getSnapshot().context.materials).toEqual(['socialSecurityCard']);
+    expect(commands.length).toBe(identified);
+    expect(vcard.pinTriesLeft).toBe(2);
+  });
+
+  it.each([
+    ['valid until today (the end date is still a valid day)', '2026-05-01'],
+    ['valid until tomorrow', '2026-05-02'],
+    ['long-term (长期: no end date)', '长期'],
+  ])('reset with the holder’s ID card %s: accepted, reset.ok', async (_what, validTo) => {
+    const { rig } = await setup({ profile: 'card-2.0', config: { role: 'kiosk', offered: ['verify', 'change', 'reset'], now: MAY_DAY }, idNumber: 'holder', idValidTo: validTo });
+    expect((await run(rig, 'reset', ['802461', '802461'])).code).toBe('reset.ok');
+    expect(rig.actor.getSnapshot().context.materials).toEqual(['socialSecurityCard', 'residentIdCard']);
+  });
+
+  it.each([
+    ['unblock', 'card-locked'],
+    ['activate', 'card-not-activated'],
+  ] as const)('%s at a counter with an expired ID card: identity.expired, nothing sent', async (kind, profile) => {
+    const { rig, vcard } = await setup({ profile, config: { role: 'counter', now: MAY_DAY }, idNumber: 'holder', idValidTo: '2016-05-01', operatorId: 'op-1' });
+    const before = vcard.toProfile();
+    const r = await run(rig, kind, ['802461', '802461']);
+    expect(r).toMatchObject({ code: 'identity.expired', kind, outcome: 'refused' });
+    expect(r.en).toContain('2016-05-01');
+    expect(vcard.toProfile().pin.toString()).toBe(before.pin.toString());
+    if (kind === 'activate') expect(vcard.cardState).toBe('notActivated');
+    else expect(vcard.pinTriesLeft).toBe(0);
+    expect(rig.emitted.some((e) => e.type === 'pin.entryStarted')).toBe(false);
+  });
+
+  it('someone else’s expired ID card is a mismatch first (it is not the holder’s at all)', async () => {
+    const { rig } = await setup({ profile: 'card-2.0', config: { role: 'kiosk', offered: ['verify', 'change', 'reset'], now: MAY_DAY }, idNumber: '410402199207080047', idValidTo: '2016-05-01' });
+    expect((await run(rig, 'reset', [])).code).toBe('identity.mismatch');
+  });
+
+  it('an ID card whose validity cannot be read is not shown valid: refused with its own words', async () => {
+    const { rig } = await setup({ profile: 'card-2.0', config: { role: 'kiosk', offered: ['verify', 'change', 'reset'], now: MAY_DAY }, idNumber: 'holder', idValidTo: '' });
+    const r = await run(rig, 'reset', []);
+    expect(r.code).toBe('identity.expired');
+    expect(r.en).toMatch(/cannot be shown to be valid/);
+  });
+});
+
+describe('advice after every change of PIN (seed 001 line 85; seed 000 lines 321–327)', () => {
+  it('change: try the new PIN at a hospital or pharmacy, keep it secret, change it again if it may have leaked', async () => {
+    const { rig } = await setup({ profile: 'card-2.0', config: { role: 'kiosk' } });
+    const r = await run(rig, 'change', ['123456', '802461', '802461']);
+    expect(r).toMatchObject({ code: 'change.ok', policyChecked: true });
+    expect(r.nextStep.zh).toMatch(/^请取回您的社保卡。.*医院或药店测试新密码.*不要告诉他人.*怀疑密码泄露时，要及时修改密码/);
+    expect(r.nextStep.en).toMatch(/hospital or pharmacy.*suspect it has leaked/);
+    // "change the initial PIN" does not fit: the holder has just chosen this one.
+    expect(r.nextStep.zh).not.toContain('初始密码');
+  });
+
+  it('unblock and activate set a new PIN: try it at a hospital or pharmacy, as after a reset', async () => {
+    const u = await setup({ profile: 'card-locked', config: { role: 'counter' }, idNumber: 'holder', operatorId: 'op-7' });
+    const ru = await run(u.rig, 'unblock', ['802461', '802461']);
+    const a = await setup({ profile: 'card-not-activated', config: { role: 'counter' }, idNumber: 'holder', operatorId: 'op-1' });
+    const ra = await run(a.rig, 'activate', ['802461', '802461']);
+    for (const r of [ru, ra]) {
+      expect(r.outcome, r.code).toBe('ok');
+      expect(r.policyChecked).toBe(true);
+      expect(r.nextStep.zh).toMatch(/医院或药店测试新密码.*怀疑密码泄露时，要及时修改密码/);
+      expect(r.nextStep.en).toMatch(/Try the new PIN at a nearby hospital or pharmacy/);
+    }
+    // The bank line of a non-financial counter still follows.
+    expect(ra.nextStep.zh).toContain(ra.bank!.zh);
+  });
+});
+
+describe('the phone rule in reset (seed 000 line 323: 电话号码; docs/security.md "The phone rule in reset, unblock and activation")', () => {
+  // card-2.0's phone (DF01, readable after VERIFY only) is 13000000019: 000019 is one of its windows and breaks no other rule.
+  it('no PIN of the holder is known, so the card’s phone cannot be read: a PIN from it is set unless the caller gives the number', async () => {
+    const { rig, vcard, commands } = await setup({ profile: 'card-2.0', config: { role: 'kiosk', offered: ['verify', 'change', 'reset'] }, idNumber: 'holder' });
+    const r = await run(rig, 'reset', ['000019', '000019']);
+    expect(r).toMatchObject({ code: 'reset.ok', policyChecked: true });
+    expect(vcard.toProfile().pin.toString()).toBe('000019');
+    // Nothing PIN-bearing was sent to get at the phone: no VERIFY with data.
+    expect(commands.some((c) => c[1] === 0x20 && c.length > 5)).toBe(false);
+  });
+
+  it('the number the caller sends with the request (a counter clerk asks the holder) is checked: PIN_PHONE, nothing set', async () => {
+    const { rig, vcard } = await setup({ profile: 'card-2.0', config: { role: 'kiosk', offered: ['verify', 'change', 'reset'] }, idNumber: 'holder' });
+    rig.actor.send({ type: 'CARD_INSERTED' });
+    await rig.settle('identified');
+    rig.pins.push('000019', '000019');
+    rig.actor.send({ type: 'SELECT_SERVICE', kind: 'reset', phones: ['130-0000-0019'] });
+    const r = (await rig.settle('done')).context.result!;
+    expect(r).toMatchObject({ code: 'pin.policy', violations: ['PIN_PHONE'] });
+    expect(vcard.toProfile().pin.toString()).toBe('123456');
+  });
+});
+
+describe('secure change and the PIN policy (docs/security.md)', () => {
+  it('session.requirePinPolicy with a pad that changes PINs inside the reader: change refused at routing, before any PIN or APDU', async () => {
+    const { rig, commands } = await setup({ profile: 'card-2.0', config: { role: 'kiosk', pinEntry: { plain: false, secureChange: true }, requirePinPolicy: true } });
+    rig.actor.send({ type: 'CARD_INSERTED' });
+    await rig.settle('identified');
+    const identified = commands.length;
+    rig.actor.send({ type: 'SELECT_SERVICE', kind: 'change' });
+    const r = (await rig.settle('done')).context.result!;
+    expect(r).toMatchObject({ code: 'pinPad.policyUnchecked', kind: 'change', outcome: 'refused' });
+    expect(r.zh).toMatch(/六位相同数字、连续数字、出生日期或电话号码/);
+    expect(r.en).toMatch(/cannot be checked against the PIN rules.*requires that check/);
+    expect(rig.emitted.some((e) => e.type === 'pin.entryStarted')).toBe(false);
+    expect(commands.length).toBe(identified);
+  });
+
+  it('without it the same pad still verifies (nothing to check there)', async () => {
+    const { rig } = await setup({ profile: 'card-2.0', config: { role: 'kiosk', pinEntry: { plain: false, secureChange: true }, requirePinPolicy: true } });
+    expect((await run(rig, 'verify', ['123456'])).code).toBe('verify.ok');
   });
 });
 

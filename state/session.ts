@@ -40,6 +40,7 @@ import type {
   ReadIdCardOutput,
 } from './actors.js';
 import { cardProvince, provinceName, withWhere } from './hall.js';
+import { idCardValidity, terminalDate } from './id-card-validity.js';
 import { checkMaterials } from './materials.js';
 import type { ServiceKind, ServiceResult } from './results.js';
 import { results } from './results.js';
@@ -137,6 +138,8 @@ const session = setup({
     isKind: ({ context }, kind: ServiceKind) => context.kind === kind,
     bankRequest: ({ context }) => context.kind === 'activate' && context.result?.code === 'activate.ok' && bankAccountActivation(context.config.role).attempted,
     padCannotSetPin: ({ context }) => !context.config.pinEntry.plain && SETS_PIN_BY_PSAM.has(context.kind!),
+    // docs/security.md "PIN policy and secure PIN entry": a change made inside the reader is never checked.
+    padSkipsPolicy: ({ context }) => context.kind === 'change' && context.config.requirePinPolicy && context.config.pinEntry.secureChange === true,
   },
   delays: {
     inactivity: ({ context }) => context.config.inactivityMs,
@@ -224,7 +227,7 @@ export const sessionMachine = session.createMachine({
       initial: 'routing',
       entry: [
         emit(({ context }) => ({ type: 'service.started' as const, kind: context.kind! })),
-        assign({ plan: ({ context }) => PIN_ENTRY_PLANS[context.kind!], step: 0, digits: 0, materials: ['socialSecurityCard'], idMismatch: false, lastOp: undefined, activation: undefined, completedOperationId: undefined }),
+        assign({ plan: ({ context }) => PIN_ENTRY_PLANS[context.kind!], step: 0, digits: 0, materials: ['socialSecurityCard'], idMismatch: false, idInvalidTo: undefined, policyChecked: true, lastOp: undefined, activation: undefined, completedOperationId: undefined }),
       ],
       exit: ['wipePins'],
       on: {
@@ -251,6 +254,7 @@ export const sessionMachine = session.createMachine({
             { guard: 'pinStateRefuses', target: 'refusing', actions: { type: 'setResult', params: ({ context }) => pinStateRefusal(context.kind!, context.cardState, context.triesLeft)! } },
             // Before the operator, the ID card or any PIN: this pad could never bring the new PIN.
             { guard: 'padCannotSetPin', target: 'refusing', actions: { type: 'setResult', params: ({ context }) => results.pinPadUnsupported(context.kind!) } },
+            { guard: 'padSkipsPolicy', target: 'refusing', actions: { type: 'setResult', params: ({ context }) => results.pinPadPolicyUnchecked(context.kind!) } },
             { target: 'operator' },
           ],
         },
@@ -274,10 +278,16 @@ export const sessionMachine = session.createMachine({
             onDone: {
               target: 'materialsCheck',
               actions: [
-                assign(({ context, event }) => ({
-                  materials: event.output.read && event.output.matches ? [...context.materials, 'residentIdCard' as const] : context.materials,
-                  idMismatch: event.output.read && !event.output.matches,
-                })),
+                assign(({ context, event }) => {
+                  const o = event.output;
+                  // 受理标准 材料真实有效 (seed 001 line 59; seed 000 lines 278–280): the holder's ID card counts only while valid.
+                  const valid = o.read && o.matches && idCardValidity(o.validTo, terminalDate(context.config.now())) === 'valid';
+                  return {
+                    materials: valid ? [...context.materials, 'residentIdCard' as const] : context.materials,
+                    idMismatch: o.read && !o.matches,
+                    idInvalidTo: o.read && o.matches && !valid ? o.validTo : undefined,
+                  };
+                }),
                 emit(({ event }) => ({ type: 'idCard.read' as const, read: event.output.read, matches: event.output.read ? event.output.matches : null })),
               ],
             },
@@ -287,6 +297,7 @@ export const sessionMachine = session.createMachine({
         materialsCheck: {
           always: [
             { guard: ({ context }) => context.idMismatch, target: 'refusing', actions: { type: 'setResult', params: ({ context }) => results.identityMismatch(context.kind!) } },
+            { guard: ({ context }) => context.idInvalidTo !== undefined, target: 'refusing', actions: { type: 'setResult', params: ({ context }) => results.identityExpired(context.kind!, context.idInvalidTo!) } },
             {
               guard: ({ context }) => !checkMaterials(capabilityOf(context).materials, context.materials).complete,
               target: 'refusing',
@@ -345,7 +356,14 @@ export const sessionMachine = session.createMachine({
               policy: { socialSecurityNumber: context.card!.socialSecurityNumber, birthDate: context.card!.birthDate, phones: [...context.config.phones, ...context.requestPhones], denyList: context.config.denyList },
             }),
             onDone: [
-              { guard: ({ event }) => event.output.ok, target: 'journaling' },
+              // A check the wiring could not make (secure change) where the terminal requires it: a
+              // second guard behind routing's padSkipsPolicy, before the pending row and any APDU.
+              {
+                guard: ({ context, event }) => event.output.ok && event.output.policyChecked === false && context.config.requirePinPolicy,
+                target: 'refusing',
+                actions: { type: 'setResult', params: ({ context }) => results.pinPadPolicyUnchecked(context.kind!) },
+              },
+              { guard: ({ event }) => event.output.ok, target: 'journaling', actions: assign({ policyChecked: ({ event }) => !(event.output.ok && event.output.policyChecked === false) }) },
               {
                 target: 'finish',
                 actions: {

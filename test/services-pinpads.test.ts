@@ -47,7 +47,7 @@ import type { PinSlot } from '../state/pin-vault.js';
 import { createPinVault } from '../state/pin-vault.js';
 import type { ServiceResult } from '../state/results.js';
 import type { ServiceKind } from '../state/roles.js';
-import type { SessionEmitted, SessionMachine } from '../state/session.js';
+import type { SessionConfig, SessionEmitted, SessionMachine } from '../state/session.js';
 import { sessionMachine } from '../state/session.js';
 
 const HOLDER_PIN = '123456';
@@ -158,7 +158,7 @@ function recordingPinCommands(t: CardTransport, sent: Buffer[]): CardTransport {
   });
 }
 
-async function start(kind: PadKind, o: { idCard: string; change?: Partial<CardProfile> }): Promise<Run> {
+async function start(kind: PadKind, o: { idCard: string; change?: Partial<CardProfile>; config?: Partial<SessionConfig> }): Promise<Run> {
   const profile = { ...(await loadCardProfile(cardFixture('card-2.0'))), ...o.change };
   const vcard = new VirtualSsCard(profile);
   const readers = await fakeReaders(vcard, await VirtualPsam.fromFile(psamFixture('psam-test')));
@@ -191,7 +191,7 @@ async function start(kind: PadKind, o: { idCard: string; change?: Partial<CardPr
   const pinCommands: Buffer[] = [];
   const cardTransport = recordingPinCommands(pad.transport, pinCommands);
   const impl = sessionImplementations({ card: () => new SsseCard(cardTransport), secureModule: psam, pinPad: pad.pad, idReader }, vault);
-  const actor = createActor(sessionMachine.provide(impl), { input: { role: 'kiosk', offered: ['verify', 'change', 'reset'], pinEntryMs: 20_000, pinEntry: pinEntryOf(pad.pad) } });
+  const actor = createActor(sessionMachine.provide(impl), { input: { role: 'kiosk', offered: ['verify', 'change', 'reset'], pinEntryMs: 20_000, pinEntry: pinEntryOf(pad.pad), ...o.config } });
   cleanups.push(() => {
     actor.stop();
   });
@@ -375,6 +375,67 @@ describe.each(kinds.map((k) => [k.name, k] as const))('service flows with %s and
     expect(r.vcard.toProfile().pin.toString()).toBe(HOLDER_PIN);
     expect(r.vcard.pinTriesLeft).toBe(2);
     expectNoPinDigits(r, result);
+  });
+});
+
+describe('the resident ID card must be valid (受理标准 材料真实有效: seed 001 line 59), read over the pty', () => {
+  const plain = kinds.find((k) => !k.secure)!;
+
+  it('reset with the holder’s expired ID card (id-expired-card-2.0): identity.expired naming its end date, before any PIN; the card untouched', async () => {
+    const r = await start(plain, { idCard: 'id-expired-card-2.0', change: { pinTriesLeft: 2 } });
+    expect(loadIdCardFixture('id-expired-card-2.0').idNumber).toBe(r.profile.holder.socialSecurityNumber);
+    const result = await r.service('reset', [NEW_PIN, NEW_PIN]);
+    expect(r.idSim.received).toContain(READ_BASE);
+    expect(result).toMatchObject({ code: 'identity.expired', kind: 'reset', outcome: 'refused', missing: ['residentIdCard'] });
+    expect(result.zh).toContain('有效期至 2016-05-01，已过期');
+    expect(result.en).toContain('expired on 2016-05-01');
+    expect(r.emitted.find((e) => e.type === 'idCard.read')).toEqual({ type: 'idCard.read', read: true, matches: true });
+    expect(r.emitted.filter((e) => e.type === 'pin.entryStarted')).toEqual([]);
+    expect(r.vaultPuts).toEqual([]);
+    expect(r.pinCommands).toEqual([]);
+    expect(r.vcard.toProfile().pin.toString()).toBe(HOLDER_PIN);
+    expect(r.vcard.pinTriesLeft).toBe(2);
+    expectNoPinDigits(r, result);
+  });
+
+  it('the terminal’s clock decides: on the ID card’s last valid day (2016-05-01) the same card is accepted', async () => {
+    const r = await start(plain, { idCard: 'id-expired-card-2.0', config: { now: () => new Date(2016, 4, 1, 18, 0, 0) } });
+    const result = await r.service('reset', [NEW_PIN, NEW_PIN]);
+    expect(result).toMatchObject({ code: 'reset.ok', outcome: 'ok' });
+    expect(r.vcard.toProfile().pin.toString()).toBe(NEW_PIN);
+  });
+});
+
+describe('Part 10 secure change and the PIN policy (docs/security.md "PIN policy and secure PIN entry")', () => {
+  const part10 = kinds.find((k) => k.secure)!;
+
+  it('the change goes on unchecked: change.ok with policyChecked false, its text naming the rules — even a run of digits is set', async () => {
+    const r = await start(part10, { idCard: 'id-card-2.0' });
+    // 234567 breaks seed 000 line 323 (连续数字): a plain pad would refuse it; the reader cannot be asked.
+    const result = await r.service('change', [HOLDER_PIN, '234567', '234567']);
+    expect(result).toMatchObject({ code: 'change.ok', outcome: 'ok', policyChecked: false });
+    expect(result.zh).toMatch(/无法按密码规则检查.*六位相同数字、连续数字、出生日期或电话号码.*请尽快再修改一次/);
+    expect(result.en).toMatch(/could not check it against the PIN rules/);
+    expect(r.vcard.toProfile().pin.toString()).toBe('234567');
+    expect(r.pad.secureCalls!()).toEqual({ verify: 0, modify: 1 });
+  });
+
+  it('with session.requirePinPolicy: refused before any PIN entry or APDU (pinPad.policyUnchecked)', async () => {
+    const r = await start(part10, { idCard: 'id-card-2.0', config: { requirePinPolicy: true } });
+    const result = await r.service('change', [HOLDER_PIN, NEW_PIN, NEW_PIN]);
+    expect(result).toMatchObject({ code: 'pinPad.policyUnchecked', kind: 'change', outcome: 'refused' });
+    expect(r.prompts).toEqual([]);
+    expect(r.pad.secureCalls!()).toEqual({ verify: 0, modify: 0 });
+    expect(r.vcard.toProfile().pin.toString()).toBe(HOLDER_PIN);
+    expect(r.vcard.pinTriesLeft).toBe(6);
+    // Verify still runs on the reader: there is no new PIN to check.
+    expect((await r.service('verify', [HOLDER_PIN])).code).toBe('verify.ok');
+  });
+
+  it('with session.requirePinPolicy a plain pad changes as before (the policy is applied)', async () => {
+    const r = await start(kinds.find((k) => !k.secure)!, { idCard: 'id-card-2.0', config: { requirePinPolicy: true } });
+    expect(await r.service('change', [HOLDER_PIN, '234567', '234567'])).toMatchObject({ code: 'pin.policy', violations: ['PIN_SEQUENCE'] });
+    expect(await r.service('change', [HOLDER_PIN, NEW_PIN, NEW_PIN])).toMatchObject({ code: 'change.ok', policyChecked: true });
   });
 });
 

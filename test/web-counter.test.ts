@@ -369,6 +369,45 @@ describe('the counter screen on the real daemon (counter role, simulating, pcscd
     await expectNoPin(page);
     await page.close();
   });
+
+  it('the holder\'s expired ID card (受理标准 材料真实有效, seed 001 line 59): the check says expired; 受理 refused with the notice; the daemon refuses the service too (identity.expired)', async () => {
+    // The card moved before the page opens: the page sees it identified, never a removal midway.
+    await simControl(daemon, 'swap', fixture('cards/card-2.0.json'));
+    await simControl(daemon, 'idcard', fixture('idcards/id-expired-card-2.0.json'));
+    page = await openCounter();
+    await login(page);
+    await page.locator('[data-screen="desk"]').waitFor();
+    await cardShown(page, 'X0****019');
+    await readIdCard(page, 'fail');
+    const match = await page.getByTestId('match').innerText();
+    expect(match).toContain('身份证已过期');
+    expect(match).toContain('有效期至 2016-05-01，已过期');
+    expect(await page.getByTestId('match').locator('.icon').innerText()).toBe('✖');
+    await page.getByTestId('service-reset').click();
+    // A PIN-setting service asks for the holder's phone (the card's cannot be read without a PIN).
+    expect(await page.getByTestId('phone').isVisible()).toBe(true);
+    await confirmOriginals(page);
+    expect(await page.getByTestId('material-residentIdCard').getAttribute('data-satisfied')).toBe('no');
+    await axe(page, 'desk-expired');
+    await shot(page, 'desk-expired');
+    await page.getByTestId('accept').click();
+    await page.locator('[data-screen="refused"]').waitFor();
+    expect(await page.getByTestId('notice-items').innerText()).toContain('请到公安机关换领居民身份证');
+    await page.getByTestId('done').click();
+
+    const other = await connectClient(daemon.port);
+    try {
+      const l = await other.command('Operator.Login', { operatorId: 'op1', passphrase: PASSPHRASE });
+      expect(l.completion.header.completionCode).toBe('success');
+      const r = await other.command('SSCard.ResetPin');
+      expect(r.completion.payload).toMatchObject({ errorCode: 'identity.expired', result: { code: 'identity.expired', outcome: 'refused', missing: ['residentIdCard'] } });
+      expect(r.events.some((e) => e.header.name === 'SSCard.PinEntryStartedEvent')).toBe(false);
+    } finally {
+      other.ws.close();
+    }
+    await expectNoPin(page);
+    await page.close();
+  });
 });
 
 describe('at a financial counter (金融窗口)', () => {

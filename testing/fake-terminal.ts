@@ -42,6 +42,7 @@ import { capability, defaultServices } from '../state/roles.js';
 import { checkMaterials } from '../state/materials.js';
 import type { Role, ServiceKind } from '../state/roles.js';
 import type { SessionEmitted } from '../state/session.js';
+import { idCardValidity, terminalDate } from '../state/id-card-validity.js';
 import { DEFAULT_TRIES_FLOOR } from '../state/session.js';
 import { FakePinEntry } from './fake-pin-entry.js';
 import { PIN_ENTRY_PLANS } from '../state/session-context.js';
@@ -409,6 +410,7 @@ export class FakeTerminal implements TerminalPort {
       idCard: { documentType: id.documentType ?? 'residentId', nameMasked: maskName(id.name), idNumberMasked: maskIdNumber(id.idNumber), idNumberValid: id.documentType === 'foreignPermanent2017' || isValidIdNumber(id.idNumber), validFrom: id.validFrom, validTo: id.validTo },
       matchesCard: c === null ? null : matchesSocialSecurityNumber(id, c.socialSecurityNumber),
       cardNumberMasked,
+      ...(idCardValidity(id.validTo, terminalDate(new Date())) === 'valid' ? {} : { expiredOn: id.validTo }),
     };
   }
 
@@ -553,6 +555,8 @@ export class FakeTerminal implements TerminalPort {
       const matches = id === null ? null : matchesSocialSecurityNumber(id, this.requireCard().socialSecurityNumber);
       send({ type: 'idCard.read', read: id !== null, matches });
       if (matches === false) return results.identityMismatch(kind);
+      // state/session.ts `materialsCheck`: the holder's ID card must be valid today (state/id-card-validity.ts).
+      if (matches === true && idCardValidity(id!.validTo, terminalDate(new Date())) !== 'valid') return results.identityExpired(kind, id!.validTo);
       if (matches === null) {
         const m = checkMaterials(may.materials, ['socialSecurityCard']);
         return results.materialsMissing(kind, m.missing.map((x) => x.material), { zh: m.zh, en: m.en });

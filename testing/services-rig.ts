@@ -27,6 +27,8 @@ export interface RigOptions {
   readonly config: SessionConfig;
   /** The ID number on the ID card the holder presents (undefined: no ID card). */
   readonly idNumber?: string;
+  /** That ID card's 有效期截止 (YYYY-MM-DD or 长期; default 长期). */
+  readonly idValidTo?: string;
   readonly operatorId?: string;
   /** Type PINs automatically from {@link Rig.pins} (default true). */
   readonly autoType?: boolean;
@@ -50,10 +52,10 @@ export interface Rig {
   stop(): void;
 }
 
-/** An ID card reader that answers with a card of this number (or none). Shared by the service tests. */
-export function fakeIdReader(idNumber: string | undefined): IdCardReader {
+/** An ID card reader that answers with a card of this number (or none), valid until `validTo` (default 长期). Shared by the service tests. */
+export function fakeIdReader(idNumber: string | undefined, validTo = '长期'): IdCardReader {
   const info = (n: string): IdCardInfo =>
-    ({ documentType: 'residentId', name: 'test', sex: '1', sexText: '男', nation: '01', nationText: '汉', birthDate: '', address: '', idNumber: n, idNumberValid: true, authority: '', validFrom: '', validTo: '', photo: Buffer.alloc(0) });
+    ({ documentType: 'residentId', name: 'test', sex: '1', sexText: '男', nation: '01', nationText: '汉', birthDate: '', address: '', idNumber: n, idNumberValid: true, authority: '', validFrom: '', validTo, photo: Buffer.alloc(0) });
   return {
     name: 'fake ID reader',
     connected: true,
@@ -77,7 +79,7 @@ export async function createRig(o: RigOptions): Promise<Rig> {
     ...(o.psam === undefined ? {} : { secureModule: o.psam }),
     ...(o.journal === undefined ? {} : { journal: o.journal }),
     pinPad: pad,
-    idReader: fakeIdReader(o.idNumber),
+    idReader: fakeIdReader(o.idNumber, o.idValidTo),
     authenticateOperator: () => (o.operatorId === undefined ? Promise.reject(new Error('no operator')) : Promise.resolve(o.operatorId)),
     bankRequests: (r) => {
       bank.push(r);

@@ -5,7 +5,7 @@
 import { UUID_V7_PATTERN } from '../../core/uuid.js';
 import { describe, expect, it } from 'vitest';
 import { ErrorCode, SsCardError } from '../../core/errors.js';
-import { FakeTerminal } from '../../testing/fake-terminal.js';
+import { FAKE_ID_CARD, FakeTerminal } from '../../testing/fake-terminal.js';
 import { apiPerTest, login, until } from '../../testing/api-test-client.js';
 import type { Msg } from '../../testing/api-test-client.js';
 
@@ -90,6 +90,17 @@ describe('card services', () => {
       ['op1', 'SSCard.Activate', 'success'],
     ]);
     expect(api.journal[0]!.requestId).toBe(un.completion.header.requestId);
+  });
+
+  it('counter: ResetPin with the holder’s expired ID card → commandErrorCode identity.expired naming the date (受理标准 材料真实有效, seed 001 line 59); nothing asked', async () => {
+    const api = await start({ terminal: new FakeTerminal({ role: 'counter', idCard: { ...FAKE_ID_CARD, validTo: '2016-05-01' } }) });
+    const c = await api.connect();
+    await login(c);
+    const r = await c.command('SSCard.ResetPin');
+    expect(r.completion.header.completionCode).toBe('commandErrorCode');
+    expect(r.completion.payload).toMatchObject({ errorCode: 'identity.expired', result: { code: 'identity.expired', outcome: 'refused', missing: ['residentIdCard'] } });
+    expect(JSON.stringify(r.completion.payload)).toContain('expired on 2016-05-01');
+    expect(c.messages.some((m) => m.header.name === 'SSCard.PinEntryStartedEvent')).toBe(false);
   });
 
   it('SSCard.End cancels the running flow (canceled) and ends the session', async () => {

@@ -113,6 +113,7 @@ export function resultPayload(r: ServiceResult): Record<string, unknown> {
     const t = (x: { zh: string; en: string } | undefined): { zh: string; en: string } | null => (x === undefined ? null : { zh: x.zh, en: x.en });
     out['where'] = { office: w.office, address: t(w.address), hours: t(w.hours), consultPhone: w.consultPhone ?? null, complaintPhone: w.complaintPhone ?? null, zh: w.text.zh, en: w.text.en };
   }
+  if (r.policyChecked !== undefined) out['policyChecked'] = r.policyChecked;
   return out;
 }
 

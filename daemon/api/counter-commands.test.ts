@@ -54,6 +54,19 @@ describe('IdCard.Read', () => {
     });
   });
 
+  it('the holder\'s expired ID card: matchesCard true, and `expired` with the words the service would give (identity.expired)', async () => {
+    const api = await start({ terminal: counter({ idCard: { ...FAKE_ID_CARD, validTo: '2016-05-01' } }) });
+    const c = await api.connect();
+    await login(c);
+    const p = (await c.command('IdCard.Read')).completion.payload!;
+    expect(p).toMatchObject({ read: true, matchesCard: true, idCard: { validTo: '2016-05-01' } });
+    expect(p['expired']).toEqual({
+      zh: '您的居民身份证有效期至 2016-05-01，已过期，不能作为办理材料：请到公安机关换领居民身份证，或携带有效的居民身份证办理。',
+      en: 'Your resident ID card expired on 2016-05-01, so it cannot be accepted: renew it at the public security bureau, or bring a valid resident ID card.',
+    });
+    expect(p).not.toHaveProperty('mismatch');
+  });
+
   it('no ID card on the reader: read false; no card in the slot: matchesCard null', async () => {
     const api = await start({ terminal: counter({ idCard: null }) });
     const c = await api.connect();

@@ -9,6 +9,7 @@
  * so the two modules never wait for each other when they load.
  */
 import { z } from 'zod';
+import { idCardExpiredText } from '../../state/id-card-validity.js';
 import { IDENTITY_MISMATCH } from '../../state/results.js';
 import { MAX_ID_WAIT_MS, MAX_OPERATIONS } from '../terminal/counter-reads.js';
 import { def, reader, token } from './command-kit.js';
@@ -38,6 +39,8 @@ export const COUNTER_COMMANDS: readonly CommandDef[] = [
         cardNumberMasked: r.cardNumberMasked,
       };
       if (r.matchesCard === false) payload['mismatch'] = { zh: IDENTITY_MISMATCH.zh, en: IDENTITY_MISMATCH.en };
+      // The words a service gives for it (identity.expired): 受理标准 材料真实有效, seed 001 line 59.
+      if (r.expiredOn !== undefined) payload['expired'] = { ...idCardExpiredText(r.expiredOn) };
       return { code: 'success', payload };
     },
   }),

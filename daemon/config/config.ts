@@ -55,6 +55,8 @@ export interface DaemonConfig {
     readonly triesFloor: number;
     readonly expiredCard: ExpiredCardRule;
     readonly denyList: readonly string[];
+    /** Refuse a PIN change the pad makes unchecked inside the reader (docs/security.md "PIN policy and secure PIN entry"). */
+    readonly requirePinPolicy: boolean;
   };
   readonly readers: {
     /** Substring or /regex/ of the user-slot reader; absent: the first reader that is not a PSAM slot. */

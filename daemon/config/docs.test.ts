@@ -23,6 +23,7 @@ describe('documentation', () => {
       'services',
       'simulate',
       'session.denyList',
+      'session.requirePinPolicy',
       'readers.card',
       'readers.psam',
       'pinPad.kind',

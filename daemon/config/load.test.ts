@@ -34,7 +34,7 @@ describe('defaults', () => {
       role: 'kiosk',
       services: ['verify', 'change'],
       simulate: 'auto',
-      session: { inactivityMs: 60_000, pinEntryMs: 30_000, triesFloor: 1, expiredCard: 'refuse', denyList: [] },
+      session: { inactivityMs: 60_000, pinEntryMs: 30_000, triesFloor: 1, expiredCard: 'refuse', denyList: [], requirePinPolicy: false },
       readers: { transmitTimeoutMs: 15_000 },
       pinPad: { baudRate: 9600, allowTouchscreen: false },
       idReader: { baudRate: 115_200 },
@@ -68,6 +68,13 @@ describe('defaults', () => {
     expect('card' in c.readers).toBe(false);
     // the shipped fixtures the defaults point at exist
     for (const f of [c.simulator.card, c.simulator.psam, c.simulator.idCard!]) expect(existsSync(f)).toBe(true);
+  });
+});
+
+describe('session.requirePinPolicy (docs/security.md "PIN policy and secure PIN entry")', () => {
+  it('false by default; true when set, as the sessions get it', () => {
+    expect(parseConfig({}, '/etc/sscard/sscard.toml').session.requirePinPolicy).toBe(false);
+    expect(parseConfig({ session: { requirePinPolicy: true } }, '/etc/sscard/sscard.toml').session.requirePinPolicy).toBe(true);
   });
 });
 

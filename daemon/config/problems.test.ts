@@ -32,6 +32,7 @@ describe('errors name the key, the value found and what is allowed — all at on
     ['out of range', { api: { port: 70000 } }, 'api.port', '70000', /must be an integer from 0 to 65535 \(0 = ephemeral, for tests\)/, /0 表示临时端口/],
     ['below the minimum', { session: { pinEntryMs: 10 } }, 'session.pinEntryMs', '10', /from 5000 to 300000/, /5000 到 300000/],
     ['not an integer', { session: { triesFloor: 1.5 } }, 'session.triesFloor', '1.5', /integer from 0 to 5/, /0 到 5 之间的整数/],
+    ['not a boolean (docs/security.md: secure change and the PIN policy; a key named like a PIN shows no value)', { session: { requirePinPolicy: 'yes' } }, 'session.requirePinPolicy', '(hidden)', /true or false/, /true 或 false/],
     ['bad enum', { role: 'manager' }, 'role', '"manager"', /one of "kiosk" \| "counter" \| "financial-counter"/, /以下之一/],
     ['bad id', { terminalId: 'no spaces allowed' }, 'terminalId', '"no spaces allowed"', /1 to 32 letters, digits, _ or -/, /1 到 32 个字母/],
     ['unknown key', { api: { prot: 5846 } }, 'api.prot', '5846', /unknown key; the keys allowed in api are host, port, socket/, /未知的键；api 中可用的键：host、port/],

@@ -186,6 +186,10 @@ export const configSchema = z.strictObject({
       doc: 'PINs refused as new PINs on top of the built-in PIN policy (exactly 6 digits each)',
       secret: true,
     }),
+    requirePinPolicy: bool(
+      false,
+      'every new PIN must be checked against the PIN policy: a PIN change the PIN pad makes inside the reader (PC/SC Part 10 secure change: the digits never reach the terminal) is refused (docs/security.md)',
+    ),
   }),
   readers: section({
     card: doc(z.string().min(1).max(256).optional(), {

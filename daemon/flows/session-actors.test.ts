@@ -14,7 +14,10 @@ import { createActor, toPromise } from 'xstate';
 import type { AnyActorLogic } from 'xstate';
 import { ErrorCode } from '../../core/errors.js';
 import { SsseCard } from '../../drivers/card/ssse-card.js';
+import { PcscPinPad } from '../../drivers/pinpad/pcsc-pinpad.js';
 import { TouchPinPad } from '../../drivers/pinpad/touch-pinpad.js';
+import { Part10SimReader } from '../../drivers/sim/part10-reader.js';
+import { SimKeypad } from '../../drivers/sim/pinpad-keypad.js';
 import type { CardProfile } from '../../drivers/sim/profile.js';
 import { cardFixture, loadCardProfile } from '../../drivers/sim/profile.js';
 import { SimTransport } from '../../drivers/sim/sim-transport.js';
@@ -153,6 +156,29 @@ describe('checkNewPin: the policy gets the card’s phone with the caller’s', 
     expect(w.sent.map((c) => (isProbe(c) ? 'probe' : c[1]))).toEqual(['probe', 0x5e]);
   });
 
+  it('secure change on a PC/SC Part 10 pad (the simulated keypad reader): checkNewPin applies no rule and says so (policyChecked false), sending nothing to the card', async () => {
+    const w = await wiring({ access: 'open' });
+    const apdus: Buffer[] = [];
+    const reader = new Part10SimReader(new SimTransport(w.vcard, { onCommand: (e) => (e.phase === 'before' ? apdus.push(Buffer.from(e.command)) : undefined) }), new SimKeypad());
+    const pad = new PcscPinPad(reader);
+    cleanups.push(() => void pad.close());
+    await pad.open();
+    expect(pinEntryOf(pad)).toEqual({ plain: false, secureChange: true });
+    const impl = sessionImplementations({ card: () => new SsseCard(reader), pinPad: pad }, createPinVault());
+    // The old-PIN step of a change on this pad chooses secure entry: nothing is typed into the terminal.
+    const entry = createActor(impl.actors.enterPin, { input: { slot: 'oldPin', prompt: 'enterOldPin', timeoutMs: 5000 } });
+    entry.start();
+    // Even a card that shows its phone openly is not read: there is no new PIN to hold against it.
+    expect(await run<CheckNewPinOutput>(impl.actors.checkNewPin, { kind: 'change', policy: policy(['13000000019']) })).toEqual({ ok: true, policyChecked: false });
+    entry.stop();
+    expect(apdus).toEqual([]);
+    // The same wiring with the touchscreen (plain) pad reads that phone, in checkNewPin, before anything else.
+    w.put('newPin', '802461');
+    w.put('confirmPin', '802461');
+    expect(await w.check({ kind: 'change', policy: policy() })).toEqual({ ok: true });
+    expect(readsPhone(w.sent)).toBe(true);
+  });
+
   it('refuses a bad cardPhone option by name', () => {
     const e = assertSsCardError(() => sessionImplementations({ card: () => ({}) as SsseCard, pinPad: new TouchPinPad({ allowTouchscreen: true }), cardPhone: 'always' as 'open' }), ErrorCode.Input_BadOption);
     expect(e.context).toMatchObject({ option: 'cardPhone' });
@@ -200,9 +226,9 @@ describe('the session’s words are the journal’s', () => {
     expect(rows.map((r) => [r.materials, r.missing])).toEqual([...ROLES.map(() => [MATERIALS.slice(0, 1), MATERIALS.slice(1)]), [MATERIALS, []]]);
   });
 
-  it('pinEntryOf: a pad without plain entry cannot set a PIN', () => {
-    expect(pinEntryOf(new TouchPinPad({ allowTouchscreen: true }))).toEqual({ plain: true });
-    expect(pinEntryOf({ capabilities: { plainEntry: false, secureVerify: true, secureChange: true } } as never)).toEqual({ plain: false });
+  it('pinEntryOf: a pad without plain entry cannot set a PIN; one with secure change changes it unchecked', () => {
+    expect(pinEntryOf(new TouchPinPad({ allowTouchscreen: true }))).toEqual({ plain: true, secureChange: false });
+    expect(pinEntryOf({ capabilities: { plainEntry: false, secureVerify: true, secureChange: true } } as never)).toEqual({ plain: false, secureChange: true });
   });
 });
 

@@ -19,7 +19,9 @@
  *   CHANGE PIN would have spent;
  * - reset, unblock, activate: no PIN of the holder is known (that is why they are done), so the
  *   card's phone cannot be read and the caller's `phones` (SessionConfig) are all the rule has;
- * - secure change on a PC/SC keypad reader: the digits never come here, no policy applies.
+ * - secure change on a PC/SC keypad reader: the digits never come here, no policy applies;
+ *   `checkNewPin` says so (`policyChecked: false`), the result carries it, and a terminal with
+ *   `session.requirePinPolicy` refuses such a change (docs/security.md).
  * Cards that let anyone read DF01 have their phone checked before the pending row in every flow.
  */
 import type { Logger } from '../../core/logger.js';
@@ -105,9 +107,12 @@ export interface SessionDeps {
   readonly logger?: Logger;
 }
 
-/** The session's `pinEntry` for a pad: a pad without plain entry (PC/SC keypad reader) cannot set a new PIN. */
+/**
+ * The session's `pinEntry` for a pad: a pad without plain entry (PC/SC keypad reader) cannot set a
+ * new PIN; a pad with secure change changes the PIN inside the reader, unchecked by the PIN policy.
+ */
 export function pinEntryOf(pad: PinPad): NonNullable<SessionConfig['pinEntry']> {
-  return { plain: pad.capabilities.plainEntry };
+  return { plain: pad.capabilities.plainEntry, secureChange: pad.capabilities.secureChange };
 }
 
 /** Log fields of an error: its code and English text, never a card identity or a PIN. */
@@ -342,8 +347,9 @@ export function sessionImplementations(deps: SessionDeps, vault: PinVault = crea
       }),
       checkNewPin: fromPromise<CheckNewPinOutput, CheckNewPinInput>(async ({ input }) => {
         phoneAfterVerify = undefined;
-        // Secure change: the reader compares the two new PINs (6402); the digits never come here.
-        if (secure?.kind === 'change') return { ok: true } as const;
+        // Secure change: the reader compares the two new PINs (6402); the digits never come here, so
+        // no policy rule can be applied (docs/security.md "PIN policy and secure PIN entry").
+        if (secure?.kind === 'change') return { ok: true, policyChecked: false } as const;
         const a = vault.peek('newPin');
         const b = vault.peek('confirmPin');
         if (a === undefined || b === undefined || a.length !== b.length || !a.equals(b)) {
@@ -401,7 +407,7 @@ export function sessionImplementations(deps: SessionDeps, vault: PinVault = crea
         if (deps.idReader === undefined) return { read: false };
         try {
           const info = await deps.idReader.waitForCard({ timeoutMs: input.timeoutMs }, signal);
-          return { read: true, matches: matchesSocialSecurityNumber(info, input.socialSecurityNumber) };
+          return { read: true, matches: matchesSocialSecurityNumber(info, input.socialSecurityNumber), validTo: info.validTo };
         } catch {
           return { read: false };
         }

@@ -115,6 +115,14 @@ describe('CounterReads.readIdCard', () => {
     await expect(new CounterReads({ idReader: reader(() => Promise.reject(silent)), slots: slots(CARD) }).readIdCard({}, signal)).rejects.toMatchObject({ code: ErrorCode.IdCard_Timeout });
   });
 
+  it('the holder\'s expired ID card (受理标准 材料真实有效, seed 001 line 59): matches, and expiredOn names its end date; valid until today is not expired', async () => {
+    const on = (y: number, m: number, d: number) => () => new Date(y, m - 1, d, 12);
+    const read = (validTo: string, now: () => Date) => new CounterReads({ idReader: reader(() => Promise.resolve({ ...ID, validTo })), slots: slots(CARD), now }).readIdCard({}, signal);
+    expect(await read('2032-09-01', on(2032, 9, 2))).toMatchObject({ read: true, matchesCard: true, expiredOn: '2032-09-01' });
+    expect(await read('2032-09-01', on(2032, 9, 1))).not.toHaveProperty('expiredOn');
+    expect(await read('长期', on(2099, 1, 1))).not.toHaveProperty('expiredOn');
+  });
+
   it('no card identified in the slot: matchesCard null', async () => {
     const r = await new CounterReads({ idReader: reader(() => Promise.resolve(ID)), slots: slots(undefined, 'idle') }).readIdCard({}, signal);
     expect(r).toMatchObject({ read: true, matchesCard: null, cardNumberMasked: null });

@@ -4,7 +4,8 @@
  *
  * The comparison is the session's own (daemon/flows/session-actors.ts `readIdCard`):
  * drivers/idcard/info.ts `matchesSocialSecurityNumber` — by number, never by name (a namesake's ID
- * card does not match). What leaves here is masked (core/mask.ts): the name and the ID number, never
+ * card does not match) — and its validity the session's own too (state/id-card-validity.ts: an ID
+ * card past its 有效期截止 on the terminal's date is reported `expiredOn`). What leaves here is masked (core/mask.ts): the name and the ID number, never
  * in full; nothing of the ID card is logged.
  */
 import { ErrorCode, SsCardError, isSsCardError } from '../../core/errors.js';
@@ -12,6 +13,7 @@ import { maskIdNumber, maskCardNumber, maskName } from '../../core/mask.js';
 import { bi } from '../../core/text.js';
 import type { IdCardInfo } from '../../drivers/idcard/info.js';
 import { matchesSocialSecurityNumber } from '../../drivers/idcard/info.js';
+import { idCardValidity, terminalDate } from '../../state/id-card-validity.js';
 import type { IdCardReader } from '../../drivers/idcard/reader.js';
 import type { Journal } from '../journal/journal.js';
 import type { CardSlots } from './card-slots.js';
@@ -25,6 +27,8 @@ export const MAX_OPERATIONS = 200;
 export interface IdCardReadOptions {
   readonly idReader: IdCardReader | undefined;
   readonly slots: CardSlots;
+  /** The terminal's clock, for the ID card's validity (default the system clock). */
+  readonly now?: () => Date;
 }
 
 /** The ID reader is in use by a read of the counter or by a service's 收件 (the session's `materials` state). */
@@ -69,6 +73,7 @@ export class CounterReads {
     const card = slot.present ? ctx.card : undefined;
     const cardNumberMasked = card === undefined ? null : maskCardNumber(card.cardNumber);
     if (info === undefined) return { read: false, idCard: null, matchesCard: null, cardNumberMasked };
+    const valid = idCardValidity(info.validTo, terminalDate((this.o.now ?? (() => new Date()))())) === 'valid';
     return {
       read: true,
       idCard: {
@@ -81,6 +86,7 @@ export class CounterReads {
       },
       matchesCard: card === undefined ? null : matchesSocialSecurityNumber(info, card.socialSecurityNumber),
       cardNumberMasked,
+      ...(valid ? {} : { expiredOn: info.validTo }),
     };
   }
 }

@@ -206,6 +206,12 @@ export interface IdCardReport {
   readonly matchesCard: boolean | null;
   /** The card it was compared with, masked; null when no card is identified. */
   readonly cardNumberMasked: string | null;
+  /**
+   * Present when the ID card read is not valid on the terminal's date: its 有效期截止 (YYYY-MM-DD,
+   * or what the card held), the same check a service makes (state/id-card-validity.ts; 受理标准
+   * 材料真实有效, seed 001 line 59). Absent when valid or nothing was read.
+   */
+  readonly expiredOn?: string;
 }
 
 /** SSCard.Operations: which journal rows (newest first). */

@@ -118,6 +118,8 @@ export interface ServiceResult {
   readonly bank?: { readonly zh: string; readonly en: string; readonly attempted: boolean };
   /** The flow's journal row, for a receipt (absent when none was written). */
   readonly operationId?: string;
+  /** A new PIN was set: false when the terminal could not check it against the PIN rules (PC/SC Part 10 secure change). */
+  readonly policyChecked?: boolean;
   /** Where a holder sent elsewhere goes: the hall's window and phones (also in `nextStep`). */
   readonly where?: ResultWhere;
 }
@@ -132,7 +134,6 @@ export interface ResultWhere {
   /** All of it in one sentence. */
   readonly text: BilingualText;
 }
-
 
 /** Keys of the on-screen keypad (`Keyboard.TouchKey`). */
 export type TouchKey = '0' | '1' | '2' | '3' | '4' | '5' | '6' | '7' | '8' | '9' | 'enter' | 'backspace' | 'clear' | 'cancel';

@@ -61,5 +61,6 @@ export function serviceResultOf(x: unknown): ServiceResult | null {
     ...(bank === undefined ? {} : { bank }),
     ...(str(x['operationId']) ? { operationId: x['operationId'] } : {}),
     ...whereOf(x['where']),
+    ...(typeof x['policyChecked'] === 'boolean' ? { policyChecked: x['policyChecked'] } : {}),
   };
 }

@@ -72,6 +72,31 @@ describe('checklist (收件 → 受理)', () => {
   });
 });
 
+/** The holder's ID card, past its 有效期截止 (IdCard.Read's `expired`). */
+const EXPIRED_TEXT = { zh: '您的居民身份证有效期至 2016-05-01，已过期，不能作为办理材料：请到公安机关换领居民身份证，或携带有效的居民身份证办理。', en: 'Your resident ID card expired on 2016-05-01, so it cannot be accepted.' };
+const expiredReport = (): IdCardReport => ({ ...report(true), expired: EXPIRED_TEXT });
+
+describe('an expired ID card (受理标准 材料真实有效: seed 001 line 59, seed 000 lines 278–280)', () => {
+  it('is the terminal’s “expired”, not satisfied even when the clerk ticks it, and the notice says why in the terminal’s words', () => {
+    expect(terminalCheck('residentIdCard', facts(true, expiredReport()))).toBe('expired');
+    const c = checklist(BOTH, facts(true, expiredReport()), ALL_CONFIRMED);
+    expect(c.rows[0]).toMatchObject({ material: 'residentIdCard', terminal: 'expired', clerk: true, satisfied: false, problem: EXPIRED_TEXT });
+    expect(c.complete).toBe(false);
+    expect(notice(c)!.items).toEqual([{ name: { zh: ID.zh, en: ID.en }, problem: EXPIRED_TEXT }]);
+  });
+
+  it('the match indicator says expired (fail, with text and icon), with the reason as detail', () => {
+    const m = matchIndicator(facts(true, expiredReport()));
+    expect(m).toMatchObject({ tone: 'fail', icon: '✖', detail: EXPIRED_TEXT });
+    expect(m.text.zh).toContain('身份证已过期');
+    expect(m.text.en).toMatch(/^Expired ID card/);
+  });
+
+  it('someone else’s expired ID card is a mismatch first', () => {
+    expect(terminalCheck('residentIdCard', facts(true, { ...report(false), expired: EXPIRED_TEXT }))).toBe('mismatch');
+  });
+});
+
 describe('matchIndicator', () => {
   it('match, mismatch and nothing to compare each have text and an icon, not colour alone', () => {
     const ok = matchIndicator(facts(true, report(true)));

@@ -21,8 +21,12 @@ export interface Facts {
   readonly idCard: IdCardReport | null;
 }
 
-/** The terminal's side of one material: read and right, not presented, or presented but not the holder's. */
-export type TerminalCheck = 'ok' | 'missing' | 'mismatch';
+/**
+ * The terminal's side of one material: read and right, not presented, presented but not the
+ * holder's, or the holder's but past its validity (受理标准 材料真实有效: seed 001 line 59, seed 000
+ * lines 278–280).
+ */
+export type TerminalCheck = 'ok' | 'missing' | 'mismatch' | 'expired';
 
 export interface ChecklistRow {
   readonly material: string;
@@ -45,6 +49,7 @@ const NOT_PRESENTED: Readonly<Record<string, BilingualText>> = {
   residentIdCard: bi('未读取到居民身份证（请放在身份证阅读区后读取）', 'no resident ID card was read (place it on the ID card reader and read it)'),
 };
 const MISMATCH = bi('所读身份证的号码与社保卡不一致（不是持卡人本人的身份证）', 'the ID card read does not match the social security card (it is not the holder\u2019s own)');
+const EXPIRED = bi('所读身份证已过有效期，不能作为办理材料', 'the ID card read is past its validity and cannot be accepted');
 const NOT_CONFIRMED = bi('窗口尚未核验原件', 'the window has not checked the original');
 const UNKNOWN_MATERIAL = bi('终端无法核验此材料，请窗口核验原件', 'the terminal cannot check this material; the window checks the original');
 
@@ -53,7 +58,8 @@ export function terminalCheck(material: string, f: Facts): TerminalCheck | null 
   if (material === 'socialSecurityCard') return f.cardIdentified ? 'ok' : 'missing';
   if (material === 'residentIdCard') {
     if (f.idCard === null || !f.idCard.read) return 'missing';
-    return f.idCard.matchesCard === true ? 'ok' : f.idCard.matchesCard === false ? 'mismatch' : 'missing';
+    if (f.idCard.matchesCard === true) return f.idCard.expired === undefined ? 'ok' : 'expired';
+    return f.idCard.matchesCard === false ? 'mismatch' : 'missing';
   }
   return null;
 }
@@ -64,7 +70,7 @@ export function checklist(materials: readonly MaterialText[], f: Facts, clerk: R
     const t = terminalCheck(m.material, f);
     const confirmed = clerk[m.material] === true;
     const terminal: TerminalCheck = t ?? (confirmed ? 'ok' : 'missing');
-    const problem = t === 'mismatch' ? MISMATCH : t === 'missing' ? (NOT_PRESENTED[m.material] ?? UNKNOWN_MATERIAL) : !confirmed ? (t === null ? UNKNOWN_MATERIAL : NOT_CONFIRMED) : null;
+    const problem = t === 'mismatch' ? MISMATCH : t === 'expired' ? (f.idCard?.expired ?? EXPIRED) : t === 'missing' ? (NOT_PRESENTED[m.material] ?? UNKNOWN_MATERIAL) : !confirmed ? (t === null ? UNKNOWN_MATERIAL : NOT_CONFIRMED) : null;
     return { material: m.material, name: bi(m.zh, m.en), terminal, clerk: confirmed, satisfied: problem === null, problem };
   });
   return { rows, complete: rows.length > 0 && rows.every((r) => r.satisfied) };
@@ -107,6 +113,9 @@ export function matchIndicator(f: Facts): MatchIndicator {
   if (!f.cardIdentified) return { tone: 'none', icon: '\u2014', text: bi('无法比对：请先插入社保卡', 'Cannot compare: insert the social security card first'), detail: null };
   if (r === null) return { tone: 'none', icon: '\u2014', text: bi('尚未读取身份证', 'The ID card has not been read yet'), detail: null };
   if (!r.read) return { tone: 'none', icon: '\u2014', text: bi('读卡器上没有身份证', 'There is no ID card on the reader'), detail: null };
+  if (r.matchesCard === true && r.expired !== undefined) {
+    return { tone: 'fail', icon: '\u2716', text: bi('身份证已过期：与社保卡属于同一人，但不能作为办理材料', 'Expired ID card: it is the card holder\u2019s, but it cannot be accepted'), detail: r.expired };
+  }
   if (r.matchesCard === true) return { tone: 'ok', icon: '\u2714', text: bi('一致：身份证与社保卡属于同一人', 'Match: the ID card and the card belong to the same person'), detail: null };
   if (r.matchesCard === false) {
     return {

@@ -121,7 +121,7 @@ export function startCounter(o: CounterOptions): CounterController {
         const ac = new AbortController();
         service = ac;
         client
-          .command(SERVICE_COMMAND[e.kind], {}, {
+          .command(SERVICE_COMMAND[e.kind], e.phones === undefined ? {} : { phones: [...e.phones] }, {
             timeoutMs: SERVICE_TIMEOUT_MS,
             signal: ac.signal,
             onEvent: (name, payload) => {

@@ -112,6 +112,39 @@ describe('operator session', () => {
   });
 });
 
+describe('the holder’s phone for the PIN policy (seed 000 line 323: 电话号码; docs/security.md "The phone rule in reset, unblock and activation")', () => {
+  const ready = (kind: 'unblock' | 'verify', phone: string): CounterState =>
+    run(desk(), [
+      { type: 'readIdCard' },
+      { type: 'idCardRead', report: MATCH },
+      { type: 'select', kind },
+      { type: 'clerkCheck', material: 'residentIdCard', checked: true },
+      { type: 'clerkCheck', material: 'socialSecurityCard', checked: true },
+      { type: 'phone', value: phone },
+    ]).state;
+
+  it('an unblock (no PIN known: the card’s phone cannot be read) sends the number the clerk entered', () => {
+    const s = ready('unblock', '130-0000-0019');
+    expect(s.phone).toBe('130-0000-0019');
+    expect(step(s, { type: 'accept' }, T0).effects).toEqual([{ type: 'runService', kind: 'unblock', phones: ['130-0000-0019'] }]);
+  });
+
+  it('no number, or a service that sets no PIN: no phones', () => {
+    expect(step(ready('unblock', ''), { type: 'accept' }, T0).effects).toEqual([{ type: 'runService', kind: 'unblock' }]);
+    expect(step(ready('unblock', ' - '), { type: 'accept' }, T0).effects).toEqual([{ type: 'runService', kind: 'unblock' }]);
+    expect(step(ready('verify', '13000000019'), { type: 'accept' }, T0).effects).toEqual([{ type: 'runService', kind: 'verify' }]);
+  });
+
+  it('only a phone’s characters are kept (what the API accepts), at most 20; a new card forgets it', () => {
+    let s = ready('unblock', '+86 (130) 0000.0019 ext 12345678901234');
+    expect(s.phone).toMatch(/^[0-9+\- ]{1,20}$/);
+    expect(s.phone.startsWith('+86 130')).toBe(true);
+    s = step(s, { type: 'cardIdentified', name: '王**', nameIsMasked: true, cardNumberMasked: 'X0****019', triesLeft: 6, cardState: 'active' }, T0).state;
+    expect(s.phone).toBe('');
+    expect(step(ready('unblock', '13000000019'), { type: 'logout' }, T0).state.phone).toBe('');
+  });
+});
+
 describe('the card and the ID card', () => {
   it('the name from an event is masked before it is kept; a new card forgets the last one\'s ID card and ticks', () => {
     let s = run(desk(), [{ type: 'readIdCard' }, { type: 'idCardRead', report: MATCH }, { type: 'clerkCheck', material: 'residentIdCard', checked: true }]).state;

@@ -12,6 +12,11 @@
  *   masked here with core/mask.ts; the ID card masked by the daemon), with the match indicator.
  * - Materials (checklist.ts): 受理 runs the service only when the checklist is complete; otherwise
  *   the 一次性告知 notice.
+ * - The holder's phone number, when the clerk asks for it, goes with a service that sets a PIN
+ *   (`phones`, docs/api.md): on a card that shows its own phone only after a verified PIN, reset,
+ *   unblock and activation cannot read it, so the PIN policy's phone rule (seed 000 line 323) has
+ *   what the clerk enters and nothing else (docs/security.md "The phone rule in reset, unblock and
+ *   activation"). Kept for the card in the slot only, never logged.
  * - A running service shows only its prompt and one dot per key the daemon counted; the holder types
  *   on the PIN pad. Results in zh/en with the next step; the day's operations refreshed after each.
  */
@@ -66,6 +71,8 @@ export interface CounterState {
   readonly selected: ServiceKind | null;
   /** The clerk's confirmations of the originals, per material. */
   readonly clerk: Readonly<Record<string, boolean>>;
+  /** The holder's phone number as the clerk typed it (digits, +, - and spaces only): for the PIN policy, sent with the service. */
+  readonly phone: string;
   readonly flow: Flow | null;
   readonly operations: { readonly rows: readonly OperationRow[]; readonly loading: boolean; readonly problem: BilingualText | null; readonly at: number | null };
 }
@@ -90,6 +97,7 @@ export type Msg =
   | { readonly type: 'idCardFailed'; readonly text: BilingualText }
   | { readonly type: 'select'; readonly kind: ServiceKind }
   | { readonly type: 'clerkCheck'; readonly material: string; readonly checked: boolean }
+  | { readonly type: 'phone'; readonly value: string }
   | { readonly type: 'accept' }
   | { readonly type: 'pinEntryStarted'; readonly prompt: PinPrompt }
   | { readonly type: 'pinDigits'; readonly count: number }
@@ -104,7 +112,8 @@ export type Msg =
 export type Effect =
   | { readonly type: 'logout' }
   | { readonly type: 'readIdCard' }
-  | { readonly type: 'runService'; readonly kind: ServiceKind }
+  /** `phones`: the holder's number the clerk entered, for the PIN policy (absent when none). */
+  | { readonly type: 'runService'; readonly kind: ServiceKind; readonly phones?: readonly string[] }
   | { readonly type: 'cancelService' }
   | { readonly type: 'loadOperations'; readonly since: number }
   | { readonly type: 'refreshStatus' };
@@ -137,9 +146,21 @@ export function initialState(lang: Lang = 'zh'): CounterState {
     idCard: { status: 'none' },
     selected: null,
     clerk: {},
+    phone: '',
     flow: null,
     operations: { rows: [], loading: false, problem: null, at: null },
   };
+}
+
+/** Services that set a PIN: the ones the phone goes with (the PIN policy applies to the new PIN). */
+export const SETS_PIN: ReadonlySet<ServiceKind> = new Set(['change', 'reset', 'unblock', 'activate']);
+
+/** Longest phone the page keeps (the API takes 32 characters a number). */
+export const PHONE_MAX = 20;
+
+/** What the clerk typed, kept to the characters a phone number has (digits, +, - and spaces; docs/api.md `phones`). */
+export function phoneInput(value: string): string {
+  return value.replace(/[^0-9+\- ]/g, '').slice(0, PHONE_MAX);
 }
 
 /** Local midnight of `now`'s day: "today's operations" start there. */
@@ -191,6 +212,7 @@ function loggedOut(s: CounterState, noticeText: BilingualText | null): CounterSt
     idCard: { status: 'none' },
     selected: null,
     clerk: {},
+    phone: '',
     flow: null,
     operations: { rows: [], loading: false, problem: null, at: null },
   };
@@ -200,7 +222,7 @@ function loggedOut(s: CounterState, noticeText: BilingualText | null): CounterSt
 function withCard(s: CounterState, card: CounterCard | null): CounterState {
   const same = s.card !== null && card !== null && s.card.cardNumberMasked === card.cardNumberMasked;
   if (same) return { ...s, card };
-  return { ...s, card, idCard: { status: 'none' }, clerk: {}, flow: s.flow?.phase === 'running' ? s.flow : null };
+  return { ...s, card, idCard: { status: 'none' }, clerk: {}, phone: '', flow: s.flow?.phase === 'running' ? s.flow : null };
 }
 
 export function step(s: CounterState, m: Msg, now: number): Step {
@@ -259,13 +281,18 @@ export function step(s: CounterState, m: Msg, now: number): Step {
     case 'clerkCheck':
       if (busy(s)) return none(s);
       return none({ ...s, clerk: { ...s.clerk, [m.material]: m.checked } });
+    case 'phone':
+      if (busy(s)) return none(s);
+      return none({ ...s, phone: phoneInput(m.value) });
     case 'accept': {
       if (s.operator === null || s.selected === null || busy(s)) return none(s);
       const c = checklistOf(s);
       if (c === null) return none({ ...s, flow: { phase: 'failed', kind: s.selected, text: s.catalogProblem ?? NO_CATALOG } });
       const n = notice(c);
       if (n !== null) return none({ ...s, flow: { phase: 'refused', kind: s.selected, notice: n, at: now } });
-      return { state: { ...s, flow: { phase: 'running', kind: s.selected, prompt: null, count: 0, cancelling: false } }, effects: [{ type: 'runService', kind: s.selected }] };
+      const phone = s.phone.trim();
+      const phones = SETS_PIN.has(s.selected) && /\d/.test(phone) ? { phones: [phone] } : {};
+      return { state: { ...s, flow: { phase: 'running', kind: s.selected, prompt: null, count: 0, cancelling: false } }, effects: [{ type: 'runService', kind: s.selected, ...phones }] };
     }
     case 'pinEntryStarted':
       if (s.flow?.phase !== 'running') return none(s);

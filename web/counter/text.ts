@@ -94,8 +94,14 @@ export const T = {
   readOk: bi('已读取，符合', 'Read, matches'),
   readMissing: bi('未读取', 'Not read'),
   readMismatch: bi('不符', 'Does not match'),
+  readExpired: bi('已过期', 'Expired'),
   clerkOnly: bi('窗口核验', 'Checked by the window'),
   accept: bi('受理并办理', 'Accept and run'),
+  phone: bi('持卡人电话号码（选填）', 'Holder’s phone number (optional)'),
+  phoneHint: bi(
+    '新密码不能取自电话号码中连续的 6 位数字；重置、解锁、启用时终端读不到卡内的电话，请询问持卡人后填写。号码只用于本次检查，不保存。',
+    'The new PIN must not be 6 consecutive digits of a phone number; in a reset, unblock or activation the terminal cannot read the phone on the card, so ask the holder. Used for this check only, never stored.',
+  ),
   chooseService: bi('请选择办理事项', 'Choose a service'),
   kioskRole: bi(
     '本终端配置为自助终端（role = "kiosk"）：密码解锁和社保卡启用只在柜台终端办理。请以柜台角色运行守护进程（role = "counter"，见 docs/config.md）。',

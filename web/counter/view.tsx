@@ -9,7 +9,7 @@ import type { BilingualText } from '../../core/text.js';
 import type { ServiceKind } from '../client/messages.js';
 import { tr, type Lang } from '../common/i18n.js';
 import { matchIndicator, type ChecklistRow, type Notice } from './checklist.js';
-import { busy, checklistOf, factsOf, itemOf, offered, type CounterState, type Flow, type Msg } from './model.js';
+import { busy, checklistOf, factsOf, itemOf, offered, PHONE_MAX, SETS_PIN, type CounterState, type Flow, type Msg } from './model.js';
 import { CARD_STATE_NAME, HOLDER_PROMPT, KIND_NAME, OUTCOME_NAME, SERVICE_NAME, STATE_NAME, SYNC_NAME, T } from './text.js';
 
 type Dispatch = (m: Msg) => void;
@@ -189,9 +189,10 @@ function Identity({ state, dispatch }: { readonly state: CounterState; readonly 
 }
 
 function Row({ lang, row, disabled, dispatch }: { readonly lang: Lang; readonly row: ChecklistRow; readonly disabled: boolean; readonly dispatch: Dispatch }): JSX.Element {
-  const terminal = row.terminal === 'ok' ? T.readOk : row.terminal === 'mismatch' ? T.readMismatch : T.readMissing;
-  const icon = row.terminal === 'ok' ? '\u2714' : row.terminal === 'mismatch' ? '\u2716' : '\u2014';
-  const tone = row.terminal === 'ok' ? 'ok' : row.terminal === 'mismatch' ? 'fail' : 'none';
+  const refused = row.terminal === 'mismatch' || row.terminal === 'expired';
+  const terminal = row.terminal === 'ok' ? T.readOk : row.terminal === 'mismatch' ? T.readMismatch : row.terminal === 'expired' ? T.readExpired : T.readMissing;
+  const icon = row.terminal === 'ok' ? '\u2714' : refused ? '\u2716' : '\u2014';
+  const tone = row.terminal === 'ok' ? 'ok' : refused ? 'fail' : 'none';
   return (
     <li class="check-row" data-testid={`material-${row.material}`} data-satisfied={row.satisfied ? 'yes' : 'no'}>
       <span class="material">{tr(lang, row.name)}</span>
@@ -262,6 +263,26 @@ function Services({ state, dispatch }: { readonly state: CounterState; readonly 
               </ul>
             </>
           )}
+          {SETS_PIN.has(sel) ? (
+            <div class="field phone">
+              <label for="holder-phone">{tr(lang, T.phone)}</label>
+              <input
+                id="holder-phone"
+                type="tel"
+                inputMode="tel"
+                autoComplete="off"
+                maxLength={PHONE_MAX}
+                data-testid="phone"
+                aria-describedby="holder-phone-hint"
+                value={state.phone}
+                disabled={running}
+                onInput={(e) => dispatch({ type: 'phone', value: e.currentTarget.value })}
+              />
+              <p class="muted" id="holder-phone-hint">
+                {tr(lang, T.phoneHint)}
+              </p>
+            </div>
+          ) : null}
           <button type="button" class="btn primary accept" data-testid="accept" disabled={running || state.card === null} onClick={() => dispatch({ type: 'accept' })}>
             <Txt lang={lang} t={T.accept} />
           </button>

@@ -56,6 +56,13 @@ describe('payloads the counter reads', () => {
     expect(idCardReportOf({})).toBeNull();
   });
 
+  it('IdCard.Read of an expired ID card: `expired`, the reason zh and en (受理标准 材料真实有效, seed 001 line 59); malformed → left out', () => {
+    const expired = { zh: '您的居民身份证有效期至 2016-05-01，已过期', en: 'Your resident ID card expired on 2016-05-01' };
+    expect(idCardReportOf({ read: true, idCard: null, matchesCard: true, cardNumberMasked: null, expired })?.expired).toEqual(expired);
+    expect(idCardReportOf({ read: true, idCard: null, matchesCard: true, cardNumberMasked: null, expired: true })).not.toHaveProperty('expired');
+    expect(idCardReportOf({ read: true, idCard: null, matchesCard: true, cardNumberMasked: null })).not.toHaveProperty('expired');
+  });
+
   it('SSCard.Operations: rows kept as sent, malformed ones dropped', () => {
     const rows = operationsOf({
       operations: [

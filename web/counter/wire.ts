@@ -14,6 +14,8 @@ export interface IdCardReport {
   readonly matchesCard: boolean | null;
   readonly cardNumberMasked: string | null;
   readonly mismatch: BilingualText | null;
+  /** Present when the ID card read is past its 有效期截止 on the terminal's date: why it cannot be accepted (受理标准 材料真实有效). */
+  readonly expired?: BilingualText;
 }
 
 /** One row of SSCard.Operations. */
@@ -44,7 +46,15 @@ export function idCardReportOf(p: Payload): IdCardReport | null {
       ? { documentType: str(c['documentType']) ? c['documentType'] : 'residentId', nameMasked: c['nameMasked'], idNumberMasked: c['idNumberMasked'], idNumberValid: c['idNumberValid'] === true, validFrom: c['validFrom'], validTo: c['validTo'] }
       : null;
   const m = p['matchesCard'];
-  return { read: p['read'], idCard, matchesCard: typeof m === 'boolean' ? m : null, cardNumberMasked: strOrNull(p['cardNumberMasked']), mismatch: textOf(p['mismatch']) };
+  const expired = textOf(p['expired']);
+  return {
+    read: p['read'],
+    idCard,
+    matchesCard: typeof m === 'boolean' ? m : null,
+    cardNumberMasked: strOrNull(p['cardNumberMasked']),
+    mismatch: textOf(p['mismatch']),
+    ...(expired === null ? {} : { expired }),
+  };
 }
 
 /** `SSCard.Operations`' completion; null when it is not one. */

@@ -83,6 +83,13 @@ describe('kiosk api-map', () => {
     expect(resultOf(x)).toBeNull();
   });
 
+  it('a result says whether a new PIN was checked against the PIN rules (policyChecked; false after a PC/SC Part 10 secure change)', () => {
+    expect(resultOf({ ...RESULT, code: 'change.ok', outcome: 'ok', policyChecked: false })?.policyChecked).toBe(false);
+    expect(resultOf({ ...RESULT, code: 'change.ok', outcome: 'ok', policyChecked: true })?.policyChecked).toBe(true);
+    expect(resultOf(RESULT)).not.toHaveProperty('policyChecked');
+    expect(resultOf({ ...RESULT, policyChecked: 'no' })).not.toHaveProperty('policyChecked');
+  });
+
   it('a result names its journal row (operationId) when it has one', () => {
     expect(resultOf({ ...RESULT, operationId: '0190a8f2-0000-7000-8000-000000000001' })?.operationId).toBe('0190a8f2-0000-7000-8000-000000000001');
     expect(resultOf(RESULT)).not.toHaveProperty('operationId');

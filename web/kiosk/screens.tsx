@@ -122,8 +122,7 @@ function ResultScreen({ state, screen, dispatch }: { readonly state: KioskState;
       ) : null}
       <div class="next">
         <h2>{tr(lang, T.nextStep)}</h2>
-        <p>{tr(lang, r.nextStep)}</p>
-        {ok && screen.kind === 'reset' ? <p>{tr(lang, T.resetAdvice)}</p> : null}
+        <p data-testid="next-step">{tr(lang, r.nextStep)}</p>
       </div>
       <section class="receipt">
         <h2>{tr(lang, T.receipt)}</h2>

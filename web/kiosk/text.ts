@@ -1,7 +1,7 @@
 /**
- * The kiosk's own words (zh-CN first). Service names follow state/roles.ts; the advice after a
- * reset is seed 001_bf9ce8a90a3e7ce5.txt (FAQ: try the new PIN at a hospital or pharmacy and change
- * it), as the daemon's result also says in its next step.
+ * The kiosk's own words (zh-CN first). Service names follow state/roles.ts. The advice after a PIN
+ * was set (seed 001_bf9ce8a90a3e7ce5.txt line 85, 000_1700379f35991b5f.txt lines 321–327) is the
+ * daemon's, in the result's next step (state/pin-advice.ts): the kiosk shows that, once.
  */
 import { bi, type BilingualText } from '../../core/text.js';
 import type { PinPrompt, ServiceKind } from '../client/messages.js';
@@ -126,5 +126,4 @@ export const T = {
   elder: bi('大字模式', 'Large text'),
   elderOff: bi('标准模式', 'Standard'),
   langToggle: bi('English', '中文'),
-  resetAdvice: bi('重置后，请先到就近的医院或药店试用新密码，并及时修改初始密码，避免受到损失。', 'After a reset, try the new PIN at a nearby hospital or pharmacy and change the initial PIN soon, to avoid any loss.'),
 } as const;
