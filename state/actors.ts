@@ -12,6 +12,7 @@ import type { PinSlot } from './pin-vault.js';
 import type { CardState } from './card-state.js';
 import type { Material } from './materials.js';
 import type { Role, ServiceKind } from './roles.js';
+import type { IdDocumentText } from './id-card-validity.js';
 
 export type { PinSlot };
 
@@ -126,7 +127,9 @@ export interface ReadIdCardInput {
  * stays out), and its 有效期截止 (YYYY-MM-DD or 长期; drivers/idcard/info.ts `validTo`) for the
  * session to check against the terminal's date (state/id-card-validity.ts).
  */
-export type ReadIdCardOutput = { readonly read: true; readonly matches: boolean; readonly validTo: string } | { readonly read: false };
+export type ReadIdCardOutput =
+  | { readonly read: true; readonly matches: boolean; readonly validTo: string; /** The document read (default the resident ID card). */ readonly document?: IdDocumentText }
+  | { readonly read: false };
 
 export interface OperatorOutput {
   readonly operatorId: string;

@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { LONG_TERM, idCardExpiredText, idCardValidity, terminalDate } from './id-card-validity.js';
+import { results } from './results.js';
 
 describe('idCardValidity (seed 001 line 59 / seed 000 lines 278–280: 真实有效)', () => {
   it.each([
@@ -36,3 +37,17 @@ describe('idCardValidity (seed 001 line 59 / seed 000 lines 278–280: 真实有
     expect(u.en).toMatch(/cannot be read/);
   });
 });
+
+describe('the expired document is named as it is (seed 000 line 222: holders with a residence permit or a foreigners\' card; the names and offices are drivers/idcard/info.ts idDocumentText\'s)', () => {
+  it('a residence permit past its date is named, renewed at the public security bureau; a foreigners\' card at the immigration administration', () => {
+    const permit = idCardExpiredText('2026-03-15', { name: { zh: '港澳台居民居住证', en: 'residence permit for Hong Kong, Macao and Taiwan residents' }, renewAt: { zh: '公安机关', en: 'the public security bureau' } });
+    expect(permit.zh).toBe('您的港澳台居民居住证有效期至 2026-03-15，已过期，不能作为办理材料：请到公安机关换领港澳台居民居住证，或携带有效的港澳台居民居住证办理。');
+    expect(permit.en).toMatch(/^Your residence permit for Hong Kong, Macao and Taiwan residents expired on 2026-03-15/);
+    const foreign = results.identityExpired('reset', '2025-01-10', { name: { zh: '外国人永久居留身份证', en: 'foreign permanent resident ID card' }, renewAt: { zh: '移民管理机构', en: 'the immigration administration' } });
+    expect(foreign.zh).toContain('请到移民管理机构换领外国人永久居留身份证');
+    expect(foreign.nextStep.en).toBe('Come again with your own valid foreign permanent resident ID card.');
+    // Without a document named, the resident ID card (what every reader reported before).
+    expect(results.identityExpired('reset', '2016-05-01').nextStep.zh).toBe('请携带有效的本人居民身份证重新办理。');
+  });
+});
+

@@ -52,16 +52,29 @@ export function idCardValidity(validTo: string, today: string): IdCardValidity {
   return v < today ? 'expired' : 'valid';
 }
 
+/**
+ * The identity document the ID reader read, as the holder is told about it: its name and where it
+ * is renewed (drivers/idcard/info.ts `DOCUMENTS`; passed in as data, state/ reads no driver).
+ */
+export interface IdDocumentText {
+  readonly name: BilingualText;
+  readonly renewAt: BilingualText;
+}
+
+/** The resident ID card: the document unless the reader said otherwise. */
+export const RESIDENT_ID_CARD: IdDocumentText = Object.freeze({ name: bi('居民身份证', 'resident ID card'), renewAt: bi('公安机关', 'the public security bureau') });
+
 /** What the holder is told about an ID card that is not valid (never its number). */
-export function idCardExpiredText(validTo: string): BilingualText {
+export function idCardExpiredText(validTo: string, doc: IdDocumentText = RESIDENT_ID_CARD): BilingualText {
+  const n = doc.name;
   if (!isRealDate(validTo.trim())) {
     return bi(
-      '无法确认您的居民身份证在有效期内（有效期无法识别），不能作为办理材料：请携带有效的居民身份证办理。',
-      'Your resident ID card cannot be shown to be valid (its validity date cannot be read), so it cannot be accepted: bring a valid resident ID card.',
+      `无法确认您的${n.zh}在有效期内（有效期无法识别），不能作为办理材料：请携带有效的${n.zh}办理。`,
+      `Your ${n.en} cannot be shown to be valid (its validity date cannot be read), so it cannot be accepted: bring a valid ${n.en}.`,
     );
   }
   return bi(
-    `您的居民身份证有效期至 ${validTo}，已过期，不能作为办理材料：请到公安机关换领居民身份证，或携带有效的居民身份证办理。`,
-    `Your resident ID card expired on ${validTo}, so it cannot be accepted: renew it at the public security bureau, or bring a valid resident ID card.`,
+    `您的${n.zh}有效期至 ${validTo}，已过期，不能作为办理材料：请到${doc.renewAt.zh}换领${n.zh}，或携带有效的${n.zh}办理。`,
+    `Your ${n.en} expired on ${validTo}, so it cannot be accepted: renew it at ${doc.renewAt.en}, or bring a valid ${n.en}.`,
   );
 }

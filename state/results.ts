@@ -7,7 +7,8 @@
 import type { BilingualText } from '../core/text.js';
 import { AFTER_RESET_ADVICE } from './catalog.js';
 import { bi } from '../core/text.js';
-import { idCardExpiredText } from './id-card-validity.js';
+import { RESIDENT_ID_CARD, idCardExpiredText } from './id-card-validity.js';
+import type { IdDocumentText } from './id-card-validity.js';
 import { AFTER_CHANGE_ADVICE, AFTER_NEW_PIN_ADVICE, UNCHECKED_CHANGE_NOTE, followedBy } from './pin-advice.js';
 
 import type { Where } from './hall.js';
@@ -230,8 +231,8 @@ export const results = {
   identityMismatch: (kind: ServiceKind) =>
     r('identity.mismatch', kind, 'refused', IDENTITY_MISMATCH, bi('请持卡人本人携带本人身份证办理。', 'The holder must come with their own resident ID card.')),
   /** The holder's resident ID card is past its 有效期截止 (state/id-card-validity.ts; seed 001 line 59 材料真实有效). */
-  identityExpired: (kind: ServiceKind, validTo: string) =>
-    r('identity.expired', kind, 'refused', idCardExpiredText(validTo), bi('请携带有效的本人居民身份证重新办理。', 'Come again with your own valid resident ID card.'), { missing: ['residentIdCard'] }),
+  identityExpired: (kind: ServiceKind, validTo: string, doc: IdDocumentText = RESIDENT_ID_CARD) =>
+    r('identity.expired', kind, 'refused', idCardExpiredText(validTo, doc), bi(`请携带有效的本人${doc.name.zh}重新办理。`, `Come again with your own valid ${doc.name.en}.`), { missing: ['residentIdCard'] }),
   operatorRequired: (kind: ServiceKind) => r('operator.required', kind, 'refused', bi('此业务需要经办人员登录确认。', 'This service needs an authenticated operator.'), NEXT.counter),
   roleNotAllowed: (kind: ServiceKind, reason: BilingualText | undefined) =>
     r('role.notAllowed', kind, 'refused', reason ?? bi('本终端不提供此业务。', 'This terminal does not offer this service.'), NEXT.counter),

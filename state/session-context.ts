@@ -18,6 +18,7 @@ import { DEFAULT_EXPIRED_CARD_RULE, type ExpiredCardRule } from './card-state.js
 import type { ServiceItem } from './catalog.js';
 import type { ServiceKind, ServiceResult } from './results.js';
 import type { Role } from './roles.js';
+import type { IdDocumentText } from './id-card-validity.js';
 
 export interface SessionConfig {
   readonly role: Role;
@@ -94,6 +95,8 @@ export interface SessionContext {
   readonly idMismatch: boolean;
   /** The ID card read is the holder's but not valid today: its 有效期截止 (state/id-card-validity.ts); undefined otherwise. */
   readonly idInvalidTo: string | undefined;
+  /** The identity document whose validity ran out (its name in the refusal). */
+  readonly idDocument?: IdDocumentText;
   /** The new PIN of the running flow was checked against the PIN policy (false: a PC/SC Part 10 secure change). */
   readonly policyChecked: boolean;
   readonly plan: readonly EntryStep[];

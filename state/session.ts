@@ -286,6 +286,7 @@ export const sessionMachine = session.createMachine({
                     materials: valid ? [...context.materials, 'residentIdCard' as const] : context.materials,
                     idMismatch: o.read && !o.matches,
                     idInvalidTo: o.read && o.matches && !valid ? o.validTo : undefined,
+                    idDocument: o.read ? o.document : undefined,
                   };
                 }),
                 emit(({ event }) => ({ type: 'idCard.read' as const, read: event.output.read, matches: event.output.read ? event.output.matches : null })),
@@ -297,7 +298,7 @@ export const sessionMachine = session.createMachine({
         materialsCheck: {
           always: [
             { guard: ({ context }) => context.idMismatch, target: 'refusing', actions: { type: 'setResult', params: ({ context }) => results.identityMismatch(context.kind!) } },
-            { guard: ({ context }) => context.idInvalidTo !== undefined, target: 'refusing', actions: { type: 'setResult', params: ({ context }) => results.identityExpired(context.kind!, context.idInvalidTo!) } },
+            { guard: ({ context }) => context.idInvalidTo !== undefined, target: 'refusing', actions: { type: 'setResult', params: ({ context }) => results.identityExpired(context.kind!, context.idInvalidTo!, context.idDocument) } },
             {
               guard: ({ context }) => !checkMaterials(capabilityOf(context).materials, context.materials).complete,
               target: 'refusing',

@@ -14,6 +14,7 @@ import { IDENTITY_MISMATCH } from '../../state/results.js';
 import { MAX_ID_WAIT_MS, MAX_OPERATIONS } from '../terminal/counter-reads.js';
 import { def, reader, token } from './command-kit.js';
 import type { CommandDef } from './commands.js';
+import { idDocumentText } from '../../drivers/idcard/info.js';
 
 
 /** Default number of rows SSCard.Operations answers. */
@@ -40,7 +41,7 @@ export const COUNTER_COMMANDS: readonly CommandDef[] = [
       };
       if (r.matchesCard === false) payload['mismatch'] = { zh: IDENTITY_MISMATCH.zh, en: IDENTITY_MISMATCH.en };
       // The words a service gives for it (identity.expired): 受理标准 材料真实有效, seed 001 line 59.
-      if (r.expiredOn !== undefined) payload['expired'] = { ...idCardExpiredText(r.expiredOn) };
+      if (r.expiredOn !== undefined) payload['expired'] = { ...idCardExpiredText(r.expiredOn, r.idCard === null ? undefined : idDocumentText(r.idCard.documentType)) };
       return { code: 'success', payload };
     },
   }),

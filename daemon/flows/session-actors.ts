@@ -34,7 +34,7 @@ import { triesLeft as swTriesLeft } from '../../apdu/sw.js';
 import type { PhoneRead, SsseCard } from '../../drivers/card/ssse-card.js';
 import type { OperationOutcome, ReloadOptions, SecureModule } from '../../drivers/card/ssse-operations.js';
 import { activate, changePin, changePinAfterVerify, reloadPin, removedBeforeSending, unblockPin, verifyPin } from '../../drivers/card/ssse-operations.js';
-import { matchesSocialSecurityNumber } from '../../drivers/idcard/info.js';
+import { idDocumentText, matchesSocialSecurityNumber } from '../../drivers/idcard/info.js';
 import type { IdCardReader } from '../../drivers/idcard/reader.js';
 import type { PinPad, SecurePinResult } from '../../drivers/pinpad/pinpad.js';
 import type { Journal } from '../journal/journal.js';
@@ -407,7 +407,7 @@ export function sessionImplementations(deps: SessionDeps, vault: PinVault = crea
         if (deps.idReader === undefined) return { read: false };
         try {
           const info = await deps.idReader.waitForCard({ timeoutMs: input.timeoutMs }, signal);
-          return { read: true, matches: matchesSocialSecurityNumber(info, input.socialSecurityNumber), validTo: info.validTo };
+          return { read: true, matches: matchesSocialSecurityNumber(info, input.socialSecurityNumber), validTo: info.validTo, document: idDocumentText(info.documentType) };
         } catch {
           return { read: false };
         }

@@ -6,7 +6,7 @@ import { idCardFixture, idCardFixtureNames, loadIdCardFixture, parseIdCardFixtur
 import { cardFixture } from '../sim/profile.js';
 import type { IdFrameItem } from './frame.js';
 import { encodeFrame, encodeRequest, encodeResponse, IdFrameParser, xor } from './frame.js';
-import { encodeBaseInfo, idCheckChar, isValidIdNumber, matchesSocialSecurityNumber, parseBaseInfo, PHOTO_LENGTH } from './info.js';
+import { encodeBaseInfo, idCheckChar, idDocumentText, isValidIdNumber, matchesSocialSecurityNumber, parseBaseInfo, PHOTO_LENGTH } from './info.js';
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s/g, ''), 'hex');
 const shape = (items: IdFrameItem[]): string[] => items.map((i) => (i.type === 'frame' ? `F:${i.body.toString('hex')}` : 'E'));
@@ -235,6 +235,12 @@ describe('identity documents other than the resident ID card', () => {
       birthDate: '1979-11-02',
       validFrom: '2018-05-20',
     });
+  });
+
+  it('each document is named for the holder with where it is renewed (state/id-card-validity.ts idCardExpiredText)', () => {
+    expect(idDocumentText('residencePermit')).toEqual({ name: { zh: '港澳台居民居住证', en: 'residence permit for Hong Kong, Macao and Taiwan residents' }, renewAt: { zh: '公安机关', en: 'the public security bureau' } });
+    expect(idDocumentText('foreignPermanent2023').renewAt.zh).toBe('移民管理机构');
+    expect(idDocumentText('residentId').name.zh).toBe('居民身份证');
   });
 
   it('the resident ID card reads as before, flag space (its reserved field)', () => {

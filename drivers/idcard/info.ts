@@ -77,6 +77,22 @@ export const DOCUMENT_NAMES: Readonly<Record<IdDocumentType, { readonly zh: stri
   foreignPermanent2023: { zh: '外国人永久居留身份证', en: 'foreign permanent resident ID card' },
 };
 
+/**
+ * Where each document is renewed: the resident ID card and the residence permit by the public
+ * security bureau (公安机关), the foreigners' card by the immigration administration (移民管理机构).
+ */
+export const DOCUMENT_RENEWED_AT: Readonly<Record<IdDocumentType, { readonly zh: string; readonly en: string }>> = {
+  residentId: { zh: '公安机关', en: 'the public security bureau' },
+  residencePermit: { zh: '公安机关', en: 'the public security bureau' },
+  foreignPermanent2017: { zh: '移民管理机构', en: 'the immigration administration' },
+  foreignPermanent2023: { zh: '移民管理机构', en: 'the immigration administration' },
+};
+
+/** A document's name and where it is renewed, for what a person reads (state/id-card-validity.ts). */
+export function idDocumentText(type: IdDocumentType): { readonly name: { zh: string; en: string }; readonly renewAt: { zh: string; en: string } } {
+  return { name: { ...DOCUMENT_NAMES[type] }, renewAt: { ...DOCUMENT_RENEWED_AT[type] } };
+}
+
 /** Field layouts of the other documents (see the table above); bytes, in order, 256 in all. */
 const LAYOUTS: Readonly<Record<Exclude<IdDocumentType, 'residentId'>, readonly (readonly [string, number])[]>> = {
   residencePermit: [['name', 30], ['sex', 2], ['reserved1', 4], ['birth', 16], ['address', 70], ['idNumber', 36], ['authority', 30], ['validFrom', 16], ['validTo', 16], ['passNumber', 18], ['issueCount', 4], ['reserved2', 6], ['flag', 2], ['reserved3', 6]],
