@@ -355,8 +355,16 @@ export class CentralServer {
         return send(403, { error: why });
       }
     }
-    if (route === 'POST /v1/operations') {
-      const { mode: fault, delayMs } = this.faultFor('push');
+    // The two pushes (docs/sync-protocol.md "Push" and "Push bank requests") differ only in their
+    // list, its check and where it is stored; the injected faults are the same.
+    const pushOf =
+      route === 'POST /v1/operations'
+        ? { fault: 'push' as const, check: checkPushRequest, list: 'operations' as const, store: (t: string, b: string, items: unknown[]) => this.store(t, b, items) }
+        : route === 'POST /v1/bank-requests'
+          ? { fault: 'bank' as const, check: checkBankPushRequest, list: 'bankRequests' as const, store: (t: string, b: string, items: unknown[]) => this.storeBankRequests(t, b, items) }
+          : undefined;
+    if (pushOf !== undefined) {
+      const { mode: fault, delayMs } = this.faultFor(pushOf.fault);
       if (fault === 'reset') {
         this.requestLog.push({ at: Date.now(), method: 'POST', path: url.pathname, status: 0, fault, operations: 0 });
         req.socket.destroy();
@@ -372,46 +380,12 @@ export class CentralServer {
       } catch {
         return send(400, { error: 'body is not JSON' });
       }
-      const problem = checkPushRequest(body);
+      const problem = pushOf.check(body);
       if (problem !== undefined) return send(400, { error: problem });
-      const push = body as { terminalId: string; batchId: string; operations: unknown[] };
-      const answer = this.store(push.terminalId, push.batchId, push.operations);
-      const n = push.operations.length;
-      if (fault === 'malformed') return send(200, '{"accepted": [', fault, n);
-      if (fault === 'slow') {
-        await new Promise((r) => setTimeout(r, delayMs));
-        if (res.destroyed) return;
-        return send(200, answer, fault, n);
-      }
-      if (fault === 'partial') {
-        const all = [...answer.accepted, ...answer.duplicates];
-        const keep = new Set(all.slice(0, Math.floor(all.length / 2)));
-        return send(200, { ...answer, accepted: answer.accepted.filter((i) => keep.has(i)), duplicates: answer.duplicates.filter((i) => keep.has(i)) }, fault, n);
-      }
-      return send(200, answer, 'none', n);
-    }
-    if (route === 'POST /v1/bank-requests') {
-      const { mode: fault, delayMs } = this.faultFor('bank');
-      if (fault === 'reset') {
-        this.requestLog.push({ at: Date.now(), method: 'POST', path: url.pathname, status: 0, fault, operations: 0 });
-        req.socket.destroy();
-        return;
-      }
-      const raw = await readBody(req);
-      if (raw === undefined) return send(413, { error: 'body too large' });
-      this.opts.capture?.(raw);
-      if (fault === '500') return send(500, { error: 'injected fault' }, fault);
-      let body: unknown;
-      try {
-        body = JSON.parse(raw.toString('utf8')) as unknown;
-      } catch {
-        return send(400, { error: 'body is not JSON' });
-      }
-      const problem = checkBankPushRequest(body);
-      if (problem !== undefined) return send(400, { error: problem });
-      const push = body as { terminalId: string; batchId: string; bankRequests: unknown[] };
-      const answer = this.storeBankRequests(push.terminalId, push.batchId, push.bankRequests);
-      const n = push.bankRequests.length;
+      const push = body as { terminalId: string; batchId: string } & Record<typeof pushOf.list, unknown[]>;
+      const items = push[pushOf.list];
+      const answer = pushOf.store(push.terminalId, push.batchId, items);
+      const n = items.length;
       if (fault === 'malformed') return send(200, '{"accepted": [', fault, n);
       if (fault === 'slow') {
         await new Promise((r) => setTimeout(r, delayMs));
