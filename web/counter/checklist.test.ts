@@ -9,7 +9,7 @@ const BOTH = [ID, SS];
 
 const report = (matchesCard: boolean | null, read = true): IdCardReport => ({
   read,
-  idCard: read ? { nameMasked: '王**', idNumberMasked: '411082********0038', idNumberValid: true, validFrom: '2012-09-01', validTo: '2032-09-01' } : null,
+  idCard: read ? { documentType: 'residentId', nameMasked: '王**', idNumberMasked: '411082********0038', idNumberValid: true, validFrom: '2012-09-01', validTo: '2032-09-01' } : null,
   matchesCard,
   cardNumberMasked: 'X0****019',
   mismatch: matchesCard === false ? { zh: '身份证号码与社保卡的社会保障号码不一致，不能办理。', en: 'The resident ID number does not match the card’s social security number; the service cannot go on.' } : null,

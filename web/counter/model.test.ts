@@ -33,7 +33,7 @@ const CATALOG: Catalog = {
 
 const MATCH: IdCardReport = {
   read: true,
-  idCard: { nameMasked: '陈**', idNumberMasked: '410305********0022', idNumberValid: true, validFrom: '2015-03-02', validTo: '长期' },
+  idCard: { documentType: 'residentId', nameMasked: '陈**', idNumberMasked: '410305********0022', idNumberValid: true, validFrom: '2015-03-02', validTo: '长期' },
   matchesCard: true,
   cardNumberMasked: 'W0****588',
   mismatch: null,
