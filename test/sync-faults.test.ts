@@ -10,7 +10,7 @@ import { CentralServer } from '../platform/server.js';
 import type { Fault } from '../platform/server.js';
 import { shippedServiceItemCode } from '../daemon/flows/catalog.js';
 import type { Journal } from '../daemon/journal/journal.js';
-import { SyncWorker } from '../daemon/sync/worker.js';
+import type { SyncWorker } from '../daemon/sync/worker.js';
 import type { SyncOptions } from '../daemon/sync/worker.js';
 import { ErrorCode, isSsCardError } from '../core/errors.js';
 import path from 'node:path';
@@ -23,7 +23,7 @@ import { VirtualSsCard } from '../drivers/sim/virtual-card.js';
 import { VirtualPsam } from '../drivers/sim/virtual-psam.js';
 import { findLeaks, needlesFor, pinBlockNeedles } from '../testing/pin-scan.js';
 import { createRig } from '../testing/services-rig.js';
-import { CARD_30, deliveries, fill, openJournal, tempDir } from './journal/fixtures.js';
+import { CARD_30, deliveries, fill, openJournal, quickSyncWorker, tempDir } from './journal/fixtures.js';
 import { ROOT } from './helpers/stack.js';
 
 let dir: string;
@@ -45,17 +45,7 @@ afterEach(async () => {
 });
 
 function worker(extra: Partial<SyncOptions> = {}): SyncWorker {
-  return new SyncWorker(journal, {
-    endpoint: central.url,
-    terminalId: 'T-TEST',
-    batchSize: 50,
-    timeoutMs: 400,
-    backoff: { baseMs: 5, maxMs: 80 },
-    intervalMs: 20,
-    hotlistIntervalMs: 60_000,
-    random: () => 0.999,
-    ...extra,
-  });
+  return quickSyncWorker(journal, central.url, extra);
 }
 
 /**

@@ -27,13 +27,11 @@
  */
 import { PIN_BEARING_INS } from '../apdu/apdu.js';
 import { shippedCatalog, shippedServiceItemCode } from '../daemon/flows/catalog.js';
-import type { IdDocumentType } from '../drivers/idcard/info.js';
 import type { ServiceItem } from '../state/catalog.js';
 import { SW_PIN_BLOCKED, swWrongPin } from '../apdu/sw.js';
 import { ErrorCode, SsCardError } from '../core/errors.js';
-import { maskCardNumber, maskIdNumber, maskName } from '../core/mask.js';
+import { maskCardNumber, maskName } from '../core/mask.js';
 import { UuidV7Generator } from '../core/uuid.js';
-import { isValidIdNumber, matchesSocialSecurityNumber } from '../drivers/idcard/info.js';
 import type { CardState } from '../state/card-state.js';
 import { PIN_LENGTH } from '../state/pin-policy.js';
 import { results } from '../state/results.js';
@@ -42,9 +40,10 @@ import { capability, defaultServices } from '../state/roles.js';
 import { checkMaterials } from '../state/materials.js';
 import type { Role, ServiceKind } from '../state/roles.js';
 import type { SessionEmitted } from '../state/session.js';
-import { idCardValidity, terminalDate } from '../state/id-card-validity.js';
 import { DEFAULT_TRIES_FLOOR } from '../state/session.js';
 import { FakePinEntry } from './fake-pin-entry.js';
+import { fakeIdCardReport } from './fake-id-card.js';
+import type { FakeIdCard } from './fake-id-card.js';
 import { PIN_ENTRY_PLANS } from '../state/session-context.js';
 import { cardStateAfter, pinStateRefusal } from '../state/session-outcome.js';
 import type {
@@ -109,17 +108,6 @@ export interface FakeTerminalOptions {
   readonly idCard?: FakeIdCard | null;
 }
 
-/** What the fake ID reader reads off an ID card. */
-export interface FakeIdCard {
-  /** Default the resident ID card (drivers/idcard/info.ts). */
-  readonly documentType?: IdDocumentType;
-  readonly name: string;
-  readonly idNumber: string;
-  readonly validFrom: string;
-  readonly validTo: string;
-}
-
-/** The resident ID card of {@link FAKE_CARD}'s holder (same number as its 社会保障号码). */
 export const FAKE_ID_CARD: FakeIdCard = Object.freeze({ name: '张三', idNumber: '410402199001011234', validFrom: '2015-01-01', validTo: '2035-01-01' });
 
 type SignalMethod = 'readBasic' | 'chipIo' | 'chipPower' | 'pinEntry';
@@ -401,17 +389,7 @@ export class FakeTerminal implements TerminalPort {
     if (!this.idReader) throw err(ErrorCode.IdCard_ReaderNotFound, '本终端没有配置身份证读卡器', 'this terminal has no resident ID card reader configured');
     if (signal.aborted) throw abortError(signal);
     if (this.held !== null) await this.gate(signal);
-    const c = this.card;
-    const cardNumberMasked = c === null ? null : maskCardNumber(c.cardNumber);
-    const id = this.idCard;
-    if (id === null) return { read: false, idCard: null, matchesCard: null, cardNumberMasked };
-    return {
-      read: true,
-      idCard: { documentType: id.documentType ?? 'residentId', nameMasked: maskName(id.name), idNumberMasked: maskIdNumber(id.idNumber), idNumberValid: id.documentType === 'foreignPermanent2017' || isValidIdNumber(id.idNumber), validFrom: id.validFrom, validTo: id.validTo },
-      matchesCard: c === null ? null : matchesSocialSecurityNumber(id, c.socialSecurityNumber),
-      cardNumberMasked,
-      ...(idCardValidity(id.validTo, terminalDate(new Date())) === 'valid' ? {} : { expiredOn: id.validTo }),
-    };
+    return fakeIdCardReport(this.idCard, this.card);
   }
 
   public operations(query: OperationsQuery): OperationReport[] {
@@ -551,12 +529,12 @@ export class FakeTerminal implements TerminalPort {
     if (may.materials.includes('residentIdCard')) {
       // state/session.ts `materials`: the ID card on the fake reader, compared by number as the session does.
       send({ type: 'idCard.requested' });
-      const id = this.idCard;
-      const matches = id === null ? null : matchesSocialSecurityNumber(id, this.requireCard().socialSecurityNumber);
-      send({ type: 'idCard.read', read: id !== null, matches });
+      const report = fakeIdCardReport(this.idCard, this.requireCard());
+      const matches = report.matchesCard;
+      send({ type: 'idCard.read', read: report.read, matches });
       if (matches === false) return results.identityMismatch(kind);
       // state/session.ts `materialsCheck`: the holder's ID card must be valid today (state/id-card-validity.ts).
-      if (matches === true && idCardValidity(id!.validTo, terminalDate(new Date())) !== 'valid') return results.identityExpired(kind, id!.validTo);
+      if (matches === true && report.expiredOn !== undefined) return results.identityExpired(kind, report.expiredOn);
       if (matches === null) {
         const m = checkMaterials(may.materials, ['socialSecurityCard']);
         return results.materialsMissing(kind, m.missing.map((x) => x.material), { zh: m.zh, en: m.en });

@@ -6,6 +6,8 @@ import { Journal } from '../../daemon/journal/journal.js';
 import type { CardIdentity } from '../../daemon/journal/identity.js';
 import { shippedServiceItemCode } from '../../daemon/flows/catalog.js';
 import type { BeginInput } from '../../daemon/journal/types.js';
+import { SyncWorker } from '../../daemon/sync/worker.js';
+import type { SyncOptions } from '../../daemon/sync/worker.js';
 
 /** fixtures/cards/card-3.0.json's holder (fictional). */
 export const CARD_30: CardIdentity = { cardId: '410402D15600000593F973FB1A6CB5A0', cardNumber: 'Y00000327', socialSecurityNumber: '410402199207080047', name: '李晓红' };
@@ -62,3 +64,22 @@ export function fill(j: Journal, n: number, from = 0): string[] {
   });
   return ids;
 }
+
+/**
+ * A sync worker on `journal` against the platform at `endpoint`, quick for tests: short timeouts and
+ * backoff, a fixed jitter, no hotlist polling in the way. `extra` overrides any of it.
+ */
+export function quickSyncWorker(journal: Journal, endpoint: string, extra: Partial<SyncOptions> = {}): SyncWorker {
+  return new SyncWorker(journal, {
+    endpoint,
+    terminalId: 'T-TEST',
+    batchSize: 50,
+    timeoutMs: 400,
+    backoff: { baseMs: 5, maxMs: 80 },
+    intervalMs: 20,
+    hotlistIntervalMs: 60_000,
+    random: () => 0.999,
+    ...extra,
+  });
+}
+
