@@ -13,6 +13,7 @@ import type { CardState } from './card-state.js';
 import type { Material } from './materials.js';
 import type { Role, ServiceKind } from './roles.js';
 import type { IdDocumentText } from './id-card-validity.js';
+import type { AgentIdentity } from './agents.js';
 
 export type { PinSlot };
 
@@ -120,7 +121,22 @@ export type CheckNewPinOutput =
 export interface ReadIdCardInput {
   readonly socialSecurityNumber: string;
   readonly timeoutMs: number;
+  /**
+   * Whose document the flow waits for: the holder's (default) or the agent's (state/agents.ts).
+   * Only for the agent does the output carry the document's number and name (to be journaled).
+   */
+  readonly whose?: IdCardOwner;
 }
+
+/** Whose identity document the ID reader is asked for. */
+export type IdCardOwner = 'holder' | 'agent';
+
+/**
+ * Why no document was read: none placed before the wait ran out (`none`); a document the reader
+ * read but the terminal cannot check (`unsupported`, IdCard_UnsupportedDocument); the reader
+ * failed or is missing (`fault`).
+ */
+export type IdCardNotRead = 'none' | 'unsupported' | 'fault';
 
 /**
  * Whether an ID card was read and whether its number equals the card's 社会保障号码 (the number itself
@@ -128,8 +144,16 @@ export interface ReadIdCardInput {
  * session to check against the terminal's date (state/id-card-validity.ts).
  */
 export type ReadIdCardOutput =
-  | { readonly read: true; readonly matches: boolean; readonly validTo: string; /** The document read (default the resident ID card). */ readonly document?: IdDocumentText }
-  | { readonly read: false };
+  | {
+      readonly read: true;
+      readonly matches: boolean;
+      readonly validTo: string;
+      /** The document read (default the resident ID card). */
+      readonly document?: IdDocumentText;
+      /** The agent's document only (`whose: 'agent'`): its number and name, for the journal. */
+      readonly person?: { readonly idNumber: string; readonly name: string };
+    }
+  | { readonly read: false; readonly reason?: IdCardNotRead };
 
 export interface OperatorOutput {
   readonly operatorId: string;
@@ -145,6 +169,8 @@ export interface JournalBeginInput {
   readonly operatorId?: string;
   readonly card: CardRef;
   readonly materials: readonly PresentedMaterial[];
+  /** Someone applied for the holder (state/agents.ts): who, as the ID reader read them. */
+  readonly agent?: AgentIdentity;
 }
 
 export interface CardRef {
@@ -173,6 +199,8 @@ export interface JournalRefusalInput {
   readonly missing: readonly PresentedMaterial[];
   readonly reason: string;
   readonly triesLeft?: number;
+  /** Someone applied for the holder and their document was read (state/agents.ts). */
+  readonly agent?: AgentIdentity;
 }
 
 export interface BankActivationInput {

@@ -16,7 +16,8 @@
  */
 import { ErrorCode, fail } from '../core/errors.js';
 import { bi, type BilingualText } from '../core/text.js';
-import { isMaterial, type Material } from './materials.js';
+import { AGENT_BASES, BASIS_MATERIAL, isAgentBasis, type AgentRule } from './agents.js';
+import { isMaterial, MATERIALS, type Material } from './materials.js';
 import { SERVICE_KINDS, SERVICE_NAMES, type ServiceKind } from './roles.js';
 
 export type { Material, MaterialsCheck } from './materials.js';
@@ -91,6 +92,12 @@ export interface ServiceItem {
   readonly conditions: readonly BilingualText[];
   /** 受理标准 of each 申请材料 (seed 000 lines 244–280, seed 001 lines 59–60), for the materials that have one. */
   readonly materialStandards: Readonly<Partial<Record<Material, BilingualText>>>;
+  /**
+   * Who may apply for the holder, for which of the item's services, with which 申请材料
+   * (state/agents.ts). Empty: the holder in person only — both seeds' items (seed 000 lines
+   * 244–264 and 347–353, seed 001 lines 59–60).
+   */
+  readonly agents: readonly AgentRule[];
   /** The seed file the item was copied from. */
   readonly seed: string;
 }
@@ -236,10 +243,15 @@ function item(v: unknown, path: string): ServiceItem {
     if (typeof c !== 'string' || !CHANNELS.includes(c)) bad(`${path}.channels[${i}]`, `不是已知的办理形式（${CHANNELS.join('、')}）`, `is not a known channel (${CHANNELS.join(', ')})`);
     return c;
   });
+  const agents = o.agents === undefined ? [] : arr(o, 'agents', path, false).map((a, i) => agentRule(a, `${path}.agents[${i}]`, kinds));
+  agents.forEach((a, i) => {
+    const j = agents.findIndex((b) => b.basis === a.basis && b.kinds.some((k) => a.kinds.includes(k)));
+    if (j !== i) bad(`${path}.agents[${i}]`, `与 agents[${j}] 的 basis 和业务重复`, `repeats the basis and a service of agents[${j}]`);
+  });
   const standardsRaw = o.materialStandards === undefined ? {} : obj(o.materialStandards, `${path}.materialStandards`);
   const materialStandards: Partial<Record<Material, BilingualText>> = {};
   for (const [m, t] of Object.entries(standardsRaw)) {
-    if (!isMaterial(m) || !materials.includes(m)) bad(`${path}.materialStandards.${m}`, '不是此事项的申请材料（materials 中没有）', 'is not one of this item\'s materials (not in materials)');
+    if (!isMaterial(m) || !(materials.includes(m) || agents.some((a) => a.materials.includes(m)))) bad(`${path}.materialStandards.${m}`, '不是此事项的申请材料（materials 中没有）', 'is not one of this item\'s materials (not in materials)');
     materialStandards[m] = text(t, `${path}.materialStandards.${m}`);
   }
   const legalLimitDays = count(o, 'legalLimitDays', path);
@@ -266,6 +278,7 @@ function item(v: unknown, path: string): ServiceItem {
     advice: Object.freeze(arr(o, 'advice', path, false).map((a, i) => text(a, `${path}.advice[${i}]`))),
     conditions: Object.freeze(o.conditions === undefined ? [] : arr(o, 'conditions', path).map((c, i) => text(c, `${path}.conditions[${i}]`))),
     materialStandards: Object.freeze(materialStandards),
+    agents: Object.freeze(agents),
     seed: str(o, 'seed', path, /^\d{3}_[0-9a-f]{16}\.txt$/, bi('种子文件名（如 000_….txt）', 'a seed file name (000_….txt)')),
     ...optional('address', optText(o, 'address', path)),
     ...optional('directions', optText(o, 'directions', path)),
@@ -274,6 +287,32 @@ function item(v: unknown, path: string): ServiceItem {
     ...optional('hours', optText(o, 'hours', path)),
     ...optional('scope', optText(o, 'scope', path)),
   });
+}
+
+/** One entry of an item's `agents` (fixtures/catalog/README.md "Agents"). */
+function agentRule(v: unknown, path: string, itemKinds: readonly ItemKind[]): AgentRule {
+  const o = obj(v, path);
+  for (const k of Object.keys(o)) if (!['basis', 'kinds', 'materials'].includes(k)) bad(`${path}.${k}`, '不是已知的键（basis、kinds、materials）', 'is not a known key (basis, kinds, materials)');
+  if (!isAgentBasis(o.basis)) bad(`${path}.basis`, `必须是 ${AGENT_BASES.join(' 或 ')}`, `must be ${AGENT_BASES.join(' or ')}`);
+  const basis = o.basis;
+  const kinds = arr(o, 'kinds', path).map((k, i) => {
+    if (!(itemKinds as readonly unknown[]).includes(k)) bad(`${path}.kinds[${i}]`, `不是此事项的业务（kinds 中有：${itemKinds.join('、')}）`, `is not a service of this item (its kinds: ${itemKinds.join(', ')})`);
+    return k as ItemKind;
+  });
+  const materials = arr(o, 'materials', path).map((m, i) => {
+    if (!isMaterial(m)) bad(`${path}.materials[${i}]`, `不是已知的申请材料（${MATERIALS.join('、')}）`, `is not a known material (${MATERIALS.join(', ')})`);
+    return m;
+  });
+  for (const need of ['socialSecurityCard', 'agentIdCard', BASIS_MATERIAL[basis]] as const) {
+    if (!materials.includes(need)) bad(`${path}.materials`, `必须包含 ${need}（社保卡、代办人证件和代办依据缺一不可）`, `must include ${need} (the card, the agent's identity document and the basis are all needed)`);
+  }
+  return Object.freeze({ basis, kinds: Object.freeze([...new Set(kinds)]), materials: Object.freeze([...new Set(materials)]) });
+}
+
+/** The agent rules of `kind` in the catalog (the item that covers it); none for a kind without an item. */
+export function agentRulesFor(catalog: readonly ServiceItem[], kind: ServiceKind): readonly AgentRule[] {
+  const rules = catalog.find((it) => (it.kinds as readonly ServiceKind[]).includes(kind))?.agents ?? [];
+  return rules.filter((r) => r.kinds.includes(kind));
 }
 
 /**

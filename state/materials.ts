@@ -15,15 +15,25 @@
 import { ErrorCode, fail } from '../core/errors.js';
 import { bi, listEn, listZh, type BilingualText } from '../core/text.js';
 
-export type Material = 'socialSecurityCard' | 'residentIdCard';
+export type Material = 'socialSecurityCard' | 'residentIdCard' | 'agentIdCard' | 'powerOfAttorney' | 'householdRegister';
 
 /** Every material, in a fixed order. */
-export const MATERIALS: readonly Material[] = Object.freeze(['socialSecurityCard', 'residentIdCard'] as const);
+export const MATERIALS: readonly Material[] = Object.freeze(['socialSecurityCard', 'residentIdCard', 'agentIdCard', 'powerOfAttorney', 'householdRegister'] as const);
+
+/**
+ * The materials a clerk sees and declares (paper the terminal cannot read); the cards are read by
+ * the card reader and the ID reader, never declared (state/agents.ts).
+ */
+export const PAPER_MATERIALS: readonly Material[] = Object.freeze(['powerOfAttorney', 'householdRegister'] as const);
 
 /** Names as the seeds write them (材料名称, 材料类型 原件). */
 export const MATERIAL_NAMES: Readonly<Record<Material, BilingualText>> = Object.freeze({
   socialSecurityCard: bi('中华人民共和国社会保障卡（原件）', 'the social security card of the PRC (original)'),
   residentIdCard: bi('中华人民共和国居民身份证或其他有效身份证件（港澳台居民居住证、外国人永久居留身份证）（原件）', 'the resident identity card of the PRC or another valid identity document (residence permit for Hong Kong, Macao and Taiwan residents, foreign permanent resident ID card) (original)'),
+  // Someone applying for the holder (state/agents.ts): seed 000 FAQ lines 333–337 names 被委托人的身份证或其他有效身份证件.
+  agentIdCard: bi('代办人（受托人或监护人）的居民身份证或其他有效身份证件（原件）', 'the identity card or other valid identity document of the person applying for the holder (the attorney or the guardian) (original)'),
+  powerOfAttorney: bi('持卡人签署的授权委托书（原件）', 'the power of attorney signed by the holder (original)'),
+  householdRegister: bi('载明持卡人与监护人关系的居民户口簿（原件）', 'the household register showing the holder and the guardian (original)'),
 });
 
 export function isMaterial(x: unknown): x is Material {

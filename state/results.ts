@@ -11,6 +11,7 @@ import { RESIDENT_ID_CARD, idCardExpiredText } from './id-card-validity.js';
 import type { IdDocumentText } from './id-card-validity.js';
 import { AFTER_CHANGE_ADVICE, AFTER_NEW_PIN_ADVICE, UNCHECKED_CHANGE_NOTE, followedBy } from './pin-advice.js';
 
+import { AGENT_IS_HOLDER } from './agents.js';
 import type { Where } from './hall.js';
 import type { ServiceKind } from './roles.js';
 
@@ -39,6 +40,10 @@ export type ResultCode =
   | 'materials.missing'
   | 'identity.mismatch'
   | 'identity.expired'
+  | 'identity.unsupported'
+  | 'idReader.fault'
+  | 'agent.notAllowed'
+  | 'agent.isHolder'
   | 'operator.required'
   | 'role.notAllowed'
   | 'card.locked'
@@ -110,6 +115,8 @@ const NEXT = {
   afterNewPin: followedBy(bi('请取回您的社保卡。', 'Please take your card.'), AFTER_NEW_PIN_ADVICE),
   reinsert: bi('请重新插入社保卡：终端会先核对卡片状态，请勿重复办理。', 'Insert the card again: the terminal checks the card first; do not repeat the service until then.'),
   replace: bi('此卡应用已锁定：请持身份证到社保服务窗口办理补换卡或解挂。', 'The card application is locked: take your ID card to a service counter for a replacement or to cancel the loss report.'),
+  staff: bi('请联系工作人员检查身份证阅读器，修复后重新办理。', 'Ask the staff to check the ID card reader, then start again.'),
+  otherDocument: bi('请持本人有效的居民身份证、港澳台居民居住证或外国人永久居留身份证重新办理。', 'Come again with a valid resident ID card, residence permit for Hong Kong, Macao and Taiwan residents or foreign permanent resident ID card.'),
   renew: bi('请携带社保卡和本人身份证原件到社保服务窗口办理换卡。', 'Take the card and your resident ID card (original) to a social security service counter to have the card replaced.'),
 } as const;
 
@@ -119,12 +126,14 @@ const NEXT = {
  * `withWhere`). A new text that sends the holder elsewhere joins this set.
  */
 const ELSEWHERE: ReadonlySet<BilingualText> = new Set<BilingualText>([NEXT.counter, NEXT.unblock, NEXT.replace]);
-const ELSEWHERE_CODES: ReadonlySet<ResultCode> = new Set<ResultCode>(['activate.pinNotSet', 'pinPad.unsupported', 'card.otherProvince', 'card.expired']);
+const ELSEWHERE_CODES: ReadonlySet<ResultCode> = new Set<ResultCode>(['activate.pinNotSet', 'pinPad.unsupported', 'card.otherProvince', 'card.expired', 'agent.notAllowed']);
 
 /** Whether the result sends the holder to a service window. */
 export function sendsElsewhere(result: ServiceResult): boolean {
   return ELSEWHERE.has(result.nextStep) || ELSEWHERE_CODES.has(result.code);
 }
+
+const prefixed = (head: BilingualText, t: BilingualText): BilingualText => bi(head.zh + t.zh, head.en + t.en);
 
 function r(code: ResultCode, kind: ServiceKind | undefined, outcome: ResultOutcome, text: BilingualText, nextStep: BilingualText, extra: Partial<ServiceResult> = {}): ServiceResult {
   return { code, kind, outcome, zh: text.zh, en: text.en, nextStep, ...extra };
@@ -231,8 +240,18 @@ export const results = {
   identityMismatch: (kind: ServiceKind) =>
     r('identity.mismatch', kind, 'refused', IDENTITY_MISMATCH, bi('请持卡人本人携带本人身份证办理。', 'The holder must come with their own resident ID card.')),
   /** The holder's resident ID card is past its 有效期截止 (state/id-card-validity.ts; seed 001 line 59 材料真实有效). */
-  identityExpired: (kind: ServiceKind, validTo: string, doc: IdDocumentText = RESIDENT_ID_CARD) =>
-    r('identity.expired', kind, 'refused', idCardExpiredText(validTo, doc), bi(`请携带有效的本人${doc.name.zh}重新办理。`, `Come again with your own valid ${doc.name.en}.`), { missing: ['residentIdCard'] }),
+  identityExpired: (kind: ServiceKind, validTo: string, doc: IdDocumentText = RESIDENT_ID_CARD, whose: 'holder' | 'agent' = 'holder') =>
+    whose === 'holder'
+      ? r('identity.expired', kind, 'refused', idCardExpiredText(validTo, doc), bi(`请携带有效的本人${doc.name.zh}重新办理。`, `Come again with your own valid ${doc.name.en}.`), { missing: ['residentIdCard'] })
+      : r('identity.expired', kind, 'refused', prefixed(bi('代办人的证件：', 'The agent’s document: '), idCardExpiredText(validTo, doc)), bi(`请代办人携带有效的${doc.name.zh}重新办理。`, `The agent should come again with a valid ${doc.name.en}.`), { missing: ['agentIdCard'] }),
+  /** The ID reader read a document type this terminal cannot check (IdCard_UnsupportedDocument, drivers/idcard/info.ts). */
+  identityUnsupported: (kind: ServiceKind) =>
+    r('identity.unsupported', kind, 'refused', bi('身份证阅读器读到的证件类型本终端无法核验。', 'The ID reader read a kind of document this terminal cannot check.'), NEXT.otherDocument),
+  /** The ID reader failed or is missing: the holder did nothing wrong, and is not told a material is missing. */
+  idReaderFault: (kind: ServiceKind) => r('idReader.fault', kind, 'refused', bi('身份证阅读器故障，未能读取证件，业务未办理。', 'The ID card reader failed and read no document; nothing was done.'), NEXT.staff),
+  /** Someone applied for the holder where it is not allowed (state/agents.ts `decideAgent`). */
+  agentNotAllowed: (kind: ServiceKind, reason: BilingualText) => r('agent.notAllowed', kind, 'refused', reason, NEXT.counter),
+  agentIsHolder: (kind: ServiceKind) => r('agent.isHolder', kind, 'refused', AGENT_IS_HOLDER, NEXT.retry),
   operatorRequired: (kind: ServiceKind) => r('operator.required', kind, 'refused', bi('此业务需要经办人员登录确认。', 'This service needs an authenticated operator.'), NEXT.counter),
   roleNotAllowed: (kind: ServiceKind, reason: BilingualText | undefined) =>
     r('role.notAllowed', kind, 'refused', reason ?? bi('本终端不提供此业务。', 'This terminal does not offer this service.'), NEXT.counter),

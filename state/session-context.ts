@@ -10,6 +10,8 @@ import type {
   CardRef,
   CardState,
   EnterPinInput,
+  IdCardNotRead,
+  IdCardOwner,
   PinEntryEvent,
   PinSlot,
   PresentedMaterial,
@@ -18,7 +20,7 @@ import { DEFAULT_EXPIRED_CARD_RULE, type ExpiredCardRule } from './card-state.js
 import type { ServiceItem } from './catalog.js';
 import type { ServiceKind, ServiceResult } from './results.js';
 import type { Role } from './roles.js';
-import type { IdDocumentText } from './id-card-validity.js';
+import type { AgentIdentity, AgentRequest } from './agents.js';
 
 export interface SessionConfig {
   readonly role: Role;
@@ -92,11 +94,15 @@ export interface SessionContext {
   readonly kind: ServiceKind | undefined;
   readonly operatorId: string | undefined;
   readonly materials: readonly PresentedMaterial[];
-  readonly idMismatch: boolean;
-  /** The ID card read is the holder's but not valid today: its 有效期截止 (state/id-card-validity.ts); undefined otherwise. */
-  readonly idInvalidTo: string | undefined;
-  /** The identity document whose validity ran out (its name in the refusal). */
-  readonly idDocument?: IdDocumentText;
+  /**
+   * What the identity documents read refuse: not the holder's, expired (state/id-card-validity.ts),
+   * a document the terminal cannot check, a failed reader, the agent's being the holder's own.
+   */
+  readonly idRefusal: ServiceResult | undefined;
+  /** Someone applies for the holder (a counter's request, state/agents.ts); undefined: the holder in person. */
+  readonly agent: AgentRequest | undefined;
+  /** The agent's document as read (journaled encrypted). */
+  readonly agentIdentity: AgentIdentity | undefined;
   /** The new PIN of the running flow was checked against the PIN policy (false: a PC/SC Part 10 secure change). */
   readonly policyChecked: boolean;
   readonly plan: readonly EntryStep[];
@@ -128,7 +134,7 @@ export type SessionEvent =
   | { type: 'CARD_INSERTED' }
   | { type: 'CARD_REMOVED' }
   /** `phones`: numbers the caller knows for this request (PIN policy: no 6 consecutive digits of them). */
-  | { type: 'SELECT_SERVICE'; kind: ServiceKind; phones?: readonly string[] }
+  | { type: 'SELECT_SERVICE'; kind: ServiceKind; phones?: readonly string[]; /** A counter's request made by someone for the holder (state/agents.ts). */ agent?: AgentRequest }
   | { type: 'CANCEL' }
   | PinEntryEvent;
 
@@ -137,10 +143,14 @@ export type SessionEmitted =
   | { type: 'card.inserted' }
   | { type: 'card.identified'; cardNumber: string; name: string; specVersion: string; triesLeft: number | undefined; cardState: CardState; authentic: boolean | undefined; expiryDate: string; expired: boolean }
   | { type: 'service.started'; kind: ServiceKind }
-  /** The flow waits for the holder's resident ID card on the ID reader (the service needs it). */
-  | { type: 'idCard.requested' }
-  /** The ID card was read (or not, before the wait ran out); `matches`: it is the card holder's (null when not read). */
-  | { type: 'idCard.read'; read: boolean; matches: boolean | null }
+  /** The flow waits for an identity document on the ID reader: the holder's, or the agent's (state/agents.ts). */
+  | { type: 'idCard.requested'; whose: IdCardOwner }
+  /**
+   * The document was read (or not: `reason`); `matches`: its number is the card's 社会保障号码 (null
+   * when not read; for the agent's document a match is a refusal); `expired`: read, and past its
+   * 有效期截止 on the terminal's date (null when not read).
+   */
+  | { type: 'idCard.read'; whose: IdCardOwner; read: boolean; matches: boolean | null; expired: boolean | null; reason?: IdCardNotRead }
   | { type: 'pin.entryStarted'; prompt: EnterPinInput['prompt'] }
   | { type: 'pin.digits'; count: number }
   | { type: 'result'; result: ServiceResult }
@@ -197,8 +207,9 @@ export function initialContext(input: SessionConfig): SessionContext {
     kind: undefined,
     operatorId: undefined,
     materials: [],
-    idMismatch: false,
-    idInvalidTo: undefined,
+    idRefusal: undefined,
+    agent: undefined,
+    agentIdentity: undefined,
     policyChecked: true,
     plan: [],
     step: 0,

@@ -5,6 +5,7 @@
  */
 import { SW_OK } from '../apdu/sw.js';
 import { ErrorCode } from '../core/errors.js';
+import { isMaterial } from './materials.js';
 import type { ActivationOutput, CardOpOutput, CardRef, CardState, JournalCompleteInput, PresentedMaterial } from './actors.js';
 import { NO_JOURNAL_ROW } from './actors.js';
 import type { ResultOutcome, ServiceKind, ServiceResult } from './results.js';
@@ -130,7 +131,7 @@ export function reasonOf(r: ServiceResult): string {
 }
 
 export function refusalMissing(ctx: SessionContext): PresentedMaterial[] {
-  return ctx.result?.missing === undefined ? [] : (ctx.result.missing.filter((m) => m === 'socialSecurityCard' || m === 'residentIdCard'));
+  return ctx.result?.missing === undefined ? [] : ctx.result.missing.filter(isMaterial);
 }
 
 /**

@@ -3,82 +3,19 @@
  * SimTransport + VirtualSsCard + VirtualPsam, the development touchscreen pad for PIN entry.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { Psam } from '../drivers/psam/psam.js';
-import type { CardProfile } from '../drivers/sim/profile.js';
-import { cardFixture, loadCardProfile, psamFixture } from '../drivers/sim/profile.js';
-import type { SimCommandEvent } from '../drivers/sim/sim-transport.js';
-import { SimTransport } from '../drivers/sim/sim-transport.js';
-import type { PhoneAccess } from '../drivers/sim/virtual-card.js';
-import { VirtualSsCard } from '../drivers/sim/virtual-card.js';
-import { VirtualPsam } from '../drivers/sim/virtual-psam.js';
-import type { Rig, RigOptions } from '../testing/services-rig.js';
-import { createRig, leakText } from '../testing/services-rig.js';
+import type { Rig } from '../testing/services-rig.js';
+import { leakText } from '../testing/services-rig.js';
+import { run, setup, stopRigs } from '../testing/session-setup.js';
 import { openTestJournal, tempJournalDir } from '../testing/journal.js';
 import { rmSync } from 'node:fs';
 import { AFTER_RESET_ADVICE } from './catalog.js';
-import type { SessionConfig } from './session.js';
-import type { ServiceKind } from './roles.js';
 
-const rigs: Rig[] = [];
 afterEach(() => {
-  for (const r of rigs.splice(0)) r.stop();
+  stopRigs();
   vi.useRealTimers();
 });
 
 const TEST_PINS = ['123456', '246810', '135790', '802461', '345678', '802462', '130000'];
-
-interface Setup {
-  profile: string;
-  change?: Partial<CardProfile>;
-  /** Who may read the card's phone (the virtual card's default: a verified PIN). */
-  phoneAccess?: PhoneAccess;
-  bankRequests?: RigOptions['bankRequests'];
-  config: SessionConfig;
-  /** An ID number, or 'holder' for the card holder's own. */
-  idNumber?: string;
-  /** That ID card's 有效期截止 (default 长期). */
-  idValidTo?: string;
-  operatorId?: string;
-  autoType?: boolean;
-  hook?: (e: SimCommandEvent) => void;
-  journal?: RigOptions['journal'];
-}
-
-async function setup(s: Setup) {
-  const profile = { ...(await loadCardProfile(cardFixture(s.profile))), ...s.change };
-  const vcard = new VirtualSsCard(profile, s.phoneAccess === undefined ? {} : { phoneAccess: s.phoneAccess });
-  const commands: Buffer[] = [];
-  const transport = new SimTransport(vcard, {
-    onCommand: (e) => {
-      if (e.phase === 'before') commands.push(Buffer.from(e.command));
-      s.hook?.(e);
-    },
-  });
-  const psam = new Psam(new SimTransport(await VirtualPsam.fromFile(psamFixture('psam-test'))));
-  await psam.open();
-  const rig = await createRig({
-    transport: () => transport,
-    psam,
-    config: s.config,
-    ...(s.idNumber === undefined ? {} : { idNumber: s.idNumber === 'holder' ? profile.holder.socialSecurityNumber : s.idNumber }),
-    ...(s.idValidTo === undefined ? {} : { idValidTo: s.idValidTo }),
-    ...(s.operatorId === undefined ? {} : { operatorId: s.operatorId }),
-    ...(s.autoType === undefined ? {} : { autoType: s.autoType }),
-    ...(s.bankRequests === undefined ? {} : { bankRequests: s.bankRequests }),
-    ...(s.journal === undefined ? {} : { journal: s.journal }),
-  });
-  rigs.push(rig);
-  return { rig, vcard, transport, profile, commands };
-}
-
-async function run(rig: Rig, kind: ServiceKind, pins: string[]) {
-  rig.actor.send({ type: 'CARD_INSERTED' });
-  await rig.settle('identified', 'ended');
-  rig.pins.push(...pins);
-  rig.actor.send({ type: 'SELECT_SERVICE', kind });
-  const s = await rig.settle('done', 'ended');
-  return s.context.result!;
-}
 
 function noPinLeak(rig: Rig): void {
   const text = leakText(rig);
@@ -195,7 +132,7 @@ describe('reset (seed 001)', () => {
     const types = rig.emitted.map((e) => e.type);
     expect(types.indexOf('idCard.requested')).toBeGreaterThan(types.indexOf('service.started'));
     expect(types.indexOf('idCard.read')).toBeLessThan(types.indexOf('pin.entryStarted'));
-    expect(rig.emitted.find((e) => e.type === 'idCard.read')).toEqual({ type: 'idCard.read', read: true, matches: true });
+    expect(rig.emitted.find((e) => e.type === 'idCard.read')).toEqual({ type: 'idCard.read', whose: 'holder', read: true, matches: true, expired: false });
     // Without a journal no row was written, so the result names none.
     expect(r.operationId).toBeUndefined();
   });
@@ -210,14 +147,14 @@ describe('reset (seed 001)', () => {
     const { rig } = await setup({ profile: 'card-2.0', config: { role: 'kiosk', offered: ['verify', 'change', 'reset'] } });
     const r = await run(rig, 'reset', []);
     expect(r).toMatchObject({ code: 'materials.missing', outcome: 'refused', missing: ['residentIdCard'] });
-    expect(rig.emitted.filter((e) => e.type.startsWith('idCard.'))).toEqual([{ type: 'idCard.requested' }, { type: 'idCard.read', read: false, matches: null }]);
+    expect(rig.emitted.filter((e) => e.type.startsWith('idCard.'))).toEqual([{ type: 'idCard.requested', whose: 'holder' }, { type: 'idCard.read', whose: 'holder', read: false, matches: null, expired: null, reason: 'none' }]);
     expect(rig.emitted.some((e) => e.type === 'pin.entryStarted')).toBe(false);
   });
 
   it('someone else’s ID card: identity.mismatch', async () => {
     const { rig } = await setup({ profile: 'card-2.0', config: { role: 'kiosk', offered: ['verify', 'change', 'reset'] }, idNumber: '410402199207080047' });
     expect((await run(rig, 'reset', [])).code).toBe('identity.mismatch');
-    expect(rig.emitted.find((e) => e.type === 'idCard.read')).toEqual({ type: 'idCard.read', read: true, matches: false });
+    expect(rig.emitted.find((e) => e.type === 'idCard.read')).toEqual({ type: 'idCard.read', whose: 'holder', read: true, matches: false, expired: false });
   });
 });
 

@@ -40,7 +40,7 @@ import type {
   ReadIdCardOutput,
 } from './actors.js';
 import { cardProvince, provinceName, withWhere } from './hall.js';
-import { idCardValidity, terminalDate } from './id-card-validity.js';
+import { agentDecision, applyIdRead, idReadEvent, requiredMaterials } from './session-identity.js';
 import { checkMaterials } from './materials.js';
 import type { ServiceKind, ServiceResult } from './results.js';
 import { results } from './results.js';
@@ -83,7 +83,7 @@ function otherProvinceOf(ctx: SessionContext): string | undefined {
 }
 
 function needsIdCard(ctx: SessionContext): boolean {
-  return (capabilityOf(ctx).materials as readonly string[]).includes('residentIdCard');
+  return requiredMaterials(ctx).includes('residentIdCard');
 }
 
 /** Services that send a new PIN the PSAM encrypts or MACs: the digits must come to the terminal. */
@@ -120,6 +120,11 @@ const session = setup({
     setResult: assign({ result: ({ context }, r: ServiceResult) => withWhere(r, context.config.catalog) }),
     emitResult: emit(({ context }) => ({ type: 'result' as const, result: context.result! })),
     markGone: assign({ cardGone: true }),
+    /** A SELECT_SERVICE: the service, the caller's phones, and who applies (state/agents.ts). */
+    takeRequest: assign(({ event }) => {
+      const e = event as Extract<SessionEvent, { type: 'SELECT_SERVICE' }>;
+      return { kind: e.kind, result: undefined, requestPhones: e.phones ?? [], agent: e.agent };
+    }),
   },
   guards: {
     otherProvince: ({ context }) => otherProvinceOf(context) !== undefined,
@@ -131,6 +136,7 @@ const session = setup({
     pinStateRefuses: ({ context }) => pinStateRefusal(context.kind!, context.cardState, context.triesLeft) !== undefined,
     operatorRequired: ({ context }) => capabilityOf(context).operatorRequired && context.operatorId === undefined,
     needsIdCard: ({ context }) => needsIdCard(context),
+    agentRefused: ({ context }) => context.agent !== undefined && !agentDecision(context).allowed,
     spendsTry: ({ context }) => context.kind === 'verify' || context.kind === 'change',
     belowFloor: ({ context }) => context.config.role === 'kiosk' && context.triesLeft !== undefined && context.triesLeft <= context.config.triesFloor,
     moreEntries: ({ context }) => context.step + 1 < context.plan.length,
@@ -220,14 +226,14 @@ export const sessionMachine = session.createMachine({
     identified: {
       after: { inactivity: { target: 'ended', actions: [{ type: 'setResult', params: results.sessionTimeout(undefined) }, 'emitResult'] } },
       on: {
-        SELECT_SERVICE: { target: 'service', actions: assign({ kind: ({ event }) => event.kind, result: undefined, requestPhones: ({ event }) => event.phones ?? [] }) },
+        SELECT_SERVICE: { target: 'service', actions: 'takeRequest' },
       },
     },
     service: {
       initial: 'routing',
       entry: [
         emit(({ context }) => ({ type: 'service.started' as const, kind: context.kind! })),
-        assign({ plan: ({ context }) => PIN_ENTRY_PLANS[context.kind!], step: 0, digits: 0, materials: ['socialSecurityCard'], idMismatch: false, idInvalidTo: undefined, policyChecked: true, lastOp: undefined, activation: undefined, completedOperationId: undefined }),
+        assign({ plan: ({ context }) => PIN_ENTRY_PLANS[context.kind!], step: 0, digits: 0, materials: ({ context }) => ['socialSecurityCard' as const, ...(context.agent?.presented ?? [])], idRefusal: undefined, agentIdentity: undefined, policyChecked: true, lastOp: undefined, activation: undefined, completedOperationId: undefined }),
       ],
       exit: ['wipePins'],
       on: {
@@ -246,6 +252,8 @@ export const sessionMachine = session.createMachine({
             // 申请条件 二 (seed 000 line 224, seed 001 line 47): a card of this province only.
             { guard: 'otherProvince', target: 'refusing', actions: { type: 'setResult', params: ({ context }) => results.cardOtherProvince(context.kind!, provinceName(otherProvinceOf(context)!)) } },
             { guard: 'roleRefuses', target: 'refusing', actions: { type: 'setResult', params: ({ context }) => results.roleNotAllowed(context.kind!, capabilityOf(context).reason) } },
+            // state/agents.ts: an agent only at a counter, where the hall's catalog lists materials for one.
+            { guard: 'agentRefused', target: 'refusing', actions: { type: 'setResult', params: ({ context }) => { const d = agentDecision(context); return results.agentNotAllowed(context.kind!, d.allowed ? { zh: '', en: '' } : d.reason); } } },
             { guard: 'appLocked', target: 'refusing', actions: { type: 'setResult', params: ({ context }) => results.cardAppLocked(context.kind) } },
             // Seed 001 line 60 (001_bf9ce8a90a3e7ce5.txt): the card must be 真实有效; docs/config.md session.expiredCard.
             { guard: 'expiredRefused', target: 'refusing', actions: { type: 'setResult', params: ({ context }) => results.cardExpired(context.kind!, context.card!.expiryDate) } },
@@ -268,44 +276,46 @@ export const sessionMachine = session.createMachine({
           },
         },
         materials: {
-          always: { guard: not('needsIdCard'), target: 'querying' },
+          always: { guard: not('needsIdCard'), target: 'agentDocument' },
           entry: enqueueActions(({ context, enqueue }) => {
-            if (needsIdCard(context)) enqueue.emit({ type: 'idCard.requested' as const });
+            if (needsIdCard(context)) enqueue.emit({ type: 'idCard.requested' as const, whose: 'holder' as const });
           }),
           invoke: {
             src: 'readIdCard',
-            input: ({ context }) => ({ socialSecurityNumber: context.card!.socialSecurityNumber, timeoutMs: context.config.inactivityMs }),
+            input: ({ context }) => ({ socialSecurityNumber: context.card!.socialSecurityNumber, timeoutMs: context.config.inactivityMs, whose: 'holder' as const }),
+            onDone: {
+              target: 'agentDocument',
+              actions: [assign(({ context, event }) => applyIdRead(context, event.output, 'holder')), emit(({ context, event }) => idReadEvent(context, event.output, 'holder'))],
+            },
+            onError: { target: 'agentDocument', actions: emit(({ context }) => idReadEvent(context, { read: false }, 'holder')) },
+          },
+        },
+        // Someone applies for the holder (state/agents.ts): their own document, after the holder's.
+        agentDocument: {
+          always: { guard: ({ context }) => context.agent === undefined || context.idRefusal !== undefined, target: 'materialsCheck' },
+          entry: enqueueActions(({ context, enqueue }) => {
+            if (context.agent !== undefined && context.idRefusal === undefined) enqueue.emit({ type: 'idCard.requested' as const, whose: 'agent' as const });
+          }),
+          invoke: {
+            src: 'readIdCard',
+            input: ({ context }) => ({ socialSecurityNumber: context.card!.socialSecurityNumber, timeoutMs: context.config.inactivityMs, whose: 'agent' as const }),
             onDone: {
               target: 'materialsCheck',
-              actions: [
-                assign(({ context, event }) => {
-                  const o = event.output;
-                  // 受理标准 材料真实有效 (seed 001 line 59; seed 000 lines 278–280): the holder's ID card counts only while valid.
-                  const valid = o.read && o.matches && idCardValidity(o.validTo, terminalDate(context.config.now())) === 'valid';
-                  return {
-                    materials: valid ? [...context.materials, 'residentIdCard' as const] : context.materials,
-                    idMismatch: o.read && !o.matches,
-                    idInvalidTo: o.read && o.matches && !valid ? o.validTo : undefined,
-                    idDocument: o.read ? o.document : undefined,
-                  };
-                }),
-                emit(({ event }) => ({ type: 'idCard.read' as const, read: event.output.read, matches: event.output.read ? event.output.matches : null })),
-              ],
+              actions: [assign(({ context, event }) => applyIdRead(context, event.output, 'agent')), emit(({ context, event }) => idReadEvent(context, event.output, 'agent'))],
             },
-            onError: { target: 'materialsCheck', actions: emit({ type: 'idCard.read' as const, read: false, matches: null }) },
+            onError: { target: 'materialsCheck', actions: emit(({ context }) => idReadEvent(context, { read: false }, 'agent')) },
           },
         },
         materialsCheck: {
           always: [
-            { guard: ({ context }) => context.idMismatch, target: 'refusing', actions: { type: 'setResult', params: ({ context }) => results.identityMismatch(context.kind!) } },
-            { guard: ({ context }) => context.idInvalidTo !== undefined, target: 'refusing', actions: { type: 'setResult', params: ({ context }) => results.identityExpired(context.kind!, context.idInvalidTo!, context.idDocument) } },
+            { guard: ({ context }) => context.idRefusal !== undefined, target: 'refusing', actions: { type: 'setResult', params: ({ context }) => context.idRefusal! } },
             {
-              guard: ({ context }) => !checkMaterials(capabilityOf(context).materials, context.materials).complete,
+              guard: ({ context }) => !checkMaterials(requiredMaterials(context), context.materials).complete,
               target: 'refusing',
               actions: {
                 type: 'setResult',
                 params: ({ context }) => {
-                  const m = checkMaterials(capabilityOf(context).materials, context.materials);
+                  const m = checkMaterials(requiredMaterials(context), context.materials);
                   return results.materialsMissing(context.kind!, m.missing.map((x) => x.material), { zh: m.zh, en: m.en });
                 },
               },
@@ -389,6 +399,7 @@ export const sessionMachine = session.createMachine({
               ...(context.operatorId === undefined ? {} : { operatorId: context.operatorId }),
               card: { cardId: context.card!.cardId, cardNumber: context.card!.cardNumber, socialSecurityNumber: context.card!.socialSecurityNumber, name: context.card!.name },
               materials: context.materials,
+              ...(context.agentIdentity === undefined ? {} : { agent: context.agentIdentity }),
             }),
             onDone: { target: 'sending', actions: assign({ operationId: ({ event }) => event.output }) },
             onError: {
@@ -481,6 +492,7 @@ export const sessionMachine = session.createMachine({
               missing: refusalMissing(context),
               reason: reasonOf(context.result!),
               ...(context.triesLeft === undefined ? {} : { triesLeft: context.triesLeft }),
+              ...(context.agentIdentity === undefined ? {} : { agent: context.agentIdentity }),
             }),
             onDone: { target: 'finish' },
             onError: { target: 'finish' },
@@ -493,7 +505,7 @@ export const sessionMachine = session.createMachine({
       entry: ['emitResult', assign({ kind: undefined })],
       after: { inactivity: { target: 'ended' } },
       on: {
-        SELECT_SERVICE: { target: 'service', actions: assign({ kind: ({ event }) => event.kind, result: undefined, requestPhones: ({ event }) => event.phones ?? [] }) },
+        SELECT_SERVICE: { target: 'service', actions: 'takeRequest' },
       },
     },
     ended: {

@@ -528,10 +528,10 @@ export class FakeTerminal implements TerminalPort {
     if (this.role === 'kiosk' && (kind === 'verify' || kind === 'change') && this.triesLeft <= DEFAULT_TRIES_FLOOR) return results.belowFloor(kind, this.triesLeft);
     if (may.materials.includes('residentIdCard')) {
       // state/session.ts `materials`: the ID card on the fake reader, compared by number as the session does.
-      send({ type: 'idCard.requested' });
+      send({ type: 'idCard.requested', whose: 'holder' });
       const report = fakeIdCardReport(this.idCard, this.requireCard());
       const matches = report.matchesCard;
-      send({ type: 'idCard.read', read: report.read, matches });
+      send({ type: 'idCard.read', whose: 'holder', read: report.read, matches, expired: matches === true ? report.expiredOn !== undefined : null });
       if (matches === false) return results.identityMismatch(kind);
       // state/session.ts `materialsCheck`: the holder's ID card must be valid today (state/id-card-validity.ts).
       if (matches === true && report.expiredOn !== undefined) return results.identityExpired(kind, report.expiredOn);

@@ -4,6 +4,7 @@
  * goes through the development touchscreen pad, typed from a script when the machine asks.
  * Everything the machine emits and every snapshot is recorded so the tests can scan them for PINs.
  */
+import { ErrorCode, SsCardError } from '../core/errors.js';
 import { createActor, waitFor } from 'xstate';
 import type { Actor, SnapshotFrom } from 'xstate';
 import { SsseCard } from '../drivers/card/ssse-card.js';
@@ -29,6 +30,8 @@ export interface RigOptions {
   readonly idNumber?: string;
   /** That ID card's 有效期截止 (YYYY-MM-DD or 长期; default 长期). */
   readonly idValidTo?: string;
+  /** The ID reader itself, in place of {@link fakeIdReader} over `idNumber` (e.g. several documents in turn). */
+  readonly idReader?: IdCardReader;
   readonly operatorId?: string;
   /** Type PINs automatically from {@link Rig.pins} (default true). */
   readonly autoType?: boolean;
@@ -52,10 +55,27 @@ export interface Rig {
   stop(): void;
 }
 
+/** One resident ID card as the fake readers give it: this number, valid until `validTo`, named `name`. */
+export function fakeIdCardInfo(idNumber: string, validTo = '长期', name = 'test'): IdCardInfo {
+  return { documentType: 'residentId', name, sex: '1', sexText: '男', nation: '01', nationText: '汉', birthDate: '', address: '', idNumber, idNumberValid: true, authority: '', validFrom: '', validTo, photo: Buffer.alloc(0) };
+}
+
+/**
+ * An ID reader that answers each wait with the next of `answers`: a document, or an error it
+ * rejects with (as drivers/idcard/reader.ts would); past the end, no card (IdCard_Timeout).
+ */
+export function sequenceIdReader(answers: readonly (IdCardInfo | Error)[]): IdCardReader {
+  const queue = [...answers];
+  const next = (): Promise<IdCardInfo> => {
+    const a = queue.shift() ?? new SsCardError(ErrorCode.IdCard_Timeout, { zh: '没有放上身份证', en: 'no ID card was placed' });
+    return a instanceof Error ? Promise.reject(a) : Promise.resolve(a);
+  };
+  return { ...fakeIdReader(undefined), readCard: next, waitForCard: next };
+}
+
 /** An ID card reader that answers with a card of this number (or none), valid until `validTo` (default 长期). Shared by the service tests. */
 export function fakeIdReader(idNumber: string | undefined, validTo = '长期'): IdCardReader {
-  const info = (n: string): IdCardInfo =>
-    ({ documentType: 'residentId', name: 'test', sex: '1', sexText: '男', nation: '01', nationText: '汉', birthDate: '', address: '', idNumber: n, idNumberValid: true, authority: '', validFrom: '', validTo, photo: Buffer.alloc(0) });
+  const info = (n: string): IdCardInfo => fakeIdCardInfo(n, validTo);
   return {
     name: 'fake ID reader',
     connected: true,
@@ -64,8 +84,9 @@ export function fakeIdReader(idNumber: string | undefined, validTo = '长期'): 
     reset: () => Promise.resolve(),
     status: () => Promise.resolve(),
     samId: () => Promise.resolve('00'),
-    readCard: () => (idNumber === undefined ? Promise.reject(new Error('no card')) : Promise.resolve(info(idNumber))),
-    waitForCard: () => (idNumber === undefined ? Promise.reject(new Error('no card')) : Promise.resolve(info(idNumber))),
+    // As drivers/idcard/reader.ts rejects when no card is laid on it.
+    readCard: () => (idNumber === undefined ? Promise.reject(new SsCardError(ErrorCode.IdCard_NoCard, { zh: '读卡器上没有身份证', en: 'no ID card on the reader' })) : Promise.resolve(info(idNumber))),
+    waitForCard: () => (idNumber === undefined ? Promise.reject(new SsCardError(ErrorCode.IdCard_Timeout, { zh: '没有放上身份证', en: 'no ID card was placed' })) : Promise.resolve(info(idNumber))),
     onStatus: () => () => {},
   };
 }
@@ -79,7 +100,7 @@ export async function createRig(o: RigOptions): Promise<Rig> {
     ...(o.psam === undefined ? {} : { secureModule: o.psam }),
     ...(o.journal === undefined ? {} : { journal: o.journal }),
     pinPad: pad,
-    idReader: fakeIdReader(o.idNumber, o.idValidTo),
+    idReader: o.idReader ?? fakeIdReader(o.idNumber, o.idValidTo),
     authenticateOperator: () => (o.operatorId === undefined ? Promise.reject(new Error('no operator')) : Promise.resolve(o.operatorId)),
     bankRequests: (r) => {
       bank.push(r);

@@ -8,6 +8,8 @@
  * here too: what crosses to a client is written out field by field, never spread from a port
  * object, so nothing the port adds later leaks by accident.
  */
+import { AGENT_BASES, checkAgentRequest, type AgentBasis } from '../../state/agents.js';
+import { PAPER_MATERIALS, type Material } from '../../state/materials.js';
 import { maskCardNumber } from '../../core/mask.js';
 import { z } from 'zod';
 import { ErrorCode, isSsCardError } from '../../core/errors.js';
@@ -144,9 +146,9 @@ export function sessionEvent(e: SessionEmitted): { name: string; payload: Record
     case 'pin.entryStarted':
       return { name: 'SSCard.PinEntryStartedEvent', payload: { prompt: e.prompt } };
     case 'idCard.requested':
-      return { name: 'SSCard.IdCardRequestedEvent', payload: {} };
+      return { name: 'SSCard.IdCardRequestedEvent', payload: { whose: e.whose } };
     case 'idCard.read':
-      return { name: 'SSCard.IdCardReadEvent', payload: { read: e.read, matches: e.matches } };
+      return { name: 'SSCard.IdCardReadEvent', payload: { whose: e.whose, read: e.read, matches: e.matches, expired: e.expired, ...(e.reason === undefined ? {} : { reason: e.reason }) } };
     case 'pin.digits':
       return { name: 'SSCard.PinDigitsEvent', payload: { count: e.count } };
     case 'result':
@@ -243,7 +245,17 @@ const TOUCH_UNSUPPORTED: BilingualText = {
 // ---- the commands ----
 
 const serviceSchema = z.strictObject({ waitForCardMs, token, reader });
-const serviceWithPhones = z.strictObject({ phones, waitForCardMs, token, reader });
+/**
+ * Someone applying for the holder (state/agents.ts): the basis and the paper materials the clerk
+ * saw. The session decides whether the hall allows it (a kiosk never does).
+ */
+const agent = z
+  .strictObject({
+    basis: z.enum(AGENT_BASES as [AgentBasis, ...AgentBasis[]]),
+    presented: z.array(z.enum(PAPER_MATERIALS as [Material, ...Material[]])).max(PAPER_MATERIALS.length).optional(),
+  })
+  .optional();
+const serviceWithPhones = z.strictObject({ phones, waitForCardMs, token, reader, agent });
 
 function serviceCommand(name: string, kind: ServiceKind) {
   const schema = kind === 'verify' ? serviceSchema : serviceWithPhones;
@@ -260,6 +272,7 @@ function serviceCommand(name: string, kind: ServiceKind) {
         ...(p.phones === undefined ? {} : { phones: p.phones }),
         ...(p.waitForCardMs === undefined ? {} : { waitForCardMs: p.waitForCardMs }),
         ...(p.reader === undefined ? {} : { reader: p.reader }),
+        ...(p.agent === undefined ? {} : { agent: checkAgentRequest(p.agent) }),
       };
       const result = await ctx.api.terminal.runService(
         request,

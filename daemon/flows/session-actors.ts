@@ -59,6 +59,7 @@ import type {
   PinSlot,
   PinState,
   PolicyViolation,
+  IdCardNotRead,
   ReadIdCardInput,
   ReadIdCardOutput,
 } from '../../state/actors.js';
@@ -407,9 +408,16 @@ export function sessionImplementations(deps: SessionDeps, vault: PinVault = crea
         if (deps.idReader === undefined) return { read: false };
         try {
           const info = await deps.idReader.waitForCard({ timeoutMs: input.timeoutMs }, signal);
-          return { read: true, matches: matchesSocialSecurityNumber(info, input.socialSecurityNumber), validTo: info.validTo, document: idDocumentText(info.documentType) };
-        } catch {
-          return { read: false };
+          return {
+            read: true,
+            matches: matchesSocialSecurityNumber(info, input.socialSecurityNumber),
+            validTo: info.validTo,
+            document: idDocumentText(info.documentType),
+            // The agent's number and name go to the journal (encrypted); the holder's are the card's.
+            ...(input.whose === 'agent' ? { person: { idNumber: info.idNumber, name: info.name } } : {}),
+          };
+        } catch (e) {
+          return { read: false, reason: idCardNotRead(e) };
         }
       }),
       authenticateOperator: fromPromise<OperatorOutput>(async ({ signal }) => {
@@ -427,6 +435,7 @@ export function sessionImplementations(deps: SessionDeps, vault: PinVault = crea
               ...(input.operatorId === undefined ? {} : { operatorId: input.operatorId }),
               card: journalCard(input.card),
               materials: input.materials,
+              ...(input.agent === undefined ? {} : { agent: input.agent }),
             }),
           ),
         );
@@ -451,6 +460,7 @@ export function sessionImplementations(deps: SessionDeps, vault: PinVault = crea
             missing: input.missing,
             reason: input.reason,
             ...(input.triesLeft === undefined ? {} : { triesLeft: input.triesLeft }),
+            ...(input.agent === undefined ? {} : { agent: input.agent }),
           }),
         );
         return Promise.resolve();
@@ -473,4 +483,15 @@ export function sessionImplementations(deps: SessionDeps, vault: PinVault = crea
       }),
     },
   };
+}
+
+/**
+ * Why the ID reader read nothing: no document placed in time (or the wait was stopped) is a
+ * missing material; a document of a kind the module cannot read is `unsupported`; anything else —
+ * the reader missing, disconnected, failing — is a `fault`, never blamed on the holder.
+ */
+export function idCardNotRead(e: unknown): IdCardNotRead {
+  if (!isSsCardError(e)) return 'fault';
+  if (e.code === ErrorCode.IdCard_UnsupportedDocument) return 'unsupported';
+  return e.code === ErrorCode.IdCard_Timeout || e.code === ErrorCode.IdCard_NoCard || e.code === ErrorCode.IdCard_Cancelled || e.code === ErrorCode.IdCard_CardRemoved ? 'none' : 'fault';
 }

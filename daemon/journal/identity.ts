@@ -15,6 +15,7 @@ import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync, ran
 import { closeSync, constants, fstatSync, mkdirSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { ErrorCode, SsCardError } from '../../core/errors.js';
+import { isAgentBasis, type AgentBasis, type AgentIdentity } from '../../state/agents.js';
 
 /** Who the card and its holder are, as read from EF05/EF06. `cardId` is required: it names the card. */
 export interface CardIdentity {
@@ -85,6 +86,33 @@ export function maskIdentity(id: CardIdentity): MaskedIdentity {
     socialSecurityNumber: id.socialSecurityNumber === undefined ? null : maskIdNumber(id.socialSecurityNumber),
     name: id.name === undefined ? null : maskName(id.name),
   };
+}
+
+/** An agent's identity as a person may see it without the key. */
+export interface MaskedAgent {
+  readonly basis: AgentBasis;
+  readonly idNumber: string;
+  readonly name: string;
+}
+
+/**
+ * Check an agent's identity before it is sealed: a known basis, a document number of letters and
+ * digits (a resident ID, a residence permit or a permanent residence card number), a name without
+ * digits or control characters. Values are never echoed.
+ */
+export function normalizeAgent(a: AgentIdentity): AgentIdentity {
+  if (typeof a !== 'object' || a === null) invalid('agent', '不是对象', 'not an object');
+  for (const k of Object.keys(a)) if (!['basis', 'idNumber', 'name'].includes(k)) invalid(`agent.${k}`, '不允许的字段', 'unknown field');
+  if (!isAgentBasis(a.basis)) invalid('agent.basis', '不是已知的代办依据', 'is not a known basis');
+  const idNumber = typeof a.idNumber === 'string' ? a.idNumber.trim().toUpperCase() : '';
+  if (!/^[0-9A-Z]{6,36}$/.test(idNumber)) invalid('agent.idNumber', '应为 6 到 36 位字母或数字', 'must be 6 to 36 letters or digits');
+  const name = typeof a.name === 'string' ? a.name.trim() : '';
+  if (!/^[^\d\p{Cc}]{1,60}$/u.test(name)) invalid('agent.name', '应为 1 到 60 个字符，不含数字', 'must be 1 to 60 characters without digits');
+  return { basis: a.basis, idNumber, name };
+}
+
+export function maskAgent(a: AgentIdentity): MaskedAgent {
+  return { basis: a.basis, idNumber: maskIdNumber(a.idNumber), name: maskName(a.name) };
 }
 
 export interface KeyFileResult {
@@ -173,25 +201,47 @@ export class IdentityKeys {
 
   /** Encrypt an identity for row `aad` (the operation id). */
   public seal(id: CardIdentity, aad: string): Buffer {
+    return this.sealJson([id.cardId, id.cardNumber ?? null, id.socialSecurityNumber ?? null, id.name ?? null], aad);
+  }
+
+  /** Decrypt what {@link seal} made; a wrong key or a tampered row is a Journal_KeyMismatch error. */
+  public open(blob: Buffer, aad: string): CardIdentity {
+    const [cardId, cardNumber, ssn, name] = this.openJson(blob, aad) as [string, string | null, string | null, string | null];
+    return { cardId, ...(cardNumber === null ? {} : { cardNumber }), ...(ssn === null ? {} : { socialSecurityNumber: ssn }), ...(name === null ? {} : { name }) };
+  }
+
+  /**
+   * Encrypt the identity of someone who applied for the holder (state/agents.ts) for row `rowId`;
+   * its additional data differs from the card identity's, so neither blob passes for the other.
+   */
+  public sealAgent(a: AgentIdentity, rowId: string): Buffer {
+    return this.sealJson([a.basis, a.idNumber, a.name], `${rowId}#agent`);
+  }
+
+  /** Decrypt what {@link sealAgent} made (Journal_KeyMismatch on a wrong key or an altered row). */
+  public openAgent(blob: Buffer, rowId: string): AgentIdentity {
+    const [basis, idNumber, name] = this.openJson(blob, `${rowId}#agent`) as [AgentBasis, string, string];
+    return { basis, idNumber, name };
+  }
+
+  private sealJson(value: unknown, aad: string): Buffer {
     const iv = randomBytes(IV_LENGTH);
     const cipher = createCipheriv('aes-256-gcm', this.encKey, iv, { authTagLength: TAG_LENGTH });
     cipher.setAAD(Buffer.from(aad, 'utf8'));
-    const plain = Buffer.from(JSON.stringify([id.cardId, id.cardNumber ?? null, id.socialSecurityNumber ?? null, id.name ?? null]), 'utf8');
+    const plain = Buffer.from(JSON.stringify(value), 'utf8');
     const body = Buffer.concat([cipher.update(plain), cipher.final()]);
     plain.fill(0);
     return Buffer.concat([Buffer.from([BLOB_VERSION]), iv, cipher.getAuthTag(), body]);
   }
 
-  /** Decrypt what {@link seal} made; a wrong key or a tampered row is a Journal_KeyMismatch error. */
-  public open(blob: Buffer, aad: string): CardIdentity {
+  private openJson(blob: Buffer, aad: string): unknown {
     try {
       if (blob[0] !== BLOB_VERSION || blob.length < 1 + IV_LENGTH + TAG_LENGTH) throw new Error('bad blob');
       const decipher = createDecipheriv('aes-256-gcm', this.encKey, blob.subarray(1, 1 + IV_LENGTH), { authTagLength: TAG_LENGTH });
       decipher.setAAD(Buffer.from(aad, 'utf8'));
       decipher.setAuthTag(blob.subarray(1 + IV_LENGTH, 1 + IV_LENGTH + TAG_LENGTH));
       const plain = Buffer.concat([decipher.update(blob.subarray(1 + IV_LENGTH + TAG_LENGTH)), decipher.final()]);
-      const [cardId, cardNumber, ssn, name] = JSON.parse(plain.toString('utf8')) as [string, string | null, string | null, string | null];
-      return { cardId, ...(cardNumber === null ? {} : { cardNumber }), ...(ssn === null ? {} : { socialSecurityNumber: ssn }), ...(name === null ? {} : { name }) };
+      return JSON.parse(plain.toString('utf8')) as unknown;
     } catch (err) {
       throw new SsCardError(
         ErrorCode.Journal_KeyMismatch,
@@ -201,6 +251,7 @@ export class IdentityKeys {
       );
     }
   }
+
 
   /** Constant-time comparison of two hex hashes. */
   public static sameHash(a: string, b: string): boolean {

@@ -14,6 +14,7 @@
  *
  * Retention ({@link Journal.purge}) spans three of them and lives here.
  */
+import type { AgentIdentity } from '../../state/agents.js';
 import type { CardIdentity } from './identity.js';
 import { AuditTrail } from './audit.js';
 import { BankRequests } from './bank-requests.js';
@@ -124,6 +125,11 @@ export class Journal {
   /** Decrypt a row's card identity (needs the key file); null when the row has no card. */
   public reveal(id: string): CardIdentity | null {
     return this.operations.reveal(id);
+  }
+
+  /** Decrypt the identity of the agent who applied for the holder on row `id` (state/agents.ts); null when the holder applied. */
+  public revealAgent(id: string): AgentIdentity | null {
+    return this.operations.revealAgent(id);
   }
 
   /** Every operation of a card, oldest first (hash from {@link cardHash}, or the identity). */

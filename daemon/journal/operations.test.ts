@@ -162,6 +162,8 @@ describe('Journal: what a row can hold', () => {
     for (const role of ['kiosk', 'counter', 'financial-counter']) expect(() => ins(role, '[]')).not.toThrow();
     expect(() => ins('counter', '["socialSecurityCard","residentIdCard"]', '["residentIdCard"]')).not.toThrow();
     for (const role of ['self-service', 'window', 'financial-window', 'Kiosk']) expect(() => ins(role, '[]')).toThrow(/CHECK/);
+    // Schema 5: an agent's materials (state/agents.ts) are known materials too.
+    expect(() => ins('counter', '["socialSecurityCard","agentIdCard","powerOfAttorney","householdRegister"]')).not.toThrow();
     for (const list of ['["social-security-card"]', '["power-of-attorney"]', '["socialSecurityCard","123456"]', 'socialSecurityCard', '[]x', '']) {
       expect(() => ins('kiosk', list), list).toThrow(/CHECK/);
       expect(() => ins('kiosk', '[]', list), list).toThrow(/CHECK/);
@@ -183,6 +185,28 @@ describe('Journal: what a row can hold', () => {
     expect(ro.get(id).card?.name).toBe('李**');
     expectCode(() => ro.reveal(id), ErrorCode.Journal_KeyFile);
     ro.close();
+  });
+
+  it('stores an agent (state/agents.ts) as it stores the card: basis in clear, identity encrypted, masked for display; its blob is no card identity', () => {
+    const j = open();
+    const agent = { basis: 'powerOfAttorney' as const, idNumber: '410402199001010013', name: '赵代办' };
+    const id = j.beginOperation({ ...BEGIN, role: 'counter', operatorId: 'op-1', materials: ['socialSecurityCard', 'agentIdCard', 'powerOfAttorney'], agent });
+    const refused = j.recordRefusal({ serviceItem: PIN_ITEM, kind: 'reset', role: 'counter', operatorId: 'op-1', card: CARD, reason: 'materials-missing', missing: ['householdRegister'], agent: { ...agent, basis: 'guardianship' } });
+    expect(j.get(id)).toMatchObject({ materials: ['socialSecurityCard', 'agentIdCard', 'powerOfAttorney'], agent: { basis: 'powerOfAttorney', idNumber: '410402********0013', name: '赵**' } });
+    expect(j.get(refused)).toMatchObject({ missing: ['householdRegister'], agent: { basis: 'guardianship' } });
+    expect(j.revealAgent(id)).toEqual(agent);
+    expect(j.get(j.beginOperation(BEGIN)).agent).toBeNull();
+    expectCode(() => j.beginOperation({ ...BEGIN, agent: { ...agent, idNumber: '12' } }), ErrorCode.Journal_InvalidRecord);
+    j.close();
+    const bytes = readFileSync(path.join(h.dir, 'journal.sqlite'));
+    for (const v of [agent.idNumber, agent.name]) expect(bytes.includes(Buffer.from(v, 'utf8'))).toBe(false);
+    // The agent's blob in the identity column (or back) does not open: its additional data differs.
+    const db = new Database(path.join(h.dir, 'journal.sqlite'));
+    db.prepare('UPDATE operations SET identity = agent WHERE id = ?').run(id);
+    db.close();
+    const j2 = open();
+    expectCode(() => j2.reveal(id), ErrorCode.Journal_KeyMismatch);
+    j2.close();
   });
 
   it('a tampered ciphertext is detected (GCM tag), not decrypted to garbage', () => {

@@ -25,7 +25,8 @@
 import type Database from 'better-sqlite3';
 import { ErrorCode, SsCardError } from '../../core/errors.js';
 import type { Hotlist } from './hotlist.js';
-import type { CardIdentity, MaskedIdentity } from './identity.js';
+import type { CardIdentity, MaskedAgent, MaskedIdentity } from './identity.js';
+import type { AgentIdentity } from '../../state/agents.js';
 import type { JournalStore } from './store.js';
 import { notFound } from './store.js';
 import { ACTOR_ID_PATTERN, CARD_STATES, OPERATION_KINDS, OUTCOMES, REASON_PATTERN, SERVICE_ITEM_PATTERN, checkInt, checkMaterialList, checkOneOf, checkPattern, checkRole, onlyKeys } from './types.js';
@@ -68,10 +69,13 @@ export interface DbRow {
   card_masked: string | null;
   identity: Buffer | null;
   key_id: string | null;
+  agent_basis: string | null;
+  agent: Buffer | null;
+  agent_masked: string | null;
 }
 
 export const COLUMNS =
-  'seq, id, terminal_id, operator_id, service_item, kind, role, state, outcome, reason, last_sw, tries_left, card_state, materials, missing, started_at, finished_at, sync_state, synced_at, reconciles, card_hash, card_masked, identity, key_id';
+  'seq, id, terminal_id, operator_id, service_item, kind, role, state, outcome, reason, last_sw, tries_left, card_state, materials, missing, started_at, finished_at, sync_state, synced_at, reconciles, card_hash, card_masked, identity, key_id, agent_basis, agent, agent_masked';
 
 export function toRow(r: DbRow): OperationRow {
   return {
@@ -97,6 +101,7 @@ export function toRow(r: DbRow): OperationRow {
     reconciles: r.reconciles,
     cardHash: r.card_hash,
     card: r.card_masked === null ? null : (JSON.parse(r.card_masked) as MaskedIdentity),
+    agent: r.agent_masked === null ? null : (JSON.parse(r.agent_masked) as MaskedAgent),
   };
 }
 
@@ -140,7 +145,7 @@ export class Operations {
    */
   public begin(input: BeginInput): string {
     const terminal = this.store.requireWritable();
-    onlyKeys(input, ['serviceItem', 'kind', 'role', 'operatorId', 'card', 'materials'], 'begin');
+    onlyKeys(input, ['serviceItem', 'kind', 'role', 'operatorId', 'card', 'materials', 'agent'], 'begin');
     const c = common(input);
     if (input.card === undefined) checkPattern('card', undefined, /^$/);
     if (this.hotlist.isListed(input.card)) {
@@ -172,6 +177,7 @@ export class Operations {
       finished_at: null,
       reconciles: null,
       ...this.store.identityColumns(id, input.card),
+      ...this.store.agentColumns(id, input.agent),
     });
     this.store.log.debug('operation begun', { id, kind: c.kind });
     return id;
@@ -211,7 +217,7 @@ export class Operations {
   /** Journal a refusal (hotlisted card, materials missing, …): a completed row with outcome `refused`. */
   public refusal(input: RefusalInput): string {
     const terminal = this.store.requireWritable();
-    onlyKeys(input, ['serviceItem', 'kind', 'role', 'operatorId', 'card', 'materials', 'missing', 'reason', 'lastSw', 'triesLeft'], 'refusal');
+    onlyKeys(input, ['serviceItem', 'kind', 'role', 'operatorId', 'card', 'materials', 'missing', 'reason', 'lastSw', 'triesLeft', 'agent'], 'refusal');
     const c = common(input);
     const r = result(input);
     if (r.reason === null) checkPattern('reason', undefined, REASON_PATTERN);
@@ -229,6 +235,7 @@ export class Operations {
       finished_at: now,
       reconciles: null,
       ...this.store.identityColumns(id, input.card),
+      ...this.store.agentColumns(id, input.agent),
     });
     this.store.log.info('refusal journaled', { id, kind: c.kind, reason: r.reason });
     return id;
@@ -301,6 +308,8 @@ export class Operations {
         finished_at: now,
         reconciles: interruptedId,
         ...this.store.identityColumns(id, identity),
+        // A reconciliation records what the card says now; who applied stays on the row it settles.
+        ...this.store.agentColumns(id, undefined),
       });
       this.store.log.info('interrupted operation reconciled', { id, interruptedId, outcome });
       return id;
@@ -332,6 +341,13 @@ export class Operations {
       );
     }
     return keys.open(r.identity, r.id);
+  }
+
+  /** Decrypt a row's agent (needs the key file); null when the holder applied. */
+  public revealAgent(id: string): AgentIdentity | null {
+    const r = this.raw(id);
+    if (r.agent === null) return null;
+    return this.store.requireKeys({ zh: '显示代办人身份', en: '--reveal' }).openAgent(r.agent, r.id);
   }
 
   /** Every operation of a card, oldest first (hash from the store's `cardHash`, or the identity). */
@@ -401,9 +417,9 @@ function prepare(d: Database.Database) {
   return {
     insert: d.prepare(
       `INSERT INTO operations (id, terminal_id, operator_id, service_item, kind, role, state, outcome, reason, last_sw, tries_left, card_state,
-         materials, missing, started_at, finished_at, reconciles, card_hash, person_hash, card_masked, identity, key_id)
+         materials, missing, started_at, finished_at, reconciles, card_hash, person_hash, card_masked, identity, key_id, agent_basis, agent, agent_masked)
        VALUES (@id, @terminal_id, @operator_id, @service_item, @kind, @role, @state, @outcome, @reason, @last_sw, @tries_left, @card_state,
-         @materials, @missing, @started_at, @finished_at, @reconciles, @card_hash, @person_hash, @card_masked, @identity, @key_id)`,
+         @materials, @missing, @started_at, @finished_at, @reconciles, @card_hash, @person_hash, @card_masked, @identity, @key_id, @agent_basis, @agent, @agent_masked)`,
     ),
     complete: d.prepare(
       `UPDATE operations SET state = 'completed', outcome = @outcome, reason = @reason, last_sw = @last_sw, tries_left = @tries_left,

@@ -6,6 +6,7 @@
  */
 import type Database from 'better-sqlite3';
 import type { CardIdentity } from './identity.js';
+import type { AgentIdentity } from '../../state/agents.js';
 import type { DbRow } from './operations.js';
 import { COLUMNS, toRow } from './operations.js';
 import type { JournalStore } from './store.js';
@@ -16,6 +17,8 @@ import type { OperationRow } from './types.js';
 export interface RowWithIdentity {
   readonly row: OperationRow;
   readonly identity: CardIdentity | null;
+  /** The agent who applied for the holder, decrypted like the identity (null: the holder applied, or identities not asked for). */
+  readonly agent?: AgentIdentity | null;
 }
 
 export class SyncOutbox {
@@ -29,7 +32,11 @@ export class SyncOutbox {
   public unsyncedPage(afterSeq: number, limit: number, withIdentity: boolean): RowWithIdentity[] {
     const rows = this.st.unsyncedPage.all(afterSeq, limit) as DbRow[];
     const keys = withIdentity ? this.store.requireKeys({ zh: '同步完整身份', en: 'syncing identities' }) : undefined;
-    return rows.map((r) => ({ row: toRow(r), identity: keys !== undefined && r.identity !== null ? keys.open(r.identity, r.id) : null }));
+    return rows.map((r) => ({
+      row: toRow(r),
+      identity: keys !== undefined && r.identity !== null ? keys.open(r.identity, r.id) : null,
+      agent: keys !== undefined && r.agent !== null ? keys.openAgent(r.agent, r.id) : null,
+    }));
   }
 
   /** Mark acknowledged rows synced (one transaction). Returns how many changed. */

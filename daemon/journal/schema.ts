@@ -13,6 +13,7 @@
 import { MATERIALS } from '../../state/materials.js';
 import type { Material } from '../../state/materials.js';
 import { ROLES } from '../../state/roles.js';
+import { AGENT_BASES } from '../../state/agents.js';
 import type { Role } from '../../state/roles.js';
 import { AUDIT_KINDS, BANK_REQUEST_STATUSES, CARD_STATES, OPERATION_KINDS, OPERATION_STATES, OUTCOMES, SYNC_STATES } from './types.js';
 
@@ -43,8 +44,59 @@ export const MATERIAL_BEFORE_SCHEMA_4: Readonly<Record<string, Material>> = Obje
   'resident-id-card': 'residentIdCard',
 });
 
-/** The CHECK of a material list column: a JSON array of known materials (state/materials.ts) and nothing else. */
-const materialList = (col: string): string => `replace(${MATERIALS.reduce((expr, m) => `replace(${expr}, '"${m}"', '')`, col)}, ',', '') = '[]'`;
+/** The CHECK of a material list column: a JSON array of `known` materials and nothing else. */
+const materialList = (col: string, known: readonly Material[]): string => `replace(${known.reduce((expr, m) => `replace(${expr}, '"${m}"', '')`, col)}, ',', '') = '[]'`;
+
+/** The materials schema 4 knew (schema 5 adds an agent's: state/agents.ts). */
+const MATERIALS_SCHEMA_4: readonly Material[] = ['socialSecurityCard', 'residentIdCard'];
+
+/** The columns of `operations` from schema 4 on, its material lists' CHECK over `known`. */
+const operationsColumnsV4 = (known: readonly Material[]): string => `
+  seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+  id           TEXT NOT NULL UNIQUE CHECK (length(id) = 36),
+  terminal_id  TEXT NOT NULL,
+  operator_id  TEXT,
+  service_item TEXT NOT NULL,
+  kind         TEXT NOT NULL CHECK (kind IN (${inList(OPERATION_KINDS)})),
+  role         TEXT NOT NULL CHECK (role IN (${inList(ROLES)})),
+  state        TEXT NOT NULL CHECK (state IN (${inList(OPERATION_STATES)})),
+  outcome      TEXT CHECK (outcome IN (${inList(OUTCOMES)})),
+  reason       TEXT CHECK (reason GLOB '[a-z]*' AND reason NOT GLOB '*[^a-z-]*'),
+  last_sw      INTEGER CHECK (last_sw BETWEEN 0 AND 65535),
+  tries_left   INTEGER CHECK (tries_left BETWEEN 0 AND 15),
+  card_state   TEXT CHECK (card_state IN (${inList(CARD_STATES)})),
+  materials    TEXT NOT NULL DEFAULT '[]' CHECK (${materialList('materials', known)}),
+  missing      TEXT NOT NULL DEFAULT '[]' CHECK (${materialList('missing', known)}),
+  started_at   INTEGER NOT NULL,
+  finished_at  INTEGER,
+  sync_state   TEXT NOT NULL DEFAULT 'unsynced' CHECK (sync_state IN (${inList(SYNC_STATES)})),
+  synced_at    INTEGER,
+  reconciles   TEXT REFERENCES operations(id) ON DELETE SET NULL,
+  card_hash    TEXT,
+  person_hash  TEXT,
+  card_masked  TEXT,
+  identity     BLOB,
+  key_id       TEXT`;
+
+const V4_COLUMN_NAMES = `seq, id, terminal_id, operator_id, service_item, kind, role, state, outcome, reason, last_sw, tries_left, card_state,
+  materials, missing, started_at, finished_at, sync_state, synced_at, reconciles, card_hash, person_hash, card_masked, identity, key_id`;
+
+/**
+ * The end of a rebuild of `operations` as `next` (https://sqlite.org/lang_altertable.html#otheralter):
+ * the AUTOINCREMENT counter carried over, the old table dropped, the new one renamed, the indexes made again.
+ */
+const swapOperations = (next: string): string => `
+DELETE FROM sqlite_sequence WHERE name = '${next}';
+INSERT INTO sqlite_sequence (name, seq) SELECT '${next}', seq FROM sqlite_sequence WHERE name = 'operations';
+DROP TABLE operations;
+ALTER TABLE ${next} RENAME TO operations;
+CREATE INDEX operations_card ON operations(card_hash) WHERE card_hash IS NOT NULL;
+CREATE INDEX operations_pending ON operations(seq) WHERE state = 'pending';
+CREATE INDEX operations_unsynced ON operations(seq) WHERE sync_state = 'unsynced' AND state <> 'pending';
+CREATE INDEX operations_synced_age ON operations(finished_at) WHERE sync_state = 'synced';
+CREATE INDEX operations_rejected ON operations(seq) WHERE sync_state = 'rejected';
+CREATE INDEX operations_reconciles ON operations(reconciles) WHERE reconciles IS NOT NULL;
+`;
 
 /** SQL: `col` with every old material word replaced by the house's. */
 const houseMaterials = (col: string): string =>
@@ -159,35 +211,9 @@ CREATE INDEX audit_operator ON audit(operator_id, seq);
     // their own: known materials only.
     version: 4,
     sql: `
-CREATE TABLE operations_v4 (
-  seq          INTEGER PRIMARY KEY AUTOINCREMENT,
-  id           TEXT NOT NULL UNIQUE CHECK (length(id) = 36),
-  terminal_id  TEXT NOT NULL,
-  operator_id  TEXT,
-  service_item TEXT NOT NULL,
-  kind         TEXT NOT NULL CHECK (kind IN (${inList(OPERATION_KINDS)})),
-  role         TEXT NOT NULL CHECK (role IN (${inList(ROLES)})),
-  state        TEXT NOT NULL CHECK (state IN (${inList(OPERATION_STATES)})),
-  outcome      TEXT CHECK (outcome IN (${inList(OUTCOMES)})),
-  reason       TEXT CHECK (reason GLOB '[a-z]*' AND reason NOT GLOB '*[^a-z-]*'),
-  last_sw      INTEGER CHECK (last_sw BETWEEN 0 AND 65535),
-  tries_left   INTEGER CHECK (tries_left BETWEEN 0 AND 15),
-  card_state   TEXT CHECK (card_state IN (${inList(CARD_STATES)})),
-  materials    TEXT NOT NULL DEFAULT '[]' CHECK (${materialList('materials')}),
-  missing      TEXT NOT NULL DEFAULT '[]' CHECK (${materialList('missing')}),
-  started_at   INTEGER NOT NULL,
-  finished_at  INTEGER,
-  sync_state   TEXT NOT NULL DEFAULT 'unsynced' CHECK (sync_state IN (${inList(SYNC_STATES)})),
-  synced_at    INTEGER,
-  reconciles   TEXT REFERENCES operations(id) ON DELETE SET NULL,
-  card_hash    TEXT,
-  person_hash  TEXT,
-  card_masked  TEXT,
-  identity     BLOB,
-  key_id       TEXT
+CREATE TABLE operations_v4 (${operationsColumnsV4(MATERIALS_SCHEMA_4)}
 );
-INSERT INTO operations_v4 (seq, id, terminal_id, operator_id, service_item, kind, role, state, outcome, reason, last_sw, tries_left, card_state,
-  materials, missing, started_at, finished_at, sync_state, synced_at, reconciles, card_hash, person_hash, card_masked, identity, key_id)
+INSERT INTO operations_v4 (${V4_COLUMN_NAMES})
 SELECT seq, id, terminal_id, operator_id, service_item, kind,
   CASE role ${Object.entries(ROLE_BEFORE_SCHEMA_4)
     .map(([old, house]) => `WHEN '${old}' THEN '${house}'`)
@@ -196,17 +222,24 @@ SELECT seq, id, terminal_id, operator_id, service_item, kind,
   ${houseMaterials('materials')}, ${houseMaterials('missing')},
   started_at, finished_at, sync_state, synced_at, reconciles, card_hash, person_hash, card_masked, identity, key_id
 FROM operations ORDER BY seq;
-DELETE FROM sqlite_sequence WHERE name = 'operations_v4';
-INSERT INTO sqlite_sequence (name, seq) SELECT 'operations_v4', seq FROM sqlite_sequence WHERE name = 'operations';
-DROP TABLE operations;
-ALTER TABLE operations_v4 RENAME TO operations;
-CREATE INDEX operations_card ON operations(card_hash) WHERE card_hash IS NOT NULL;
-CREATE INDEX operations_pending ON operations(seq) WHERE state = 'pending';
-CREATE INDEX operations_unsynced ON operations(seq) WHERE sync_state = 'unsynced' AND state <> 'pending';
-CREATE INDEX operations_synced_age ON operations(finished_at) WHERE sync_state = 'synced';
-CREATE INDEX operations_rejected ON operations(seq) WHERE sync_state = 'rejected';
-CREATE INDEX operations_reconciles ON operations(reconciles) WHERE reconciles IS NOT NULL;
-`,
+${swapOperations('operations_v4')}`,
+  },
+  {
+    // Someone applying for the holder (state/agents.ts): the materials an agent brings
+    // (agentIdCard, powerOfAttorney, householdRegister; the sync wire's words reserved since
+    // protocol 1, docs/sync-protocol.md) join the CHECK, and the agent is stored as the card is —
+    // the basis in clear, the identity encrypted (identity.ts `sealAgent`), a masked form for
+    // display. Rebuilt as schema 4 was; every row kept, with no agent.
+    version: 5,
+    sql: `
+CREATE TABLE operations_v5 (${operationsColumnsV4(MATERIALS)},
+  agent_basis  TEXT CHECK (agent_basis IN (${inList(AGENT_BASES)})),
+  agent        BLOB,
+  agent_masked TEXT,
+  CHECK ((agent_basis IS NULL) = (agent IS NULL) AND (agent IS NULL) = (agent_masked IS NULL))
+);
+INSERT INTO operations_v5 (${V4_COLUMN_NAMES}) SELECT ${V4_COLUMN_NAMES} FROM operations ORDER BY seq;
+${swapOperations('operations_v5')}`,
   },
 ];
 

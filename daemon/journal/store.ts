@@ -15,8 +15,9 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { ErrorCode, SsCardError, isSsCardError } from '../../core/errors.js';
 import { UuidV7Generator } from '../../core/uuid.js';
-import { IdentityKeys, maskIdentity, normalizeIdentity } from './identity.js';
+import { IdentityKeys, maskAgent, maskIdentity, normalizeAgent, normalizeIdentity } from './identity.js';
 import type { CardIdentity } from './identity.js';
+import type { AgentIdentity } from '../../state/agents.js';
 import { LATEST_SCHEMA_VERSION, MIGRATIONS } from './schema.js';
 import { ACTOR_ID_PATTERN, checkPattern } from './types.js';
 
@@ -295,6 +296,14 @@ export class JournalStore {
       identity: keys.seal(c, id),
       key_id: keys.keyId,
     };
+  }
+
+  /** The agent columns of a row (state/agents.ts): all null when the holder applied. */
+  public agentColumns(id: string, agent: AgentIdentity | undefined): { agent_basis: string | null; agent: Buffer | null; agent_masked: string | null } {
+    if (agent === undefined) return { agent_basis: null, agent: null, agent_masked: null };
+    const keys = this.requireKeys({ zh: '记录代办人身份', en: 'recording an agent\'s identity' });
+    const a = normalizeAgent(agent);
+    return { agent_basis: a.basis, agent: keys.sealAgent(a, id), agent_masked: JSON.stringify(maskAgent(a)) };
   }
 
   /** Run several writes as one transaction (one fsync). Nested calls become savepoints. */

@@ -9,7 +9,8 @@ import { ErrorCode, SsCardError } from '../../core/errors.js';
 import { MATERIALS, type Material } from '../../state/materials.js';
 import { ROLES, type Role } from '../../state/roles.js';
 import type { OperatorAuthEventType } from '../auth/operators.js';
-import type { CardIdentity, MaskedIdentity } from './identity.js';
+import type { CardIdentity, MaskedAgent, MaskedIdentity } from './identity.js';
+import type { AgentIdentity } from '../../state/agents.js';
 
 /** The card services (state/ machines) plus a plain read. */
 export const OPERATION_KINDS = ['activate', 'verify', 'change', 'reset', 'unblock', 'lockout', 'read'] as const;
@@ -106,6 +107,8 @@ export interface BeginInput {
   readonly operatorId?: string;
   readonly card: CardIdentity;
   readonly materials?: readonly Material[];
+  /** Someone applied for the holder: who (stored encrypted, identity.ts `sealAgent`). */
+  readonly agent?: AgentIdentity;
 }
 
 /** How a pending operation ended. */
@@ -133,6 +136,8 @@ export interface RefusalInput {
   readonly reason: string;
   readonly lastSw?: number;
   readonly triesLeft?: number;
+  /** Someone applied for the holder and their document was read. */
+  readonly agent?: AgentIdentity;
 }
 
 /** What the daemon found when it saw the card of an interrupted operation again. */
@@ -197,6 +202,8 @@ export interface OperationRow {
   /** HMAC of the card identification code (hex), for {@link Journal.findByCard}. */
   readonly cardHash: string | null;
   readonly card: MaskedIdentity | null;
+  /** Someone applied for the holder (state/agents.ts): the basis and the masked identity; null when the holder applied. */
+  readonly agent: MaskedAgent | null;
 }
 
 /**

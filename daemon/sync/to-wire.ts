@@ -12,7 +12,7 @@ import type { Role } from '../../state/roles.js';
 import { maskIdentity } from '../journal/identity.js';
 import type { CardIdentity } from '../journal/identity.js';
 import type { BankRequestWithIdentity, RowWithIdentity } from '../journal/journal.js';
-import type { IdentityMode, WireBankRequest, WireCard, WireMaterial, WireOperation, WireRole } from './wire.js';
+import type { IdentityMode, WireAgent, WireBankRequest, WireCard, WireMaterial, WireOperation, WireRole } from './wire.js';
 
 /** The wire's word for each role. */
 export const ROLE_TO_WIRE: Readonly<Record<Role, WireRole>> = Object.freeze({
@@ -25,6 +25,9 @@ export const ROLE_TO_WIRE: Readonly<Record<Role, WireRole>> = Object.freeze({
 export const MATERIAL_TO_WIRE: Readonly<Record<Material, WireMaterial>> = Object.freeze({
   socialSecurityCard: 'social-security-card',
   residentIdCard: 'resident-id-card',
+  agentIdCard: 'agent-id-card',
+  powerOfAttorney: 'power-of-attorney',
+  householdRegister: 'household-register',
 });
 
 const wireMaterials = (list: readonly Material[]): WireMaterial[] => list.map((m) => MATERIAL_TO_WIRE[m]);
@@ -53,7 +56,20 @@ export function toWire(r: RowWithIdentity, mode: IdentityMode): WireOperation {
     finishedAt: new Date(row.finishedAt ?? row.startedAt).toISOString(),
     reconciles: row.reconciles,
     card,
+    agent: wireAgent(r, mode),
   };
+}
+
+/** The wire's word for an agent's basis (state/agents.ts). */
+const BASIS_TO_WIRE = { powerOfAttorney: 'power-of-attorney', guardianship: 'guardianship' } as const;
+
+function wireAgent(r: RowWithIdentity, mode: IdentityMode): WireAgent | null {
+  const masked = r.row.agent;
+  if (masked === null) return null;
+  const basis = BASIS_TO_WIRE[masked.basis];
+  if (mode === 'full' && r.agent !== undefined && r.agent !== null) return { basis, idNumber: r.agent.idNumber, name: r.agent.name, masked: false };
+  if (mode === 'masked') return { basis, idNumber: masked.idNumber, name: masked.name, masked: true };
+  return { basis, idNumber: null, name: null, masked: true };
 }
 
 /**

@@ -1,20 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import { ErrorCode, isSsCardError } from '../../core/errors.js';
-import { maskIdentity } from '../journal/identity.js';
+import { maskAgent, maskIdentity } from '../journal/identity.js';
 import type { CardIdentity } from '../journal/identity.js';
 import type { OperationRow } from '../journal/types.js';
 import { MATERIALS } from '../../state/materials.js';
 import { ROLES } from '../../state/roles.js';
 import { CARD_STATES, OPERATION_KINDS, OUTCOMES } from '../journal/types.js';
 import { MATERIAL_TO_WIRE, ROLE_TO_WIRE, bankRequestToWire, toWire } from './to-wire.js';
-import { WIRE_CARD_STATES, WIRE_KINDS, WIRE_MATERIALS, WIRE_OUTCOMES, WIRE_ROLES, checkWireBankRequest, parseHotlistResponse, parsePushResponse } from './wire.js';
+import { WIRE_CARD_STATES, WIRE_KINDS, WIRE_MATERIALS, WIRE_OUTCOMES, WIRE_ROLES, checkWireBankRequest, checkWireOperation, parseHotlistResponse, parsePushResponse } from './wire.js';
 
 const CARD: CardIdentity = { cardId: '410402D15600000593F973FB1A6CB5A0', cardNumber: 'Y00000327', socialSecurityNumber: '410402199207080047', name: '李晓红' };
 const ROW: OperationRow = {
   seq: 1, id: '01932d8e-3c1a-7b2e-9f00-5d3c1a2b4e6f', terminalId: 'T-1', operatorId: null, serviceItem: '11410402785096902M500201401000601',
   kind: 'change', role: 'kiosk', state: 'interrupted', outcome: 'unknown', reason: 'interrupted', lastSw: 0x63c2, triesLeft: 2,
   cardState: null, materials: ['socialSecurityCard'], missing: [], startedAt: Date.UTC(2025, 0, 6, 2, 3, 4, 5), finishedAt: null,
-  syncState: 'unsynced', syncedAt: null, reconciles: null, cardHash: 'ab', card: maskIdentity(CARD),
+  syncState: 'unsynced', syncedAt: null, reconciles: null, cardHash: 'ab', card: maskIdentity(CARD), agent: null,
 };
 
 describe('toWire', () => {
@@ -22,6 +22,18 @@ describe('toWire', () => {
     expect(toWire({ row: ROW, identity: CARD }, 'full').card).toEqual({ ...CARD, masked: false });
     expect(toWire({ row: ROW, identity: CARD }, 'masked').card).toEqual({ cardId: '410402**********************B5A0', cardNumber: 'Y0****327', socialSecurityNumber: '410402********0047', name: '李**', masked: true });
     expect(toWire({ row: ROW, identity: CARD }, 'none').card).toBeNull();
+  });
+
+  it('an agent (state/agents.ts) goes with the same identity mode as the card; the basis always; null when the holder applied', () => {
+    const agent = { basis: 'guardianship' as const, idNumber: '410402199001010013', name: '王监护' };
+    const row = { ...ROW, agent: maskAgent(agent) };
+    expect(toWire({ row, identity: CARD, agent }, 'full').agent).toEqual({ basis: 'guardianship', idNumber: agent.idNumber, name: '王监护', masked: false });
+    expect(toWire({ row, identity: CARD, agent }, 'masked').agent).toEqual({ basis: 'guardianship', idNumber: '410402********0013', name: '王**', masked: true });
+    expect(toWire({ row, identity: null }, 'none').agent).toEqual({ basis: 'guardianship', idNumber: null, name: null, masked: true });
+    expect(toWire({ row: ROW, identity: CARD }, 'full').agent).toBeNull();
+    expect(checkWireOperation(toWire({ row, identity: CARD, agent }, 'full'))).toBeUndefined();
+    expect(checkWireOperation({ ...toWire({ row, identity: CARD, agent }, 'full'), agent: { basis: 'friend' } })).toBe('agent.basis invalid');
+    expect(checkWireOperation({ ...toWire({ row: ROW, identity: CARD }, 'full'), materials: ['passport'] })).toBe('materials holds an unknown material');
   });
 
   it('formats the status word and times; an interrupted row keeps its state', () => {

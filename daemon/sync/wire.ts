@@ -36,7 +36,7 @@ export const WIRE_ROLES = ['self-service', 'window', 'financial-window'] as cons
 export type WireRole = (typeof WIRE_ROLES)[number];
 
 /** `materials`, `missing`: the type of a material presented or missing (收件), never a number from it. */
-export const WIRE_MATERIALS = ['social-security-card', 'resident-id-card'] as const;
+export const WIRE_MATERIALS = ['social-security-card', 'resident-id-card', 'agent-id-card', 'power-of-attorney', 'household-register'] as const;
 export type WireMaterial = (typeof WIRE_MATERIALS)[number];
 
 /** `outcome` */
@@ -72,6 +72,17 @@ export interface WireCard {
   readonly masked: boolean;
 }
 
+/**
+ * Someone who applied for the holder (state/agents.ts): the basis always; the document number and
+ * name by the same identity mode as the card (in clear, masked, or null with `none`).
+ */
+export interface WireAgent {
+  readonly basis: 'power-of-attorney' | 'guardianship';
+  readonly idNumber: string | null;
+  readonly name: string | null;
+  readonly masked: boolean;
+}
+
 /** One operation as the platform receives it. Times are ISO 8601 UTC. */
 export interface WireOperation {
   readonly id: string;
@@ -93,6 +104,8 @@ export interface WireOperation {
   readonly finishedAt: string;
   readonly reconciles: string | null;
   readonly card: WireCard | null;
+  /** null when the holder applied (and from terminals before agents existed: absent). */
+  readonly agent?: WireAgent | null;
 }
 
 export interface PushRequest {
@@ -242,5 +255,11 @@ export function checkWireOperation(op: unknown): string | undefined {
   if (typeof op.serviceItem !== 'string' || !/^[0-9A-Z]{20,40}$/.test(op.serviceItem)) return 'serviceItem invalid';
   if (typeof op.kind !== 'string' || typeof op.role !== 'string' || typeof op.outcome !== 'string') return 'kind/role/outcome missing';
   if (typeof op.startedAt !== 'string' || Number.isNaN(Date.parse(op.startedAt))) return 'startedAt invalid';
+  for (const list of ['materials', 'missing'] as const) {
+    const v = op[list];
+    if (v !== undefined && (!Array.isArray(v) || v.some((m) => !(WIRE_MATERIALS as readonly unknown[]).includes(m)))) return `${list} holds an unknown material`;
+  }
+  const a = op.agent;
+  if (a !== undefined && a !== null && (!isObject(a) || (a.basis !== 'power-of-attorney' && a.basis !== 'guardianship'))) return 'agent.basis invalid';
   return undefined;
 }

@@ -7,6 +7,7 @@
  * Nothing that crosses this interface carries a PIN digit: PIN entry reports counts and masks,
  * results carry tries left and status words only.
  */
+import type { AgentRequest } from '../../state/agents.js';
 import type { SsCardError } from '../../core/errors.js';
 import type { ServiceResult } from '../../state/results.js';
 import type { ServiceItem } from '../../state/catalog.js';
@@ -144,6 +145,8 @@ export interface ServiceRequest {
   readonly waitForCardMs?: number;
   /** The card reader (exact name or unique substring); default the card slot holding a card. */
   readonly reader?: string;
+  /** Someone applies for the holder (a counter's request; state/agents.ts): the basis and the paper the clerk saw. */
+  readonly agent?: AgentRequest;
 }
 
 export interface PinEntryRequest {

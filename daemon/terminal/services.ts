@@ -60,8 +60,13 @@ function serviceResult(slot: CardSlot, log: Logger, request: ServiceRequest, onE
       signal.removeEventListener('abort', onAbort);
       resolve(r);
     };
-    log.info('service requested', { reader: slot.name, kind: request.kind, operator: request.operatorId });
-    slot.actor.send({ type: 'SELECT_SERVICE', kind: request.kind, ...(request.phones === undefined ? {} : { phones: request.phones }) });
+    log.info('service requested', { reader: slot.name, kind: request.kind, operator: request.operatorId, ...(request.agent === undefined ? {} : { agent: request.agent.basis }) });
+    slot.actor.send({
+      type: 'SELECT_SERVICE',
+      kind: request.kind,
+      ...(request.phones === undefined ? {} : { phones: request.phones }),
+      ...(request.agent === undefined ? {} : { agent: request.agent }),
+    });
     const snap = slot.actor.getSnapshot();
     if (!started && !snap.matches('service') && !snap.matches('removed')) {
       // The machine did not take the request (e.g. its card went in the meantime).
