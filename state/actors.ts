@@ -126,6 +126,11 @@ export interface ReadIdCardInput {
    * Only for the agent does the output carry the document's number and name (to be journaled).
    */
   readonly whose?: IdCardOwner;
+  /**
+   * The holder's document was read just before and may still lie on the reader: wait for another
+   * (one whose number is not the card's 社会保障号码) until the time runs out.
+   */
+  readonly another?: boolean;
 }
 
 /** Whose identity document the ID reader is asked for. */

@@ -122,12 +122,20 @@ describe('an agent where the hall\'s catalog lists agent materials', () => {
     }
   });
 
-  it('the "agent\'s" document is the holder\'s own: agent.isHolder, nothing sent', async () => {
-    const idReader = sequenceIdReader([fakeIdCardInfo(HOLDER), fakeIdCardInfo(HOLDER)]);
-    const { rig, vcard } = await setup({ profile: 'card-not-activated', config: counter(), operatorId: 'op-1', idReader });
-    const r = await run(rig, 'activate', [], { agent: ATTORNEY });
+  it('the holder\'s document still on the reader when the agent\'s is asked for: the terminal waits for another (drivers/idcard: a card lying there is read again)', async () => {
+    const idReader = sequenceIdReader([fakeIdCardInfo(HOLDER), fakeIdCardInfo(HOLDER), fakeIdCardInfo(HOLDER), fakeIdCardInfo(AGENT)]);
+    const { rig } = await setup({ profile: 'card-not-activated', config: counter(), operatorId: 'op-1', idReader });
+    const r = await run(rig, 'activate', ['802461', '802461'], { agent: ATTORNEY });
+    expect(r.code).toBe('activate.ok');
+    expect(rig.emitted.filter((e) => e.type === 'idCard.read').map((e) => e.type === 'idCard.read' && [e.whose, e.matches])).toEqual([['holder', true], ['agent', false]]);
+  });
+
+  it('a guardian\'s "own" document that is the holder\'s: agent.isHolder, nothing sent', async () => {
+    const idReader = sequenceIdReader([fakeIdCardInfo(HOLDER_2)]);
+    const { rig, vcard } = await setup({ profile: 'card-2.0', change: MINOR, config: counter(), operatorId: 'op-1', idReader });
+    const r = await run(rig, 'reset', [], { agent: GUARDIAN });
     expect(r.code).toBe('agent.isHolder');
-    expect(vcard.cardState).toBe('notActivated');
+    expect(vcard.toProfile().pin.toString()).toBe('123456');
   });
 
   it('the agent\'s document expired: identity.expired naming the agent\'s document (受理标准 材料真实有效, seed 000 lines 278–280)', async () => {

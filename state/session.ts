@@ -298,7 +298,7 @@ export const sessionMachine = session.createMachine({
           }),
           invoke: {
             src: 'readIdCard',
-            input: ({ context }) => ({ socialSecurityNumber: context.card!.socialSecurityNumber, timeoutMs: context.config.inactivityMs, whose: 'agent' as const }),
+            input: ({ context }) => ({ socialSecurityNumber: context.card!.socialSecurityNumber, timeoutMs: context.config.inactivityMs, whose: 'agent' as const, another: context.materials.includes('residentIdCard') }),
             onDone: {
               target: 'materialsCheck',
               actions: [assign(({ context, event }) => applyIdRead(context, event.output, 'agent')), emit(({ context, event }) => idReadEvent(context, event.output, 'agent'))],

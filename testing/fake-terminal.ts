@@ -418,6 +418,7 @@ export class FakeTerminal implements TerminalPort {
       syncState: 'unsynced',
       operatorId: request.operatorId ?? null,
       bankRequest: null,
+      agent: null,
     });
   }
 

@@ -43,6 +43,21 @@ describe('card services', () => {
     expect(r.completion.payload).toMatchObject({ errorCode: 'verify.wrongPin', result: { code: 'verify.wrongPin', outcome: 'failed', triesLeft: 5, sw: '63C5' } });
   });
 
+  it('a service passes who applies for the holder (state/agents.ts); a bad agent is invalidData naming it; a PIN check takes none', async () => {
+    const api = await start();
+    api.terminal.holderTypes(PIN, '303132', '303132');
+    const c = await api.connect();
+    await c.command('SSCard.ChangePin', { agent: { basis: 'guardianship', presented: ['householdRegister'] } });
+    expect(api.terminal.last('runService').request).toEqual({ kind: 'change', agent: { basis: 'guardianship', presented: ['householdRegister'] } });
+    for (const agent of [{ basis: 'friend' }, { basis: 'guardianship', presented: ['agentIdCard'] }, { basis: 'guardianship', idNumber: '410105199001010011' }]) {
+      const r = await c.command('SSCard.ResetPin', { agent });
+      expect(r.completion.header.completionCode, JSON.stringify(agent)).toBe('invalidData');
+      expect(r.completion.header.errorDescription).toContain('agent');
+      expect(r.completion.header.errorDescription).not.toContain('410105199001010011');
+    }
+    expect((await c.command('SSCard.VerifyPin', { agent: { basis: 'powerOfAttorney' } })).completion.header.completionCode).toBe('invalidData');
+  });
+
   it('ChangePin passes phones and waitForCardMs; ReadBasic gives the card data', async () => {
     const api = await start();
     api.terminal.holderTypes(PIN, '303132', '303132');

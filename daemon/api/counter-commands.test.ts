@@ -141,7 +141,7 @@ describe('SSCard.Operations', () => {
       ['unblock', 'ok'],
     ]);
     expect(ops[1]).toMatchObject({ state: 'completed', itemCode: '11410402785096902M500201401000601', cardNumberMasked: 'X0****019', synced: false, syncState: 'unsynced', operatorId: 'op1' });
-    expect(Object.keys(ops[1]!).sort()).toEqual(['bankRequest', 'cardNumberMasked', 'endedAt', 'id', 'itemCode', 'kind', 'operatorId', 'outcome', 'reason', 'startedAt', 'state', 'syncState', 'synced']);
+    expect(Object.keys(ops[1]!).sort()).toEqual(['agent', 'bankRequest', 'cardNumberMasked', 'endedAt', 'id', 'itemCode', 'kind', 'operatorId', 'outcome', 'reason', 'startedAt', 'state', 'syncState', 'synced']);
     expect(JSON.stringify(ops)).not.toContain('X00000019');
     expect(((await c.command('SSCard.Operations', { limit: 1 })).completion.payload as { operations: unknown[] }).operations).toHaveLength(1);
     expect(((await c.command('SSCard.Operations', { since: Date.now() + 60_000 })).completion.payload as { operations: unknown[] }).operations).toEqual([]);

@@ -69,6 +69,7 @@ export const COUNTER_COMMANDS: readonly CommandDef[] = [
             syncState: r.syncState,
             operatorId: r.operatorId,
             bankRequest: r.bankRequest,
+            agent: r.agent,
           })),
         },
       });

@@ -27,6 +27,7 @@
 import type { Logger } from '../../core/logger.js';
 import { SILENT_LOGGER } from '../../core/logger.js';
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fromCallback, fromPromise } from 'xstate';
 import { ErrorCode, SsCardError, isSsCardError } from '../../core/errors.js';
 import { wipe } from '../../apdu/pin.js';
@@ -406,8 +407,17 @@ export function sessionImplementations(deps: SessionDeps, vault: PinVault = crea
       }),
       readIdCard: fromPromise<ReadIdCardOutput, ReadIdCardInput>(async ({ input, signal }) => {
         if (deps.idReader === undefined) return { read: false };
+        const reader = deps.idReader;
         try {
-          const info = await deps.idReader.waitForCard({ timeoutMs: input.timeoutMs }, signal);
+          const end = Date.now() + input.timeoutMs;
+          let info = await reader.waitForCard({ timeoutMs: input.timeoutMs }, signal);
+          // The holder's document, still on the reader: wait for the agent's (state/agents.ts).
+          while (input.another === true && matchesSocialSecurityNumber(info, input.socialSecurityNumber)) {
+            await sleep(ANOTHER_DOCUMENT_POLL_MS, undefined, { signal });
+            const left = end - Date.now();
+            if (left <= 0) return { read: false, reason: 'none' };
+            info = await reader.waitForCard({ timeoutMs: Math.max(1, Math.round(left)) }, signal);
+          }
           return {
             read: true,
             matches: matchesSocialSecurityNumber(info, input.socialSecurityNumber),
@@ -485,12 +495,16 @@ export function sessionImplementations(deps: SessionDeps, vault: PinVault = crea
   };
 }
 
+/** How often the ID reader is read again while the holder's document still lies on it. */
+const ANOTHER_DOCUMENT_POLL_MS = 300;
+
 /**
  * Why the ID reader read nothing: no document placed in time (or the wait was stopped) is a
  * missing material; a document of a kind the module cannot read is `unsupported`; anything else —
  * the reader missing, disconnected, failing — is a `fault`, never blamed on the holder.
  */
 export function idCardNotRead(e: unknown): IdCardNotRead {
+  if (e instanceof Error && e.name === 'AbortError') return 'none';
   if (!isSsCardError(e)) return 'fault';
   if (e.code === ErrorCode.IdCard_UnsupportedDocument) return 'unsupported';
   return e.code === ErrorCode.IdCard_Timeout || e.code === ErrorCode.IdCard_NoCard || e.code === ErrorCode.IdCard_Cancelled || e.code === ErrorCode.IdCard_CardRemoved ? 'none' : 'fault';

@@ -116,5 +116,7 @@ export function operationsOf(journal: Journal | undefined, q: OperationsQuery): 
     syncState: r.syncState,
     operatorId: r.operatorId,
     bankRequest: bank.get(r.id) ?? null,
+    // Masked by the journal too (identity.ts maskAgent).
+    agent: r.agent === null ? null : { basis: r.agent.basis, idNumberMasked: r.agent.idNumber, nameMasked: r.agent.name },
   }));
 }

@@ -7,7 +7,7 @@
  * Nothing that crosses this interface carries a PIN digit: PIN entry reports counts and masks,
  * results carry tries left and status words only.
  */
-import type { AgentRequest } from '../../state/agents.js';
+import type { AgentBasis, AgentRequest } from '../../state/agents.js';
 import type { SsCardError } from '../../core/errors.js';
 import type { ServiceResult } from '../../state/results.js';
 import type { ServiceItem } from '../../state/catalog.js';
@@ -246,6 +246,8 @@ export interface OperationReport {
    * for any other row.
    */
   readonly bankRequest: 'pending' | 'sent' | null;
+  /** Someone applied for the holder (state/agents.ts): the basis and the masked identity the journal keeps; null when the holder applied. */
+  readonly agent: { readonly basis: AgentBasis; readonly idNumberMasked: string; readonly nameMasked: string } | null;
 }
 
 export interface TerminalPort {
