@@ -231,7 +231,7 @@ export interface BankActivationInput {
  * | authenticateOperator | promise | – → {@link OperatorOutput} |
  * | journalBegin | promise | {@link JournalBeginInput} → operation id ({@link NO_JOURNAL_ROW} without a journal) |
  * | journalComplete | promise | {@link JournalCompleteInput} → – |
- * | journalRefusal | promise | {@link JournalRefusalInput} → – |
+ * | journalRefusal | promise | {@link JournalRefusalInput} → the refusal's row id ({@link NO_JOURNAL_ROW} without a journal) |
  * | requestBankActivation | promise | {@link BankActivationInput} → request id |
  */
 export type ActorNames =

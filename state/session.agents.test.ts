@@ -117,6 +117,8 @@ describe('an agent where the hall\'s catalog lists agent materials', () => {
       expect(r.zh).toContain('居民身份证');
       const rows = j.journal.list({});
       expect(rows.at(-1)).toMatchObject({ outcome: 'refused', reason: 'materials-missing', missing: ['residentIdCard', 'powerOfAttorney'], agent: { basis: 'powerOfAttorney' } });
+      // The refusal is a 办件 too: its row id is on the result, for a receipt.
+      expect(r.operationId).toBe(rows.at(-1)!.id);
     } finally {
       j.close();
     }

@@ -110,7 +110,7 @@ const session = setup({
     authenticateOperator: fromPromise<OperatorOutput>(() => missing('authenticateOperator')),
     journalBegin: fromPromise<string, JournalBeginInput>(() => missing('journalBegin')),
     journalComplete: fromPromise<void, JournalCompleteInput>(() => missing('journalComplete')),
-    journalRefusal: fromPromise<void, JournalRefusalInput>(() => missing('journalRefusal')),
+    journalRefusal: fromPromise<string, JournalRefusalInput>(() => missing('journalRefusal')),
     requestBankActivation: fromPromise<string, BankActivationInput>(() => missing('requestBankActivation')),
   },
   actions: {
@@ -407,7 +407,11 @@ export const sessionMachine = session.createMachine({
               actions: {
                 type: 'setResult',
                 params: ({ context, event }) =>
-                  results.cardRefused(context.kind!, isSsCardError(event.error) ? (event.error.text) : { zh: '无法记录业务日志，业务未办理。', en: 'The operation could not be journaled; nothing was done.' }),
+                  withOperation(
+                    results.cardRefused(context.kind!, isSsCardError(event.error) ? event.error.text : { zh: '无法记录业务日志，业务未办理。', en: 'The operation could not be journaled; nothing was done.' }),
+                    // A hotlisted card: the journal wrote the refusal's row (Journal_CardHotlisted, its context's refusalId).
+                    isSsCardError(event.error) && typeof event.error.context?.['refusalId'] === 'string' ? event.error.context['refusalId'] : undefined,
+                  ),
               },
             },
           },
@@ -494,7 +498,8 @@ export const sessionMachine = session.createMachine({
               ...(context.triesLeft === undefined ? {} : { triesLeft: context.triesLeft }),
               ...(context.agentIdentity === undefined ? {} : { agent: context.agentIdentity }),
             }),
-            onDone: { target: 'finish' },
+            // The refusal's row names the 办件 on a receipt too (docs/api.md operationId).
+            onDone: { target: 'finish', actions: assign({ result: ({ context, event }) => withOperation(context.result!, event.output) }) },
             onError: { target: 'finish' },
           },
         },

@@ -139,6 +139,8 @@ describe('refusals are journaled as refusals, and nothing changes the card', () 
     const rows = rowsOf(env.journal);
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ state: 'completed', outcome: 'refused', reason: 'hotlisted', kind: 'verify' });
+    // The refusal's row is the 办件 a receipt names (docs/api.md operationId).
+    expect(result.operationId).toBe(rows[0]!.id);
     // Refused before the holder is asked for a PIN.
     expect(env.s.emitted.map((e) => e.type)).not.toContain('pin.entryStarted');
     expect(rows[0]!.cardHash).toBe(env.journal.cardHash(env.profile.issuer.cardId));

@@ -456,9 +456,9 @@ export function sessionImplementations(deps: SessionDeps, vault: PinVault = crea
         journaled('completing an operation', (j) => j.completeOperation(operationId, rest));
         return Promise.resolve();
       }),
-      journalRefusal: fromPromise<void, JournalRefusalInput>(({ input }) => {
-        if (deps.journal === undefined) return Promise.resolve();
-        journaled('recording a refusal', (j) =>
+      journalRefusal: fromPromise<string, JournalRefusalInput>(({ input }) => {
+        if (deps.journal === undefined) return Promise.resolve(NO_JOURNAL_ROW);
+        const id = journaled('recording a refusal', (j) =>
           j.recordRefusal({
             serviceItem: item(input.kind),
             kind: input.kind,
@@ -473,7 +473,7 @@ export function sessionImplementations(deps: SessionDeps, vault: PinVault = crea
             ...(input.agent === undefined ? {} : { agent: input.agent }),
           }),
         );
-        return Promise.resolve();
+        return Promise.resolve(id);
       }),
       requestBankActivation: fromPromise<string, BankActivationInput>(({ input }) => {
         const operationId = input.operationId === NO_JOURNAL_ROW ? undefined : input.operationId;
