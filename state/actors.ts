@@ -84,10 +84,13 @@ export interface ActivationOutput {
   readonly pin?: CardOpOutput;
 }
 
+/** What a PIN entry asks the holder for (the screen's and the pad's prompt). */
+export type PinPrompt = 'enterPin' | 'enterOldPin' | 'enterNewPin' | 'confirmNewPin';
+
 /** Input of `enterPin`: which slot to fill, which prompt to show, how long to wait. */
 export interface EnterPinInput {
   readonly slot: PinSlot;
-  readonly prompt: 'enterPin' | 'enterOldPin' | 'enterNewPin' | 'confirmNewPin';
+  readonly prompt: PinPrompt;
   readonly timeoutMs: number;
 }
 

@@ -57,6 +57,7 @@ import type {
   JournalRefusalInput,
   OperatorOutput,
   PinEntryEvent,
+  PinPrompt,
   PinSlot,
   PinState,
   PolicyViolation,
@@ -235,7 +236,7 @@ export function sessionImplementations(deps: SessionDeps, vault: PinVault = crea
   // Secure entry of the running service, chosen at its first PIN step when the pad can do it: the
   // entry steps then hold no digits and verifyPin / changePin have the reader take the PIN.
   let secure: { readonly kind: 'verify' | 'change'; readonly timeoutMs: number } | undefined;
-  const secureOptions = (s: { readonly timeoutMs: number }, prompt: 'enterPin' | 'enterOldPin') => ({ minLength: 6, maxLength: 6, timeoutMs: s.timeoutMs, prompt });
+  const secureOptions = (s: { readonly timeoutMs: number }, prompt: Extract<PinPrompt, 'enterPin' | 'enterOldPin'>) => ({ minLength: 6, maxLength: 6, timeoutMs: s.timeoutMs, prompt });
   // A change whose card keeps its phone behind the PIN: the policy to apply once VERIFY opened it.
   let phoneAfterVerify: PinPolicyContext | undefined;
 

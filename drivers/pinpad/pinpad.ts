@@ -21,12 +21,13 @@
  * by the card driver (drivers/card), or secure entry through the pad.
  */
 import type { SsCardError } from '../../core/errors.js';
+import type { PinPrompt } from '../../state/actors.js';
 
 /** What kind of device this is. */
 export type PinPadKind = 'pcsc' | 'serial' | 'hid' | 'touchscreen';
 
-/** Which prompt the pad (or the kiosk screen) shows; pads with a display map it to a message. */
-export type PinPrompt = 'enterPin' | 'enterOldPin' | 'enterNewPin' | 'confirmNewPin';
+/** What a PIN entry asks for: one name, defined with the session's actors (state/actors.ts). */
+export type { PinPrompt };
 
 export const PIN_PROMPTS: readonly PinPrompt[] = ['enterPin', 'enterOldPin', 'enterNewPin', 'confirmNewPin'];
 
