@@ -20,47 +20,51 @@ export type { ServiceKind };
 /** ok: done; failed: the card said no; refused: not attempted; cancelled; unknown: outcome not known. */
 export type ResultOutcome = 'ok' | 'failed' | 'refused' | 'cancelled' | 'unknown';
 
-export type ResultCode =
-  | 'verify.ok'
-  | 'verify.wrongPin'
-  | 'verify.locked'
-  | 'verify.belowFloor'
-  | 'change.ok'
-  | 'change.wrongPin'
-  | 'reset.ok'
-  | 'unblock.ok'
-  | 'activate.ok'
-  | 'activate.pinNotSet'
-  | 'pin.mismatch'
-  | 'pin.policy'
-  | 'pin.timeout'
-  | 'pin.entryFailed'
-  | 'pinPad.unsupported'
-  | 'pinPad.policyUnchecked'
-  | 'materials.missing'
-  | 'identity.mismatch'
-  | 'identity.expired'
-  | 'identity.unsupported'
-  | 'idReader.fault'
-  | 'agent.notAllowed'
-  | 'agent.isHolder'
-  | 'operator.required'
-  | 'role.notAllowed'
-  | 'card.locked'
-  | 'card.notActivated'
-  | 'card.otherProvince'
-  | 'card.alreadyActive'
-  | 'card.notBlocked'
-  | 'card.appLocked'
-  | 'card.expired'
-  | 'card.refused'
-  | 'card.error'
-  | 'card.unreadable'
-  | 'card.removed'
-  | 'operation.notSent'
-  | 'operation.unknown'
-  | 'session.timeout'
-  | 'cancelled';
+/** Every result code, in one list (docs/api.md "Service completion"). */
+export const RESULT_CODES = [
+  'verify.ok',
+  'verify.wrongPin',
+  'verify.locked',
+  'verify.belowFloor',
+  'change.ok',
+  'change.wrongPin',
+  'reset.ok',
+  'unblock.ok',
+  'activate.ok',
+  'activate.pinNotSet',
+  'pin.mismatch',
+  'pin.policy',
+  'pin.timeout',
+  'pin.entryFailed',
+  'pinPad.unsupported',
+  'pinPad.policyUnchecked',
+  'materials.missing',
+  'identity.mismatch',
+  'identity.expired',
+  'identity.unsupported',
+  'idReader.fault',
+  'agent.notAllowed',
+  'agent.isHolder',
+  'operator.required',
+  'role.notAllowed',
+  'card.locked',
+  'card.notActivated',
+  'card.otherProvince',
+  'card.alreadyActive',
+  'card.notBlocked',
+  'card.appLocked',
+  'card.expired',
+  'card.refused',
+  'card.error',
+  'card.unreadable',
+  'card.removed',
+  'operation.notSent',
+  'operation.unknown',
+  'session.timeout',
+  'cancelled',
+] as const;
+
+export type ResultCode = (typeof RESULT_CODES)[number];
 
 export interface ServiceResult {
   readonly code: ResultCode;

@@ -171,8 +171,8 @@ async function vendorCall(api: ApiContext, fn: VendorFunction, req: IncomingMess
     const may = capability(caps.role, kind, caps.services);
     privileged = may.privileged;
     if (!may.allowed) {
-      journal(VENDOR_CODES.keyLevel, 'serviceNotOffered');
-      return sendVendor(res, 403, VENDOR_CODES.keyLevel, oneLine(may.reason));
+      journal(VENDOR_CODES.notSupported, 'serviceNotOffered');
+      return sendVendor(res, 403, VENDOR_CODES.notSupported, oneLine(may.reason));
     }
     // The bearer is either the operator's session token (a privileged call) or the client token
     // that let a native client in (docs/security.md): only the first names an operator.
@@ -198,8 +198,8 @@ async function vendorCall(api: ApiContext, fn: VendorFunction, req: IncomingMess
   if (NEEDS_CARD_INFO.includes(fn)) {
     info = cardInfo === undefined ? null : parseCardInfo(cardInfo);
     if (info === null) {
-      journal(VENDOR_CODES.badCardInfo, 'badCardInfo');
-      return sendVendor(res, 200, VENDOR_CODES.badCardInfo, oneLine(cardInfo === undefined ? TEXT.noCardInfo : CARD_INFO_TEXT));
+      journal(VENDOR_CODES.badCardId, 'badCardInfo');
+      return sendVendor(res, 200, VENDOR_CODES.badCardId, oneLine(cardInfo === undefined ? TEXT.noCardInfo : CARD_INFO_TEXT));
     }
   }
 
@@ -210,8 +210,8 @@ async function vendorCall(api: ApiContext, fn: VendorFunction, req: IncomingMess
   const owner = `http#${httpSeq++}`;
   const release = api.sequencer.acquire({ owner, service: kind !== undefined, abort: () => controller.abort(new DOMException('the session was ended', 'AbortError')) });
   if (release === null) {
-    journal(VENDOR_CODES.readerError, 'sequenceError');
-    return sendVendor(res, 409, VENDOR_CODES.readerError, oneLine(TEXT.busy));
+    journal(VENDOR_CODES.notConnected, 'sequenceError');
+    return sendVendor(res, 409, VENDOR_CODES.notConnected, oneLine(TEXT.busy));
   }
   try {
     if (fn === 'iReadCardBas') {
@@ -221,8 +221,8 @@ async function vendorCall(api: ApiContext, fn: VendorFunction, req: IncomingMess
     if (info !== null) {
       const card = await api.terminal.readBasic(controller.signal);
       if (!cardInfoMatches(info, card)) {
-        journal(VENDOR_CODES.badCardInfo, 'badCardInfo');
-        return sendVendor(res, 200, VENDOR_CODES.badCardInfo, oneLine(CARD_INFO_TEXT));
+        journal(VENDOR_CODES.dataMismatch, 'cardInfoMismatch');
+        return sendVendor(res, 200, VENDOR_CODES.dataMismatch, oneLine(CARD_INFO_TEXT));
       }
     }
     const result = await api.terminal.runService({ kind: kind!, ...(operatorId === '' ? {} : { operatorId }) }, () => {}, controller.signal);

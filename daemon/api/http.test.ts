@@ -157,14 +157,14 @@ describe('SSCardDriver calls', () => {
     expect([reload.status, reload.headers['x-sscard-return']]).toEqual([401, '-24']);
   });
 
-  it('iReloadPIN at a counter: Bearer required (401 −24), cardInfo must name the card in the reader (−20)', async () => {
+  it('iReloadPIN at a counter: Bearer required (401 −24), cardInfo must be 卡识别码|卡号| (−20) and name the card in the reader (−22)', async () => {
     const api = await start({ terminal: new FakeTerminal({ role: 'counter' }) });
     const anon = await api.http('POST', '/sscard/iReloadPIN', JSON.stringify({ iType: 1, cardInfo: CARD_INFO }), json);
     expect([anon.status, anon.headers['x-sscard-return'], anon.headers['www-authenticate']]).toEqual([401, '-24', 'Bearer']);
     const token = await bearer(api);
     const auth = { ...json, authorization: `Bearer ${token}` };
     const other = await api.http('POST', '/sscard/iReloadPIN', JSON.stringify({ iType: 1, cardInfo: '410402D156000005BBBBBBBBBBBBBBBB|X00000019|' }), auth);
-    expect([other.status, other.headers['x-sscard-return']]).toEqual([200, '-20']);
+    expect([other.status, other.headers['x-sscard-return']]).toEqual([200, '-22']);
     expect(api.terminal.calls.map((c) => c.method)).toEqual(['readBasic']);
     const noInfo = await api.http('POST', '/sscard/iReloadPIN', '{"iType":1}', auth);
     expect(noInfo.headers['x-sscard-return']).toBe('-20');
@@ -176,14 +176,14 @@ describe('SSCardDriver calls', () => {
     expect(api.terminal.last('runService').request).toEqual({ kind: 'reset', operatorId: 'op1' });
     expect(api.journal.map((j) => [j.operatorId, j.command, j.requestId, j.outcome])).toEqual([
       ['', 'iReloadPIN', null, '-24:auth.required'],
-      ['op1', 'iReloadPIN', null, '-20:badCardInfo'],
+      ['op1', 'iReloadPIN', null, '-22:cardInfoMismatch'],
       ['op1', 'iReloadPIN', null, '-20:badCardInfo'],
       ['op1', 'iReloadPIN', null, '-20:badCardInfo'],
       ['op1', 'iReloadPIN', null, '0:reset.ok'],
     ]);
   });
 
-  it('iUnblockPIN: expired token 401; at a counter with an operator 0; at a kiosk 403 −24 even with a valid token', async () => {
+  it('iUnblockPIN: expired token 401; at a counter with an operator 0; at a kiosk 403 −13 (not supported here) even with a valid token', async () => {
     let now = 1_700_000_000_000;
     const { FakeOperatorAuth } = await import('../../testing/fake-operator-auth.js');
     const api = await start({ terminal: new FakeTerminal({ role: 'counter', triesLeft: 0 }), auth: new FakeOperatorAuth({ ttlMs: 1000, now: () => now }) });
@@ -203,10 +203,10 @@ describe('SSCardDriver calls', () => {
     const kiosk = await start();
     const kt = await bearer(kiosk);
     const refused = await kiosk.http('POST', '/sscard/iUnblockPIN', b, { ...body, authorization: `Bearer ${kt}` });
-    expect([refused.status, refused.headers['x-sscard-return']]).toEqual([403, '-24']);
+    expect([refused.status, refused.headers['x-sscard-return']]).toEqual([403, '-13']);
     expect(refused.text).toContain('cannot unblock');
     expect(kiosk.terminal.calls).toEqual([]);
-    expect(kiosk.journal).toEqual([{ operatorId: '', command: 'iUnblockPIN', requestId: null, outcome: '-24:serviceNotOffered' }]);
+    expect(kiosk.journal).toEqual([{ operatorId: '', command: 'iUnblockPIN', requestId: null, outcome: '-13:serviceNotOffered' }]);
   });
 
   it('shares the one-card-operation lock with the WebSocket side: 409 −12 while a flow runs', async () => {

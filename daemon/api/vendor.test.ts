@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { ErrorCode, SsCardError } from '../../core/errors.js';
-import { results } from '../../state/results.js';
+import { RESULT_CODES, results } from '../../state/results.js';
 import type { ServiceResult } from '../../state/results.js';
 import { FAKE_CARD } from '../../testing/fake-terminal.js';
-import { VENDOR_CODES, cardInfoMatches, formatCardBas, iTypeCode, parseCardInfo, swCode, vendorCodeOfError, vendorCodeOfResult } from './vendor.js';
+import { RESULT_CODE_TABLE, VENDOR_CODES, cardInfoMatches, formatCardBas, iTypeCode, parseCardInfo, swCode, vendorCodeOfError, vendorCodeOfResult } from './vendor.js';
 
 const e = (code: ErrorCode, context?: Record<string, unknown>) => new SsCardError(code, { zh: '测试', en: 'test' }, context);
 
@@ -32,21 +32,25 @@ describe('SSCardDriver return codes (docs/domain.md §4)', () => {
     [ErrorCode.Pcsc_Timeout, undefined, -4],
     [ErrorCode.Pcsc_ReaderNotFound, undefined, -11],
     [ErrorCode.Pcsc_ServiceUnavailable, undefined, -11],
-    [ErrorCode.Pcsc_TransmitFailed, undefined, -12],
+    [ErrorCode.Pcsc_TransmitFailed, undefined, -11],
+    [ErrorCode.Pcsc_SharingViolation, undefined, -12],
     [ErrorCode.Flow_Busy, undefined, -12],
+    [ErrorCode.PinPad_Unsupported, undefined, -13],
+    [ErrorCode.Input_BadOption, undefined, -14],
     [ErrorCode.Card_NotSsse, { sw: '6A82' }, -1],
     [ErrorCode.Card_NotAuthentic, undefined, -21],
-    [ErrorCode.Input_BadRecord, undefined, -22],
-    [ErrorCode.Input_BadTlv, undefined, -22],
+    [ErrorCode.Input_BadRecord, undefined, -1],
+    [ErrorCode.Input_BadTlv, undefined, -1],
     [ErrorCode.Crypto_BadData, undefined, -23],
     [ErrorCode.Psam_KeyNotFound, undefined, -24],
     [ErrorCode.Auth_Required, undefined, -24],
-    [ErrorCode.PinPad_NotFound, undefined, -31],
+    [ErrorCode.PinPad_NotFound, undefined, -11],
     [ErrorCode.PinPad_Timeout, undefined, -32],
-    [ErrorCode.PinPad_Cancelled, undefined, -33],
+    [ErrorCode.PinPad_Cancelled, undefined, -31],
     [ErrorCode.PinPad_Mismatch, undefined, -34],
-    [ErrorCode.PinPad_BadLength, undefined, -35],
-    [ErrorCode.PinPad_DeviceError, undefined, -36],
+    [ErrorCode.PinPad_BadLength, undefined, -33],
+    [ErrorCode.Input_BadPinFormat, undefined, -33],
+    [ErrorCode.PinPad_DeviceError, undefined, -11],
     [ErrorCode.Card_WrongPin, { sw: 0x63c3, triesLeft: 3 }, -51],
     [ErrorCode.Card_PinBlocked, { sw: 0x6983 }, -52],
     [ErrorCode.Psam_Missing, undefined, -2201],
@@ -58,14 +62,14 @@ describe('SSCardDriver return codes (docs/domain.md §4)', () => {
     [ErrorCode.Psam_Status, undefined, -24],
     [ErrorCode.Flow_NotSent, { sw: 0x6982 }, -27010],
     [ErrorCode.Flow_NotSent, undefined, -4],
-    [ErrorCode.Journal_Corrupt, undefined, -12],
+    [ErrorCode.Journal_Corrupt, undefined, -999],
   ] as const)('error %i %j → %i', (code, context, want) => {
     expect(vendorCodeOfError(e(code, context))).toBe(want);
   });
 
-  it('a non-SsCardError (a bug) is −12', () => {
-    expect(vendorCodeOfError(new Error('x'))).toBe(-12);
-    expect(vendorCodeOfError('x')).toBe(-12);
+  it('a non-SsCardError (a bug) is −999, unknown error', () => {
+    expect(vendorCodeOfError(new Error('x'))).toBe(-999);
+    expect(vendorCodeOfError('x')).toBe(-999);
   });
 
   const table: [string, ServiceResult, number][] = [
@@ -79,20 +83,25 @@ describe('SSCardDriver return codes (docs/domain.md §4)', () => {
     ['cardLocked', results.cardLocked('change'), -52],
     ['belowFloor', results.belowFloor('verify', 1), -24],
     ['operatorRequired', results.operatorRequired('reset'), -24],
-    ['roleNotAllowed', results.roleNotAllowed('unblock', undefined), -24],
-    ['materialsMissing', results.materialsMissing('reset', ['residentIdCard'], { zh: '缺', en: 'missing' }), -24],
-    ['identityMismatch', results.identityMismatch('reset'), -20],
-    ['identityExpired', results.identityExpired('reset', '2016-05-01'), -20],
-    ['pinPadPolicyUnchecked', results.pinPadPolicyUnchecked('change'), -36],
+    ['roleNotAllowed', results.roleNotAllowed('unblock', undefined), -13],
+    ['materialsMissing', results.materialsMissing('reset', ['residentIdCard'], { zh: '缺', en: 'missing' }), -23],
+    ['identityMismatch', results.identityMismatch('reset'), -22],
+    ['identityExpired', results.identityExpired('reset', '2016-05-01'), -23],
+    ['identityUnsupported', results.identityUnsupported('reset'), -23],
+    ['idReaderFault', results.idReaderFault('reset'), -11],
+    ['agentNotAllowed', results.agentNotAllowed('reset', { zh: '不行', en: 'no' }), -24],
+    ['agentIsHolder', results.agentIsHolder('activate'), -23],
+    ['pinPadUnsupported', results.pinPadUnsupported('reset'), -13],
+    ['pinPadPolicyUnchecked', results.pinPadPolicyUnchecked('change'), -13],
     ['changeOk, policy not checked', results.changeOk(6, false), 0],
     ['pinMismatch', results.pinMismatch('change'), -34],
-    ['pinPolicy', results.pinPolicy('change', [{ code: 'sequence', zh: '连号', en: 'sequence' }]), -35],
+    ['pinPolicy', results.pinPolicy('change', [{ code: 'sequence', zh: '连号', en: 'sequence' }]), -36],
     ['pinTimeout', results.pinTimeout('verify'), -32],
     ['sessionTimeout', results.sessionTimeout('verify'), -32],
-    ['pinEntryFailed', results.pinEntryFailed('verify'), -36],
-    ['cancelled', results.cancelled('verify'), -33],
+    ['pinEntryFailed', results.pinEntryFailed('verify'), -11],
+    ['cancelled', results.cancelled('verify'), -31],
     ['cardRemoved', results.cardRemoved('verify'), -2],
-    ['cardUnreadable', results.cardUnreadable(), -22],
+    ['cardUnreadable', results.cardUnreadable(), -1],
     ['cardError 6A82', results.cardError('reset', 0x6a82, 3), -27266],
     ['cardNotBlocked', results.cardNotBlocked(3), -23],
     ['cardAppLocked', results.cardAppLocked('verify'), -23],
@@ -107,10 +116,14 @@ describe('SSCardDriver return codes (docs/domain.md §4)', () => {
     const r = (outcome: ServiceResult['outcome'], sw?: number) => ({ code: 'something.new' as ServiceResult['code'], outcome, ...(sw === undefined ? {} : { sw }) });
     expect(vendorCodeOfResult(r('ok'))).toBe(0);
     expect(vendorCodeOfResult(r('refused'))).toBe(-24);
-    expect(vendorCodeOfResult(r('cancelled'))).toBe(-33);
+    expect(vendorCodeOfResult(r('cancelled'))).toBe(-31);
     expect(vendorCodeOfResult(r('unknown'))).toBe(-4);
     expect(vendorCodeOfResult(r('failed'))).toBe(-23);
     expect(vendorCodeOfResult(r('failed', 0x6581))).toBe(-25985);
+  });
+
+  it('every result code the terminal has is in the table (none falls back by outcome unnoticed)', () => {
+    for (const code of RESULT_CODES) expect(Object.keys(RESULT_CODE_TABLE), code).toContain(code);
   });
 
   it('names each code once', () => {
@@ -124,7 +137,7 @@ describe('iReadCardBas output', () => {
     expect(formatCardBas(FAKE_CARD)).toBe('410402|410402199001011234|X00000019|410402D156000005AAAAAAAAAAAAAAAA|张三|0080318065B08701000083|3.00|20200101|20300101|T0001|D0001|');
   });
 
-  it('refuses a field holding the separator or a line break (→ −22)', () => {
+  it('refuses a field holding the separator or a line break (→ −1)', () => {
     for (const name of ['张|三', '张\n三']) {
       let err: unknown;
       try {
@@ -133,7 +146,7 @@ describe('iReadCardBas output', () => {
         err = x;
       }
       expect(err).toBeInstanceOf(SsCardError);
-      expect(vendorCodeOfError(err)).toBe(-22);
+      expect(vendorCodeOfError(err)).toBe(-1);
       expect((err as SsCardError).message).toContain('name');
       expect((err as SsCardError).message).not.toContain('张');
     }

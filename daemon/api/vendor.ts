@@ -3,10 +3,9 @@
  * iReadCardBas output string, and the `long` return codes, as pure functions. The HTTP routes
  * (http-routes.ts) only glue these to the terminal. The tables here are the ones in docs/api.md.
  *
- * Return codes (docs/domain.md §4): 0 success; −1 card type, −2 no card, −3 not powered, −4 no
- * response, −11/−12 reader, −20 bad 卡识别码, −21 internal authentication failed, −22/−23 data,
- * −24 PSAM key level, −31…−36 PIN pad, −51 wrong PIN, −52 PIN locked, −2201 no PSAM, −2202
- * algorithm unsupported, otherwise −(SW as decimal), e.g. 6A82 → −27266.
+ * Return codes: the de-facto table integrators code against (docs/domain.md §4), one meaning per
+ * code as that table gives it — {@link VENDOR_CODES} — and one mapping from the terminal's errors
+ * and results to them, table-tested in vendor.test.ts and listed in docs/api.md.
  */
 import { ErrorCode, SsCardError, isSsCardError } from '../../core/errors.js';
 import type { BilingualText } from '../../core/text.js';
@@ -28,30 +27,64 @@ export const VENDOR_SERVICE: Readonly<Record<Exclude<VendorFunction, 'iReadCardB
 /** Functions whose vendor signature carries `cardInfo` (卡识别码|卡号|), checked against the card. */
 export const NEEDS_CARD_INFO: readonly VendorFunction[] = ['iReloadPIN', 'iUnblockPIN'];
 
-/** The return codes we use, with what they mean (docs/api.md lists the same). */
+/**
+ * The return codes, named by what the integrators' table says they mean (docs/domain.md §4). −5
+ * (library not loaded), −15 (checksum), −25 (disagrees with the encryption machine), −41/−42
+ * (computation data) and −2204 (no encryption machine needed) belong to functions or transports
+ * this terminal does not have; no terminal error means them.
+ */
 export const VENDOR_CODES = {
   ok: 0,
+  /** −1 card type wrong. */
   cardType: -1,
+  /** −2 no card. */
   noCard: -2,
+  /** −3 card present, not powered. */
   notPowered: -3,
+  /** −4 card does not answer. */
   noResponse: -4,
-  readerNotFound: -11,
-  readerError: -12,
-  badCardInfo: -20,
-  internalAuth: -21,
-  dataError: -22,
-  dataState: -23,
+  /** −11 reader connection error (the card reader, the PIN pad, the ID reader). */
+  readerConnection: -11,
+  /** −12 no connection established (here: the reader is held by another call). */
+  notConnected: -12,
+  /** −13 command not supported (here: not offered by this terminal, or the PIN pad cannot run it). */
+  notSupported: -13,
+  /** −14 command parameter error. */
+  badParameter: -14,
+  /** −20 卡识别码 malformed (cardInfo missing or not 卡识别码|卡号|). */
+  badCardId: -20,
+  /** −21 internal authentication failed (card not genuine). */
+  notAuthentic: -21,
+  /** −22 data given does not match the card. */
+  dataMismatch: -22,
+  /** −23 data given is invalid. */
+  dataInvalid: -23,
+  /** −24 PSAM key level insufficient (here also: not authorised — operator, agent). */
   keyLevel: -24,
-  padNotFound: -31,
-  padTimeout: -32,
-  padCancelled: -33,
-  padMismatch: -34,
-  padLength: -35,
-  padError: -36,
+  /** −31 holder cancelled PIN entry. */
+  holderCancelled: -31,
+  /** −32 PIN entry timed out. */
+  entryTimeout: -32,
+  /** −33 wrong PIN length entered. */
+  pinLength: -33,
+  /** −34 the two PIN entries differ. */
+  pinsDiffer: -34,
+  /** −35 initial PIN cannot be used for transactions. */
+  initialPin: -35,
+  /** −36 cannot change to the initial PIN (here: the new PIN is refused by the PIN policy). */
+  newPinRefused: -36,
+  /** −51 PIN wrong, tries left per the card (63Cx). */
   wrongPin: -51,
+  /** −52 PIN locked. */
   pinLocked: -52,
+  /** −2201 no PSAM. */
   noPsam: -2201,
+  /** −2202 PSAM lacks the algorithm (SSF33/SM4). */
   algorithm: -2202,
+  /** −2203 PSAM lacks the RKSSSE key (3.0 basic-data read). */
+  noReadKey: -2203,
+  /** −999 unknown error. */
+  unknown: -999,
 } as const;
 
 const C = VENDOR_CODES;
@@ -86,23 +119,32 @@ const ERROR_CODES: Readonly<Partial<Record<ErrorCode, number>>> = {
   [ErrorCode.Pcsc_NotConnected]: C.notPowered,
   [ErrorCode.Pcsc_Unresponsive]: C.noResponse,
   [ErrorCode.Pcsc_Timeout]: C.noResponse,
-  [ErrorCode.Pcsc_ServiceUnavailable]: C.readerNotFound,
-  [ErrorCode.Pcsc_ReaderNotFound]: C.readerNotFound,
-  [ErrorCode.Pcsc_ReaderRemoved]: C.readerNotFound,
-  [ErrorCode.Pcsc_SharingViolation]: C.readerError,
-  [ErrorCode.Pcsc_TransmitFailed]: C.readerError,
-  [ErrorCode.Pcsc_ControlFailed]: C.readerError,
-  [ErrorCode.Flow_Busy]: C.readerError,
-  [ErrorCode.Api_SequenceError]: C.readerError,
+  [ErrorCode.Flow_OutcomeUnknown]: C.noResponse,
+  [ErrorCode.Pcsc_ServiceUnavailable]: C.readerConnection,
+  [ErrorCode.Pcsc_ReaderNotFound]: C.readerConnection,
+  [ErrorCode.Pcsc_ReaderRemoved]: C.readerConnection,
+  [ErrorCode.Pcsc_TransmitFailed]: C.readerConnection,
+  [ErrorCode.Pcsc_ControlFailed]: C.readerConnection,
+  [ErrorCode.PinPad_NotFound]: C.readerConnection,
+  [ErrorCode.PinPad_Disconnected]: C.readerConnection,
+  [ErrorCode.PinPad_Protocol]: C.readerConnection,
+  [ErrorCode.PinPad_DeviceError]: C.readerConnection,
+  [ErrorCode.Pcsc_SharingViolation]: C.notConnected,
+  [ErrorCode.Flow_Busy]: C.notConnected,
+  [ErrorCode.PinPad_Busy]: C.notConnected,
+  [ErrorCode.Api_SequenceError]: C.notConnected,
+  [ErrorCode.PinPad_Unsupported]: C.notSupported,
+  [ErrorCode.Input_BadOption]: C.badParameter,
   [ErrorCode.Card_NotSsse]: C.cardType,
   [ErrorCode.Input_BadAtr]: C.cardType,
-  [ErrorCode.Card_NotAuthentic]: C.internalAuth,
+  // The card's data is not what a social security card holds: the card is of the wrong type for this.
+  [ErrorCode.Input_BadResponse]: C.cardType,
+  [ErrorCode.Input_BadRecord]: C.cardType,
+  [ErrorCode.Input_BadTlv]: C.cardType,
+  [ErrorCode.Card_NotAuthentic]: C.notAuthentic,
   [ErrorCode.Card_WrongPin]: C.wrongPin,
   [ErrorCode.Card_PinBlocked]: C.pinLocked,
-  [ErrorCode.Input_BadResponse]: C.dataError,
-  [ErrorCode.Input_BadRecord]: C.dataError,
-  [ErrorCode.Input_BadTlv]: C.dataError,
-  [ErrorCode.Crypto_BadData]: C.dataState,
+  [ErrorCode.Crypto_BadData]: C.dataInvalid,
   [ErrorCode.Psam_Missing]: C.noPsam,
   [ErrorCode.Psam_KeyNotFound]: C.keyLevel,
   [ErrorCode.Crypto_BadKey]: C.keyLevel,
@@ -112,37 +154,30 @@ const ERROR_CODES: Readonly<Partial<Record<ErrorCode, number>>> = {
   [ErrorCode.Auth_SessionExpired]: C.keyLevel,
   [ErrorCode.Auth_InvalidToken]: C.keyLevel,
   [ErrorCode.Auth_Required]: C.keyLevel,
-  [ErrorCode.PinPad_NotFound]: C.padNotFound,
-  [ErrorCode.PinPad_Disconnected]: C.padNotFound,
-  [ErrorCode.PinPad_Timeout]: C.padTimeout,
-  [ErrorCode.Flow_Timeout]: C.padTimeout,
-  [ErrorCode.PinPad_Cancelled]: C.padCancelled,
-  [ErrorCode.PinPad_Mismatch]: C.padMismatch,
-  [ErrorCode.PinPad_BadLength]: C.padLength,
-  [ErrorCode.Input_BadPinFormat]: C.padLength,
-  [ErrorCode.PinPad_Busy]: C.padError,
-  [ErrorCode.PinPad_Unsupported]: C.padError,
-  [ErrorCode.PinPad_Protocol]: C.padError,
-  [ErrorCode.PinPad_DeviceError]: C.padError,
-  [ErrorCode.Flow_PinNotEntered]: C.padError,
-  [ErrorCode.Flow_OutcomeUnknown]: C.noResponse,
+  [ErrorCode.PinPad_Timeout]: C.entryTimeout,
+  [ErrorCode.Flow_Timeout]: C.entryTimeout,
+  [ErrorCode.PinPad_Cancelled]: C.holderCancelled,
+  [ErrorCode.PinPad_Mismatch]: C.pinsDiffer,
+  [ErrorCode.PinPad_BadLength]: C.pinLength,
+  [ErrorCode.Input_BadPinFormat]: C.pinLength,
+  [ErrorCode.Flow_PinNotEntered]: C.readerConnection,
 };
 
 /**
  * The return code of an error the terminal threw. Card and PSAM status errors with an `sw` in
  * their context → −SW (unless the SW has a named code: 63Cx wrong PIN, 6983 locked); anything
- * unknown (a bug, the journal…) → −12 (reader error).
+ * unknown (a bug, the journal…) → −999 (unknown error).
  */
 export function vendorCodeOfError(e: unknown): number {
-  if (!isSsCardError(e)) return C.readerError;
+  if (!isSsCardError(e)) return C.unknown;
   const named = ERROR_CODES[e.code];
   if (named !== undefined) return named;
   const sw = swOf(e.context);
   if ((e.code === ErrorCode.Card_Status || e.code === ErrorCode.Psam_Status || e.code === ErrorCode.Flow_NotSent) && sw !== undefined) return swCode(sw);
   if (e.code === ErrorCode.Psam_Status) return C.keyLevel;
   if (e.code === ErrorCode.Flow_NotSent) return C.noResponse;
-  if (e.code === ErrorCode.Card_Status) return C.dataState;
-  return C.readerError;
+  if (e.code === ErrorCode.Card_Status) return C.dataInvalid;
+  return C.unknown;
 }
 
 /**
@@ -150,7 +185,7 @@ export function vendorCodeOfError(e: unknown): number {
  * Keyed by string, not ResultCode, so a result code added later still maps (by its outcome, see
  * {@link vendorCodeOfResult}) instead of breaking the build.
  */
-const RESULT_CODES: Readonly<Record<string, number | { sw: number }>> = {
+export const RESULT_CODE_TABLE: Readonly<Record<string, number | { sw: number }>> = {
   'verify.ok': C.ok,
   'change.ok': C.ok,
   'reset.ok': C.ok,
@@ -162,29 +197,35 @@ const RESULT_CODES: Readonly<Record<string, number | { sw: number }>> = {
   'card.locked': C.pinLocked,
   'verify.belowFloor': C.keyLevel,
   'operator.required': C.keyLevel,
-  'role.notAllowed': C.keyLevel,
-  'materials.missing': C.keyLevel,
-  'identity.mismatch': C.badCardInfo,
-  'identity.expired': C.badCardInfo,
-  'pin.mismatch': C.padMismatch,
-  'pin.policy': C.padLength,
-  'pin.timeout': C.padTimeout,
-  'session.timeout': C.padTimeout,
-  'pin.entryFailed': C.padError,
-  'pinPad.unsupported': C.padError,
-  'pinPad.policyUnchecked': C.padError,
-  cancelled: C.padCancelled,
+  'agent.notAllowed': C.keyLevel,
+  'role.notAllowed': C.notSupported,
+  'pinPad.unsupported': C.notSupported,
+  'pinPad.policyUnchecked': C.notSupported,
+  'materials.missing': C.dataInvalid,
+  'identity.expired': C.dataInvalid,
+  'identity.unsupported': C.dataInvalid,
+  'agent.isHolder': C.dataInvalid,
+  'identity.mismatch': C.dataMismatch,
+  'idReader.fault': C.readerConnection,
+  'pin.mismatch': C.pinsDiffer,
+  'pin.policy': C.newPinRefused,
+  'pin.timeout': C.entryTimeout,
+  'session.timeout': C.entryTimeout,
+  'pin.entryFailed': C.readerConnection,
+  cancelled: C.holderCancelled,
   'card.removed': C.noCard,
-  'card.unreadable': C.dataError,
-  'card.error': { sw: C.dataState },
-  'card.notActivated': { sw: C.dataState },
-  'card.otherProvince': { sw: C.dataState },
-  'card.alreadyActive': { sw: C.dataState },
-  'card.notBlocked': { sw: C.dataState },
-  'card.appLocked': { sw: C.dataState },
-  'card.expired': { sw: C.dataState },
-  'card.refused': { sw: C.dataState },
-  'activate.pinNotSet': { sw: C.dataState },
+  'card.unreadable': C.cardType,
+  // The card's state does not allow the service: its SW where it gave one, else −23 (no row of
+  // the integrators' table is about card states).
+  'card.error': { sw: C.dataInvalid },
+  'card.notActivated': { sw: C.dataInvalid },
+  'card.otherProvince': { sw: C.dataInvalid },
+  'card.alreadyActive': { sw: C.dataInvalid },
+  'card.notBlocked': { sw: C.dataInvalid },
+  'card.appLocked': { sw: C.dataInvalid },
+  'card.expired': { sw: C.dataInvalid },
+  'card.refused': { sw: C.dataInvalid },
+  'activate.pinNotSet': { sw: C.dataInvalid },
   'operation.notSent': { sw: C.noResponse },
   'operation.unknown': C.noResponse,
 };
@@ -192,14 +233,14 @@ const RESULT_CODES: Readonly<Record<string, number | { sw: number }>> = {
 /** Codes not in the table, by outcome. */
 const BY_OUTCOME: Readonly<Record<ServiceResult['outcome'], number | { sw: number }>> = {
   ok: C.ok,
-  failed: { sw: C.dataState },
+  failed: { sw: C.dataInvalid },
   refused: C.keyLevel,
-  cancelled: C.padCancelled,
+  cancelled: C.holderCancelled,
   unknown: C.noResponse,
 };
 
 export function vendorCodeOfResult(r: Pick<ServiceResult, 'code' | 'sw' | 'outcome'>): number {
-  const m = RESULT_CODES[r.code] ?? BY_OUTCOME[r.outcome] ?? C.readerError;
+  const m = RESULT_CODE_TABLE[r.code] ?? BY_OUTCOME[r.outcome] ?? C.unknown;
   if (typeof m === 'number') return m;
   return r.sw !== undefined && r.sw !== 0x9000 && r.sw > 0 && r.sw <= 0xffff ? swCode(r.sw) : m.sw;
 }
