@@ -92,6 +92,15 @@ afterAll(async () => {
 });
 
 describe('an agent at a counter (pcscd + vpcd, ID reader on a pty)', () => {
+  it('SSCard.Catalog tells the counter who may apply for the holder and with what: the hall\'s rule for activation, none for the PIN services', async () => {
+    const c = await operator();
+    const r = await c.command('SSCard.Catalog', {});
+    const services = (r.completion.payload as { services: { kind: string; agents: { basis: string; materials: { material: string }[] }[] }[] }).services;
+    const activate = services.find((s) => s.kind === 'activate')!.agents;
+    expect(activate.map((a) => [a.basis, a.materials.map((m) => m.material)])).toEqual([['powerOfAttorney', ['socialSecurityCard', 'residentIdCard', 'agentIdCard', 'powerOfAttorney']]]);
+    for (const kind of ['reset', 'unblock', 'change']) expect(services.find((s) => s.kind === kind)?.agents ?? [], kind).toEqual([]);
+  });
+
   it('a guardian for an adult holder, and an agent the hall does not list: agent.notAllowed before any document or PIN', async () => {
     const c = await operator();
     const seen: Seen = { events: [] };

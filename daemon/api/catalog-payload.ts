@@ -7,7 +7,8 @@
  * 业务办理项编码 for the receipt, 办理流程 and 办理时限, 办理地址 and the consultation and complaint
  * lines for the help screen). Nothing about a card or a person: any admitted client may read it.
  */
-import { hasServiceItem, type ServiceItem } from '../../state/catalog.js';
+import { AGENT_BASIS_NAMES } from '../../state/agents.js';
+import { agentRulesFor, hasServiceItem, type ServiceItem } from '../../state/catalog.js';
 import { whereItem } from '../../state/hall.js';
 import { MATERIAL_NAMES, type Material } from '../../state/materials.js';
 import { capability, SERVICE_NAMES, type Role, type ServiceKind } from '../../state/roles.js';
@@ -59,6 +60,9 @@ export function catalogPayload(role: Role, offered: readonly ServiceKind[], item
         itemId: item?.id ?? null,
         operatorRequired: cap.operatorRequired,
         materials: cap.materials.map(material),
+        // Who may apply for the holder at this terminal (state/agents.ts): none at a kiosk, and
+        // only what the hall's catalog lists (the shipped one, from the seeds, lists none).
+        agents: role === 'kiosk' ? [] : agentRulesFor(items, kind).map((a) => ({ basis: a.basis, name: text(AGENT_BASIS_NAMES[a.basis]), materials: a.materials.map(material) })),
         guide: guide(role, kind, offered, items),
       };
     }),
