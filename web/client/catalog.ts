@@ -20,8 +20,21 @@ export interface CatalogService {
   readonly itemId: string | null;
   readonly operatorRequired: boolean;
   readonly materials: readonly MaterialText[];
+  /**
+   * Who may apply for the holder here, and with what (state/agents.ts): the hall's rules; empty at a
+   * kiosk, where the hall lists none, and from a daemon without agents.
+   */
+  readonly agents?: readonly AgentRuleText[];
   /** The 办事指南 to show before the service starts (一次性告知); absent from a daemon without it. */
   readonly guide?: ServiceGuide;
+}
+
+/** One way someone may apply for the holder: `powerOfAttorney` (授权委托) or `guardianship` (a minor's guardian). */
+export interface AgentRuleText {
+  readonly basis: string;
+  readonly name: BilingualText;
+  /** The 申请材料 when this agent applies. */
+  readonly materials: readonly MaterialText[];
 }
 
 /** `services[].guide` of SSCard.Catalog (docs/api.md "SSCard"). */
@@ -111,7 +124,13 @@ export function catalogOf(p: Payload): Catalog | null {
       const name = textOf(s['name']);
       if (kind === undefined || name === null) return null;
       const guide = guideOf(s['guide']);
-      return { kind, name, itemId: strOrNull(s['itemId']), operatorRequired: s['operatorRequired'] === true, materials: defined(list(s['materials']).map(material)), ...(guide === null ? {} : { guide }) };
+      const agents = defined(
+        list(s['agents']).map((a): AgentRuleText | null => {
+          const n = isObj(a) ? textOf(a['name']) : null;
+          return isObj(a) && str(a['basis']) && n !== null ? { basis: a['basis'], name: n, materials: defined(list(a['materials']).map(material)) } : null;
+        }),
+      );
+      return { kind, name, itemId: strOrNull(s['itemId']), operatorRequired: s['operatorRequired'] === true, materials: defined(list(s['materials']).map(material)), agents, ...(guide === null ? {} : { guide }) };
     }),
   );
   const items = defined(

@@ -117,3 +117,16 @@ describe('matchIndicator', () => {
     }
   });
 });
+
+describe('who checks a material', () => {
+  it('the terminal reads the card and the holder\'s ID card; the agent\'s document during the service (state/agents.ts); paper only the clerk', () => {
+    const mats = ['socialSecurityCard', 'residentIdCard', 'agentIdCard', 'powerOfAttorney'].map((m) => ({ material: m, zh: m, en: m }));
+    const c = checklist(mats, { cardIdentified: true, idCard: null }, { agentIdCard: true, powerOfAttorney: true });
+    expect(c.rows.map((r) => [r.material, r.checkedBy, r.satisfied])).toEqual([
+      ['socialSecurityCard', 'terminal', false],
+      ['residentIdCard', 'terminal', false],
+      ['agentIdCard', 'service', true],
+      ['powerOfAttorney', 'clerk', true],
+    ]);
+  });
+});

@@ -32,6 +32,11 @@ export interface ChecklistRow {
   readonly material: string;
   readonly name: BilingualText;
   readonly terminal: TerminalCheck;
+  /**
+   * Who checks it: the terminal before the service (the card, the holder's ID card), the terminal
+   * during it (the agent's document: state/agents.ts), or the clerk alone (paper).
+   */
+  readonly checkedBy: 'terminal' | 'service' | 'clerk';
   /** The clerk confirmed the original was presented. */
   readonly clerk: boolean;
   readonly satisfied: boolean;
@@ -52,6 +57,10 @@ const MISMATCH = bi('所读身份证的号码与社保卡不一致（不是持�
 const EXPIRED = bi('所读身份证已过有效期，不能作为办理材料', 'the ID card read is past its validity and cannot be accepted');
 const NOT_CONFIRMED = bi('窗口尚未核验原件', 'the window has not checked the original');
 const UNKNOWN_MATERIAL = bi('终端无法核验此材料，请窗口核验原件', 'the terminal cannot check this material; the window checks the original');
+/** Materials the clerk checks first and the terminal reads during the service (state/agents.ts). */
+const READ_IN_SERVICE: Readonly<Record<string, BilingualText>> = {
+  agentIdCard: bi('请窗口核验代办人证件原件；受理后终端会请代办人把证件放在身份证阅读区读取核对', 'the window checks the agent\u2019s original document; once accepted, the terminal asks the agent to place it on the ID card reader and reads it'),
+};
 
 /** What the terminal says about one material. Materials it cannot read are left to the clerk alone. */
 export function terminalCheck(material: string, f: Facts): TerminalCheck | null {
@@ -70,8 +79,10 @@ export function checklist(materials: readonly MaterialText[], f: Facts, clerk: R
     const t = terminalCheck(m.material, f);
     const confirmed = clerk[m.material] === true;
     const terminal: TerminalCheck = t ?? (confirmed ? 'ok' : 'missing');
-    const problem = t === 'mismatch' ? MISMATCH : t === 'expired' ? (f.idCard?.expired ?? EXPIRED) : t === 'missing' ? (NOT_PRESENTED[m.material] ?? UNKNOWN_MATERIAL) : !confirmed ? (t === null ? UNKNOWN_MATERIAL : NOT_CONFIRMED) : null;
-    return { material: m.material, name: bi(m.zh, m.en), terminal, clerk: confirmed, satisfied: problem === null, problem };
+    const problem =
+      t === 'mismatch' ? MISMATCH : t === 'expired' ? (f.idCard?.expired ?? EXPIRED) : t === 'missing' ? (NOT_PRESENTED[m.material] ?? UNKNOWN_MATERIAL) : !confirmed ? (t === null ? (READ_IN_SERVICE[m.material] ?? UNKNOWN_MATERIAL) : NOT_CONFIRMED) : null;
+    const checkedBy = t !== null ? 'terminal' : READ_IN_SERVICE[m.material] === undefined ? 'clerk' : 'service';
+    return { material: m.material, name: bi(m.zh, m.en), terminal, checkedBy, clerk: confirmed, satisfied: problem === null, problem };
   });
   return { rows, complete: rows.length > 0 && rows.every((r) => r.satisfied) };
 }

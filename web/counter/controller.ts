@@ -51,6 +51,8 @@ export function msgOfEvent(name: string, p: Payload): Msg | null {
       const prompt = PROMPTS.find((x) => x === p['prompt']);
       return prompt === undefined ? null : { type: 'pinEntryStarted', prompt };
     }
+    case 'SSCard.IdCardRequestedEvent':
+      return p['whose'] === 'agent' || p['whose'] === 'holder' ? { type: 'idCardRequested', whose: p['whose'] } : { type: 'idCardRequested', whose: 'holder' };
     case 'SSCard.PinDigitsEvent': {
       const count = intOrNull(p['count']);
       return count === null ? null : { type: 'pinDigits', count };
@@ -121,7 +123,7 @@ export function startCounter(o: CounterOptions): CounterController {
         const ac = new AbortController();
         service = ac;
         client
-          .command(SERVICE_COMMAND[e.kind], e.phones === undefined ? {} : { phones: [...e.phones] }, {
+          .command(SERVICE_COMMAND[e.kind], { ...(e.phones === undefined ? {} : { phones: [...e.phones] }), ...(e.agent === undefined ? {} : { agent: { basis: e.agent.basis, presented: [...e.agent.presented] } }) }, {
             timeoutMs: SERVICE_TIMEOUT_MS,
             signal: ac.signal,
             onEvent: (name, payload) => {

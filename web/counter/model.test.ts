@@ -188,7 +188,7 @@ describe('受理', () => {
     const r = step(s, { type: 'accept' }, T0);
     expect(r.effects).toEqual([{ type: 'runService', kind: 'unblock' }]);
     s = run(r.state, [{ type: 'pinEntryStarted', prompt: 'enterNewPin' }, { type: 'pinDigits', count: 3 }]).state;
-    expect(s.flow).toEqual({ phase: 'running', kind: 'unblock', prompt: 'enterNewPin', count: 3, cancelling: false });
+    expect(s.flow).toEqual({ phase: 'running', kind: 'unblock', prompt: 'enterNewPin', count: 3, cancelling: false, document: null });
     // nothing else starts while it runs
     expect(step(s, { type: 'select', kind: 'reset' }, T0).state.selected).toBe('unblock');
     expect(step(s, { type: 'accept' }, T0).effects).toEqual([]);
@@ -222,5 +222,42 @@ describe('受理', () => {
     const s = step(desk(), { type: 'connection', open: false }, T0).state;
     expect(s.operator).toBeNull();
     expect(s.login.notice!.en).toMatch(/connection/);
+  });
+});
+
+describe('someone applying for the holder (state/agents.ts; the hall catalog\'s agents)', () => {
+  const GUARDIAN = { basis: 'guardianship', name: { zh: '监护人代办（未成年人）', en: 'a guardian (the holder is a minor)' }, materials: [
+    { material: 'socialSecurityCard', zh: '社保卡', en: 'card' },
+    { material: 'householdRegister', zh: '户口簿', en: 'household register' },
+    { material: 'agentIdCard', zh: '代办人证件', en: 'agent\u2019s document' },
+  ] };
+  const withAgents: Catalog = { ...CATALOG, services: [{ kind: 'reset', name: { zh: '密码重置', en: 'PIN reset' }, itemId: 'pin-change-reset', operatorRequired: true, materials: [], agents: [GUARDIAN] }] };
+  const start = (): CounterState => run(desk(), [{ type: 'catalog', catalog: withAgents }, { type: 'select', kind: 'reset' }]).state;
+
+  it('offers only what the catalog lists for the service, and the holder\'s materials until one is chosen', () => {
+    const s = start();
+    expect(checklistOf(s)!.rows.map((r) => r.material)).toEqual(['residentIdCard', 'socialSecurityCard']);
+    expect(run(s, [{ type: 'agent', basis: 'powerOfAttorney' }]).state.agent).toBeNull();
+    const g = run(s, [{ type: 'agent', basis: 'guardianship' }]).state;
+    expect(checklistOf(g)!.rows.map((r) => r.material)).toEqual(['socialSecurityCard', 'householdRegister', 'agentIdCard']);
+    // The agent's document is read during the service: the row says so until the clerk saw the original.
+    expect(checklistOf(g)!.rows.find((r) => r.material === 'agentIdCard')!.problem!.en).toContain('asks the agent to place it on the ID card reader');
+  });
+
+  it('accepts with the paper the clerk saw sent as `presented`, never a card; a new service or card forgets the choice', () => {
+    const g = run(start(), [
+      { type: 'agent', basis: 'guardianship' },
+      { type: 'clerkCheck', material: 'socialSecurityCard', checked: true },
+      { type: 'clerkCheck', material: 'householdRegister', checked: true },
+      { type: 'clerkCheck', material: 'agentIdCard', checked: true },
+      { type: 'accept' },
+    ]);
+    expect(g.effects).toEqual([{ type: 'runService', kind: 'reset', agent: { basis: 'guardianship', presented: ['householdRegister'] } }]);
+    const waiting = run(g.state, [{ type: 'idCardRequested', whose: 'agent' }]).state;
+    expect(waiting.flow).toMatchObject({ phase: 'running', document: 'agent' });
+    expect(run(waiting, [{ type: 'pinEntryStarted', prompt: 'enterNewPin' }]).state.flow).toMatchObject({ document: null, prompt: 'enterNewPin' });
+    const chosen = run(start(), [{ type: 'agent', basis: 'guardianship' }]).state;
+    expect(run(chosen, [{ type: 'select', kind: 'unblock' }]).state.agent).toBeNull();
+    expect(run(chosen, [{ type: 'cardRemoved' }]).state.agent).toBeNull();
   });
 });

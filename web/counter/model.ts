@@ -26,7 +26,7 @@ import type { PinPrompt, ServiceKind } from '../client/messages.js';
 import type { Lang } from '../common/i18n.js';
 import { checklist, notice, type Checklist, type Facts, type Notice } from './checklist.js';
 import type { IdCardReport, OperationRow } from './wire.js';
-import type { Catalog, CatalogItem } from '../client/catalog.js';
+import type { AgentRuleText, Catalog, CatalogItem } from '../client/catalog.js';
 import type { ServiceResult } from '../client/messages.js';
 
 export interface CounterCard {
@@ -51,7 +51,15 @@ export type IdCardView =
   | { readonly status: 'failed'; readonly text: BilingualText };
 
 export type Flow =
-  | { readonly phase: 'running'; readonly kind: ServiceKind; readonly prompt: PinPrompt | null; readonly count: number; readonly cancelling: boolean }
+  | {
+      readonly phase: 'running';
+      readonly kind: ServiceKind;
+      readonly prompt: PinPrompt | null;
+      readonly count: number;
+      readonly cancelling: boolean;
+      /** The daemon waits for an identity document on the ID reader: the holder's or the agent's (state/agents.ts); null when not. */
+      readonly document: 'holder' | 'agent' | null;
+    }
   | { readonly phase: 'result'; readonly kind: ServiceKind; readonly result: ServiceResult; readonly at: number }
   | { readonly phase: 'failed'; readonly kind: ServiceKind; readonly text: BilingualText }
   | { readonly phase: 'refused'; readonly kind: ServiceKind; readonly notice: Notice; readonly at: number };
@@ -73,6 +81,11 @@ export interface CounterState {
   readonly clerk: Readonly<Record<string, boolean>>;
   /** The holder's phone number as the clerk typed it (digits, +, - and spaces only): for the PIN policy, sent with the service. */
   readonly phone: string;
+  /**
+   * Who applies: null the holder in person, else the basis of someone applying for the holder
+   * (`powerOfAttorney`, `guardianship`: state/agents.ts), one of the selected service's `agents`.
+   */
+  readonly agent: string | null;
   readonly flow: Flow | null;
   readonly operations: { readonly rows: readonly OperationRow[]; readonly loading: boolean; readonly problem: BilingualText | null; readonly at: number | null };
 }
@@ -98,6 +111,8 @@ export type Msg =
   | { readonly type: 'select'; readonly kind: ServiceKind }
   | { readonly type: 'clerkCheck'; readonly material: string; readonly checked: boolean }
   | { readonly type: 'phone'; readonly value: string }
+  | { readonly type: 'agent'; readonly basis: string | null }
+  | { readonly type: 'idCardRequested'; readonly whose: 'holder' | 'agent' }
   | { readonly type: 'accept' }
   | { readonly type: 'pinEntryStarted'; readonly prompt: PinPrompt }
   | { readonly type: 'pinDigits'; readonly count: number }
@@ -113,7 +128,7 @@ export type Effect =
   | { readonly type: 'logout' }
   | { readonly type: 'readIdCard' }
   /** `phones`: the holder's number the clerk entered, for the PIN policy (absent when none). */
-  | { readonly type: 'runService'; readonly kind: ServiceKind; readonly phones?: readonly string[] }
+  | { readonly type: 'runService'; readonly kind: ServiceKind; readonly phones?: readonly string[]; readonly agent?: { readonly basis: string; readonly presented: readonly string[] } }
   | { readonly type: 'cancelService' }
   | { readonly type: 'loadOperations'; readonly since: number }
   | { readonly type: 'refreshStatus' };
@@ -147,9 +162,24 @@ export function initialState(lang: Lang = 'zh'): CounterState {
     selected: null,
     clerk: {},
     phone: '',
+    agent: null,
     flow: null,
     operations: { rows: [], loading: false, problem: null, at: null },
   };
+}
+
+/** The paper an agent brings, which the clerk declares (state/materials.ts PAPER_MATERIALS); the cards are read. */
+export const PAPER_MATERIALS: readonly string[] = ['powerOfAttorney', 'householdRegister'];
+
+/** The ways someone may apply for the holder in the selected service (the hall's catalog; none for most). */
+export function agentRulesOf(s: CounterState): readonly AgentRuleText[] {
+  if (s.selected === null) return [];
+  return s.catalog?.services.find((x) => x.kind === s.selected)?.agents ?? [];
+}
+
+/** The rule of the agent chosen, if one is and the service has it. */
+export function agentRuleOf(s: CounterState): AgentRuleText | null {
+  return s.agent === null ? null : (agentRulesOf(s).find((r) => r.basis === s.agent) ?? null);
 }
 
 /** Services that set a PIN: the ones the phone goes with (the PIN policy applies to the new PIN). */
@@ -188,7 +218,10 @@ export function factsOf(s: CounterState): Facts {
 export function checklistOf(s: CounterState): Checklist | null {
   if (s.selected === null) return null;
   const item = itemOf(s, s.selected);
-  return item === null ? null : checklist(item.materials, factsOf(s), s.clerk);
+  if (item === null) return null;
+  // Someone applying for the holder brings what the hall's rule lists (state/agents.ts).
+  const rule = agentRuleOf(s);
+  return checklist(rule?.materials ?? item.materials, factsOf(s), s.clerk);
 }
 
 /** A privileged command is in flight or the clerk may act: anything but a running service. */
@@ -213,6 +246,7 @@ function loggedOut(s: CounterState, noticeText: BilingualText | null): CounterSt
     selected: null,
     clerk: {},
     phone: '',
+    agent: null,
     flow: null,
     operations: { rows: [], loading: false, problem: null, at: null },
   };
@@ -222,7 +256,7 @@ function loggedOut(s: CounterState, noticeText: BilingualText | null): CounterSt
 function withCard(s: CounterState, card: CounterCard | null): CounterState {
   const same = s.card !== null && card !== null && s.card.cardNumberMasked === card.cardNumberMasked;
   if (same) return { ...s, card };
-  return { ...s, card, idCard: { status: 'none' }, clerk: {}, phone: '', flow: s.flow?.phase === 'running' ? s.flow : null };
+  return { ...s, card, idCard: { status: 'none' }, clerk: {}, phone: '', agent: null, flow: s.flow?.phase === 'running' ? s.flow : null };
 }
 
 export function step(s: CounterState, m: Msg, now: number): Step {
@@ -277,13 +311,19 @@ export function step(s: CounterState, m: Msg, now: number): Step {
       return none({ ...s, idCard: { status: 'failed', text: m.text } });
     case 'select':
       if (busy(s) || !s.services.includes(m.kind)) return none(s);
-      return none({ ...s, selected: m.kind, flow: null });
+      return none({ ...s, selected: m.kind, flow: null, agent: s.selected === m.kind ? s.agent : null });
     case 'clerkCheck':
       if (busy(s)) return none(s);
       return none({ ...s, clerk: { ...s.clerk, [m.material]: m.checked } });
     case 'phone':
       if (busy(s)) return none(s);
       return none({ ...s, phone: phoneInput(m.value) });
+    case 'agent':
+      if (busy(s) || (m.basis !== null && !agentRulesOf(s).some((r) => r.basis === m.basis))) return none(s);
+      return none({ ...s, agent: m.basis, flow: null });
+    case 'idCardRequested':
+      if (s.flow?.phase !== 'running') return none(s);
+      return none({ ...s, flow: { ...s.flow, document: m.whose } });
     case 'accept': {
       if (s.operator === null || s.selected === null || busy(s)) return none(s);
       const c = checklistOf(s);
@@ -292,11 +332,16 @@ export function step(s: CounterState, m: Msg, now: number): Step {
       if (n !== null) return none({ ...s, flow: { phase: 'refused', kind: s.selected, notice: n, at: now } });
       const phone = s.phone.trim();
       const phones = SETS_PIN.has(s.selected) && /\d/.test(phone) ? { phones: [phone] } : {};
-      return { state: { ...s, flow: { phase: 'running', kind: s.selected, prompt: null, count: 0, cancelling: false } }, effects: [{ type: 'runService', kind: s.selected, ...phones }] };
+      const rule = agentRuleOf(s);
+      const agent = rule === null ? {} : { agent: { basis: rule.basis, presented: rule.materials.map((x) => x.material).filter((x) => PAPER_MATERIALS.includes(x) && s.clerk[x] === true) } };
+      return {
+        state: { ...s, flow: { phase: 'running', kind: s.selected, prompt: null, count: 0, cancelling: false, document: null } },
+        effects: [{ type: 'runService', kind: s.selected, ...phones, ...agent }],
+      };
     }
     case 'pinEntryStarted':
       if (s.flow?.phase !== 'running') return none(s);
-      return none({ ...s, flow: { ...s.flow, prompt: m.prompt, count: 0 } });
+      return none({ ...s, flow: { ...s.flow, prompt: m.prompt, count: 0, document: null } });
     case 'pinDigits':
       if (s.flow?.phase !== 'running') return none(s);
       return none({ ...s, flow: { ...s.flow, count: m.count } });

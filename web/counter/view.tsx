@@ -9,7 +9,7 @@ import type { BilingualText } from '../../core/text.js';
 import type { ServiceKind } from '../client/messages.js';
 import { tr, type Lang } from '../common/i18n.js';
 import { matchIndicator, type ChecklistRow, type Notice } from './checklist.js';
-import { busy, checklistOf, factsOf, itemOf, offered, PHONE_MAX, SETS_PIN, type CounterState, type Flow, type Msg } from './model.js';
+import { agentRulesOf, busy, checklistOf, factsOf, itemOf, offered, PHONE_MAX, SETS_PIN, type CounterState, type Flow, type Msg } from './model.js';
 import { CARD_STATE_NAME, HOLDER_PROMPT, KIND_NAME, OUTCOME_NAME, SERVICE_NAME, STATE_NAME, SYNC_NAME, T } from './text.js';
 
 type Dispatch = (m: Msg) => void;
@@ -190,9 +190,11 @@ function Identity({ state, dispatch }: { readonly state: CounterState; readonly 
 
 function Row({ lang, row, disabled, dispatch }: { readonly lang: Lang; readonly row: ChecklistRow; readonly disabled: boolean; readonly dispatch: Dispatch }): JSX.Element {
   const refused = row.terminal === 'mismatch' || row.terminal === 'expired';
-  const terminal = row.terminal === 'ok' ? T.readOk : row.terminal === 'mismatch' ? T.readMismatch : row.terminal === 'expired' ? T.readExpired : T.readMissing;
-  const icon = row.terminal === 'ok' ? '\u2714' : refused ? '\u2716' : '\u2014';
-  const tone = row.terminal === 'ok' ? 'ok' : refused ? 'fail' : 'none';
+  // Paper and the agent's document are not read before 受理: say who checks them, not "read".
+  const terminal =
+    row.checkedBy === 'clerk' ? T.clerkOnly : row.checkedBy === 'service' ? T.readInService : row.terminal === 'ok' ? T.readOk : row.terminal === 'mismatch' ? T.readMismatch : row.terminal === 'expired' ? T.readExpired : T.readMissing;
+  const icon = row.checkedBy !== 'terminal' ? '\u2014' : row.terminal === 'ok' ? '\u2714' : refused ? '\u2716' : '\u2014';
+  const tone = row.checkedBy !== 'terminal' ? 'none' : row.terminal === 'ok' ? 'ok' : refused ? 'fail' : 'none';
   return (
     <li class="check-row" data-testid={`material-${row.material}`} data-satisfied={row.satisfied ? 'yes' : 'no'}>
       <span class="material">{tr(lang, row.name)}</span>
@@ -206,6 +208,38 @@ function Row({ lang, row, disabled, dispatch }: { readonly lang: Lang; readonly 
         <span>{tr(lang, T.clerkConfirm)}</span>
       </label>
     </li>
+  );
+}
+
+/**
+ * Who applies (state/agents.ts): the holder in person, or one of the ways the hall's catalog lets
+ * someone apply for the holder in this service. Shown only where the service has such a way.
+ */
+function Applicant({ state, dispatch, disabled }: { readonly state: CounterState; readonly dispatch: Dispatch; readonly disabled: boolean }): JSX.Element | null {
+  const lang = state.lang;
+  const rules = agentRulesOf(state);
+  if (rules.length === 0) return null;
+  const options: { readonly basis: string | null; readonly name: BilingualText }[] = [{ basis: null, name: T.applicantHolder }, ...rules.map((r) => ({ basis: r.basis, name: r.name }))];
+  return (
+    <fieldset class="field applicant" data-testid="applicant" aria-describedby="applicant-hint">
+      <legend>{tr(lang, T.applicant)}</legend>
+      {options.map((o) => (
+        <label key={o.basis ?? 'holder'} class="radio">
+          <input
+            type="radio"
+            name="applicant"
+            checked={state.agent === o.basis}
+            disabled={disabled}
+            data-testid={`applicant-${o.basis ?? 'holder'}`}
+            onChange={() => dispatch({ type: 'agent', basis: o.basis })}
+          />
+          <span>{tr(lang, o.name)}</span>
+        </label>
+      ))}
+      <p class="muted" id="applicant-hint">
+        {tr(lang, T.applicantHint)}
+      </p>
+    </fieldset>
   );
 }
 
@@ -251,6 +285,7 @@ function Services({ state, dispatch }: { readonly state: CounterState; readonly 
               {tr(lang, item.name)} · {tr(lang, T.itemCode)} {item.itemCode} · {tr(lang, T.timeLimit(item.legalLimitDays, item.committedLimitDays))}
             </p>
           )}
+          <Applicant state={state} dispatch={dispatch} disabled={running} />
           {list === null ? null : (
             <>
               <h3>
@@ -335,7 +370,7 @@ function FlowView({ state, flow, dispatch }: { readonly state: CounterState; rea
             {tr(lang, SERVICE_NAME[flow.kind])}
           </h2>
           <p class="prompt" data-testid="prompt">
-            {flow.prompt === null ? tr(lang, T.waitingPad) : tr(lang, HOLDER_PROMPT[flow.prompt])}
+            {flow.document === 'agent' ? tr(lang, T.placeAgentId) : flow.document === 'holder' ? tr(lang, T.placeHolderId) : flow.prompt === null ? tr(lang, T.waitingPad) : tr(lang, HOLDER_PROMPT[flow.prompt])}
           </p>
           {/* role="img": the dots are a picture of the count, named by it. */}
           <div class="dots" data-testid="pin-dots" role="img" aria-label={tr(lang, T.pinDots(flow.count))}>
