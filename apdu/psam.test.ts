@@ -15,6 +15,7 @@ describe('PSAM builders: golden bytes', () => {
     ['READ BINARY SFI 16 (terminal number)', () => psamReadTerminalNumber(), '00 B0 96 00 06'],
     // 80 proprietary | 1A INIT | 88 usage: internal auth | 01 key version | 08 Lc | factor
     ['INIT internal auth', () => psamInit(KeyUsage.InternalAuth, 0x01, h('1122334455667788')), '80 1A 88 01 08 1122334455667788'],
+    ['INIT internal auth with a process factor (two levels)', () => psamInit(KeyUsage.InternalAuth, 0x01, h('1122334455667788AABBCCDDEEFF0011')), '80 1A 88 01 10 1122334455667788AABBCCDDEEFF0011'],
     // 82 external auth, P2 = the card key id 0A (read key)
     ['INIT external auth key 0A', () => psamInit(KeyUsage.ExternalAuth, 0x0a, h('0000000000000001')), '80 1A 82 0A 08 0000000000000001'],
     ['INIT app block/unblock', () => psamInit(KeyUsage.AppBlockUnblock, 0x01, h('0102030405060708')), '80 1A 18 01 08 0102030405060708'],
@@ -39,7 +40,7 @@ describe('PSAM builders: arguments', () => {
     ['df out of range', () => psamSelect(0x10000), 'df', ErrorCode.Input_BadOption],
     ['usage not a byte', () => psamInit(0x100, 1, Buffer.alloc(8)), 'usage', ErrorCode.Input_BadOption],
     ['p2 not an integer', () => psamInit(0x88, 1.5, Buffer.alloc(8)), 'p2', ErrorCode.Input_BadOption],
-    ['factor of 16 bytes', () => psamInit(0x88, 1, Buffer.alloc(16)), 'factor', ErrorCode.Input_BadLength],
+    ['factor of 12 bytes (one 8-byte factor per level: 8 or 16)', () => psamInit(0x88, 1, Buffer.alloc(12)), 'factor', ErrorCode.Input_BadLength],
     ['encrypt of 7 bytes', () => psamEncrypt(Buffer.alloc(7)), 'data', ErrorCode.Input_BadLength],
     ['encrypt of nothing', () => psamEncrypt(Buffer.alloc(0)), 'data', ErrorCode.Input_BadLength],
     ['MAC IV of 4 bytes', () => psamMac(Buffer.alloc(4), Buffer.alloc(5)), 'iv', ErrorCode.Input_BadLength],

@@ -48,7 +48,8 @@ export function psamReadTerminalNumber(): Buffer {
 export function psamInit(usage: number, p2: number, factor: Uint8Array): Buffer {
   checkIntArg('usage', usage, 0x00, 0xff);
   checkIntArg('p2', p2, 0x00, 0xff);
-  checkBytesArg('factor', factor, { length: 8 });
+  // One 8-byte factor per level of diversification: the card's, then (a process key) the process factor.
+  if (factor.length !== 16) checkBytesArg('factor', factor, { length: 8 });
   return encodeCommand({ cla: 0x80, ins: 0x1a, p1: usage, p2, data: Buffer.from(factor) });
 }
 

@@ -254,6 +254,7 @@ export async function startDaemon(opts: StartOptions): Promise<Daemon> {
       journal,
       catalog: hall.items,
       demoCatalog: hall.demo,
+      cardProfiles: cfg.cardProfiles,
       province: hall.province,
       ...(sync === undefined ? {} : { sync }),
       loggers: { flow: logging.get('FLOW'), pcsc: pcscLog, pinPad: padLog, idCard: idLog },

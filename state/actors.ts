@@ -50,6 +50,10 @@ export interface CardIdentification extends PinState {
   readonly expired: boolean;
   /** INTERNAL AUTHENTICATE checked by the PSAM; undefined without a PSAM. */
   readonly authentic: boolean | undefined;
+  /** The card-make profile the terminal chose by the ATR (docs/card-conventions.md "Card-make profiles"; 'default' when none matched). */
+  readonly profile?: string;
+  /** This card make's RELOAD PIN sets a blocked PIN (a profile setting; default false). */
+  readonly reloadsBlockedPin?: boolean;
   /**
    * On the lost-card hotlist (挂失名单) the terminal holds. A hotlisted card is refused before any
    * PIN entry; the refusal itself is made and journaled by `journalBegin` (the journal is the

@@ -141,7 +141,7 @@ export type SessionEvent =
 /** Events a UI can render (docs/api.md "SSCard", events of a flow): no PIN digit in any. */
 export type SessionEmitted =
   | { type: 'card.inserted' }
-  | { type: 'card.identified'; cardNumber: string; name: string; specVersion: string; triesLeft: number | undefined; cardState: CardState; authentic: boolean | undefined; expiryDate: string; expired: boolean }
+  | { type: 'card.identified'; cardNumber: string; name: string; specVersion: string; triesLeft: number | undefined; cardState: CardState; authentic: boolean | undefined; expiryDate: string; expired: boolean; /** The card-make profile chosen by the ATR. */ profile: string }
   | { type: 'service.started'; kind: ServiceKind }
   /** The flow waits for an identity document on the ID reader: the holder's, or the agent's (state/agents.ts). */
   | { type: 'idCard.requested'; whose: IdCardOwner }

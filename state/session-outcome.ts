@@ -42,8 +42,11 @@ export function cardStateAfter(left: number | undefined, prev: CardState | undef
  * The PIN's state refuses the service: unblock needs a blocked PIN (card.notBlocked), every other
  * service one that is not blocked (card.locked). Undefined: the PIN's state allows it.
  */
-export function pinStateRefusal(kind: ServiceKind, cardState: CardState | undefined, triesLeft: number | undefined): ServiceResult | undefined {
+export function pinStateRefusal(kind: ServiceKind, cardState: CardState | undefined, triesLeft: number | undefined, resetOnBlocked = false): ServiceResult | undefined {
   if (kind === 'unblock') return cardState === 'pinBlocked' ? undefined : results.cardNotBlocked(triesLeft);
+  // A card make whose RELOAD sets a blocked PIN (profile reloadOnBlockedPin) may be reset at a
+  // window: the same operator and ID card as an unblock (seed 000 FAQ lines 347–351).
+  if (kind === 'reset' && resetOnBlocked) return undefined;
   return cardState === 'pinBlocked' ? results.cardLocked(kind) : undefined;
 }
 

@@ -82,6 +82,14 @@ function otherProvinceOf(ctx: SessionContext): string | undefined {
   return want === undefined || got === undefined || got === want ? undefined : got;
 }
 
+/**
+ * A reset on a blocked PIN goes on only where the card make's RELOAD sets a blocked PIN and a window
+ * runs it (the unlock needs 本人社保卡、身份证 at a window: seed 000 FAQ lines 347–351).
+ */
+function resetOnBlocked(ctx: SessionContext): boolean {
+  return ctx.card?.reloadsBlockedPin === true && ctx.config.role !== 'kiosk';
+}
+
 function needsIdCard(ctx: SessionContext): boolean {
   return requiredMaterials(ctx).includes('residentIdCard');
 }
@@ -133,7 +141,7 @@ const session = setup({
     expiredRefused: ({ context }) => context.card?.expired === true && context.config.expiredCard === 'refuse',
     activateOnActive: ({ context }) => context.kind === 'activate' && context.cardState !== 'notActivated',
     notActivated: ({ context }) => context.kind !== 'activate' && context.cardState === 'notActivated',
-    pinStateRefuses: ({ context }) => pinStateRefusal(context.kind!, context.cardState, context.triesLeft) !== undefined,
+    pinStateRefuses: ({ context }) => pinStateRefusal(context.kind!, context.cardState, context.triesLeft, resetOnBlocked(context)) !== undefined,
     operatorRequired: ({ context }) => capabilityOf(context).operatorRequired && context.operatorId === undefined,
     needsIdCard: ({ context }) => needsIdCard(context),
     agentRefused: ({ context }) => context.agent !== undefined && !agentDecision(context).allowed,
@@ -217,6 +225,7 @@ export const sessionMachine = session.createMachine({
               authentic: context.card!.authentic,
               expiryDate: context.card!.expiryDate,
               expired: context.card!.expired,
+              profile: context.card!.profile ?? 'default',
             })),
           ],
         },
@@ -259,7 +268,7 @@ export const sessionMachine = session.createMachine({
             { guard: 'expiredRefused', target: 'refusing', actions: { type: 'setResult', params: ({ context }) => results.cardExpired(context.kind!, context.card!.expiryDate) } },
             { guard: 'activateOnActive', target: 'refusing', actions: { type: 'setResult', params: () => results.cardAlreadyActive() } },
             { guard: 'notActivated', target: 'refusing', actions: { type: 'setResult', params: ({ context }) => results.cardNotActivated(context.kind!) } },
-            { guard: 'pinStateRefuses', target: 'refusing', actions: { type: 'setResult', params: ({ context }) => pinStateRefusal(context.kind!, context.cardState, context.triesLeft)! } },
+            { guard: 'pinStateRefuses', target: 'refusing', actions: { type: 'setResult', params: ({ context }) => pinStateRefusal(context.kind!, context.cardState, context.triesLeft, resetOnBlocked(context))! } },
             // Before the operator, the ID card or any PIN: this pad could never bring the new PIN.
             { guard: 'padCannotSetPin', target: 'refusing', actions: { type: 'setResult', params: ({ context }) => results.pinPadUnsupported(context.kind!) } },
             { guard: 'padSkipsPolicy', target: 'refusing', actions: { type: 'setResult', params: ({ context }) => results.pinPadPolicyUnchecked(context.kind!) } },
@@ -334,7 +343,7 @@ export const sessionMachine = session.createMachine({
         floorCheck: {
           always: [
             // verify / change only (spendsTry): the PIN read just now may be blocked.
-            { guard: 'pinStateRefuses', target: 'refusing', actions: { type: 'setResult', params: ({ context }) => pinStateRefusal(context.kind!, context.cardState, context.triesLeft)! } },
+            { guard: 'pinStateRefuses', target: 'refusing', actions: { type: 'setResult', params: ({ context }) => pinStateRefusal(context.kind!, context.cardState, context.triesLeft, resetOnBlocked(context))! } },
             { guard: 'belowFloor', target: 'refusing', actions: { type: 'setResult', params: ({ context }) => results.belowFloor(context.kind!, context.triesLeft!) } },
             { target: 'pinEntry' },
           ],

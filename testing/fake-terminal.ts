@@ -86,6 +86,7 @@ export const FAKE_CARD: CardBasicInfo = Object.freeze({
   cardState: 'active',
   authentic: true,
   undecodable: [],
+  cardProfile: 'default',
 });
 
 export interface FakeTerminalOptions {
@@ -210,7 +211,7 @@ export class FakeTerminal implements TerminalPort {
     this.emit({
       type: 'session',
       reader: FAKE_READER,
-      event: { type: 'card.identified', cardNumber: c.cardNumber, name: c.name, specVersion: c.specVersion, triesLeft: this.triesLeft, cardState: this.cardState(), authentic: true, expiryDate: `${c.expiryDate.slice(0, 4)}-${c.expiryDate.slice(4, 6)}-${c.expiryDate.slice(6, 8)}`, expired: c.expired === true },
+      event: { type: 'card.identified', cardNumber: c.cardNumber, name: c.name, specVersion: c.specVersion, triesLeft: this.triesLeft, cardState: this.cardState(), authentic: true, expiryDate: `${c.expiryDate.slice(0, 4)}-${c.expiryDate.slice(4, 6)}-${c.expiryDate.slice(6, 8)}`, expired: c.expired === true, profile: 'default' },
     });
   }
 

@@ -7,7 +7,7 @@
 import { ErrorCode, SsCardError } from '../core/errors.js';
 import { createActor, waitFor } from 'xstate';
 import type { Actor, SnapshotFrom } from 'xstate';
-import { SsseCard } from '../drivers/card/ssse-card.js';
+import { SsseCard, type CardReadOptions } from '../drivers/card/ssse-card.js';
 import type { IdCardInfo } from '../drivers/idcard/info.js';
 import type { IdCardReader } from '../drivers/idcard/reader.js';
 import { TouchPinPad } from '../drivers/pinpad/touch-pinpad.js';
@@ -32,6 +32,8 @@ export interface RigOptions {
   readonly idValidTo?: string;
   /** The ID reader itself, in place of {@link fakeIdReader} over `idNumber` (e.g. several documents in turn). */
   readonly idReader?: IdCardReader;
+  /** The card driver's options: a card-make profile's (drivers/card/card-profiles.ts). */
+  readonly cardOptions?: CardReadOptions;
   readonly operatorId?: string;
   /** Type PINs automatically from {@link Rig.pins} (default true). */
   readonly autoType?: boolean;
@@ -96,7 +98,7 @@ export async function createRig(o: RigOptions): Promise<Rig> {
   await pad.open();
   const bank: BankActivationInput[] = [];
   const impl = sessionImplementations({
-    card: () => new SsseCard(o.transport()),
+    card: () => new SsseCard(o.transport(), o.cardOptions),
     ...(o.psam === undefined ? {} : { secureModule: o.psam }),
     ...(o.journal === undefined ? {} : { journal: o.journal }),
     pinPad: pad,

@@ -38,6 +38,7 @@ export interface Setup {
   hook?: (e: SimCommandEvent) => void;
   journal?: RigOptions['journal'];
   idReader?: RigOptions['idReader'];
+  cardOptions?: RigOptions['cardOptions'];
 }
 
 export async function setup(s: Setup) {
@@ -63,6 +64,7 @@ export async function setup(s: Setup) {
     ...(s.bankRequests === undefined ? {} : { bankRequests: s.bankRequests }),
     ...(s.journal === undefined ? {} : { journal: s.journal }),
     ...(s.idReader === undefined ? {} : { idReader: s.idReader }),
+    ...(s.cardOptions === undefined ? {} : { cardOptions: s.cardOptions }),
   });
   rigs.push(rig);
   return { rig, vcard, transport, profile, commands };

@@ -428,6 +428,7 @@ export const SERVICE_COMMANDS: readonly CommandDef[] = [
         cardState: i.cardState,
         authentic: i.authentic,
         undecodable: i.undecodable,
+        cardProfile: i.cardProfile,
       });
     },
   }),

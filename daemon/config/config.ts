@@ -16,6 +16,7 @@ import type { ExpiredCardRule } from '../../state/card-state.js';
 import { parseDenyList } from '../../state/pin-policy.js';
 import { defaultServices, parseOfferedServices } from '../../state/roles.js';
 import type { Role, ServiceKind } from '../../state/roles.js';
+import { parseAtrPattern, type CardMakeProfile } from '../../drivers/card/card-profiles.js';
 import { crossProblems } from './cross-checks.js';
 import { invalid, keyPath, zodProblems } from './problems.js';
 import { configSchema } from './schema.js';
@@ -58,6 +59,8 @@ export interface DaemonConfig {
     /** Refuse a PIN change the pad makes unchecked inside the reader (docs/security.md "PIN policy and secure PIN entry"). */
     readonly requirePinPolicy: boolean;
   };
+  /** Card-make profiles, in the order a card's ATR is matched against them (drivers/card/card-profiles.ts). */
+  readonly cardProfiles: readonly CardMakeProfile[];
   readonly readers: {
     /** Substring or /regex/ of the user-slot reader; absent: the first reader that is not a PSAM slot. */
     readonly card?: string;
@@ -170,6 +173,7 @@ function resolve(c: ConfigInput, configFile: string | null, baseDir: string): Da
     catalog: c.catalog === undefined ? { file: path.join(projectRoot(), 'fixtures', 'catalog', 'service-items.json'), demo: true } : { file: abs(c.catalog), demo: false },
     ...some('province', c.province),
     session: { ...c.session, denyList: parseDenyList(c.session.denyList, 'session.denyList') },
+    cardProfiles: c.cardProfiles.map(cardMakeProfile),
     readers: { ...some('card', c.readers.card), ...some('psam', c.readers.psam), transmitTimeoutMs: c.readers.transmitTimeoutMs },
     pinPad: {
       ...some('kind', c.pinPad.kind),
@@ -219,4 +223,25 @@ function resolve(c: ConfigInput, configFile: string | null, baseDir: string): Da
     simulator,
   };
   return simulating === undefined ? cfg : resolveSimulation(cfg, simulating);
+}
+
+/** One `cardProfiles` entry (checked by the schema) as the card driver's options. */
+function cardMakeProfile(p: ConfigInput['cardProfiles'][number]): CardMakeProfile {
+  return {
+    name: p.name,
+    atr: parseAtrPattern(p.atr)!,
+    read: {
+      profile: p.name,
+      addressing: p.addressing,
+      factorOffset: p.factorOffset,
+      factorLength: 8,
+      ef06AuthKeyId: p.ef06AuthKeyId,
+      selectMfFirst: p.selectMfFirst,
+      internalAuth: p.internalAuth,
+      notActivatedSw: p.notActivatedSw === null ? null : parseInt(p.notActivatedSw, 16),
+      reloadOnBlockedPin: p.reloadOnBlockedPin,
+      phone: { ...p.phone },
+    },
+    reload: { ...(p.reload === undefined ? {} : { form: p.reload }), reloadAuthKeyId: p.reloadAuthKeyId },
+  };
 }

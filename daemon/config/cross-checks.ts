@@ -11,6 +11,7 @@ import type { BilingualText } from '../../core/text.js';
 import { parseDenyList } from '../../state/pin-policy.js';
 import { ROLES, parseOfferedServices } from '../../state/roles.js';
 import type { Role } from '../../state/roles.js';
+import { parseAtrPattern, type AtrPattern } from '../../drivers/card/card-profiles.js';
 import { keyPath, validatorProblem } from './problems.js';
 import type { Problem } from './problems.js';
 import type { Segment } from './schema-walk.js';
@@ -218,6 +219,34 @@ export function crossProblems(raw: unknown, badPaths: ReadonlySet<string>): Prob
       } else {
         seen.set(id, i);
       }
+    });
+  }
+
+  // cardProfiles: unique names; no pattern a card can never reach (an earlier one matches all it does).
+  const profiles = root.cardProfiles;
+  if (Array.isArray(profiles)) {
+    const names = new Map<string, number>();
+    const patterns: { i: number; p: AtrPattern }[] = [];
+    profiles.forEach((raw, i) => {
+      const { name, atr } = obj(raw);
+      if (typeof name === 'string') {
+        const first = names.get(name);
+        if (first !== undefined) out.push({ path: ['cardProfiles', i, 'name'], text: { zh: `与 cardProfiles[${first}].name 重复：卡型名称必须唯一`, en: `repeats cardProfiles[${first}].name: profile names must be unique` } });
+        else names.set(name, i);
+      }
+      const p = typeof atr === 'string' ? parseAtrPattern(atr) : undefined;
+      if (p === undefined) return;
+      const shadow = patterns.find((q) => q.p.length <= p.length && q.p.every((b, k) => b === null || b === p[k]));
+      if (shadow !== undefined) {
+        out.push({
+          path: ['cardProfiles', i, 'atr'],
+          text: {
+            zh: `凡是此 ATR 模式匹配的卡，cardProfiles[${shadow.i}] 都已先匹配，此卡型永远不会被选用：请把更具体的模式放在前面`,
+            en: `every card this ATR pattern matches is matched first by cardProfiles[${shadow.i}], so this profile would never be chosen: put the more specific pattern first`,
+          },
+        });
+      }
+      patterns.push({ i, p });
     });
   }
   return out;

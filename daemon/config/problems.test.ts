@@ -46,6 +46,11 @@ describe('errors name the key, the value found and what is allowed — all at on
     ['a bad reader regex', { readers: { card: '/ACR(/' } }, 'readers.card', '"/ACR(/"', /not a valid regular expression/, /不是有效的正则表达式/],
     ['duplicate operator ids', { operators: { accounts: [{ id: 'a', name: 'A', hash: HASH }, { id: 'a', name: 'B', hash: HASH }] } }, 'operators.accounts[1].id', '"a"', /repeats operators\.accounts\[0\]\.id: operator ids must be unique/, /操作员编号必须唯一/],
     ['missing operator name', { operators: { accounts: [{ id: 'a', hash: HASH }] } }, 'operators.accounts[0].name', '(missing)', /a non-empty string/, /非空字符串/],
+    // docs/card-conventions.md "Card-make profiles".
+    ['a card profile with a bad ATR pattern', { cardProfiles: [{ name: 'b', atr: '3B 6' }] }, 'cardProfiles[0].atr', '"3B 6"', /hex bytes \(spaces allowed, xx matches any byte\)/, /十六进制字节/],
+    ['two card profiles of one name', { cardProfiles: [{ name: 'b', atr: '3B 6C' }, { name: 'b', atr: '3B 6D' }] }, 'cardProfiles[1].name', '"b"', /profile names must be unique/, /卡型名称必须唯一/],
+    ['a card profile no card can reach', { cardProfiles: [{ name: 'any', atr: '3B xx' }, { name: 'b', atr: '3B 6C 00' }] }, 'cardProfiles[1].atr', '"3B 6C 00"', /matched first by cardProfiles\[0\].*put the more specific pattern first/, /永远不会被选用/],
+    ['an unknown card profile setting', { cardProfiles: [{ name: 'b', atr: '3B 6C', fold: 1 }] }, 'cardProfiles[0].fold', '1', /./, /./],
   ])('%s', (_name, raw, key, shown, en, zh) => {
     const e = problems(raw);
     expect(e.code).toBe(ErrorCode.Config_Invalid);

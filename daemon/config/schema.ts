@@ -16,6 +16,7 @@ import type { BilingualText } from '../../core/text.js';
 import { DEFAULT_EXPIRED_CARD_RULE, EXPIRED_CARD_RULES } from '../../state/card-state.js';
 import { isProvinceCode } from '../../state/hall.js';
 import { SERVICE_KINDS } from '../../state/roles.js';
+import { parseAtrPattern } from '../../drivers/card/card-profiles.js';
 import { HASH_FORMAT_TEXT, isValidHashFormat } from '../auth/passphrase.js';
 
 export interface FieldDoc {
@@ -191,6 +192,49 @@ export const configSchema = z.strictObject({
       'every new PIN must be checked against the PIN policy: a PIN change the PIN pad makes inside the reader (PC/SC Part 10 secure change: the digits never reach the terminal) is refused (docs/security.md)',
     ),
   }),
+  cardProfiles: doc(
+    z
+      .array(
+        z.strictObject({
+          name: requiredId('the profile\'s name (unique), reported with the card it was chosen for'),
+          atr: doc(z.string().refine((v) => parseAtrPattern(v) !== undefined), {
+            allowed: { zh: '十六进制字节（可用空格分隔，xx 匹配任意字节），与 ATR 开头比较，如 "3B 6C 00 00 xx xx 43 2D"', en: 'hex bytes (spaces allowed, xx matches any byte) compared with the start of the ATR, e.g. "3B 6C 00 00 xx xx 43 2D"' },
+            default: '(required)',
+            doc: 'the cards this profile is for: a pattern of the ATR\'s first bytes',
+          }),
+          addressing: oneOf(['tag', 'record'] as const, 'tag', 'READ RECORD addressing: by tag (P2=00) or by record number (P2=04)'),
+          factorOffset: int(0, 8, 8, 'first byte of the 卡识别码 (16 bytes) that starts the 8-byte diversification factor (UNCONFIRMED)'),
+          ef06AuthKeyId: int(0, 255, 10, 'EXTERNAL AUTHENTICATE key id that opens EF06 on 3.0 cards (0A = 10)'),
+          selectMfFirst: bool(false, 'select the MF before the SSSE application'),
+          reload: oneOf(['pboc', 'ssse3'] as const, undefined, 'RELOAD PIN form: "pboc" 80 5E 00 00 new ‖ MAC, "ssse3" 84 24 00 01 E(PIN block) ‖ MAC after EXTERNAL AUTHENTICATE 06', 'by the card\'s algorithm: "ssse3" for SM4, "pboc" for 3DES'),
+          reloadAuthKeyId: int(0, 255, 6, 'EXTERNAL AUTHENTICATE key id before the "ssse3" RELOAD'),
+          internalAuth: oneOf(
+            ['random', 'challenge'] as const,
+            'random',
+            'INTERNAL AUTHENTICATE form: "random" one block of terminal random, "challenge" the integrators\' 00 88 00 00 10 + process factor ‖ data from two GET CHALLENGEs',
+          ),
+          notActivatedSw: doc(z.string().regex(/^[0-9A-Fa-f]{4}$/).nullable().default('6283'), {
+            allowed: { zh: '4 位十六进制状态字，或 null（此卡型无此状态字）', en: 'a 4-hex-digit status word, or null (the card make has none)' },
+            default: '"6283"',
+            doc: 'the SELECT status word that means issued, never activated (this project\'s reading, docs/card-conventions.md)',
+          }),
+          reloadOnBlockedPin: bool(false, 'the card make\'s RELOAD PIN sets a blocked PIN: a reset at a window goes on where the card is locked (this project\'s default: refused, the holder needs an unblock)'),
+          phone: section({
+            tag: int(0, 255, 0x28, 'tag of the phone number in DF01 EF06 (28 = 40)'),
+            record: int(1, 254, 1, 'its record number, for record addressing'),
+            length: int(1, 64, 15, 'its length in bytes'),
+            encoding: oneOf(['an', 'cn'] as const, 'an', 'its encoding: "an" ASCII, "cn" BCD F-padded'),
+          }),
+        }),
+      )
+      .max(64)
+      .default([]),
+    {
+      allowed: { zh: '卡型配置表的数组（name、atr 及各项设置）', en: 'an array of card-make tables (name, atr and the settings)' },
+      default: '[] (every card with the defaults)',
+      doc: 'card-make profiles, chosen per card by its ATR (docs/card-conventions.md "Card-make profiles"): the first whose pattern matches',
+    },
+  ),
   readers: section({
     card: doc(z.string().min(1).max(256).optional(), {
       allowed: { zh: '读卡器名称的一部分，或 /正则表达式/（可带 i 标志）', en: 'part of the reader name, or a /regular expression/ (flag i allowed)' },

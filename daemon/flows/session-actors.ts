@@ -304,6 +304,8 @@ export function sessionImplementations(deps: SessionDeps, vault: PinVault = crea
           expiryDate: b.issuer.expiryDate,
           expired: isCardExpired(b.issuer.expiryDate, localDate((deps.now ?? Date.now)())),
           authentic: b.authentic,
+          profile: current.profileName,
+          ...(current.reloadsBlockedPin ? { reloadsBlockedPin: true } : {}),
           ...(hotlisted ? { hotlisted: true } : {}),
           ...st,
         };
@@ -400,10 +402,10 @@ export function sessionImplementations(deps: SessionDeps, vault: PinVault = crea
         });
         return o.status === 'refused' ? { status: 'refused', sw: o.sw, violations: o.reason } : toOutput(o);
       }),
-      reloadPin: fromPromise<CardOpOutput>(async () => toOutput(await reloadPin(card(), needModule(), taken(vault, 'newPin'), deps.reload))),
+      reloadPin: fromPromise<CardOpOutput>(async () => toOutput(await reloadPin(card(), needModule(), taken(vault, 'newPin'), deps.reload ?? card().reload))),
       unblockPin: fromPromise<CardOpOutput>(async () => toOutput(await unblockPin(card(), needModule(), taken(vault, 'newPin')))),
       activateCard: fromPromise<ActivationOutput>(async () => {
-        const o = await activate(card(), needModule(), taken(vault, 'newPin'), deps.reload);
+        const o = await activate(card(), needModule(), taken(vault, 'newPin'), deps.reload ?? card().reload);
         return { appUnblock: toOutput(o.appUnblock), ...(o.pin === undefined ? {} : { pin: toOutput(o.pin) }) };
       }),
       readIdCard: fromPromise<ReadIdCardOutput, ReadIdCardInput>(async ({ input, signal }) => {

@@ -123,6 +123,8 @@ export interface CardBasicInfo {
    * GB18030); each of them is ''. Empty when every field decoded (docs/card-conventions.md "Names").
    */
   readonly undecodable: readonly string[];
+  /** The card-make profile chosen for the card by its ATR (docs/config.md `cardProfiles`; 'default' when none matched). */
+  readonly cardProfile: string;
 }
 
 /** What happens on the terminal, fanned out to every API client. No PIN digit in any. */

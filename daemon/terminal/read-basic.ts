@@ -3,6 +3,7 @@
  * card driver (SsseCard.identify: EF05/EF06, the PSAM's genuineness check, PIN tries and card
  * state), once the slot's session has identified it, under the slot's lock.
  */
+import { profileFor, type CardMakeProfile } from '../../drivers/card/card-profiles.js';
 import { parseAtr } from '../../apdu/atr.js';
 import { toHex } from '../../apdu/hex.js';
 import { SsseCard } from '../../drivers/card/ssse-card.js';
@@ -47,6 +48,8 @@ export interface ReadBasicOptions {
   readonly deviceId: string;
   /** The terminal's clock: its local date decides `expired` (default Date.now). */
   readonly now?: () => number;
+  /** Card-make profiles (drivers/card/card-profiles.ts): the card's is chosen by its ATR. */
+  readonly cardProfiles?: readonly CardMakeProfile[];
 }
 
 export async function readBasic(o: ReadBasicOptions, signal: AbortSignal, reader?: string): Promise<CardBasicInfo> {
@@ -58,7 +61,8 @@ export async function readBasic(o: ReadBasicOptions, signal: AbortSignal, reader
     const ch = slot.channel;
     if (ch === undefined) throw slot.noCard();
     const psam = o.psam();
-    const b = await new SsseCard(ch).identify(psam);
+    const profile = profileFor(o.cardProfiles ?? [], slot.atr ?? ch.atr);
+    const b = await new SsseCard(ch, profile.read).identify(psam);
     return {
       region: b.issuer.regionCode,
       socialSecurityNumber: b.holder.socialSecurityNumber,
@@ -78,6 +82,7 @@ export async function readBasic(o: ReadBasicOptions, signal: AbortSignal, reader
       triesLeft: b.triesLeft ?? null,
       cardState: b.cardState,
       authentic: b.authentic ?? null,
+      cardProfile: profile.name,
       undecodable: [...(b.issuer.undecodable ?? []), ...(b.holder.undecodable ?? [])].flatMap((k) => (READ_BASIC_NAMES[k] === undefined ? [] : [READ_BASIC_NAMES[k]])),
     };
   } finally {

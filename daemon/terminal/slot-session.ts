@@ -9,6 +9,7 @@ import { ErrorCode, SsCardError } from '../../core/errors.js';
 import { maskCardNumber } from '../../core/mask.js';
 import { bi } from '../../core/text.js';
 import { createActor } from 'xstate';
+import { profileFor, type CardMakeProfile } from '../../drivers/card/card-profiles.js';
 import { SsseCard } from '../../drivers/card/ssse-card.js';
 import type { IdCardReader } from '../../drivers/idcard/reader.js';
 import type { Psam } from '../../drivers/psam/psam.js';
@@ -31,6 +32,8 @@ export interface SlotSessionOptions {
   readonly journal: Journal | undefined;
   /** The service catalog the flows report under (state/catalog.ts). */
   readonly catalog: readonly ServiceItem[];
+  /** Card-make profiles; the card's is chosen by its ATR when it is identified (drivers/card/card-profiles.ts). */
+  readonly cardProfiles: readonly CardMakeProfile[];
   /** The PSAM now (none: undefined). */
   readonly psam: () => Psam | undefined;
   readonly log: Logger;
@@ -51,7 +54,8 @@ export function startSlotSession(slot: CardSlot, o: SlotSessionOptions): Session
   const deps: SessionDeps = {
     card: () => {
       if (slot.channel === undefined) throw new SsCardError(ErrorCode.Pcsc_NotConnected, bi('读卡器未连接到卡片', 'the reader is not connected to the card'), { reader: name });
-      return new SsseCard(slot.channel);
+      const profile = profileFor(o.cardProfiles, slot.atr ?? slot.channel.atr);
+      return new SsseCard(slot.channel, { ...profile.read, reload: profile.reload });
     },
     pinPad: slot.pad,
     ...(o.idReader === undefined ? {} : { idReader: o.idReader }),
@@ -78,7 +82,7 @@ export function startSlotSession(slot: CardSlot, o: SlotSessionOptions): Session
         o.log.error('result hook failed', { message: message(e) });
       }
     } else if (event.type === 'card.identified') {
-      o.log.info('card identified', { reader: name, card: maskCardNumber(event.cardNumber), spec: event.specVersion, triesLeft: event.triesLeft, state: event.cardState, authentic: event.authentic, expired: event.expired });
+      o.log.info('card identified', { reader: name, card: maskCardNumber(event.cardNumber), profile: event.profile, spec: event.specVersion, triesLeft: event.triesLeft, state: event.cardState, authentic: event.authentic, expired: event.expired });
     }
   });
   actor.subscribe({ error: (e) => o.log.error('card session failed', { reader: name, message: message(e) }) });

@@ -14,6 +14,7 @@
  *
  * Nothing here polls (wait.ts): an idle terminal has no timer running.
  */
+import type { CardMakeProfile } from '../../drivers/card/card-profiles.js';
 import type { Logger } from '../../core/logger.js';
 import { SILENT_LOGGER } from '../../core/logger.js';
 import type { SsCardError } from '../../core/errors.js';
@@ -96,6 +97,8 @@ export interface TerminalOptions {
   readonly demoCatalog?: boolean;
   /** GB/T 2260 province code whose cards are served (docs/config.md `province`); default: the catalog's (state/hall.ts). */
   readonly province?: string;
+  /** Card-make profiles, chosen per card by its ATR (docs/config.md `cardProfiles`); default none: every card with the defaults. */
+  readonly cardProfiles?: readonly CardMakeProfile[];
   readonly sync?: { status(): SyncStatus };
   readonly loggers?: Partial<TerminalLoggers>;
   /** Transmit timeout of the card channels (ms). */
@@ -109,6 +112,7 @@ export interface TerminalOptions {
 type PcscEvent = 'reader-attached' | 'reader-detached' | 'card-inserted' | 'card-removed' | 'service-up' | 'service-down';
 
 export class Terminal implements TerminalPort {
+  private readonly cardProfiles: readonly CardMakeProfile[];
   public readonly terminalId: string;
   public readonly deviceId: string;
   public readonly role: Role;
@@ -142,6 +146,7 @@ export class Terminal implements TerminalPort {
     const emit = (e: TerminalEvent): void => this.emit(e);
     const stopped = (): boolean => this.stopped;
     this.psam = new PsamSlot({ pcsc: o.pcsc, isPsamReader: o.isPsamReader, log: this.log.pcsc, emit, stopped });
+    this.cardProfiles = o.cardProfiles ?? [];
     this.isCardReader = o.isCardReader ?? ((name) => !this.psam.isReader(name));
     this.slots = new CardSlots({
       pcsc: o.pcsc,
@@ -157,6 +162,7 @@ export class Terminal implements TerminalPort {
           idReader: o.idReader,
           journal: o.journal,
           catalog: this.serviceCatalog,
+          cardProfiles: o.cardProfiles ?? [],
           psam: () => this.psam.psam,
           log: this.log.flow,
           emit,
@@ -308,7 +314,7 @@ export class Terminal implements TerminalPort {
   }
 
   public readBasic(signal: AbortSignal, reader?: string): Promise<CardBasicInfo> {
-    return readBasic({ slots: this.slots, psam: () => this.psam.psam, terminalId: this.terminalId, deviceId: this.deviceId, now: this.statusSources.now }, signal, reader);
+    return readBasic({ slots: this.slots, psam: () => this.psam.psam, terminalId: this.terminalId, deviceId: this.deviceId, now: this.statusSources.now, cardProfiles: this.cardProfiles }, signal, reader);
   }
 
   public pinEntry(request: PinEntryRequest, onKey: (key: PinKeyReport) => void, signal: AbortSignal): Promise<{ digits: number; completion: 'enter' | 'auto' }> {

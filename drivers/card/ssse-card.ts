@@ -25,14 +25,26 @@ import { FID, SSSE_AID, externalAuth, getChallenge, internalAuth, readRecordByNu
 import { describeSw, swHex, triesLeft as swTriesLeft } from '../../apdu/sw.js';
 import { findTag, parseBerTlv } from '../../apdu/tlv.js';
 import type { CardTransport } from '../transport.js';
+import type { ReloadOptions } from './ssse-operations.js';
 
 /** What the terminal needs from a PSAM (or an HSM with the same shape) to read a card. */
 export interface CardAuthenticator {
   /** The cryptogram for EXTERNAL AUTHENTICATE with card key `keyId`, over the card's challenge. */
   externalAuthCryptogram(alg: Algorithm, keyId: number, factor: Buffer, challenge: Buffer): Promise<Buffer>;
-  /** What a genuine card answers to INTERNAL AUTHENTICATE with `random`. */
-  internalAuthExpected(alg: Algorithm, factor: Buffer, random: Buffer): Promise<Buffer>;
+  /**
+   * What a genuine card answers to INTERNAL AUTHENTICATE with `random`; with `processFactor`
+   * (the integrators' form, docs/card-conventions.md "Card-make profiles") under the process key
+   * diversified from the card key by that factor.
+   */
+  internalAuthExpected(alg: Algorithm, factor: Buffer, random: Buffer, processFactor?: Buffer): Promise<Buffer>;
 }
+
+/**
+ * INTERNAL AUTHENTICATE's form: `random` — one block of terminal random, `00 88 00 00 <bs>`;
+ * `challenge` — as integrator code sends it (docs/domain.md §4, iReadCardBas_HSM_Step1): two GET
+ * CHALLENGEs give the data and the process factor, `00 88 00 00 10` + factor ‖ data.
+ */
+export type InternalAuthForm = 'random' | 'challenge';
 
 export interface CardReadOptions {
   /** READ RECORD addressing: by tag (P2=00, default) or by record number (P2=04). Real drivers use both. */
@@ -50,6 +62,22 @@ export interface CardReadOptions {
    * default; `cn`: BCD, F-padded) are UNCONFIRMED (docs/card-conventions.md).
    */
   readonly phone?: { readonly tag?: number; readonly record?: number; readonly length?: number; readonly encoding?: 'an' | 'cn' };
+  /** INTERNAL AUTHENTICATE's form (default `random`). */
+  readonly internalAuth?: InternalAuthForm;
+  /** The card-make profile these options come from (drivers/card/card-profiles.ts), for logs and reports. */
+  readonly profile?: string;
+  /** How this card make takes RELOAD PIN (drivers/card/ssse-operations.ts; default by the algorithm). */
+  readonly reload?: ReloadOptions;
+  /**
+   * The card make lets RELOAD PIN set a blocked PIN (default false: this project's reading, the
+   * card answers 6983 and the holder needs PIN UNBLOCK; docs/card-conventions.md).
+   */
+  readonly reloadOnBlockedPin?: boolean;
+  /**
+   * The SELECT status word that means "issued, never activated" (default 6283, this project's
+   * reading: docs/card-conventions.md "Card-make profiles"); null: the card make has none.
+   */
+  readonly notActivatedSw?: number | null;
 }
 
 /**
@@ -148,7 +176,13 @@ export function decodePhoneRecord(value: Uint8Array, encoding: 'an' | 'cn' = 'an
 export class SsseCard {
   private selected: SelectResult | undefined;
   private issuerCache: CardIssuerData | undefined;
-  private readonly opts: Required<Omit<CardReadOptions, 'phone'>>;
+  private readonly opts: Required<Omit<CardReadOptions, 'phone' | 'notActivatedSw' | 'profile' | 'reloadOnBlockedPin' | 'reload'>> & { readonly notActivatedSw: number | null };
+  /** The card-make profile the terminal chose for this card (drivers/card/card-profiles.ts). */
+  public readonly profileName: string;
+  /** This card make's RELOAD PIN sets a blocked PIN. */
+  public readonly reloadsBlockedPin: boolean;
+  /** This card make's RELOAD PIN form. */
+  public readonly reload: ReloadOptions;
   private readonly phone: { readonly tag: number; readonly record: number; readonly length: number; readonly encoding: 'an' | 'cn' };
 
   constructor(
@@ -161,7 +195,12 @@ export class SsseCard {
       factorLength: options.factorLength ?? 8,
       ef06AuthKeyId: options.ef06AuthKeyId ?? 0x0a,
       selectMfFirst: options.selectMfFirst ?? false,
+      internalAuth: options.internalAuth ?? 'random',
+      notActivatedSw: options.notActivatedSw === undefined ? SW_NOT_ACTIVATED : options.notActivatedSw,
     };
+    this.profileName = options.profile ?? 'default';
+    this.reloadsBlockedPin = options.reloadOnBlockedPin ?? false;
+    this.reload = options.reload ?? {};
     const phone = options.phone ?? {};
     this.phone = { tag: phone.tag ?? PHONE_TAG, record: phone.record ?? 1, length: phone.length ?? PHONE_LENGTH, encoding: phone.encoding ?? 'an' };
     const badPhone = (which: string): never => {
@@ -210,10 +249,11 @@ export class SsseCard {
     if (r.sw === SW_FILE_NOT_FOUND) {
       throw new SsCardError(ErrorCode.Card_NotSsse, { zh: '这张卡没有社会保障应用（SSSE）：请确认插入的是社会保障卡', en: 'this card has no social security application (SSSE): check that it is a social security card' }, { sw: swHex(r.sw) });
     }
-    if (r.sw !== SW_OK && r.sw !== SW_NOT_ACTIVATED && r.sw !== SW_APP_LOCKED) throw this.cardError(r.sw, { zh: '选择社保应用', en: 'selecting the SSSE application' });
+    const notActivated = this.opts.notActivatedSw !== null && r.sw === this.opts.notActivatedSw;
+    if (r.sw !== SW_OK && !notActivated && r.sw !== SW_APP_LOCKED) throw this.cardError(r.sw, { zh: '选择社保应用', en: 'selecting the SSSE application' });
     // The issuer data (EF05) stays cached: an SsseCard lives as long as one card is in the
     // reader, and EF05 is written only at personalisation.
-    this.selected = { algorithm: algorithmFromFci(r.data), activated: r.sw !== SW_NOT_ACTIVATED, appLocked: r.sw === SW_APP_LOCKED, fci: r.data };
+    this.selected = { algorithm: algorithmFromFci(r.data), activated: !notActivated, appLocked: r.sw === SW_APP_LOCKED, fci: r.data };
     return this.selected;
   }
 
@@ -303,9 +343,29 @@ export class SsseCard {
   async internalAuthenticate(auth: CardAuthenticator, random: Buffer): Promise<boolean> {
     const { algorithm } = await this.ensureSelected();
     const factor = await this.factor();
+    if (this.opts.internalAuth === 'challenge') return this.internalAuthenticateByChallenge(auth, algorithm, factor);
     const r = await this.send(internalAuth(0x00, random));
     if (r.sw !== SW_OK) throw this.cardError(r.sw, { zh: '内部认证', en: 'INTERNAL AUTHENTICATE' });
     const expected = await auth.internalAuthExpected(algorithm, factor, random);
+    return expected.length > 0 && expected.equals(r.data);
+  }
+
+  /**
+   * The integrators' form (docs/domain.md §4): GET CHALLENGE gives the data, a second the process
+   * factor; `00 88 00 00 10` + factor ‖ data; the PSAM computes the answer under the process key
+   * (the card key diversified once more by the process factor: docs/card-conventions.md).
+   */
+  private async internalAuthenticateByChallenge(auth: CardAuthenticator, algorithm: Algorithm, factor: Buffer): Promise<boolean> {
+    const challenge = async (): Promise<Buffer> => {
+      const c = await this.send(getChallenge(8));
+      if (c.sw !== SW_OK || c.data.length !== 8) throw this.cardError(c.sw, { zh: '取随机数', en: 'GET CHALLENGE' });
+      return c.data;
+    };
+    const data = await challenge();
+    const processFactor = await challenge();
+    const r = await this.send(internalAuth(0x00, Buffer.concat([processFactor, data])));
+    if (r.sw !== SW_OK) throw this.cardError(r.sw, { zh: '内部认证', en: 'INTERNAL AUTHENTICATE' });
+    const expected = await auth.internalAuthExpected(algorithm, factor, data, processFactor);
     return expected.length > 0 && expected.equals(r.data);
   }
 

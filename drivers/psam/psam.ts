@@ -110,10 +110,11 @@ export class Psam {
    * What a genuine card answers to INTERNAL AUTHENTICATE with `random`: E(K88, random), K88 the
    * card's internal-auth key diversified with `factor`. Compare with {@link macEquals}.
    */
-  public internalAuthExpected(alg: Algorithm, factor: Uint8Array, random: Uint8Array): Promise<Buffer> {
+  public internalAuthExpected(alg: Algorithm, factor: Uint8Array, random: Uint8Array, processFactor?: Uint8Array): Promise<Buffer> {
     return this.exclusive(async () => {
       const data = padBlock(alg, random, 'random');
-      await this.init(alg, KeyUsage.InternalAuth, this.keyVersion, factor);
+      // The integrators' form: a second level of diversification, by the process factor (PBOC INIT with two factors).
+      await this.init(alg, KeyUsage.InternalAuth, this.keyVersion, processFactor === undefined ? factor : Buffer.concat([factor, processFactor]));
       return this.run('COMPUTE', psamEncrypt(data));
     });
   }

@@ -109,7 +109,7 @@ export function reloadPinPboc(rt: CardRuntime, c: CommandApdu, challenge: Buffer
     if (gate) return gate;
     const bad = checkMac(rt, c, 0x5e, challenge);
     if (bad) return bad;
-    if (rt.triesLeft === 0) return sw(0x6983);
+    if (rt.triesLeft === 0 && !rt.profile.reloadOnBlockedPin) return sw(0x6983);
     const pin = decodePin(data.subarray(0, PIN_BYTES));
     if (!Buffer.isBuffer(pin)) return pin;
     setPin(rt, pin);
@@ -136,7 +136,7 @@ export function pinUnblockOrReload(rt: CardRuntime, c: CommandApdu, challenge: B
     if (reload && !rt.authenticated.has(0x06)) return sw(0x6982);
     const bad = checkMac(rt, c, 0x24, challenge);
     if (bad) return bad;
-    if (reload && rt.triesLeft === 0) return sw(0x6983);
+    if (reload && rt.triesLeft === 0 && !rt.profile.reloadOnBlockedPin) return sw(0x6983);
     const key = cardKey(rt, 0x24, 0x01)!; // checkMac found it
     block = decryptBlocks(rt.profile.algorithm, key, data.subarray(0, blockSize(rt.profile.algorithm)));
     pin = parsePinBlock(block);

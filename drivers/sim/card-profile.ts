@@ -88,6 +88,13 @@ export interface CardProfile {
   readonly ef06NeedsExternalAuth: boolean;
   /** The FCI of the SSSE application carries `9F0C 03 86 01 <alg>` (default true). */
   readonly fciAlgorithmTag: boolean;
+  /**
+   * INTERNAL AUTHENTICATE's form this card make takes (docs/card-conventions.md "Card-make
+   * profiles"): one block of random (default), or the integrators' process factor(8) ‖ data(8).
+   */
+  readonly internalAuth: 'random' | 'challenge';
+  /** RELOAD PIN on a blocked PIN: refused with 6983 (default, use PIN UNBLOCK) or allowed (tries back to the limit). */
+  readonly reloadOnBlockedPin: boolean;
   /** Raw record values that override the readable data (written by UPDATE RECORD, not expressible as text). */
   readonly recordOverrides: ReadonlyMap<RecordFileName, ReadonlyMap<number, Buffer>>;
 }
@@ -118,6 +125,8 @@ export interface CardProfileJson {
   writeKeys: Record<RecordFileName, string>;
   ef06NeedsExternalAuth: boolean;
   fciAlgorithmTag?: boolean;
+  internalAuth?: 'random' | 'challenge';
+  reloadOnBlockedPin?: boolean;
   records?: Partial<Record<RecordFileName, Record<string, string>>>;
 }
 
@@ -143,6 +152,8 @@ const CARD_KEYS = [
   'writeKeys',
   'ef06NeedsExternalAuth',
   'fciAlgorithmTag',
+  'internalAuth',
+  'reloadOnBlockedPin',
   'records',
 ] as const;
 
@@ -213,6 +224,8 @@ export function parseCardProfile(json: unknown, source = 'card profile'): CardPr
   }
   const ef06NeedsExternalAuth = r.boolean(o, 'ef06NeedsExternalAuth', '');
   const fciAlgorithmTag = r.boolean(o, 'fciAlgorithmTag', '', true);
+  const internalAuth = r.oneOf(o, 'internalAuth', '', ['random', 'challenge'] as const, 'random');
+  const reloadOnBlockedPin = r.boolean(o, 'reloadOnBlockedPin', '', false);
 
   // Every key the card's commands need must be there.
   const need: [CardKeyName, string, string][] = [
@@ -269,6 +282,8 @@ export function parseCardProfile(json: unknown, source = 'card profile'): CardPr
     writeKeys,
     ef06NeedsExternalAuth,
     fciAlgorithmTag,
+    internalAuth,
+    reloadOnBlockedPin,
     recordOverrides,
   };
 }
@@ -324,6 +339,8 @@ export function cardProfileToJson(p: CardProfile): CardProfileJson {
     writeKeys,
     ef06NeedsExternalAuth: p.ef06NeedsExternalAuth,
     fciAlgorithmTag: p.fciAlgorithmTag,
+    ...(p.internalAuth === 'random' ? {} : { internalAuth: p.internalAuth }),
+    ...(p.reloadOnBlockedPin ? { reloadOnBlockedPin: true } : {}),
   };
   if (p.recordOverrides.size > 0) {
     const records: Partial<Record<RecordFileName, Record<string, string>>> = {};

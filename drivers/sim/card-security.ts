@@ -4,7 +4,7 @@
  * commands, and APPLICATION BLOCK / UNBLOCK.
  */
 import type { CommandApdu } from '../../apdu/apdu.js';
-import { blockSize, encryptBlocks, mac, MAC_LENGTH, macEquals } from '../../apdu/crypto.js';
+import { blockSize, diversify, encryptBlocks, mac, MAC_LENGTH, macEquals } from '../../apdu/crypto.js';
 import { macInput } from '../../apdu/ssse.js';
 import { ok, sw } from './card-os.js';
 import type { Reply } from './card-os.js';
@@ -33,11 +33,17 @@ export function getChallenge(rt: CardRuntime, c: CommandApdu): Reply {
 /** `00 88` INTERNAL AUTHENTICATE: the terminal's random data encrypted with the card's key 88. */
 export function internalAuth(rt: CardRuntime, c: CommandApdu): Reply {
   if (c.p1 !== 0) return sw(0x6a86);
-  if (c.data.length !== blockSize(rt.profile.algorithm)) return sw(0x6700);
+  const alg = rt.profile.algorithm;
+  // The card make's form (profile `internalAuth`, docs/card-conventions.md "Card-make profiles"):
+  // one block of random, or the integrators' process factor(8) ‖ data(8).
+  if (c.data.length !== (rt.profile.internalAuth === 'challenge' ? 16 : blockSize(alg))) return sw(0x6700);
   if (rt.state === 'appLocked') return sw(0x9303);
   const key = cardKey(rt, 0x88, c.p2 === 0 ? 0x01 : c.p2);
   if (key === undefined) return sw(0x6a88);
-  return ok(encryptBlocks(rt.profile.algorithm, key, c.data));
+  if (rt.profile.internalAuth === 'random') return ok(encryptBlocks(alg, key, c.data));
+  const data = Buffer.alloc(blockSize(alg));
+  c.data.copy(data, 0, 8, 16);
+  return ok(encryptBlocks(alg, diversify(alg, key, c.data.subarray(0, 8)), data));
 }
 
 /** The challenge zero-padded to the block size (a 4-byte challenge is PBOC practice). */

@@ -6,7 +6,7 @@
  * |---|---|---|
  * | SELECT | `00 A4 00 00 02 <DF>` | `3F00` (MF), or an application DF of the profile |
  * | READ BINARY by SFI | `00 B0 96 00 06` | terminal number (终端机编号, EF 0x16), 6 bytes BCD |
- * | INIT | `80 1A <usage> <P2> 08 factor` | session key = diversify(master[alg, usage, P2], factor); `6A88` unknown key |
+ * | INIT | `80 1A <usage> <P2> 08 factor` or `10 factor ‖ processFactor` | session key = diversify(master[alg, usage, P2], factor), and with a process factor diversified once more by it; `6A88` unknown key |
  * | COMPUTE | `80 FA 00 00 Lc data` | ECB encryption of whole blocks with the session key |
  * | COMPUTE MAC | `80 FA 05 00 Lc IV ‖ message` | 4-byte MAC, padding added here; SM4 folds by the profile's `sm4MacFold` |
  * | GET RESPONSE | `00 C0 00 00 Le` | T=0 profiles answer `61xx` first |
@@ -117,12 +117,14 @@ export class VirtualPsam extends SimCardOs {
   }
 
   private init(c: CommandApdu): Reply {
-    if (c.data.length !== 8) return sw(0x6700);
+    // One 8-byte factor per level: the card's, then (a process key) the process factor.
+    if (c.data.length !== 8 && c.data.length !== 16) return sw(0x6700);
     this.endSession();
     if (this.app === undefined) return sw(0x6985);
     const master = this.#profile.masterKeys.get(masterKeyName(this.app, c.p1, c.p2));
     if (master === undefined) return sw(0x6a88);
-    this.#session = { alg: this.app, key: diversify(this.app, master, c.data) };
+    const cardKey = diversify(this.app, master, c.data.subarray(0, 8));
+    this.#session = { alg: this.app, key: c.data.length === 16 ? diversify(this.app, cardKey, c.data.subarray(8, 16)) : cardKey };
     return sw(0x9000);
   }
 
