@@ -23,8 +23,9 @@ describe('kiosk api-map', () => {
     ['Common.StatusChangedEvent PIN pad', 'Common.StatusChangedEvent', { component: 'pinPad', connected: false }, null],
     ['SSCard.SessionEndedEvent', 'SSCard.SessionEndedEvent', {}, null],
     ['SSCard.IdCardRequestedEvent', 'SSCard.IdCardRequestedEvent', {}, { type: 'idCardRequested' }],
-    ['SSCard.IdCardReadEvent (the holder\'s)', 'SSCard.IdCardReadEvent', { read: true, matches: true }, { type: 'idCardRead', read: true, matches: true }],
-    ['SSCard.IdCardReadEvent (not read)', 'SSCard.IdCardReadEvent', { read: false, matches: null }, { type: 'idCardRead', read: false, matches: null }],
+    ['SSCard.IdCardReadEvent (the holder\'s)', 'SSCard.IdCardReadEvent', { whose: 'holder', read: true, matches: true, expired: false }, { type: 'idCardRead', read: true, matches: true, expired: false }],
+    ['SSCard.IdCardReadEvent (the holder\'s, expired)', 'SSCard.IdCardReadEvent', { whose: 'holder', read: true, matches: true, expired: true }, { type: 'idCardRead', read: true, matches: true, expired: true }],
+    ['SSCard.IdCardReadEvent (not read)', 'SSCard.IdCardReadEvent', { read: false, matches: null }, { type: 'idCardRead', read: false, matches: null, expired: null }],
     ['SSCard.IdCardReadEvent (malformed)', 'SSCard.IdCardReadEvent', { read: 'yes' }, null],
   ])('%s', (_label, name, payload, msg) => {
     expect(msgOfEvent(name, payload)).toEqual(msg);

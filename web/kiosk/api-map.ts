@@ -39,7 +39,9 @@ export function msgOfEvent(name: string, p: Payload): Msg | null {
     case 'SSCard.IdCardRequestedEvent':
       return { type: 'idCardRequested' };
     case 'SSCard.IdCardReadEvent':
-      return typeof p['read'] === 'boolean' ? { type: 'idCardRead', read: p['read'], matches: typeof p['matches'] === 'boolean' ? p['matches'] : null } : null;
+      return typeof p['read'] === 'boolean'
+        ? { type: 'idCardRead', read: p['read'], matches: typeof p['matches'] === 'boolean' ? p['matches'] : null, expired: typeof p['expired'] === 'boolean' ? p['expired'] : null }
+        : null;
     case 'SSCard.PinEntryStartedEvent': {
       const prompt = PROMPTS.find((x) => x === p['prompt']);
       return prompt === undefined ? null : { type: 'pinEntryStarted', prompt };

@@ -234,7 +234,8 @@ describe('kiosk flow', () => {
   it('an ID card not read or not the holder\'s leaves the step as it is: the daemon\'s result says what to do', () => {
     let r = run(ready({ services: [] }), [{ type: 'capabilities', services: ['reset'], touchKeys: true, idReader: true, triesFloor: 1 }, { type: 'cardInserted' }, { type: 'cardIdentified', card: CARD }]);
     r = run(r.state, [{ type: 'chooseService', kind: 'reset' }, { type: 'startService' }, { type: 'idCardRequested' }]);
-    for (const m of [{ type: 'idCardRead', read: false, matches: null }, { type: 'idCardRead', read: true, matches: false }] as const) expect(run(r.state, [m]).state.screen).toMatchObject({ idCard: 'waiting' });
+    // Never shown as checked: not read, not the holder's, or the holder's but expired (受理标准 材料真实有效, seed 001 line 59).
+    for (const m of [{ type: 'idCardRead', read: false, matches: null }, { type: 'idCardRead', read: true, matches: false }, { type: 'idCardRead', read: true, matches: true, expired: true }] as const) expect(run(r.state, [m]).state.screen).toMatchObject({ idCard: 'waiting' });
     // ID card events outside a running service change nothing
     const menu = run(ready(), [{ type: 'cardInserted' }, { type: 'cardIdentified', card: CARD }]).state;
     expect(run(menu, [{ type: 'idCardRequested' }]).state).toBe(menu);

@@ -92,7 +92,8 @@ export type Msg =
   | { readonly type: 'capabilities'; readonly services: readonly ServiceKind[]; readonly touchKeys: boolean; readonly idReader: boolean; readonly triesFloor: number }
   | { readonly type: 'catalog'; readonly catalog: Catalog }
   | { readonly type: 'idCardRequested' }
-  | { readonly type: 'idCardRead'; readonly read: boolean; readonly matches: boolean | null }
+  /** `expired`: read and not valid on the terminal's date (docs/api.md SSCard.IdCardReadEvent); null when unknown. */
+  | { readonly type: 'idCardRead'; readonly read: boolean; readonly matches: boolean | null; readonly expired?: boolean | null }
   | { readonly type: 'device'; readonly online: boolean }
   | { readonly type: 'cardInserted' }
   | { readonly type: 'cardIdentified'; readonly card: CardIdentified }
@@ -222,8 +223,9 @@ export function step(s: KioskState, m: Msg, now: number): Step {
       if (sc.name !== 'pin') return stay(s);
       return go(s, { ...sc, idCard: 'waiting' }, now);
     case 'idCardRead':
-      // Not read or not the holder's: the flow ends and its result says what to do.
-      if (sc.name !== 'pin' || !m.read || m.matches !== true) return stay(s);
+      // Not read, not the holder's, or past its validity (受理标准 材料真实有效, seed 001 line 59): never
+      // shown as checked — the flow ends and its result says what to do.
+      if (sc.name !== 'pin' || !m.read || m.matches !== true || m.expired === true) return stay(s);
       return go(s, { ...sc, idCard: 'read' }, now);
     case 'pinEntryStarted':
       if (sc.name !== 'pin') return stay(s);
