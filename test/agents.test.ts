@@ -9,12 +9,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hashPassphrase } from '../daemon/auth/passphrase.js';
 import { loadIdCardFixture } from '../drivers/sim/idcard-fixtures.js';
 import type { CommandResult, TestClient } from '../testing/api-test-client.js';
 import { hallCatalogJson } from '../testing/hall-catalog.js';
-import { CounterDevices } from './helpers/counter-devices.js';
-import { DaemonProcess, connectClient } from './helpers/daemon.js';
+import { CounterDevices, operatorClient } from './helpers/counter-devices.js';
+import { DaemonProcess } from './helpers/daemon.js';
 import { requireStack } from './helpers/stack.js';
 
 const PASSPHRASE = 'agents-e2e-op';
@@ -26,10 +25,8 @@ const clients: TestClient[] = [];
 const dir = mkdtempSync(path.join(tmpdir(), 'sscard-agents-'));
 
 async function operator(): Promise<TestClient> {
-  const c = await connectClient(daemon.port);
+  const c = await operatorClient(daemon.port, PASSPHRASE);
   clients.push(c);
-  const r = await c.command('Operator.Login', { operatorId: 'op1', passphrase: PASSPHRASE });
-  if (r.completion.header.completionCode !== 'success') throw new Error(`login failed: ${JSON.stringify(r.completion)}`);
   return c;
 }
 
@@ -69,15 +66,7 @@ beforeAll(async () => {
   devices = await CounterDevices.open('card-not-activated', 'id-card-not-activated');
   daemon = await DaemonProcess.start(
     {
-      config: {
-        terminalId: 'E2E-AGENTS-1',
-        role: 'counter',
-        catalog: 'hall.json',
-        ...devices.config,
-        journal: { path: 'journal.db', keyFile: 'journal.key' },
-        operators: { sessionTtlMs: 600_000, maxFailures: 3, lockoutMs: 60_000, accounts: [{ id: 'op1', name: '张三', hash: hashPassphrase(Buffer.from(PASSPHRASE), { N: 1024 }) }] },
-        session: { inactivityMs: 20_000, pinEntryMs: 30_000 },
-      },
+      config: devices.counterConfig(PASSPHRASE, { terminalId: 'E2E-AGENTS-1', catalog: 'hall.json', session: { inactivityMs: 20_000, pinEntryMs: 30_000 } }),
     },
     dir,
   );

@@ -9,10 +9,9 @@
  * status says so.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hashPassphrase } from '../daemon/auth/passphrase.js';
 import type { TestClient } from '../testing/api-test-client.js';
-import { CounterDevices } from './helpers/counter-devices.js';
-import { DaemonProcess, connectClient } from './helpers/daemon.js';
+import { CounterDevices, operatorClient } from './helpers/counter-devices.js';
+import { DaemonProcess } from './helpers/daemon.js';
 import { requireStack } from './helpers/stack.js';
 
 const PASSPHRASE = 'card-profiles-op';
@@ -24,15 +23,7 @@ const clients: TestClient[] = [];
 
 function start(cardProfiles: unknown[]): Promise<DaemonProcess> {
   return DaemonProcess.start({
-    config: {
-      terminalId: 'E2E-PROFILES-1',
-      role: 'counter',
-      ...devices!.config,
-      cardProfiles,
-      journal: { path: 'journal.db', keyFile: 'journal.key' },
-      operators: { sessionTtlMs: 600_000, maxFailures: 3, lockoutMs: 60_000, accounts: [{ id: 'op1', name: '张三', hash: hashPassphrase(Buffer.from(PASSPHRASE), { N: 1024 }) }] },
-      session: { inactivityMs: 120_000, pinEntryMs: 30_000 },
-    },
+    config: devices!.counterConfig(PASSPHRASE, { terminalId: 'E2E-PROFILES-1', cardProfiles }),
   });
 }
 
@@ -51,11 +42,10 @@ describe('a second card make at a counter (pcscd + vpcd)', () => {
   it('with its profile: ReadBasic names the profile and the card is genuine; its blocked PIN is reset at the window with the make\'s 3.0 RELOAD', async () => {
     daemon = await start([{ name: 'other', atr: '3B 8F' }, MAKE_B]);
     await daemon.waitIdentified();
-    const c = await connectClient(daemon.port);
+    const c = await operatorClient(daemon.port, PASSPHRASE);
     clients.push(c);
     const rb = await c.command('SSCard.ReadBasic', {}, {}, 15_000);
     expect(rb.completion.payload).toMatchObject({ cardProfile: 'make-b', authentic: true, cardState: 'pinBlocked', triesLeft: 0 });
-    expect((await c.command('Operator.Login', { operatorId: 'op1', passphrase: PASSPHRASE })).completion.header.completionCode).toBe('success');
     let entries = 0;
     const r = await c.command('SSCard.ResetPin', {}, { timeout: 60_000 }, 70_000, (m) => {
       if (m.header.name !== 'SSCard.PinEntryStartedEvent' || entries++ >= 2) return;

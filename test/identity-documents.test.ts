@@ -8,11 +8,10 @@
  * 收件 reads the identity document (seed 000 FAQ line 353: 须持本人社保卡、身份证).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hashPassphrase } from '../daemon/auth/passphrase.js';
 import { loadIdCardFixture } from '../drivers/sim/idcard-fixtures.js';
 import type { CommandResult, TestClient } from '../testing/api-test-client.js';
-import { DaemonProcess, connectClient } from './helpers/daemon.js';
-import { CounterDevices } from './helpers/counter-devices.js';
+import { DaemonProcess } from './helpers/daemon.js';
+import { CounterDevices, operatorClient } from './helpers/counter-devices.js';
 import { requireStack } from './helpers/stack.js';
 
 const PASSPHRASE = 'identity-documents-op';
@@ -22,10 +21,8 @@ let devices: CounterDevices | undefined;
 const clients: TestClient[] = [];
 
 async function operator(): Promise<TestClient> {
-  const c = await connectClient(daemon.port);
+  const c = await operatorClient(daemon.port, PASSPHRASE);
   clients.push(c);
-  const r = await c.command('Operator.Login', { operatorId: 'op1', passphrase: PASSPHRASE });
-  if (r.completion.header.completionCode !== 'success') throw new Error(`login failed: ${JSON.stringify(r.completion)}`);
   return c;
 }
 
@@ -50,14 +47,7 @@ beforeAll(async () => {
   await requireStack();
   devices = await CounterDevices.open('card-hk-resident', 'id-permit-hk');
   daemon = await DaemonProcess.start({
-    config: {
-      terminalId: 'E2E-DOCS-1',
-      role: 'counter',
-      ...devices.config,
-      journal: { path: 'journal.db', keyFile: 'journal.key' },
-      operators: { sessionTtlMs: 600_000, maxFailures: 3, lockoutMs: 60_000, accounts: [{ id: 'op1', name: '张三', hash: hashPassphrase(Buffer.from(PASSPHRASE), { N: 1024 }) }] },
-      session: { inactivityMs: 120_000, pinEntryMs: 30_000 },
-    },
+    config: devices.counterConfig(PASSPHRASE, { terminalId: 'E2E-DOCS-1' }),
   });
   await daemon.waitIdentified();
 }, 90_000);

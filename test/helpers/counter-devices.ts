@@ -4,7 +4,10 @@
  * pseudo-terminal with an ID card placed, and the touchscreen keypad. `config` is the daemon
  * configuration's device part (docs/config.md), for a suite to spread into its own.
  */
+import { hashPassphrase } from '../../daemon/auth/passphrase.js';
 import { loadIdCardFixture } from '../../drivers/sim/idcard-fixtures.js';
+import type { TestClient } from '../../testing/api-test-client.js';
+import { connectClient } from './daemon.js';
 import { IdReaderSimulator } from '../../drivers/sim/idcard-reader.js';
 import { PtyPair } from '../../drivers/sim/pty.js';
 import { CARD_READER, PSAM_READER } from './stack.js';
@@ -37,10 +40,36 @@ export class CounterDevices {
     } as const;
   }
 
+  /**
+   * A counter daemon's whole configuration over these devices: a journal, operator `op1` with
+   * `passphrase`, sessions long enough for a loaded machine; `extra` adds or overrides keys.
+   */
+  public counterConfig(passphrase: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+    return {
+      role: 'counter',
+      ...this.config,
+      journal: { path: 'journal.db', keyFile: 'journal.key' },
+      operators: { sessionTtlMs: 600_000, maxFailures: 3, lockoutMs: 60_000, accounts: [{ id: 'op1', name: '张三', hash: hashPassphrase(Buffer.from(passphrase), { N: 1024 }) }] },
+      session: { inactivityMs: 120_000, pinEntryMs: 30_000 },
+      ...extra,
+    };
+  }
+
   /** After the daemon stopped: the card and the PSAM out (with pcscd's settle), the ID reader closed. */
   public async close(): Promise<void> {
     await this.readers.remove();
     await this.idSim.stop();
     await this.pty.close();
   }
+}
+
+/** A client of the daemon on `port` with operator `op1` logged in (the account {@link CounterDevices.counterConfig} makes). */
+export async function operatorClient(port: number, passphrase: string): Promise<TestClient> {
+  const c = await connectClient(port);
+  const r = await c.command('Operator.Login', { operatorId: 'op1', passphrase });
+  if (r.completion.header.completionCode !== 'success') {
+    c.close();
+    throw new Error(`login failed: ${JSON.stringify(r.completion)}`);
+  }
+  return c;
 }
