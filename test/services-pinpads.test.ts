@@ -389,7 +389,7 @@ describe('the resident ID card must be valid (受理标准 材料真实有效: s
     expect(result).toMatchObject({ code: 'identity.expired', kind: 'reset', outcome: 'refused', missing: ['residentIdCard'] });
     expect(result.zh).toContain('有效期至 2016-05-01，已过期');
     expect(result.en).toContain('expired on 2016-05-01');
-    expect(r.emitted.find((e) => e.type === 'idCard.read')).toEqual({ type: 'idCard.read', read: true, matches: true });
+    expect(r.emitted.find((e) => e.type === 'idCard.read')).toEqual({ type: 'idCard.read', read: true, matches: true, whose: 'holder', expired: true });
     expect(r.emitted.filter((e) => e.type === 'pin.entryStarted')).toEqual([]);
     expect(r.vaultPuts).toEqual([]);
     expect(r.pinCommands).toEqual([]);
