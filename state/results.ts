@@ -57,6 +57,7 @@ export const RESULT_CODES = [
   'card.refused',
   'card.error',
   'card.unreadable',
+  'psam.unavailable',
   'card.removed',
   'operation.notSent',
   'operation.unknown',
@@ -119,6 +120,8 @@ const NEXT = {
   afterNewPin: followedBy(bi('请取回您的社保卡。', 'Please take your card.'), AFTER_NEW_PIN_ADVICE),
   reinsert: bi('请重新插入社保卡：终端会先核对卡片状态，请勿重复办理。', 'Insert the card again: the terminal checks the card first; do not repeat the service until then.'),
   replace: bi('此卡应用已锁定：请持身份证到社保服务窗口办理补换卡或解挂。', 'The card application is locked: take your ID card to a service counter for a replacement or to cancel the loss report.'),
+  /** The terminal's PSAM is missing: a technician's matter, the card is fine. */
+  psam: bi('请稍候重新插卡；若仍无法读取，请联系工作人员检查终端。', 'Insert the card again in a moment; if it still cannot be read, ask the staff to check the terminal.'),
   staff: bi('请联系工作人员检查身份证阅读器，修复后重新办理。', 'Ask the staff to check the ID card reader, then start again.'),
   otherDocument: bi('请持本人有效的居民身份证、港澳台居民居住证或外国人永久居留身份证重新办理。', 'Come again with a valid resident ID card, residence permit for Hong Kong, Macao and Taiwan residents or foreign permanent resident ID card.'),
   renew: bi('请携带社保卡和本人身份证原件到社保服务窗口办理换卡。', 'Take the card and your resident ID card (original) to a social security service counter to have the card replaced.'),
@@ -283,6 +286,8 @@ export const results = {
   cardError: (kind: ServiceKind, sw: number, left: number | undefined) =>
     r('card.error', kind, 'failed', bi(`卡片拒绝了此操作（状态字 ${sw.toString(16).toUpperCase().padStart(4, '0')}）。`, `The card refused the operation (status word ${sw.toString(16).toUpperCase().padStart(4, '0')}).`), NEXT.counter, { sw, ...tries(left) }),
   cardUnreadable: () => r('card.unreadable', undefined, 'failed', bi('无法读取此卡：请确认插入的是社会保障卡，并正确插卡。', 'The card cannot be read: check that it is a social security card, inserted the right way.'), NEXT.retry),
+  /** Identification needed the PSAM (INTERNAL AUTHENTICATE, a 3.0 card's EF06: docs/domain.md §1) and the terminal has none open. */
+  psamUnavailable: () => r('psam.unavailable', undefined, 'failed', bi('终端的安全模块（PSAM）暂不可用，无法读取此卡；您的卡片没有问题。', 'The terminal\'s security module (PSAM) is not available, so the card cannot be read; nothing is wrong with your card.'), NEXT.psam),
   cardRemoved: (kind: ServiceKind | undefined) => r('card.removed', kind, 'cancelled', bi('卡片已被取出，业务已结束。', 'The card was removed; the service has ended.'), NEXT.retry),
   notSent: (kind: ServiceKind, left: number | undefined) =>
     r('operation.notSent', kind, 'failed', bi('操作未能执行（准备步骤失败），卡片未改变。', 'The operation could not run (a preparatory step failed); the card is unchanged.'), NEXT.retry, tries(left)),

@@ -22,7 +22,7 @@
  */
 import { assign, emit, enqueueActions, fromCallback, fromPromise, not, setup } from 'xstate';
 import type { DoneActorEvent } from 'xstate';
-import { isSsCardError } from '../core/errors.js';
+import { ErrorCode, isSsCardError } from '../core/errors.js';
 import type {
   ActivationOutput,
   BankActivationInput,
@@ -229,7 +229,11 @@ export const sessionMachine = session.createMachine({
             })),
           ],
         },
-        onError: { target: 'ended', actions: [{ type: 'setResult', params: results.cardUnreadable() }, 'emitResult'] },
+        onError: {
+          target: 'ended',
+          // Without the PSAM the card is not at fault: the terminal says so (and re-reads the card once its PSAM is up).
+          actions: [{ type: 'setResult', params: ({ event }) => (isSsCardError(event.error, ErrorCode.Psam_Missing) ? results.psamUnavailable() : results.cardUnreadable()) }, 'emitResult'],
+        },
       },
     },
     identified: {

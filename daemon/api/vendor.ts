@@ -215,6 +215,7 @@ export const RESULT_CODE_TABLE: Readonly<Record<string, number | { sw: number }>
   cancelled: C.holderCancelled,
   'card.removed': C.noCard,
   'card.unreadable': C.cardType,
+  'psam.unavailable': C.noPsam,
   // The card's state does not allow the service: its SW where it gave one, else −23 (no row of
   // the integrators' table is about card states).
   'card.error': { sw: C.dataInvalid },

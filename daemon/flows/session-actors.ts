@@ -276,7 +276,14 @@ export function sessionImplementations(deps: SessionDeps, vault: PinVault = crea
     actors: {
       identifyCard: fromPromise<CardIdentification>(async () => {
         current = deps.card();
-        const b = await current.identify(deps.secureModule, random);
+        let b: Awaited<ReturnType<typeof current.identify>>;
+        try {
+          b = await current.identify(deps.secureModule, random);
+        } catch (e) {
+          // The result says only "cannot be read": the technician needs the why (code and text, no data).
+          log.warn('card identification failed', errorMeta(e));
+          throw e;
+        }
         if (b.authentic === false) throw new SsCardError(ErrorCode.Card_NotAuthentic, { zh: '卡片未通过内部认证，可能不是真实的社保卡：请到社保经办机构核验', en: 'the card failed internal authentication and may not be a genuine social security card: have it checked at a social insurance office' });
         const undecodable = [...(b.issuer.undecodable ?? []), ...(b.holder.undecodable ?? [])];
         // Which fields, never their bytes or text: the card still identifies, those fields are ''.

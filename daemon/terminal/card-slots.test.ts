@@ -22,7 +22,8 @@ function slots(...names: string[]): CardSlots {
     pinPad: new UnavailablePinPad(),
     touchPadPerSlot: false,
     psamReady: () => Promise.resolve(),
-    session: () => ({}) as SessionActor,
+    psamOpen: () => false,
+    session: () => ({ on: () => ({ unsubscribe: () => {} }) }) as unknown as SessionActor,
     log: SILENT_LOGGER,
     emit: () => {},
     stopped: () => false,
@@ -100,5 +101,81 @@ describe('presence work', () => {
     await second;
     expect(order).toEqual(['first', 'second']);
     expect(told).toBe(2);
+  });
+});
+
+describe('a card identified without the PSAM is read again once the PSAM opens', () => {
+  /** A stand-in session that ended with `code`, recording what it is sent; `fire` emits a result. */
+  function standIn(code: string) {
+    const sent: string[] = [];
+    let listener: ((e: { type: 'result'; result: { code: string } }) => void) | undefined;
+    const actor = {
+      on: (_t: string, f: typeof listener) => {
+        listener = f;
+        return { unsubscribe: () => {} };
+      },
+      getSnapshot: () => ({ matches: (s: string) => s === 'ended', context: { result: { code } } }),
+      send: (e: { type: string }) => void sent.push(e.type),
+    };
+    return { sent, actor: actor as unknown as SessionActor, fire: () => listener?.({ type: 'result', result: { code } }) };
+  }
+
+  function rig(code: string, psam: { open: boolean }) {
+    const session = standIn(code);
+    const connects: string[] = [];
+    const s = new CardSlots({
+      pcsc: { connect: (name: string) => (connects.push(name), Promise.reject(new Error('no card'))) } as unknown as PcscService,
+      transmitTimeoutMs: undefined,
+      pinPad: new UnavailablePinPad(),
+      touchPadPerSlot: false,
+      psamReady: () => Promise.resolve(),
+      psamOpen: () => psam.open,
+      session: () => session.actor,
+      log: SILENT_LOGGER,
+      emit: () => {},
+      stopped: () => false,
+    });
+    s.attach('A 00');
+    const slot = s.get('A 00')!;
+    slot.present = true;
+    return { s, slot, session, connects };
+  }
+
+  it('the PSAM opens after the card\'s result (psam.unavailable): the card is reconnected and inserted anew, once', async () => {
+    const psam = { open: false };
+    const { s, slot, session, connects } = rig('psam.unavailable', psam);
+    session.fire();
+    await new Promise((r) => setImmediate(r));
+    expect(session.sent).toEqual([]);
+    psam.open = true;
+    s.psamOpened();
+    s.psamOpened();
+    await slot.presence;
+    expect(session.sent).toEqual(['CARD_REMOVED', 'CARD_INSERTED']);
+    expect(connects).toEqual(['A 00']);
+  });
+
+  it('the PSAM opened while the card was being identified (its result comes after): read again all the same', async () => {
+    const { slot, session } = rig('psam.unavailable', { open: true });
+    session.fire();
+    await new Promise((r) => setImmediate(r));
+    await slot.presence;
+    expect(session.sent).toEqual(['CARD_REMOVED', 'CARD_INSERTED']);
+  });
+
+  it('not for another result, a card taken out, or a slot at work', async () => {
+    const other = rig('card.unreadable', { open: true });
+    other.s.psamOpened();
+    await other.slot.presence;
+    expect(other.session.sent).toEqual([]);
+    const out = rig('psam.unavailable', { open: true });
+    out.slot.present = false;
+    out.s.psamOpened();
+    const busy = rig('psam.unavailable', { open: true });
+    busy.slot.lock('readBasic');
+    busy.s.psamOpened();
+    await Promise.all([out.slot.presence, busy.slot.presence]);
+    expect(out.session.sent).toEqual([]);
+    expect(busy.session.sent).toEqual([]);
   });
 });

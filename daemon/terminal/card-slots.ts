@@ -29,6 +29,8 @@ export interface CardSlotsOptions {
   readonly touchPadPerSlot: boolean;
   /** Resolves once the PSAM is open or known to be unusable (at most `ms`). */
   readonly psamReady: (ms: number) => Promise<void>;
+  /** A PSAM is open now. */
+  readonly psamOpen: () => boolean;
   /** Builds and starts a slot's session (slot-session.ts). */
   readonly session: (slot: CardSlot) => SessionActor;
   readonly log: Logger;
@@ -39,6 +41,8 @@ export interface CardSlotsOptions {
 
 export class CardSlots {
   private readonly slots = new Map<string, CardSlot>();
+  /** Slots whose card is queued to be read again now that a PSAM is open. */
+  private readonly rereading = new WeakSet<CardSlot>();
 
   public constructor(private readonly o: CardSlotsOptions) {}
 
@@ -94,7 +98,12 @@ export class CardSlots {
       void own.open();
       pad = own;
     }
-    this.slots.set(name, new CardSlot(name, pad, this.o.session));
+    const slot = new CardSlot(name, pad, this.o.session);
+    // The PSAM opened while this card was being identified without it: the other order of psamOpened.
+    slot.actor.on('result', (e) => {
+      if (e.result.code === 'psam.unavailable') setImmediate(() => this.rereadForPsam(slot));
+    });
+    this.slots.set(name, slot);
     this.o.log.info('card slot attached', { reader: name });
   }
 
@@ -120,6 +129,28 @@ export class CardSlots {
       // first): identification wants it for internal authentication and 3.0 cards' EF06.
       await this.o.psamReady(PSAM_WAIT_MS);
       slot.actor.send({ type: 'CARD_INSERTED' });
+    });
+  }
+
+  /**
+   * A PSAM was opened: a card still in its slot whose identification failed for want of one
+   * (result `psam.unavailable` — pcscd may report the card before the PSAM at start, or the PSAM
+   * was re-seated) is read again, as if inserted anew; the holder need not take it out.
+   */
+  public psamOpened(): void {
+    for (const slot of this.all()) this.rereadForPsam(slot);
+  }
+
+  /** Read the slot's card again if its identification ended for want of a PSAM and one is open now. */
+  private rereadForPsam(slot: CardSlot): void {
+    const snap = slot.actor.getSnapshot();
+    if (!this.o.psamOpen() || this.rereading.has(slot) || !slot.present || slot.busy !== undefined) return;
+    if (!snap.matches('ended') || snap.context.result?.code !== 'psam.unavailable') return;
+    this.rereading.add(slot);
+    this.o.log.info('PSAM ready: reading the card again', { reader: slot.name });
+    void slot.reidentify(async () => {
+      this.rereading.delete(slot);
+      await this.connect(slot);
     });
   }
 

@@ -22,6 +22,8 @@ export interface PsamSlotOptions {
   readonly emit: (e: TerminalEvent) => void;
   /** The terminal is stopping: open nothing more. */
   readonly stopped: () => boolean;
+  /** Told each time a PSAM is opened (card-slots.ts re-reads the cards that needed it). */
+  readonly opened?: () => void;
 }
 
 export class PsamSlot {
@@ -90,6 +92,7 @@ export class PsamSlot {
       this.why = null;
       this.o.log.info('PSAM ready', { reader: name, terminalNumber });
       this.o.emit({ type: 'device', component: 'psam', connected: true, problem: null });
+      this.o.opened?.();
     } catch (e) {
       this.current = undefined;
       this.why = isSsCardError(e) ? e.text : bi('PSAM 无法使用', 'the PSAM cannot be used');

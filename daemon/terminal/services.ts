@@ -27,6 +27,9 @@ export async function runService(slots: CardSlots, log: Logger, request: Service
     if (snap.matches('ended')) {
       // A session that ended (timeout, unreadable card) keeps the card until it is taken out.
       const r = snap.context.result;
+      if (r?.code === 'psam.unavailable') {
+        throw new SsCardError(ErrorCode.Psam_Missing, bi('终端的 PSAM 卡暂不可用，无法读取此卡：请联系技术人员', 'the terminal\'s PSAM is not available, so the card cannot be read: call a technician'), { reader: slot.name });
+      }
       if (r?.code === 'card.unreadable') {
         throw new SsCardError(ErrorCode.Card_NotSsse, bi('无法读取此卡：请确认插入的是社会保障卡，并正确插卡', 'the card cannot be read: check that it is a social security card, inserted the right way'), { reader: slot.name });
       }

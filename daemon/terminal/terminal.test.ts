@@ -324,6 +324,25 @@ describe('Terminal waits on events, not on a tick', () => {
     expect(r.terminal.busySlots).toEqual([]);
   });
 
+  it('a 3.0 card read before pcscd showed the PSAM: psam.unavailable (the card not blamed), then read again once the PSAM opens, still in the slot', async () => {
+    const r = await rig({ withPsam: false, withCard: 'cards/card-3.0.json' });
+    r.insert();
+    await until(() => r.events.some((e) => e.type === 'session' && e.event.type === 'result'));
+    const failed = r.events.find((e) => e.type === 'session' && e.event.type === 'result');
+    expect(failed).toMatchObject({ event: { result: { code: 'psam.unavailable', outcome: 'failed' } } });
+    expect(JSON.stringify(failed)).toContain('您的卡片没有问题');
+    expect(r.terminal.status().card).toMatchObject({ present: true, identified: false, session: 'ended' });
+    // A service asked for now is told it is the terminal's PSAM, not the card.
+    await expect(r.terminal.runService({ kind: 'verify' }, () => {}, new AbortController().signal)).rejects.toMatchObject({ code: ErrorCode.Psam_Missing });
+    const psam = new VirtualPsam(await loadPsamProfile(fixture('psam/psam-test.json')));
+    psam.powerOn();
+    plug(r.fake, SAM, psam);
+    r.fake.reader(SAM).setCard(psam.atr);
+    await until(() => r.terminal.status().card.identified);
+    const identified = r.events.find((e) => e.type === 'session' && e.event.type === 'card.identified');
+    expect(identified).toMatchObject({ event: { specVersion: '3.00' } });
+  });
+
   it('a card inserted while the PSAM is coming up is identified (with it) as soon as the PSAM opens', async () => {
     const r = await rig({ withPsam: false });
     freezeTimers();

@@ -145,7 +145,7 @@ export class Terminal implements TerminalPort {
     this.pinPad = o.pinPad ?? new UnavailablePinPad();
     const emit = (e: TerminalEvent): void => this.emit(e);
     const stopped = (): boolean => this.stopped;
-    this.psam = new PsamSlot({ pcsc: o.pcsc, isPsamReader: o.isPsamReader, log: this.log.pcsc, emit, stopped });
+    this.psam = new PsamSlot({ pcsc: o.pcsc, isPsamReader: o.isPsamReader, log: this.log.pcsc, emit, stopped, opened: () => this.slots.psamOpened() });
     this.cardProfiles = o.cardProfiles ?? [];
     this.isCardReader = o.isCardReader ?? ((name) => !this.psam.isReader(name));
     this.slots = new CardSlots({
@@ -154,6 +154,7 @@ export class Terminal implements TerminalPort {
       pinPad: this.pinPad,
       touchPadPerSlot: o.touchPadPerSlot === true,
       psamReady: (ms) => this.psam.ready(ms),
+      psamOpen: () => this.psam.psam !== undefined,
       session: (slot) =>
         startSlotSession(slot, {
           role: o.role,

@@ -120,9 +120,21 @@ export class DaemonProcess {
     for (;;) {
       const s = (await (await this.fetch('/status')).json()) as { card?: { identified?: boolean; session?: string } };
       if (s.card?.identified === true && /identified|done/.test(s.card.session ?? '')) return;
-      if (Date.now() > end) throw new Error(`card not identified: ${JSON.stringify(s.card)}`);
+      if (Date.now() > end) throw new Error(`card not identified: ${JSON.stringify(s.card)}\n${this.logTail()}`);
       await new Promise((r) => setTimeout(r, 50));
     }
+  }
+
+  /** The end of what the daemon said (its stderr, and its log file when the config names one): for a failure's message. */
+  public logTail(chars = 4000): string {
+    let file = '';
+    try {
+      const config = JSON.parse(readFileSync(this.configFile, 'utf8')) as { log?: { file?: string } };
+      if (typeof config.log?.file === 'string') file = readFileSync(path.resolve(this.dir, config.log.file), 'utf8');
+    } catch {
+      // no log file (yet): stderr alone
+    }
+    return `--- daemon stderr ---\n${this.stderr.slice(-chars)}\n--- daemon log ---\n${file.slice(-chars)}`;
   }
 
   /** fetch() on this daemon as its native client: with its client token. */
