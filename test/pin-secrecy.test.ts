@@ -137,7 +137,7 @@ function service(drv: Driver, pad: PadKind, name: string, pins: readonly string[
 }
 
 function code(r: CommandResult): string {
-  return (r.completion.payload as { result?: { code: string } } | undefined)?.result?.code ?? `${r.completion.header.completionCode ?? '?'}:${String(r.completion.payload?.errorCode)}`;
+  return (r.completion.payload as { result?: { code: string } } | undefined)?.result?.code ?? `${r.completion.header.completionCode ?? '?'}:${String(r.completion.payload?.['sscardErrorCode'])}`;
 }
 
 /** Every flow on one card generation, with its own distinctive PINs. */

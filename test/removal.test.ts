@@ -323,7 +323,7 @@ describe('the simulating daemon’s card, moved with sscard sim-control', () => 
     await waitCard(d, false);
     const none = await readBasic(d);
     expect(none.completionCode).not.toBe('success');
-    expect(none.payload['errorCode']).toBe('flow.noCard');
+    expect(none.payload['sscardErrorCode']).toBe('flow.noCard');
 
     r = await cli('insert', '--json');
     expect(r.code, r.stderr).toBe(0);

@@ -111,9 +111,10 @@ export interface FakeTerminalOptions {
 
 export const FAKE_ID_CARD: FakeIdCard = Object.freeze({ name: '张三', idNumber: '410402199001011234', validFrom: '2015-01-01', validTo: '2035-01-01' });
 
-type SignalMethod = 'readBasic' | 'chipIo' | 'chipPower' | 'pinEntry';
+type SignalMethod = 'readBasic' | 'chipIo' | 'chipPower';
 export type FakeCall =
   | { readonly method: SignalMethod; readonly signal: AbortSignal }
+  | { readonly method: 'pinEntry'; readonly request: PinEntryRequest; readonly signal: AbortSignal }
   | { readonly method: 'runService'; readonly request: ServiceRequest; readonly signal: AbortSignal }
   | { readonly method: 'endSession' | 'touchKey' }
   | { readonly method: 'readIdCard'; readonly request: IdCardReadRequest; readonly signal: AbortSignal };
@@ -122,6 +123,8 @@ export type FakeCallOf<M extends FakeCall['method']> = M extends 'runService'
   ? { readonly method: 'runService'; readonly request: ServiceRequest; readonly signal: AbortSignal }
   : M extends 'readIdCard'
   ? { readonly method: 'readIdCard'; readonly request: IdCardReadRequest; readonly signal: AbortSignal }
+  : M extends 'pinEntry'
+  ? { readonly method: 'pinEntry'; readonly request: PinEntryRequest; readonly signal: AbortSignal }
   : M extends SignalMethod
     ? { readonly method: M; readonly signal: AbortSignal }
     : { readonly method: M };
@@ -349,7 +352,7 @@ export class FakeTerminal implements TerminalPort {
   }
 
   public async pinEntry(request: PinEntryRequest, onKey: (key: PinKeyReport) => void, signal: AbortSignal): Promise<{ readonly digits: number; readonly completion: 'enter' | 'auto' }> {
-    this.calls.push({ method: 'pinEntry', signal });
+    this.calls.push({ method: 'pinEntry', request, signal });
     if (!this.touchKeys) throw err(ErrorCode.PinPad_NotFound, '没有配置密码键盘', 'no PIN pad is configured');
     return this.cardOp('pinEntry', signal, async () => {
       const r = await this.enter(request.minLength ?? 4, request.maxLength ?? 12, request.autoEnd ?? false, onKey, signal);

@@ -71,7 +71,7 @@ describe('card services', () => {
     api.terminal.removeCard();
     const none = await c.command('SSCard.ReadBasic');
     expect(none.completion.header.completionCode).toBe('commandErrorCode');
-    expect(none.completion.payload).toEqual({ errorCode: 'flow.noCard' });
+    expect(none.completion.payload).toEqual({ errorCode: 'flow.noCard', sscardErrorCode: 'flow.noCard' });
     expect(none.completion.header.errorDescription).toContain('insert the social security card');
   });
 
@@ -138,18 +138,18 @@ describe('PIN pad', () => {
   it('Keyboard.PinEntry with touch keys: KeyEvents with digit null, count and mask; completion digits/enter', async () => {
     const api = await start();
     const c = await api.connect();
-    const id = c.send('Keyboard.PinEntry', { minLen: 4, maxLen: 6, autoEnd: false, activeKeys: ['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine', 'enter', 'cancel'] }, { timeout: 5000 });
+    const id = c.send('Keyboard.PinEntry', { minLen: 4, maxLen: 6, autoEnd: false, activeKeys: { zero: {}, one: {}, two: {}, three: {}, four: {}, five: {}, six: {}, seven: {}, eight: {}, nine: {}, enter: { terminate: true }, cancel: {} }, echo: '*' }, { timeout: 5000 });
     await until(() => api.terminal.calls.some((x) => x.method === 'pinEntry'));
     for (const k of ['4', '2', 'backspace', '2', '7', '1', 'enter']) expect((await c.command('Keyboard.TouchKey', { key: k })).completion.header.completionCode).toBe('success');
     const r = await c.result(id);
     expect(r.events.map((e) => e.payload)).toEqual([
-      { completion: 'continue', digit: null, count: 1, mask: '*' },
-      { completion: 'continue', digit: null, count: 2, mask: '**' },
-      { completion: 'backspace', digit: null, count: 1, mask: '*' },
-      { completion: 'continue', digit: null, count: 2, mask: '**' },
-      { completion: 'continue', digit: null, count: 3, mask: '***' },
-      { completion: 'continue', digit: null, count: 4, mask: '****' },
-      { completion: 'enter', digit: null, count: 4, mask: '****' },
+      { completion: 'continue', digit: null, sscardCount: 1, sscardMask: '*' },
+      { completion: 'continue', digit: null, sscardCount: 2, sscardMask: '**' },
+      { completion: 'backspace', digit: null, sscardCount: 1, sscardMask: '*' },
+      { completion: 'continue', digit: null, sscardCount: 2, sscardMask: '**' },
+      { completion: 'continue', digit: null, sscardCount: 3, sscardMask: '***' },
+      { completion: 'continue', digit: null, sscardCount: 4, sscardMask: '****' },
+      { completion: 'enter', digit: null, sscardCount: 4, sscardMask: '****' },
     ]);
     expect(names(r.events).every((n) => n === 'Keyboard.KeyEvent')).toBe(true);
     expect(r.completion.payload).toEqual({ digits: 4, completion: 'enter' });
@@ -171,24 +171,45 @@ describe('PIN pad', () => {
     expect(r.completion.payload).toEqual({ digits: 0, completion: 'cancel' });
   });
 
-  it('refuses what the pad cannot do, and bad lengths', async () => {
+  it('refuses what the pad cannot do, and bad lengths — with PinEntry\'s own errorCodes where the specification has one (Keyboard/Completions/PinEntry_g.cs)', async () => {
     const api = await start();
     const c = await api.connect();
-    const keys = await c.command('Keyboard.PinEntry', { activeKeys: ['one', 'enter'] });
-    expect(keys.completion.header.completionCode).toBe('unsupportedData');
-    expect(keys.completion.header.errorDescription).toContain('cannot disable keys');
-    const mm = await c.command('Keyboard.PinEntry', { minLen: 8, maxLen: 4 });
-    expect(mm.completion.header).toMatchObject({ completionCode: 'invalidData' });
-    expect(mm.completion.header.errorDescription).toContain('minLen must not be greater than maxLen');
-    const fdk = await c.command('Keyboard.PinEntry', { activeKeys: ['fdk01'] });
-    expect(fdk.completion.header.errorDescription).toContain('payload.activeKeys[0] must be one of');
+    const pin = async (p: Record<string, unknown>) => (await c.command('Keyboard.PinEntry', p)).completion;
+    const keys = await pin({ activeKeys: { one: {}, enter: { terminate: true } } });
+    expect(keys.header.completionCode).toBe('unsupportedData');
+    expect(keys.header.errorDescription).toContain('cannot disable keys');
+    const all = { zero: {}, one: {}, two: {}, three: {}, four: {}, five: {}, six: {}, seven: {}, eight: {}, nine: {} };
+    expect((await pin({ activeKeys: { ...all, enter: { terminate: false } }, autoEnd: true })).header.completionCode).toBe('unsupportedData');
+    expect((await pin({ activeKeys: { ...all, one: { terminate: true }, enter: { terminate: true } } })).header.completionCode).toBe('unsupportedData');
+    const codes: [Record<string, unknown>, string][] = [
+      [{ activeKeys: {} }, 'noActivekeys'],
+      [{ activeKeys: { ...all, enter: {} } }, 'noTerminatekeys'],
+      [{ activeKeys: { ...all, enter: { terminate: true }, fdk01: {} } }, 'keyNotSupported'],
+      [{ activeKeys: { ...all, enter: { terminate: true }, bogusKey: {} } }, 'keyInvalid'],
+      [{ minLen: 8, maxLen: 4 }, 'minimumLength'],
+    ];
+    for (const [payload, errorCode] of codes) {
+      const r = await pin(payload);
+      expect(r.header.completionCode, errorCode).toBe('commandErrorCode');
+      expect(r.payload, errorCode).toEqual({ errorCode, sscardErrorCode: errorCode });
+    }
+    expect((await pin({ activeKeys: { ...all, enter: { terminate: true } }, typo: 1 })).header.errorDescription).toContain('unknown field(s) typo');
     const key = await c.command('Keyboard.TouchKey', { key: '55' });
     expect(key.completion.header.completionCode).toBe('invalidData');
     expect(key.completion.header.errorDescription).not.toContain('55');
     expect(api.terminal.calls).toEqual([]);
   });
 
-  it('the pad’s own timeout is timeOut when the command had a timeout, else commandErrorCode pinPad.timeout', async () => {
+  it('maxLen 0 is no maximum (the pad\'s); a timeout in the payload (XFS4IoT 2021-1) is the command\'s timeout; sscard-prefixed fields are accepted', async () => {
+    const api = await start();
+    const c = await api.connect();
+    api.terminal.holderTypes('1234');
+    const r = await c.command('Keyboard.PinEntry', { minLen: 4, maxLen: 0, timeout: 30_000, sscardNote: 'ignored' });
+    expect(r.completion.header.completionCode).toBe('success');
+    expect(api.terminal.last('pinEntry').request).toEqual({ minLength: 4, timeoutMs: 30_000 });
+  });
+
+  it('the pad’s own timeout is timeOut when the command had a timeout, else commandErrorCode entryTimeout', async () => {
     const api = await start();
     const c = await api.connect();
     const timeout = () => new SsCardError(ErrorCode.PinPad_Timeout, { zh: '输入密码超时', en: 'PIN entry timed out' });
@@ -197,7 +218,7 @@ describe('PIN pad', () => {
     expect(withTimeout.completion.header).toMatchObject({ completionCode: 'timeOut', errorDescription: '输入密码超时 / PIN entry timed out' });
     api.terminal.failNext = { method: 'pinEntry', error: timeout() };
     const without = await c.command('Keyboard.PinEntry', {});
-    expect(without.completion).toMatchObject({ header: { completionCode: 'commandErrorCode' }, payload: { errorCode: 'pinPad.timeout' } });
+    expect(without.completion).toMatchObject({ header: { completionCode: 'commandErrorCode' }, payload: { errorCode: 'entryTimeout', sscardErrorCode: 'pinPad.timeout' } });
   });
 
   it('Keyboard.TouchKey without a touchscreen pad is unsupportedCommand with a clear text', async () => {
@@ -206,7 +227,7 @@ describe('PIN pad', () => {
     const r = await c.command('Keyboard.TouchKey', { key: '1' });
     expect(r.completion.header.completionCode).toBe('unsupportedCommand');
     expect(r.completion.header.errorDescription).toContain('not a touchscreen pad');
-    expect(r.completion.payload).toEqual({ errorCode: 'pinPad.unsupported' });
+    expect(r.completion.payload).toEqual({ sscardErrorCode: 'pinPad.unsupported' });
   });
 });
 
@@ -216,7 +237,7 @@ describe('technician CardReader commands', () => {
     const c = await api.connect();
     const anon = await c.command('CardReader.ChipIO', { chipData: Buffer.from('00A4040000', 'hex').toString('base64') });
     expect(anon.completion.header.completionCode).toBe('authorisationRequired');
-    expect(anon.completion.payload).toEqual({ errorCode: 'auth.required' });
+    expect(anon.completion.payload).toEqual({ sscardErrorCode: 'auth.required' });
     expect(api.terminal.calls).toEqual([]);
     await login(c);
     api.terminal.chipResponder = (apdu) => Buffer.concat([apdu.subarray(0, 2), Buffer.from([0x90, 0x00])]);
@@ -224,7 +245,7 @@ describe('technician CardReader commands', () => {
     expect(io.completion.payload).toEqual({ chipProtocol: 'chipT1', chipData: Buffer.from('00A49000', 'hex').toString('base64') });
     const pinApdu = await c.command('CardReader.ChipIO', { chipData: Buffer.from('0020000003123456', 'hex').toString('base64') });
     expect(pinApdu.completion.header.completionCode).toBe('invalidData');
-    expect(pinApdu.completion.payload).toEqual({ errorCode: 'input.badApdu' });
+    expect(pinApdu.completion.payload).toEqual({ sscardErrorCode: 'input.badApdu' });
     const nfc = await c.command('CardReader.ChipIO', { chipProtocol: 'chipTypeNFC', chipData: 'AKQEAA==' });
     expect(nfc.completion.header.completionCode).toBe('unsupportedData');
     const b64 = await c.command('CardReader.ChipIO', { chipData: 'not base64!' });

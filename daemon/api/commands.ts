@@ -21,7 +21,8 @@ import type { Capabilities, ServiceRequest, TerminalEvent, TerminalStatusReport 
 import type { ApiContext } from './context.js';
 import { catalogPayload } from './catalog-payload.js';
 import { def, reader, token } from './command-kit.js';
-import { FORMAT_TEXT, MESSAGE_VERSION } from './protocol.js';
+import { COMMAND_NAME, FORMAT_TEXT, MAX_RUNNING_PER_CLIENT } from './protocol.js';
+import { commandVersion, eventVersion, isStandard } from './xfs-spec.js';
 import type { Outcome } from './protocol.js';
 import { RECENT_LOG_COMMAND } from './log-commands.js';
 import { LOG_CHANGED_EVENT } from './log-events.js';
@@ -161,8 +162,14 @@ export function sessionEvent(e: SessionEmitted): { name: string; payload: Record
 }
 
 type DeviceState = 'online' | 'offline' | 'noDevice' | 'deviceBusy' | 'hardwareError';
+type ChipPowerState = 'unknown' | 'online' | 'busy' | 'noDevice' | 'noCard';
 
-/** Common.Status: XFS4IoT-style `common` / `cardReader` / `keyboard` blocks, and the full report as `sscard`. */
+/**
+ * Common.Status (3.0; KAL Common/Completions/Status_g.cs): the specification's `common`,
+ * `cardReader` and `keyboard` blocks (CommonSchemas_g.cs StatusPropertiesClass,
+ * CardReaderSchemas_g.cs StatusClass, KeyboardSchemas_g.cs StatusClass) and our report as `sscard`.
+ * Our additions inside a standard block are `sscard`-prefixed (xfs-spec.ts VENDOR_PREFIX).
+ */
 export function statusPayload(s: TerminalStatusReport): Record<string, unknown> {
   const cardReaders = s.readers.filter((r) => r.slot === 'card');
   let device: DeviceState = 'online';
@@ -170,22 +177,48 @@ export function statusPayload(s: TerminalStatusReport): Record<string, unknown> 
   else if (cardReaders.length === 0) device = 'noDevice';
   else if (cardReaders.some((r) => r.busy)) device = 'deviceBusy';
   const pad: DeviceState = s.pinPad.kind === 'none' ? 'noDevice' : s.pinPad.connected ? 'online' : 'offline';
+  // The reader powers the card when it is inserted (the terminal connects to it at once).
+  let chipPower: ChipPowerState = 'online';
+  if (!s.pcsc.up) chipPower = 'unknown';
+  else if (cardReaders.length === 0) chipPower = 'noDevice';
+  else if (!s.card.present) chipPower = 'noCard';
+  else if (cardReaders.some((r) => r.busy)) chipPower = 'busy';
   return {
     common: { device },
-    cardReader: { media: s.card.present ? 'present' : cardReaders.length === 0 ? 'unknown' : 'notPresent' },
-    keyboard: { device: pad },
+    cardReader: {
+      media: s.card.present ? 'present' : cardReaders.length === 0 ? 'unknown' : 'notPresent',
+      chipPower,
+      chipModule: !s.pcsc.up ? 'unknown' : cardReaders.length === 0 ? 'inoperable' : 'ok',
+    },
+    keyboard: { autoBeepMode: { activeAvailable: false, inactiveAvailable: false }, sscardDevice: pad },
     sscard: s,
   };
 }
 
-export function statusChangedPayload(e: Extract<TerminalEvent, { type: 'device' }>, status: TerminalStatusReport | null): Record<string, unknown> {
-  const out: Record<string, unknown> = { component: e.component, connected: e.connected, problem: e.problem === null ? null : { zh: e.problem.zh, en: e.problem.en } };
-  if (status !== null) out['status'] = statusPayload(status);
+/** The standard blocks of Common.Status, for StatusChangedEvent's "what changed". */
+const STATUS_BLOCKS = ['common', 'cardReader', 'keyboard'] as const;
+
+/**
+ * Common.StatusChangedEvent (3.0; KAL Common/Events/StatusChangedEvent_g.cs): the part of Status
+ * that changed since `before`, in Status's shape — only the changed fields of the standard blocks —
+ * and our report whole as `sscard`; `sscardDevice` names the device change that caused it, if one did.
+ */
+export function statusChangedPayload(now: Record<string, unknown>, before: Record<string, unknown> | null, device?: Extract<TerminalEvent, { type: 'device' }>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const block of STATUS_BLOCKS) {
+    const a = (now[block] ?? {}) as Record<string, unknown>;
+    const b = (before?.[block] ?? {}) as Record<string, unknown>;
+    const changed = Object.fromEntries(Object.entries(a).filter(([k, v]) => JSON.stringify(v) !== JSON.stringify(b[k])));
+    if (Object.keys(changed).length > 0) out[block] = changed;
+  }
+  out['sscard'] = now['sscard'];
+  if (device !== undefined) out['sscardDevice'] = { component: device.component, connected: device.connected, problem: device.problem === null ? null : { zh: device.problem.zh, en: device.problem.en } };
   return out;
 }
 
+/** Events by interface: the specification's (xfs-spec.ts EVENT_VERSIONS) and our own. */
 export const EVENTS: Readonly<Record<string, readonly string[]>> = {
-  Common: ['Common.StatusChangedEvent'],
+  Common: ['Common.StatusChangedEvent', 'Common.ErrorEvent'],
   CardReader: ['CardReader.MediaInsertedEvent', 'CardReader.MediaRemovedEvent'],
   Keyboard: ['Keyboard.KeyEvent'],
   SSCard: [
@@ -205,16 +238,50 @@ export const EVENTS: Readonly<Record<string, readonly string[]>> = {
   IdCard: [],
 };
 
-export function capabilitiesPayload(c: Capabilities, version: string): Record<string, unknown> {
-  const interfaces = Object.keys(EVENTS).map((iface) => ({
-    name: iface,
-    commands: Object.fromEntries(
-      SERVICE_COMMANDS.filter((d) => d.name.startsWith(`${iface}.`)).map((d) => [d.name, { versions: [MESSAGE_VERSION] }]),
-    ),
-    events: Object.fromEntries(EVENTS[iface]!.map((n) => [n, { versions: [MESSAGE_VERSION] }])),
-  }));
+/** One interface as Common.Capabilities lists it (CommonSchemas_g.cs InterfaceClass). */
+function interfaceEntry(iface: string, standard: boolean): Record<string, unknown> {
+  const commands = SERVICE_COMMANDS.filter((d) => d.name.startsWith(`${iface}.`) && isStandard(d.name) === standard);
+  const events = EVENTS[iface]!.filter((n) => isStandard(n) === standard);
   return {
-    common: { serviceVersion: version, interfaces },
+    name: iface,
+    commands: Object.fromEntries(commands.map((d) => [d.name, { versions: [commandVersion(d.name, 'command')] }])),
+    events: Object.fromEntries(events.map((n) => [n, { versions: [eventVersion(n)] }])),
+    maximumRequests: MAX_RUNNING_PER_CLIENT,
+  };
+}
+
+/**
+ * Common.Capabilities (3.0; KAL Common/Completions/Capabilities_g.cs): `interfaces` at the top level
+ * with the specification's interfaces and messages only (a client's decoder knows no other interface
+ * name: CommonSchemas_g.cs InterfaceClass.NameEnum), the `common`, `cardReader` and `keyboard`
+ * blocks (CapabilityPropertiesClass, CardReaderSchemas_g.cs and KeyboardSchemas_g.cs
+ * CapabilitiesClass), and ours in `sscard` — among it `interfaces`, our own interfaces and commands.
+ * No `pinPad` block: the PinPad interface hands PIN blocks to the application, and this terminal
+ * never lets a PIN leave it (docs/security.md).
+ */
+export function capabilitiesPayload(c: Capabilities, version: string): Record<string, unknown> {
+  const standard = ['Common', 'CardReader', 'Keyboard'].map((i) => interfaceEntry(i, true));
+  const ours = Object.keys(EVENTS)
+    .map((i) => interfaceEntry(i, false))
+    .filter((e) => Object.keys(e['commands'] as object).length + Object.keys(e['events'] as object).length > 0);
+  return {
+    interfaces: standard,
+    common: {
+      serviceVersion: version,
+      deviceInformation: [{ modelName: 'sscard terminal', modelDescription: 'PRC social security card terminal (sscard)', software: [{ softwareName: 'sscard', softwareVersion: version }] }],
+    },
+    cardReader: {
+      // A PC/SC contact reader the holder inserts the card into and takes it out of: it cannot move or keep the card.
+      type: 'dip',
+      readTracks: {},
+      writeTracks: {},
+      chipProtocols: { chipT0: true, chipT1: true },
+      chipPower: { cold: true, warm: true, off: true },
+      memoryChipProtocols: {},
+      positions: {},
+      cardTakenSensor: false,
+    },
+    keyboard: { autoBeep: { activeAvailable: false, activeSelectable: false, inactiveAvailable: false, inactiveSelectable: false } },
     sscard: {
       role: c.role,
       services: [...c.services],
@@ -224,6 +291,7 @@ export function capabilitiesPayload(c: Capabilities, version: string): Record<st
       psam: c.psam,
       simulated: c.simulated,
       triesFloor: c.triesFloor,
+      interfaces: ours,
     },
   };
 }
@@ -292,14 +360,46 @@ const loginSchema = z.strictObject({
   passphrase: z.string().min(1).max(1024),
 });
 
-const pinEntrySchema = z
-  .strictObject({
-    minLen: z.int().min(0).max(12).optional(),
-    maxLen: z.int().min(1).max(12).optional(),
-    autoEnd: z.boolean().optional(),
-    activeKeys: z.array(z.enum(PIN_KEYS)).max(PIN_KEYS.length * 2).optional(),
-  })
-  .refine((p) => p.minLen === undefined || p.maxLen === undefined || p.minLen <= p.maxLen, { error: 'fmt.minMax', path: ['minLen'] });
+/** The longest PIN the pads take (docs/domain.md §6; ISO 9564 PIN blocks hold 4–12 digits). */
+const MAX_PIN_DIGITS = 12;
+
+/** Keyboard.PinEntry 2.0 (KAL Keyboard/Commands/PinEntry_g.cs): `activeKeys` maps a key name to `{ terminate }`. */
+const pinEntrySchema = z.strictObject({
+  minLen: z.int().min(0).max(MAX_PIN_DIGITS).optional(),
+  /** 0 = no maximum (the pad's, 12). */
+  maxLen: z.int().min(0).max(MAX_PIN_DIGITS).optional(),
+  autoEnd: z.boolean().optional(),
+  /** The replace character on a local display: accepted; the screens show their own mask. */
+  echo: z.string().max(4).optional(),
+  activeKeys: z
+    .record(z.string().min(1).max(32), z.strictObject({ terminate: z.boolean().optional() }))
+    .refine((m) => Object.keys(m).length <= 64, { error: 'fmt.activeKeys' })
+    .optional(),
+});
+
+/** Key names of the specification's keyboards that no pad here has (Keyboard.GetLayout's function keys). */
+const OTHER_SPEC_KEYS = /^(?:doubleZero|tripleZero|decPoint|help|shift|fdk(?:0[1-9]|[12][0-9]|3[0-2])|f(?:0[1-9]|[12][0-9]|3[0-2]))$/;
+const DIGIT_KEYS: readonly string[] = PIN_KEYS.slice(0, 10);
+
+/**
+ * What a PinEntry's `activeKeys` asks of the pads: they cannot disable a key, end on anything but
+ * enter (or cancel), or end on a digit. The answer is the command's own errorCode where the
+ * specification has one (PinEntry_g.cs ErrorCodeEnum), else unsupportedData.
+ */
+function activeKeysProblem(keys: Readonly<Record<string, { terminate?: boolean | undefined }>>, autoEnd: boolean): Outcome | null {
+  const names = Object.keys(keys);
+  const refuse = (errorCode: string, zh: string, en: string): Outcome => ({ code: 'commandErrorCode', errorCode, description: { zh, en } });
+  if (names.length === 0) return refuse('noActivekeys', 'activeKeys 为空：至少要有数字键和确认键', 'activeKeys is empty: the digit keys and enter are needed at least');
+  const unknown = names.filter((k) => !(PIN_KEYS as readonly string[]).includes(k) && !OTHER_SPEC_KEYS.test(k));
+  if (unknown.length > 0) return refuse('keyInvalid', `activeKeys 中有无效的键名（${unknown.length} 个）：键名见 Keyboard.PinEntry 的说明`, `activeKeys has ${unknown.length} invalid key name(s): see Keyboard.PinEntry for the names`);
+  const other = names.filter((k) => OTHER_SPEC_KEYS.test(k));
+  if (other.length > 0) return refuse('keyNotSupported', `密码键盘没有这些键：${other.join('、')}`, `the PIN pad has no such keys: ${other.join(', ')}`);
+  if (!autoEnd && !names.some((k) => keys[k]!.terminate === true)) return refuse('noTerminatekeys', 'activeKeys 中没有结束键，且 autoEnd 为 false：请将 enter 设为 terminate', 'activeKeys has no terminate key and autoEnd is false: make enter a terminate key');
+  if (![...DIGIT_KEYS, 'enter'].every((k) => names.includes(k)) || keys['enter']!.terminate === false || DIGIT_KEYS.some((k) => keys[k]!.terminate === true)) {
+    return { code: 'unsupportedData', description: FORMAT_TEXT['fmt.activeKeys']! };
+  }
+  return null;
+}
 
 export const SERVICE_COMMANDS: readonly CommandDef[] = [
   def({
@@ -321,7 +421,25 @@ export const SERVICE_COMMANDS: readonly CommandDef[] = [
     payload: z.strictObject({ requestIds: z.array(z.int().min(1).max(Number.MAX_SAFE_INTEGER)).max(256).optional() }),
     cardOp: false,
     privilege: 'never',
-    run: (ctx, p) => Promise.resolve(ok(ctx.conn.cancel(p.requestIds, ctx.requestId))),
+    run(ctx, p) {
+      const r = ctx.conn.cancel(p.requestIds, ctx.requestId);
+      const payload = { sscardCanceled: r.canceled, sscardNotRunning: r.notRunning };
+      // Common/Completions/Cancel_g.cs: ids named, none of them running → noMatchingRequestIDs.
+      if (p.requestIds !== undefined && p.requestIds.length > 0 && r.canceled.length === 0) {
+        return Promise.resolve({ code: 'commandErrorCode', errorCode: 'noMatchingRequestIDs', payload, description: { zh: '没有正在执行的、与所给请求号相符的命令', en: 'no running command matches the requestIds given' } });
+      }
+      return Promise.resolve(ok(payload));
+    },
+  }),
+  def({
+    name: 'Common.SetVersions',
+    // Common/Commands/SetVersions_g.cs: message name → major version.
+    payload: z.strictObject({ commands: z.record(z.string().max(100), z.int().min(1).max(999)).optional(), events: z.record(z.string().max(100), z.int().min(1).max(999)).optional() }),
+    cardOp: false,
+    privilege: 'never',
+    run(_ctx, p) {
+      return Promise.resolve(setVersions(p.commands ?? {}, p.events ?? {}));
+    },
   }),
   def({
     name: 'CardReader.ChipIO',
@@ -353,7 +471,8 @@ export const SERVICE_COMMANDS: readonly CommandDef[] = [
     privilege: 'always',
     async run(ctx, p) {
       const r = await ctx.api.terminal.chipPower('warm', p.reader, ctx.signal);
-      return ok({ chipData: r.atr === null ? null : r.atr.toString('base64') });
+      // CardReader/Completions/Reset_g.cs has no data: the ATR of the warm reset is ours.
+      return ok({ sscardChipData: r.atr === null ? null : r.atr.toString('base64') });
     },
   }),
   def({
@@ -362,18 +481,24 @@ export const SERVICE_COMMANDS: readonly CommandDef[] = [
     cardOp: true,
     privilege: 'never',
     async run(ctx, p) {
-      if (p.activeKeys !== undefined && !['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine', 'enter'].every((k) => p.activeKeys!.includes(k as (typeof PIN_KEYS)[number]))) {
-        return { code: 'unsupportedData', description: FORMAT_TEXT['fmt.activeKeys']! };
+      if (p.activeKeys !== undefined) {
+        const problem = activeKeysProblem(p.activeKeys, p.autoEnd === true);
+        if (problem !== null) return problem;
+      }
+      const maxLen = p.maxLen === undefined || p.maxLen === 0 ? undefined : p.maxLen;
+      if (p.minLen !== undefined && p.minLen > (maxLen ?? MAX_PIN_DIGITS)) {
+        return { code: 'commandErrorCode', errorCode: 'minimumLength', description: FORMAT_TEXT['fmt.minMax']! };
       }
       try {
         const r = await ctx.api.terminal.pinEntry(
           {
             ...(p.minLen === undefined ? {} : { minLength: p.minLen }),
-            ...(p.maxLen === undefined ? {} : { maxLength: p.maxLen }),
+            ...(maxLen === undefined ? {} : { maxLength: maxLen }),
             ...(p.autoEnd === undefined ? {} : { autoEnd: p.autoEnd }),
             ...(ctx.timeoutMs > 0 ? { timeoutMs: ctx.timeoutMs } : {}),
           },
-          (k) => ctx.event('Keyboard.KeyEvent', { completion: k.key === 'digit' ? 'continue' : k.key, digit: null, count: k.count, mask: k.mask }),
+          // Keyboard/Events/KeyEvent_g.cs: completion and digit (null for a PIN key); the count and mask are ours.
+          (k) => ctx.event('Keyboard.KeyEvent', { completion: k.key === 'digit' ? 'continue' : k.key, digit: null, sscardCount: k.count, sscardMask: k.mask }),
           ctx.signal,
         );
         return ok({ digits: r.digits, completion: r.completion });
@@ -511,6 +636,26 @@ export const PUBLISHER_COMMANDS: readonly CommandDef[] = [
     run: (ctx) => Promise.resolve(ok({ vendorName: 'sscard', services: [{ serviceURI: ctx.api.serviceUri() }] })),
   }),
 ];
+
+/**
+ * Common.SetVersions: each message implemented here has one version (xfs-spec.ts), so a client may
+ * choose that one; a message we do not implement is invalid data, another major version unsupported.
+ */
+function setVersions(commands: Readonly<Record<string, number>>, events: Readonly<Record<string, number>>): Outcome {
+  const major = (v: string): number => Number(v.split('.')[0]);
+  const allEvents = new Set(Object.values(EVENTS).flat());
+  const unknown = [...Object.keys(commands).filter((n) => !SERVICE_TABLE.has(n)), ...Object.keys(events).filter((n) => !allEvents.has(n))];
+  if (unknown.length > 0) {
+    const list = unknown.slice(0, 5).map((n) => (COMMAND_NAME.test(n) || n.endsWith('Event') ? n.slice(0, 100).replace(/[^A-Za-z0-9.]/g, '?') : '?')).join(', ');
+    return { code: 'invalidData', description: { zh: `本服务没有这些消息：${list}`, en: `this service has no such message: ${list}` }, errorCode: 'invalidData' };
+  }
+  const wrong = [
+    ...Object.entries(commands).filter(([n, v]) => major(commandVersion(n, 'command')) !== v),
+    ...Object.entries(events).filter(([n, v]) => major(eventVersion(n)) !== v),
+  ].map(([n]) => `${n} ${allEvents.has(n) ? eventVersion(n) : commandVersion(n, 'command')}`);
+  if (wrong.length > 0) return { code: 'unsupportedData', description: { zh: `这些消息只有一个版本：${wrong.join('、')}`, en: `these messages have one version only: ${wrong.join(', ')}` } };
+  return ok();
+}
 
 const byName = (list: readonly CommandDef[]) => new Map(list.map((d) => [d.name, d]));
 export const SERVICE_TABLE: ReadonlyMap<string, CommandDef> = byName(SERVICE_COMMANDS);

@@ -20,11 +20,19 @@ describe('cancel, timeout, sequencing, disconnect', () => {
     await c.waitFor((m) => m.header.name === 'SSCard.PinEntryStartedEvent');
     const cancel = await c.command('Common.Cancel', { requestIds: [id, 999] });
     expect(cancel.completion.header.completionCode).toBe('success');
-    expect(cancel.completion.payload).toEqual({ canceled: [id], notRunning: [999] });
+    expect(cancel.completion.payload).toEqual({ sscardCanceled: [id], sscardNotRunning: [999] });
     const r = await c.result(id);
     expect(r.completion.header.completionCode).toBe('canceled');
     expect(r.completion.header.errorDescription).toBe('命令已取消 / the command was cancelled');
     expect(api.terminal.last('runService').signal.aborted).toBe(true);
+  });
+
+  it('Common.Cancel naming only ids that are not running: commandErrorCode noMatchingRequestIDs (Common/Completions/Cancel_g.cs)', async () => {
+    const api = await start();
+    const c = await api.connect();
+    const none = await c.command('Common.Cancel', { requestIds: [41, 42] });
+    expect(none.completion.header.completionCode).toBe('commandErrorCode');
+    expect(none.completion.payload).toEqual({ errorCode: 'noMatchingRequestIDs', sscardErrorCode: 'noMatchingRequestIDs', sscardCanceled: [], sscardNotRunning: [41, 42] });
   });
 
   it('Common.Cancel without ids cancels all of this client’s commands, not another client’s', async () => {
@@ -34,10 +42,10 @@ describe('cancel, timeout, sequencing, disconnect', () => {
     const pin = a.send('Keyboard.PinEntry', { minLen: 4, maxLen: 6 });
     await until(() => api.terminal.calls.some((x) => x.method === 'pinEntry'));
     const fromB = await b.command('Common.Cancel');
-    expect(fromB.completion.payload).toEqual({ canceled: [], notRunning: [] });
+    expect(fromB.completion.payload).toEqual({ sscardCanceled: [], sscardNotRunning: [] });
     expect(api.terminal.last('pinEntry').signal.aborted).toBe(false);
     const fromA = await a.command('Common.Cancel');
-    expect(fromA.completion.payload).toEqual({ canceled: [pin], notRunning: [] });
+    expect(fromA.completion.payload).toEqual({ sscardCanceled: [pin], sscardNotRunning: [] });
     expect((await a.result(pin)).completion.header.completionCode).toBe('canceled');
   });
 
@@ -65,7 +73,7 @@ describe('cancel, timeout, sequencing, disconnect', () => {
     ] as const) {
       const r = await b.command(name, payload);
       expect(r.completion.header.completionCode, name).toBe('sequenceError');
-      expect(r.completion.payload).toEqual({ errorCode: 'api.sequenceError' });
+      expect(r.completion.payload).toEqual({ sscardErrorCode: 'api.sequenceError' });
     }
     expect(api.terminal.calls.filter((x) => x.method !== 'runService')).toEqual([]);
     expect((await b.command('Common.Status')).completion.header.completionCode).toBe('success');
@@ -93,7 +101,7 @@ describe('cancel, timeout, sequencing, disconnect', () => {
     api.terminal.failNext = { method: 'readBasic', error: new SsCardError(ErrorCode.Flow_Busy, { zh: '读卡器正忙', en: 'the reader is busy' }) };
     const r = await c.command('SSCard.ReadBasic');
     expect(r.completion.header.completionCode).toBe('sequenceError');
-    expect(r.completion.payload).toEqual({ errorCode: 'flow.busy' });
+    expect(r.completion.payload).toEqual({ sscardErrorCode: 'flow.busy' });
   });
 
   it('a client that disconnects mid-flow has its commands aborted; the lock is free for the next', async () => {
@@ -140,9 +148,9 @@ describe('operators', () => {
     expect((await other.command('CardReader.ChipPower', { chipPower: 'warm', token })).completion.header.completionCode).toBe('success');
     expect((await c.command('Operator.Logout')).completion.payload).toEqual({ loggedOut: true });
     const after = await c.command('CardReader.ChipPower', { chipPower: 'warm' });
-    expect(after.completion.payload).toEqual({ errorCode: 'auth.required' });
+    expect(after.completion.payload).toEqual({ sscardErrorCode: 'auth.required' });
     const stale = await other.command('CardReader.ChipPower', { chipPower: 'warm', token });
-    expect(stale.completion).toMatchObject({ header: { completionCode: 'authorisationRequired' }, payload: { errorCode: 'auth.invalidToken' } });
+    expect(stale.completion).toMatchObject({ header: { completionCode: 'authorisationRequired' }, payload: { sscardErrorCode: 'auth.invalidToken' } });
   });
 
   it('bad credentials and a locked operator are commandErrorCode; the passphrase never appears', async () => {
@@ -150,10 +158,10 @@ describe('operators', () => {
     const c = await api.connect();
     const bad = await c.command('Operator.Login', { operatorId: 'op1', passphrase: 'hunter2-wrong' });
     expect(bad.completion.header.completionCode).toBe('commandErrorCode');
-    expect(bad.completion.payload).toEqual({ errorCode: 'auth.badCredentials' });
+    expect(bad.completion.payload).toEqual({ errorCode: 'auth.badCredentials', sscardErrorCode: 'auth.badCredentials' });
     await c.command('Operator.Login', { operatorId: 'op1', passphrase: 'hunter2-wrong' });
     const locked = await c.command('Operator.Login', { operatorId: 'op1', passphrase: 'correct horse battery staple' });
-    expect(locked.completion.payload).toEqual({ errorCode: 'auth.locked' });
+    expect(locked.completion.payload).toEqual({ errorCode: 'auth.locked', sscardErrorCode: 'auth.locked' });
     expect(api.auth.received.every((b) => b.every((x) => x === 0))).toBe(true);
     const bad2 = await c.command('Operator.Login', { operatorId: 'op 1!', passphrase: 'hunter2-wrong' });
     expect(bad2.completion.header.errorDescription).toContain('payload.operatorId must be an operator id');
@@ -168,15 +176,15 @@ describe('operators', () => {
     const token = await login(c);
     now += 61_000;
     const r = await c.command('SSCard.UnblockPin');
-    expect(r.completion).toMatchObject({ header: { completionCode: 'authorisationRequired' }, payload: { errorCode: 'auth.sessionExpired' } });
+    expect(r.completion).toMatchObject({ header: { completionCode: 'authorisationRequired' }, payload: { sscardErrorCode: 'auth.sessionExpired' } });
     expect(r.completion.header.errorDescription).toContain('expired');
     expect(api.terminal.calls).toEqual([]);
     // still expired (the operator is told to log in again), also for a token given in the payload
     const again = await c.command('SSCard.UnblockPin');
-    expect(again.completion.payload).toEqual({ errorCode: 'auth.sessionExpired' });
+    expect(again.completion.payload).toEqual({ sscardErrorCode: 'auth.sessionExpired' });
     const other = await api.connect();
     const viaPayload = await other.command('SSCard.UnblockPin', { token });
-    expect(viaPayload.completion.payload).toEqual({ errorCode: 'auth.sessionExpired' });
+    expect(viaPayload.completion.payload).toEqual({ sscardErrorCode: 'auth.sessionExpired' });
     expect(api.journal.map((j) => j.outcome)).toEqual(['authorisationRequired:auth.sessionExpired', 'authorisationRequired:auth.sessionExpired', 'authorisationRequired:auth.sessionExpired']);
   });
 
@@ -186,12 +194,12 @@ describe('operators', () => {
     const token = await login(c);
     const r = await c.command('SSCard.UnblockPin', { token });
     expect(r.completion.header.completionCode).toBe('commandErrorCode');
-    expect(r.completion.payload).toEqual({ errorCode: 'serviceNotOffered' });
+    expect(r.completion.payload).toEqual({ errorCode: 'serviceNotOffered', sscardErrorCode: 'serviceNotOffered' });
     expect(r.completion.header.errorDescription).toContain('cannot unblock');
     expect(api.terminal.calls).toEqual([]);
     expect(api.journal).toEqual([{ operatorId: '', command: 'SSCard.UnblockPin', requestId: r.completion.header.requestId, outcome: 'commandErrorCode:serviceNotOffered' }]);
     const act = await c.command('SSCard.Activate', { token });
-    expect(act.completion.payload).toEqual({ errorCode: 'serviceNotOffered' });
+    expect(act.completion.payload).toEqual({ errorCode: 'serviceNotOffered', sscardErrorCode: 'serviceNotOffered' });
     expect(api.terminal.calls).toEqual([]);
   });
 
@@ -204,6 +212,6 @@ describe('operators', () => {
     expect((await c.command('SSCard.VerifyPin')).completion.header.completionCode).toBe('success');
     expect(api.terminal.last('runService').request).toEqual({ kind: 'verify' });
     const badToken = await c.command('SSCard.VerifyPin', { token: 'nope' });
-    expect(badToken.completion.payload).toEqual({ errorCode: 'auth.invalidToken' });
+    expect(badToken.completion.payload).toEqual({ sscardErrorCode: 'auth.invalidToken' });
   });
 });

@@ -9,6 +9,7 @@
  * a touch key or an APDU.
  */
 import type { RawData, WebSocket } from 'ws';
+export { MAX_RUNNING_PER_CLIENT } from './protocol.js';
 import { ErrorCode, isSsCardError } from '../../core/errors.js';
 import type { BilingualText } from '../../core/text.js';
 import { capability } from '../../state/roles.js';
@@ -16,11 +17,9 @@ import type { CommandDef, ConnectionControl, RunContext } from './commands.js';
 import { PUBLISHER_TABLE, SERVICE_TABLE } from './commands.js';
 import type { ApiContext } from './context.js';
 import { duplicateKeyText, findDuplicateKey } from './json-keys.js';
-import { COMMAND_NAME, acknowledge, commandMessage, completion, errorCodeName, event, isAbortLike, issuePaths, issuesText, outcomeOfError } from './protocol.js';
-import type { AckStatus, CommandHeader, OutMessage, Outcome } from './protocol.js';
+import { COMMAND_NAME, MAX_RUNNING_PER_CLIENT, acknowledge, commandMessage, completion, errorCodeName, event, isAbortLike, issuePaths, issuesText, outcomeOfError, payloadParts } from './protocol.js';
+import type { AckStatus, CommandHeader, OutMessage, Outcome, PayloadParts } from './protocol.js';
 
-/** Commands one client may have running at once (more: acknowledge tooManyRequests). */
-export const MAX_RUNNING_PER_CLIENT = 32;
 /** Default of `maxSendBufferBytes`: a client that does not read its answers is dropped when this much is queued for it. */
 export const MAX_BUFFERED_BYTES = 1024 * 1024;
 /** Socket errors that only mean the client went away: logged at debug, without a stack. */
@@ -61,6 +60,12 @@ const TEXT = {
 const STOP_LIKE = new Set<ErrorCode>([ErrorCode.PinPad_Cancelled, ErrorCode.PinPad_Timeout, ErrorCode.Flow_Timeout, ErrorCode.Flow_PinNotEntered, ErrorCode.IdCard_Cancelled]);
 
 let nextConnectionId = 1;
+
+/** The payload fields a command defines (its schema's shape), so that none of them is taken for the envelope's. */
+function knownFields(d: CommandDef | undefined): ReadonlySet<string> {
+  const shape = (d?.payload as { shape?: Record<string, unknown> } | undefined)?.shape;
+  return new Set(shape === undefined ? [] : Object.keys(shape));
+}
 
 export class Connection implements ConnectionControl {
   public readonly id: string;
@@ -230,11 +235,13 @@ export class Connection implements ConnectionControl {
     this.send(acknowledge(header.name, header.requestId, null));
     const table = this.endpoint === 'publisher' ? PUBLISHER_TABLE : SERVICE_TABLE;
     const d = table.get(header.name);
-    this.start(d, header, parsed.data.payload ?? {});
+    this.start(d, header, payloadParts(parsed.data.payload ?? {}, knownFields(d)));
   }
 
-  private start(d: CommandDef | undefined, header: CommandHeader, payload: unknown): void {
-    const timeoutMs = header.timeout ?? 0;
+  private start(d: CommandDef | undefined, header: CommandHeader, parts: PayloadParts): void {
+    // The header's timeout (XFS4IoT 2023 on), else the payload's (2021-1).
+    const timeoutMs = header.timeout ?? parts.timeout ?? 0;
+    const payload = parts.payload;
     let giveUp!: () => void;
     const gaveUp = new Promise<'gaveUp'>((resolve) => (giveUp = () => resolve('gaveUp')));
     const run: Running = { requestId: header.requestId, name: header.name, timeoutMs, controller: new AbortController(), stop: null, timer: null, graceTimer: null, giveUp, done: false };
@@ -243,7 +250,7 @@ export class Connection implements ConnectionControl {
     const meta = { client: this.id, name: run.name, requestId: run.requestId };
     this.api.logger.debug('API command', meta);
     const privileged = { value: false, operatorId: '' };
-    void this.execute(d, run, payload, privileged, gaveUp)
+    void (parts.problem === undefined ? this.execute(d, run, payload, privileged, gaveUp) : Promise.resolve<Outcome>({ code: 'invalidData', description: parts.problem, errorCode: 'invalidData' }))
       .catch((e: unknown): Outcome => {
         this.api.logger.error('API command wrapper failed', { ...meta, error: e instanceof Error ? e.message : String(e), stack: e instanceof Error ? e.stack : undefined });
         return outcomeOfError(e);
@@ -316,7 +323,17 @@ export class Connection implements ConnectionControl {
     let release: (() => void) | null = null;
     if (d.cardOp) {
       const key = d.name === 'Keyboard.PinEntry' ? 'pinpad' : typeof data['reader'] === 'string' ? data['reader'] : '';
-      release = this.api.sequencer.acquire({ owner: `${this.id}#${run.requestId}`, service: d.service !== undefined, abort: () => this.stop(run, 'cancel') }, key);
+      release = this.api.sequencer.acquire(
+        {
+          owner: `${this.id}#${run.requestId}`,
+          service: d.service !== undefined,
+          abort: () => this.stop(run, 'cancel'),
+          event: (name, payload) => {
+            if (!run.done) this.send(event(name, run.requestId, payload));
+          },
+        },
+        key,
+      );
       if (release === null) return { code: 'sequenceError', description: TEXT.busy, errorCode: 'api.sequenceError' };
     }
 

@@ -28,6 +28,8 @@ export interface LockHolder {
   readonly service: boolean;
   /** Stop it (SSCard.End). */
   abort(): void;
+  /** Send an event of the command holding the lock (CardReader.MediaInsertedEvent while it waits for a card). */
+  event?(name: string, payload: Record<string, unknown>): void;
 }
 
 /**
@@ -68,6 +70,12 @@ export class Sequencer {
   /** Connections ("c3") running a card service flow: they get its events as their command's events. */
   public serviceConnections(): Set<string> {
     return new Set([...this.holders.values()].filter((h) => h.service).map((h) => h.owner.split('#')[0]!));
+  }
+
+  /** The holders of the locks a card operation on `reader` may hold: its own name's, a unique part of it, the default slot's (""). */
+  public holdersFor(reader: string): LockHolder[] {
+    const name = reader.toLowerCase();
+    return [...this.holders.entries()].filter(([key]) => key !== 'pinpad' && (key === '' || name.includes(key.toLowerCase()))).map(([, h]) => h);
   }
 
   /** Abort the running service flow on `key` (every one when undefined); it keeps its lock until the terminal lets go. */

@@ -19,7 +19,7 @@ describe('IdCard.Read', () => {
     const c = await api.connect();
     const r = await c.command('IdCard.Read');
     expect(r.completion.header.completionCode).toBe('authorisationRequired');
-    expect(r.completion.payload).toEqual({ errorCode: 'auth.required' });
+    expect(r.completion.payload).toEqual({ sscardErrorCode: 'auth.required' });
     expect(api.terminal.calls.some((x) => x.method === 'readIdCard')).toBe(false);
     expect(api.journal.map((j) => [j.operatorId, j.command, j.outcome])).toEqual([['', 'IdCard.Read', 'authorisationRequired:auth.required']]);
   });
@@ -95,7 +95,7 @@ describe('IdCard.Read', () => {
     await login(c);
     const none = await c.command('IdCard.Read');
     expect(none.completion.header.completionCode).toBe('deviceNotReady');
-    expect(none.completion.payload).toEqual({ errorCode: 'idCard.readerNotFound' });
+    expect(none.completion.payload).toEqual({ sscardErrorCode: 'idCard.readerNotFound' });
     api.terminal.failNext = { method: 'readIdCard', error: new SsCardError(ErrorCode.Flow_Busy, { zh: '身份证读卡器正在使用中', en: 'the ID card reader is in use' }) };
     const busy = await c.command('IdCard.Read');
     expect(busy.completion.header.completionCode).toBe('sequenceError');
@@ -104,9 +104,10 @@ describe('IdCard.Read', () => {
   it('is listed under its interface in Common.Capabilities', async () => {
     const api = await start({ terminal: counter() });
     const c = await api.connect();
-    const caps = (await c.command('Common.Capabilities')).completion.payload as { common: { interfaces: { name: string; commands: Record<string, unknown> }[] } };
-    expect(Object.keys(caps.common.interfaces.find((i) => i.name === 'IdCard')!.commands)).toEqual(['IdCard.Read']);
-    expect(Object.keys(caps.common.interfaces.find((i) => i.name === 'SSCard')!.commands)).toContain('SSCard.Operations');
+    // Our own interfaces are listed in the vendor block (Capabilities' interfaces names only the specification's).
+    const caps = (await c.command('Common.Capabilities')).completion.payload as { sscard: { interfaces: { name: string; commands: Record<string, unknown> }[] } };
+    expect(Object.keys(caps.sscard.interfaces.find((i) => i.name === 'IdCard')!.commands)).toEqual(['IdCard.Read']);
+    expect(Object.keys(caps.sscard.interfaces.find((i) => i.name === 'SSCard')!.commands)).toContain('SSCard.Operations');
   });
 });
 
@@ -116,13 +117,13 @@ describe('SSCard.Operations', () => {
     const auth = new FakeOperatorAuth({ ttlMs: 60_000, now: () => now });
     const api = await start({ terminal: counter(), auth });
     const c = await api.connect();
-    expect((await c.command('SSCard.Operations')).completion.payload).toEqual({ errorCode: 'auth.required' });
+    expect((await c.command('SSCard.Operations')).completion.payload).toEqual({ sscardErrorCode: 'auth.required' });
     await login(c);
     expect((await c.command('SSCard.Operations')).completion.header.completionCode).toBe('success');
     now += 61_000;
     const late = await c.command('SSCard.Operations');
     expect(late.completion.header.completionCode).toBe('authorisationRequired');
-    expect(late.completion.payload).toEqual({ errorCode: 'auth.sessionExpired' });
+    expect(late.completion.payload).toEqual({ sscardErrorCode: 'auth.sessionExpired' });
   });
 
   it('the terminal\'s rows newest first, masked, with outcome, item code and sync state; since and limit apply', async () => {

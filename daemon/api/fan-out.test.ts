@@ -25,22 +25,48 @@ describe('unsolicited events', () => {
     for (const c of [a, b]) {
       await c.waitFor((m) => m.header.name === 'SSCard.CardRemovedEvent');
       expect(names(c.unsolicited())).toEqual([
-        'CardReader.MediaInsertedEvent',
+        'Common.StatusChangedEvent',
         'SSCard.CardInsertedEvent',
         'SSCard.CardIdentifiedEvent',
         'Common.StatusChangedEvent',
+        'Common.ErrorEvent',
         'CardReader.MediaRemovedEvent',
+        'Common.StatusChangedEvent',
         'SSCard.CardRemovedEvent',
       ]);
-      const [ins, , ident, dev] = c.unsolicited();
-      expect(ins!.payload).toEqual({ reader: FAKE_READER, atr: expect.any(String) });
+      const [ins, , ident, dev, error, removed, out] = c.unsolicited();
+      // StatusChangedEvent 3.0: what changed, in Status's shape; our report whole as sscard.
+      expect(ins!.header).toMatchObject({ type: 'unsolicited', version: '3.0' });
       expect(ins!.header.requestId).toBeUndefined();
+      expect(ins!.payload).toMatchObject({ cardReader: { media: 'present', chipPower: 'online' }, sscard: { terminalId: 'T0001' } });
       expect(ident!.payload).toEqual({ reader: FAKE_READER, cardNumberMasked: 'X0****019', name: '张三', specVersion: '3.00', triesLeft: 6, cardState: 'active', authentic: true, expiryDate: '2030-01-01', expired: false });
-      expect(dev!.payload).toMatchObject({ component: 'pinPad', connected: false, problem: { en: 'the PIN pad is disconnected' }, status: { common: { device: 'online' } } });
+      expect(dev!.payload).toMatchObject({ sscardDevice: { component: 'pinPad', connected: false, problem: { en: 'the PIN pad is disconnected' } } });
+      expect(dev!.payload?.['cardReader']).toBeUndefined();
+      // Common/Events/ErrorEvent_g.cs
+      expect(error!.payload).toEqual({ eventId: 'hardware', action: 'maintenance', vendorDescription: '密码键盘已断开 / the PIN pad is disconnected', sscardComponent: 'pinPad' });
+      expect(removed!.payload).toEqual({ sscardReader: FAKE_READER });
+      expect(removed!.header.version).toBe('2.0');
+      expect(out!.payload).toMatchObject({ cardReader: { media: 'notPresent', chipPower: 'noCard' } });
       expect(c.frames.join('\n')).not.toContain('410402199001011234');
       expect(c.frames.join('\n')).not.toContain('X00000019');
     }
     expect(pub.messages).toEqual([]);
+  });
+
+  it('a card inserted while a service waits for it is that command\'s CardReader.MediaInsertedEvent (an event, not unsolicited)', async () => {
+    const api = await start({ terminal: new FakeTerminal({ card: null }) });
+    const a = await api.connect();
+    const b = await api.connect();
+    api.terminal.holderTypes(PIN);
+    const id = a.send('SSCard.VerifyPin', { waitForCardMs: 10_000 });
+    await until(() => api.terminal.calls.some((x) => x.method === 'runService'));
+    api.terminal.insertCard();
+    const r = await a.result(id);
+    const inserted = r.events.filter((e) => e.header.name === 'CardReader.MediaInsertedEvent');
+    expect(inserted).toHaveLength(1);
+    expect(inserted[0]!.header).toMatchObject({ type: 'event', requestId: id, version: '2.0' });
+    expect(inserted[0]!.payload).toEqual({ sscardReader: FAKE_READER, sscardAtr: expect.any(String) });
+    expect([...a.unsolicited(), ...b.unsolicited()].some((m) => m.header.name === 'CardReader.MediaInsertedEvent')).toBe(false);
   });
 
   it('a flow’s own events go to its caller as events and to the other clients as unsolicited', async () => {

@@ -1,11 +1,17 @@
 /**
- * Terminal events to the API's clients (docs/api.md, unsolicited events): card inserted / removed,
- * the card session's events and device changes go to every client of the service endpoint as
- * unsolicited messages — except a flow's own events, which its caller gets as the command's events.
+ * Terminal events to the API's clients (docs/api.md, unsolicited events), in the kinds and payloads
+ * of XFS4IoT (docs/domain.md §7; xfs-spec.ts): a card inserted is the `CardReader.MediaInsertedEvent`
+ * of the card operation waiting for it (an event of that command) and, for everyone, a
+ * `Common.StatusChangedEvent` with the changed `cardReader.media`; a card taken out is the
+ * unsolicited `CardReader.MediaRemovedEvent`; a device change is a `Common.StatusChangedEvent` with
+ * what changed in Status, and a device failing also a `Common.ErrorEvent`. The card session's
+ * events go to every client of the service endpoint as unsolicited messages — except a flow's own
+ * events, which its caller gets as the command's events.
  */
 import type { Logger } from '../../core/logger.js';
+import { oneLine } from '../../core/text.js';
 import type { TerminalEvent, TerminalPort } from '../terminal/port.js';
-import { sessionEvent, statusChangedPayload } from './commands.js';
+import { sessionEvent, statusChangedPayload, statusPayload } from './commands.js';
 import type { Connection } from './connection.js';
 import type { Sequencer } from './context.js';
 import { unsolicited } from './protocol.js';
@@ -26,13 +32,34 @@ export function terminalEventFanOut({ connections, sequencer, terminal, logger }
   const broadcast = (msg: OutMessage) => {
     for (const c of connections) if (c.endpoint === 'service') c.send(msg);
   };
+  /** The Status last told to the clients, for what changed. */
+  let told: Record<string, unknown> | null = null;
+  const statusNow = (): Record<string, unknown> | null => {
+    try {
+      return statusPayload(terminal.status());
+    } catch (err) {
+      logger.warn('terminal.status() failed while reporting a change', { error: err instanceof Error ? err.message : String(err) });
+      return null;
+    }
+  };
+  /** Tell what changed in Status; `media`: the event's word on the card, which the report may not have caught up with. */
+  const statusChanged = (media: 'present' | 'notPresent' | undefined, device?: Extract<TerminalEvent, { type: 'device' }>): void => {
+    const now = statusNow();
+    if (now === null) return;
+    if (media !== undefined) now['cardReader'] = { ...(now['cardReader'] as Record<string, unknown>), media, chipPower: media === 'present' ? 'online' : 'noCard' };
+    const payload = statusChangedPayload(now, told, device);
+    told = now;
+    broadcast(unsolicited('Common.StatusChangedEvent', payload));
+  };
   return (e: TerminalEvent) => {
     try {
       switch (e.type) {
         case 'mediaInserted':
-          return broadcast(unsolicited('CardReader.MediaInsertedEvent', { reader: e.reader, atr: e.atr }));
+          for (const h of sequencer.holdersFor(e.reader)) if (h.service) h.event?.('CardReader.MediaInsertedEvent', { sscardReader: e.reader, sscardAtr: e.atr });
+          return statusChanged('present');
         case 'mediaRemoved':
-          return broadcast(unsolicited('CardReader.MediaRemovedEvent', { reader: e.reader }));
+          broadcast(unsolicited('CardReader.MediaRemovedEvent', { sscardReader: e.reader }));
+          return statusChanged('notPresent');
         case 'session': {
           // A flow started through the API sends its own events (service started, PIN entry,
           // digit counts, result) to its caller as the command's events; every other client (a
@@ -46,13 +73,10 @@ export function terminalEventFanOut({ connections, sequencer, terminal, logger }
           return;
         }
         case 'device': {
-          let status = null;
-          try {
-            status = terminal.status();
-          } catch (err) {
-            logger.warn('terminal.status() failed while reporting a device change', { error: err instanceof Error ? err.message : String(err) });
-          }
-          return broadcast(unsolicited('Common.StatusChangedEvent', statusChangedPayload(e, status)));
+          statusChanged(undefined, e);
+          // A device that failed (Common/Events/ErrorEvent_g.cs): hardware, for maintenance.
+          if (!e.connected && e.problem !== null) broadcast(unsolicited('Common.ErrorEvent', { eventId: 'hardware', action: 'maintenance', vendorDescription: oneLine(e.problem), sscardComponent: e.component }));
+          return;
         }
       }
     } catch (err) {

@@ -41,7 +41,7 @@ describe('SSCard.RecentLog', () => {
     const c = await api.connect();
     const refused = await c.command('SSCard.RecentLog');
     expect(refused.completion.header.completionCode).toBe('authorisationRequired');
-    expect(refused.completion.payload).toEqual({ errorCode: 'auth.required' });
+    expect(refused.completion.payload).toEqual({ sscardErrorCode: 'auth.required' });
     expect(JSON.stringify(refused.completion)).not.toContain('reader added');
     await login(c);
     const r = await c.command('SSCard.RecentLog', { limit: 200 });
@@ -93,7 +93,7 @@ describe('SSCard.RecentLog', () => {
     await login(c);
     const r = await c.command('SSCard.RecentLog');
     expect(r.completion.header.completionCode).toBe('unsupportedCommand');
-    expect(r.completion.payload).toEqual({ errorCode: 'log.unavailable' });
+    expect(r.completion.payload).toEqual({ sscardErrorCode: 'log.unavailable' });
     expect(r.completion.header.errorDescription).toBe('此守护进程没有保留最近的日志 / this daemon keeps no recent log lines');
   });
 

@@ -35,7 +35,7 @@ describe('no PIN, passphrase or token leaves the API', () => {
       const login = await ui.command('Operator.Login', { operatorId: 'op7', passphrase: PASSPHRASE });
       const token = login.completion.payload!['token'] as string;
       const bad = await ui.command('Operator.Login', { operatorId: 'op7', passphrase: `${PASSPHRASE}x` });
-      expect(bad.completion.payload).toEqual({ errorCode: 'auth.badCredentials' });
+      expect(bad.completion.payload).toEqual({ errorCode: 'auth.badCredentials', sscardErrorCode: 'auth.badCredentials' });
 
       // verify with a wrong PIN typed on the touchscreen: the card locks (tries 1 → 0)
       const v = ui.send('SSCard.VerifyPin');
@@ -115,7 +115,7 @@ describe('no PIN, passphrase or token leaves the API', () => {
       // every event kind was seen
       const seen = new Set([...ui.messages, ...observer.messages].map((m) => m.header.name));
       for (const n of [
-        'CardReader.MediaInsertedEvent',
+        'Common.StatusChangedEvent',
         'CardReader.MediaRemovedEvent',
         'SSCard.CardInsertedEvent',
         'SSCard.CardIdentifiedEvent',

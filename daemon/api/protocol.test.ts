@@ -1,24 +1,51 @@
 import { z } from 'zod';
 import { describe, expect, it } from 'vitest';
 import { ErrorCode, SsCardError } from '../../core/errors.js';
-import { acknowledge, commandHeader, completion, errorCodeName, isAbortLike, issuesText, outcomeOfError } from './protocol.js';
+import { acknowledge, commandHeader, completion, errorCodeName, isAbortLike, issuesText, outcomeOfError, payloadParts } from './protocol.js';
 
 const e = (code: ErrorCode) => new SsCardError(code, { zh: '中文说明', en: 'English text' });
 
 describe('the envelope', () => {
-  it('acknowledge: status null when accepted; with a problem, errorDescription zh / en and an errorCode', () => {
+  it('acknowledge: status null when accepted; a refusal says why in errorDescription (zh / en) and has no payload; the version is the command\'s', () => {
     expect(acknowledge('Common.Status', 4, null)).toEqual({ header: { type: 'acknowledge', name: 'Common.Status', requestId: 4, version: '2.0', status: null, errorDescription: null } });
+    expect(acknowledge('CardReader.ChipIO', 5, null).header['version']).toBe('3.0');
     expect(acknowledge(null, null, 'invalidMessage', { zh: '坏', en: 'bad' })).toEqual({
       header: { type: 'acknowledge', name: null, requestId: null, version: '2.0', status: 'invalidMessage', errorDescription: '坏 / bad' },
-      payload: { errorCode: 'invalidMessage' },
     });
   });
 
-  it('completion: the code in the header, errorCode in the payload', () => {
+  it('completion: the code and version in the header; errorCode only with commandErrorCode, our detailed code always as sscardErrorCode', () => {
+    // Our own interface: our codes are the command's own.
     expect(completion('SSCard.VerifyPin', 2, { code: 'commandErrorCode', payload: { result: 1 }, errorCode: 'verify.wrongPin', description: { zh: '错', en: 'wrong' } })).toEqual({
       header: { type: 'completion', name: 'SSCard.VerifyPin', requestId: 2, version: '2.0', completionCode: 'commandErrorCode', errorDescription: '错 / wrong' },
-      payload: { result: 1, errorCode: 'verify.wrongPin' },
+      payload: { result: 1, errorCode: 'verify.wrongPin', sscardErrorCode: 'verify.wrongPin' },
     });
+    // Not commandErrorCode: no errorCode at all.
+    expect(completion('CardReader.ChipIO', 3, { code: 'authorisationRequired', errorCode: 'auth.required', description: { zh: '登录', en: 'log in' } })).toEqual({
+      header: { type: 'completion', name: 'CardReader.ChipIO', requestId: 3, version: '3.0', completionCode: 'authorisationRequired', errorDescription: '登录 / log in' },
+      payload: { sscardErrorCode: 'auth.required' },
+    });
+    // A standard command: its own enum (CardReader/Completions/ChipIO_g.cs), mapped from ours.
+    expect(completion('CardReader.ChipIO', 4, { code: 'commandErrorCode', errorCode: 'flow.noCard' }).payload).toEqual({ errorCode: 'noMedia', sscardErrorCode: 'flow.noCard' });
+    expect(completion('Keyboard.PinEntry', 5, { code: 'commandErrorCode', errorCode: 'pinPad.timeout' }).payload).toEqual({ errorCode: 'entryTimeout', sscardErrorCode: 'pinPad.timeout' });
+    expect(completion('Common.Status', 6, { code: 'success', payload: {} }).header['version']).toBe('3.0');
+    // None of its own codes says it: not commandErrorCode, and no errorCode.
+    const other = completion('CardReader.ChipPower', 7, { code: 'commandErrorCode', errorCode: 'flow.refused' });
+    expect(other.header).toMatchObject({ completionCode: 'invalidCommand', version: '3.0' });
+    expect(other.payload).toEqual({ sscardErrorCode: 'flow.refused' });
+  });
+
+  it('payloadParts: a payload timeout (XFS4IoT 2021-1) is taken out and checked; sscard-prefixed fields are dropped, other unknown fields kept for the schema to refuse', () => {
+    expect(payloadParts({ timeout: 5000, chipData: 'AA==' }, new Set(['chipData']))).toEqual({ payload: { chipData: 'AA==' }, timeout: 5000 });
+    expect(payloadParts({ sscardTrace: 'x', sscard: 1, bogus: 2 }, new Set())).toEqual({ payload: { sscard: 1, bogus: 2 } });
+    for (const bad of [-1, 1.5, '100', 2 ** 31]) {
+      const r = payloadParts({ timeout: bad }, new Set());
+      expect(r.timeout).toBeUndefined();
+      expect(r.problem?.en).toContain('payload.timeout must be an integer');
+    }
+    // A command that defines a field of that name keeps it.
+    expect(payloadParts({ timeout: 3 }, new Set(['timeout']))).toEqual({ payload: { timeout: 3 } });
+    expect(payloadParts('not an object', new Set())).toEqual({ payload: 'not an object' });
   });
 
   it('the header accepts what XFS4IoT sends and nothing else', () => {

@@ -10,9 +10,10 @@
 import { z } from 'zod';
 import { ErrorCode, SsCardError, isSsCardError } from '../../core/errors.js';
 import { oneLine, type BilingualText } from '../../core/text.js';
+import { commandVersion, eventVersion, isStandard, standardErrorCode, VENDOR_FIELD, VENDOR_PREFIX } from './xfs-spec.js';
 
-/** The version we answer with: the XFS4IoT message version of every command we implement. */
-export const MESSAGE_VERSION = '2.0';
+/** Commands one client may have running at once (more: acknowledge tooManyRequests); Capabilities' `maximumRequests`. */
+export const MAX_RUNNING_PER_CLIENT = 32;
 
 export const COMPLETION_CODES = [
   'success',
@@ -64,17 +65,20 @@ export interface OutMessage {
 }
 
 
-export function acknowledge(name: string | null, requestId: number | null, status: AckStatus, problem?: BilingualText, errorCode?: string): OutMessage {
-  const header = { type: 'acknowledge', name, requestId, version: MESSAGE_VERSION, status, errorDescription: problem === undefined ? null : oneLine(problem) };
-  return problem === undefined ? { header } : { header, payload: { errorCode: errorCode ?? status ?? 'invalidMessage' } };
+/**
+ * An acknowledge: `status` null = accepted. A refusal says why in `errorDescription` and has no
+ * payload (the specification's acknowledge carries none; docs/domain.md §7).
+ */
+export function acknowledge(name: string | null, requestId: number | null, status: AckStatus, problem?: BilingualText): OutMessage {
+  return { header: { type: 'acknowledge', name, requestId, version: commandVersion(name ?? '', 'command'), status, errorDescription: problem === undefined ? null : oneLine(problem) } };
 }
 
 export function event(name: string, requestId: number, payload: Record<string, unknown>): OutMessage {
-  return { header: { type: 'event', name, requestId, version: MESSAGE_VERSION }, payload };
+  return { header: { type: 'event', name, requestId, version: eventVersion(name) }, payload };
 }
 
 export function unsolicited(name: string, payload: Record<string, unknown>): OutMessage {
-  return { header: { type: 'unsolicited', name, version: MESSAGE_VERSION }, payload };
+  return { header: { type: 'unsolicited', name, version: eventVersion(name) }, payload };
 }
 
 /** What a command ends with, before it becomes a message. */
@@ -83,24 +87,75 @@ export interface Outcome {
   readonly payload?: Record<string, unknown>;
   /** For people; null on success. */
   readonly description?: BilingualText | null;
-  /** Stable string for programs; sent in the payload. */
+  /** Our stable detailed code for programs (`pinPad.timeout`, `verify.wrongPin`, …): sent as `sscardErrorCode`. */
   readonly errorCode?: string;
 }
 
+/**
+ * A standard command's `commandErrorCode` that none of its own codes can say (our detailed code is
+ * in `sscardErrorCode`): the command was not valid for what the terminal holds now.
+ */
+export const NO_STANDARD_CODE: CompletionCode = 'invalidCommand';
+
+/**
+ * The completion. `errorCode` is in the payload only with `commandErrorCode` and only from the
+ * command's own codes (xfs-spec.ts COMMAND_ERROR_CODES; for our own interfaces, our codes are the
+ * command's); our detailed code is always in `sscardErrorCode` when there is one.
+ */
 export function completion(name: string, requestId: number, o: Outcome): OutMessage {
   const payload: Record<string, unknown> = { ...(o.payload ?? {}) };
-  if (o.errorCode !== undefined) payload['errorCode'] = o.errorCode;
+  let code = o.code;
+  if (o.errorCode !== undefined) {
+    payload[`${VENDOR_PREFIX}ErrorCode`] = o.errorCode;
+    if (code === 'commandErrorCode') {
+      const own = isStandard(name) ? standardErrorCode(name, o.errorCode) : o.errorCode;
+      if (own === undefined) code = NO_STANDARD_CODE;
+      else payload['errorCode'] = own;
+    }
+  }
   return {
     header: {
       type: 'completion',
       name,
       requestId,
-      version: MESSAGE_VERSION,
-      completionCode: o.code,
+      version: commandVersion(name, 'completion'),
+      completionCode: code,
       errorDescription: o.description === undefined || o.description === null ? null : oneLine(o.description),
     },
     payload,
   };
+}
+
+/** A command's payload before its schema: what the envelope itself takes out of it. */
+export interface PayloadParts {
+  /** The payload without the fields below. */
+  readonly payload: unknown;
+  /** `timeout` given in the payload, where XFS4IoT 2021-1 put it (later versions: the header). */
+  readonly timeout?: number;
+  /** The payload's `timeout` is not a valid one: the command completes invalidData with this. */
+  readonly problem?: BilingualText;
+}
+
+const MAX_TIMEOUT = 2_147_483_647;
+
+/**
+ * Take the envelope's fields out of a payload: a `timeout` (ms, 0 = none), and our vendor-prefixed
+ * fields (`sscard…`, xfs-spec.ts VENDOR_FIELD) that the command does not define, which are
+ * accepted and ignored — any other unknown field is still refused by the command's schema.
+ */
+export function payloadParts(payload: unknown, known: ReadonlySet<string>): PayloadParts {
+  if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) return { payload };
+  const out: Record<string, unknown> = {};
+  let timeout: number | undefined;
+  let problem: BilingualText | undefined;
+  for (const [k, v] of Object.entries(payload as Record<string, unknown>)) {
+    if (known.has(k)) out[k] = v;
+    else if (k === 'timeout') {
+      if (typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= MAX_TIMEOUT) timeout = v;
+      else problem = { zh: `payload.timeout 应为 0 到 ${MAX_TIMEOUT} 的整数（毫秒，0 表示不限时）`, en: `payload.timeout must be an integer from 0 to ${MAX_TIMEOUT} (ms; 0 = none)` };
+    } else if (!VENDOR_FIELD.test(k)) out[k] = v;
+  }
+  return { payload: out, ...(timeout === undefined ? {} : { timeout }), ...(problem === undefined ? {} : { problem }) };
 }
 
 // ---- stable error-code strings ----

@@ -86,24 +86,41 @@ describe('Common', () => {
     const api = await start();
     const c = await api.connect();
     const r = await c.command('Common.Status');
+    // Common/Completions/Status_g.cs 3.0: CommonSchemas StatusPropertiesClass, CardReaderSchemas and KeyboardSchemas StatusClass.
+    expect(r.completion.header.version).toBe('3.0');
     expect(r.completion.payload).toMatchObject({
       common: { device: 'online' },
-      cardReader: { media: 'present' },
-      keyboard: { device: 'online' },
+      cardReader: { media: 'present', chipPower: 'online', chipModule: 'ok' },
+      keyboard: { autoBeepMode: { activeAvailable: false, inactiveAvailable: false }, sscardDevice: 'online' },
       sscard: { terminalId: 'T0001', role: 'kiosk', card: { present: true, cardNumberMasked: 'X0****019' } },
     });
     api.terminal.removeCard();
-    expect((await c.command('Common.Status')).completion.payload).toMatchObject({ cardReader: { media: 'notPresent' } });
+    expect((await c.command('Common.Status')).completion.payload).toMatchObject({ cardReader: { media: 'notPresent', chipPower: 'noCard' } });
   });
 
   it('Capabilities lists every interface with its commands and events, and the terminal capabilities', async () => {
     const api = await start();
     const c = await api.connect();
-    const p = (await c.command('Common.Capabilities')).completion.payload as { common: { serviceVersion: string; interfaces: { name: string; commands: Record<string, unknown>; events: Record<string, unknown> }[] }; sscard: { services: string[] } };
+    type Iface = { name: string; commands: Record<string, { versions: string[] }>; events: Record<string, { versions: string[] }>; maximumRequests: number };
+    const r = (await c.command('Common.Capabilities')).completion;
+    expect(r.header.version).toBe('3.0');
+    const p = r.payload as { interfaces: Iface[]; common: { serviceVersion: string }; cardReader: Record<string, unknown>; sscard: { services: string[]; interfaces: Iface[] } };
     expect(p.common.serviceVersion).toBe('9.9.9-test');
-    const ssc = p.common.interfaces.find((i) => i.name === 'SSCard')!;
+    // Top-level interfaces: the specification's names and messages only, each with its version (xfs-spec.ts).
+    expect(p.interfaces.map((i) => i.name)).toEqual(['Common', 'CardReader', 'Keyboard']);
+    expect(p.interfaces.every((i) => i.maximumRequests === 32)).toBe(true);
+    const common = p.interfaces.find((i) => i.name === 'Common')!;
+    expect(common.commands).toEqual({ 'Common.Status': { versions: ['2.0'] }, 'Common.Capabilities': { versions: ['2.0'] }, 'Common.Cancel': { versions: ['2.0'] }, 'Common.SetVersions': { versions: ['2.0'] } });
+    expect(common.events).toEqual({ 'Common.StatusChangedEvent': { versions: ['3.0'] }, 'Common.ErrorEvent': { versions: ['2.0'] } });
+    const reader = p.interfaces.find((i) => i.name === 'CardReader')!;
+    expect(reader.commands['CardReader.ChipIO']).toEqual({ versions: ['3.0'] });
+    expect(Object.keys(reader.events)).toEqual(['CardReader.MediaInsertedEvent', 'CardReader.MediaRemovedEvent']);
+    expect(Object.keys(p.interfaces.find((i) => i.name === 'Keyboard')!.commands)).toEqual(['Keyboard.PinEntry']);
+    expect(p.cardReader).toMatchObject({ type: 'dip', chipProtocols: { chipT0: true, chipT1: true }, chipPower: { cold: true, warm: true, off: true } });
+    // Ours in the vendor block.
+    const ssc = p.sscard.interfaces.find((i) => i.name === 'SSCard')!;
     expect(Object.keys(ssc.commands)).toEqual(expect.arrayContaining(['SSCard.VerifyPin', 'SSCard.UnblockPin', 'SSCard.End']));
-    expect(Object.keys(p.common.interfaces.find((i) => i.name === 'CardReader')!.events)).toEqual(['CardReader.MediaInsertedEvent', 'CardReader.MediaRemovedEvent']);
+    expect(Object.keys(p.sscard.interfaces.find((i) => i.name === 'Keyboard')!.commands)).toEqual(['Keyboard.TouchKey']);
     expect(p.sscard.services).toEqual(['verify', 'change']);
   });
 

@@ -90,7 +90,8 @@ export class XfsClient {
 /** "ReadBasic: invalidData E123": what a refusing acknowledge or a failed completion says. */
 export function failure(what: string, m: Msg): string {
   const code = m.header.status ?? m.header.completionCode ?? '?';
-  const errorCode = typeof m.payload?.['errorCode'] === 'string' ? ` ${m.payload['errorCode']}` : '';
+  const detail = m.payload?.['sscardErrorCode'] ?? m.payload?.['errorCode'];
+  const errorCode = typeof detail === 'string' ? ` ${detail}` : '';
   return `${what}: ${code}${errorCode}`;
 }
 

@@ -272,7 +272,9 @@ export class ApiClient {
       case 'completion': {
         this.settle(h.requestId);
         const ok = h.completionCode === 'success';
-        const errorCode = typeof payload['errorCode'] === 'string' ? payload['errorCode'] : null;
+        // The daemon's detailed code (docs/api.md "Envelope"); a standard command's own errorCode otherwise.
+        const detail = payload['sscardErrorCode'] ?? payload['errorCode'];
+        const errorCode = typeof detail === 'string' ? detail : null;
         p.resolve({ name: h.name, requestId: h.requestId, code: h.completionCode, ok, errorCode: ok ? null : errorCode ?? h.completionCode, description: splitDescription(h.errorDescription), payload });
         return;
       }

@@ -52,7 +52,11 @@ export function msgOfEvent(name: string, p: Payload): Msg | null {
     }
     case 'Common.StatusChangedEvent':
       // PC/SC is what a kiosk cannot work without; the other devices show up as a flow's result.
-      return p['component'] === 'pcsc' && typeof p['connected'] === 'boolean' ? { type: 'device', online: p['connected'] } : null;
+    {
+      // The device change that caused it, when one did (docs/api.md "Unsolicited events").
+      const d = isObj(p['sscardDevice']) ? p['sscardDevice'] : null;
+      return d !== null && d['component'] === 'pcsc' && typeof d['connected'] === 'boolean' ? { type: 'device', online: d['connected'] } : null;
+    }
     default:
       return null;
   }

@@ -161,7 +161,7 @@ export function startStatusPage(o: StatusOptions): StatusController {
           timeoutMs: PAD_TEST_TIMEOUT_MS,
           signal: abort.signal,
           onEvent: (name, payload) => {
-            if (name === 'Keyboard.KeyEvent') pad({ type: 'key', count: payload['count'] });
+            if (name === 'Keyboard.KeyEvent') pad({ type: 'key', count: payload['sscardCount'] });
           },
         })
         .then(

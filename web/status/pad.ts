@@ -1,6 +1,6 @@
 /**
  * The "test the PIN pad" panel as a pure reducer (docs/api.md "Keyboard"): `Keyboard.PinEntry` runs
- * on the pad, each `Keyboard.KeyEvent` gives the count (its `digit` is always null), the completion
+ * on the pad, each `Keyboard.KeyEvent` gives the count (`sscardCount`; its `digit` is always null), the completion
  * says how it ended. The panel keeps the count and the ending — nothing else exists to keep: the
  * daemon never sends a digit, and an on-screen key goes straight into one `Keyboard.TouchKey`
  * frame (controller.ts) without passing through this state.

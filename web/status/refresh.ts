@@ -1,7 +1,7 @@
 /**
  * When the page reads again (docs/api.md "Unsolicited"): the status after a card or device event,
  * the log after a warning — never on a timer while nothing happens. A burst of events (a card
- * going in sends MediaInserted, CardInserted, CardIdentified, a StatusChanged…) becomes one read,
+ * going in sends a StatusChanged, CardInserted, CardIdentified…) becomes one read,
  * `DEBOUNCE_MS` after the last of them.
  */
 export type Refresh = 'status' | 'log' | 'none';

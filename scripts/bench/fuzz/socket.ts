@@ -82,7 +82,7 @@ export class FuzzSocket {
     this.acked = 0;
     ws.on('message', (data: Buffer, isBinary: boolean) => {
       if (isBinary) return this.run.anomaly('binary answer', this.label);
-      let m: { header?: { type?: unknown; name?: unknown; status?: unknown; completionCode?: unknown }; payload?: { errorCode?: unknown } };
+      let m: { header?: { type?: unknown; name?: unknown; status?: unknown; completionCode?: unknown }; payload?: { errorCode?: unknown; sscardErrorCode?: unknown } };
       try {
         m = JSON.parse(data.toString('utf8')) as typeof m;
       } catch {
@@ -97,7 +97,8 @@ export class FuzzSocket {
           break;
         case 'completion': {
           const code = String(h.completionCode);
-          const errorCode = typeof m.payload?.errorCode === 'string' ? m.payload.errorCode : null;
+          const detail = m.payload?.sscardErrorCode ?? m.payload?.errorCode;
+          const errorCode = typeof detail === 'string' ? detail : null;
           this.run.answer(`ws completion ${code}`, !STOP_CODES.has(code));
           const name = typeof h.name === 'string' && KNOWN_NAMES.has(h.name) ? h.name : '(unknown command)';
           this.run.completions.add(`${name} ${code}${errorCode === null || code === 'success' ? '' : `:${errorCode}`}`);

@@ -91,9 +91,15 @@ function payloadFor(name: string, reader: string): fc.Arbitrary<string | undefin
       return fc
         .record({
           minLen: opt(fc.integer({ min: 0, max: 12 })),
-          maxLen: opt(fc.integer({ min: 1, max: 12 })),
+          maxLen: opt(fc.integer({ min: 0, max: 12 })),
           autoEnd: opt(fc.boolean()),
-          activeKeys: opt(fc.subarray(['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine', 'enter', 'cancel', 'clear', 'backspace'])),
+          // Keyboard.PinEntry 2.0: key name → { terminate } (docs/api.md "Keyboard").
+          activeKeys: opt(
+            fc
+              .subarray(['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine', 'enter', 'cancel', 'clear', 'backspace'])
+              .chain((keys) => fc.tuple(...keys.map((k) => opt(fc.boolean()).map((t) => [k, t === undefined ? {} : { terminate: t }] as const))))
+              .map((pairs) => Object.fromEntries(pairs)),
+          ),
         })
         .map(obj);
     case 'CardReader.ChipIO':
