@@ -321,6 +321,7 @@ export async function startDaemon(opts: StartOptions): Promise<Daemon> {
       maxConnectionsPerClient: cfg.api.maxConnectionsPerClient,
       hostNames: cfg.api.hostNames,
       allowedOrigins: cfg.api.allowedOrigins,
+      chipClients: cfg.api.chipClients,
       clients,
       allowUnauthenticatedLoopback: cfg.api.allowUnauthenticatedLoopback,
       ...(apiTls === undefined ? {} : { tls: apiTls }),

@@ -132,6 +132,12 @@ function problems(m: Msg): string[] {
   const allowed = HEADER[String(h['type'])];
   if (allowed === undefined) return [`header.type ${String(h['type'])}`];
   for (const k of Object.keys(h)) if (!allowed.includes(k)) out.push(`header.${k} is not in MessageHeader.cs`);
+  // KAL writes no field without a value (MessageBase.cs: WhenWritingNull): an accepted acknowledge has no
+  // status, a success no errorDescription. Only a refusal of a message whose requestId or name could
+  // not be read has them null.
+  const refusedUnread = h['type'] === 'acknowledge' && h['status'] !== undefined;
+  for (const [k, v] of Object.entries(h)) if (v === null && !(refusedUnread && (k === 'requestId' || k === 'name'))) out.push(`header.${k} is null`);
+  if (h['type'] === 'unsolicited' && 'requestId' in h) out.push('an unsolicited message has a requestId');
   const payload = (m.payload ?? {}) as Record<string, unknown>;
   if (h['type'] === 'acknowledge') {
     if (m.payload !== undefined) out.push('an acknowledge has a payload');
@@ -261,6 +267,7 @@ describe('XFS4IoT messages as KAL\'s definitions have them (simulating daemon, c
     client.sendRaw('{"header":{"type":"command","name":"Common.Status"}}');
     const ack = await client.waitFor((m) => m.header.type === 'acknowledge' && m.header.status === 'invalidMessage');
     conforms([ack]);
+    expect(ack.header.errorDescription).toContain('requestId');
   });
 
   it('the card taken out and put back: MediaRemovedEvent and StatusChangedEvents as their definitions have them', async () => {

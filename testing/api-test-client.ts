@@ -217,7 +217,7 @@ export class TestClient {
 
   /** Every message of one request, once its completion (or a refusing acknowledge) came. */
   public async result(requestId: number, ms = 5000): Promise<CommandResult> {
-    const end = await this.waitFor((m) => m.header.requestId === requestId && (m.header.type === 'completion' || (m.header.type === 'acknowledge' && m.header.status !== null)), ms);
+    const end = await this.waitFor((m) => m.header.requestId === requestId && (m.header.type === 'completion' || (m.header.type === 'acknowledge' && m.header.status != null)), ms);
     const mine = this.messages.filter((m) => m.header.requestId === requestId);
     return { ack: mine.find((m) => m.header.type === 'acknowledge')!, events: mine.filter((m) => m.header.type === 'event'), completion: end };
   }

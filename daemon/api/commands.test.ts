@@ -21,11 +21,13 @@ describe('card services', () => {
     api.terminal.holderTypes(PIN);
     const c = await api.connect();
     const r = await c.command('SSCard.VerifyPin');
-    expect(r.ack.header.status).toBeNull();
+    // Accepted: no status at all (docs/domain.md §7), no errorDescription.
+    expect(r.ack.header).toEqual({ type: 'acknowledge', name: 'SSCard.VerifyPin', requestId: r.ack.header.requestId, version: '2.0' });
     expect(names(r.events)).toEqual(['SSCard.ServiceStartedEvent', 'SSCard.PinEntryStartedEvent', ...Array<string>(6).fill('SSCard.PinDigitsEvent'), 'SSCard.ResultEvent']);
     expect(r.events.filter((e) => e.header.name === 'SSCard.PinDigitsEvent').map((e) => e.payload!['count'])).toEqual([1, 2, 3, 4, 5, 6]);
     expect(r.events[1]!.payload).toEqual({ prompt: 'enterPin' });
-    expect(r.completion.header).toMatchObject({ completionCode: 'success', errorDescription: null });
+    expect(r.completion.header).toMatchObject({ completionCode: 'success' });
+    expect('errorDescription' in r.completion.header).toBe(false);
     expect(r.completion.payload).toEqual({
       result: { code: 'verify.ok', kind: 'verify', outcome: 'ok', zh: '密码校验成功。', en: 'The PIN is correct.', triesLeft: 6, nextStep: { zh: '请取回您的社保卡。', en: 'Please take your card.' }, operationId: expect.stringMatching(UUID_V7_PATTERN) as string },
     });
@@ -267,6 +269,28 @@ describe('technician CardReader commands', () => {
       'op1|CardReader.ChipPower|success',
       'op1|CardReader.ChipPower|success',
       'op1|CardReader.Reset|success',
+    ]);
+  });
+
+  it('a client the configuration names (api.chipClients) may use them without an operator, journaled under it; PIN-bearing APDUs stay refused; other clients still need one', async () => {
+    const api = await start({ chipClients: ['client:test'], allowUnauthenticatedLoopback: false });
+    api.terminal.chipResponder = (apdu) => Buffer.concat([apdu.subarray(0, 2), Buffer.from([0x90, 0x00])]);
+    const tool = await api.connect(undefined, { token: api.clientToken });
+    const io = await tool.command('CardReader.ChipIO', { chipData: Buffer.from('00A4040000', 'hex').toString('base64') });
+    expect(io.completion.header.completionCode).toBe('success');
+    const pinApdu = await tool.command('CardReader.ChipIO', { chipData: Buffer.from('0020000003123456', 'hex').toString('base64') });
+    expect(pinApdu.completion.payload).toEqual({ sscardErrorCode: 'input.badApdu' });
+    expect((await tool.command('CardReader.ChipPower', { chipPower: 'warm' })).completion.header.completionCode).toBe('success');
+    // Raw chip access only: a privileged card service still needs an operator.
+    expect((await tool.command('SSCard.RecentLog', {})).completion.header.completionCode).toBe('authorisationRequired');
+    const page = await api.connect(undefined, { origin: api.base });
+    expect((await page.command('CardReader.ChipIO', { chipData: Buffer.from('00A4040000', 'hex').toString('base64') })).completion.header.completionCode).toBe('authorisationRequired');
+    expect(api.journal.map((j) => `${j.operatorId}|${j.command}|${j.outcome}`)).toEqual([
+      'client:test|CardReader.ChipIO|success',
+      'client:test|CardReader.ChipIO|invalidData:input.badApdu',
+      'client:test|CardReader.ChipPower|success',
+      '|SSCard.RecentLog|authorisationRequired:auth.required',
+      '|CardReader.ChipIO|authorisationRequired:auth.required',
     ]);
   });
 });

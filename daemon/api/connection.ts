@@ -57,6 +57,9 @@ const TEXT = {
   notConfirmed: { zh: '（终端尚未确认已停止；在它停止之前，新的卡操作会被拒绝）', en: ' (the terminal has not confirmed it stopped; new card operations are refused until it does)' },
 } as const;
 
+/** Raw chip access: what a configured chip client may run without an operator (docs/config.md `api.chipClients`). */
+const RAW_CHIP: ReadonlySet<string> = new Set(['CardReader.ChipIO', 'CardReader.ChipPower', 'CardReader.Reset']);
+
 const STOP_LIKE = new Set<ErrorCode>([ErrorCode.PinPad_Cancelled, ErrorCode.PinPad_Timeout, ErrorCode.Flow_Timeout, ErrorCode.Flow_PinNotEntered, ErrorCode.IdCard_Cancelled]);
 
 let nextConnectionId = 1;
@@ -232,7 +235,7 @@ export class Connection implements ConnectionControl {
     const existing = this.running.get(header.requestId);
     if (existing !== undefined) return this.reject(header.name, header.requestId, 'invalidRequestID', TEXT.duplicate(header.requestId), 'duplicate requestId');
     if (this.running.size >= MAX_RUNNING_PER_CLIENT) return this.reject(header.name, header.requestId, 'tooManyRequests', TEXT.tooMany, 'too many running');
-    this.send(acknowledge(header.name, header.requestId, null));
+    this.send(acknowledge(header.name, header.requestId, null, undefined, header.version));
     const table = this.endpoint === 'publisher' ? PUBLISHER_TABLE : SERVICE_TABLE;
     const d = table.get(header.name);
     this.start(d, header, payloadParts(parsed.data.payload ?? {}, knownFields(d)));
@@ -317,7 +320,12 @@ export class Connection implements ConnectionControl {
         }
       }
     }
-    if (privileged.value && operatorId === undefined) return { code: 'authorisationRequired', description: TEXT.authRequired, errorCode: 'auth.required' };
+    if (privileged.value && operatorId === undefined) {
+      // Raw chip access for a credentialed client the configuration names (an XFS4IoT client cannot
+      // log in as an operator); journaled under that client. PIN-bearing APDUs stay refused by the terminal.
+      if (RAW_CHIP.has(d.name) && this.api.chipClients?.has(this.identity) === true) privileged.operatorId = this.identity;
+      else return { code: 'authorisationRequired', description: TEXT.authRequired, errorCode: 'auth.required' };
+    }
     if (operatorId !== undefined) privileged.operatorId = operatorId;
 
     let release: (() => void) | null = null;

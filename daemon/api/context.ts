@@ -109,4 +109,6 @@ export interface ApiContext {
   readonly recentLog?: RecentLogSource | undefined;
   /** Connections that have read the recent log (SSCard.RecentLog): only they get SSCard.LogChangedEvent. */
   readonly logWatchers?: WeakSet<object> | undefined;
+  /** Clients (access.ts identities) that may use raw chip access without an operator (docs/config.md `api.chipClients`). */
+  readonly chipClients?: ReadonlySet<string> | undefined;
 }

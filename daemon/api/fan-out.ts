@@ -55,10 +55,11 @@ export function terminalEventFanOut({ connections, sequencer, terminal, logger }
     try {
       switch (e.type) {
         case 'mediaInserted':
-          for (const h of sequencer.holdersFor(e.reader)) if (h.service) h.event?.('CardReader.MediaInsertedEvent', { sscardReader: e.reader, sscardAtr: e.atr });
+          // CardReader/Events/MediaInsertedEvent_g.cs has no payload (nor has MediaRemovedEvent): the reader is in SSCard.CardInsertedEvent.
+          for (const h of sequencer.holdersFor(e.reader)) if (h.service) h.event?.('CardReader.MediaInsertedEvent', {});
           return statusChanged('present');
         case 'mediaRemoved':
-          broadcast(unsolicited('CardReader.MediaRemovedEvent', { sscardReader: e.reader }));
+          broadcast(unsolicited('CardReader.MediaRemovedEvent', {}));
           return statusChanged('notPresent');
         case 'session': {
           // A flow started through the API sends its own events (service started, PIN entry,

@@ -64,6 +64,17 @@ function socketAlive(path: string): Promise<boolean> {
   });
 }
 
+/**
+ * The ports XFS4IoT assigns (docs/domain.md §7; KAL Framework/Core/XFSConstants.cs PortRanges): a
+ * service publisher listens on the first free one, and clients look for it there.
+ */
+export const XFS4IOT_PORTS: readonly number[] = [5846, 5847, 5848, 5849, 5850, 5851, 5852, 5853, 5854, 5855, 5856];
+
+/** The ports to try, in order: the configured one, then — when it is one of XFS4IoT's — the others of the range. */
+export function portsToTry(port: number): number[] {
+  return XFS4IOT_PORTS.includes(port) ? [port, ...XFS4IOT_PORTS.filter((p) => p !== port)] : [port];
+}
+
 function listen(server: http.Server | https.Server, o: ApiOptions): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (e: NodeJS.ErrnoException) => {
@@ -81,8 +92,27 @@ function listen(server: http.Server | https.Server, o: ApiOptions): Promise<void
   });
 }
 
-/** Listen as the options say; a stale Unix socket file (nothing answers on it) is removed once and listening tried again. */
+/**
+ * Listen as the options say. On TCP, a configured port of XFS4IoT's range that is in use gives way to
+ * the next free one of the range, as the specification has the publisher do (the bound port is the
+ * server's address; service URIs and origins follow it). A stale Unix socket file (nothing answers
+ * on it) is removed once and listening tried again.
+ */
 export async function listenOn(server: http.Server | https.Server, opts: ApiOptions, logger: Logger): Promise<void> {
+  if (opts.socket === undefined) {
+    const ports = portsToTry(opts.port);
+    for (const [i, port] of ports.entries()) {
+      try {
+        await listen(server, { ...opts, port });
+        if (port !== opts.port) logger.warn('API port in use: listening on the next free port of XFS4IoT\'s range', { configured: opts.port, port });
+        return;
+      } catch (e) {
+        const err = e as NodeJS.ErrnoException;
+        if (err.code !== 'EADDRINUSE') throw listenError({ ...opts, port }, err);
+        if (i === ports.length - 1) throw listenError(ports.length > 1 ? { ...opts, port: -1 } : opts, err);
+      }
+    }
+  }
   try {
     await listen(server, opts);
   } catch (e) {
@@ -100,7 +130,7 @@ export async function listenOn(server: http.Server | https.Server, opts: ApiOpti
 }
 
 function listenError(o: ApiOptions, e: NodeJS.ErrnoException): SsCardError {
-  const where = o.socket ?? `${o.host}:${o.port}`;
+  const where = o.socket ?? (o.port === -1 ? `${o.host}:${XFS4IOT_PORTS[0]!}–${XFS4IOT_PORTS[XFS4IOT_PORTS.length - 1]!}` : `${o.host}:${o.port}`);
   const why = e.code === 'EADDRINUSE' ? { zh: '地址已被占用（另一个进程在用）', en: 'the address is in use (another process has it)' } : e.code === 'EACCES' ? { zh: '没有权限', en: 'permission denied' } : { zh: e.code ?? e.message, en: e.code ?? e.message };
   return new SsCardError(ErrorCode.Config_Invalid, { zh: `本地 API 无法在 ${where} 上监听：${why.zh}；请检查 api 配置`, en: `the local API cannot listen on ${where}: ${why.en}; check the api configuration` }, { where, code: e.code ?? null }, { cause: e });
 }

@@ -82,6 +82,11 @@ export interface ApiOptions {
   readonly recentLog?: RecentLogSource;
   /** SSCard.LogChangedEvent: at most one per this many ms (default 1000; tests). */
   readonly logEventIntervalMs?: number;
+  /**
+   * Credentialed clients (`client:<token name>`, `cert:<certificate CN>`: access.ts identities)
+   * that may use CardReader.ChipIO, ChipPower and Reset without an operator (docs/config.md `api.chipClients`).
+   */
+  readonly chipClients?: readonly string[];
 }
 
 function optionError(option: string, zh: string, en: string): never {

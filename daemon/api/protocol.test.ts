@@ -6,8 +6,10 @@ import { acknowledge, commandHeader, completion, errorCodeName, isAbortLike, iss
 const e = (code: ErrorCode) => new SsCardError(code, { zh: '中文说明', en: 'English text' });
 
 describe('the envelope', () => {
-  it('acknowledge: status null when accepted; a refusal says why in errorDescription (zh / en) and has no payload; the version is the command\'s', () => {
-    expect(acknowledge('Common.Status', 4, null)).toEqual({ header: { type: 'acknowledge', name: 'Common.Status', requestId: 4, version: '2.0', status: null, errorDescription: null } });
+  it('acknowledge: no status when accepted; a refusal says why in errorDescription (zh / en) and has no payload; the version is the command\'s', () => {
+    expect(acknowledge('Common.Status', 4, null)).toEqual({ header: { type: 'acknowledge', name: 'Common.Status', requestId: 4, version: '2.0' } });
+    // The version the command came with, when it gave one (KAL CommandDispatcher.cs).
+    expect(acknowledge('Common.Status', 4, null, undefined, '3.1').header['version']).toBe('3.1');
     expect(acknowledge('CardReader.ChipIO', 5, null).header['version']).toBe('3.0');
     expect(acknowledge(null, null, 'invalidMessage', { zh: '坏', en: 'bad' })).toEqual({
       header: { type: 'acknowledge', name: null, requestId: null, version: '2.0', status: 'invalidMessage', errorDescription: '坏 / bad' },
@@ -29,6 +31,8 @@ describe('the envelope', () => {
     expect(completion('CardReader.ChipIO', 4, { code: 'commandErrorCode', errorCode: 'flow.noCard' }).payload).toEqual({ errorCode: 'noMedia', sscardErrorCode: 'flow.noCard' });
     expect(completion('Keyboard.PinEntry', 5, { code: 'commandErrorCode', errorCode: 'pinPad.timeout' }).payload).toEqual({ errorCode: 'entryTimeout', sscardErrorCode: 'pinPad.timeout' });
     expect(completion('Common.Status', 6, { code: 'success', payload: {} }).header['version']).toBe('3.0');
+    // Nothing without a value: no errorDescription on a success, no empty payload (Common/Completions/SetVersions_g.cs has none).
+    expect(completion('Common.SetVersions', 8, { code: 'success', payload: {} })).toEqual({ header: { type: 'completion', name: 'Common.SetVersions', requestId: 8, version: '2.0', completionCode: 'success' } });
     // None of its own codes says it: not commandErrorCode, and no errorCode.
     const other = completion('CardReader.ChipPower', 7, { code: 'commandErrorCode', errorCode: 'flow.refused' });
     expect(other.header).toMatchObject({ completionCode: 'invalidCommand', version: '3.0' });

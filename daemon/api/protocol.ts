@@ -66,19 +66,33 @@ export interface OutMessage {
 
 
 /**
- * An acknowledge: `status` null = accepted. A refusal says why in `errorDescription` and has no
- * payload (the specification's acknowledge carries none; docs/domain.md §7).
+ * An acknowledge. Accepted: no `status` (absent = accepted, docs/domain.md §7); a refusal has its
+ * `status` and says why in `errorDescription`. Never a payload (the specification's acknowledge
+ * has none). The version is the one the command came with (KAL Framework/Server/CommandDispatcher.cs
+ * acknowledges with the command header's), else the command's own. Fields without a value are left
+ * out, as KAL's serializer does (Framework/Core/MessageBase.cs: WhenWritingNull).
  */
-export function acknowledge(name: string | null, requestId: number | null, status: AckStatus, problem?: BilingualText): OutMessage {
-  return { header: { type: 'acknowledge', name, requestId, version: commandVersion(name ?? '', 'command'), status, errorDescription: problem === undefined ? null : oneLine(problem) } };
+export function acknowledge(name: string | null, requestId: number | null, status: AckStatus, problem?: BilingualText, version?: string): OutMessage {
+  return {
+    header: {
+      type: 'acknowledge',
+      name,
+      requestId,
+      version: version ?? commandVersion(name ?? '', 'command'),
+      ...(status === null ? {} : { status }),
+      ...(problem === undefined ? {} : { errorDescription: oneLine(problem) }),
+    },
+  };
 }
 
+/** An event of a command; no payload when it has none (CardReader.MediaInsertedEvent). */
 export function event(name: string, requestId: number, payload: Record<string, unknown>): OutMessage {
-  return { header: { type: 'event', name, requestId, version: eventVersion(name) }, payload };
+  return { header: { type: 'event', name, requestId, version: eventVersion(name) }, ...(Object.keys(payload).length === 0 ? {} : { payload }) };
 }
 
+/** An unsolicited event (no requestId); no payload when it has none (CardReader.MediaRemovedEvent). */
 export function unsolicited(name: string, payload: Record<string, unknown>): OutMessage {
-  return { header: { type: 'unsolicited', name, version: eventVersion(name) }, payload };
+  return { header: { type: 'unsolicited', name, version: eventVersion(name) }, ...(Object.keys(payload).length === 0 ? {} : { payload }) };
 }
 
 /** What a command ends with, before it becomes a message. */
@@ -113,6 +127,8 @@ export function completion(name: string, requestId: number, o: Outcome): OutMess
       else payload['errorCode'] = own;
     }
   }
+  // Nothing left out but what has no value (KAL MessageBase.cs: WhenWritingNull): no errorDescription on a
+  // success, no payload where the command has none (Common.SetVersions, Common/Completions/SetVersions_g.cs).
   return {
     header: {
       type: 'completion',
@@ -120,9 +136,9 @@ export function completion(name: string, requestId: number, o: Outcome): OutMess
       requestId,
       version: commandVersion(name, 'completion'),
       completionCode: code,
-      errorDescription: o.description === undefined || o.description === null ? null : oneLine(o.description),
+      ...(o.description === undefined || o.description === null ? {} : { errorDescription: oneLine(o.description) }),
     },
-    payload,
+    ...(Object.keys(payload).length === 0 ? {} : { payload }),
   };
 }
 

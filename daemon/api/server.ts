@@ -90,6 +90,7 @@ export async function startApi(opts: ApiOptions): Promise<ApiServer> {
     site: opts.site,
     recentLog: opts.recentLog,
     logWatchers,
+    chipClients: new Set(opts.chipClients ?? []),
     journal(e) {
       if (journalHook === undefined) return;
       try {

@@ -109,6 +109,8 @@ export interface DaemonConfig {
     readonly hostNames: readonly string[];
     /** Browser origins allowed besides the daemon's own. */
     readonly allowedOrigins: readonly string[];
+    /** Credentialed clients allowed raw chip access without an operator (`client:<name>`, `cert:<CN>`). */
+    readonly chipClients: readonly string[];
     /** Client credentials file (absolute). */
     readonly clientsFile: string;
     readonly allowUnauthenticatedLoopback: boolean;
@@ -206,6 +208,7 @@ function resolve(c: ConfigInput, configFile: string | null, baseDir: string): Da
       maxConnectionsPerClient: c.api.maxConnectionsPerClient,
       hostNames: [...c.api.hostNames],
       allowedOrigins: [...c.api.allowedOrigins],
+      chipClients: [...c.api.chipClients],
       clientsFile: abs(c.api.clientsFile),
       allowUnauthenticatedLoopback: c.api.allowUnauthenticatedLoopback,
       tls: {

@@ -57,12 +57,12 @@ describe('ApiClient', () => {
     const events: [string, unknown][] = [];
     const a = client.command('SSCard.VerifyPin', {}, { onEvent: (n, p) => events.push([n, p]) });
     const b = client.command('Common.Status');
-    sockets.deliver({ header: { type: 'acknowledge', name: 'SSCard.VerifyPin', requestId: 1, status: null, errorDescription: null } });
-    sockets.deliver({ header: { type: 'acknowledge', name: 'Common.Status', requestId: 2, status: null, errorDescription: null } });
+    sockets.deliver({ header: { type: 'acknowledge', name: 'SSCard.VerifyPin', requestId: 1 } });
+    sockets.deliver({ header: { type: 'acknowledge', name: 'Common.Status', requestId: 2 } });
     sockets.deliver({ header: { type: 'event', name: 'SSCard.PinDigitsEvent', requestId: 1 }, payload: { count: 1 } });
-    sockets.deliver({ header: { type: 'completion', name: 'Common.Status', requestId: 2, completionCode: 'success', errorDescription: null }, payload: { common: { device: 'online' } } });
+    sockets.deliver({ header: { type: 'completion', name: 'Common.Status', requestId: 2, completionCode: 'success' }, payload: { common: { device: 'online' } } });
     sockets.deliver({ header: { type: 'event', name: 'SSCard.PinDigitsEvent', requestId: 1 }, payload: { count: 2 } });
-    sockets.deliver({ header: { type: 'completion', name: 'SSCard.VerifyPin', requestId: 1, completionCode: 'success', errorDescription: null }, payload: { result: { code: 'verify.ok' } } });
+    sockets.deliver({ header: { type: 'completion', name: 'SSCard.VerifyPin', requestId: 1, completionCode: 'success' }, payload: { result: { code: 'verify.ok' } } });
     await expect(b).resolves.toMatchObject({ requestId: 2, ok: true, payload: { common: { device: 'online' } } });
     await expect(a).resolves.toMatchObject({ requestId: 1, ok: true, code: 'success', errorCode: null, description: null, payload: { result: { code: 'verify.ok' } } });
     expect(events).toEqual([
@@ -81,17 +81,25 @@ describe('ApiClient', () => {
     await expect(c).resolves.toMatchObject({ ok: false, code: 'commandErrorCode', errorCode: 'verify.wrongPin', description: { zh: '密码错误', en: 'wrong PIN' } });
   });
 
+  it('a completion as the daemon sends it on a success — no errorDescription, no empty payload — resolves ok with no description', async () => {
+    openClient();
+    const c = client.command('Common.SetVersions', { commands: { 'Common.Status': 2 } });
+    sockets.deliver({ header: { type: 'acknowledge', name: 'Common.SetVersions', requestId: 1, version: '2.0' } });
+    sockets.deliver({ header: { type: 'completion', name: 'Common.SetVersions', requestId: 1, version: '2.0', completionCode: 'success' } });
+    await expect(c).resolves.toMatchObject({ ok: true, code: 'success', errorCode: null, description: null, payload: {} });
+  });
+
   it('a failed completion without an errorCode carries its completion code as the errorCode', async () => {
     openClient();
     const c = client.command('SSCard.ReadBasic');
-    sockets.deliver({ header: { type: 'completion', name: 'SSCard.ReadBasic', requestId: 1, completionCode: 'canceled', errorDescription: null }, payload: {} });
-    await expect(c).resolves.toMatchObject({ ok: false, code: 'canceled', errorCode: 'canceled', description: null });
+    sockets.deliver({ header: { type: 'completion', name: 'SSCard.ReadBasic', requestId: 1, completionCode: 'canceled', errorDescription: '命令已取消 / the command was cancelled' } });
+    await expect(c).resolves.toMatchObject({ ok: false, code: 'canceled', errorCode: 'canceled', description: { zh: '命令已取消', en: 'the command was cancelled' } });
   });
 
   it('a refused acknowledge rejects with ApiError refused and its status; a later completion for that id is ignored', async () => {
     openClient();
     const c = client.command('SSCard.VerifyPin');
-    sockets.deliver({ header: { type: 'acknowledge', name: 'SSCard.VerifyPin', requestId: 1, status: 'tooManyRequests', errorDescription: '请求过多 / too many requests' }, payload: { errorCode: 'tooManyRequests' } });
+    sockets.deliver({ header: { type: 'acknowledge', name: 'SSCard.VerifyPin', requestId: 1, status: 'tooManyRequests', errorDescription: '请求过多 / too many requests' } });
     const e = await c.catch((x: unknown) => x);
     expect(e).toBeInstanceOf(ApiError);
     expect(e).toMatchObject({ kind: 'refused', status: 'tooManyRequests', text: { zh: '请求过多', en: 'too many requests' } });
@@ -109,7 +117,7 @@ describe('ApiClient', () => {
     const c = client.command('SSCard.VerifyPin', {}, { signal: ac.signal });
     ac.abort();
     expect(sockets.sent()[1]).toEqual({ header: { type: 'command', name: 'Common.Cancel', requestId: 2 }, payload: { requestIds: [1] } });
-    sockets.deliver({ header: { type: 'completion', name: 'SSCard.VerifyPin', requestId: 1, completionCode: 'canceled', errorDescription: null }, payload: {} });
+    sockets.deliver({ header: { type: 'completion', name: 'SSCard.VerifyPin', requestId: 1, completionCode: 'canceled', errorDescription: '命令已取消 / the command was cancelled' } });
     await expect(c).resolves.toMatchObject({ code: 'canceled' });
   });
 
@@ -126,8 +134,8 @@ describe('ApiClient', () => {
     const c = client.command('Common.Status');
     sockets.last.on.message('not json');
     sockets.deliver({ nope: 1 });
-    sockets.deliver({ header: { type: 'completion', name: 'Common.Status', requestId: 99, completionCode: 'success', errorDescription: null }, payload: {} });
-    sockets.deliver({ header: { type: 'completion', name: 'Common.Status', requestId: 1, completionCode: 'success', errorDescription: null }, payload: {} });
+    sockets.deliver({ header: { type: 'completion', name: 'Common.Status', requestId: 99, completionCode: 'success' } });
+    sockets.deliver({ header: { type: 'completion', name: 'Common.Status', requestId: 1, completionCode: 'success' } });
     await expect(c).resolves.toMatchObject({ requestId: 1, ok: true });
   });
 

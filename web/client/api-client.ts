@@ -81,8 +81,9 @@ export function isApiError(e: unknown): e is ApiError {
 }
 
 /** "中文 / English" (docs/api.md: `errorDescription`) → { zh, en }; text without the separator goes to both. */
-export function splitDescription(text: string | null): BilingualText | null {
-  if (text === null || text === '') return null;
+export function splitDescription(text: string | null | undefined): BilingualText | null {
+  // The daemon leaves out a field without a value (docs/api.md "Envelope"): no errorDescription on a success.
+  if (typeof text !== 'string' || text === '') return null;
   const cut = text.indexOf(' / ');
   return cut < 0 ? { zh: text, en: text } : { zh: text.slice(0, cut), en: text.slice(cut + 3) };
 }
@@ -261,7 +262,8 @@ export class ApiClient {
     if (p === undefined) return;
     switch (h.type) {
       case 'acknowledge':
-        if (h.status !== null) {
+        // Accepted: no status (docs/domain.md §7); a refusal names one.
+        if (h.status != null) {
           this.settle(h.requestId);
           p.reject(new ApiError('refused', splitDescription(h.errorDescription) ?? { zh: h.status, en: h.status }, h.status));
         }

@@ -36,8 +36,10 @@ export interface AckHeader {
   readonly type: 'acknowledge';
   readonly name: string | null;
   readonly requestId: number | null;
-  readonly status: AckStatus;
-  readonly errorDescription: string | null;
+  /** Absent when accepted (docs/api.md "Envelope"). */
+  readonly status?: AckStatus;
+  /** With a refusal only. */
+  readonly errorDescription?: string;
 }
 
 export interface EventHeader {
@@ -51,7 +53,8 @@ export interface CompletionHeader {
   readonly name: string;
   readonly requestId: number;
   readonly completionCode: CompletionCode;
-  readonly errorDescription: string | null;
+  /** Absent on a success. */
+  readonly errorDescription?: string;
 }
 
 export interface UnsolicitedHeader {

@@ -92,7 +92,7 @@ export class FuzzSocket {
       switch (h.type) {
         case 'acknowledge':
           this.acked++;
-          if (h.status === null) this.run.acceptedCommands++;
+          if (h.status == null) this.run.acceptedCommands++;
           else this.run.answer(`ws ack ${typeof h.status === 'string' ? h.status : JSON.stringify(h.status)}`, true);
           break;
         case 'completion': {
