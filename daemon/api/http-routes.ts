@@ -99,7 +99,8 @@ function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
   });
 }
 
-const vendorBody = z.strictObject({
+/** The body of an SSCardDriver call (docs/api.md "SSCardDriver calls"); also the OpenAPI description's (api-description.ts). */
+export const VENDOR_BODY = z.strictObject({
   // A form sends "1"; JSON may send 1 or "1".
   iType: z.preprocess((v) => (typeof v === 'string' && /^\s*-?\d{1,10}\s*$/.test(v) ? Number(v) : v), z.int().min(-2147483648).max(2147483647)),
   cardInfo: z.string().max(200).optional(),
@@ -115,7 +116,7 @@ function isJson(req: IncomingMessage): boolean {
 }
 
 /** The JSON body → fields; a bilingual problem otherwise (bad JSON, a name given twice, a bad field). */
-function parseVendorBody(raw: Buffer): { ok: true; value: z.infer<typeof vendorBody> } | { ok: false; status: number; code: string; text: BilingualText } {
+function parseVendorBody(raw: Buffer): { ok: true; value: z.infer<typeof VENDOR_BODY> } | { ok: false; status: number; code: string; text: BilingualText } {
   const text = raw.toString('utf8');
   let fields: unknown;
   try {
@@ -126,7 +127,7 @@ function parseVendorBody(raw: Buffer): { ok: true; value: z.infer<typeof vendorB
   if (typeof fields !== 'object' || fields === null || Array.isArray(fields)) return { ok: false, status: 400, code: 'invalidBody', text: TEXT.json };
   const dup = findDuplicateKey(text);
   if (dup !== null) return { ok: false, status: 400, code: 'invalidBody', text: duplicateKeyText(dup) };
-  const p = vendorBody.safeParse(fields, { reportInput: true });
+  const p = VENDOR_BODY.safeParse(fields, { reportInput: true });
   if (!p.success) return { ok: false, status: 400, code: 'invalidBody', text: issuesText(p.error, 'body') };
   return { ok: true, value: p.data };
 }
