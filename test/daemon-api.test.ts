@@ -156,6 +156,15 @@ describe('daemon over the WebSocket API (counter role, pcscd + vpcd)', () => {
     expect(f[11]).toBe('');
   });
 
+  it('iGetReaderInfo: the device number and the PSAM\'s terminal number, the same as iReadCardBas gives', async () => {
+    const post = (fn: string, body: unknown) => daemon.fetch(`/sscard/${fn}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const bas = (await (await post('iReadCardBas', { iType: 1 })).text()).split('|');
+    const r = await post('iGetReaderInfo', {});
+    expect(r.headers.get('x-sscard-return')).toBe('0');
+    expect(await r.text()).toBe(`DEV-42|${bas[9]!}|`);
+    expect(bas[9]).toMatch(/^\d{12}$/);
+  });
+
   it('VerifyPin: wrong PIN gives tries left, right PIN succeeds; events fan out to a second client', async () => {
     const kiosk = await client();
     const watcher = await client();

@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { EVENTS, PUBLISHER_COMMANDS, SERVICE_COMMANDS } from './commands.js';
 import type { CommandDef } from './commands.js';
 import { COMPLETION_CODES, MAX_RUNNING_PER_CLIENT } from './protocol.js';
-import { VENDOR_BODY } from './http-routes.js';
+import { READER_INFO_BODY, VENDOR_BODY } from './http-routes.js';
 import { VENDOR_FUNCTIONS } from './vendor.js';
 import { COMMAND_ERROR_CODES, commandVersion, eventVersion, isStandard } from './xfs-spec.js';
 
@@ -197,6 +197,17 @@ export function renderOpenApi(version: string): Json {
       },
     };
   }
+  paths['/sscard/iGetReaderInfo'] = {
+    post: {
+      summary: 'SSCardDriver iGetReaderInfo(pReaderSN, pPsamTermNo): the device number and the PSAM\'s terminal number',
+      requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(READER_INFO_BODY, 'draft-2020-12') } } },
+      responses: {
+        '200': { ...text('<pReaderSN>|<pPsamTermNo>|; X-SSCard-Return 0, or -2201 without a PSAM'), headers: { 'X-SSCard-Return': { schema: { type: 'integer' } } } },
+        '400': text('malformed request'),
+        '415': text('not application/json'),
+      },
+    },
+  };
   return {
     openapi: '3.1.0',
     info: { title: 'sscard local API (HTTP routes)', version, description: 'The HTTP routes of the terminal daemon (docs/api.md "HTTP"). Generated from the daemon\'s schemas (daemon/api/api-description.ts).' },

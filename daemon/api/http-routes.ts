@@ -116,7 +116,7 @@ function isJson(req: IncomingMessage): boolean {
 }
 
 /** The JSON body → fields; a bilingual problem otherwise (bad JSON, a name given twice, a bad field). */
-function parseVendorBody(raw: Buffer): { ok: true; value: z.infer<typeof VENDOR_BODY> } | { ok: false; status: number; code: string; text: BilingualText } {
+function parseVendorBody<S extends z.ZodType>(raw: Buffer, schema: S): { ok: true; value: z.infer<S> } | { ok: false; status: number; code: string; text: BilingualText } {
   const text = raw.toString('utf8');
   let fields: unknown;
   try {
@@ -127,7 +127,7 @@ function parseVendorBody(raw: Buffer): { ok: true; value: z.infer<typeof VENDOR_
   if (typeof fields !== 'object' || fields === null || Array.isArray(fields)) return { ok: false, status: 400, code: 'invalidBody', text: TEXT.json };
   const dup = findDuplicateKey(text);
   if (dup !== null) return { ok: false, status: 400, code: 'invalidBody', text: duplicateKeyText(dup) };
-  const p = VENDOR_BODY.safeParse(fields, { reportInput: true });
+  const p = schema.safeParse(fields, { reportInput: true });
   if (!p.success) return { ok: false, status: 400, code: 'invalidBody', text: issuesText(p.error, 'body') };
   return { ok: true, value: p.data };
 }
@@ -140,21 +140,45 @@ export function clientGone(e: unknown): boolean {
 
 let httpSeq = 1;
 
-/** One SSCardDriver function (docs/domain.md §4). */
-async function vendorCall(api: ApiContext, fn: VendorFunction, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  if (!isJson(req)) return sendVendor(res, 415, null, oneLine(TEXT.contentType), { connection: 'close' });
-  let raw: Buffer;
+/** An SSCardDriver call's JSON body, or undefined when it was answered already (415, 413, the client gone). */
+async function vendorBodyOf(api: ApiContext, fn: string, req: IncomingMessage, res: ServerResponse): Promise<Buffer | undefined> {
+  if (!isJson(req)) return void sendVendor(res, 415, null, oneLine(TEXT.contentType), { connection: 'close' });
   try {
-    raw = await readBody(req, api.maxFrameBytes);
+    return await readBody(req, api.maxFrameBytes);
   } catch (e) {
-    if (e instanceof BodyTooLarge) return sendVendor(res, 413, null, oneLine(TEXT.tooLarge(api.maxFrameBytes)), { connection: 'close' });
+    if (e instanceof BodyTooLarge) return void sendVendor(res, 413, null, oneLine(TEXT.tooLarge(api.maxFrameBytes)), { connection: 'close' });
     if (clientGone(e)) {
       api.throttle.log(req.socket.remoteAddress ?? 'unix', 'debug', 'API HTTP client went away mid-request', { function: fn, code: (e as NodeJS.ErrnoException).code ?? null }, 'client gone', 'aborted requests');
       return void res.destroy();
     }
     throw e;
   }
-  const body = parseVendorBody(raw);
+}
+
+/** The body of iGetReaderInfo: nothing (its two arguments are output buffers). */
+export const READER_INFO_BODY = z.strictObject({});
+
+/**
+ * iGetReaderInfo(char* pReaderSN, char* pPsamTermNo) (the vendors' SSCardDriver.h; docs/api.md
+ * "SSCardDriver calls"): the terminal's device number (终端设备号, as iReadCardBas gives it) and the
+ * PSAM's terminal number (终端机编号), over HTTP as one text `<pReaderSN>|<pPsamTermNo>|`. No PSAM
+ * open: −2201 with the device number and an empty second field. It touches no card: no lock.
+ */
+async function readerInfoCall(api: ApiContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const raw = await vendorBodyOf(api, 'iGetReaderInfo', req, res);
+  if (raw === undefined) return;
+  const body = parseVendorBody(raw, READER_INFO_BODY);
+  if (!body.ok) return sendVendor(res, body.status, null, oneLine(body.text));
+  const s = api.terminal.status();
+  const psam = s.psam.connected ? s.psam.terminalNumber : null;
+  return sendVendor(res, 200, psam === null ? VENDOR_CODES.noPsam : VENDOR_CODES.ok, `${s.deviceId}|${psam ?? ''}|`);
+}
+
+/** One SSCardDriver function (docs/domain.md §4). */
+async function vendorCall(api: ApiContext, fn: VendorFunction, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const raw = await vendorBodyOf(api, fn, req, res);
+  if (raw === undefined) return;
+  const body = parseVendorBody(raw, VENDOR_BODY);
   if (!body.ok) return sendVendor(res, body.status, null, oneLine(body.text));
   const { iType, cardInfo } = body.value;
   if (iTypeCode(iType) !== VENDOR_CODES.ok) return sendVendor(res, 200, iTypeCode(iType), oneLine(ITYPE_TEXT));
@@ -279,6 +303,7 @@ export function handleHttp(api: ApiContext, req: IncomingMessage, res: ServerRes
     if (vm !== null && (VENDOR_FUNCTIONS as readonly string[]).includes(vm[1]!)) {
       return only('POST', () => void vendorCall(api, vm[1] as VendorFunction, req, res).catch(fail));
     }
+    if (vm !== null && vm[1] === 'iGetReaderInfo') return only('POST', () => void readerInfoCall(api, req, res).catch(fail));
     req.resume();
     if (api.site?.handle(req, res) === true) return;
     if (path === '/xfs4iot/v1.0' || path.startsWith('/xfs4iot/v1.0/')) return sendError(res, 426, 'upgradeRequired', TEXT.upgrade, { upgrade: 'websocket', connection: 'Upgrade' });

@@ -63,6 +63,24 @@ describe('health and status', () => {
 });
 
 describe('SSCardDriver calls', () => {
+  it('iGetReaderInfo: the device number and the PSAM\'s terminal number as <pReaderSN>|<pPsamTermNo>|; no PSAM → −2201; a field → 400; a form → 415', async () => {
+    const api = await start();
+    const r = await api.http('POST', '/sscard/iGetReaderInfo', '{}', json);
+    expect(r.status).toBe(200);
+    expect(r.headers['x-sscard-return']).toBe('0');
+    expect(r.text).toBe('D0001|000000000001|');
+    const status = api.terminal.status.bind(api.terminal);
+    api.terminal.status = () => ({ ...status(), psam: { ...status().psam, connected: false, terminalNumber: null } });
+    const none = await api.http('POST', '/sscard/iGetReaderInfo', '{}', json);
+    expect([none.headers['x-sscard-return'], none.text]).toEqual(['-2201', 'D0001||']);
+    const field = await api.http('POST', '/sscard/iGetReaderInfo', '{"iType":1}', json);
+    expect(field.status).toBe(400);
+    expect(field.text).toContain('iType');
+    expect((await api.http('POST', '/sscard/iGetReaderInfo', 'a=1', { 'content-type': 'application/x-www-form-urlencoded' })).status).toBe(415);
+    expect((await api.http('GET', '/sscard/iGetReaderInfo')).status).toBe(405);
+    expect(api.terminal.calls).toEqual([]);
+  });
+
   it('iReadCardBas: the vendor output string, X-SSCard-Return 0, text/plain utf-8', async () => {
     const api = await start();
     for (const [body, headers] of [
