@@ -4,9 +4,10 @@
  * needs an operator, and its handler. Handlers return an {@link Outcome}; a rejection of the
  * terminal is turned into one by the connection (connection.ts), so handlers stay short.
  *
- * Mapping helpers for the terminal's reports (status, capabilities, session events, results) are
- * here too: what crosses to a client is written out field by field, never spread from a port
- * object, so nothing the port adds later leaks by accident.
+ * Mapping helpers for the terminal's reports (capabilities, session events, results) are here
+ * too — Status's in status-payload.ts, Keyboard.PinEntry in pin-entry.ts: what crosses to a client
+ * is written out field by field, never spread from a port object, so nothing the port adds later
+ * leaks by accident.
  */
 import { AGENT_BASES, checkAgentRequest, type AgentBasis } from '../../state/agents.js';
 import { PAPER_MATERIALS, type Material } from '../../state/materials.js';
@@ -17,16 +18,19 @@ import type { BilingualText } from '../../core/text.js';
 import type { ServiceResult } from '../../state/results.js';
 import type { ServiceKind } from '../../state/roles.js';
 import type { SessionEmitted } from '../../state/session.js';
-import type { Capabilities, ServiceRequest, TerminalEvent, TerminalStatusReport } from '../terminal/port.js';
+import type { Capabilities, ServiceRequest } from '../terminal/port.js';
 import type { ApiContext } from './context.js';
 import { catalogPayload } from './catalog-payload.js';
 import { def, reader, token } from './command-kit.js';
-import { COMMAND_NAME, FORMAT_TEXT, MAX_RUNNING_PER_CLIENT } from './protocol.js';
+import { COMMAND_NAME, MAX_RUNNING_PER_CLIENT } from './protocol.js';
 import { commandVersion, eventVersion, isStandard } from './xfs-spec.js';
 import type { Outcome } from './protocol.js';
 import { RECENT_LOG_COMMAND } from './log-commands.js';
 import { LOG_CHANGED_EVENT } from './log-events.js';
 import { COUNTER_COMMANDS } from './counter-commands.js';
+import { PIN_ENTRY_COMMAND } from './pin-entry.js';
+import { statusPayload } from './status-payload.js';
+
 
 /** What a running command may use. */
 export interface RunContext {
@@ -84,7 +88,6 @@ const chipData = z
   .regex(B64, { error: 'fmt.apdu' })
   .refine((s) => Buffer.byteLength(s, 'base64') >= 4, { error: 'fmt.apdu' });
 
-export const PIN_KEYS = ['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine', 'enter', 'cancel', 'clear', 'backspace'] as const;
 export const TOUCH_KEYS = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9', 'enter', 'backspace', 'clear', 'cancel'] as const;
 const CHIP_PROTOCOLS = ['chipT0', 'chipT1', 'chipProtocolNotRequired', 'chipTypeAPart3', 'chipTypeAPart4', 'chipTypeB', 'chipTypeNFC'] as const;
 const CONTACT_PROTOCOLS: readonly string[] = ['chipT0', 'chipT1', 'chipProtocolNotRequired'];
@@ -159,61 +162,6 @@ export function sessionEvent(e: SessionEmitted): { name: string; payload: Record
     case 'card.removed':
       return { name: 'SSCard.CardRemovedEvent', payload: {} };
   }
-}
-
-type DeviceState = 'online' | 'offline' | 'noDevice' | 'deviceBusy' | 'hardwareError';
-type ChipPowerState = 'unknown' | 'online' | 'busy' | 'noDevice' | 'noCard';
-
-/**
- * Common.Status (3.0; KAL Common/Completions/Status_g.cs): the specification's `common`,
- * `cardReader` and `keyboard` blocks (CommonSchemas_g.cs StatusPropertiesClass,
- * CardReaderSchemas_g.cs StatusClass, KeyboardSchemas_g.cs StatusClass) and our report as `sscard`.
- * Our additions inside a standard block are `sscard`-prefixed (xfs-spec.ts VENDOR_PREFIX).
- */
-export function statusPayload(s: TerminalStatusReport): Record<string, unknown> {
-  const cardReaders = s.readers.filter((r) => r.slot === 'card');
-  let device: DeviceState = 'online';
-  if (!s.pcsc.up) device = 'offline';
-  else if (cardReaders.length === 0) device = 'noDevice';
-  else if (cardReaders.some((r) => r.busy)) device = 'deviceBusy';
-  const pad: DeviceState = s.pinPad.kind === 'none' ? 'noDevice' : s.pinPad.connected ? 'online' : 'offline';
-  // The reader powers the card when it is inserted (the terminal connects to it at once).
-  let chipPower: ChipPowerState = 'online';
-  if (!s.pcsc.up) chipPower = 'unknown';
-  else if (cardReaders.length === 0) chipPower = 'noDevice';
-  else if (!s.card.present) chipPower = 'noCard';
-  else if (cardReaders.some((r) => r.busy)) chipPower = 'busy';
-  return {
-    common: { device },
-    cardReader: {
-      media: s.card.present ? 'present' : cardReaders.length === 0 ? 'unknown' : 'notPresent',
-      chipPower,
-      chipModule: !s.pcsc.up ? 'unknown' : cardReaders.length === 0 ? 'inoperable' : 'ok',
-    },
-    keyboard: { autoBeepMode: { activeAvailable: false, inactiveAvailable: false }, sscardDevice: pad },
-    sscard: s,
-  };
-}
-
-/** The standard blocks of Common.Status, for StatusChangedEvent's "what changed". */
-const STATUS_BLOCKS = ['common', 'cardReader', 'keyboard'] as const;
-
-/**
- * Common.StatusChangedEvent (3.0; KAL Common/Events/StatusChangedEvent_g.cs): the part of Status
- * that changed since `before`, in Status's shape — only the changed fields of the standard blocks —
- * and our report whole as `sscard`; `sscardDevice` names the device change that caused it, if one did.
- */
-export function statusChangedPayload(now: Record<string, unknown>, before: Record<string, unknown> | null, device?: Extract<TerminalEvent, { type: 'device' }>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const block of STATUS_BLOCKS) {
-    const a = (now[block] ?? {}) as Record<string, unknown>;
-    const b = (before?.[block] ?? {}) as Record<string, unknown>;
-    const changed = Object.fromEntries(Object.entries(a).filter(([k, v]) => JSON.stringify(v) !== JSON.stringify(b[k])));
-    if (Object.keys(changed).length > 0) out[block] = changed;
-  }
-  out['sscard'] = now['sscard'];
-  if (device !== undefined) out['sscardDevice'] = { component: device.component, connected: device.connected, problem: device.problem === null ? null : { zh: device.problem.zh, en: device.problem.en } };
-  return out;
 }
 
 /** Events by interface: the specification's (xfs-spec.ts EVENT_VERSIONS) and our own. */
@@ -360,47 +308,6 @@ const loginSchema = z.strictObject({
   passphrase: z.string().min(1).max(1024),
 });
 
-/** The longest PIN the pads take (docs/domain.md §6; ISO 9564 PIN blocks hold 4–12 digits). */
-const MAX_PIN_DIGITS = 12;
-
-/** Keyboard.PinEntry 2.0 (KAL Keyboard/Commands/PinEntry_g.cs): `activeKeys` maps a key name to `{ terminate }`. */
-const pinEntrySchema = z.strictObject({
-  minLen: z.int().min(0).max(MAX_PIN_DIGITS).optional(),
-  /** 0 = no maximum (the pad's, 12). */
-  maxLen: z.int().min(0).max(MAX_PIN_DIGITS).optional(),
-  autoEnd: z.boolean().optional(),
-  /** The replace character on a local display: accepted; the screens show their own mask. */
-  echo: z.string().max(4).optional(),
-  activeKeys: z
-    .record(z.string().min(1).max(32), z.strictObject({ terminate: z.boolean().optional() }))
-    .refine((m) => Object.keys(m).length <= 64, { error: 'fmt.activeKeys' })
-    .optional(),
-});
-
-/** Key names of the specification's keyboards that no pad here has (Keyboard.GetLayout's function keys). */
-const OTHER_SPEC_KEYS = /^(?:doubleZero|tripleZero|decPoint|help|shift|fdk(?:0[1-9]|[12][0-9]|3[0-2])|f(?:0[1-9]|[12][0-9]|3[0-2]))$/;
-const DIGIT_KEYS: readonly string[] = PIN_KEYS.slice(0, 10);
-
-/**
- * What a PinEntry's `activeKeys` asks of the pads: they cannot disable a key, end on anything but
- * enter (or cancel), or end on a digit. The answer is the command's own errorCode where the
- * specification has one (PinEntry_g.cs ErrorCodeEnum), else unsupportedData.
- */
-function activeKeysProblem(keys: Readonly<Record<string, { terminate?: boolean | undefined }>>, autoEnd: boolean): Outcome | null {
-  const names = Object.keys(keys);
-  const refuse = (errorCode: string, zh: string, en: string): Outcome => ({ code: 'commandErrorCode', errorCode, description: { zh, en } });
-  if (names.length === 0) return refuse('noActivekeys', 'activeKeys 为空：至少要有数字键和确认键', 'activeKeys is empty: the digit keys and enter are needed at least');
-  const unknown = names.filter((k) => !(PIN_KEYS as readonly string[]).includes(k) && !OTHER_SPEC_KEYS.test(k));
-  if (unknown.length > 0) return refuse('keyInvalid', `activeKeys 中有无效的键名（${unknown.length} 个）：键名见 Keyboard.PinEntry 的说明`, `activeKeys has ${unknown.length} invalid key name(s): see Keyboard.PinEntry for the names`);
-  const other = names.filter((k) => OTHER_SPEC_KEYS.test(k));
-  if (other.length > 0) return refuse('keyNotSupported', `密码键盘没有这些键：${other.join('、')}`, `the PIN pad has no such keys: ${other.join(', ')}`);
-  if (!autoEnd && !names.some((k) => keys[k]!.terminate === true)) return refuse('noTerminatekeys', 'activeKeys 中没有结束键，且 autoEnd 为 false：请将 enter 设为 terminate', 'activeKeys has no terminate key and autoEnd is false: make enter a terminate key');
-  if (![...DIGIT_KEYS, 'enter'].every((k) => names.includes(k)) || keys['enter']!.terminate === false || DIGIT_KEYS.some((k) => keys[k]!.terminate === true)) {
-    return { code: 'unsupportedData', description: FORMAT_TEXT['fmt.activeKeys']! };
-  }
-  return null;
-}
-
 export const SERVICE_COMMANDS: readonly CommandDef[] = [
   def({
     name: 'Common.Status',
@@ -475,42 +382,7 @@ export const SERVICE_COMMANDS: readonly CommandDef[] = [
       return ok({ sscardChipData: r.atr === null ? null : r.atr.toString('base64') });
     },
   }),
-  def({
-    name: 'Keyboard.PinEntry',
-    payload: pinEntrySchema,
-    cardOp: true,
-    privilege: 'never',
-    async run(ctx, p) {
-      if (p.activeKeys !== undefined) {
-        const problem = activeKeysProblem(p.activeKeys, p.autoEnd === true);
-        if (problem !== null) return problem;
-      }
-      const maxLen = p.maxLen === undefined || p.maxLen === 0 ? undefined : p.maxLen;
-      if (p.minLen !== undefined && p.minLen > (maxLen ?? MAX_PIN_DIGITS)) {
-        return { code: 'commandErrorCode', errorCode: 'minimumLength', description: FORMAT_TEXT['fmt.minMax']! };
-      }
-      try {
-        const r = await ctx.api.terminal.pinEntry(
-          {
-            ...(p.minLen === undefined ? {} : { minLength: p.minLen }),
-            ...(maxLen === undefined ? {} : { maxLength: maxLen }),
-            ...(p.autoEnd === undefined ? {} : { autoEnd: p.autoEnd }),
-            ...(ctx.timeoutMs > 0 ? { timeoutMs: ctx.timeoutMs } : {}),
-          },
-          // Keyboard/Events/KeyEvent_g.cs: completion and digit (null for a PIN key); the count and mask are ours.
-          (k) => ctx.event('Keyboard.KeyEvent', { completion: k.key === 'digit' ? 'continue' : k.key, digit: null, sscardCount: k.count, sscardMask: k.mask }),
-          ctx.signal,
-        );
-        return ok({ digits: r.digits, completion: r.completion });
-      } catch (e) {
-        // The holder pressed cancel (not our signal): XFS4IoT completes PinEntry with completion "cancel".
-        if (isSsCardError(e, ErrorCode.PinPad_Cancelled) && !ctx.signal.aborted) return ok({ digits: 0, completion: 'cancel' });
-        // The pad was given the command's timeout: its own timeout is the command's timeOut.
-        if (isSsCardError(e, ErrorCode.PinPad_Timeout) && ctx.timeoutMs > 0) return { code: 'timeOut', description: e.text };
-        throw e;
-      }
-    },
-  }),
+  PIN_ENTRY_COMMAND,
   def({
     name: 'Keyboard.TouchKey',
     payload: z.strictObject({ key: z.enum(TOUCH_KEYS), reader }),

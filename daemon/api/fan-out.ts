@@ -11,7 +11,8 @@
 import type { Logger } from '../../core/logger.js';
 import { oneLine } from '../../core/text.js';
 import type { TerminalEvent, TerminalPort } from '../terminal/port.js';
-import { sessionEvent, statusChangedPayload, statusPayload } from './commands.js';
+import { sessionEvent } from './commands.js';
+import { statusChangedPayload, statusPayload } from './status-payload.js';
 import type { Connection } from './connection.js';
 import type { Sequencer } from './context.js';
 import { unsolicited } from './protocol.js';

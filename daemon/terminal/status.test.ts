@@ -5,7 +5,7 @@
  * age of the oldest pending one — what a technician needs to see that the bank is waiting.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { statusPayload } from '../api/commands.js';
+import { statusPayload } from '../api/status-payload.js';
 import { PcscService } from '../../drivers/pcsc/pcsc-service.js';
 import { FakePcsc } from '../../testing/fake-pcsc-addon.js';
 import { ACTIVATION_ITEM, CARD, OTHER, T0, journalHarness } from '../../testing/journal.js';
