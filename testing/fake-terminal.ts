@@ -26,6 +26,7 @@
  * It never puts a PIN digit anywhere but the entry buffer it wipes.
  */
 import { PIN_BEARING_INS } from '../apdu/apdu.js';
+import { encodeField } from '../apdu/records.js';
 import { shippedCatalog, shippedServiceItemCode } from '../daemon/flows/catalog.js';
 import type { ServiceItem } from '../state/catalog.js';
 import { SW_PIN_BLOCKED, swWrongPin } from '../apdu/sw.js';
@@ -49,6 +50,8 @@ import { cardStateAfter, pinStateRefusal } from '../state/session-outcome.js';
 import type {
   Capabilities,
   CardBasicInfo,
+  HsmChallenge,
+  RecordsRead,
   ChipPowerAction,
   Health,
   IdCardReadRequest,
@@ -111,7 +114,7 @@ export interface FakeTerminalOptions {
 
 export const FAKE_ID_CARD: FakeIdCard = Object.freeze({ name: '张三', idNumber: '410402199001011234', validFrom: '2015-01-01', validTo: '2035-01-01' });
 
-type SignalMethod = 'readBasic' | 'chipIo' | 'chipPower';
+type SignalMethod = 'readBasic' | 'readRecords' | 'chipIo' | 'chipPower';
 export type FakeCall =
   | { readonly method: SignalMethod; readonly signal: AbortSignal }
   | { readonly method: 'pinEntry'; readonly request: PinEntryRequest; readonly signal: AbortSignal }
@@ -313,6 +316,25 @@ export class FakeTerminal implements TerminalPort {
   public async readBasic(signal: AbortSignal): Promise<CardBasicInfo> {
     this.calls.push({ method: 'readBasic', signal });
     return this.cardOp('readBasic', signal, () => Promise.resolve({ ...this.requireCard(), triesLeft: this.triesLeft }));
+  }
+
+  /** The card's EF05 01/07 and EF06 08/09 records as the card would hold them; other tags absent. */
+  public async readRecords(files: readonly { readonly ef: 0xef05 | 0xef06; readonly tags: readonly number[] }[], signal: AbortSignal): Promise<RecordsRead> {
+    this.calls.push({ method: 'readRecords', signal });
+    return this.cardOp('readRecords', signal, () => {
+      const c = this.requireCard();
+      const values: Readonly<Record<number, string>> = { 0x01: c.cardId, 0x07: c.cardNumber, 0x08: c.socialSecurityNumber, 0x09: c.name };
+      return Promise.resolve({ cardId: c.cardId, cardNumber: c.cardNumber, files: files.map((f) => f.tags.map((t) => (values[t] === undefined ? undefined : encodeField(t, values[t])))) });
+    });
+  }
+
+  /** The fake has no card cryptography: the encryption-machine read is tested against the simulator (test/sscard-driver.test.ts). */
+  public hsmReadBegin(): Promise<HsmChallenge> {
+    return Promise.reject(err(ErrorCode.Api_UnsupportedCommand, '模拟终端不支持加密机读卡', 'the fake terminal has no encryption-machine read'));
+  }
+
+  public hsmReadFinish(): Promise<CardBasicInfo> {
+    return Promise.reject(err(ErrorCode.Api_SequenceError, '模拟终端不支持加密机读卡', 'the fake terminal has no encryption-machine read'));
   }
 
   public async runService(request: ServiceRequest, onEvent: (event: SessionEmitted) => void, signal: AbortSignal): Promise<ServiceResult> {

@@ -13,7 +13,7 @@ import { describe, expect, it } from 'vitest';
 import { projectRoot } from '../config/root.js';
 import { API_DESCRIPTION_FILES, renderAsyncApi, renderOpenApi } from './api-description.js';
 import { EVENTS, PUBLISHER_COMMANDS, SERVICE_COMMANDS } from './commands.js';
-import { VENDOR_FUNCTIONS } from './vendor.js';
+import { VENDOR_FUNCTIONS, VENDOR_NOT_PROVIDED } from './vendor.js';
 
 const require = createRequire(import.meta.url);
 const root = projectRoot();
@@ -56,6 +56,6 @@ describe('the API descriptions', () => {
     expect(validate(doc), JSON.stringify(validate.errors?.slice(0, 5))).toBe(true);
     expect(validate({ ...doc, paths: { '/health': { get: { responses: { '200': { content: 'x' } } } } } })).toBe(false);
     const paths = Object.keys(doc['paths'] as object);
-    expect(paths).toEqual(['/health', '/status', ...VENDOR_FUNCTIONS.map((f) => `/sscard/${f}`), '/sscard/iGetReaderInfo']);
+    expect(paths).toEqual(['/health', '/status', ...VENDOR_FUNCTIONS.map((f) => `/sscard/${f}`), '/sscard/iGetReaderInfo', '/sscard/iReadCard', '/sscard/iReadCardBas_HSM_Step1', '/sscard/iReadCardBas_HSM_Step2', ...VENDOR_NOT_PROVIDED.map((f) => `/sscard/${f}`)]);
   });
 });

@@ -10,8 +10,8 @@ import { z } from 'zod';
 import { EVENTS, PUBLISHER_COMMANDS, SERVICE_COMMANDS } from './commands.js';
 import type { CommandDef } from './commands.js';
 import { COMPLETION_CODES, MAX_RUNNING_PER_CLIENT } from './protocol.js';
-import { READER_INFO_BODY, VENDOR_BODY } from './http-routes.js';
-import { VENDOR_FUNCTIONS } from './vendor.js';
+import { HSM_STEP1_BODY, HSM_STEP2_BODY, READ_CARD_BODY, READER_INFO_BODY, VENDOR_BODY } from './vendor-http.js';
+import { VENDOR_FUNCTIONS, VENDOR_NOT_PROVIDED } from './vendor.js';
 import { COMMAND_ERROR_CODES, commandVersion, eventVersion, isStandard } from './xfs-spec.js';
 
 type Json = Record<string, unknown>;
@@ -208,6 +208,26 @@ export function renderOpenApi(version: string): Json {
       },
     },
   };
+  const returnCode = { 'X-SSCard-Return': { schema: { type: 'integer' }, description: 'the `long` return code (docs/api.md "SSCardDriver return codes")' } };
+  const cardRead = (summary: string, body: z.ZodType, output: string): Json => ({
+    post: {
+      summary,
+      requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(body, 'draft-2020-12') } } },
+      responses: {
+        '200': { ...text(output), headers: returnCode },
+        '400': { ...text('malformed request (-14)'), headers: returnCode },
+        '409': { ...text('another card operation is running (-12)'), headers: returnCode },
+        '413': text('body too large'),
+        '415': text('not application/json'),
+      },
+    },
+  });
+  paths['/sscard/iReadCard'] = cardRead('SSCardDriver iReadCard(iType, iAuthType, pCardInfo, pFileAddr, pOutInfo): EF05/EF06 records by file address', READ_CARD_BODY, "each record's value followed by |, in the order of the file address; else the bilingual error");
+  paths['/sscard/iReadCardBas_HSM_Step1'] = cardRead("SSCardDriver iReadCardBas_HSM_Step1(iType, pOutInfo): the card's data for the online encryption machine", HSM_STEP1_BODY, '区划|ATR|算法标识|卡识别码|内认证过程因子|内认证原始数据|外认证过程因子|外认证原始数据|终端号|');
+  paths['/sscard/iReadCardBas_HSM_Step2'] = cardRead("SSCardDriver iReadCardBas_HSM_Step2(pKey, pOutInfo): the machine's answer → iReadCardBas's output", HSM_STEP2_BODY, "iReadCardBas's output string; -25 when the machine disagrees with the card, -41/-42 for a malformed key, -12 without Step1");
+  for (const fn of VENDOR_NOT_PROVIDED) {
+    paths[`/sscard/${fn}`] = { post: { summary: `SSCardDriver ${fn}: not provided by this terminal (docs/api.md)`, responses: { '200': { ...text('-13 and the bilingual reason'), headers: returnCode }, '415': text('not application/json') } } };
+  }
   return {
     openapi: '3.1.0',
     info: { title: 'sscard local API (HTTP routes)', version, description: 'The HTTP routes of the terminal daemon (docs/api.md "HTTP"). Generated from the daemon\'s schemas (daemon/api/api-description.ts).' },

@@ -110,12 +110,12 @@ describe('SSCardDriver calls', () => {
     expect(none.headers['x-sscard-return']).toBe('-2');
   });
 
-  it('malformed requests: 400 naming the field, 415 for forms and other bodies, 413 over maxFrameBytes — no return code', async () => {
+  it('malformed requests: 400 naming the field with −14 (parameter error), 415 for forms and other bodies, 413 over maxFrameBytes', async () => {
     const api = await start({ maxFrameBytes: 2048 });
     const missing = await api.http('POST', '/sscard/iVerifyPIN', '{}', json);
     expect(missing.status).toBe(400);
     expect(missing.text).toContain('body.iType is missing');
-    expect(missing.headers['x-sscard-return']).toBeUndefined();
+    expect(missing.headers['x-sscard-return']).toBe('-14');
     const extra = await api.http('POST', '/sscard/iVerifyPIN', '{"iType":1,"pin":"123456"}', json);
     expect(extra.status).toBe(400);
     expect(extra.text).toContain('unknown field(s) pin');
@@ -124,7 +124,7 @@ describe('SSCardDriver calls', () => {
     expect((await api.http('POST', '/sscard/iVerifyPIN', '{"iType":"x"}', json)).status).toBe(400);
     // a field given twice is malformed, whichever value would win
     const dup = await api.http('POST', '/sscard/iVerifyPIN', '{"iType":2,"iType":1}', json);
-    expect([dup.status, dup.headers['x-sscard-return']]).toEqual([400, undefined]);
+    expect([dup.status, dup.headers['x-sscard-return']]).toEqual([400, '-14']);
     expect(dup.text).toMatch(/字段 iType 出现了不止一次.* \/ field iType appears more than once/);
     const dupPin = await api.http('POST', '/sscard/iVerifyPIN', '{"iType":1,"123456":1,"\\u0031\\u0032\\u0033\\u0034\\u0035\\u0036":2}', json);
     expect(dupPin.status).toBe(400);
@@ -258,5 +258,42 @@ describe('SSCardDriver calls', () => {
     });
     expect(signal.aborted).toBe(true);
     expect((await c.command('Common.Status')).completion.header.completionCode).toBe('success');
+  });
+
+  it('iReadCard: records by file address in the order asked; cardInfo empty or naming the card; a bad address −14, an unread file −13', async () => {
+    const api = await start();
+    const call = (body: object) => api.http('POST', '/sscard/iReadCard', JSON.stringify(body), json);
+    const ok = await call({ iType: 1, iAuthType: 0, cardInfo: '', fileAddr: 'DDF1EF06|09|08|$DDF1EF05|07|01|$' });
+    expect([ok.status, ok.headers['x-sscard-return'], ok.text]).toEqual([200, '0', '张三|410402199001011234|X00000019|410402D156000005AAAAAAAAAAAAAAAA|']);
+    const named = await call({ iType: 3, iAuthType: 1, cardInfo: '410402d156000005aaaaaaaaaaaaaaaa|X00000019|', fileAddr: '3F00EF06|08|$' });
+    expect([named.headers['x-sscard-return'], named.text]).toEqual(['0', '410402199001011234|']);
+    const other = await call({ iType: 1, iAuthType: 0, cardInfo: '410402D156000005BBBBBBBBBBBBBBBB|X00000019|', fileAddr: 'DDF1EF06|08|$' });
+    expect([other.headers['x-sscard-return'], other.text]).toEqual(['-22', expect.not.stringContaining('410402199001011234')]);
+    expect((await call({ iType: 1, iAuthType: 0, cardInfo: 'nonsense', fileAddr: 'DDF1EF06|08|$' })).headers['x-sscard-return']).toBe('-20');
+    expect((await call({ iType: 2, iAuthType: 0, cardInfo: '', fileAddr: 'DDF1EF06|08|$' })).headers['x-sscard-return']).toBe('-1');
+    const bad = await call({ iType: 1, iAuthType: 0, cardInfo: '', fileAddr: 'DDF1EF06|8|$' });
+    expect([bad.headers['x-sscard-return'], bad.text]).toEqual(['-14', expect.stringContaining('"8" is not a two-digit hex record tag')]);
+    expect((await call({ iType: 1, iAuthType: 0, cardInfo: '', fileAddr: 'DDF1EF07|01|$' })).headers['x-sscard-return']).toBe('-13');
+    expect((await call({ iType: 1, fileAddr: 'DDF1EF06|08|$' })).headers['x-sscard-return']).toBe('-14');
+  });
+
+  it('functions of the vendors\' library the terminal does not provide answer −13 saying so; unknown names are 404', async () => {
+    const api = await start();
+    for (const fn of ['iWriteCard', 'iReloadPIN_HSM_Step1', 'iUnblockPIN_HSM_Step3', 'iReadCard_HSM_Step2']) {
+      const r = await api.http('POST', `/sscard/${fn}`, '{"iType":1}', json);
+      expect([r.status, r.headers['x-sscard-return']], fn).toEqual([200, '-13']);
+      expect(r.text).toContain(`does not provide ${fn}`);
+    }
+    expect((await api.http('POST', '/sscard/iWriteCard', 'iType=1', { 'content-type': 'text/plain' })).status).toBe(415);
+    expect((await api.http('POST', '/sscard/iFormatDisk', '{}', json)).status).toBe(404);
+  });
+
+  it('iReadCardBas_HSM_Step2 checks the machine\'s answer before the card: illegal characters −41, wrong length −42; without Step1 −12', async () => {
+    const api = await start();
+    const step2 = (key: string) => api.http('POST', '/sscard/iReadCardBas_HSM_Step2', JSON.stringify({ key }), json);
+    expect((await step2('00112233445566GG|0011223344556677|')).headers['x-sscard-return']).toBe('-41');
+    expect((await step2('0011|0011223344556677|')).headers['x-sscard-return']).toBe('-42');
+    expect((await step2('0011223344556677|')).headers['x-sscard-return']).toBe('-42');
+    expect((await step2('0011223344556677|0011223344556677|')).headers['x-sscard-return']).toBe('-12');
   });
 });

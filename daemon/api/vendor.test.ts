@@ -3,7 +3,8 @@ import { ErrorCode, SsCardError } from '../../core/errors.js';
 import { RESULT_CODES, results } from '../../state/results.js';
 import type { ServiceResult } from '../../state/results.js';
 import { FAKE_CARD } from '../../testing/fake-terminal.js';
-import { RESULT_CODE_TABLE, VENDOR_CODES, cardInfoMatches, formatCardBas, iTypeCode, parseCardInfo, swCode, vendorCodeOfError, vendorCodeOfResult } from './vendor.js';
+import { encodeField } from '../../apdu/records.js';
+import { RESULT_CODE_TABLE, VENDOR_CODES, cardInfoMatches, formatCardBas, formatHsmChallenge, formatRecords, iTypeCode, parseCardInfo, parseFileAddress, parseHsmKey, swCode, vendorCodeOfError, vendorCodeOfResult } from './vendor.js';
 
 const e = (code: ErrorCode, context?: Record<string, unknown>) => new SsCardError(code, { zh: '测试', en: 'test' }, context);
 
@@ -169,5 +170,62 @@ describe('cardInfo 卡识别码|卡号|', () => {
     expect(cardInfoMatches(info, FAKE_CARD)).toBe(true);
     expect(cardInfoMatches(info, { ...FAKE_CARD, cardNumber: 'X00000020' })).toBe(false);
     expect(cardInfoMatches(info, { ...FAKE_CARD, cardId: '410402D156000005BBBBBBBBBBBBBBBB' })).toBe(false);
+  });
+});
+
+describe('iReadCard file addresses (docs/domain.md §4)', () => {
+  it.each([
+    ['3F00EF06|08|09|4E|0A|0B|0C|0D|$', [{ ef: 0xef06, tags: [0x08, 0x09, 0x4e, 0x0a, 0x0b, 0x0c, 0x0d] }]],
+    ['DDF1EF05|01|07|$DDF1EF06|08|$', [{ ef: 0xef05, tags: [0x01, 0x07] }, { ef: 0xef06, tags: [0x08] }]],
+    [' ddf1ef05|03|$ ', [{ ef: 0xef05, tags: [0x03] }]],
+  ])('%s', (addr, files) => {
+    expect(parseFileAddress(addr)).toEqual({ ok: true, files });
+  });
+
+  it.each([
+    ['', -14, 'is empty'],
+    ['DDF1EF06|08|', -14, 'must end with $'],
+    ['DDF1EF06|08$', -14, 'followed by "|"'],
+    ['DDF1EF06|$', -14, 'no record tag'],
+    ['DDF1EF06|8|$', -14, 'two-digit hex'],
+    ['EF06|08|$', -14, 'not a directory and file'],
+    ['DDF1EF06|08|$DDF1EF06|08|$DDF1EF06|08|$DDF1EF06|08|$DDF1EF06|08|$', -14, 'at most 4 files'],
+    [`DDF1EF06|${'08|'.repeat(17)}$`, -14, 'at most 16 records'],
+    ['DDF1EF07|01|$', -13, 'not EF07'],
+    ['DDF1EF06|01|$', -13, 'no record 01'],
+  ])('%s → %i', (addr, code, text) => {
+    const r = parseFileAddress(addr);
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.code).toBe(code);
+    expect(r.text.en).toContain(text);
+    expect(r.text.zh).toMatch(/[\u4e00-\u9fff]/);
+  });
+
+  it('values as the vendors give them: text, digits, dates YYYYMMDD, binary as hex; absent or undecodable empty', () => {
+    const files = [{ ef: 0xef05, tags: [0x01, 0x05, 0x07] }, { ef: 0xef06, tags: [0x09, 0x0a, 0x4e] }] as const;
+    const values = [[encodeField(0x01, '410402D156000005AAAAAAAAAAAAAAAA'), encodeField(0x05, '2020-01-01'), encodeField(0x07, 'X00000019')], [encodeField(0x09, '张三'), Buffer.from([0xff]), undefined]];
+    expect(formatRecords(files, values)).toBe('410402D156000005AAAAAAAAAAAAAAAA|20200101|X00000019|张三|||');
+  });
+});
+
+describe('iReadCardBas_HSM (docs/domain.md §4)', () => {
+  it('Step1: 区划|ATR|算法标识|卡识别码|内认证过程因子|内认证原始数据|外认证过程因子|外认证原始数据|终端号|', () => {
+    const c = { region: '410402', atr: '3B6C', algorithm: 'SM4' as const, cardId: 'A'.repeat(32), internalFactor: '11'.repeat(8), internalData: '22'.repeat(8), externalFactor: '33'.repeat(8), externalData: '44'.repeat(16), terminalId: '000000000001' };
+    expect(formatHsmChallenge(c)).toBe(`410402|3B6C|03|${'A'.repeat(32)}|${'11'.repeat(8)}|${'22'.repeat(8)}|${'33'.repeat(8)}|${'44'.repeat(16)}|000000000001|`);
+    expect(formatHsmChallenge({ ...c, algorithm: '3DES' }).split('|')[2]).toBe('01');
+  });
+
+  it('Step2 key: two blocks in hex, trailing | optional', () => {
+    expect(parseHsmKey('0011223344556677|8899aabbccddeeff0011223344556677|')).toEqual({ ok: true, internal: Buffer.from('0011223344556677', 'hex'), external: Buffer.from('8899aabbccddeeff0011223344556677', 'hex') });
+    expect(parseHsmKey('0011223344556677|0011223344556677')).toMatchObject({ ok: true });
+    expect(parseHsmKey('0011 2233|')).toMatchObject({ ok: false, code: -41 });
+    expect(parseHsmKey('')).toMatchObject({ ok: false, code: -42 });
+    expect(parseHsmKey('0011223344556677|0011223344556677|0011223344556677|')).toMatchObject({ ok: false, code: -42 });
+  });
+
+  it('the machine disagreeing with the card is −25, a card that is not genuine otherwise −21', () => {
+    expect(vendorCodeOfError(e(ErrorCode.Card_NotAuthentic, { hsm: 'internalAuth' }))).toBe(VENDOR_CODES.hsmMismatch);
+    expect(vendorCodeOfError(e(ErrorCode.Card_NotAuthentic))).toBe(-21);
   });
 });

@@ -11,7 +11,8 @@ import { ErrorCode, SsCardError, isSsCardError } from '../../core/errors.js';
 import type { BilingualText } from '../../core/text.js';
 import type { ServiceResult } from '../../state/results.js';
 import type { ServiceKind } from '../../state/roles.js';
-import type { CardBasicInfo } from '../terminal/port.js';
+import { decodeField, fieldSpec, type EfId } from '../../apdu/records.js';
+import type { CardBasicInfo, HsmChallenge } from '../terminal/port.js';
 
 export const VENDOR_FUNCTIONS = ['iReadCardBas', 'iVerifyPIN', 'iChangePIN', 'iReloadPIN', 'iUnblockPIN'] as const;
 export type VendorFunction = (typeof VENDOR_FUNCTIONS)[number];
@@ -29,9 +30,8 @@ export const NEEDS_CARD_INFO: readonly VendorFunction[] = ['iReloadPIN', 'iUnblo
 
 /**
  * The return codes, named by what the integrators' table says they mean (docs/domain.md §4). −5
- * (library not loaded), −15 (checksum), −25 (disagrees with the encryption machine), −41/−42
- * (computation data) and −2204 (no encryption machine needed) belong to functions or transports
- * this terminal does not have; no terminal error means them.
+ * (library not loaded), −15 (checksum) and −2204 (no encryption machine needed) belong to
+ * transports this terminal does not have; no terminal error means them.
  */
 export const VENDOR_CODES = {
   ok: 0,
@@ -61,6 +61,8 @@ export const VENDOR_CODES = {
   dataInvalid: -23,
   /** −24 PSAM key level insufficient (here also: not authorised — operator, agent). */
   keyLevel: -24,
+  /** −25 the card's internal authentication disagrees with the encryption machine's (HSM Step2). */
+  hsmMismatch: -25,
   /** −31 holder cancelled PIN entry. */
   holderCancelled: -31,
   /** −32 PIN entry timed out. */
@@ -77,6 +79,10 @@ export const VENDOR_CODES = {
   wrongPin: -51,
   /** −52 PIN locked. */
   pinLocked: -52,
+  /** −41 computation data (the encryption machine's answer) has illegal characters. */
+  computeChars: -41,
+  /** −42 computation data has the wrong length. */
+  computeLength: -42,
   /** −2201 no PSAM. */
   noPsam: -2201,
   /** −2202 PSAM lacks the algorithm (SSF33/SM4). */
@@ -170,6 +176,7 @@ const ERROR_CODES: Readonly<Partial<Record<ErrorCode, number>>> = {
  */
 export function vendorCodeOfError(e: unknown): number {
   if (!isSsCardError(e)) return C.unknown;
+  if (e.code === ErrorCode.Card_NotAuthentic && e.context?.['hsm'] !== undefined) return C.hsmMismatch;
   const named = ERROR_CODES[e.code];
   if (named !== undefined) return named;
   const sw = swOf(e.context);
@@ -304,3 +311,126 @@ export const CARD_INFO_TEXT: BilingualText = {
   zh: '卡识别码或卡号与读卡器中的卡不一致（cardInfo 应为「卡识别码|卡号|」）：请确认插入的是要办理的卡',
   en: 'the card identification code or card number does not match the card in the reader (cardInfo must be "cardId|cardNumber|"): check that the right card is inserted',
 };
+
+/**
+ * Functions of the vendors' library (docs/domain.md §4) this terminal does not provide: the
+ * encryption-machine forms of the file reads and writes and of reload/unblock, and iWriteCard.
+ * Each answers −13 (command not supported) with {@link notProvidedText}; docs/api.md says why.
+ */
+export const VENDOR_NOT_PROVIDED = [
+  'iWriteCard',
+  'iReadCard_HSM_Step1',
+  'iReadCard_HSM_Step2',
+  'iWriteCard_HSM_Step1',
+  'iWriteCard_HSM_Step2',
+  'iReloadPIN_HSM_Step1',
+  'iReloadPIN_HSM_Step2',
+  'iReloadPIN_HSM_Step3',
+  'iUnblockPIN_HSM_Step1',
+  'iUnblockPIN_HSM_Step2',
+  'iUnblockPIN_HSM_Step3',
+] as const;
+
+export function notProvidedText(fn: string): BilingualText {
+  return { zh: `本终端不提供 ${fn}（docs/api.md 列出了提供的函数）`, en: `this terminal does not provide ${fn} (docs/api.md lists the functions it does)` };
+}
+
+type Refusal = { readonly ok: false; readonly code: number; readonly text: BilingualText };
+
+/** The files iReadCard reads: EF05 (card issuer) and EF06 (holder) of the SSSE application. */
+const READABLE_EF: Readonly<Record<string, EfId>> = { EF05: 0xef05, EF06: 0xef06 };
+const MAX_FILES = 4;
+const MAX_TAGS = 16;
+
+function addressError(code: number, zh: string, en: string): Refusal {
+  return { ok: false, code, text: { zh: `文件地址 ${zh}。格式：「DDF1EF06|08|09|$」（目录+文件，再列记录标签，以 $ 结束）`, en: `file address: ${en}. Form: "DDF1EF06|08|09|$" (directory and file, the record tags, then $)` } };
+}
+
+/**
+ * iReadCard's file address (docs/domain.md §4): one or more groups `<DF><EF>|<tag>|…|$`, e.g.
+ * `3F00EF06|08|09|$` or `DDF1EF05|01|07|$DDF1EF06|08|$`. The directory is `DDF1` (the SSSE
+ * application) or `3F00` as integrators also write it (both mean EF05/EF06 of the application);
+ * the file EF05 or EF06; each tag one of apdu/records.ts's for that file. A syntax error → −14
+ * (parameter), a file or record this terminal does not read → −13.
+ */
+export function parseFileAddress(s: string): { readonly ok: true; readonly files: readonly { readonly ef: EfId; readonly tags: readonly number[] }[] } | Refusal {
+  const text = s.trim().toUpperCase();
+  if (text === '') return addressError(C.badParameter, '为空', 'is empty');
+  if (!text.endsWith('$')) return addressError(C.badParameter, '须以 $ 结束', 'must end with $');
+  const groups = text.slice(0, -1).split('$');
+  if (groups.length > MAX_FILES) return addressError(C.badParameter, `最多 ${MAX_FILES} 个文件`, `at most ${MAX_FILES} files`);
+  const files: { ef: EfId; tags: number[] }[] = [];
+  for (const g of groups) {
+    const parts = g.split('|');
+    const head = /^(3F00|DDF1)(EF[0-9A-F]{2})$/.exec(parts[0] ?? '');
+    if (head === null) return addressError(C.badParameter, `“${(parts[0] ?? '').slice(0, 16)}” 不是目录+文件（如 DDF1EF06）`, `"${(parts[0] ?? '').slice(0, 16)}" is not a directory and file (e.g. DDF1EF06)`);
+    const ef = READABLE_EF[head[2]!];
+    if (ef === undefined) return { ok: false, code: C.notSupported, text: { zh: `本终端只读取 EF05（发卡信息）和 EF06（持卡人信息），不读 ${head[2]!}`, en: `this terminal reads EF05 (card issuer) and EF06 (holder) only, not ${head[2]!}` } };
+    if (parts[parts.length - 1] !== '') return addressError(C.badParameter, '每个记录标签后须有“|”', 'each record tag must be followed by "|"');
+    const tags = parts.slice(1, -1);
+    if (tags.length === 0) return addressError(C.badParameter, `${head[2]!} 后没有记录标签`, `no record tag after ${head[2]!}`);
+    if (tags.length > MAX_TAGS) return addressError(C.badParameter, `每个文件最多 ${MAX_TAGS} 个记录`, `at most ${MAX_TAGS} records per file`);
+    const numbers: number[] = [];
+    for (const t of tags) {
+      if (!/^[0-9A-F]{2}$/.test(t)) return addressError(C.badParameter, `“${t.slice(0, 8)}” 不是两位十六进制的记录标签`, `"${t.slice(0, 8)}" is not a two-digit hex record tag`);
+      const tag = parseInt(t, 16);
+      if (fieldSpec(ef, tag) === undefined) return { ok: false, code: C.notSupported, text: { zh: `${head[2]!} 中没有本终端能读取的记录 ${t}`, en: `${head[2]!} has no record ${t} this terminal reads` } };
+      numbers.push(tag);
+    }
+    files.push({ ef, tags: numbers });
+  }
+  return { ok: true, files };
+}
+
+/**
+ * iReadCard's output: each record's value in the order asked, `|` after each (files one after
+ * the other): text fields as text, numeric ones as digits (dates YYYYMMDD), binary ones (the
+ * 卡识别码) as upper-case hex; a record the card lacks, or one that does not decode, is empty.
+ */
+export function formatRecords(files: readonly { readonly ef: EfId; readonly tags: readonly number[] }[], values: readonly (readonly (Buffer | undefined)[])[]): string {
+  let out = '';
+  files.forEach((f, i) => {
+    f.tags.forEach((tag, j) => {
+      const v = values[i]?.[j];
+      let text = '';
+      if (v !== undefined) {
+        try {
+          text = decodeField(tag, v);
+        } catch {
+          text = '';
+        }
+      }
+      if (fieldSpec(f.ef, tag)?.format === 'date') text = text.replace(/-/g, '');
+      out += `${FIELD_SAFE.test(text) ? text : ''}|`;
+    });
+  });
+  return out;
+}
+
+/** 算法标识 of iReadCardBas_HSM_Step1: the algorithm byte of the card's FCI (`9F0C … 86 01 <alg>`: 01 3DES, 03 SM4; docs/domain.md §1). */
+export const HSM_ALGORITHM_IDS: Readonly<Record<HsmChallenge['algorithm'], string>> = { '3DES': '01', SM4: '03' };
+
+/**
+ * iReadCardBas_HSM_Step1's output (docs/domain.md §4): 区划|ATR|算法标识|卡识别码|内认证过程因子|
+ * 内认证原始数据|外认证过程因子|外认证原始数据|终端号| (hex upper-case, trailing `|`).
+ */
+export function formatHsmChallenge(c: HsmChallenge): string {
+  return [c.region, c.atr, HSM_ALGORITHM_IDS[c.algorithm], c.cardId, c.internalFactor, c.internalData, c.externalFactor, c.externalData, c.terminalId].map((v) => `${v}|`).join('');
+}
+
+/**
+ * The encryption machine's answer, iReadCardBas_HSM_Step2's pKey: `<内部认证结果>|<外部认证密文>|`,
+ * each one block in hex (16 digits for 3DES, 32 for SM4). The machine's own message form is
+ * UNCONFIRMED (docs/api.md): an integrator's glue puts its two results in this order. Characters
+ * other than hex and `|` → −41, a wrong length or count → −42.
+ */
+export function parseHsmKey(s: string): { readonly ok: true; readonly internal: Buffer; readonly external: Buffer } | Refusal {
+  const t = s.trim();
+  if (!/^[0-9A-Fa-f|]*$/.test(t)) return { ok: false, code: C.computeChars, text: { zh: '加密机应答中有非法字符：只能是十六进制数字和“|”', en: "the encryption machine's answer has illegal characters: only hex digits and \"|\"" } };
+  const parts = t.replace(/\|$/, '').split('|');
+  const block = (p: string | undefined) => p !== undefined && (p.length === 16 || p.length === 32);
+  if (parts.length !== 2 || !block(parts[0]) || !block(parts[1])) {
+    return { ok: false, code: C.computeLength, text: { zh: '加密机应答的长度不对：应为「内部认证结果|外部认证密文|」，各 16 或 32 位十六进制', en: "the encryption machine's answer has the wrong length: it must be \"internal result|external cryptogram|\", each 16 or 32 hex digits" } };
+  }
+  return { ok: true, internal: Buffer.from(parts[0]!, 'hex'), external: Buffer.from(parts[1]!, 'hex') };
+}

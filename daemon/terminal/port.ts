@@ -127,6 +127,32 @@ export interface CardBasicInfo {
   readonly cardProfile: string;
 }
 
+/** iReadCard's read (daemon/terminal/vendor-reads.ts): the card's identification and the records asked for, raw. */
+export interface RecordsRead {
+  /** 卡识别码 (32 hex) and 卡号 of the card read, for the caller's cardInfo. */
+  readonly cardId: string;
+  readonly cardNumber: string;
+  /** Per file asked, per record asked: its value, or undefined where the card has no such record. */
+  readonly files: readonly (readonly (Buffer | undefined)[])[];
+}
+
+/** iReadCardBas_HSM_Step1's data for the online encryption machine (docs/domain.md §4); hex strings. */
+export interface HsmChallenge {
+  readonly region: string;
+  /** The whole ATR. */
+  readonly atr: string;
+  readonly algorithm: '3DES' | 'SM4';
+  readonly cardId: string;
+  /** INTERNAL AUTHENTICATE's process factor and data (two GET CHALLENGEs of the card). */
+  readonly internalFactor: string;
+  readonly internalData: string;
+  /** EXTERNAL AUTHENTICATE's diversification factor (from the 卡识别码) and the card's challenge. */
+  readonly externalFactor: string;
+  readonly externalData: string;
+  /** The PSAM's terminal number, or the configured terminal id without one. */
+  readonly terminalId: string;
+}
+
 /** What happens on the terminal, fanned out to every API client. No PIN digit in any. */
 export type TerminalEvent =
   | { readonly type: 'mediaInserted'; readonly reader: string; readonly atr: string }
@@ -271,6 +297,25 @@ export interface TerminalPort {
    * there). Rejects SsCardError: Card_Absent (no card), Flow_Busy (a service is running), card errors.
    */
   readBasic(signal: AbortSignal, reader?: string): Promise<CardBasicInfo>;
+
+  /**
+   * iReadCard (docs/api.md): records of EF05/EF06 by tag, raw, EF06 authenticated with the PSAM
+   * where the card needs it. Rejects as readBasic does.
+   */
+  readRecords(files: readonly { readonly ef: 0xef05 | 0xef06; readonly tags: readonly number[] }[], signal: AbortSignal, reader?: string): Promise<RecordsRead>;
+
+  /**
+   * iReadCardBas_HSM_Step1 (docs/domain.md §4): the card's data for the online encryption machine;
+   * the card stays reserved for Step2 (at most 60 s). Needs no PSAM.
+   */
+  hsmReadBegin(signal: AbortSignal, reader?: string): Promise<HsmChallenge>;
+
+  /**
+   * iReadCardBas_HSM_Step2: the machine's INTERNAL AUTHENTICATE answer (compared with the card's:
+   * Card_NotAuthentic with context `hsm` otherwise) and EXTERNAL AUTHENTICATE cryptogram → the
+   * basic data. Without a Step1: Api_SequenceError.
+   */
+  hsmReadFinish(key: { readonly internal: Buffer; readonly external: Buffer }, signal: AbortSignal): Promise<CardBasicInfo>;
 
   /**
    * Run one service of the card session machine to its result. `onEvent` gets the session's

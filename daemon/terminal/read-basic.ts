@@ -6,7 +6,7 @@
 import { profileFor, type CardMakeProfile } from '../../drivers/card/card-profiles.js';
 import { parseAtr } from '../../apdu/atr.js';
 import { toHex } from '../../apdu/hex.js';
-import { SsseCard } from '../../drivers/card/ssse-card.js';
+import { SsseCard, type CardIdentity } from '../../drivers/card/ssse-card.js';
 import type { Psam } from '../../drivers/psam/psam.js';
 import { isCardExpired, localDate } from '../../state/card-state.js';
 import type { CardSlots } from './card-slots.js';
@@ -52,6 +52,32 @@ export interface ReadBasicOptions {
   readonly cardProfiles?: readonly CardMakeProfile[];
 }
 
+/** ReadBasic's answer from what the card driver read (also iReadCardBas_HSM_Step2's, vendor-reads.ts). */
+export function basicInfo(o: ReadBasicOptions, atr: Buffer, profileName: string, b: Pick<CardIdentity, 'issuer' | 'holder' | 'triesLeft' | 'cardState' | 'authentic'>): CardBasicInfo {
+  return {
+    region: b.issuer.regionCode,
+    socialSecurityNumber: b.holder.socialSecurityNumber,
+    cardNumber: b.issuer.cardNumber,
+    cardId: b.issuer.cardId,
+    name: b.holder.name,
+    sex: b.holder.gender,
+    nation: b.holder.nation,
+    birthDate: yyyymmdd(b.holder.birthDate),
+    atrHistorical: historicalBytes(atr),
+    specVersion: b.issuer.specVersion,
+    issueDate: yyyymmdd(b.issuer.issueDate),
+    expiryDate: yyyymmdd(b.issuer.expiryDate),
+    expired: b.issuer.expiryDate === '' ? null : isCardExpired(b.issuer.expiryDate, localDate((o.now ?? Date.now)())),
+    terminalId: o.psam()?.terminalNumber ?? o.terminalId,
+    deviceId: o.deviceId,
+    triesLeft: b.triesLeft ?? null,
+    cardState: b.cardState,
+    authentic: b.authentic ?? null,
+    cardProfile: profileName,
+    undecodable: [...(b.issuer.undecodable ?? []), ...(b.holder.undecodable ?? [])].flatMap((k) => (READ_BASIC_NAMES[k] === undefined ? [] : [READ_BASIC_NAMES[k]])),
+  };
+}
+
 export async function readBasic(o: ReadBasicOptions, signal: AbortSignal, reader?: string): Promise<CardBasicInfo> {
   const slot = o.slots.slotFor(reader);
   const unlock = slot.lock('readBasic');
@@ -63,28 +89,7 @@ export async function readBasic(o: ReadBasicOptions, signal: AbortSignal, reader
     const psam = o.psam();
     const profile = profileFor(o.cardProfiles ?? [], slot.atr ?? ch.atr);
     const b = await new SsseCard(ch, profile.read).identify(psam);
-    return {
-      region: b.issuer.regionCode,
-      socialSecurityNumber: b.holder.socialSecurityNumber,
-      cardNumber: b.issuer.cardNumber,
-      cardId: b.issuer.cardId,
-      name: b.holder.name,
-      sex: b.holder.gender,
-      nation: b.holder.nation,
-      birthDate: yyyymmdd(b.holder.birthDate),
-      atrHistorical: historicalBytes(slot.atr ?? ch.atr),
-      specVersion: b.issuer.specVersion,
-      issueDate: yyyymmdd(b.issuer.issueDate),
-      expiryDate: yyyymmdd(b.issuer.expiryDate),
-      expired: b.issuer.expiryDate === '' ? null : isCardExpired(b.issuer.expiryDate, localDate((o.now ?? Date.now)())),
-      terminalId: o.psam()?.terminalNumber ?? o.terminalId,
-      deviceId: o.deviceId,
-      triesLeft: b.triesLeft ?? null,
-      cardState: b.cardState,
-      authentic: b.authentic ?? null,
-      cardProfile: profile.name,
-      undecodable: [...(b.issuer.undecodable ?? []), ...(b.holder.undecodable ?? [])].flatMap((k) => (READ_BASIC_NAMES[k] === undefined ? [] : [READ_BASIC_NAMES[k]])),
-    };
+    return basicInfo(o, slot.atr ?? ch.atr, profile.name, b);
   } finally {
     unlock();
   }

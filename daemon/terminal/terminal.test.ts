@@ -14,6 +14,9 @@ import { loadPsamProfile } from '../../drivers/sim/profile.js';
 import { VirtualSsCard } from '../../drivers/sim/virtual-card.js';
 import { VirtualPsam } from '../../drivers/sim/virtual-psam.js';
 import type { VirtualCardDevice } from '../../drivers/sim/device.js';
+import { SimEncryptionMachine } from '../../drivers/sim/encryption-machine.js';
+import { parseAtrPattern, type CardMakeProfile } from '../../drivers/card/card-profiles.js';
+import { decodeField } from '../../apdu/records.js';
 import type { SessionEmitted, TerminalEvent } from './port.js';
 import { Terminal } from './terminal.js';
 import path from 'node:path';
@@ -44,7 +47,7 @@ function plug(fake: FakePcsc, name: string, dev: VirtualCardDevice): void {
   reader.respond = (apdu) => dev.process(apdu);
 }
 
-async function rig(opts: { role?: 'kiosk' | 'counter'; withCard?: string; withPsam?: boolean } = {}): Promise<Rig> {
+async function rig(opts: { role?: 'kiosk' | 'counter'; withCard?: string; withPsam?: boolean; cardProfiles?: readonly CardMakeProfile[] } = {}): Promise<Rig> {
   const fake = new FakePcsc();
   fake.readerNames = [CARD, SAM];
   const pcsc = new PcscService({ addon: fake.factory });
@@ -70,6 +73,7 @@ async function rig(opts: { role?: 'kiosk' | 'counter'; withCard?: string; withPs
     isPsamReader: (n) => n === SAM,
     pinPad: pad,
     session: { inactivityMs: 60_000, pinEntryMs: 30_000 },
+    ...(opts.cardProfiles === undefined ? {} : { cardProfiles: opts.cardProfiles }),
   });
   const events: TerminalEvent[] = [];
   terminal.subscribe((e) => events.push(e));
@@ -371,5 +375,73 @@ describe('Terminal waits on events, not on a tick', () => {
     const identified = r.events.find((e) => e.type === 'session' && e.event.type === 'card.identified');
     expect(identified).toMatchObject({ event: { authentic: true } });
     expect(r.terminal.status().psam).toMatchObject({ connected: true });
+  });
+});
+
+describe('the vendors\' reads beyond ReadBasic (docs/api.md "SSCardDriver calls")', () => {
+  const signal = () => new AbortController().signal;
+
+  it('iReadCard: EF05 and EF06 records by tag, raw; EF06 of a 3.0 card authenticated with the PSAM, refused Psam_Missing without one', async () => {
+    const r = await rig({ withCard: 'cards/card-3.0.json' });
+    await insertedAndIdentified(r);
+    const read = await r.terminal.readRecords([{ ef: 0xef06, tags: [0x09, 0x08] }, { ef: 0xef05, tags: [0x07] }], signal());
+    const basic = await r.terminal.readBasic(signal());
+    expect(read.cardId).toBe(basic.cardId);
+    expect(read.cardNumber).toBe(basic.cardNumber);
+    expect([decodeField(0x09, read.files[0]![0]!), decodeField(0x08, read.files[0]![1]!), decodeField(0x07, read.files[1]![0]!)]).toEqual([basic.name, basic.socialSecurityNumber, basic.cardNumber]);
+
+    const bare = await rig({ withPsam: false, withCard: 'cards/card-3.0.json' });
+    bare.insert();
+    await until(() => bare.events.some((e) => e.type === 'session' && e.event.type === 'result'));
+    expect((await bare.terminal.readRecords([{ ef: 0xef05, tags: [0x01] }], signal())).files[0]![0]!.toString('hex').toUpperCase()).toBe(basic.cardId);
+    await expect(bare.terminal.readRecords([{ ef: 0xef06, tags: [0x08] }], signal())).rejects.toMatchObject({ code: ErrorCode.Psam_Missing });
+  });
+
+  it('iReadCardBas_HSM on a 3.0 card without a PSAM: Step1 keeps the card, the encryption machine answers, Step2 gives ReadBasic\'s data', async () => {
+    const machine = await SimEncryptionMachine.fromPsamProfile(fixture('psam/psam-test.json'));
+    const withPsam = await rig({ withCard: 'cards/card-3.0.json' });
+    await insertedAndIdentified(withPsam);
+    const expected = await withPsam.terminal.readBasic(signal());
+
+    const r = await rig({ withPsam: false, withCard: 'cards/card-3.0.json' });
+    r.insert();
+    await until(() => r.events.some((e) => e.type === 'session' && e.event.type === 'result'));
+    await expect(r.terminal.hsmReadFinish({ internal: Buffer.alloc(16), external: Buffer.alloc(16) }, signal())).rejects.toMatchObject({ code: ErrorCode.Api_SequenceError });
+    const c = await r.terminal.hsmReadBegin(signal());
+    expect(c).toMatchObject({ algorithm: 'SM4', cardId: expected.cardId, region: expected.region, internalFactor: '', terminalId: 'T-UNIT' });
+    expect(c.internalData).toMatch(/^[0-9A-F]{32}$/);
+    // The card stays reserved for Step2.
+    await expect(r.terminal.readBasic(signal())).rejects.toMatchObject({ code: ErrorCode.Flow_Busy });
+    const step1 = [c.region, c.atr, '03', c.cardId, c.internalFactor, c.internalData, c.externalFactor, c.externalData, c.terminalId, ''].join('|');
+    const [internal, external] = (await machine.answer(step1)).split('|');
+    const info = await r.terminal.hsmReadFinish({ internal: Buffer.from(internal!, 'hex'), external: Buffer.from(external!, 'hex') }, signal());
+    expect(info).toMatchObject({ name: expected.name, socialSecurityNumber: expected.socialSecurityNumber, cardNumber: expected.cardNumber, cardId: expected.cardId, birthDate: expected.birthDate, triesLeft: expected.triesLeft, authentic: true, terminalId: 'T-UNIT' });
+    // Step2 once only; the card is free again.
+    await expect(r.terminal.hsmReadFinish({ internal: Buffer.from(internal!, 'hex'), external: Buffer.from(external!, 'hex') }, signal())).rejects.toMatchObject({ code: ErrorCode.Api_SequenceError });
+
+    // A machine that disagrees with the card: the vendors' −25 (context hsm), and nothing read.
+    const again = await r.terminal.hsmReadBegin(signal());
+    await expect(r.terminal.hsmReadFinish({ internal: Buffer.alloc(16), external: Buffer.alloc(16) }, signal())).rejects.toMatchObject({ code: ErrorCode.Card_NotAuthentic, context: { hsm: 'internalAuth' } });
+    // A right internal answer with a wrong cryptogram: the card refuses EXTERNAL AUTHENTICATE.
+    const again2 = await r.terminal.hsmReadBegin(signal());
+    const step1b = [again2.region, again2.atr, '03', again2.cardId, again2.internalFactor, again2.internalData, again2.externalFactor, again.externalData, again2.terminalId, ''].join('|');
+    const [internal2] = (await machine.answer(step1b)).split('|');
+    await expect(r.terminal.hsmReadFinish({ internal: Buffer.from(internal2!, 'hex'), external: Buffer.alloc(16) }, signal())).rejects.toMatchObject({ code: ErrorCode.Card_Status, context: { sw: '6300' } });
+  });
+
+  it('iReadCardBas_HSM on a card make with the integrators\' INTERNAL AUTHENTICATE form (process factor ‖ data) and its own factor offset', async () => {
+    const makeB: CardMakeProfile = { name: 'make-b', atr: parseAtrPattern('3B 6C 00 00 53 53 43 2D 4D 4B 42')!, read: { profile: 'make-b', factorOffset: 0, internalAuth: 'challenge' }, reload: {} };
+    const r = await rig({ withPsam: false, withCard: 'cards/card-make-b.json', cardProfiles: [makeB] });
+    r.insert();
+    await until(() => r.events.some((e) => e.type === 'session' && (e.event.type === 'result' || e.event.type === 'card.identified')));
+    const c = await r.terminal.hsmReadBegin(signal());
+    expect(c.algorithm).toBe('3DES');
+    expect(c.internalFactor).toMatch(/^[0-9A-F]{16}$/);
+    expect(c.externalFactor).toBe(c.cardId.slice(0, 16));
+    const machine = await SimEncryptionMachine.fromPsamProfile(fixture('psam/psam-test.json'), { factorOffset: 0 });
+    const [internal, external] = (await machine.answer([c.region, c.atr, '01', c.cardId, c.internalFactor, c.internalData, c.externalFactor, c.externalData, c.terminalId, ''].join('|'))).split('|');
+    const info = await r.terminal.hsmReadFinish({ internal: Buffer.from(internal!, 'hex'), external: Buffer.from(external!, 'hex') }, signal());
+    expect(info).toMatchObject({ cardId: c.cardId, authentic: true, cardProfile: 'make-b' });
+    expect(info.name).not.toBe('');
   });
 });

@@ -38,6 +38,8 @@ import { CounterReads, operationsOf } from './counter-reads.js';
 import { PinKeys } from './pin-keys.js';
 import type {
   CardBasicInfo,
+  HsmChallenge,
+  RecordsRead,
   Capabilities,
   ChipPowerAction,
   Health,
@@ -53,7 +55,8 @@ import type {
   TerminalStatusReport,
 } from './port.js';
 import { PsamSlot } from './psam-slot.js';
-import { readBasic } from './read-basic.js';
+import { readBasic, type ReadBasicOptions } from './read-basic.js';
+import { HsmReads, readRecords } from './vendor-reads.js';
 import { endSession, runService } from './services.js';
 import { startSlotSession } from './slot-session.js';
 import type { StatusSources } from './status.js';
@@ -123,6 +126,7 @@ export class Terminal implements TerminalPort {
   private readonly slots: CardSlots;
   private readonly psam: PsamSlot;
   private readonly pinKeys: PinKeys;
+  private readonly hsm: HsmReads;
   private readonly statusSources: StatusSources;
   private readonly counterReads: CounterReads;
   private readonly serviceCatalog: readonly ServiceItem[];
@@ -175,6 +179,7 @@ export class Terminal implements TerminalPort {
       stopped,
     });
     this.pinKeys = new PinKeys(this.pinPad, this.slots);
+    this.hsm = new HsmReads(() => this.readOptions());
     this.counterReads = new CounterReads({ idReader: o.idReader, slots: this.slots });
     const now = o.now ?? Date.now;
     this.statusSources = {
@@ -255,6 +260,7 @@ export class Terminal implements TerminalPort {
       if (slot.busy !== undefined) slot.actor.send({ type: 'CANCEL' });
     }
     await this.slots.whenFree(graceMs);
+    this.hsm.end();
     await this.slots.close();
     await this.psam.close();
   }
@@ -315,7 +321,23 @@ export class Terminal implements TerminalPort {
   }
 
   public readBasic(signal: AbortSignal, reader?: string): Promise<CardBasicInfo> {
-    return readBasic({ slots: this.slots, psam: () => this.psam.psam, terminalId: this.terminalId, deviceId: this.deviceId, now: this.statusSources.now, cardProfiles: this.cardProfiles }, signal, reader);
+    return readBasic(this.readOptions(), signal, reader);
+  }
+
+  private readOptions(): ReadBasicOptions {
+    return { slots: this.slots, psam: () => this.psam.psam, terminalId: this.terminalId, deviceId: this.deviceId, now: this.statusSources.now, cardProfiles: this.cardProfiles };
+  }
+
+  public readRecords(files: readonly { readonly ef: 0xef05 | 0xef06; readonly tags: readonly number[] }[], signal: AbortSignal, reader?: string): Promise<RecordsRead> {
+    return readRecords(this.readOptions(), files, signal, reader);
+  }
+
+  public hsmReadBegin(signal: AbortSignal, reader?: string): Promise<HsmChallenge> {
+    return this.hsm.begin(signal, reader);
+  }
+
+  public hsmReadFinish(key: { readonly internal: Buffer; readonly external: Buffer }, signal: AbortSignal): Promise<CardBasicInfo> {
+    return this.hsm.finish(key, signal);
   }
 
   public pinEntry(request: PinEntryRequest, onKey: (key: PinKeyReport) => void, signal: AbortSignal): Promise<{ digits: number; completion: 'enter' | 'auto' }> {

@@ -17,8 +17,10 @@ import {
   EF06_FIELDS,
   decodeEf05,
   decodeEf06,
+  fieldSpec,
   parseSimpleTlv,
   type CardIssuerData,
+  type EfId,
   type HolderData,
 } from '../../apdu/records.js';
 import { FID, SSSE_AID, externalAuth, getChallenge, internalAuth, readRecordByNumber, readRecordByTag, selectAid, selectFile, selectMf, verifyQuery } from '../../apdu/ssse.js';
@@ -310,9 +312,18 @@ export class SsseCard {
    * EXTERNAL AUTHENTICATE with key 0A; with an authenticator we do that and read again.
    */
   async readHolder(auth?: CardAuthenticator): Promise<HolderData> {
+    return decodeEf06(await this.withEf06Auth(() => this.readFile(0xef06, EF06_FIELDS), auth), 'lenient');
+  }
+
+  /**
+   * `read`, of EF06 on a card that may answer 6982 until EXTERNAL AUTHENTICATE with key 0A
+   * (3.0 cards): with an authenticator that is done and `read` tried once more; without one the
+   * 6982 becomes Psam_Missing.
+   */
+  private async withEf06Auth<T>(read: () => Promise<T>, auth: CardAuthenticator | undefined): Promise<T> {
     const sel = await this.ensureSelected();
     try {
-      return decodeEf06(await this.readFile(0xef06, EF06_FIELDS), 'lenient');
+      return await read();
     } catch (err) {
       if (!(err instanceof SsCardError) || err.context?.sw !== swHex(SW_SECURITY)) throw err;
       if (!auth) {
@@ -323,8 +334,65 @@ export class SsseCard {
         );
       }
       await this.externalAuthenticate(auth, this.opts.ef06AuthKeyId, sel.algorithm);
-      return decodeEf06(await this.readFile(0xef06, EF06_FIELDS), 'lenient');
+      return read();
     }
+  }
+
+  /**
+   * The raw values of records `tags` of EF05 or EF06 (the vendors' iReadCard by file address,
+   * docs/api.md), in the order asked; undefined where the card has no such record. EF06 is
+   * authenticated as {@link readHolder} does. Tags must be in apdu/records.ts's tables.
+   */
+  async readRecords(ef: EfId, tags: readonly number[], auth?: CardAuthenticator): Promise<(Buffer | undefined)[]> {
+    const fields = tags.map((tag) => {
+      const f = fieldSpec(ef, tag);
+      if (f === undefined) throw new SsCardError(ErrorCode.Input_BadOption, { zh: `文件 ${ef.toString(16).toUpperCase()} 没有记录 ${tag.toString(16)}`, en: `file ${ef.toString(16).toUpperCase()} has no record ${tag.toString(16)}` }, { ef, tag });
+      return f;
+    });
+    const read = async () => {
+      const m = await this.readFile(ef, fields);
+      return tags.map((t) => m.get(t));
+    };
+    return ef === 0xef06 ? this.withEf06Auth(read, auth) : (await this.ensureSelected(), read());
+  }
+
+  /**
+   * The card's part of iReadCardBas_HSM_Step1 (docs/domain.md §4), for a terminal without a PSAM
+   * that asks the online encryption machine instead: EF05, then INTERNAL AUTHENTICATE in the card
+   * make's form over the card's own randomness (`challenge`: two GET CHALLENGEs, data and process
+   * factor, `00 88 00 00 10` + factor ‖ data; `random`: one block of data),
+   * whose answer the terminal keeps to compare with the machine's, and a GET CHALLENGE the card
+   * keeps for the EXTERNAL AUTHENTICATE of {@link hsmFinish}. Nothing else may be sent to the card
+   * in between (another GET CHALLENGE would replace the challenge).
+   */
+  async hsmBegin(): Promise<{ issuer: CardIssuerData; algorithm: Algorithm; factor: Buffer; data: Buffer; processFactor: Buffer; answer: Buffer; challenge: Buffer }> {
+    const sel = await this.select();
+    const issuer = await this.readIssuer();
+    const challenge = async (n: 8 | 16): Promise<Buffer> => {
+      const c = await this.send(getChallenge(n));
+      if (c.sw !== SW_OK || c.data.length !== n) throw this.cardError(c.sw, { zh: '取随机数', en: 'GET CHALLENGE' });
+      return c.data;
+    };
+    // The card make's form (InternalAuthForm): the integrators' factor ‖ data, or one block of data
+    // (then there is no process factor: an empty one).
+    const byChallenge = this.opts.internalAuth === 'challenge';
+    const data = await challenge(byChallenge ? 8 : blockSize(sel.algorithm));
+    const processFactor = byChallenge ? await challenge(8) : Buffer.alloc(0);
+    const r = await this.send(internalAuth(0x00, Buffer.concat([processFactor, data])));
+    if (r.sw !== SW_OK) throw this.cardError(r.sw, { zh: '内部认证', en: 'INTERNAL AUTHENTICATE' });
+    const ext = await challenge(blockSize(sel.algorithm));
+    return { issuer, algorithm: sel.algorithm, factor: await this.factor(), data, processFactor, answer: r.data, challenge: ext };
+  }
+
+  /**
+   * iReadCardBas_HSM_Step2's card part: EXTERNAL AUTHENTICATE (key 0A) with the encryption machine's
+   * cryptogram over {@link hsmBegin}'s challenge, then the holder data and the PIN state.
+   */
+  async hsmFinish(cryptogram: Buffer): Promise<{ holder: HolderData } & CardPinState> {
+    const r = await this.send(externalAuth(this.opts.ef06AuthKeyId, cryptogram));
+    if (r.sw !== SW_OK) throw this.cardError(r.sw, { zh: '外部认证', en: 'EXTERNAL AUTHENTICATE' });
+    const holder = await this.readHolder();
+    return { holder, ...(await this.pinState()) };
   }
 
   /** GET CHALLENGE, the PSAM's cryptogram, EXTERNAL AUTHENTICATE. */
