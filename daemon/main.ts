@@ -316,6 +316,7 @@ export async function startDaemon(opts: StartOptions): Promise<Daemon> {
       host: cfg.api.host,
       port: cfg.api.port,
       ...(cfg.api.socket === undefined ? {} : { socket: cfg.api.socket }),
+      ...(cfg.api.driverSocket === undefined ? {} : { driverSocket: cfg.api.driverSocket }),
       maxFrameBytes: cfg.api.maxFrameBytes,
       maxClients: cfg.api.maxClients,
       maxConnectionsPerClient: cfg.api.maxConnectionsPerClient,

@@ -17,8 +17,9 @@ if [ "$(id -u)" != "0" ]; then
 fi
 
 # chromium: the browser the end-to-end suites drive the API from (playwright-core, no browser download);
-# fonts-noto-cjk: Chinese text on the pages of web/ (a fresh Debian has no CJK font).
-PKGS=(pcscd libpcsclite-dev vsmartcard-vpcd pcsc-tools opensc socat iproute2 procps openssl chromium fonts-noto-cjk)
+# fonts-noto-cjk: Chinese text on the pages of web/ (a fresh Debian has no CJK font);
+# gcc, make, libc6-dev: libSSCardDriver.so (native/sscard-driver/); python3: its ctypes test.
+PKGS=(pcscd libpcsclite-dev vsmartcard-vpcd pcsc-tools opensc socat iproute2 procps openssl chromium fonts-noto-cjk gcc make libc6-dev python3)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

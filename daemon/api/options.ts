@@ -28,6 +28,12 @@ export interface ApiOptions {
   readonly port: number;
   /** A Unix socket path instead of TCP. */
   readonly socket?: string;
+  /**
+   * A second Unix socket, beside the TCP port or `socket`, serving the HTTP routes only — the
+   * SSCardDriver calls of libSSCardDriver.so (docs/sscard-driver.md). Made mode 0660: its file
+   * permissions are its access check, as for `socket` (docs/security.md).
+   */
+  readonly driverSocket?: string;
   /** Largest WebSocket frame and HTTP body, bytes. */
   readonly maxFrameBytes: number;
   /** Most WebSocket clients at once (more: HTTP 503 on upgrade). */
@@ -101,6 +107,11 @@ export function checkOptions(o: ApiOptions): void {
   }
   for (const m of ['login', 'check', 'logout'] as const) {
     if (typeof o.auth?.[m] !== 'function') optionError('auth', `必须实现 OperatorAuthPort（缺少 ${m}）`, `must implement OperatorAuthPort (${m} is missing)`);
+  }
+  if (o.driverSocket !== undefined) {
+    // sockaddr_un.sun_path holds 108 bytes with the NUL (unix(7)).
+    if (typeof o.driverSocket !== 'string' || o.driverSocket.length === 0 || Buffer.byteLength(o.driverSocket) > 100) optionError('driverSocket', '必须是 1 到 100 字节的路径', 'must be a path of 1 to 100 bytes');
+    if (o.driverSocket === o.socket) optionError('driverSocket', '不能与 socket 相同', 'must differ from socket');
   }
   if (o.socket !== undefined) {
     if (typeof o.socket !== 'string' || o.socket.length === 0 || o.socket.length > 100) optionError('socket', '必须是 1 到 100 个字符的路径', 'must be a path of 1 to 100 characters');

@@ -2,7 +2,8 @@
  * The local API server (server.ts and its rooms): endpoints and the Unix socket, options, closing,
  * Common commands and malformed traffic end to end over a real WebSocket.
  */
-import { mkdtempSync, existsSync } from 'node:fs';
+import { mkdtempSync, existsSync, statSync } from 'node:fs';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
@@ -60,6 +61,38 @@ describe('endpoints', () => {
     ws.close();
     await server.close();
     expect(existsSync(socket)).toBe(false);
+  });
+
+  it('the driver socket beside TCP: the SSCardDriver calls over HTTP without a credential (its file mode 0660 decides), no WebSocket, removed on close', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sscard-api-'));
+    const driverSocket = join(dir, 'driver.sock');
+    const server = await startApi({ terminal: new FakeTerminal(), auth: new FakeOperatorAuth(), host: '127.0.0.1', port: 0, driverSocket, maxFrameBytes: 4096, maxClients: 2, logger: captureLogger(), version: 'x' });
+    expect(server.port).toBeGreaterThan(0);
+    expect(statSync(driverSocket).mode & 0o777).toBe(0o660);
+    const post = (path: string, body: string, headers: Record<string, string> = { 'content-type': 'application/json' }) =>
+      new Promise<{ status: number; code: string | undefined; text: string }>((resolve, reject) => {
+        const req = request({ socketPath: driverSocket, path, method: 'POST', headers }, (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (d: string) => (text += d));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, code: res.headers['x-sscard-return'] as string | undefined, text }));
+        });
+        req.on('error', reject);
+        req.end(body);
+      });
+    const read = await post('/sscard/iReadCardBas', '{"iType":1}');
+    expect([read.status, read.code]).toEqual([200, '0']);
+    expect(read.text).toMatch(/^410402\|/);
+    // A browser cannot reach a Unix socket, but a request naming a foreign origin is still refused.
+    expect((await post('/sscard/iReadCardBas', '{"iType":1}', { 'content-type': 'application/json', origin: 'http://evil.example' })).status).toBe(403);
+    const ws = new WebSocket(`ws+unix:${driverSocket}:/xfs4iot/v1.0`);
+    await expect(new Promise((resolve, reject) => { ws.on('open', resolve); ws.on('error', reject); })).rejects.toThrow();
+    // The TCP side still wants a credential.
+    const tcp = await fetch(`http://127.0.0.1:${server.port}/sscard/iReadCardBas`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"iType":1}' });
+    expect(tcp.status).toBe(401);
+    await server.close();
+    expect(existsSync(driverSocket)).toBe(false);
+    await expect(startApi({ terminal: new FakeTerminal(), auth: new FakeOperatorAuth(), host: '127.0.0.1', port: 0, driverSocket: join(dir, 'x'.repeat(120)), maxFrameBytes: 4096, maxClients: 2, logger: captureLogger(), version: 'x' })).rejects.toThrow(/driverSocket/);
   });
 
   it('validates its options eagerly, naming the option', async () => {

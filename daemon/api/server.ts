@@ -20,6 +20,7 @@
  * revoked tokens), fan-out.ts (terminal events to the clients), listen.ts (the server, listening,
  * the stale socket).
  */
+import fs from 'node:fs';
 import { daemonSocketOrigins } from './static-files.js';
 import type { Socket } from 'node:net';
 import { WebSocketServer } from 'ws';
@@ -122,6 +123,26 @@ export async function startApi(opts: ApiOptions): Promise<ApiServer> {
   server.on('upgrade', upgradeGate({ api, access, throttle, logger, registry, wss, limits }));
 
   await listenOn(server, opts, logger);
+  // The driver socket: the same routes over HTTP, admitted by its file permissions; no WebSocket.
+  let driverServer: ReturnType<typeof createServer> | undefined;
+  if (opts.driverSocket !== undefined) {
+    const driverOpts = { ...opts, socket: opts.driverSocket, tls: undefined };
+    const driverAccess = new AccessControl({ hostNames: [], allowedOrigins: [], clients: opts.clients, auth: opts.auth, allowUnauthenticatedLoopback: false, tls: false, socket: true });
+    driverServer = createServer(driverOpts, requestGate({ api, access: driverAccess, throttle, logger }));
+    driverServer.on('connection', (s: Socket) => {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+    });
+    driverServer.on('clientError', clientErrorHandler(throttle));
+    try {
+      await listenOn(driverServer, driverOpts, logger);
+      fs.chmodSync(opts.driverSocket, 0o660);
+    } catch (e) {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      throw e;
+    }
+    logger.info('SSCardDriver socket listening', { socket: opts.driverSocket });
+  }
   const unsubscribe = terminal.subscribe(terminalEventFanOut({ connections: registry.connections, sequencer: api.sequencer, terminal, logger }));
   const unsubscribeLog = opts.recentLog === undefined ? () => undefined : logEventFanOut({ connections: registry.connections, watchers: logWatchers, ring: opts.recentLog, ...(opts.logEventIntervalMs === undefined ? {} : { intervalMs: opts.logEventIntervalMs }) });
 
@@ -167,11 +188,11 @@ export async function startApi(opts: ApiOptions): Promise<ApiServer> {
         await Promise.all(gone);
         for (const c of registry.connections) c.terminate();
         wss.close();
-        await new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          server.closeAllConnections();
-          for (const s of sockets) s.destroy();
-        });
+        const servers = driverServer === undefined ? [server] : [server, driverServer];
+        const closed = Promise.all(servers.map((srv) => new Promise<void>((resolve) => srv.close(() => resolve()))));
+        for (const srv of servers) srv.closeAllConnections();
+        for (const s of sockets) s.destroy();
+        await closed;
         throttle.close();
         logger.info('API closed');
       })();

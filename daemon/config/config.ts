@@ -101,6 +101,8 @@ export interface DaemonConfig {
     readonly port: number;
     /** Unix socket path to listen on instead of TCP (absolute). */
     readonly socket?: string;
+    /** Unix socket for the SSCardDriver calls of libSSCardDriver.so, beside TCP (absolute). */
+    readonly driverSocket?: string;
     readonly allowRemote: boolean;
     readonly maxFrameBytes: number;
     readonly maxClients: number;
@@ -202,6 +204,7 @@ function resolve(c: ConfigInput, configFile: string | null, baseDir: string): Da
       host: c.api.host,
       port: c.api.port,
       ...some('socket', c.api.socket === undefined ? undefined : abs(c.api.socket)),
+      ...some('driverSocket', c.api.driverSocket === undefined ? undefined : abs(c.api.driverSocket)),
       allowRemote: c.api.allowRemote,
       maxFrameBytes: c.api.maxFrameBytes,
       maxClients: c.api.maxClients,

@@ -294,6 +294,7 @@ export const configSchema = z.strictObject({
     }),
     port: int(0, 65_535, 5846, 'TCP port of the local API; one of XFS4IoT\'s 5846–5856 that another program holds gives way to the next free one of that range (the log and the service URI say which)', { zh: '0 表示临时端口，仅用于测试', en: '0 = ephemeral, for tests' }),
     socket: optionalPath('a Unix socket path to listen on instead of TCP'),
+    driverSocket: optionalPath('a Unix socket, beside the TCP port, serving the SSCardDriver calls to libSSCardDriver.so (docs/sscard-driver.md); made mode 0660: the daemon\'s user and group may use it'),
     allowRemote: bool(false, 'allow api.host to be an address other hosts can reach; needs api.tls, and clients on other hosts need a client token or certificate'),
     maxFrameBytes: int(1024, 16_777_216, 65_536, 'largest WebSocket message accepted'),
     maxClients: int(1, 1024, 16, 'most WebSocket clients connected at once (more: HTTP 503 on the upgrade)'),
