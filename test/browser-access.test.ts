@@ -78,6 +78,22 @@ async function tryWebSocket(page: Page, port: number): Promise<{ opened: boolean
   }, port);
 }
 
+/** In the page: the vendors' JSON socket at /sscard (docs/api.md "SSCardDriver over WebSocket"): the answer to iReadCardBas, or null when it did not open. */
+async function tryVendorSocket(page: Page, port: number): Promise<{ functionName: string; success: boolean; pOutInfo: string } | null> {
+  return page.evaluate(async (p) => {
+    return new Promise<{ functionName: string; success: boolean; pOutInfo: string } | null>((resolve) => {
+      const ws = new WebSocket(`ws://127.0.0.1:${p}/sscard`);
+      ws.onopen = () => ws.send(JSON.stringify({ function: 'iReadCardBas', iType: 3 }));
+      ws.onmessage = (m) => {
+        ws.close();
+        resolve(JSON.parse(String(m.data)) as { functionName: string; success: boolean; pOutInfo: string });
+      };
+      ws.onerror = () => resolve(null);
+      setTimeout(() => resolve(null), 20_000);
+    });
+  }, port);
+}
+
 /** In the page: fetch() and what the page could see of the answer. */
 async function tryFetch(page: Page, url: string, init: RequestInit): Promise<{ ok: boolean; status?: number; body?: string; error?: string; type?: string }> {
   return page.evaluate(
@@ -147,6 +163,7 @@ describe('a page from a foreign origin cannot drive the card', () => {
     const page = await open(foreignOrigin);
     const r = await tryWebSocket(page, daemon.port);
     expect(r).toEqual({ opened: false });
+    expect(await tryVendorSocket(page, daemon.port)).toBeNull();
     // What Chromium sent, the daemon refuses itself (403), before any credential.
     expect(await rawStatus('/xfs4iot/v1.0/sscard', { origin: foreignOrigin, connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==' })).toBe(403);
     await page.close();
@@ -204,6 +221,14 @@ describe('a page from an allowed origin works', () => {
     const r = await tryWebSocket(page, daemon.port);
     expect(r).toMatchObject({ opened: true, status: 'success', readBasic: 'success' });
     expect(r.name).toContain('王志强');
+    await page.close();
+  });
+
+  it('uses the vendors\' JSON socket as a Decard-style kiosk page does: {"function":"iReadCardBas","iType":3}', async () => {
+    const page = await open(allowedOrigin);
+    const r = await tryVendorSocket(page, daemon.port);
+    expect(r).toMatchObject({ functionName: 'iReadCardBas', success: true, sscardReturn: 0 });
+    expect(r!.pOutInfo.split('|')[4]).toBe('王志强');
     await page.close();
   });
 

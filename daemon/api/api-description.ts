@@ -10,8 +10,9 @@ import { z } from 'zod';
 import { EVENTS, PUBLISHER_COMMANDS, SERVICE_COMMANDS } from './commands.js';
 import type { CommandDef } from './commands.js';
 import { COMPLETION_CODES, MAX_RUNNING_PER_CLIENT } from './protocol.js';
-import { HSM_STEP1_BODY, HSM_STEP2_BODY, READ_CARD_BODY, READER_INFO_BODY, VENDOR_BODY } from './vendor-http.js';
+import { HSM_STEP1_BODY, HSM_STEP2_BODY, READ_CARD_BODY, READER_INFO_BODY, VENDOR_BODY } from './vendor-calls.js';
 import { VENDOR_FUNCTIONS, VENDOR_NOT_PROVIDED } from './vendor.js';
+import { VENDOR_WS_PATH } from './vendor-ws.js';
 import { COMMAND_ERROR_CODES, commandVersion, eventVersion, isStandard } from './xfs-spec.js';
 
 type Json = Record<string, unknown>;
@@ -143,6 +144,30 @@ export function renderAsyncApi(version: string): Json {
     }
     channels[channel] = { address, messages };
   }
+  // The vendors' local JSON socket (vendor-ws.ts): the SSCardDriver functions by name.
+  const vendorFunctions = [...VENDOR_FUNCTIONS, 'iGetReaderInfo', 'iReadCard', 'iReadCardBas_HSM_Step1', 'iReadCardBas_HSM_Step2', ...VENDOR_NOT_PROVIDED];
+  channels['vendor'] = {
+    address: VENDOR_WS_PATH,
+    messages: {
+      call: {
+        name: 'call',
+        summary: "an SSCardDriver function with its arguments by name, as POST /sscard/<function>'s body (docs/api.md)",
+        payload: { type: 'object', required: ['function'], properties: { function: { type: 'string', enum: vendorFunctions } }, additionalProperties: true },
+      },
+      answer: {
+        name: 'answer',
+        summary: 'the call\'s output (functionName null when the message named no function)',
+        payload: { type: 'object', required: ['functionName', 'success', 'pOutInfo', 'sscardReturn'], properties: { functionName: { type: ['string', 'null'] }, success: { type: 'boolean' }, pOutInfo: { type: 'string' }, sscardReturn: { type: ['integer', 'null'] } }, additionalProperties: false },
+      },
+    },
+  };
+  operations['vendorCall'] = {
+    action: 'receive',
+    channel: ref('#/channels/vendor'),
+    summary: 'one SSCardDriver function per message, one at a time per connection',
+    messages: [ref('#/channels/vendor/messages/call')],
+    reply: { channel: ref('#/channels/vendor'), messages: [ref('#/channels/vendor/messages/answer')] },
+  };
   return {
     asyncapi: '3.0.0',
     info: {

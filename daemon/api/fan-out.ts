@@ -13,7 +13,7 @@ import { oneLine } from '../../core/text.js';
 import type { TerminalEvent, TerminalPort } from '../terminal/port.js';
 import { sessionEvent } from './commands.js';
 import { statusChangedPayload, statusPayload } from './status-payload.js';
-import type { Connection } from './connection.js';
+import type { ApiConnection } from './registry.js';
 import type { Sequencer } from './context.js';
 import { unsolicited } from './protocol.js';
 import type { OutMessage } from './protocol.js';
@@ -22,7 +22,7 @@ import type { OutMessage } from './protocol.js';
 const FLOW_EVENTS: ReadonlySet<string> = new Set(['service.started', 'idCard.requested', 'idCard.read', 'pin.entryStarted', 'pin.digits', 'result']);
 
 export interface FanOutDeps {
-  readonly connections: ReadonlySet<Connection>;
+  readonly connections: ReadonlySet<ApiConnection>;
   readonly sequencer: Sequencer;
   readonly terminal: TerminalPort;
   readonly logger: Logger;

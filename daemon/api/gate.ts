@@ -5,7 +5,8 @@
  * known endpoint and a place within the client limits (registry.ts) before its handshake.
  *
  * Endpoints (docs/api.md; XFS4IoT, docs/domain.md §7): the service publisher at `/xfs4iot/v1.0`,
- * the one service at `/xfs4iot/v1.0/sscard`, also reachable as `/xfs4iot/v1.0/<Interface>`.
+ * the one service at `/xfs4iot/v1.0/sscard`, also reachable as `/xfs4iot/v1.0/<Interface>`; and the
+ * vendors' JSON socket at `/sscard` (vendor-ws.ts, docs/domain.md §4).
  */
 import http from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -21,6 +22,7 @@ import { Connection } from './connection.js';
 import type { Endpoint } from './connection.js';
 import type { ApiContext } from './context.js';
 import { handleHttp } from './http-routes.js';
+import { VENDOR_WS_PATH, VendorSocket } from './vendor-ws.js';
 import type { ClientRegistry } from './registry.js';
 import type { LogThrottle } from './throttle.js';
 
@@ -29,9 +31,10 @@ export const SERVICE_PATH = `${XFS_ROOT}/sscard`;
 /** Interface paths accepted as aliases of the one service endpoint. */
 export const SERVICE_ALIASES = ['Common', 'CardReader', 'Keyboard', 'SSCard', 'Operator'] as const;
 
-function endpointOf(path: string): Endpoint | null {
+function endpointOf(path: string): Endpoint | 'vendor' | null {
   const p = path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
   if (p === XFS_ROOT) return 'publisher';
+  if (p === VENDOR_WS_PATH) return 'vendor';
   if (p.toLowerCase() === SERVICE_PATH) return 'service';
   if (p.startsWith(`${XFS_ROOT}/`) && (SERVICE_ALIASES as readonly string[]).includes(p.slice(XFS_ROOT.length + 1))) return 'service';
   return null;
@@ -73,7 +76,7 @@ function refuseHttp(res: ServerResponse, path: string, a: Refused): void {
 }
 
 const UPGRADE_TEXT = {
-  notFound: { zh: `没有这个 WebSocket 端点：服务发布端点是 ${XFS_ROOT}，服务端点是 ${SERVICE_PATH}`, en: `no such WebSocket endpoint: the publisher is at ${XFS_ROOT}, the service at ${SERVICE_PATH}` },
+  notFound: { zh: `没有这个 WebSocket 端点：服务发布端点是 ${XFS_ROOT}，服务端点是 ${SERVICE_PATH}，厂商 JSON 接口是 ${VENDOR_WS_PATH}`, en: `no such WebSocket endpoint: the publisher is at ${XFS_ROOT}, the service at ${SERVICE_PATH}, the vendors' JSON socket at ${VENDOR_WS_PATH}` },
   full: (n: number): BilingualText => ({ zh: `连接数已满（最多 ${n} 个客户端）：请稍后重试`, en: `too many clients (at most ${n}): try again later` }),
   fullForClient: (n: number): BilingualText => ({ zh: `此客户端的连接数已满（每个客户端最多 ${n} 个）：请关闭不用的连接`, en: `this client has too many connections (at most ${n} each): close the ones it does not use` }),
 } as const;
@@ -163,7 +166,7 @@ export function upgradeGate({ api, access, throttle, logger, registry, wss, limi
       }
       wss.handleUpgrade(req, socket, head, (ws) => {
         const remote = `${address}:${req.socket.remotePort ?? ''}`;
-        const conn = admitted.opened(ws, () => new Connection(ws, api, endpoint, remote, a.identity, a.clientHash));
+        const conn = admitted.opened(ws, () => (endpoint === 'vendor' ? new VendorSocket(ws, api, remote, a.identity, a.clientHash) : new Connection(ws, api, endpoint, remote, a.identity, a.clientHash)));
         throttle.log(a.identity, 'info', 'API client connected', { client: conn.id, identity: a.identity, endpoint, remote }, 'connected', 'connection lines');
       });
     } catch (e) {

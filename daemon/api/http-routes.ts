@@ -68,7 +68,7 @@ export function handleHttp(api: ApiContext, req: IncomingMessage, res: ServerRes
     if (vendor !== undefined) return only('POST', () => void vendor(api, req, res).catch(fail));
     req.resume();
     if (api.site?.handle(req, res) === true) return;
-    if (path === '/xfs4iot/v1.0' || path.startsWith('/xfs4iot/v1.0/')) return sendError(res, 426, 'upgradeRequired', TEXT.upgrade, { upgrade: 'websocket', connection: 'Upgrade' });
+    if (path === '/xfs4iot/v1.0' || path.startsWith('/xfs4iot/v1.0/') || path === '/sscard') return sendError(res, 426, 'upgradeRequired', TEXT.upgrade, { upgrade: 'websocket', connection: 'Upgrade' });
     return sendError(res, 404, 'notFound', TEXT.notFound);
   } catch (e) {
     fail(e);

@@ -11,13 +11,13 @@
  * send to a client"); without the bound that would feed back into more events.
  */
 import type { RecentLogSource } from './log-commands.js';
-import type { Connection } from './connection.js';
+import type { ApiConnection } from './registry.js';
 import { unsolicited } from './protocol.js';
 
 export const LOG_CHANGED_EVENT = 'SSCard.LogChangedEvent';
 
 export interface LogEventDeps {
-  readonly connections: ReadonlySet<Connection>;
+  readonly connections: ReadonlySet<ApiConnection>;
   /** The connections that read the log (log-commands.ts adds them). */
   readonly watchers: WeakSet<object>;
   readonly ring: RecentLogSource;

@@ -9,6 +9,10 @@ import type { WebSocket } from 'ws';
 import type { Logger } from '../../core/logger.js';
 import type { ClientCredentials } from '../auth/clients.js';
 import type { Connection } from './connection.js';
+import type { VendorSocket } from './vendor-ws.js';
+
+/** A WebSocket client: of the XFS4IoT endpoints, or of the vendors' JSON socket (`endpoint` tells). */
+export type ApiConnection = Connection | VendorSocket;
 
 export interface RegistryOptions {
   readonly maxClients: number;
@@ -22,7 +26,7 @@ export interface RegistryOptions {
 
 /** An upgrade admitted within the limits: `opened` once its WebSocket is open, with the connection's maker. */
 export interface Admission {
-  opened(ws: WebSocket, connect: () => Connection): Connection;
+  opened(ws: WebSocket, connect: () => ApiConnection): ApiConnection;
 }
 
 /** The limit that refuses an upgrade. */
@@ -30,7 +34,7 @@ export type Limit = 'maxClients' | 'maxConnectionsPerClient';
 
 export class ClientRegistry {
   /** The open WebSocket connections. */
-  public readonly connections = new Set<Connection>();
+  public readonly connections = new Set<ApiConnection>();
   /** Upgrades accepted but not yet open: they count towards maxClients. */
   private upgrading = 0;
   /** WebSocket clients (open or upgrading) per identity. */
