@@ -498,7 +498,13 @@ export const SERVICE_COMMANDS: readonly CommandDef[] = [
   ...COUNTER_COMMANDS,
 ];
 
+/**
+ * The publisher endpoint: ServicePublisher.GetServices, and the Common commands an XFS4IoT client
+ * sends to any service on first contact (every service implements the Common interface,
+ * docs/domain.md §7): Common.Status and Common.Capabilities, answered as the one service answers them.
+ */
 export const PUBLISHER_COMMANDS: readonly CommandDef[] = [
+  ...SERVICE_COMMANDS.filter((d) => d.name === 'Common.Status' || d.name === 'Common.Capabilities'),
   def({
     name: 'ServicePublisher.GetServices',
     payload: empty,

@@ -48,7 +48,7 @@ const TEXT = {
   tooMany: { zh: `同时执行的命令太多（最多 ${MAX_RUNNING_PER_CLIENT} 个）：请等前面的命令完成`, en: `too many commands running at once (at most ${MAX_RUNNING_PER_CLIENT}): wait for earlier ones to complete` },
   unsupported: (name: string, publisher: boolean): BilingualText =>
     publisher
-      ? { zh: `服务发布端点只支持 ServicePublisher.GetServices，不支持 ${name}：请连接 GetServices 返回的服务地址`, en: `the publisher endpoint serves ServicePublisher.GetServices only, not ${name}: connect to the service URI GetServices returns` }
+      ? { zh: `服务发布端点只支持 ServicePublisher.GetServices、Common.Status 和 Common.Capabilities，不支持 ${name}：请连接 GetServices 返回的服务地址`, en: `the publisher endpoint serves ServicePublisher.GetServices, Common.Status and Common.Capabilities only, not ${name}: connect to the service URI GetServices returns` }
       : { zh: `不支持命令 ${name}：可用的命令见 Common.Capabilities`, en: `command ${name} is not supported: see Common.Capabilities for the commands there are` },
   busy: { zh: '另一项卡操作正在进行，一次只能进行一项：请等它完成后再试', en: 'another card operation is running and only one can run at a time: try again when it has completed' },
   authRequired: { zh: '此命令需要经办人员登录：请先 Operator.Login，或在 payload 中带上有效的 token', en: 'this command needs an operator: log in with Operator.Login first, or give a valid token in the payload' },

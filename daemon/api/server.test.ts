@@ -29,7 +29,12 @@ describe('endpoints', () => {
     expect(r.completion.header).toEqual({ type: 'completion', name: 'ServicePublisher.GetServices', requestId: r.ack.header.requestId, completionCode: 'success', version: '2.0' });
     const uri = (r.completion.payload!['services'] as { serviceURI: string }[])[0]!.serviceURI;
     expect(uri).toBe(api.serviceUrl);
-    const other = await pub.command('Common.Status');
+    // Common.Status and Common.Capabilities, which clients send to any service, answer as the service does.
+    const status = await pub.command('Common.Status');
+    expect(status.completion.header).toMatchObject({ completionCode: 'success', version: '3.0' });
+    expect(status.completion.payload).toHaveProperty('common.device');
+    expect((await pub.command('Common.Capabilities')).completion.payload).toHaveProperty('interfaces');
+    const other = await pub.command('SSCard.ReadBasic');
     expect(other.completion.header.completionCode).toBe('unsupportedCommand');
     expect(other.completion.header.errorDescription).toContain('GetServices');
 
