@@ -143,6 +143,18 @@ describe.each(CALLERS)('libSSCardDriver.so from %s against the simulating daemon
     expect((await call(caller, ['iReadCardBas_HSM_Step2', '0011|'])).code).toBe(-42);
   });
 
+  it('iReadCard_HSM_Step1 / _Step2: the records of Step1\'s address through the encryption machine; another card −22', async () => {
+    const machine = await SimEncryptionMachine.fromPsamProfile(path.join(ROOT, 'fixtures', 'psam', 'psam-test.json'));
+    const bas = (await http('iReadCardBas', { iType: 1 })).text.split('|');
+    const step1 = await call(caller, ['iReadCard_HSM_Step1', '1', `${bas[3]}|${bas[2]}|`, 'DDF1EF06|09|08|$']);
+    expect(step1.code).toBe(0);
+    const step2 = await call(caller, ['iReadCard_HSM_Step2', await machine.answer(step1.out[0]!)]);
+    expect([step2.code, step2.out[0]]).toEqual([0, `${bas[4]}|${bas[1]}|`]);
+    expect((await call(caller, ['iReadCard_HSM_Step1', '1', `${'0'.repeat(32)}|${bas[2]}|`, 'DDF1EF06|09|$'])).code).toBe(-22);
+    // The card was freed at once: a read goes through.
+    expect((await call(caller, ['iReadCardBas', '1'])).code).toBe(0);
+  });
+
   it('bad arguments: malformed 卡识别码 −20, text that is not GBK −23, an oversized string −14, a NULL −14 — each with a message', async () => {
     const malformed = await call(caller, ['iReadCard', '1', '0', 'not-a-card|', 'DDF1EF05|07|$']);
     expect(malformed.code).toBe(-20);
@@ -159,8 +171,6 @@ describe.each(CALLERS)('libSSCardDriver.so from %s against the simulating daemon
   it('functions the terminal does not provide answer −13 saying so', async () => {
     for (const args of [
       ['iWriteCard', '1', '', 'DDF1EF06|09|$', 'x'],
-      ['iReadCard_HSM_Step1', '1', '', 'DDF1EF06|09|$'],
-      ['iReadCard_HSM_Step2', 'k'],
       ['iWriteCard_HSM_Step1', '1', '', 'DDF1EF06|09|$'],
       ['iWriteCard_HSM_Step2', 'k', 'x'],
       ['iReloadPIN_HSM_Step1', '1', ''],

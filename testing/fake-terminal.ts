@@ -51,6 +51,7 @@ import type {
   Capabilities,
   CardBasicInfo,
   HsmChallenge,
+  HsmRecordsRead,
   RecordsRead,
   ChipPowerAction,
   Health,
@@ -334,6 +335,12 @@ export class FakeTerminal implements TerminalPort {
   }
 
   public hsmReadFinish(): Promise<CardBasicInfo> {
+    return Promise.reject(err(ErrorCode.Api_SequenceError, '模拟终端不支持加密机读卡', 'the fake terminal has no encryption-machine read'));
+  }
+
+  public hsmReadEnd(): void {}
+
+  public hsmReadRecordsFinish(): Promise<HsmRecordsRead> {
     return Promise.reject(err(ErrorCode.Api_SequenceError, '模拟终端不支持加密机读卡', 'the fake terminal has no encryption-machine read'));
   }
 

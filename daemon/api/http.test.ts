@@ -279,7 +279,7 @@ describe('SSCardDriver calls', () => {
 
   it('functions of the vendors\' library the terminal does not provide answer −13 saying so; unknown names are 404', async () => {
     const api = await start();
-    for (const fn of ['iWriteCard', 'iReloadPIN_HSM_Step1', 'iUnblockPIN_HSM_Step3', 'iReadCard_HSM_Step2']) {
+    for (const fn of ['iWriteCard', 'iReloadPIN_HSM_Step1', 'iUnblockPIN_HSM_Step3', 'iWriteCard_HSM_Step2']) {
       const r = await api.http('POST', `/sscard/${fn}`, '{"iType":1}', json);
       expect([r.status, r.headers['x-sscard-return']], fn).toEqual([200, '-13']);
       expect(r.text).toContain(`does not provide ${fn}`);
@@ -295,5 +295,12 @@ describe('SSCardDriver calls', () => {
     expect((await step2('0011|0011223344556677|')).headers['x-sscard-return']).toBe('-42');
     expect((await step2('0011223344556677|')).headers['x-sscard-return']).toBe('-42');
     expect((await step2('0011223344556677|0011223344556677|')).headers['x-sscard-return']).toBe('-12');
+    const records = (key: string) => api.http('POST', '/sscard/iReadCard_HSM_Step2', JSON.stringify({ key }), json);
+    expect((await records('xyz')).headers['x-sscard-return']).toBe('-41');
+    expect((await records('0011223344556677|0011223344556677|')).headers['x-sscard-return']).toBe('-12');
+    const step1 = (body: object) => api.http('POST', '/sscard/iReadCard_HSM_Step1', JSON.stringify(body), json);
+    expect((await step1({ iType: 1, cardInfo: '', fileAddr: 'DDF1EF06|8|$' })).headers['x-sscard-return']).toBe('-14');
+    expect((await step1({ iType: 1, cardInfo: 'x', fileAddr: 'DDF1EF06|08|$' })).headers['x-sscard-return']).toBe('-20');
+    expect((await step1({ iType: 2, cardInfo: '', fileAddr: 'DDF1EF06|08|$' })).headers['x-sscard-return']).toBe('-1');
   });
 });

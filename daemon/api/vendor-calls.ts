@@ -81,6 +81,13 @@ export const READ_CARD_BODY = z.strictObject({
   fileAddr: z.string().max(1024),
 });
 
+/** iReadCard_HSM_Step1's body: iReadCard's without iAuthType. */
+export const READ_CARD_HSM_STEP1_BODY = z.strictObject({
+  iType: I_TYPE,
+  cardInfo: z.string().max(200),
+  fileAddr: z.string().max(1024),
+});
+
 /** iReadCardBas_HSM_Step1's body. */
 export const HSM_STEP1_BODY = z.strictObject({ iType: I_TYPE });
 
@@ -248,6 +255,42 @@ async function hsmStep2(api: ApiContext, fields: unknown, ctx: VendorCallContext
   return onTheCard(api, 'iReadCardBas_HSM_Step2', ctx, false, noJournal, async (signal) => answer(VENDOR_CODES.ok, formatCardBas(await api.terminal.hsmReadFinish(key, signal))));
 }
 
+/**
+ * iReadCard_HSM_Step1(iType, pCardInfo, pFileAddr, pOutInfo): iReadCard through the encryption
+ * machine — Step1's output as iReadCardBas_HSM_Step1's; the card checked against cardInfo (−22,
+ * and the card freed at once) before its data goes to the caller.
+ */
+async function readCardHsmStep1(api: ApiContext, fields: unknown, ctx: VendorCallContext): Promise<VendorAnswer> {
+  const body = fieldsOf(fields, READ_CARD_HSM_STEP1_BODY);
+  if (!body.ok) return body.answer;
+  const { iType, cardInfo, fileAddr } = body.value;
+  if (iTypeCode(iType) !== VENDOR_CODES.ok) return answer(iTypeCode(iType), oneLine(ITYPE_TEXT));
+  const info = cardInfo.trim() === '' ? undefined : parseCardInfo(cardInfo);
+  if (info === null) return answer(VENDOR_CODES.badCardId, oneLine(CARD_INFO_TEXT));
+  const addr = parseFileAddress(fileAddr);
+  if (!addr.ok) return answer(addr.code, oneLine(addr.text));
+  return onTheCard(api, 'iReadCard_HSM_Step1', ctx, false, noJournal, async (signal) => {
+    const c = await api.terminal.hsmReadBegin(signal, undefined, addr.files);
+    if (info !== undefined && !cardInfoMatches(info, c)) {
+      api.terminal.hsmReadEnd();
+      return answer(VENDOR_CODES.dataMismatch, oneLine(CARD_INFO_TEXT));
+    }
+    return answer(VENDOR_CODES.ok, formatHsmChallenge(c));
+  });
+}
+
+/** iReadCard_HSM_Step2(pKey, pOutInfo): the machine's answer → iReadCard's output for Step1's address. */
+async function readCardHsmStep2(api: ApiContext, fields: unknown, ctx: VendorCallContext): Promise<VendorAnswer> {
+  const body = fieldsOf(fields, HSM_STEP2_BODY);
+  if (!body.ok) return body.answer;
+  const key = parseHsmKey(body.value.key);
+  if (!key.ok) return answer(key.code, oneLine(key.text));
+  return onTheCard(api, 'iReadCard_HSM_Step2', ctx, false, noJournal, async (signal) => {
+    const r = await api.terminal.hsmReadRecordsFinish(key, signal);
+    return answer(VENDOR_CODES.ok, formatRecords(r.request, r.files));
+  });
+}
+
 export type VendorCall = (api: ApiContext, fields: unknown, ctx: VendorCallContext) => Promise<VendorAnswer>;
 
 /**
@@ -260,6 +303,8 @@ export function vendorFunction(fn: string): VendorCall | undefined {
   if (fn === 'iReadCard') return readCard;
   if (fn === 'iReadCardBas_HSM_Step1') return hsmStep1;
   if (fn === 'iReadCardBas_HSM_Step2') return hsmStep2;
+  if (fn === 'iReadCard_HSM_Step1') return readCardHsmStep1;
+  if (fn === 'iReadCard_HSM_Step2') return readCardHsmStep2;
   if ((VENDOR_NOT_PROVIDED as readonly string[]).includes(fn)) return () => Promise.resolve(answer(VENDOR_CODES.notSupported, oneLine(notProvidedText(fn))));
   return undefined;
 }

@@ -211,7 +211,7 @@ describe('iReadCard file addresses (docs/domain.md §4)', () => {
 
 describe('iReadCardBas_HSM (docs/domain.md §4)', () => {
   it('Step1: 区划|ATR|算法标识|卡识别码|内认证过程因子|内认证原始数据|外认证过程因子|外认证原始数据|终端号|', () => {
-    const c = { region: '410402', atr: '3B6C', algorithm: 'SM4' as const, cardId: 'A'.repeat(32), internalFactor: '11'.repeat(8), internalData: '22'.repeat(8), externalFactor: '33'.repeat(8), externalData: '44'.repeat(16), terminalId: '000000000001' };
+    const c = { region: '410402', atr: '3B6C', algorithm: 'SM4' as const, cardId: 'A'.repeat(32), cardNumber: 'X00000019', internalFactor: '11'.repeat(8), internalData: '22'.repeat(8), externalFactor: '33'.repeat(8), externalData: '44'.repeat(16), terminalId: '000000000001' };
     expect(formatHsmChallenge(c)).toBe(`410402|3B6C|03|${'A'.repeat(32)}|${'11'.repeat(8)}|${'22'.repeat(8)}|${'33'.repeat(8)}|${'44'.repeat(16)}|000000000001|`);
     expect(formatHsmChallenge({ ...c, algorithm: '3DES' }).split('|')[2]).toBe('01');
   });

@@ -319,8 +319,6 @@ export const CARD_INFO_TEXT: BilingualText = {
  */
 export const VENDOR_NOT_PROVIDED = [
   'iWriteCard',
-  'iReadCard_HSM_Step1',
-  'iReadCard_HSM_Step2',
   'iWriteCard_HSM_Step1',
   'iWriteCard_HSM_Step2',
   'iReloadPIN_HSM_Step1',

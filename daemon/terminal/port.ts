@@ -136,6 +136,11 @@ export interface RecordsRead {
   readonly files: readonly (readonly (Buffer | undefined)[])[];
 }
 
+/** iReadCard_HSM_Step2's read: as iReadCard's, with the file address Step1 was given. */
+export interface HsmRecordsRead extends RecordsRead {
+  readonly request: readonly { readonly ef: 0xef05 | 0xef06; readonly tags: readonly number[] }[];
+}
+
 /** iReadCardBas_HSM_Step1's data for the online encryption machine (docs/domain.md §4); hex strings. */
 export interface HsmChallenge {
   readonly region: string;
@@ -143,6 +148,8 @@ export interface HsmChallenge {
   readonly atr: string;
   readonly algorithm: '3DES' | 'SM4';
   readonly cardId: string;
+  /** 卡号 (not in Step1's output; for the caller's cardInfo). */
+  readonly cardNumber: string;
   /** INTERNAL AUTHENTICATE's process factor and data (two GET CHALLENGEs of the card). */
   readonly internalFactor: string;
   readonly internalData: string;
@@ -306,9 +313,10 @@ export interface TerminalPort {
 
   /**
    * iReadCardBas_HSM_Step1 (docs/domain.md §4): the card's data for the online encryption machine;
-   * the card stays reserved for Step2 (at most 60 s). Needs no PSAM.
+   * the card stays reserved for Step2 (at most 60 s). Needs no PSAM. With `files`, iReadCard_HSM_Step1:
+   * Step2 is hsmReadRecordsFinish.
    */
-  hsmReadBegin(signal: AbortSignal, reader?: string): Promise<HsmChallenge>;
+  hsmReadBegin(signal: AbortSignal, reader?: string, files?: readonly { readonly ef: 0xef05 | 0xef06; readonly tags: readonly number[] }[]): Promise<HsmChallenge>;
 
   /**
    * iReadCardBas_HSM_Step2: the machine's INTERNAL AUTHENTICATE answer (compared with the card's:
@@ -316,6 +324,12 @@ export interface TerminalPort {
    * basic data. Without a Step1: Api_SequenceError.
    */
   hsmReadFinish(key: { readonly internal: Buffer; readonly external: Buffer }, signal: AbortSignal): Promise<CardBasicInfo>;
+
+  /** Abandon a Step1 (the card is freed at once). */
+  hsmReadEnd(): void;
+
+  /** iReadCard_HSM_Step2: as hsmReadFinish, for a Step1 given `files`: the records, raw (as readRecords). */
+  hsmReadRecordsFinish(key: { readonly internal: Buffer; readonly external: Buffer }, signal: AbortSignal): Promise<HsmRecordsRead>;
 
   /**
    * Run one service of the card session machine to its result. `onEvent` gets the session's

@@ -429,6 +429,30 @@ describe('the vendors\' reads beyond ReadBasic (docs/api.md "SSCardDriver calls"
     await expect(r.terminal.hsmReadFinish({ internal: Buffer.from(internal2!, 'hex'), external: Buffer.alloc(16) }, signal())).rejects.toMatchObject({ code: ErrorCode.Card_Status, context: { sw: '6300' } });
   });
 
+  it('iReadCard_HSM without a PSAM: Step1 with a file address, Step2 gives EF06\'s records; Step2 of the other function is refused; an abandoned Step1 frees the card', async () => {
+    const machine = await SimEncryptionMachine.fromPsamProfile(fixture('psam/psam-test.json'));
+    const r = await rig({ withPsam: false, withCard: 'cards/card-3.0.json' });
+    r.insert();
+    await until(() => r.events.some((e) => e.type === 'session' && e.event.type === 'result'));
+    const key = async (c: Awaited<ReturnType<typeof r.terminal.hsmReadBegin>>) => {
+      const [internal, external] = (await machine.answer([c.region, c.atr, '03', c.cardId, c.internalFactor, c.internalData, c.externalFactor, c.externalData, c.terminalId, ''].join('|'))).split('|');
+      return { internal: Buffer.from(internal!, 'hex'), external: Buffer.from(external!, 'hex') };
+    };
+    const c = await r.terminal.hsmReadBegin(signal(), undefined, [{ ef: 0xef06, tags: [0x09, 0x08] }]);
+    expect(c.cardNumber).toMatch(/^[A-Z0-9]{9}$/);
+    const k = await key(c);
+    await expect(r.terminal.hsmReadFinish(k, signal())).rejects.toMatchObject({ code: ErrorCode.Api_SequenceError });
+    const again = await r.terminal.hsmReadBegin(signal(), undefined, [{ ef: 0xef06, tags: [0x09, 0x08] }]);
+    const read = await r.terminal.hsmReadRecordsFinish(await key(again), signal());
+    expect(read.request).toEqual([{ ef: 0xef06, tags: [0x09, 0x08] }]);
+    expect(decodeField(0x09, read.files[0]![0]!)).toMatch(/^[\u4e00-\u9fff]+$/);
+    expect(decodeField(0x08, read.files[0]![1]!)).toMatch(/^\d{17}[\dX]$/);
+    await r.terminal.hsmReadBegin(signal(), undefined, [{ ef: 0xef05, tags: [0x07] }]);
+    await expect(r.terminal.readRecords([{ ef: 0xef05, tags: [0x07] }], signal())).rejects.toMatchObject({ code: ErrorCode.Flow_Busy });
+    r.terminal.hsmReadEnd();
+    expect((await r.terminal.readRecords([{ ef: 0xef05, tags: [0x07] }], signal())).cardNumber).toBe(c.cardNumber);
+  });
+
   it('iReadCardBas_HSM on a card make with the integrators\' INTERNAL AUTHENTICATE form (process factor ‖ data) and its own factor offset', async () => {
     const makeB: CardMakeProfile = { name: 'make-b', atr: parseAtrPattern('3B 6C 00 00 53 53 43 2D 4D 4B 42')!, read: { profile: 'make-b', factorOffset: 0, internalAuth: 'challenge' }, reload: {} };
     const r = await rig({ withPsam: false, withCard: 'cards/card-make-b.json', cardProfiles: [makeB] });

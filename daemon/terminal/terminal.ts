@@ -39,6 +39,7 @@ import { PinKeys } from './pin-keys.js';
 import type {
   CardBasicInfo,
   HsmChallenge,
+  HsmRecordsRead,
   RecordsRead,
   Capabilities,
   ChipPowerAction,
@@ -332,8 +333,16 @@ export class Terminal implements TerminalPort {
     return readRecords(this.readOptions(), files, signal, reader);
   }
 
-  public hsmReadBegin(signal: AbortSignal, reader?: string): Promise<HsmChallenge> {
-    return this.hsm.begin(signal, reader);
+  public hsmReadBegin(signal: AbortSignal, reader?: string, files?: readonly { readonly ef: 0xef05 | 0xef06; readonly tags: readonly number[] }[]): Promise<HsmChallenge> {
+    return this.hsm.begin(signal, reader, files === undefined ? { kind: 'basic' } : { kind: 'records', files });
+  }
+
+  public hsmReadEnd(): void {
+    this.hsm.end();
+  }
+
+  public hsmReadRecordsFinish(key: { readonly internal: Buffer; readonly external: Buffer }, signal: AbortSignal): Promise<HsmRecordsRead> {
+    return this.hsm.finishRecords(key, signal);
   }
 
   public hsmReadFinish(key: { readonly internal: Buffer; readonly external: Buffer }, signal: AbortSignal): Promise<CardBasicInfo> {

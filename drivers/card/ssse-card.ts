@@ -389,11 +389,17 @@ export class SsseCard {
    * cryptogram over {@link hsmBegin}'s challenge, then the holder data and the PIN state.
    */
   async hsmFinish(cryptogram: Buffer): Promise<{ holder: HolderData } & CardPinState> {
-    const r = await this.send(externalAuth(this.opts.ef06AuthKeyId, cryptogram));
-    if (r.sw !== SW_OK) throw this.cardError(r.sw, { zh: '外部认证', en: 'EXTERNAL AUTHENTICATE' });
+    await this.hsmAuthenticate(cryptogram);
     const holder = await this.readHolder();
     return { holder, ...(await this.pinState()) };
   }
+
+  /** EXTERNAL AUTHENTICATE (key 0A) with the encryption machine's cryptogram over {@link hsmBegin}'s challenge: EF06 may be read then. */
+  async hsmAuthenticate(cryptogram: Buffer): Promise<void> {
+    const r = await this.send(externalAuth(this.opts.ef06AuthKeyId, cryptogram));
+    if (r.sw !== SW_OK) throw this.cardError(r.sw, { zh: '外部认证', en: 'EXTERNAL AUTHENTICATE' });
+  }
+
 
   /** GET CHALLENGE, the PSAM's cryptogram, EXTERNAL AUTHENTICATE. */
   async externalAuthenticate(auth: CardAuthenticator, keyId: number, alg?: Algorithm): Promise<void> {
