@@ -1,6 +1,6 @@
 import http from 'node:http';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { PIN_CHECK_SERVICE_ITEM } from '../daemon/sync/wire.js';
+import { CARD_WRITE_SERVICE_ITEM, PIN_CHECK_SERVICE_ITEM } from '../daemon/sync/wire.js';
 import { CentralServer } from './server.js';
 
 let central: CentralServer;
@@ -66,6 +66,14 @@ describe('reference platform server', () => {
   it('a plain PIN check carries the no-item marker and is stored whatever the catalog; on another kind the marker is an unknown item (seed 001 line 7: 社会保障卡密码修改与重置 is change and reset)', async () => {
     const verify = { ...op(A, PIN_CHECK_SERVICE_ITEM), kind: 'verify' };
     const res = await request('POST', 'v1/operations', { protocol: 1, terminalId: 'T', batchId: 'b', operations: [verify, op(B, PIN_CHECK_SERVICE_ITEM)] });
+    const body = JSON.parse(res.text) as { accepted: string[]; rejected: { id: string; code: string }[] };
+    expect(body.accepted).toEqual([A]);
+    expect(body.rejected).toEqual([{ id: B, code: 'unknown-service-item', message: expect.any(String) as unknown }]);
+  });
+
+  it('a card write (kind write) carries its own marker and is stored whatever the catalog; as a verify\'s item it is unknown', async () => {
+    const write = { ...op(A, CARD_WRITE_SERVICE_ITEM), kind: 'write' };
+    const res = await request('POST', 'v1/operations', { protocol: 1, terminalId: 'T', batchId: 'w', operations: [write, { ...op(B, CARD_WRITE_SERVICE_ITEM), kind: 'verify' }] });
     const body = JSON.parse(res.text) as { accepted: string[]; rejected: { id: string; code: string }[] };
     expect(body.accepted).toEqual([A]);
     expect(body.rejected).toEqual([{ id: B, code: 'unknown-service-item', message: expect.any(String) as unknown }]);

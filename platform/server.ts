@@ -32,7 +32,7 @@ import Database from 'better-sqlite3';
 import { ErrorCode, SsCardError } from '../core/errors.js';
 
 
-import { PIN_CHECK_SERVICE_ITEM, PROTOCOL_REVISION, PROTOCOL_VERSION, checkBankPushRequest, checkPushRequest, checkWireBankRequest, checkWireOperation } from '../daemon/sync/wire.js';
+import { CARD_WRITE_SERVICE_ITEM, PIN_CHECK_SERVICE_ITEM, PROTOCOL_REVISION, PROTOCOL_VERSION, checkBankPushRequest, checkPushRequest, checkWireBankRequest, checkWireOperation } from '../daemon/sync/wire.js';
 import type { HotlistResponse, PushResponse, RejectedOperation } from '../daemon/sync/wire.js';
 
 export const FAULT_MODES = ['none', 'down', 'reset', 'slow', '500', 'malformed', 'partial'] as const;
@@ -448,8 +448,8 @@ export class CentralServer {
           continue;
         }
         const o = op as { id: string; serviceItem: string; kind: string };
-        // A plain PIN check carries the marker, no item of the catalog (docs/sync-protocol.md `serviceItem`).
-        const pinCheck = o.kind === 'verify' && o.serviceItem === PIN_CHECK_SERVICE_ITEM;
+        // A plain PIN check and a card write carry a marker, no item of the catalog (docs/sync-protocol.md `serviceItem`).
+        const pinCheck = (o.kind === 'verify' && o.serviceItem === PIN_CHECK_SERVICE_ITEM) || (o.kind === 'write' && o.serviceItem === CARD_WRITE_SERVICE_ITEM);
         if (this.opts.serviceItems !== undefined && !pinCheck && !this.opts.serviceItems.includes(o.serviceItem)) {
           rejected.push({ id: o.id, code: 'unknown-service-item', message: `service item ${o.serviceItem} is not in the platform's catalog` });
           continue;

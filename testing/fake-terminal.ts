@@ -53,6 +53,8 @@ import type {
   HsmChallenge,
   HsmRecordsRead,
   RecordsRead,
+  RecordsWrite,
+  WriteOutcome,
   ChipPowerAction,
   Health,
   IdCardReadRequest,
@@ -115,7 +117,7 @@ export interface FakeTerminalOptions {
 
 export const FAKE_ID_CARD: FakeIdCard = Object.freeze({ name: '张三', idNumber: '410402199001011234', validFrom: '2015-01-01', validTo: '2035-01-01' });
 
-type SignalMethod = 'readBasic' | 'readRecords' | 'chipIo' | 'chipPower';
+type SignalMethod = 'readBasic' | 'readRecords' | 'writeRecords' | 'chipIo' | 'chipPower';
 export type FakeCall =
   | { readonly method: SignalMethod; readonly signal: AbortSignal }
   | { readonly method: 'pinEntry'; readonly request: PinEntryRequest; readonly signal: AbortSignal }
@@ -339,6 +341,20 @@ export class FakeTerminal implements TerminalPort {
   }
 
   public hsmReadEnd(): void {}
+
+  /** The writes asked for (iWriteCard), in order. */
+  public readonly writes: RecordsWrite[] = [];
+
+  /** Records the write (nothing of the fake card changes): written, or mismatch for another card. */
+  public async writeRecords(w: RecordsWrite, signal: AbortSignal): Promise<WriteOutcome> {
+    this.calls.push({ method: 'writeRecords', signal });
+    return this.cardOp<WriteOutcome>('writeRecords', signal, () => {
+      const c = this.requireCard();
+      if (c.cardId.toUpperCase() !== w.cardId.toUpperCase() || c.cardNumber !== w.cardNumber) return Promise.resolve({ status: 'mismatch' as const });
+      this.writes.push(w);
+      return Promise.resolve({ status: 'written' as const, records: w.writes.length });
+    });
+  }
 
   public hsmReadRecordsFinish(): Promise<HsmRecordsRead> {
     return Promise.reject(err(ErrorCode.Api_SequenceError, '模拟终端不支持加密机读卡', 'the fake terminal has no encryption-machine read'));

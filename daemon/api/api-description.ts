@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { EVENTS, PUBLISHER_COMMANDS, SERVICE_COMMANDS } from './commands.js';
 import type { CommandDef } from './commands.js';
 import { COMPLETION_CODES, MAX_RUNNING_PER_CLIENT } from './protocol.js';
-import { HSM_STEP1_BODY, HSM_STEP2_BODY, READ_CARD_BODY, READ_CARD_HSM_STEP1_BODY, READER_INFO_BODY, VENDOR_BODY } from './vendor-calls.js';
+import { HSM_STEP1_BODY, HSM_STEP2_BODY, READ_CARD_BODY, READ_CARD_HSM_STEP1_BODY, READER_INFO_BODY, VENDOR_BODY, WRITE_CARD_BODY } from './vendor-calls.js';
 import { VENDOR_FUNCTIONS, VENDOR_NOT_PROVIDED } from './vendor.js';
 import { VENDOR_WS_PATH } from './vendor-ws.js';
 import { COMMAND_ERROR_CODES, commandVersion, eventVersion, isStandard } from './xfs-spec.js';
@@ -145,7 +145,7 @@ export function renderAsyncApi(version: string): Json {
     channels[channel] = { address, messages };
   }
   // The vendors' local JSON socket (vendor-ws.ts): the SSCardDriver functions by name.
-  const vendorFunctions = [...VENDOR_FUNCTIONS, 'iGetReaderInfo', 'iReadCard', 'iReadCardBas_HSM_Step1', 'iReadCardBas_HSM_Step2', 'iReadCard_HSM_Step1', 'iReadCard_HSM_Step2', ...VENDOR_NOT_PROVIDED];
+  const vendorFunctions = [...VENDOR_FUNCTIONS, 'iGetReaderInfo', 'iReadCard', 'iReadCardBas_HSM_Step1', 'iReadCardBas_HSM_Step2', 'iReadCard_HSM_Step1', 'iReadCard_HSM_Step2', 'iWriteCard', ...VENDOR_NOT_PROVIDED];
   channels['vendor'] = {
     address: VENDOR_WS_PATH,
     messages: {
@@ -252,6 +252,7 @@ export function renderOpenApi(version: string): Json {
   paths['/sscard/iReadCardBas_HSM_Step2'] = cardRead("SSCardDriver iReadCardBas_HSM_Step2(pKey, pOutInfo): the machine's answer → iReadCardBas's output", HSM_STEP2_BODY, "iReadCardBas's output string; -25 when the machine disagrees with the card, -41/-42 for a malformed key, -12 without Step1");
   paths['/sscard/iReadCard_HSM_Step1'] = cardRead("SSCardDriver iReadCard_HSM_Step1(iType, pCardInfo, pFileAddr, pOutInfo): iReadCard through the online encryption machine", READ_CARD_HSM_STEP1_BODY, "as iReadCardBas_HSM_Step1's output");
   paths['/sscard/iReadCard_HSM_Step2'] = cardRead("SSCardDriver iReadCard_HSM_Step2(pKey, pOutInfo): the machine's answer → iReadCard's output for Step1's address", HSM_STEP2_BODY, "iReadCard's output; -25, -41/-42, -12 as iReadCardBas_HSM_Step2");
+  paths['/sscard/iWriteCard'] = cardRead("SSCardDriver iWriteCard(iType, pCardInfo, pFileAddr, pWriteData, pOutInfo): EF06 records written at a counter by its operator (Authorization: Bearer <operator token>)", WRITE_CARD_BODY, 'the number of records written; -24 without an operator, -13 at a kiosk, -22 another card, -4 outcome unknown');
   for (const fn of VENDOR_NOT_PROVIDED) {
     paths[`/sscard/${fn}`] = { post: { summary: `SSCardDriver ${fn}: not provided by this terminal (docs/api.md)`, responses: { '200': { ...text('-13 and the bilingual reason'), headers: returnCode }, '415': text('not application/json') } } };
   }

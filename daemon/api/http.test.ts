@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { encodeField } from '../../apdu/records.js';
 import { ErrorCode, SsCardError } from '../../core/errors.js';
 import { FakeTerminal } from '../../testing/fake-terminal.js';
 import { apiPerTest } from '../../testing/api-test-client.js';
@@ -279,12 +280,12 @@ describe('SSCardDriver calls', () => {
 
   it('functions of the vendors\' library the terminal does not provide answer −13 saying so; unknown names are 404', async () => {
     const api = await start();
-    for (const fn of ['iWriteCard', 'iReloadPIN_HSM_Step1', 'iUnblockPIN_HSM_Step3', 'iWriteCard_HSM_Step2']) {
+    for (const fn of ['iWriteCard_HSM_Step1', 'iReloadPIN_HSM_Step1', 'iUnblockPIN_HSM_Step3', 'iWriteCard_HSM_Step2']) {
       const r = await api.http('POST', `/sscard/${fn}`, '{"iType":1}', json);
       expect([r.status, r.headers['x-sscard-return']], fn).toEqual([200, '-13']);
       expect(r.text).toContain(`does not provide ${fn}`);
     }
-    expect((await api.http('POST', '/sscard/iWriteCard', 'iType=1', { 'content-type': 'text/plain' })).status).toBe(415);
+    expect((await api.http('POST', '/sscard/iWriteCard_HSM_Step1', 'iType=1', { 'content-type': 'text/plain' })).status).toBe(415);
     expect((await api.http('POST', '/sscard/iFormatDisk', '{}', json)).status).toBe(404);
   });
 
@@ -302,5 +303,43 @@ describe('SSCardDriver calls', () => {
     expect((await step1({ iType: 1, cardInfo: '', fileAddr: 'DDF1EF06|8|$' })).headers['x-sscard-return']).toBe('-14');
     expect((await step1({ iType: 1, cardInfo: 'x', fileAddr: 'DDF1EF06|08|$' })).headers['x-sscard-return']).toBe('-20');
     expect((await step1({ iType: 2, cardInfo: '', fileAddr: 'DDF1EF06|08|$' })).headers['x-sscard-return']).toBe('-1');
+  });
+
+  it('iWriteCard: a counter\'s operator only; EF06 records but the number; values checked against their fields; the card must be the one named', async () => {
+    const kiosk = await start();
+    const k = await kiosk.http('POST', '/sscard/iWriteCard', JSON.stringify({ iType: 1, cardInfo: CARD_INFO, fileAddr: 'DDF1EF06|09|$', writeData: '李四|' }), json);
+    expect([k.status, k.headers['x-sscard-return']]).toEqual([403, '-13']);
+    await kiosk.close();
+
+    const api = await start({ terminal: new FakeTerminal({ role: 'counter' }) });
+    const write = (body: object, headers: Record<string, string>) => api.http('POST', '/sscard/iWriteCard', JSON.stringify({ iType: 1, cardInfo: CARD_INFO, fileAddr: 'DDF1EF06|09|0D|$', writeData: '李四|19900101|', ...body }), headers);
+    const anon = await write({}, json);
+    expect([anon.status, anon.headers['x-sscard-return']]).toEqual([401, '-24']);
+    const auth = { ...json, authorization: `Bearer ${await bearer(api)}` };
+    const code = async (body: object) => (await write(body, auth)).headers['x-sscard-return'];
+    expect(await code({ cardInfo: 'x' })).toBe('-20');
+    expect(await code({ fileAddr: 'DDF1EF05|07|$', writeData: 'X1|' })).toBe('-13');
+    expect(await code({ fileAddr: 'DDF1EF06|08|$', writeData: '410402199001011234|' })).toBe('-13');
+    expect(await code({ writeData: '李四|' })).toBe('-14');
+    expect(await code({ fileAddr: 'DDF1EF06|09|09|$', writeData: '李四|王五|' })).toBe('-14');
+    expect(await code({ writeData: '李四|1990-01-01|' })).toBe('-23');
+    expect(await code({ writeData: `${'李'.repeat(16)}|19900101|` })).toBe('-23');
+    expect(api.terminal.writes).toEqual([]);
+    expect(await code({ cardInfo: '410402D156000005BBBBBBBBBBBBBBBB|X00000019|' })).toBe('-22');
+    const ok = await write({}, auth);
+    expect([ok.status, ok.headers['x-sscard-return'], ok.text]).toEqual([200, '0', '已写入 2 条记录 / 2 record(s) written']);
+    expect(api.terminal.writes).toEqual([{ cardId: '410402D156000005AAAAAAAAAAAAAAAA', cardNumber: 'X00000019', operatorId: 'op1', writes: [{ tag: 0x09, value: encodeField(0x09, '李四') }, { tag: 0x0d, value: encodeField(0x0d, '1990-01-01') }] }]);
+    expect(api.journal.map((j) => [j.operatorId, j.command, j.outcome])).toEqual([
+      ['', 'iWriteCard', '-24:auth.required'],
+      ['op1', 'iWriteCard', '-20:badCardInfo'],
+      ['op1', 'iWriteCard', '-13:badArguments'],
+      ['op1', 'iWriteCard', '-13:badArguments'],
+      ['op1', 'iWriteCard', '-14:badArguments'],
+      ['op1', 'iWriteCard', '-14:badArguments'],
+      ['op1', 'iWriteCard', '-23:badArguments'],
+      ['op1', 'iWriteCard', '-23:badArguments'],
+      ['op1', 'iWriteCard', '-22:mismatch'],
+      ['op1', 'iWriteCard', '0:written'],
+    ]);
   });
 });

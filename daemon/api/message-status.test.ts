@@ -63,7 +63,7 @@ describe('docs/api.md "SSCardDriver calls"', () => {
 
   it('names every function the daemon knows, with its status', () => {
     const all = rows.flatMap((r) => expand(r[0]!));
-    for (const fn of [...VENDOR_FUNCTIONS, 'iGetReaderInfo', 'iReadCard', 'iReadCardBas_HSM_Step1', 'iReadCardBas_HSM_Step2', 'iReadCard_HSM_Step1', 'iReadCard_HSM_Step2', ...VENDOR_NOT_PROVIDED]) {
+    for (const fn of [...VENDOR_FUNCTIONS, 'iGetReaderInfo', 'iReadCard', 'iReadCardBas_HSM_Step1', 'iReadCardBas_HSM_Step2', 'iReadCard_HSM_Step1', 'iReadCard_HSM_Step2', 'iWriteCard', ...VENDOR_NOT_PROVIDED]) {
       expect(all, fn).toContain(fn);
       expect(vendorFunction(fn), fn).toBeDefined();
     }

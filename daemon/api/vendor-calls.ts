@@ -30,7 +30,9 @@ import {
   parseCardInfo,
   parseFileAddress,
   parseHsmKey,
+  parseWriteData,
   resultText,
+  swCode,
   vendorCodeOfError,
   vendorCodeOfResult,
 } from './vendor.js';
@@ -86,6 +88,14 @@ export const READ_CARD_HSM_STEP1_BODY = z.strictObject({
   iType: I_TYPE,
   cardInfo: z.string().max(200),
   fileAddr: z.string().max(1024),
+});
+
+/** iWriteCard's body: its C arguments by name (docs/api.md). */
+export const WRITE_CARD_BODY = z.strictObject({
+  iType: I_TYPE,
+  cardInfo: z.string().max(200),
+  fileAddr: z.string().max(1024),
+  writeData: z.string().max(1024),
 });
 
 /** iReadCardBas_HSM_Step1's body. */
@@ -149,6 +159,30 @@ function readerInfo(api: ApiContext, fields: unknown): VendorAnswer {
   return answer(psam === null ? VENDOR_CODES.noPsam : VENDOR_CODES.ok, `${s.deviceId}|${psam ?? ''}|`);
 }
 
+/**
+ * The operator of a call: the bearer is either the operator's session token (a privileged call)
+ * or the client token that let a native client in (docs/security.md) — only the first names an
+ * operator. Required when `required`; a token given where none is needed must still be valid.
+ * '' when there is none.
+ */
+function operatorOf(api: ApiContext, ctx: VendorCallContext, required: boolean, journal: (code: number, why: string) => void): { ok: true; operatorId: string } | { ok: false; answer: VendorAnswer } {
+  const bearer = ctx.authorization;
+  const auth = bearer !== undefined && isClientToken(/^Bearer\s+(\S+)\s*$/i.exec(bearer)?.[1] ?? '') ? undefined : bearer;
+  if (auth === undefined && !required) return { ok: true, operatorId: '' };
+  const m = auth === undefined ? null : /^Bearer\s+(\S{1,1024})\s*$/i.exec(auth);
+  if (m === null) {
+    journal(VENDOR_CODES.keyLevel, 'auth.required');
+    return { ok: false, answer: answer(VENDOR_CODES.keyLevel, oneLine(TEXT.authRequired), 401, { 'www-authenticate': 'Bearer' }) };
+  }
+  try {
+    return { ok: true, operatorId: api.auth.check(m[1]!) };
+  } catch (e) {
+    const text: BilingualText = isSsCardError(e) ? e.text : TEXT.authRequired;
+    journal(VENDOR_CODES.keyLevel, isSsCardError(e) ? errorCodeName(e.code) : 'auth.required');
+    return { ok: false, answer: answer(VENDOR_CODES.keyLevel, oneLine(text), 401, { 'www-authenticate': 'Bearer error="invalid_token"' }) };
+  }
+}
+
 /** iReadCardBas and the PIN functions (docs/domain.md §4). */
 async function cardFunction(api: ApiContext, fn: VendorFunction, fields: unknown, ctx: VendorCallContext): Promise<VendorAnswer> {
   const body = fieldsOf(fields, VENDOR_BODY);
@@ -172,24 +206,9 @@ async function cardFunction(api: ApiContext, fn: VendorFunction, fields: unknown
       journal(VENDOR_CODES.notSupported, 'serviceNotOffered');
       return answer(VENDOR_CODES.notSupported, oneLine(may.reason), 403);
     }
-    // The bearer is either the operator's session token (a privileged call) or the client token
-    // that let a native client in (docs/security.md): only the first names an operator.
-    const bearer = ctx.authorization;
-    const auth = bearer !== undefined && isClientToken(/^Bearer\s+(\S+)\s*$/i.exec(bearer)?.[1] ?? '') ? undefined : bearer;
-    const m = auth === undefined ? null : /^Bearer\s+(\S{1,1024})\s*$/i.exec(auth);
-    if (auth !== undefined || privileged) {
-      if (m === null) {
-        journal(VENDOR_CODES.keyLevel, 'auth.required');
-        return answer(VENDOR_CODES.keyLevel, oneLine(TEXT.authRequired), 401, { 'www-authenticate': 'Bearer' });
-      }
-      try {
-        operatorId = api.auth.check(m[1]!);
-      } catch (e) {
-        const text: BilingualText = isSsCardError(e) ? e.text : TEXT.authRequired;
-        journal(VENDOR_CODES.keyLevel, isSsCardError(e) ? errorCodeName(e.code) : 'auth.required');
-        return answer(VENDOR_CODES.keyLevel, oneLine(text), 401, { 'www-authenticate': 'Bearer error="invalid_token"' });
-      }
-    }
+    const who = operatorOf(api, ctx, privileged, journal);
+    if (!who.ok) return who.answer;
+    operatorId = who.operatorId;
   }
 
   let info: ReturnType<typeof parseCardInfo> = null;
@@ -291,6 +310,58 @@ async function readCardHsmStep2(api: ApiContext, fields: unknown, ctx: VendorCal
   });
 }
 
+const WRITE_TEXT = {
+  counterOnly: { zh: '写卡只在窗口由经办人员办理，本终端是自助终端', en: 'the card is written at a counter by an operator; this terminal is a kiosk' },
+  written: (n: number): BilingualText => ({ zh: `已写入 ${n} 条记录`, en: `${n} record(s) written` }),
+  refused: (sw: number, n: number): BilingualText => ({ zh: `卡片拒绝写入（${sw.toString(16).toUpperCase()}）；此前已写入 ${n} 条记录`, en: `the card refused the write (${sw.toString(16).toUpperCase()}); ${n} record(s) were written before it` }),
+  unknown: { zh: '写卡结果未知（通讯中断）：请勿重复写入，先重新读卡核对', en: 'the outcome of the write is unknown (the connection failed): do not write again; read the card first to check' },
+} as const;
+
+/**
+ * iWriteCard(iType, pCardInfo, pFileAddr, pWriteData, pOutInfo): EF06 records written at a counter
+ * by its operator (privileged always; journaled as an operation and as the operator's call). The
+ * terminal journals the write `pending` before the first UPDATE RECORD and never retries one
+ * (daemon/terminal/vendor-writes.ts).
+ */
+async function writeCard(api: ApiContext, fields: unknown, ctx: VendorCallContext): Promise<VendorAnswer> {
+  const body = fieldsOf(fields, WRITE_CARD_BODY);
+  if (!body.ok) return body.answer;
+  const { iType, cardInfo, fileAddr, writeData } = body.value;
+  let operatorId = '';
+  const journal = (code: number, why: string) => api.journal({ operatorId, command: 'iWriteCard', requestId: null, outcome: `${code}:${why}` });
+  if (iTypeCode(iType) !== VENDOR_CODES.ok) return answer(iTypeCode(iType), oneLine(ITYPE_TEXT));
+  if (api.terminal.capabilities().role === 'kiosk') return answer(VENDOR_CODES.notSupported, oneLine(WRITE_TEXT.counterOnly), 403);
+  const who = operatorOf(api, ctx, true, journal);
+  if (!who.ok) return who.answer;
+  operatorId = who.operatorId;
+  const info = parseCardInfo(cardInfo);
+  if (info === null) {
+    journal(VENDOR_CODES.badCardId, 'badCardInfo');
+    return answer(VENDOR_CODES.badCardId, oneLine(CARD_INFO_TEXT));
+  }
+  const addr = parseFileAddress(fileAddr);
+  const data = addr.ok ? parseWriteData(addr.files, writeData) : addr;
+  if (!data.ok) {
+    journal(data.code, 'badArguments');
+    return answer(data.code, oneLine(data.text));
+  }
+  return onTheCard(api, 'iWriteCard', ctx, true, journal, async (signal) => {
+    const r = await api.terminal.writeRecords({ cardId: info.cardId, cardNumber: info.cardNumber, operatorId, writes: data.writes }, signal);
+    const [code, text] =
+      r.status === 'written'
+        ? [VENDOR_CODES.ok, WRITE_TEXT.written(r.records)]
+        : r.status === 'mismatch'
+          ? [VENDOR_CODES.dataMismatch, CARD_INFO_TEXT]
+          : r.status === 'refused'
+            ? [swCode(r.sw), WRITE_TEXT.refused(r.sw, r.records)]
+            : r.status === 'notSent'
+              ? [vendorCodeOfError(r.error), r.error.text]
+              : [VENDOR_CODES.noResponse, WRITE_TEXT.unknown];
+    journal(code, r.status);
+    return answer(code, oneLine(text));
+  });
+}
+
 export type VendorCall = (api: ApiContext, fields: unknown, ctx: VendorCallContext) => Promise<VendorAnswer>;
 
 /**
@@ -301,6 +372,7 @@ export function vendorFunction(fn: string): VendorCall | undefined {
   if ((VENDOR_FUNCTIONS as readonly string[]).includes(fn)) return (api, fields, ctx) => cardFunction(api, fn as VendorFunction, fields, ctx);
   if (fn === 'iGetReaderInfo') return (api, fields) => Promise.resolve(readerInfo(api, fields));
   if (fn === 'iReadCard') return readCard;
+  if (fn === 'iWriteCard') return writeCard;
   if (fn === 'iReadCardBas_HSM_Step1') return hsmStep1;
   if (fn === 'iReadCardBas_HSM_Step2') return hsmStep2;
   if (fn === 'iReadCard_HSM_Step1') return readCardHsmStep1;

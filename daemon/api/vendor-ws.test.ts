@@ -71,7 +71,7 @@ describe('the vendors\' JSON WebSocket at /sscard', () => {
     const extra = await ask('{"function":"iVerifyPIN","iType":1,"pin":"123456"}');
     expect(extra).toMatchObject({ sscardReturn: -14 });
     expect(extra.pOutInfo).not.toContain('123456');
-    expect(await ask('{"function":"iWriteCard"}')).toMatchObject({ functionName: 'iWriteCard', sscardReturn: -13 });
+    expect(await ask('{"function":"iWriteCard_HSM_Step2"}')).toMatchObject({ functionName: 'iWriteCard_HSM_Step2', sscardReturn: -13 });
     ws.close();
   });
 

@@ -11,7 +11,7 @@ import { ErrorCode, SsCardError, isSsCardError } from '../../core/errors.js';
 import type { BilingualText } from '../../core/text.js';
 import type { ServiceResult } from '../../state/results.js';
 import type { ServiceKind } from '../../state/roles.js';
-import { decodeField, fieldSpec, type EfId } from '../../apdu/records.js';
+import { decodeField, encodeField, fieldSpec, type EfId } from '../../apdu/records.js';
 import type { CardBasicInfo, HsmChallenge } from '../terminal/port.js';
 
 export const VENDOR_FUNCTIONS = ['iReadCardBas', 'iVerifyPIN', 'iChangePIN', 'iReloadPIN', 'iUnblockPIN'] as const;
@@ -314,11 +314,10 @@ export const CARD_INFO_TEXT: BilingualText = {
 
 /**
  * Functions of the vendors' library (docs/domain.md §4) this terminal does not provide: the
- * encryption-machine forms of the file reads and writes and of reload/unblock, and iWriteCard.
+ * encryption-machine forms of the file write and of reload/unblock.
  * Each answers −13 (command not supported) with {@link notProvidedText}; docs/api.md says why.
  */
 export const VENDOR_NOT_PROVIDED = [
-  'iWriteCard',
   'iWriteCard_HSM_Step1',
   'iWriteCard_HSM_Step2',
   'iReloadPIN_HSM_Step1',
@@ -431,4 +430,38 @@ export function parseHsmKey(s: string): { readonly ok: true; readonly internal: 
     return { ok: false, code: C.computeLength, text: { zh: '加密机应答的长度不对：应为「内部认证结果|外部认证密文|」，各 16 或 32 位十六进制', en: "the encryption machine's answer has the wrong length: it must be \"internal result|external cryptogram|\", each 16 or 32 hex digits" } };
   }
   return { ok: true, internal: Buffer.from(parts[0]!, 'hex'), external: Buffer.from(parts[1]!, 'hex') };
+}
+
+/**
+ * iWriteCard's records: one file, EF06 (the holder's data; EF05 is the issuer's, written at
+ * personalisation only), any of its records but the social security number (a new number is a new
+ * card, not a correction); `writeData` their values in the order of the address, each followed by
+ * `|` (the last `|` may be left out), as iReadCard gives them (dates YYYYMMDD). Each value is
+ * encoded as the card holds it (apdu/records.ts encodeField): a value that does not fit its field
+ * → −23 naming it; a count that differs → −14.
+ */
+export function parseWriteData(files: readonly { readonly ef: EfId; readonly tags: readonly number[] }[], writeData: string): { readonly ok: true; readonly writes: readonly { readonly tag: number; readonly value: Buffer }[] } | Refusal {
+  if (files.length !== 1 || files[0]!.ef !== 0xef06) return { ok: false, code: C.notSupported, text: { zh: '写卡只改写 EF06（持卡人信息）的记录，一次一个文件', en: 'a write changes records of EF06 (the holder\'s data) only, one file at a time' } };
+  const tags = files[0]!.tags;
+  if (tags.includes(0x08)) return { ok: false, code: C.notSupported, text: { zh: '社会保障号码不能在终端改写：号码变更须补换新卡', en: 'the social security number is not rewritten at a terminal: a new number needs a new card' } };
+  if (new Set(tags).size !== tags.length) return { ok: false, code: C.badParameter, text: { zh: '文件地址中有重复的记录标签', en: 'the file address names a record twice' } };
+  const values = (writeData.endsWith('|') ? writeData.slice(0, -1) : writeData).split('|');
+  if (values.length !== tags.length) {
+    return { ok: false, code: C.badParameter, text: { zh: `写入数据有 ${values.length} 项，文件地址有 ${tags.length} 个记录：每个记录一项，以“|”分隔`, en: `the data has ${values.length} values for ${tags.length} records: one value per record, each followed by "|"` } };
+  }
+  const writes: { tag: number; value: Buffer }[] = [];
+  for (const [i, tag] of tags.entries()) {
+    const f = fieldSpec(0xef06, tag)!;
+    let text = values[i]!;
+    if (f.format === 'date') {
+      if (!/^\d{8}$/.test(text)) return { ok: false, code: C.dataInvalid, text: { zh: `${f.zh}须为 8 位日期 YYYYMMDD`, en: `${f.en} must be a date YYYYMMDD` } };
+      text = `${text.slice(0, 4)}-${text.slice(4, 6)}-${text.slice(6)}`;
+    }
+    try {
+      writes.push({ tag, value: encodeField(tag, text) });
+    } catch (e) {
+      return { ok: false, code: C.dataInvalid, text: isSsCardError(e) ? e.text : { zh: `${f.zh}的值无效`, en: `the value of ${f.en} is invalid` } };
+    }
+  }
+  return { ok: true, writes };
 }

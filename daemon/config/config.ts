@@ -242,6 +242,7 @@ function cardMakeProfile(p: ConfigInput['cardProfiles'][number]): CardMakeProfil
       factorOffset: p.factorOffset,
       factorLength: 8,
       ef06AuthKeyId: p.ef06AuthKeyId,
+      ef06WriteKeyId: p.ef06WriteKeyId,
       selectMfFirst: p.selectMfFirst,
       internalAuth: p.internalAuth,
       notActivatedSw: p.notActivatedSw === null ? null : parseInt(p.notActivatedSw, 16),

@@ -205,6 +205,7 @@ export const configSchema = z.strictObject({
           addressing: oneOf(['tag', 'record'] as const, 'tag', 'READ RECORD addressing: by tag (P2=00) or by record number (P2=04)'),
           factorOffset: int(0, 8, 8, 'first byte of the 卡识别码 (16 bytes) that starts the 8-byte diversification factor (UNCONFIRMED)'),
           ef06AuthKeyId: int(0, 255, 10, 'EXTERNAL AUTHENTICATE key id that opens EF06 on 3.0 cards (0A = 10)'),
+          ef06WriteKeyId: int(0, 255, 132, 'EXTERNAL AUTHENTICATE key id that lets the terminal write EF06 records (iWriteCard; 84 = 132; UNCONFIRMED per card make)'),
           selectMfFirst: bool(false, 'select the MF before the SSSE application'),
           reload: oneOf(['pboc', 'ssse3'] as const, undefined, 'RELOAD PIN form: "pboc" 80 5E 00 00 new ‖ MAC, "ssse3" 84 24 00 01 E(PIN block) ‖ MAC after EXTERNAL AUTHENTICATE 06', 'by the card\'s algorithm: "ssse3" for SM4, "pboc" for 3DES'),
           reloadAuthKeyId: int(0, 255, 6, 'EXTERNAL AUTHENTICATE key id before the "ssse3" RELOAD'),

@@ -168,7 +168,21 @@ describe('Journal: what a row can hold', () => {
       expect(() => ins('kiosk', list), list).toThrow(/CHECK/);
       expect(() => ins('kiosk', '[]', list), list).toThrow(/CHECK/);
     }
+    // Schema 6: a write of the card's records (iWriteCard) is a kind; no other word is.
+    const kind = (k: string) =>
+      db.prepare("INSERT INTO operations (id, terminal_id, service_item, kind, role, state, started_at) VALUES (?, 'T', 'S', ?, 'counter', 'completed', 0)").run(`0190f3a0-0000-7000-8000-${String(++n).padStart(12, '0')}`, k);
+    expect(() => kind('write')).not.toThrow();
+    for (const k of ['update', 'Write', '']) expect(() => kind(k), k).toThrow(/CHECK/);
     db.close();
+  });
+
+  it('a write of the card\'s records is journaled as the services are: pending, then completed with its outcome', () => {
+    const j = open();
+    const id = j.beginOperation({ ...BEGIN, serviceItem: 'LOCALCARDRECORDWRITE', kind: 'write', role: 'counter', operatorId: 'op-1' });
+    expect(j.get(id)).toMatchObject({ kind: 'write', state: 'pending', operatorId: 'op-1' });
+    j.completeOperation(id, { outcome: 'ok', lastSw: 0x9000 });
+    expect(j.get(id)).toMatchObject({ kind: 'write', state: 'completed', outcome: 'ok' });
+    j.close();
   });
 
   it('stores identity encrypted: the clear values are not in the file; masked forms and reveal work', () => {

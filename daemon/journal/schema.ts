@@ -50,14 +50,17 @@ const materialList = (col: string, known: readonly Material[]): string => `repla
 /** The materials schema 4 knew (schema 5 adds an agent's: state/agents.ts). */
 const MATERIALS_SCHEMA_4: readonly Material[] = ['socialSecurityCard', 'residentIdCard'];
 
-/** The columns of `operations` from schema 4 on, its material lists' CHECK over `known`. */
-const operationsColumnsV4 = (known: readonly Material[]): string => `
+/** The operation kinds schemas 1 to 5 knew (schema 6 adds `write`: iWriteCard, docs/api.md). */
+const KINDS_BEFORE_SCHEMA_6: readonly string[] = ['activate', 'verify', 'change', 'reset', 'unblock', 'lockout', 'read'];
+
+/** The columns of `operations` from schema 4 on, its kinds' CHECK over `kinds` and its material lists' over `known`. */
+const operationsColumnsV4 = (known: readonly Material[], kinds: readonly string[] = KINDS_BEFORE_SCHEMA_6): string => `
   seq          INTEGER PRIMARY KEY AUTOINCREMENT,
   id           TEXT NOT NULL UNIQUE CHECK (length(id) = 36),
   terminal_id  TEXT NOT NULL,
   operator_id  TEXT,
   service_item TEXT NOT NULL,
-  kind         TEXT NOT NULL CHECK (kind IN (${inList(OPERATION_KINDS)})),
+  kind         TEXT NOT NULL CHECK (kind IN (${inList(kinds)})),
   role         TEXT NOT NULL CHECK (role IN (${inList(ROLES)})),
   state        TEXT NOT NULL CHECK (state IN (${inList(OPERATION_STATES)})),
   outcome      TEXT CHECK (outcome IN (${inList(OUTCOMES)})),
@@ -112,7 +115,7 @@ CREATE TABLE operations (
   terminal_id  TEXT NOT NULL,
   operator_id  TEXT,
   service_item TEXT NOT NULL,
-  kind         TEXT NOT NULL CHECK (kind IN (${inList(OPERATION_KINDS)})),
+  kind         TEXT NOT NULL CHECK (kind IN (${inList(KINDS_BEFORE_SCHEMA_6)})),
   role         TEXT NOT NULL CHECK (role IN (${inList(Object.keys(ROLE_BEFORE_SCHEMA_4))})),
   state        TEXT NOT NULL CHECK (state IN (${inList(OPERATION_STATES)})),
   outcome      TEXT CHECK (outcome IN (${inList(OUTCOMES)})),
@@ -240,6 +243,20 @@ CREATE TABLE operations_v5 (${operationsColumnsV4(MATERIALS)},
 );
 INSERT INTO operations_v5 (${V4_COLUMN_NAMES}) SELECT ${V4_COLUMN_NAMES} FROM operations ORDER BY seq;
 ${swapOperations('operations_v5')}`,
+  },
+  {
+    // A write of the card's records at a counter (iWriteCard, docs/api.md "SSCardDriver calls"):
+    // the kind `write` joins the CHECK. Rebuilt as schema 5 was; every row kept as it was.
+    version: 6,
+    sql: `
+CREATE TABLE operations_v6 (${operationsColumnsV4(MATERIALS, OPERATION_KINDS)},
+  agent_basis  TEXT CHECK (agent_basis IN (${inList(AGENT_BASES)})),
+  agent        BLOB,
+  agent_masked TEXT,
+  CHECK ((agent_basis IS NULL) = (agent IS NULL) AND (agent IS NULL) = (agent_masked IS NULL))
+);
+INSERT INTO operations_v6 (${V4_COLUMN_NAMES}, agent_basis, agent, agent_masked) SELECT ${V4_COLUMN_NAMES}, agent_basis, agent, agent_masked FROM operations ORDER BY seq;
+${swapOperations('operations_v6')}`,
   },
 ];
 

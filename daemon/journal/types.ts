@@ -13,7 +13,7 @@ import type { CardIdentity, MaskedAgent, MaskedIdentity } from './identity.js';
 import type { AgentIdentity } from '../../state/agents.js';
 
 /** The card services (state/ machines) plus a plain read. */
-export const OPERATION_KINDS = ['activate', 'verify', 'change', 'reset', 'unblock', 'lockout', 'read'] as const;
+export const OPERATION_KINDS = ['activate', 'verify', 'change', 'reset', 'unblock', 'lockout', 'read', 'write'] as const;
 export type OperationKind = (typeof OPERATION_KINDS)[number];
 
 /*

@@ -18,7 +18,7 @@ import { isUuidV7 } from '../../core/uuid.js';
  */
 
 /** `kind`: the service or read an operation was. */
-export const WIRE_KINDS = ['activate', 'verify', 'change', 'reset', 'unblock', 'lockout', 'read'] as const;
+export const WIRE_KINDS = ['activate', 'verify', 'change', 'reset', 'unblock', 'lockout', 'read', 'write'] as const;
 export type WireKind = (typeof WIRE_KINDS)[number];
 
 /**
@@ -30,6 +30,13 @@ export type WireKind = (typeof WIRE_KINDS)[number];
  * stores it and does not look it up in its catalog (docs/sync-protocol.md).
  */
 export const PIN_CHECK_SERVICE_ITEM = 'LOCALPINVERIFICATION';
+
+/**
+ * `serviceItem` of a write of the card's records at a counter (kind `write`, iWriteCard): no item
+ * of the seeds' catalog either (the seeds are activation, and PIN change and reset); a marker of the
+ * same shape as {@link PIN_CHECK_SERVICE_ITEM}, stored without a catalog look-up.
+ */
+export const CARD_WRITE_SERVICE_ITEM = 'LOCALCARDRECORDWRITE';
 
 /** `role`: where the terminal stands (service items 000/001: self-service terminal, window, financial window). */
 export const WIRE_ROLES = ['self-service', 'window', 'financial-window'] as const;

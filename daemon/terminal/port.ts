@@ -136,6 +136,27 @@ export interface RecordsRead {
   readonly files: readonly (readonly (Buffer | undefined)[])[];
 }
 
+/** iWriteCard's request (daemon/terminal/vendor-writes.ts): the card it is for, the operator, the EF06 records to write. */
+export interface RecordsWrite {
+  readonly cardId: string;
+  readonly cardNumber: string;
+  readonly operatorId: string;
+  /** Each record of EF06 by tag, its value encoded as the card holds it (apdu/records.ts encodeField). */
+  readonly writes: readonly { readonly tag: number; readonly value: Buffer }[];
+}
+
+/** How iWriteCard ended. */
+export type WriteOutcome =
+  | { readonly status: 'written'; readonly records: number }
+  /** Another card is in the reader than the request names: nothing read or written. */
+  | { readonly status: 'mismatch' }
+  /** The card refused an UPDATE RECORD (its SW); `records` were written before it. */
+  | { readonly status: 'refused'; readonly sw: number; readonly records: number }
+  /** Not sent: the card is unchanged by the record that failed. */
+  | { readonly status: 'notSent'; readonly error: SsCardError }
+  /** The transport failed during an UPDATE RECORD: the card may have taken it (journaled `unknown`). */
+  | { readonly status: 'unknown'; readonly error: SsCardError };
+
 /** iReadCard_HSM_Step2's read: as iReadCard's, with the file address Step1 was given. */
 export interface HsmRecordsRead extends RecordsRead {
   readonly request: readonly { readonly ef: 0xef05 | 0xef06; readonly tags: readonly number[] }[];
@@ -324,6 +345,13 @@ export interface TerminalPort {
    * basic data. Without a Step1: Api_SequenceError.
    */
   hsmReadFinish(key: { readonly internal: Buffer; readonly external: Buffer }, signal: AbortSignal): Promise<CardBasicInfo>;
+
+  /**
+   * iWriteCard: EF06 records written at a counter (daemon/terminal/vendor-writes.ts): journaled
+   * `pending` before the first UPDATE RECORD, never retried. Rejects as readBasic does, and
+   * Psam_Missing without a PSAM, Flow_Refused without a journal.
+   */
+  writeRecords(w: RecordsWrite, signal: AbortSignal, reader?: string): Promise<WriteOutcome>;
 
   /** Abandon a Step1 (the card is freed at once). */
   hsmReadEnd(): void;

@@ -16,7 +16,9 @@ import { VirtualPsam } from '../../drivers/sim/virtual-psam.js';
 import type { VirtualCardDevice } from '../../drivers/sim/device.js';
 import { SimEncryptionMachine } from '../../drivers/sim/encryption-machine.js';
 import { parseAtrPattern, type CardMakeProfile } from '../../drivers/card/card-profiles.js';
-import { decodeField } from '../../apdu/records.js';
+import { decodeField, encodeField } from '../../apdu/records.js';
+import type { Journal } from '../journal/journal.js';
+import { openTestJournal, tempJournalDir } from '../../testing/journal.js';
 import type { SessionEmitted, TerminalEvent } from './port.js';
 import { Terminal } from './terminal.js';
 import path from 'node:path';
@@ -47,7 +49,7 @@ function plug(fake: FakePcsc, name: string, dev: VirtualCardDevice): void {
   reader.respond = (apdu) => dev.process(apdu);
 }
 
-async function rig(opts: { role?: 'kiosk' | 'counter'; withCard?: string; withPsam?: boolean; cardProfiles?: readonly CardMakeProfile[] } = {}): Promise<Rig> {
+async function rig(opts: { role?: 'kiosk' | 'counter'; withCard?: string; withPsam?: boolean; cardProfiles?: readonly CardMakeProfile[]; journal?: Journal } = {}): Promise<Rig> {
   const fake = new FakePcsc();
   fake.readerNames = [CARD, SAM];
   const pcsc = new PcscService({ addon: fake.factory });
@@ -74,6 +76,7 @@ async function rig(opts: { role?: 'kiosk' | 'counter'; withCard?: string; withPs
     pinPad: pad,
     session: { inactivityMs: 60_000, pinEntryMs: 30_000 },
     ...(opts.cardProfiles === undefined ? {} : { cardProfiles: opts.cardProfiles }),
+    ...(opts.journal === undefined ? {} : { journal: opts.journal }),
   });
   const events: TerminalEvent[] = [];
   terminal.subscribe((e) => events.push(e));
@@ -467,5 +470,82 @@ describe('the vendors\' reads beyond ReadBasic (docs/api.md "SSCardDriver calls"
     const info = await r.terminal.hsmReadFinish({ internal: Buffer.from(internal!, 'hex'), external: Buffer.from(external!, 'hex') }, signal());
     expect(info).toMatchObject({ cardId: c.cardId, authentic: true, cardProfile: 'make-b' });
     expect(info.name).not.toBe('');
+  });
+});
+
+describe('iWriteCard at a counter (docs/api.md "SSCardDriver calls")', () => {
+  const signal = () => new AbortController().signal;
+  const journals: Journal[] = [];
+  afterEach(() => {
+    for (const j of journals.splice(0)) j.close();
+  });
+  const journal = () => {
+    const j = openTestJournal(tempJournalDir(), Date.now);
+    journals.push(j);
+    return j;
+  };
+  /** UPDATE RECORD commands sent to the card so far. */
+  const updates = (r: Rig) => r.fake.reader(CARD).sent.filter((a) => a[1] === 0xdc);
+
+  it('writes EF06 records after EXTERNAL AUTHENTICATE with the write key, journaled pending before the first UPDATE RECORD, then ok', async () => {
+    const j = journal();
+    const r = await rig({ role: 'counter', withCard: 'cards/card-3.0.json', journal: j });
+    await insertedAndIdentified(r);
+    const before = await r.terminal.readBasic(signal());
+    const reader = r.fake.reader(CARD);
+    const respond = reader.respond;
+    const seenPending: string[] = [];
+    reader.respond = (apdu) => {
+      if (apdu[1] === 0xdc) seenPending.push(...j.list().filter((row) => row.state === 'pending').map((row) => row.kind));
+      return respond(apdu);
+    };
+    const out = await r.terminal.writeRecords({ cardId: before.cardId, cardNumber: before.cardNumber, operatorId: 'op-1', writes: [{ tag: 0x09, value: encodeField(0x09, '李四') }, { tag: 0x0d, value: encodeField(0x0d, '1990-01-01') }] }, signal());
+    expect(out).toEqual({ status: 'written', records: 2 });
+    expect(seenPending).toEqual(['write', 'write']);
+    expect(updates(r)).toHaveLength(2);
+    const rows = j.list().filter((row) => row.kind === 'write');
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ state: 'completed', outcome: 'ok', operatorId: 'op-1', role: 'counter', serviceItem: 'LOCALCARDRECORDWRITE', lastSw: 0x9000 });
+    const after = await r.terminal.readBasic(signal());
+    expect([after.name, after.birthDate]).toEqual(['李四', '19900101']);
+  });
+
+  it('a transport failure during UPDATE RECORD: sent once, never again; the row completed unknown', async () => {
+    const j = journal();
+    const r = await rig({ role: 'counter', withCard: 'cards/card-3.0.json', journal: j });
+    await insertedAndIdentified(r);
+    const b = await r.terminal.readBasic(signal());
+    const reader = r.fake.reader(CARD);
+    const respond = reader.respond;
+    reader.respond = (apdu) => (apdu[1] === 0xdc ? new Error('SCardTransmit error: Transaction failed.(0x80100016)') : respond(apdu));
+    const out = await r.terminal.writeRecords({ cardId: b.cardId, cardNumber: b.cardNumber, operatorId: 'op-1', writes: [{ tag: 0x09, value: encodeField(0x09, '李四') }, { tag: 0x0a, value: encodeField(0x0a, '2') }] }, signal());
+    expect(out.status).toBe('unknown');
+    expect(updates(r)).toHaveLength(1);
+    expect(j.list().find((row) => row.kind === 'write')).toMatchObject({ state: 'completed', outcome: 'unknown' });
+  });
+
+  it('the card refuses a write without the right key: −SW, nothing written, the row failed with the SW; another card or no PSAM or no journal: nothing sent', async () => {
+    const j = journal();
+    const wrongKey: CardMakeProfile = { name: 'wrong-key', atr: parseAtrPattern('3B')!, read: { ef06WriteKeyId: 0x0a }, reload: {} };
+    const r = await rig({ role: 'counter', withCard: 'cards/card-3.0.json', journal: j, cardProfiles: [wrongKey] });
+    await insertedAndIdentified(r);
+    const b = await r.terminal.readBasic(signal());
+    const write = { cardId: b.cardId, cardNumber: b.cardNumber, operatorId: 'op-1', writes: [{ tag: 0x09, value: encodeField(0x09, '李四') }] };
+    expect(await r.terminal.writeRecords(write, signal())).toEqual({ status: 'refused', sw: 0x6982, records: 0 });
+    expect(j.list().find((row) => row.kind === 'write')).toMatchObject({ outcome: 'failed', lastSw: 0x6982 });
+    expect((await r.terminal.readBasic(signal())).name).toBe(b.name);
+    const sent = updates(r).length;
+    expect(await r.terminal.writeRecords({ ...write, cardId: '410402D156000005BBBBBBBBBBBBBBBB' }, signal())).toEqual({ status: 'mismatch' });
+    expect(updates(r)).toHaveLength(sent);
+
+    const bare = await rig({ role: 'counter', withCard: 'cards/card-3.0.json', withPsam: false, journal: journal() });
+    bare.insert();
+    await until(() => bare.events.some((e) => e.type === 'session' && e.event.type === 'result'));
+    await expect(bare.terminal.writeRecords(write, signal())).rejects.toMatchObject({ code: ErrorCode.Psam_Missing });
+    const noJournal = await rig({ role: 'counter', withCard: 'cards/card-3.0.json' });
+    await insertedAndIdentified(noJournal);
+    await expect(noJournal.terminal.writeRecords(write, signal())).rejects.toMatchObject({ code: ErrorCode.Flow_Refused });
+    expect(updates(bare)).toHaveLength(0);
+    expect(updates(noJournal)).toHaveLength(0);
   });
 });

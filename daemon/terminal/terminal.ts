@@ -40,6 +40,8 @@ import type {
   CardBasicInfo,
   HsmChallenge,
   HsmRecordsRead,
+  RecordsWrite,
+  WriteOutcome,
   RecordsRead,
   Capabilities,
   ChipPowerAction,
@@ -58,6 +60,7 @@ import type {
 import { PsamSlot } from './psam-slot.js';
 import { readBasic, type ReadBasicOptions } from './read-basic.js';
 import { HsmReads, readRecords } from './vendor-reads.js';
+import { writeRecords } from './vendor-writes.js';
 import { endSession, runService } from './services.js';
 import { startSlotSession } from './slot-session.js';
 import type { StatusSources } from './status.js';
@@ -103,7 +106,7 @@ export interface TerminalOptions {
   readonly province?: string;
   /** Card-make profiles, chosen per card by its ATR (docs/config.md `cardProfiles`); default none: every card with the defaults. */
   readonly cardProfiles?: readonly CardMakeProfile[];
-  readonly sync?: { status(): SyncStatus };
+  readonly sync?: { status(): SyncStatus; wake?(): void };
   readonly loggers?: Partial<TerminalLoggers>;
   /** Transmit timeout of the card channels (ms). */
   readonly transmitTimeoutMs?: number;
@@ -335,6 +338,10 @@ export class Terminal implements TerminalPort {
 
   public hsmReadBegin(signal: AbortSignal, reader?: string, files?: readonly { readonly ef: 0xef05 | 0xef06; readonly tags: readonly number[] }[]): Promise<HsmChallenge> {
     return this.hsm.begin(signal, reader, files === undefined ? { kind: 'basic' } : { kind: 'records', files });
+  }
+
+  public writeRecords(w: RecordsWrite, signal: AbortSignal, reader?: string): Promise<WriteOutcome> {
+    return writeRecords({ ...this.readOptions(), role: this.role, journal: this.o.journal, onResult: () => this.o.sync?.wake?.() }, w, signal, reader);
   }
 
   public hsmReadEnd(): void {

@@ -56,6 +56,8 @@ export interface CardReadOptions {
   readonly factorLength?: number;
   /** Key id of EXTERNAL AUTHENTICATE that opens EF06 on 3.0 cards (docs/domain.md §1: 0A). */
   readonly ef06AuthKeyId?: number;
+  /** Key id of EXTERNAL AUTHENTICATE that lets the terminal write EF06 (UNCONFIRMED per card make; default 84). */
+  readonly ef06WriteKeyId?: number;
   /** Select the MF before the AID (some card makes need it). Default: only when the AID select fails with 6A82. */
   readonly selectMfFirst?: boolean;
   /**
@@ -196,6 +198,7 @@ export class SsseCard {
       factorOffset: options.factorOffset ?? 8,
       factorLength: options.factorLength ?? 8,
       ef06AuthKeyId: options.ef06AuthKeyId ?? 0x0a,
+      ef06WriteKeyId: options.ef06WriteKeyId ?? 0x84,
       selectMfFirst: options.selectMfFirst ?? false,
       internalAuth: options.internalAuth ?? 'random',
       notActivatedSw: options.notActivatedSw === undefined ? SW_NOT_ACTIVATED : options.notActivatedSw,
@@ -392,6 +395,19 @@ export class SsseCard {
     await this.hsmAuthenticate(cryptogram);
     const holder = await this.readHolder();
     return { holder, ...(await this.pinState()) };
+  }
+
+  /**
+   * Before iWriteCard's UPDATE RECORDs (drivers/card/ssse-operations.ts updateRecord): EF06 selected
+   * and EXTERNAL AUTHENTICATE with its write key (`ef06WriteKeyId`) done. Nothing is changed yet;
+   * the caller journals the write as pending between this and the first UPDATE RECORD.
+   */
+  async prepareEf06Write(auth: CardAuthenticator): Promise<void> {
+    const sel = await this.ensureSelected();
+    await this.factor();
+    const s = await this.send(selectFile(0xef06));
+    if (s.sw !== SW_OK) throw this.cardError(s.sw, { zh: '选择文件 EF06', en: 'selecting file EF06' });
+    await this.externalAuthenticate(auth, this.opts.ef06WriteKeyId, sel.algorithm);
   }
 
   /** EXTERNAL AUTHENTICATE (key 0A) with the encryption machine's cryptogram over {@link hsmBegin}'s challenge: EF06 may be read then. */

@@ -26,7 +26,7 @@ import { blockSize } from '../../apdu/crypto.js';
 import { ErrorCode, SsCardError, isSsCardError } from '../../core/errors.js';
 import { pinToBcd, wipe } from '../../apdu/pin.js';
 import { KeyUsage } from '../../apdu/psam.js';
-import { appUnblock, changePin as changePinApdu, getChallenge, macInput, pinUnblock, reloadPinPboc, reloadPinSsse3, verify, verifyQuery } from '../../apdu/ssse.js';
+import { appUnblock, changePin as changePinApdu, getChallenge, macInput, pinUnblock, reloadPinPboc, reloadPinSsse3, updateRecord as updateRecordApdu, verify, verifyQuery } from '../../apdu/ssse.js';
 import { swHex, triesLeft as swTriesLeft } from '../../apdu/sw.js';
 import { isNotSent } from '../pcsc/errors.js';
 import type { CardAuthenticator, SsseCard } from './ssse-card.js';
@@ -194,6 +194,7 @@ async function macFor(card: SsseCard, sm: SecureModule, alg: Algorithm, usage: n
 }
 
 const TEXT = {
+  update: { zh: '写记录', en: 'UPDATE RECORD' },
   verify: { zh: '校验密码', en: 'VERIFY' },
   change: { zh: '修改密码', en: 'CHANGE PIN' },
   reload: { zh: '重置密码', en: 'RELOAD PIN' },
@@ -338,4 +339,13 @@ export async function activate(card: SsseCard, sm: SecureModule, pin: Buffer, op
   } finally {
     wipe(pin);
   }
+}
+
+/**
+ * UPDATE RECORD of one record of the selected EF (iWriteCard, docs/api.md), after
+ * SsseCard.prepareEf06Write and the journal's pending row: sent exactly once, never retried; its
+ * outcome as the other operations report theirs.
+ */
+export async function updateRecord(card: SsseCard, record: number, tag: number, value: Uint8Array): Promise<OperationOutcome> {
+  return run(TEXT.update, () => Promise.resolve(updateRecordApdu(record, tag, value)), card);
 }

@@ -19,6 +19,7 @@ export const KIND_NAME: Readonly<Record<string, BilingualText>> = {
   ...SERVICE_NAME,
   lockout: bi('锁卡', 'Lockout'),
   read: bi('读卡', 'Card read'),
+  write: bi('写卡（信息更正）', 'Card write (data correction)'),
 };
 
 export const HOLDER_PROMPT: Readonly<Record<PinPrompt, BilingualText>> = {
