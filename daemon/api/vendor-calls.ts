@@ -36,7 +36,7 @@ import {
   vendorCodeOfError,
   vendorCodeOfResult,
 } from './vendor.js';
-import type { VendorFunction } from './vendor.js';
+import type { CardInfo, VendorFunction } from './vendor.js';
 
 const TEXT = {
   busy: { zh: '读卡器正忙：另一项卡操作正在进行，请稍后重试', en: 'the reader is busy: another card operation is running; try again shortly' },
@@ -237,19 +237,34 @@ async function cardFunction(api: ApiContext, fn: VendorFunction, fields: unknown
 }
 
 /**
+ * The arguments of the file reads (iReadCard, iReadCard_HSM_Step1), checked in the vendors' order:
+ * iType (−1), cardInfo — empty for any card, else 卡识别码|卡号| (−20) — and the file address
+ * (−14 / −13).
+ */
+function fileReadArgs(
+  fields: unknown,
+  schema: typeof READ_CARD_BODY | typeof READ_CARD_HSM_STEP1_BODY,
+): { ok: true; info: CardInfo | undefined; addr: { files: readonly { readonly ef: 0xef05 | 0xef06; readonly tags: readonly number[] }[] } } | { ok: false; answer: VendorAnswer } {
+  const body = fieldsOf(fields, schema);
+  if (!body.ok) return body;
+  const { iType, cardInfo, fileAddr } = body.value;
+  if (iTypeCode(iType) !== VENDOR_CODES.ok) return { ok: false, answer: answer(iTypeCode(iType), oneLine(ITYPE_TEXT)) };
+  const info = cardInfo.trim() === '' ? undefined : parseCardInfo(cardInfo);
+  if (info === null) return { ok: false, answer: answer(VENDOR_CODES.badCardId, oneLine(CARD_INFO_TEXT)) };
+  const addr = parseFileAddress(fileAddr);
+  if (!addr.ok) return { ok: false, answer: answer(addr.code, oneLine(addr.text)) };
+  return { ok: true, info, addr };
+}
+
+/**
  * iReadCard(iType, iAuthType, pCardInfo, pFileAddr, pOutInfo): records of EF05/EF06 by file
  * address, each value as the vendors give it, `|`-separated (vendor.ts formatRecords). An empty
  * cardInfo reads whatever card is in the reader; a given one must name it (−20 / −22).
  */
 async function readCard(api: ApiContext, fields: unknown, ctx: VendorCallContext): Promise<VendorAnswer> {
-  const body = fieldsOf(fields, READ_CARD_BODY);
-  if (!body.ok) return body.answer;
-  const { iType, cardInfo, fileAddr } = body.value;
-  if (iTypeCode(iType) !== VENDOR_CODES.ok) return answer(iTypeCode(iType), oneLine(ITYPE_TEXT));
-  const info = cardInfo.trim() === '' ? undefined : parseCardInfo(cardInfo);
-  if (info === null) return answer(VENDOR_CODES.badCardId, oneLine(CARD_INFO_TEXT));
-  const addr = parseFileAddress(fileAddr);
-  if (!addr.ok) return answer(addr.code, oneLine(addr.text));
+  const args = fileReadArgs(fields, READ_CARD_BODY);
+  if (!args.ok) return args.answer;
+  const { info, addr } = args;
   return onTheCard(api, 'iReadCard', ctx, false, noJournal, async (signal) => {
     const r = await api.terminal.readRecords(addr.files, signal);
     if (info !== undefined && !cardInfoMatches(info, r)) return answer(VENDOR_CODES.dataMismatch, oneLine(CARD_INFO_TEXT));
@@ -280,14 +295,9 @@ async function hsmStep2(api: ApiContext, fields: unknown, ctx: VendorCallContext
  * and the card freed at once) before its data goes to the caller.
  */
 async function readCardHsmStep1(api: ApiContext, fields: unknown, ctx: VendorCallContext): Promise<VendorAnswer> {
-  const body = fieldsOf(fields, READ_CARD_HSM_STEP1_BODY);
-  if (!body.ok) return body.answer;
-  const { iType, cardInfo, fileAddr } = body.value;
-  if (iTypeCode(iType) !== VENDOR_CODES.ok) return answer(iTypeCode(iType), oneLine(ITYPE_TEXT));
-  const info = cardInfo.trim() === '' ? undefined : parseCardInfo(cardInfo);
-  if (info === null) return answer(VENDOR_CODES.badCardId, oneLine(CARD_INFO_TEXT));
-  const addr = parseFileAddress(fileAddr);
-  if (!addr.ok) return answer(addr.code, oneLine(addr.text));
+  const args = fileReadArgs(fields, READ_CARD_HSM_STEP1_BODY);
+  if (!args.ok) return args.answer;
+  const { info, addr } = args;
   return onTheCard(api, 'iReadCard_HSM_Step1', ctx, false, noJournal, async (signal) => {
     const c = await api.terminal.hsmReadBegin(signal, undefined, addr.files);
     if (info !== undefined && !cardInfoMatches(info, c)) {
