@@ -2,9 +2,15 @@
  * The clients and their limits (registry.ts): maxClients, and the heartbeat that drops a
  * half-open client and aborts its flow.
  */
+import { EventEmitter } from 'node:events';
+import type { Duplex } from 'node:stream';
 import WebSocket from 'ws';
+import type { WebSocket as WsSocket } from 'ws';
 import { describe, expect, it } from 'vitest';
-import { apiPerTest, until } from '../../testing/api-test-client.js';
+import { ClientRegistry as ClientCredentialsRegistry } from '../auth/clients.js';
+import { apiPerTest, captureLogger, until } from '../../testing/api-test-client.js';
+import { ClientRegistry, type ApiConnection } from './registry.js';
+import { LogThrottle } from './throttle.js';
 
 const start = apiPerTest();
 
@@ -35,5 +41,31 @@ describe('client registry', () => {
     expect(api.logger.entries.some((e) => e.message.includes('heartbeat'))).toBe(true);
     await new Promise((r) => setTimeout(r, 350));
     expect((await good.command('Common.Status')).completion.header.completionCode).toBe('success');
+  });
+});
+
+describe('an idle API has no timer (docs/benchmarks.md "Idle")', () => {
+  it('the registry\'s heartbeat and clients-file look run only while a WebSocket client is connected', () => {
+    const reg = new ClientRegistry({ maxClients: 4, maxConnectionsPerClient: 2, heartbeatMs: 100, clients: ClientCredentialsRegistry.of([]), clientsRefreshMs: 100, logger: captureLogger() });
+    expect(reg.ticking).toBe(false);
+    const socket = new EventEmitter() as unknown as Duplex;
+    const ws = new EventEmitter() as unknown as WsSocket;
+    const admitted = reg.admit('client:a', socket);
+    if (typeof admitted === 'string') throw new Error(admitted);
+    expect(reg.ticking).toBe(false);
+    admitted.opened(ws, () => ({ id: 'c1', identity: 'client:a', clientHash: null, endpoint: 'service' }) as unknown as ApiConnection);
+    expect(reg.ticking).toBe(true);
+    (ws as unknown as EventEmitter).emit('close');
+    expect(reg.ticking).toBe(false);
+    reg.stop();
+  });
+
+  it('the log throttle\'s timer runs only while a window is open', async () => {
+    const t = new LogThrottle(captureLogger(), { windowMs: 100 });
+    expect(t.ticking).toBe(false);
+    t.log('client:a', 'warn', 'refused', {}, 'origin');
+    expect(t.ticking).toBe(true);
+    await until(() => !t.ticking, 2000);
+    t.close();
   });
 });

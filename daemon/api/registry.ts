@@ -40,18 +40,37 @@ export class ClientRegistry {
   /** WebSocket clients (open or upgrading) per identity. */
   private readonly perClient = new Map<string, number>();
   private readonly alive = new Map<WebSocket, boolean>();
-  private readonly heartbeat: NodeJS.Timeout | undefined;
-  private readonly refresher: NodeJS.Timeout | undefined;
+  private heartbeat: NodeJS.Timeout | undefined;
+  private refresher: NodeJS.Timeout | undefined;
+  private stopped = false;
 
-  public constructor(private readonly o: RegistryOptions) {
-    // Heartbeat: ping every client; one that did not answer the last ping is gone (its commands are
-    // aborted by the close, the card flow ends safely).
-    this.heartbeat = o.heartbeatMs > 0 ? setInterval(() => this.beat(), o.heartbeatMs) : undefined;
-    this.heartbeat?.unref();
-    // A revoked client token: its open connections are closed (1008) within clientsRefreshMs.
-    const clients = o.clients;
-    this.refresher = clients === undefined ? undefined : setInterval(() => this.refresh(clients), o.clientsRefreshMs);
-    this.refresher?.unref();
+  public constructor(private readonly o: RegistryOptions) {}
+
+  /**
+   * The timers run only while a WebSocket client is connected (an idle daemon has none,
+   * docs/benchmarks.md "Idle"): the heartbeat pings every client, and one that did not answer the
+   * last ping is gone (its commands are aborted by the close, the card flow ends safely); the
+   * clients file is looked at so that a revoked token's open connections close (1008) within
+   * clientsRefreshMs — an HTTP request or a new upgrade looks at it itself (auth/clients.ts verify).
+   */
+  private armTimers(): void {
+    if (this.stopped) return;
+    if (this.heartbeat === undefined && this.o.heartbeatMs > 0) {
+      this.heartbeat = setInterval(() => this.beat(), this.o.heartbeatMs);
+      this.heartbeat.unref();
+    }
+    const clients = this.o.clients;
+    if (this.refresher === undefined && clients !== undefined) {
+      this.refresher = setInterval(() => this.refresh(clients), this.o.clientsRefreshMs);
+      this.refresher.unref();
+    }
+  }
+
+  private disarmTimers(): void {
+    if (this.heartbeat !== undefined) clearInterval(this.heartbeat);
+    if (this.refresher !== undefined) clearInterval(this.refresher);
+    this.heartbeat = undefined;
+    this.refresher = undefined;
   }
 
   /** WebSocket clients connected now. */
@@ -91,12 +110,14 @@ export class ClientRegistry {
         uncount();
         const conn = connect();
         this.connections.add(conn);
+        this.armTimers();
         this.alive.set(ws, true);
         ws.on('pong', () => this.alive.set(ws, true));
         ws.on('close', () => {
           this.connections.delete(conn);
           this.alive.delete(ws);
           release();
+          if (this.connections.size === 0) this.disarmTimers();
         });
         return conn;
       },
@@ -105,8 +126,13 @@ export class ClientRegistry {
 
   /** Stop the heartbeat and the clients file look-ups (the server is closing). */
   public stop(): void {
-    if (this.heartbeat !== undefined) clearInterval(this.heartbeat);
-    if (this.refresher !== undefined) clearInterval(this.refresher);
+    this.stopped = true;
+    this.disarmTimers();
+  }
+
+  /** Whether its timers run now (tests: an idle registry has none). */
+  public get ticking(): boolean {
+    return this.heartbeat !== undefined || this.refresher !== undefined;
   }
 
   private beat(): void {

@@ -42,7 +42,9 @@ export class LogThrottle {
   private readonly burst: number;
   private readonly maxKeys: number;
   private readonly now: () => number;
-  private readonly timer: NodeJS.Timeout;
+  /** Runs only while a window is open (an idle daemon has none). */
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
 
   public constructor(
     private readonly logger: Logger,
@@ -52,8 +54,11 @@ export class LogThrottle {
     this.burst = opts.burst ?? 5;
     this.maxKeys = opts.maxKeys ?? 256;
     this.now = opts.now ?? Date.now;
-    this.timer = setInterval(() => this.tick(), Math.max(100, Math.floor(this.windowMs / 2)));
-    this.timer.unref();
+  }
+
+  /** Whether its timer runs now (tests: an idle throttle has none). */
+  public get ticking(): boolean {
+    return this.timer !== undefined;
   }
 
   /**
@@ -77,6 +82,10 @@ export class LogThrottle {
       if (w === undefined) {
         w = { start: at, written: 0, suppressed: 0, reasons: new Map(), level, what: new Set(), meta: {} };
         this.windows.set(k, w);
+        if (this.timer === undefined && !this.closed) {
+          this.timer = setInterval(() => this.tick(), Math.max(100, Math.floor(this.windowMs / 2)));
+          this.timer.unref();
+        }
       }
     }
     if (w.written < this.burst && k !== OTHERS) {
@@ -93,7 +102,9 @@ export class LogThrottle {
 
   /** Every pending summary, and stop the timer. */
   public close(): void {
+    this.closed = true;
     clearInterval(this.timer);
+    this.timer = undefined;
     for (const [k, w] of this.windows) this.summarise(k, w);
     this.windows.clear();
   }
@@ -104,6 +115,10 @@ export class LogThrottle {
       if (at - w.start < this.windowMs) continue;
       this.windows.delete(k);
       this.summarise(k, w);
+    }
+    if (this.windows.size === 0) {
+      clearInterval(this.timer);
+      this.timer = undefined;
     }
   }
 
