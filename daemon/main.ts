@@ -28,6 +28,7 @@ import { readerMatcher } from './config/cross-checks.js';
 import { resolveSimulation } from './config/simulation.js';
 import { projectRoot } from './config/root.js';
 import { Journal } from './journal/journal.js';
+import { DaemonMetrics } from './metrics.js';
 import type { AuditInput } from './journal/types.js';
 import { AUDIT_KIND_OF_OPERATOR_EVENT } from './journal/types.js';
 import type { Logging } from './log/logger.js';
@@ -148,8 +149,12 @@ export async function startDaemon(opts: StartOptions): Promise<Daemon> {
     // PC/SC: pcscd may be missing; the service keeps retrying and health says why.
     const apduLog = logging.get('APDU');
     const pcscLog = logging.get('PCSC');
+    // Prometheus metrics (docs/api.md "Metrics"), served at GET /metrics.
+    const metrics = new DaemonMetrics();
+    undo.push(() => metrics.stop());
     const pcsc = new PcscService({
       transmitTimeoutMs: cfg.readers.transmitTimeoutMs,
+      timing: (reader, ms) => metrics.apduTiming(reader, ms),
       trace: (e) => {
         if (apduLog.isDebug()) apduLog.debug(`${e.direction} ${e.hex}`, { reader: e.reader, ...(e.ms === undefined ? {} : { ms: Math.round(e.ms * 100) / 100 }) });
       },
@@ -267,6 +272,7 @@ export async function startDaemon(opts: StartOptions): Promise<Daemon> {
     });
     terminal.start();
     undo.push(() => terminal.stop());
+    metrics.watch(terminal);
     await terminal.settled();
     if (sync) {
       sync.start();
@@ -329,6 +335,7 @@ export async function startDaemon(opts: StartOptions): Promise<Daemon> {
       ...(site === undefined ? {} : { site }),
       logger: apiLog,
       recentLog: logging.recent,
+      metrics: () => metrics.scrape(),
       version,
       journalPrivileged: (e) => {
         const operatorId = accounts.has(e.operatorId) ? e.operatorId : '';

@@ -282,3 +282,17 @@ it.each(['c', 'c-asan'] as const)('a NULL output buffer from %s: −14 without w
   const r = await call(caller, ['nullOutput'], { SSCARD_DRIVER_SOCKET: path.join(dir, 'nobody.sock') });
   expect(r.code).toBe(-14);
 });
+
+describe('the daemon\'s metrics after these calls (docs/api.md "Metrics")', () => {
+  it('GET /metrics counts the PIN flows by result and the APDUs per reader, and names no card', async () => {
+    const r = await daemon.fetch('/metrics');
+    expect(r.status).toBe(200);
+    const text = await r.text();
+    expect(text).toMatch(/^sscard_flows_total\{service="verify",result="verify\.ok"\} [1-9]\d*$/m);
+    expect(text).toMatch(/^sscard_flows_total\{service="verify",result="verify\.wrongPin"\} [1-9]\d*$/m);
+    expect(text).toMatch(/^sscard_apdu_duration_seconds_count\{reader="Virtual PCD 00 00"\} [1-9]\d*$/m);
+    expect(text).toMatch(/^sscard_up 1$/m);
+    const bas = (await http('iReadCardBas', { iType: 1 })).text.split('|');
+    for (const field of [bas[1], bas[2], bas[3], bas[4]]) expect(text).not.toContain(field);
+  });
+});

@@ -107,6 +107,8 @@ export interface ApiContext {
   readonly site?: StaticSite | undefined;
   /** The last log lines in memory (daemon/log/ring.ts), for SSCard.RecentLog; none: that command is unsupported. */
   readonly recentLog?: RecentLogSource | undefined;
+  /** `GET /metrics` (daemon/metrics.ts); absent: not served. */
+  readonly metrics?: (() => Promise<{ readonly contentType: string; readonly text: string }>) | undefined;
   /** Connections that have read the recent log (SSCard.RecentLog): only they get SSCard.LogChangedEvent. */
   readonly logWatchers?: WeakSet<object> | undefined;
   /** Clients (access.ts identities) that may use raw chip access without an operator (docs/config.md `api.chipClients`). */

@@ -14,7 +14,7 @@ import { INTERNAL_TEXT } from './protocol.js';
 import { clientGone, vendorRoute } from './vendor-http.js';
 
 const TEXT = {
-  notFound: { zh: '没有这个地址。可用：GET /health、GET /status、POST /sscard/<函数>、WebSocket /xfs4iot/v1.0', en: 'no such path. There are: GET /health, GET /status, POST /sscard/<function>, WebSocket /xfs4iot/v1.0' },
+  notFound: { zh: '没有这个地址。可用：GET /health、GET /status、GET /metrics、POST /sscard/<函数>、WebSocket /xfs4iot/v1.0', en: 'no such path. There are: GET /health, GET /status, GET /metrics, POST /sscard/<function>, WebSocket /xfs4iot/v1.0' },
   method: (allow: string): BilingualText => ({ zh: `此地址不支持该请求方法：请用 ${allow}`, en: `method not allowed here: use ${allow}` }),
   upgrade: { zh: '这是 WebSocket 地址：请用 WebSocket 连接', en: 'this is a WebSocket endpoint: connect with a WebSocket' },
   badTarget: { zh: '请求地址格式不正确', en: 'the request target is malformed' },
@@ -64,6 +64,15 @@ export function handleHttp(api: ApiContext, req: IncomingMessage, res: ServerRes
       });
     }
     if (path === '/status') return only('GET', () => sendJson(res, 200, api.terminal.status()));
+    const metrics = api.metrics;
+    if (path === '/metrics' && metrics !== undefined) {
+      return only('GET', () =>
+        void metrics().then((m) => {
+          res.writeHead(200, { 'content-type': m.contentType, 'content-length': Buffer.byteLength(m.text), 'cache-control': 'no-store' });
+          res.end(method === 'HEAD' ? undefined : m.text);
+        }, fail),
+      );
+    }
     const vendor = vendorRoute(/^\/sscard\/([A-Za-z0-9_]{1,40})$/.exec(path)?.[1] ?? '');
     if (vendor !== undefined) return only('POST', () => void vendor(api, req, res).catch(fail));
     req.resume();

@@ -34,6 +34,8 @@ export interface ApiOptions {
    * permissions are its access check, as for `socket` (docs/security.md).
    */
   readonly driverSocket?: string;
+  /** The Prometheus exposition for `GET /metrics` (daemon/metrics.ts); absent: 404. */
+  readonly metrics?: () => Promise<{ readonly contentType: string; readonly text: string }>;
   /** Largest WebSocket frame and HTTP body, bytes. */
   readonly maxFrameBytes: number;
   /** Most WebSocket clients at once (more: HTTP 503 on upgrade). */

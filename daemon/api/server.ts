@@ -90,6 +90,7 @@ export async function startApi(opts: ApiOptions): Promise<ApiServer> {
     abortGraceMs: opts.abortGraceMs ?? 10_000,
     site: opts.site,
     recentLog: opts.recentLog,
+    metrics: opts.metrics,
     logWatchers,
     chipClients: new Set(opts.chipClients ?? []),
     journal(e) {

@@ -43,6 +43,8 @@ export interface ChannelOptions {
   /** Default timeout of transmit/control (ms); default 15000. */
   readonly timeoutMs?: number;
   readonly trace?: (entry: TraceEntry) => void;
+  /** Each APDU's round trip in ms (metrics; no data). */
+  readonly timing?: (reader: string, ms: number) => void;
   /** @internal the service's per-reader queue */
   readonly queue?: <T>(job: () => Promise<T>) => Promise<T>;
   /** @internal the reader's latest ATR, from the service's status watcher */
@@ -195,10 +197,13 @@ export class PcscChannel implements CardTransport {
   private async transmitOnce(cmd: Buffer, timeoutMs: number, sensitive: boolean): Promise<Buffer> {
     this.assertUsable('transmit');
     const trace = this.options.trace;
-    const t0 = trace ? performance.now() : 0;
+    const timing = this.options.timing;
+    const t0 = trace || timing ? performance.now() : 0;
     trace?.({ reader: this.readerName, direction: 'C', hex: traceCommand(cmd, sensitive) });
     const res = await this.call<Buffer>('transmit', (cb) => this.reader.transmit(cmd, MAX_RESPONSE, this.protocolValue, cb), timeoutMs);
-    trace?.({ reader: this.readerName, direction: 'R', hex: traceResponse(res, sensitive), ms: performance.now() - t0 });
+    const ms = trace || timing ? performance.now() - t0 : 0;
+    trace?.({ reader: this.readerName, direction: 'R', hex: traceResponse(res, sensitive), ms });
+    timing?.(this.readerName, ms);
     if (res.length < 2) {
       // vpcd (and some readers) answer a card pulled out mid-command with an empty response.
       this.broken = new SsCardError(

@@ -1,0 +1,65 @@
+/**
+ * The daemon's Prometheus metrics (metrics.ts; docs/api.md "Metrics"): flows, PIN-pad events,
+ * reconnects, APDU latency and the status gauges, in the exposition format, with no card number,
+ * identity or PIN in any label; and `GET /metrics` behind the API's access rules.
+ */
+import { describe, expect, it } from 'vitest';
+import { results } from '../state/results.js';
+import { apiPerTest } from '../testing/api-test-client.js';
+import { FAKE_CARD, FAKE_READER, FakeTerminal } from '../testing/fake-terminal.js';
+import { DaemonMetrics } from './metrics.js';
+
+const start = apiPerTest();
+
+describe('daemon metrics', () => {
+  it('count flows by service and result, PIN-pad timeouts and cancels, reconnects, APDU times; read the journal, sync and hotlist from the status', async () => {
+    const terminal = new FakeTerminal();
+    const m = new DaemonMetrics();
+    m.watch(terminal);
+    const result = (r: ReturnType<typeof results.verifyOk>) => terminal.emit({ type: 'session', reader: FAKE_READER, event: { type: 'result', result: r } });
+    result(results.verifyOk(6));
+    result(results.verifyOk(6));
+    result(results.verifyWrong(5, 0x63c5));
+    result(results.pinTimeout('change'));
+    result(results.cancelled('verify'));
+    terminal.emit({ type: 'device', component: 'pcsc', connected: true, problem: null });
+    terminal.emit({ type: 'device', component: 'pcsc', connected: false, problem: { zh: '停', en: 'down' } });
+    terminal.emit({ type: 'device', component: 'pcsc', connected: true, problem: null });
+    m.apduTiming('Virtual PCD 00 00', 1.5);
+    m.apduTiming('Virtual PCD 00 00', 30);
+    const { contentType, text } = await m.scrape();
+    expect(contentType).toMatch(/^text\/plain; version=0\.0\.4/);
+    expect(text).toContain('sscard_flows_total{service="verify",result="verify.ok"} 2');
+    expect(text).toContain('sscard_flows_total{service="verify",result="verify.wrongPin"} 1');
+    expect(text).toContain('sscard_pinpad_events_total{event="timeout"} 1');
+    expect(text).toContain('sscard_pinpad_events_total{event="cancel"} 1');
+    expect(text).toContain('sscard_reconnects_total{component="pcsc"} 1');
+    expect(text).toContain('sscard_apdu_duration_seconds_count{reader="Virtual PCD 00 00"} 2');
+    expect(text).toContain('sscard_apdu_duration_seconds_bucket{le="0.002",reader="Virtual PCD 00 00"} 1');
+    expect(text).toMatch(/^sscard_journal_pending \d+$/m);
+    expect(text).toMatch(/^sscard_hotlist_entries \d+$/m);
+    expect(text).toMatch(/^sscard_up [01]$/m);
+    expect(text).toContain('nodejs_eventloop_lag_seconds');
+    expect(text).toContain('process_resident_memory_bytes');
+    // Nothing of the card or the holder.
+    for (const secret of [FAKE_CARD.cardNumber, FAKE_CARD.cardId, FAKE_CARD.socialSecurityNumber, FAKE_CARD.name]) expect(text).not.toContain(secret);
+    m.stop();
+  });
+
+  it('GET /metrics: the exposition to a client with a credential; 401 without one; 404 where the daemon serves none', async () => {
+    const m = new DaemonMetrics();
+    const api = await start({ allowUnauthenticatedLoopback: false, metrics: () => m.scrape() });
+    m.watch(api.terminal);
+    const anon = await api.http('GET', '/metrics', undefined);
+    expect(anon.status).toBe(401);
+    const r = await api.http('GET', '/metrics', undefined, { authorization: `Bearer ${api.clientToken}` });
+    expect(r.status).toBe(200);
+    expect(r.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/);
+    expect(r.text).toContain('# TYPE sscard_flows_total counter');
+    expect((await api.http('POST', '/metrics', '', { authorization: `Bearer ${api.clientToken}` })).status).toBe(405);
+    m.stop();
+    await api.close();
+    const none = await start();
+    expect((await none.http('GET', '/metrics', undefined)).status).toBe(404);
+  });
+});
