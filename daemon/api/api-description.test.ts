@@ -56,6 +56,6 @@ describe('the API descriptions', () => {
     expect(validate(doc), JSON.stringify(validate.errors?.slice(0, 5))).toBe(true);
     expect(validate({ ...doc, paths: { '/health': { get: { responses: { '200': { content: 'x' } } } } } })).toBe(false);
     const paths = Object.keys(doc['paths'] as object);
-    expect(paths).toEqual(['/health', '/status', ...VENDOR_FUNCTIONS.map((f) => `/sscard/${f}`), '/sscard/iGetReaderInfo', '/sscard/iReadCard', '/sscard/iReadCardBas_HSM_Step1', '/sscard/iReadCardBas_HSM_Step2', '/sscard/iReadCard_HSM_Step1', '/sscard/iReadCard_HSM_Step2', '/sscard/iWriteCard', ...VENDOR_NOT_PROVIDED.map((f) => `/sscard/${f}`)]);
+    expect(paths).toEqual(['/health', '/status', '/metrics', ...VENDOR_FUNCTIONS.map((f) => `/sscard/${f}`), '/sscard/iGetReaderInfo', '/sscard/iReadCard', '/sscard/iReadCardBas_HSM_Step1', '/sscard/iReadCardBas_HSM_Step2', '/sscard/iReadCard_HSM_Step1', '/sscard/iReadCard_HSM_Step2', '/sscard/iWriteCard', ...VENDOR_NOT_PROVIDED.map((f) => `/sscard/${f}`)]);
   });
 });

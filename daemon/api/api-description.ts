@@ -204,6 +204,12 @@ export function renderOpenApi(version: string): Json {
         responses: { '200': { description: 'the report', content: { 'application/json': { schema: { type: 'object' } } } }, '401': { description: 'no credential', content: { 'application/json': { schema: bilingualError } } } },
       },
     },
+    '/metrics': {
+      get: {
+        summary: 'Prometheus metrics (docs/api.md "Metrics"): flows, APDU latency, devices, journal, sync, hotlist, process',
+        responses: { '200': { description: 'the exposition, text format 0.0.4', content: { 'text/plain': { schema: { type: 'string' } } } }, '401': { description: 'no credential', content: { 'application/json': { schema: bilingualError } } } },
+      },
+    },
   };
   for (const fn of VENDOR_FUNCTIONS) {
     paths[`/sscard/${fn}`] = {
