@@ -28,8 +28,14 @@
  *
  *   node dist/scripts/bench-api.js [--reps 5] [--duration-ms 5000] [--warmup-ms 8000] [--readers 1,4,8]
  *     [--idle-ms 2000] [--card fixtures/cards/card-2.0.json] [--psam fixtures/psam/psam-test.json]
- *     [--system-pcscd] [--daemon-prof] [--keep] [--json]
+ *     [--system-pcscd] [--daemon-prof] [--slow-fsync-ms 20] [--keep] [--json]
+ *
+ * With --slow-fsync-ms the daemon runs with native/slow-fsync preloaded: each of its fsync and
+ * fdatasync calls takes that much longer (the journal's durable commits on slow storage). During
+ * the API repetitions a second client sends Common.Status every 20 ms, and the daemon's event-loop
+ * delay is read from its metrics (bench/api/responsiveness.ts).
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -67,6 +73,8 @@ interface Options {
   readonly psamFile: string;
   readonly systemPcscd: boolean;
   readonly daemonProf: boolean;
+  /** Every fsync/fdatasync of the daemon slowed by this much (native/slow-fsync). */
+  readonly slowFsyncMs: number;
   readonly keep: boolean;
   readonly json: boolean;
 }
@@ -84,6 +92,7 @@ function parseOptions(): Options {
       psam: { type: 'string', default: 'fixtures/psam/psam-test.json' },
       'system-pcscd': { type: 'boolean', default: false },
       'daemon-prof': { type: 'boolean', default: false },
+      'slow-fsync-ms': { type: 'string', default: '0' },
       keep: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
     },
@@ -105,6 +114,7 @@ function parseOptions(): Options {
     psamFile: path.resolve(root, values.psam),
     systemPcscd: values['system-pcscd'],
     daemonProf: values['daemon-prof'],
+    slowFsyncMs: intOption('slow-fsync-ms', values['slow-fsync-ms'], 0),
     keep: values.keep,
     json: values.json,
   };
@@ -182,6 +192,14 @@ async function startDaemon(o: Options, files: { configFile: string; logFile: str
   return daemon;
 }
 
+/** native/slow-fsync built with the machine's C compiler into `dir` (as setup.sh installs it). */
+function slowFsyncLibrary(dir: string): string {
+  const out = path.join(dir, 'slow_fsync.so');
+  const r = spawnSync('cc', ['-O2', '-fPIC', '-shared', '-o', out, path.join(projectRoot(), 'native', 'slow-fsync', 'slow_fsync.c'), '-ldl'], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`building native/slow-fsync failed: ${r.stderr || r.error?.message || String(r.status)}`);
+  return out;
+}
+
 async function main(): Promise<void> {
   const o = parseOptions();
   const progress = (s: string): void => {
@@ -208,6 +226,9 @@ async function main(): Promise<void> {
     progress(`${stack.mode} pcscd ${version}: ${slots} virtual card(s) + PSAM inserted`);
 
     const files = writeDaemonConfig(scratch.dir, stack);
+    // Slow storage for the daemon alone: its journal's fsyncs as a kiosk's eMMC or SD card makes them.
+    const daemonEnv: NodeJS.ProcessEnv = o.slowFsyncMs > 0 ? { ...env, LD_PRELOAD: slowFsyncLibrary(scratch.dir), SLOW_FSYNC_MS: String(o.slowFsyncMs) } : env;
+    if (o.slowFsyncMs > 0) progress(`slow storage: every fsync of the daemon +${o.slowFsyncMs} ms`);
     const token = addClient(files.configFile);
     const startups: Startups = { wall: [], daemon: [] };
     const svc = await benchService(stack, slots, cards, scratch);
@@ -225,7 +246,7 @@ async function main(): Promise<void> {
       idleMs: o.idleMs,
       order: runsOf(alternation(o.reps, 'ABBA')),
       progress,
-      startDaemon: () => startDaemon(o, files, env, scratch, startups, progress),
+      startDaemon: () => startDaemon(o, files, daemonEnv, scratch, startups, progress),
     };
     const found = new ApiFindings();
     const rows: Row[] = [];
@@ -236,7 +257,7 @@ async function main(): Promise<void> {
       await d.stop();
     }
 
-    const facts = { stack, version, quick, card: o.card, psam: o.psam, reps: o.reps, durationMs: o.durationMs, warmupMs: o.warmupMs, settleMs: o.settleMs, slots, order: ctx.order, readerField: found.readerField, rows, startWall: startups.wall, startDaemon: startups.daemon, idleRss: found.idleRss };
+    const facts = { slowFsyncMs: o.slowFsyncMs, stack, version, quick, card: o.card, psam: o.psam, reps: o.reps, durationMs: o.durationMs, warmupMs: o.warmupMs, settleMs: o.settleMs, slots, order: ctx.order, readerField: found.readerField, rows, startWall: startups.wall, startDaemon: startups.daemon, idleRss: found.idleRss };
     const result = apiResult(facts);
     await writeOut(reportOf(o.json, result, () => apiText(facts, result)));
     // Figures were made, but something failed: say so to a script or CI too.

@@ -17,12 +17,13 @@ import { runLoops } from '../loops.js';
 import type { Stack } from '../pcsc-stack.js';
 import { rssKb } from '../processes.js';
 import { sleep, step } from '../run.js';
-import { r1, r2 } from '../stats.js';
+import { median, r1, r2 } from '../stats.js';
 import { errorsOf, judge } from '../verdict.js';
 import { XfsClient } from '../xfs-client.js';
 import { apiFlow, cardReady } from './api-flow.js';
 import { driverFlow } from './driver-flow.js';
 import { PathRun, repLine } from './path-run.js';
+import { probeWhile, type Responsiveness } from './responsiveness.js';
 import type { Row } from './path-run.js';
 
 /** What every reader count shares: the stack, the cards, the bench's own PC/SC service, the options. */
@@ -81,6 +82,28 @@ export async function measureReaders(ctx: MeasureContext, found: ApiFindings, n:
   return m.row();
 }
 
+/** The API groups' responsiveness: medians of their p50s and p99s, the largest maximum. */
+function mergeProbes(ps: readonly Responsiveness[]): Responsiveness | null {
+  if (ps.length === 0) return null;
+  const med = (f: (p: Responsiveness) => number | null): number | null => {
+    const xs = ps.map(f).filter((x): x is number => x !== null && Number.isFinite(x));
+    return xs.length === 0 ? null : r2(median(xs));
+  };
+  const max = (f: (p: Responsiveness) => number | null): number | null => {
+    const xs = ps.map(f).filter((x): x is number => x !== null && Number.isFinite(x));
+    return xs.length === 0 ? null : Math.max(...xs);
+  };
+  return {
+    statusP50Ms: med((p) => p.statusP50Ms) ?? NaN,
+    statusP99Ms: med((p) => p.statusP99Ms) ?? NaN,
+    statusMaxMs: max((p) => p.statusMaxMs) ?? NaN,
+    statusCount: ps.reduce((n, p) => n + p.statusCount, 0),
+    loopP50Ms: med((p) => p.loopP50Ms),
+    loopP99Ms: med((p) => p.loopP99Ms),
+    loopMaxMs: max((p) => p.loopMaxMs),
+  };
+}
+
 class ReaderCount {
   private readonly readers: readonly string[];
   private readonly driver = new PathRun();
@@ -88,6 +111,8 @@ class ReaderCount {
   public apiSkipped: string | undefined;
   private driverWarm = false;
   private apiRss = 0;
+  /** Each API group's responsiveness during its flows. */
+  private readonly probes: Responsiveness[] = [];
 
   public constructor(
     private readonly ctx: MeasureContext,
@@ -151,6 +176,12 @@ class ReaderCount {
       const sampler = setInterval(() => {
         rssMax = Math.max(rssMax, rssKb(daemon.pid) ?? 0);
       }, 100);
+      // A second client's Common.Status while the flows run, and the loop's delay (responsiveness.ts).
+      const watcher = await XfsClient.connect(daemon.port, ctx.token);
+      clients.push(watcher);
+      let loadOver!: () => void;
+      const load = new Promise<void>((resolve) => (loadOver = resolve));
+      const probe = probeWhile(watcher, daemon.port, ctx.token, load);
       try {
         await api.group(
           count,
@@ -166,6 +197,8 @@ class ReaderCount {
       } finally {
         clearInterval(sampler);
         this.apiRss = Math.max(this.apiRss, rssMax);
+        loadOver();
+        this.probes.push(await probe);
       }
     } finally {
       for (const c of clients) c.close();
@@ -177,7 +210,7 @@ class ReaderCount {
   public row(): Row {
     const { apiRss, apiSkipped } = this;
     const d = this.driver.row();
-    const a = this.api.reps.length > 0 ? { ...this.api.row(), rssMaxMB: apiRss > 0 ? r1(apiRss / 1024) : null, readerField: this.found.readerField ?? false } : null;
+    const a = this.api.reps.length > 0 ? { ...this.api.row(), rssMaxMB: apiRss > 0 ? r1(apiRss / 1024) : null, readerField: this.found.readerField ?? false, responsiveness: mergeProbes(this.probes) } : null;
     const overhead = a && Number.isFinite(a.p50Ms) && Number.isFinite(d.p50Ms) ? r2(a.p50Ms - d.p50Ms) : null;
     const errors = errorsOf([d, a]);
     return {

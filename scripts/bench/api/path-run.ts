@@ -3,6 +3,7 @@
  * repetition (docs/benchmarks.md, "bench:api").
  */
 import type { Cards } from '../cards.js';
+import type { Responsiveness } from './responsiveness.js';
 import type { Rep, Summary } from '../loops.js';
 import { summarise } from '../loops.js';
 import { addCpu, cpuNow } from '../processes.js';
@@ -28,7 +29,7 @@ export type PathRow = Summary & {
 export interface Row {
   readers: number;
   driver: PathRow;
-  api: (PathRow & { rssMaxMB: number | null; readerField: boolean }) | null;
+  api: (PathRow & { rssMaxMB: number | null; readerField: boolean; responsiveness: Responsiveness | null }) | null;
   apiSkipped?: string;
   overheadMs: number | null;
   ratio: number | null;
