@@ -155,9 +155,8 @@ export async function startDaemon(opts: StartOptions): Promise<Daemon> {
     const pcsc = new PcscService({
       transmitTimeoutMs: cfg.readers.transmitTimeoutMs,
       timing: (reader, ms) => metrics.apduTiming(reader, ms),
-      trace: (e) => {
-        if (apduLog.isDebug()) apduLog.debug(`${e.direction} ${e.hex}`, { reader: e.reader, ...(e.ms === undefined ? {} : { ms: Math.round(e.ms * 100) / 100 }) });
-      },
+      trace: (e) => apduLog.debug(`${e.direction} ${e.hex}`, { reader: e.reader, ...(e.ms === undefined ? {} : { ms: Math.round(e.ms * 100) / 100 }) }),
+      traceEnabled: () => apduLog.isDebug(),
     });
     pcsc.on('service-down', (e, retryInMs) => pcscLog.warn('PC/SC service down; retrying', { code: e.code, message: e.text.en, retryInMs }));
     pcsc.on('service-up', () => pcscLog.info('PC/SC service up', { readers: pcsc.readers().map((r) => r.name) }));

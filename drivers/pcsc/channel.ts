@@ -43,6 +43,8 @@ export interface ChannelOptions {
   /** Default timeout of transmit/control (ms); default 15000. */
   readonly timeoutMs?: number;
   readonly trace?: (entry: TraceEntry) => void;
+  /** Whether `trace` wants entries now (e.g. the APDU log at debug): none is formatted otherwise. Default: always. */
+  readonly traceEnabled?: () => boolean;
   /** Each APDU's round trip in ms (metrics; no data). */
   readonly timing?: (reader: string, ms: number) => void;
   /** @internal the service's per-reader queue */
@@ -196,7 +198,8 @@ export class PcscChannel implements CardTransport {
 
   private async transmitOnce(cmd: Buffer, timeoutMs: number, sensitive: boolean): Promise<Buffer> {
     this.assertUsable('transmit');
-    const trace = this.options.trace;
+    // The hex of every APDU costs a formatting per command and per answer: only when it is wanted.
+    const trace = this.options.trace !== undefined && (this.options.traceEnabled?.() ?? true) ? this.options.trace : undefined;
     const timing = this.options.timing;
     const t0 = trace || timing ? performance.now() : 0;
     trace?.({ reader: this.readerName, direction: 'C', hex: traceCommand(cmd, sensitive) });

@@ -188,6 +188,20 @@ describe('PcscChannel', () => {
     expect(text).not.toMatch(/65 ?43 ?21|12 ?34|11 ?22 ?33/);
   });
 
+  it('formats no trace while the sink does not want one (the APDU log not at debug), and times every APDU for the metrics', async () => {
+    const trace: TraceEntry[] = [];
+    let wanted = false;
+    const times: [string, number][] = [];
+    const { ch } = await channel(new FakePcsc(), { trace: (e) => trace.push(e), traceEnabled: () => wanted, timing: (r, ms) => times.push([r, ms]) });
+    await ch.transmit(Buffer.from('00A4040000', 'hex'));
+    expect(trace).toEqual([]);
+    wanted = true;
+    await ch.transmit(Buffer.from('00A4040000', 'hex'));
+    expect(trace.map((t) => t.direction)).toEqual(['C', 'R']);
+    expect(times).toHaveLength(2);
+    expect(times.every(([r, ms]) => r === ch.readerName && ms >= 0)).toBe(true);
+  });
+
   it('a channel from before a pcscd restart is refused, not silently reused', async () => {
     const pcsc = new FakePcsc();
     const { s, ch } = await channel(pcsc);

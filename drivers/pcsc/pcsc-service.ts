@@ -35,6 +35,8 @@ export interface PcscServiceOptions {
   readonly backoffMaxMs?: number;
   /** APDU trace sink (PIN-bearing data already redacted). */
   readonly trace?: (entry: TraceEntry) => void;
+  /** Whether `trace` wants entries now; default always. */
+  readonly traceEnabled?: () => boolean;
   /** Each APDU's round trip in ms, per reader (metrics). */
   readonly timing?: (reader: string, ms: number) => void;
   /** Default transmit timeout of channels (ms); default 15000. */
@@ -186,6 +188,7 @@ export class PcscService extends EventEmitter<PcscServiceEvents> {
     const channel = new PcscChannel(entry.addon, entry.info.atr ?? Buffer.alloc(0), {
       ...(this.options.trace ? { trace: this.options.trace } : {}),
       ...(this.options.timing ? { timing: this.options.timing } : {}),
+      ...(this.options.traceEnabled ? { traceEnabled: this.options.traceEnabled } : {}),
       ...(this.options.transmitTimeoutMs ? { timeoutMs: this.options.transmitTimeoutMs } : {}),
       ...(this.options.removalSettleMs === undefined ? {} : { removalSettleMs: this.options.removalSettleMs }),
       ...options,
