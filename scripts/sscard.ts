@@ -8,6 +8,7 @@ import { Command, CommanderError } from 'commander';
 import { register as registerApdu } from './cmd-apdu.js';
 import { register as registerClient } from './cmd-client.js';
 import { register as registerDaemon } from './cmd-daemon.js';
+import { register as registerHsm } from './cmd-hsm.js';
 import { register as registerIdcard } from './cmd-idcard.js';
 import { register as registerJournal } from './cmd-journal.js';
 import { register as registerOperator } from './cmd-operator.js';
@@ -26,7 +27,7 @@ program
   .exitOverride()
   .showHelpAfterError();
 
-for (const register of [registerDaemon, registerReaders, registerRead, registerApdu, registerSim, registerSimControl, registerJournal, registerSync, registerPinpad, registerIdcard, registerOperator, registerClient]) {
+for (const register of [registerDaemon, registerReaders, registerRead, registerApdu, registerSim, registerSimControl, registerJournal, registerSync, registerPinpad, registerIdcard, registerOperator, registerClient, registerHsm]) {
   register(program);
 }
 
