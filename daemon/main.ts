@@ -29,6 +29,7 @@ import { resolveSimulation } from './config/simulation.js';
 import { projectRoot } from './config/root.js';
 import { Journal } from './journal/journal.js';
 import { DaemonMetrics } from './metrics.js';
+import { startWatchdog } from './watchdog.js';
 import type { AuditInput } from './journal/types.js';
 import { AUDIT_KIND_OF_OPERATOR_EVENT } from './journal/types.js';
 import type { Logging } from './log/logger.js';
@@ -353,6 +354,8 @@ export async function startDaemon(opts: StartOptions): Promise<Daemon> {
       ...(health.ready ? {} : { reasons: health.reasons.map((r) => `${r.component}: ${r.en}`) }),
     });
     notifySystemd(log);
+    // systemd's watchdog (daemon/watchdog.ts): pinged while the loop runs and pcscd is there.
+    undo.push(startWatchdog({ env: process.env, pid: process.pid, healthy: () => pcsc.isUp, log }));
 
     let stopping: Promise<void> | undefined;
     return {

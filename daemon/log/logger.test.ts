@@ -1,11 +1,11 @@
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { fstatSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ErrorCode, SsCardError, isSsCardError } from '../../core/errors.js';
 import type { LogConfig, Logging } from './logger.js';
-import { LABELS, LOG_COMPONENTS, createLogging } from './logger.js';
+import { LABELS, LOG_COMPONENTS, createLogging, underJournald } from './logger.js';
 import { redact } from './redact.js';
 import { SpyTransport } from '../../testing/spy-transport.js';
 
@@ -148,6 +148,31 @@ describe('console output', () => {
     off.get('DAEMON').info('ready');
     await off.close();
     expect(chunks2).toEqual([]);
+  });
+
+  it('under journald: each line with its syslog priority (<3> error … <7> debug), no timestamp, secrets redacted as everywhere', async () => {
+    const out = new PassThrough();
+    const chunks: string[] = [];
+    out.on('data', (c: Buffer) => chunks.push(c.toString('utf8')));
+    const j = createLogging({ ...BASE, level: 'debug', console: true }, { consoleStream: out, journald: true });
+    j.get('DAEMON').error('journal failed', { pin: '123456' });
+    j.get('DAEMON').warn('pcscd down');
+    j.get('DAEMON').info('ready');
+    j.get('APDU').debug('C 00 A4');
+    await j.close();
+    await tick();
+    const lines = chunks.join('').trim().split('\n');
+    expect(lines.map((l) => l.slice(0, 3))).toEqual(['<3>', '<4>', '<6>', '<7>']);
+    expect(lines[0]).toBe('<3>DAEMON error journal failed {"pin":"[redacted]"}');
+    expect(chunks.join('')).not.toMatch(/\d{4}-\d{2}-\d{2}T/);
+  });
+
+  it('knows journald by JOURNAL_STREAM naming stderr\'s own device and inode, not by the variable alone', () => {
+    const st = fstatSync(2, { bigint: true });
+    expect(underJournald({ JOURNAL_STREAM: `${st.dev}:${st.ino}` })).toBe(true);
+    expect(underJournald({ JOURNAL_STREAM: `${st.dev}:${st.ino + 1n}` })).toBe(false);
+    expect(underJournald({ JOURNAL_STREAM: 'x' })).toBe(false);
+    expect(underJournald({})).toBe(false);
   });
 });
 

@@ -18,7 +18,7 @@
  * the filtering.
  */
 import type { Logger } from '../../core/logger.js';
-import { mkdirSync } from 'node:fs';
+import { fstatSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import winston from 'winston';
 import { ErrorCode, SsCardError } from '../../core/errors.js';
@@ -79,6 +79,31 @@ export interface LoggingOptions {
   readonly consoleStream?: NodeJS.WritableStream;
   /** close() gives up waiting for the transports after this long (default 5000 ms). */
   readonly closeTimeoutMs?: number;
+  /**
+   * Console lines for journald: a syslog priority prefix (sd-daemon(3): `<3>` error … `<7>` debug),
+   * which journald stores as the entry's PRIORITY, and no timestamp (journald keeps its own).
+   * Default: when stderr is the journal stream systemd gave the daemon ({@link underJournald}).
+   */
+  readonly journald?: boolean;
+}
+
+/** sd-daemon(3) priorities of the levels (SD_ERR, SD_WARNING, SD_INFO, SD_DEBUG). */
+const JOURNAL_PRIORITY: Readonly<Record<LogLevel, number>> = { error: 3, warn: 4, info: 6, debug: 7 };
+
+/**
+ * Whether stderr is connected to journald: systemd sets JOURNAL_STREAM to the stream's
+ * `device:inode`, compared with stderr's (systemd.exec(5) $JOURNAL_STREAM), so that a child whose
+ * stderr was redirected elsewhere does not take the variable for its own.
+ */
+export function underJournald(env: NodeJS.ProcessEnv = process.env, stderrFd = 2): boolean {
+  const m = /^(\d+):(\d+)$/.exec(env['JOURNAL_STREAM'] ?? '');
+  if (m === null) return false;
+  try {
+    const st = fstatSync(stderrFd, { bigint: true });
+    return st.dev === BigInt(m[1]!) && st.ino === BigInt(m[2]!);
+  } catch {
+    return false;
+  }
 }
 
 /** Fields of a log entry this module writes (winston's `info`). */
@@ -158,6 +183,16 @@ export const consoleLineFormat = winston.format((info) => {
   return info;
 });
 
+/** `<priority>LABEL level message {compact meta}` for journald (no timestamp: it keeps its own). */
+export const journaldLineFormat = winston.format((info) => {
+  const i = info as Record<string | symbol, unknown>;
+  const meta = metaOf(i);
+  const label = typeof i.label === 'string' ? i.label : (typeof i.component === 'string' ? i.component : '').padEnd(6);
+  const priority = JOURNAL_PRIORITY[i.level as LogLevel] ?? 6;
+  i[MESSAGE] = `<${priority}>${label} ${String(i.level).padEnd(5)} ${String(i.message)}${meta === undefined ? '' : ` ${safeJson(meta)}`}`;
+  return info;
+});
+
 const winstonLevels: Record<LogLevel, number> = { ...LEVEL_RANK };
 
 /** Build the logging of the daemon from `log` of the configuration. */
@@ -190,10 +225,11 @@ export function createLogging(cfg: LogConfig, options: LoggingOptions = {}): Log
     transports.push(new RotatingFileTransport({ filename: cfg.file, maxsize: cfg.maxSizeBytes, maxFiles: cfg.maxFiles, level: 'debug', format: jsonLineFormat() }));
   }
   if (cfg.console) {
+    const format = (options.journald ?? underJournald()) ? journaldLineFormat() : consoleLineFormat();
     transports.push(
       options.consoleStream !== undefined
-        ? new winston.transports.Stream({ stream: options.consoleStream, level: 'debug', format: consoleLineFormat() })
-        : new winston.transports.Console({ stderrLevels: [...LOG_LEVELS], level: 'debug', format: consoleLineFormat() }),
+        ? new winston.transports.Stream({ stream: options.consoleStream, level: 'debug', format })
+        : new winston.transports.Console({ stderrLevels: [...LOG_LEVELS], level: 'debug', format }),
     );
   }
   for (const t of options.transports ?? []) {
