@@ -3,6 +3,9 @@
  * reconnects, APDU latency and the status gauges, in the exposition format, with no card number,
  * identity or PIN in any label; and `GET /metrics` behind the API's access rules.
  */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { results } from '../state/results.js';
 import { apiPerTest } from '../testing/api-test-client.js';
@@ -10,6 +13,7 @@ import { FAKE_CARD, FAKE_READER, FakeTerminal } from '../testing/fake-terminal.j
 import { DaemonMetrics } from './metrics.js';
 
 const start = apiPerTest();
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 describe('daemon metrics', () => {
   it('count flows by service and result, PIN-pad timeouts and cancels, reconnects, APDU times; read the journal, sync and hotlist from the status', async () => {
@@ -61,5 +65,25 @@ describe('daemon metrics', () => {
     await api.close();
     const none = await start();
     expect((await none.http('GET', '/metrics', undefined)).status).toBe(404);
+  });
+});
+
+describe('docs/grafana-dashboard.json', () => {
+  it('is a dashboard whose every query names only metrics the daemon exports', async () => {
+    const dash = JSON.parse(readFileSync(path.join(ROOT, 'docs', 'grafana-dashboard.json'), 'utf8')) as { title: string; panels: { title: string; targets: { expr: string }[] }[] };
+    expect(dash.panels.length).toBeGreaterThanOrEqual(10);
+    const m = new DaemonMetrics();
+    m.watch(new FakeTerminal());
+    m.apduTiming('r', 1);
+    const exported = new Set((await m.scrape()).text.split('\n').filter((l) => l.startsWith('# TYPE ')).map((l) => l.split(' ')[2]!));
+    m.stop();
+    for (const p of dash.panels) {
+      expect(p.targets.length, p.title).toBeGreaterThan(0);
+      for (const t of p.targets) {
+        const names = [...t.expr.matchAll(/\b((?:sscard|nodejs|process)_[a-z0-9_]+?)(?:_bucket)?\b(?=[{[ )]|$)/g)].map((x) => x[1]!);
+        expect(names.length, t.expr).toBeGreaterThan(0);
+        for (const n of names) expect(exported.has(n), `${p.title}: ${n}`).toBe(true);
+      }
+    }
   });
 });
