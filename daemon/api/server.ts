@@ -109,17 +109,21 @@ export async function startApi(opts: ApiOptions): Promise<ApiServer> {
   };
 
   const server = createServer(opts, requestGate({ api, access, throttle, logger }));
-  server.on('connection', (s: Socket) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
+  /** Every connection of `srv`, so that close() can end them; its malformed requests answered. */
+  const track = (srv: ReturnType<typeof createServer>): void => {
+    srv.on('connection', (s: Socket) => {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+    });
+    srv.on('clientError', clientErrorHandler(throttle));
+  };
+  track(server);
   server.on('drop', (d?: { remoteAddress?: string }) => {
     throttle.log(d?.remoteAddress ?? 'unix', 'warn', 'API connection dropped: too many connections', { remote: d?.remoteAddress ?? 'unix', maxConnections: server.maxConnections }, 'maxConnections', 'dropped connections');
   });
   server.on('tlsClientError', (e: NodeJS.ErrnoException, s: { remoteAddress?: string }) => {
     throttle.log(s.remoteAddress ?? 'unix', 'debug', 'API TLS handshake failed', { remote: s.remoteAddress ?? 'unix', code: e.code ?? null }, e.code ?? 'tls', 'failed TLS handshakes');
   });
-  server.on('clientError', clientErrorHandler(throttle));
   const wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxFrameBytes, perMessageDeflate: false, clientTracking: false });
   server.on('upgrade', upgradeGate({ api, access, throttle, logger, registry, wss, limits }));
 
@@ -130,11 +134,7 @@ export async function startApi(opts: ApiOptions): Promise<ApiServer> {
     const driverOpts = { ...opts, socket: opts.driverSocket, tls: undefined };
     const driverAccess = new AccessControl({ hostNames: [], allowedOrigins: [], clients: opts.clients, auth: opts.auth, allowUnauthenticatedLoopback: false, tls: false, socket: true });
     driverServer = createServer(driverOpts, requestGate({ api, access: driverAccess, throttle, logger }));
-    driverServer.on('connection', (s: Socket) => {
-      sockets.add(s);
-      s.on('close', () => sockets.delete(s));
-    });
-    driverServer.on('clientError', clientErrorHandler(throttle));
+    track(driverServer);
     try {
       await listenOn(driverServer, driverOpts, logger);
       fs.chmodSync(opts.driverSocket, 0o660);
