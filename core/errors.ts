@@ -64,6 +64,7 @@ export enum ErrorCode {
   Journal_CardHotlisted = 607,
   Journal_SchemaTooNew = 608,
   Journal_Busy = 609,
+  Journal_WriteFailed = 610,
 
   // 650-699: sync to the provincial platform (daemon/sync) and the reference platform server
   Sync_Config = 650,

@@ -210,6 +210,7 @@ const HARDWARE_ERROR = new Set<ErrorCode>([
   ErrorCode.IdCard_Protocol,
   ErrorCode.IdCard_ReaderError,
   ErrorCode.Sim_Bridge,
+  ErrorCode.Journal_WriteFailed,
 ]);
 const SEQUENCE_ERROR = new Set<ErrorCode>([ErrorCode.Flow_Busy, ErrorCode.PinPad_Busy, ErrorCode.Journal_Busy, ErrorCode.Api_SequenceError, ErrorCode.Pcsc_SharingViolation]);
 const AUTH = new Set<ErrorCode>([ErrorCode.Auth_BadCredentials, ErrorCode.Auth_Locked, ErrorCode.Auth_SessionExpired, ErrorCode.Auth_InvalidToken, ErrorCode.Auth_Required]);

@@ -27,7 +27,7 @@ import { SyncOutbox } from './outbox.js';
 import type { RowWithIdentity } from './outbox.js';
 import { LATEST_SCHEMA_VERSION } from './schema.js';
 import { JournalStore } from './store.js';
-import type { JournalOptions } from './store.js';
+import type { JournalOptions, OffLoopStats } from './store.js';
 import { checkInt } from './types.js';
 import type {
   AuditInput,
@@ -44,7 +44,7 @@ import type {
   RefusalInput,
 } from './types.js';
 
-export type { BankRequestWithIdentity, HotlistUpdate, JournalOptions, ListOptions, RowWithIdentity };
+export type { BankRequestWithIdentity, HotlistUpdate, JournalOptions, ListOptions, OffLoopStats, RowWithIdentity };
 
 export const DEFAULT_RETENTION_MS = 90 * 24 * 3600 * 1000;
 
@@ -84,22 +84,23 @@ export class Journal {
 
   /** Write the `pending` row before the first state-changing APDU (operations.ts `begin`); a hotlisted card is refused. */
   public beginOperation(input: BeginInput): string {
-    return this.operations.begin(input);
+    return this.written(this.operations.begin(input));
   }
 
   /** Complete a `pending` operation (operations.ts `complete`). */
   public completeOperation(id: string, input: CompleteInput): void {
     this.operations.complete(id, input);
+    this.store.wrote();
   }
 
   /** Journal a refusal: a completed row with outcome `refused`. */
   public recordRefusal(input: RefusalInput): string {
-    return this.operations.refusal(input);
+    return this.written(this.operations.refusal(input));
   }
 
   /** Start-up: every `pending` row becomes `interrupted` (outcome unknown). Returns their ids. */
   public markInterrupted(): string[] {
-    return this.operations.markInterrupted();
+    return this.written(this.operations.markInterrupted());
   }
 
   /** This card's interrupted or unknown-outcome operations not reconciled yet, oldest first. */
@@ -109,12 +110,12 @@ export class Journal {
 
   /** Record what the card showed when seen again: a new row linked to the interrupted or unknown one. */
   public reconcile(interruptedId: string, input: ReconcileInput): string {
-    return this.operations.reconcile(interruptedId, input);
+    return this.written(this.operations.reconcile(interruptedId, input));
   }
 
   /** Run several writes as one transaction (one fsync). Nested calls become savepoints. */
   public transaction<T>(fn: () => T): T {
-    return this.store.transaction(fn);
+    return this.written(this.store.transaction(fn));
   }
 
   /** One row (Journal_NotFound if absent). */
@@ -161,12 +162,12 @@ export class Journal {
 
   /** Mark acknowledged rows synced (one transaction). Returns how many changed. */
   public markSynced(ids: readonly string[]): number {
-    return this.outbox.markSynced(ids);
+    return this.written(this.outbox.markSynced(ids));
   }
 
   /** The platform refused these rows for good: they stay (never purged) as `rejected`. */
   public markRejected(ids: readonly string[], reason?: string): number {
-    return this.outbox.markRejected(ids, reason);
+    return this.written(this.outbox.markRejected(ids, reason));
   }
 
   /** Rows waiting for the platform, and when the oldest finished. */
@@ -185,13 +186,14 @@ export class Journal {
 
   public setMeta(key: string, value: string): void {
     this.store.setMeta(key, value);
+    this.store.wrote();
   }
 
   // ---- bank-account activation requests (bank-requests.ts) ----
 
   /** Record the bank-account activation request of a card just activated at a financial window. */
   public recordBankRequest(input: BankRequestInput): string {
-    return this.bank.record(input);
+    return this.written(this.bank.record(input));
   }
 
   /** One bank request (Journal_NotFound if absent), identity masked. */
@@ -216,7 +218,7 @@ export class Journal {
 
   /** The platform acknowledged the request (daemon/sync/worker.ts): `sent` (once; false when it was not pending). */
   public markBankRequestSent(id: string): boolean {
-    return this.bank.markSent(id);
+    return this.written(this.bank.markSent(id));
   }
 
   /** Pending bank requests: how many, and when the oldest was recorded. */
@@ -238,7 +240,7 @@ export class Journal {
 
   /** Record an audit entry (audit.ts `record`); returns its id. Local only, purged with {@link purge}. */
   public recordAudit(input: AuditInput): string {
-    return this.trail.record(input);
+    return this.written(this.trail.record(input));
   }
 
   /** Audit entries, newest first: of one operator ('' : calls refused with no operator), since a time, at most `limit` (default 50). */
@@ -256,10 +258,33 @@ export class Journal {
   /** Apply an update pulled from the platform, atomically with its version. */
   public applyHotlist(update: HotlistUpdate): void {
     this.hotlist.apply(update);
+    this.store.wrote();
   }
 
   public hotlistVersion(): string | null {
     return this.hotlist.version();
+  }
+
+  // ---- durability (store.ts, durability.ts) ----
+
+  /**
+   * Resolves once every write made so far is on stable storage; Journal_WriteFailed when the
+   * storage failed. At once when each commit fsyncs (JournalOptions `fsync`, default); off the
+   * loop (the daemon), after the next group fsync. A flow waits for it after its `pending` row
+   * and before its first state-changing APDU (docs/journal.md "Durability").
+   */
+  public durable(): Promise<void> {
+    return this.store.durable();
+  }
+
+  /** Fsyncs and checkpoints done off the loop (undefined when each commit fsyncs). */
+  public get offLoop(): OffLoopStats | undefined {
+    return this.store.offLoop;
+  }
+
+  private written<T>(result: T): T {
+    this.store.wrote();
+    return result;
   }
 
   // ---- the whole journal ----
@@ -302,6 +327,7 @@ export class Journal {
       bank: this.bank.purgeSent(cutoff),
       audit: this.trail.purgeBefore(cutoff),
     }));
+    this.store.wrote();
     const log = this.store.log;
     if (n > 0) log.info('synced operations purged', { count: n, olderThanMs });
     if (bank > 0) log.info('sent bank requests purged', { count: bank, olderThanMs });

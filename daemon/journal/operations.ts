@@ -12,8 +12,10 @@
  * FULL commit — the next begin, a sync mark — fsyncs it with everything before). Power lost in
  * between can only turn a completed row back into `pending`, which the next start marks
  * `interrupted` and reconciles from the card: the write-ahead row that matters — `pending` before
- * the first state-changing APDU — is always fsynced. This halves the fsyncs per service, which
- * block the daemon's event loop for every reader (docs/benchmarks.md).
+ * the first state-changing APDU — is always fsynced. This halves the fsyncs per service
+ * (docs/benchmarks.md). Off the loop (store.ts `fsync: 'off-loop'`, the daemon) every commit is
+ * NORMAL and fsynced by the next group sync (durability.ts); the caller of `begin` waits for
+ * `durable()` before the card, the caller of `complete` does not.
  *
  * On start-up the daemon calls {@link Operations.markInterrupted}: rows still `pending` were cut
  * off (power loss, crash) and become `interrupted`. Rows completed with outcome `unknown` (the card
@@ -191,7 +193,7 @@ export class Operations {
     const db = this.store.db;
     // NORMAL for this commit only (see the file comment): the pending row is already durable.
     // Inside a caller's transaction the level cannot change (and the commit is the caller's).
-    const relax = !db.inTransaction;
+    const relax = !db.inTransaction && !this.store.syncsOffLoop;
     if (relax) db.pragma('synchronous = NORMAL');
     let res: { changes: number };
     try {

@@ -5,12 +5,16 @@
  * (operations.ts, outbox.ts, bank-requests.ts, audit.ts, hotlist.ts) each take this store;
  * journal.ts puts them together.
  *
- * Durability: WAL with `synchronous=FULL` (every commit is fsynced, https://sqlite.org/pragma.html#pragma_synchronous),
- * foreign keys on, a `quick_check` (or full `integrity_check`) at open that refuses a corrupt file.
+ * Durability: WAL; with `fsync: 'each-commit'` (the default: the CLI, tools, tests) `synchronous=FULL`,
+ * every commit fsynced before it returns (https://sqlite.org/pragma.html#pragma_synchronous); with
+ * `fsync: 'off-loop'` (the daemon) the same fsyncs run off the event loop and `durable()` says when
+ * they are done (durability.ts). Foreign keys on, a `quick_check` (or full `integrity_check`) at open
+ * that refuses a corrupt file.
  */
 import type { Logger } from '../../core/logger.js';
 import { SILENT_LOGGER } from '../../core/logger.js';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { Checkpointer, WalSync } from './durability.js';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { ErrorCode, SsCardError, isSsCardError } from '../../core/errors.js';
@@ -38,6 +42,25 @@ export interface JournalOptions {
   readonly logger?: Logger;
   /** Clock (tests). */
   readonly now?: () => number;
+  /**
+   * When commits reach stable storage: `each-commit` (default) fsyncs each commit before it
+   * returns; `off-loop` (the daemon) commits without waiting, fsyncs the WAL on the thread pool
+   * for every commit made meanwhile, and checkpoints on a worker thread: `durable()` resolves
+   * once what was written is on storage (durability.ts).
+   */
+  readonly fsync?: 'each-commit' | 'off-loop';
+}
+
+/** Off the loop: a checkpoint is asked for after this many rows written (SQLite's own default is every 1000 pages). */
+const CHECKPOINT_EVERY_CHANGES = 256;
+/** Off the loop: the WAL is cut back to this size when it starts over after a checkpoint. */
+const WAL_SIZE_LIMIT = 16 * 1024 * 1024;
+
+/** What the journal's fsyncs off the loop have done (durability.ts). */
+export interface OffLoopStats {
+  readonly syncs: number;
+  readonly checkpoints: number;
+  readonly commitsFsynced: boolean;
 }
 
 /** The identity columns of a row with a card (all null without one). */
@@ -100,6 +123,12 @@ export class JournalStore {
   private closed = false;
   private readonly metaGet: Database.Statement;
   private readonly metaSet: Database.Statement;
+  /** Off the loop only (JournalOptions `fsync`). */
+  private readonly walSync: WalSync | undefined;
+  private readonly checkpointer: Checkpointer | undefined;
+  private settleScheduled = false;
+  private changesAtCheckpoint = 0;
+  private readonly totalChanges: () => number;
 
   private constructor(db: Database.Database, file: string, keys: IdentityKeys | undefined, opts: JournalOptions) {
     this.db = db;
@@ -112,6 +141,13 @@ export class JournalStore {
     this.readOnly = opts.readOnly === true;
     this.metaGet = db.prepare('SELECT value FROM meta WHERE key = ?');
     this.metaSet = db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)');
+    const changes = db.prepare('SELECT total_changes()').pluck();
+    this.totalChanges = () => changes.get() as number;
+    if (opts.fsync === 'off-loop' && !this.readOnly) {
+      this.walSync = new WalSync(`${file}-wal`, this.totalChanges);
+      this.checkpointer = new Checkpointer(file, this.log);
+      this.changesAtCheckpoint = this.totalChanges();
+    }
   }
 
   /**
@@ -143,6 +179,8 @@ export class JournalStore {
       if (!readOnly) {
         db.pragma('journal_mode = WAL');
       }
+      // Opening (the checks, migrations, key and terminal id below) commits with every fsync
+      // done; off the loop (durability.ts) only afterwards.
       db.pragma('synchronous = FULL');
       db.pragma('foreign_keys = ON');
       const check = opts.check ?? 'quick';
@@ -163,6 +201,11 @@ export class JournalStore {
       const storedTerminal = (db.prepare("SELECT value FROM meta WHERE key = 'terminal_id'").get() as { value: string } | undefined)?.value;
       if (!readOnly && opts.terminalId !== undefined && storedTerminal !== opts.terminalId) {
         db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('terminal_id', ?)").run(opts.terminalId);
+      }
+      if (opts.fsync === 'off-loop' && !readOnly) {
+        db.pragma('synchronous = NORMAL');
+        db.pragma('wal_autocheckpoint = 0');
+        db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT}`);
       }
       return new JournalStore(db, file, keys, { ...opts, readOnly, terminalId: opts.terminalId ?? storedTerminal });
     } catch (err) {
@@ -311,6 +354,55 @@ export class JournalStore {
     return this.db.transaction(fn).immediate();
   }
 
+  /**
+   * Resolves once every write made so far is on stable storage (at once with `fsync:
+   * 'each-commit'`, where each commit was); Journal_WriteFailed when the storage failed.
+   */
+  public durable(): Promise<void> {
+    if (this.walSync === undefined) return Promise.resolve();
+    const done = this.walSync.durable();
+    done.then(() => this.maybeCheckpoint(), () => undefined);
+    return done;
+  }
+
+  /**
+   * Something was written: off the loop, make it durable soon even if nobody waits for it (one
+   * sync for all the writes of this turn of the loop).
+   */
+  public wrote(): void {
+    if (this.walSync === undefined || this.settleScheduled) return;
+    this.settleScheduled = true;
+    setImmediate(() => {
+      this.settleScheduled = false;
+      if (this.closed) return;
+      this.durable().catch((e: unknown) => this.log.error('journal: writes could not be made durable', { error: e instanceof Error ? e.message : String(e) }));
+    });
+  }
+
+  /** Are commits fsynced off the loop (`fsync: 'off-loop'`)? Then nothing may set `synchronous` back to FULL. */
+  public get syncsOffLoop(): boolean {
+    return this.walSync !== undefined;
+  }
+
+  /**
+   * Off the loop: the fsyncs and checkpoints done, and whether a commit fsyncs on the committing
+   * thread after all (`synchronous` above NORMAL: never, unless something set it back). Undefined
+   * with `fsync: 'each-commit'`.
+   */
+  public get offLoop(): OffLoopStats | undefined {
+    if (this.walSync === undefined || this.checkpointer === undefined || this.closed) return undefined;
+    const level = this.db.pragma('synchronous', { simple: true }) as number;
+    return { syncs: this.walSync.syncs, checkpoints: this.checkpointer.done, commitsFsynced: level > 1 };
+  }
+
+  private maybeCheckpoint(): void {
+    if (this.checkpointer === undefined || this.closed) return;
+    const now = this.totalChanges();
+    if (now - this.changesAtCheckpoint < CHECKPOINT_EVERY_CHANGES) return;
+    this.changesAtCheckpoint = now;
+    this.checkpointer.request();
+  }
+
   public getMeta(key: string): string | null {
     return (this.metaGet.get(key) as { value: string } | undefined)?.value ?? null;
   }
@@ -339,10 +431,14 @@ export class JournalStore {
     return (this.db.pragma('integrity_check(20)') as { integrity_check: string }[]).map((r) => r.integrity_check);
   }
 
-  /** Close the database (checkpoints the WAL). Safe to call twice. */
+  /** Close the database (checkpoints the WAL, fsyncing it). Safe to call twice. */
   public close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.checkpointer?.close();
+    this.walSync?.close();
+    // The closing checkpoint syncs the WAL and the database file, off the loop or not.
+    if (this.walSync !== undefined) this.db.pragma('synchronous = FULL');
     this.db.close();
   }
 
