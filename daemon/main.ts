@@ -128,7 +128,8 @@ export async function startDaemon(opts: StartOptions): Promise<Daemon> {
     }
 
     // The journal first: nothing card-changing may run without it.
-    const journal = Journal.open({ path: cfg.journal.path, keyFile: cfg.journal.keyFile, terminalId: cfg.terminalId });
+    // Its fsyncs off the event loop (daemon/journal/durability.ts): a slow disk holds a flow, not every reader.
+    const journal = Journal.open({ path: cfg.journal.path, keyFile: cfg.journal.keyFile, terminalId: cfg.terminalId, fsync: 'off-loop' });
     undo.push(() => journal.close());
     const interrupted = journal.markInterrupted();
     if (interrupted.length > 0) log.warn('operations interrupted by the last stop: they are reconciled when their cards are seen again', { count: interrupted.length });

@@ -271,6 +271,49 @@ describe('service item codes from the catalog', () => {
   });
 });
 
+describe('the pending row is on storage before the journal actor answers (daemon/journal/durability.ts)', () => {
+  const card = { cardId: '410402D15600000593F973FB1A6CB5A0', cardNumber: 'Y00000327', socialSecurityNumber: '410402199207080047', name: '李晓红' };
+
+  it('journalBegin, journalRefusal and the bank request wait for Journal.durable; a storage failure rejects them', async () => {
+    const dir = tempDir();
+    const journal = Journal.open({ path: path.join(dir, 'j.sqlite'), keyFile: path.join(dir, 'j.key'), terminalId: 'T-1', fsync: 'off-loop' });
+    cleanups.push(() => journal.close());
+    let release: (() => void) | undefined;
+    let fail: ((e: Error) => void) | undefined;
+    let waits = 0;
+    (journal as { durable: () => Promise<void> }).durable = () => {
+      waits++;
+      return new Promise<void>((res, rej) => {
+        release = res;
+        fail = rej;
+      });
+    };
+    const { impl } = await wiring({ deps: { journal } });
+    const settled = (p: Promise<unknown>): Promise<boolean> => {
+      let done = false;
+      p.then(() => (done = true), () => (done = true));
+      return new Promise((r) => setTimeout(() => r(done), 20));
+    };
+    const begun = run<string>(impl.actors.journalBegin, { kind: 'change', role: 'kiosk', card, materials: [] });
+    expect(await settled(begun)).toBe(false);
+    expect(journal.list()[0]?.state).toBe('pending');
+    release!();
+    const id = await begun;
+    expect(journal.get(id).state).toBe('pending');
+    const refused = run<string>(impl.actors.journalRefusal, { kind: 'reset', role: 'counter', materials: [], missing: ['residentIdCard'], reason: 'materials-missing', card });
+    expect(await settled(refused)).toBe(false);
+    fail!(new Error('EIO'));
+    await expect(refused).rejects.toThrow('EIO');
+    const activation = journal.beginOperation({ serviceItem: shippedServiceItemCode('activate'), kind: 'activate', role: 'financial-counter', card });
+    journal.completeOperation(activation, { outcome: 'ok', lastSw: 0x9000 });
+    const bank = run<string>(impl.actors.requestBankActivation, { card, operationId: activation });
+    expect(await settled(bank)).toBe(false);
+    release!();
+    await expect(bank).resolves.toMatch(/^[0-9a-f-]{36}$/);
+    expect(waits).toBe(3);
+  });
+});
+
 describe('journal trouble is logged (code and text, never the card) before the machine turns it into a result', () => {
   function spyLogger(): Logger & { lines: { level: string; message: string; meta?: Record<string, unknown> }[] } {
     const lines: { level: string; message: string; meta?: Record<string, unknown> }[] = [];

@@ -250,6 +250,18 @@ export function sessionImplementations(deps: SessionDeps, vault: PinVault = crea
     }
   };
 
+  /** {@link journaled}, then wait until the write is on storage (Journal.durable). */
+  const durably = async <T>(what: string, f: (j: Journal) => T): Promise<T> => {
+    const result = journaled(what, f);
+    try {
+      await deps.journal!.durable();
+    } catch (e) {
+      log.error(`journal: ${what}: not on storage`, errorMeta(e));
+      throw e;
+    }
+    return result;
+  };
+
   /** The card's phone as far as it can be read now (no PIN verified), never throwing. */
   const readCardPhone = async (): Promise<PhoneRead | undefined> => {
     if (phoneUse === 'off') return undefined;
@@ -444,20 +456,20 @@ export function sessionImplementations(deps: SessionDeps, vault: PinVault = crea
         if (deps.authenticateOperator === undefined) throw new SsCardError(ErrorCode.Flow_Refused, { zh: '本终端没有操作员登录方式：此业务须由窗口操作员办理', en: 'this terminal has no way for an operator to log in: this service needs a counter operator' });
         return { operatorId: await deps.authenticateOperator(signal) };
       }),
-      journalBegin: fromPromise<string, JournalBeginInput>(({ input }) => {
-        if (deps.journal === undefined) return Promise.resolve(NO_JOURNAL_ROW);
-        return Promise.resolve(
-          journaled('writing the pending row', (j) =>
-            j.beginOperation({
-              serviceItem: item(input.kind),
-              kind: input.kind,
-              role: input.role,
-              ...(input.operatorId === undefined ? {} : { operatorId: input.operatorId }),
-              card: journalCard(input.card),
-              materials: input.materials,
-              ...(input.agent === undefined ? {} : { agent: input.agent }),
-            }),
-          ),
+      journalBegin: fromPromise<string, JournalBeginInput>(async ({ input }) => {
+        if (deps.journal === undefined) return NO_JOURNAL_ROW;
+        // Nothing lost: the pending row is on storage before the first state-changing APDU
+        // (the journal's fsyncs run off the event loop: daemon/journal/durability.ts).
+        return durably('writing the pending row', (j) =>
+          j.beginOperation({
+            serviceItem: item(input.kind),
+            kind: input.kind,
+            role: input.role,
+            ...(input.operatorId === undefined ? {} : { operatorId: input.operatorId }),
+            card: journalCard(input.card),
+            materials: input.materials,
+            ...(input.agent === undefined ? {} : { agent: input.agent }),
+          }),
         );
       }),
       journalComplete: fromPromise<void, JournalCompleteInput>(({ input }) => {
@@ -466,9 +478,9 @@ export function sessionImplementations(deps: SessionDeps, vault: PinVault = crea
         journaled('completing an operation', (j) => j.completeOperation(operationId, rest));
         return Promise.resolve();
       }),
-      journalRefusal: fromPromise<string, JournalRefusalInput>(({ input }) => {
-        if (deps.journal === undefined) return Promise.resolve(NO_JOURNAL_ROW);
-        const id = journaled('recording a refusal', (j) =>
+      journalRefusal: fromPromise<string, JournalRefusalInput>(async ({ input }) => {
+        if (deps.journal === undefined) return NO_JOURNAL_ROW;
+        return durably('recording a refusal', (j) =>
           j.recordRefusal({
             serviceItem: item(input.kind),
             kind: input.kind,
@@ -483,7 +495,6 @@ export function sessionImplementations(deps: SessionDeps, vault: PinVault = crea
             ...(input.agent === undefined ? {} : { agent: input.agent }),
           }),
         );
-        return Promise.resolve(id);
       }),
       requestBankActivation: fromPromise<string, BankActivationInput>(({ input }) => {
         const operationId = input.operationId === NO_JOURNAL_ROW ? undefined : input.operationId;
@@ -495,10 +506,9 @@ export function sessionImplementations(deps: SessionDeps, vault: PinVault = crea
           log.error('bank-account activation request not recorded: no journal and no bankRequests destination', { operator: input.operatorId !== undefined });
           return Promise.reject(new SsCardError(ErrorCode.Flow_Refused, { zh: '没有登记银行账户激活申请的地方（未配置交易日志）', en: 'there is nowhere to record the bank-account activation request (no journal configured)' }));
         }
-        return Promise.resolve(
-          journaled('recording the bank request', (j) =>
-            j.recordBankRequest({ operationId, card: journalCard(input.card), ...(input.operatorId === undefined ? {} : { operatorId: input.operatorId }) }),
-          ),
+        // On storage before the holder is told it is recorded (docs/sync-protocol.md).
+        return durably('recording the bank request', (j) =>
+          j.recordBankRequest({ operationId, card: journalCard(input.card), ...(input.operatorId === undefined ? {} : { operatorId: input.operatorId }) }),
         );
       }),
     },

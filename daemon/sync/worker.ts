@@ -217,6 +217,9 @@ export class SyncWorker {
         let cursor = 0;
         let passUnacked = 0;
         for (;;) {
+          // Only what is on storage leaves the terminal: a row the platform holds must not be
+          // lost to a power cut here (the journal's fsyncs run off the loop: durability.ts).
+          await this.journal.durable();
           const page = this.journal.unsyncedPage(cursor, this.batchSize, this.identity === 'full');
           if (page.length === 0) break;
           cursor = page[page.length - 1]!.row.seq;
@@ -296,6 +299,7 @@ export class SyncWorker {
       let passUnacked = 0;
       let cursor = 0;
       for (;;) {
+        await this.journal.durable();
         const page = this.journal.pendingBankRequests(cursor, this.batchSize);
         if (page.length === 0) break;
         cursor = page[page.length - 1]!.row.seq;

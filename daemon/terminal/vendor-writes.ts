@@ -65,6 +65,7 @@ export async function writeRecords(o: WriteOptions, w: RecordsWrite, signal: Abo
         ...(holder.name === '' ? {} : { name: holder.name }),
       },
     });
+    await journal.durable();
     let last: OperationOutcome | undefined;
     let written = 0;
     for (const { tag, value } of w.writes) {
