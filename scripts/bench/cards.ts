@@ -25,10 +25,11 @@ export class Cards {
     });
   }
 
-  static start(env: NodeJS.ProcessEnv): Cards {
+  /** `execArgv`: the card process's node options (['--import', 'tsx'] to run it from the sources, as the end-to-end suites do). */
+  static start(env: NodeJS.ProcessEnv, execArgv?: readonly string[]): Cards {
     const self = fileURLToPath(import.meta.url);
     const script = path.join(path.dirname(self), `cards-process${path.extname(self)}`);
-    return new Cards(fork(script, [], { env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+    return new Cards(fork(script, [], { env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'], ...(execArgv === undefined ? {} : { execArgv: [...execArgv] }) }));
   }
 
   request(m: CardsRequest, ms = 20_000): Promise<CardsReply> {
