@@ -53,6 +53,8 @@ export interface JournalOptions {
 
 /** Off the loop: a checkpoint is asked for after this many rows written (SQLite's own default is every 1000 pages). */
 const CHECKPOINT_EVERY_CHANGES = 256;
+/** Off the loop: a write nobody waits for is on storage at most this long after it (plus the fsync). */
+const SETTLE_MS = 100;
 /** Off the loop: the WAL is cut back to this size when it starts over after a checkpoint. */
 const WAL_SIZE_LIMIT = 16 * 1024 * 1024;
 
@@ -126,7 +128,7 @@ export class JournalStore {
   /** Off the loop only (JournalOptions `fsync`). */
   private readonly walSync: WalSync | undefined;
   private readonly checkpointer: Checkpointer | undefined;
-  private settleScheduled = false;
+  private settleTimer: NodeJS.Timeout | undefined;
   private changesAtCheckpoint = 0;
   private readonly totalChanges: () => number;
 
@@ -366,17 +368,20 @@ export class JournalStore {
   }
 
   /**
-   * Something was written: off the loop, make it durable soon even if nobody waits for it (one
-   * sync for all the writes of this turn of the loop).
+   * Something was written: off the loop, make it durable within {@link SETTLE_MS} even if nobody
+   * waits for it. Under load the syncs flows wait for (their pending rows) cover these writes
+   * too, and the timer finds nothing left to sync: a completion costs no fsync of its own, as it
+   * did not with each commit fsynced (operations.ts).
    */
   public wrote(): void {
-    if (this.walSync === undefined || this.settleScheduled) return;
-    this.settleScheduled = true;
-    setImmediate(() => {
-      this.settleScheduled = false;
-      if (this.closed) return;
+    if (this.walSync === undefined || this.settleTimer !== undefined) return;
+    this.settleTimer = setTimeout(() => {
+      this.settleTimer = undefined;
+      if (this.closed || this.walSync?.dirty !== true) return;
       this.durable().catch((e: unknown) => this.log.error('journal: writes could not be made durable', { error: e instanceof Error ? e.message : String(e) }));
-    });
+    }, SETTLE_MS);
+    // A write nobody waits for does not keep a stopping daemon alive: close() syncs what is left.
+    this.settleTimer.unref();
   }
 
   /** Are commits fsynced off the loop (`fsync: 'off-loop'`)? Then nothing may set `synchronous` back to FULL. */
@@ -435,6 +440,7 @@ export class JournalStore {
   public close(): void {
     if (this.closed) return;
     this.closed = true;
+    if (this.settleTimer !== undefined) clearTimeout(this.settleTimer);
     this.checkpointer?.close();
     this.walSync?.close();
     // The closing checkpoint syncs the WAL and the database file, off the loop or not.
