@@ -35,7 +35,7 @@ describe('reference platform server', () => {
     expect(JSON.parse(first.text)).toEqual({ batchId: 'b1', accepted: [A, B], duplicates: [], rejected: [] });
     const again = await request('POST', 'v1/operations', { ...push, batchId: 'b2' });
     expect(JSON.parse(again.text)).toEqual({ batchId: 'b2', accepted: [], duplicates: [A, B], rejected: [] });
-    expect(central.counts()).toMatchObject({ operations: 2, received: 4, duplicatesReceived: 2 });
+    expect((await central.counts())).toMatchObject({ operations: 2, received: 4, duplicatesReceived: 2 });
   });
 
   it('rejects malformed operations and unknown service items, and bad requests as a whole', async () => {
@@ -44,7 +44,7 @@ describe('reference platform server', () => {
     expect(body.rejected.map((r) => r.code)).toEqual(['invalid', 'unknown-service-item']);
     expect((await request('POST', 'v1/operations', { protocol: 2, terminalId: 'T', batchId: 'b', operations: [] })).status).toBe(400);
     expect((await request('POST', 'v1/operations', 'nonsense')).status).toBe(400);
-    expect(central.counts().operations).toBe(0);
+    expect((await central.counts()).operations).toBe(0);
   });
 
   it('records bank requests idempotently on their id (docs/sync-protocol.md "Push bank requests"), and refuses a masked card', async () => {
@@ -55,8 +55,8 @@ describe('reference platform server', () => {
     expect(JSON.parse(first.text)).toEqual({ batchId: 'b1', accepted: [B], duplicates: [], rejected: [] });
     const again = await request('POST', 'v1/bank-requests', { ...push, batchId: 'b2' });
     expect(JSON.parse(again.text)).toEqual({ batchId: 'b2', accepted: [], duplicates: [B], rejected: [] });
-    expect(central.counts()).toMatchObject({ bankRequests: 1, bankRequestsReceived: 2, operations: 0 });
-    expect(central.bankRequest(B)).toEqual(bank(B));
+    expect((await central.counts())).toMatchObject({ bankRequests: 1, bankRequestsReceived: 2, operations: 0 });
+    expect(await central.bankRequest(B)).toEqual(bank(B));
     const masked = await request('POST', 'v1/bank-requests', { ...push, bankRequests: [bank(A, { ...card, masked: true })] });
     expect((JSON.parse(masked.text) as { rejected: { code: string }[] }).rejected.map((r) => r.code)).toEqual(['invalid']);
     expect((await request('POST', 'v1/bank-requests', { protocol: 1, terminalId: 'T', batchId: 'b' })).status).toBe(400);
@@ -82,12 +82,12 @@ describe('reference platform server', () => {
   it('serves the hotlist in full first, then the net changes since a version', async () => {
     const c1 = '410402D156000005AAAAAAAAAAAAAAAA';
     const c2 = '410402D156000005BBBBBBBBBBBBBBBB';
-    central.hotlistAdd(c1);
-    central.hotlistAdd(c2);
+    await central.hotlistAdd(c1);
+    await central.hotlistAdd(c2);
     expect(JSON.parse((await request('GET', 'v1/hotlist')).text)).toEqual({ version: '2', full: true, add: [c1, c2], remove: [] });
-    central.hotlistRemove(c1);
-    central.hotlistAdd(c1);
-    central.hotlistRemove(c2);
+    await central.hotlistRemove(c1);
+    await central.hotlistAdd(c1);
+    await central.hotlistRemove(c2);
     expect(JSON.parse((await request('GET', 'v1/hotlist?since=2')).text)).toEqual({ version: '5', full: false, add: [c1], remove: [c2] });
     expect(JSON.parse((await request('GET', 'v1/hotlist?since=99')).text)).toMatchObject({ full: true, add: [c1] });
   });
@@ -101,7 +101,7 @@ describe('reference platform server', () => {
     await central.setFault({ mode: 'malformed', times: 1 });
     const bad = await request('POST', 'v1/operations', { ...push, operations: [op(B)] });
     expect(() => JSON.parse(bad.text) as unknown).toThrow();
-    expect(central.counts().operations).toBe(2); // stored although the answer was garbage
+    expect((await central.counts()).operations).toBe(2); // stored although the answer was garbage
     await central.setFault({ mode: 'down' });
     await expect(request('GET', 'v1/health')).rejects.toMatchObject({ code: 'ECONNREFUSED' });
     await central.setFault(null);

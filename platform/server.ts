@@ -1,6 +1,6 @@
 /**
  * The reference platform server: a small implementation of docs/sync-protocol.md for tests, demos
- * and benchmarks (`npm run central`). It keeps operations in its own SQLite file, accepts batches
+ * and benchmarks (`npm run central`). It keeps operations in SQLite (embedded) or PostgreSQL (platform/store/), accepts batches
  * idempotently (the operation id is the primary key: a second copy is a "duplicate", never a second
  * row), records the bank-account activation requests of financial windows the same way (the request
  * id is the primary key; docs/sync-protocol.md "Push bank requests"), serves the lost-card hotlist by
@@ -28,10 +28,10 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import Database from 'better-sqlite3';
 import { ErrorCode, SsCardError } from '../core/errors.js';
-
-
+import { PgStore } from './store/pg-store.js';
+import { SqliteStore } from './store/sqlite-store.js';
+import type { BankRequestIn, OperationIn, PlatformStore } from './store/store.js';
 import { CARD_WRITE_SERVICE_ITEM, PIN_CHECK_SERVICE_ITEM, PROTOCOL_REVISION, PROTOCOL_VERSION, checkBankPushRequest, checkPushRequest, checkWireBankRequest, checkWireOperation } from '../daemon/sync/wire.js';
 import type { HotlistResponse, PushResponse, RejectedOperation } from '../daemon/sync/wire.js';
 
@@ -51,8 +51,13 @@ export interface Fault {
 }
 
 export interface CentralOptions {
-  /** SQLite file (default in memory). */
+  /** SQLite file (default in memory), the embedded default. */
   readonly dbPath?: string;
+  /**
+   * PostgreSQL instead (postgres://user@host:port/database): what a province runs, several
+   * platform processes on one database (platform/store/pg-store.ts). Wins over `dbPath`.
+   */
+  readonly databaseUrl?: string;
   /** Default 127.0.0.1 (loopback). */
   readonly host?: string;
   /** Default 0 (any free port). */
@@ -107,30 +112,7 @@ function mulberry32(seed: number): () => number {
 
 const MAX_BODY = 64 * 1024 * 1024;
 
-function prepareCentral(db: Database.Database) {
-  return {
-      insert: db.prepare('INSERT INTO operations (id, terminal_id, service_item, batch_id, received_at, body) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING'),
-      copy: db.prepare('UPDATE operations SET copies = copies + 1 WHERE id = ?'),
-      count: db.prepare('SELECT count(*) AS n, coalesce(sum(copies), 0) AS c FROM operations'),
-      ids: db.prepare('SELECT id, copies FROM operations'),
-      get: db.prepare('SELECT body FROM operations WHERE id = ?'),
-      bankInsert: db.prepare(
-        'INSERT INTO bank_requests (id, terminal_id, operation_id, batch_id, received_at, body) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING',
-      ),
-      bankCopy: db.prepare('UPDATE bank_requests SET copies = copies + 1 WHERE id = ?'),
-      bankCount: db.prepare('SELECT count(*) AS n, coalesce(sum(copies), 0) AS c FROM bank_requests'),
-      bankIds: db.prepare('SELECT id, copies FROM bank_requests'),
-      bankGet: db.prepare('SELECT body FROM bank_requests WHERE id = ?'),
-      hotAdd: db.prepare("INSERT INTO hotlist_changes (card_id, action, at) VALUES (?, ?, ?)"),
-      hotVersion: db.prepare('SELECT coalesce(max(version), 0) AS v FROM hotlist_changes'),
-      hotSince: db.prepare('SELECT card_id, action FROM hotlist_changes WHERE version > ? ORDER BY version'),
-      hotAll: db.prepare('SELECT card_id, action FROM hotlist_changes ORDER BY version'),
-    };
-}
-
-
 export class CentralServer {
-  private readonly db: Database.Database;
   private readonly server: http.Server;
   private readonly sockets = new Set<Socket>();
   private readonly opts: CentralOptions;
@@ -141,9 +123,11 @@ export class CentralServer {
   private boundPort = 0;
   private readonly host: string;
   private readonly requestLog: RequestLogEntry[] = [];
-  private readonly st: ReturnType<typeof prepareCentral>;
 
-  private constructor(opts: CentralOptions) {
+  private constructor(
+    opts: CentralOptions,
+    private readonly db: PlatformStore,
+  ) {
     if (opts.tls?.requireClientCert === true && opts.tls.ca === undefined) {
       throw new SsCardError(ErrorCode.Central_Failed, { zh: '要求终端证书（mTLS）时必须给出签发终端证书的 CA（--tls-ca）', en: 'requiring client certificates (mTLS) needs the CA that issues them (--tls-ca)' }, { option: 'tls.ca' });
     }
@@ -151,24 +135,6 @@ export class CentralServer {
     this.log = opts.logger ?? SILENT_LOGGER;
     this.rng = mulberry32(opts.seed ?? 1);
     this.host = opts.host ?? '127.0.0.1';
-    this.db = new Database(opts.dbPath ?? ':memory:');
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = FULL');
-    this.db.exec(`
-      CREATE TABLE IF NOT EXISTS operations (
-        id TEXT PRIMARY KEY, terminal_id TEXT NOT NULL, service_item TEXT NOT NULL, batch_id TEXT NOT NULL,
-        received_at INTEGER NOT NULL, copies INTEGER NOT NULL DEFAULT 1, body TEXT NOT NULL
-      ) WITHOUT ROWID;
-      CREATE TABLE IF NOT EXISTS hotlist_changes (
-        version INTEGER PRIMARY KEY AUTOINCREMENT, card_id TEXT NOT NULL, action TEXT NOT NULL CHECK (action IN ('add', 'remove')), at INTEGER NOT NULL
-      );
-      CREATE TABLE IF NOT EXISTS bank_requests (
-        id TEXT PRIMARY KEY, terminal_id TEXT NOT NULL, operation_id TEXT, batch_id TEXT NOT NULL,
-        received_at INTEGER NOT NULL, copies INTEGER NOT NULL DEFAULT 1, body TEXT NOT NULL
-      ) WITHOUT ROWID;
-      CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
-    `);
-    this.st = prepareCentral(this.db);
     const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => {
       this.handle(req, res).catch((err: unknown) => {
         this.log.error('central: request failed', { err: String(err) });
@@ -191,9 +157,21 @@ export class CentralServer {
 
   /** Start listening; resolves when the port is bound. */
   public static async start(opts: CentralOptions = {}): Promise<CentralServer> {
-    const s = new CentralServer(opts);
-    await s.listen(opts.port ?? 0);
+    const store: PlatformStore = opts.databaseUrl !== undefined ? await PgStore.open({ url: opts.databaseUrl }) : new SqliteStore(opts.dbPath);
+    let s: CentralServer;
+    try {
+      s = new CentralServer(opts, store);
+      await s.listen(opts.port ?? 0);
+    } catch (e) {
+      await store.close();
+      throw e;
+    }
     return s;
+  }
+
+  /** Where the platform stores: `sqlite` (embedded) or `postgres`. */
+  public get storeKind(): PlatformStore['kind'] {
+    return this.db.kind;
   }
 
   public get port(): number {
@@ -271,53 +249,50 @@ export class CentralServer {
     return this.takeFault() ? { mode, delayMs: delayMs ?? 30_000 } : none;
   }
 
-  public hotlistAdd(cardId: string): number {
+  public hotlistAdd(cardId: string): Promise<number> {
     return this.hotlistChange(cardId, 'add');
   }
 
-  public hotlistRemove(cardId: string): number {
+  public hotlistRemove(cardId: string): Promise<number> {
     return this.hotlistChange(cardId, 'remove');
   }
 
-  private hotlistChange(cardId: string, action: 'add' | 'remove'): number {
+  private async hotlistChange(cardId: string, action: 'add' | 'remove'): Promise<number> {
     if (!/^[0-9A-Fa-f]{32}$/.test(cardId)) throw new SsCardError(ErrorCode.Input_BadOption, { zh: '卡识别码应为 32 位十六进制数字', en: 'a card identification code is 32 hex digits' }, { option: 'cardId' });
-    return Number(this.st.hotAdd.run(cardId.toUpperCase(), action, Date.now()).lastInsertRowid);
+    return this.db.hotlistChange({ cardId: cardId.toUpperCase(), action }, Date.now());
   }
 
   /** What the platform holds. */
-  public counts(): CentralCounts {
-    const c = this.st.count.get() as { n: number; c: number };
-    const b = this.st.bankCount.get() as { n: number; c: number };
+  public async counts(): Promise<CentralCounts> {
+    const c = await this.db.counts();
     return {
-      operations: c.n,
-      received: c.c,
-      duplicatesReceived: c.c - c.n,
+      operations: c.operations,
+      received: c.received,
+      duplicatesReceived: c.received - c.operations,
       requests: this.requestLog.length,
-      hotlistVersion: (this.st.hotVersion.get() as { v: number }).v,
-      bankRequests: b.n,
-      bankRequestsReceived: b.c,
+      hotlistVersion: c.hotlistVersion,
+      bankRequests: c.bankRequests,
+      bankRequestsReceived: c.bankRequestsReceived,
     };
   }
 
   /** Every held bank request id with how many copies arrived. */
-  public bankRequestCopies(): Map<string, number> {
-    return new Map((this.st.bankIds.all() as { id: string; copies: number }[]).map((r) => [r.id, r.copies]));
+  public bankRequestCopies(): Promise<Map<string, number>> {
+    return this.db.bankRequestCopies();
   }
 
   /** A held bank request as received (the platform hands it to the bank from here). */
-  public bankRequest(id: string): unknown {
-    const r = this.st.bankGet.get(id) as { body: string } | undefined;
-    return r === undefined ? undefined : (JSON.parse(r.body) as unknown);
+  public bankRequest(id: string): Promise<unknown> {
+    return this.db.bankRequest(id);
   }
 
   /** Every held operation id with how many copies arrived. */
-  public operationCopies(): Map<string, number> {
-    return new Map((this.st.ids.all() as { id: string; copies: number }[]).map((r) => [r.id, r.copies]));
+  public operationCopies(): Promise<Map<string, number>> {
+    return this.db.operationCopies();
   }
 
-  public operation(id: string): unknown {
-    const r = this.st.get.get(id) as { body: string } | undefined;
-    return r === undefined ? undefined : (JSON.parse(r.body) as unknown);
+  public operation(id: string): Promise<unknown> {
+    return this.db.operation(id);
   }
 
   public requests(): readonly RequestLogEntry[] {
@@ -326,7 +301,7 @@ export class CentralServer {
 
   public async close(): Promise<void> {
     await this.goDown();
-    this.db.close();
+    await this.db.close();
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -384,7 +359,7 @@ export class CentralServer {
       if (problem !== undefined) return send(400, { error: problem });
       const push = body as { terminalId: string; batchId: string } & Record<typeof pushOf.list, unknown[]>;
       const items = push[pushOf.list];
-      const answer = pushOf.store(push.terminalId, push.batchId, items);
+      const answer = await pushOf.store(push.terminalId, push.batchId, items);
       const n = items.length;
       if (fault === 'malformed') return send(200, '{"accepted": [', fault, n);
       if (fault === 'slow') {
@@ -408,9 +383,9 @@ export class CentralServer {
       if (fault === '500') return send(500, { error: 'injected fault' }, fault);
       if (fault === 'malformed') return send(200, '{"version":', fault);
       if (fault === 'slow') await new Promise((r) => setTimeout(r, delayMs));
-      return send(200, this.hotlist(url.searchParams.get('since')), fault);
+      return send(200, await this.hotlist(url.searchParams.get('since')), fault);
     }
-    if (route === 'GET /v1/health') return send(200, { ok: true, protocol: PROTOCOL_VERSION, revision: PROTOCOL_REVISION, ...this.counts() });
+    if (route === 'GET /v1/health') return send(200, { ok: true, protocol: PROTOCOL_VERSION, revision: PROTOCOL_REVISION, store: this.db.kind, ...(await this.counts()) });
     if (this.opts.admin === true && route === 'POST /admin/fault') {
       const raw = await readBody(req);
       try {
@@ -424,9 +399,9 @@ export class CentralServer {
       const raw = await readBody(req);
       try {
         const b = JSON.parse(raw?.toString('utf8') ?? '{}') as { add?: string[]; remove?: string[] };
-        for (const c of b.add ?? []) this.hotlistAdd(c);
-        for (const c of b.remove ?? []) this.hotlistRemove(c);
-        return send(200, { ok: true, version: this.counts().hotlistVersion });
+        for (const c of b.add ?? []) await this.hotlistAdd(c);
+        for (const c of b.remove ?? []) await this.hotlistRemove(c);
+        return send(200, { ok: true, version: (await this.db.hotlistVersion()) });
       } catch (err) {
         return send(400, { error: String(err) });
       }
@@ -434,76 +409,61 @@ export class CentralServer {
     return send(404, { error: `no route ${route}` });
   }
 
-  private store(terminalId: string, batchId: string, operations: unknown[]): PushResponse {
-    const accepted: string[] = [];
-    const duplicates: string[] = [];
+  private async store(terminalId: string, batchId: string, operations: unknown[]): Promise<PushResponse> {
     const rejected: RejectedOperation[] = [];
-    const now = Date.now();
-    this.db.transaction(() => {
-      for (const op of operations) {
-        const problem = checkWireOperation(op);
-        const id = typeof op === 'object' && op !== null && 'id' in op && typeof op.id === 'string' ? op.id : '';
-        if (problem !== undefined) {
-          rejected.push({ id, code: 'invalid', message: problem });
-          continue;
-        }
-        const o = op as { id: string; serviceItem: string; kind: string };
-        // A plain PIN check and a card write carry a marker, no item of the catalog (docs/sync-protocol.md `serviceItem`).
-        const pinCheck = (o.kind === 'verify' && o.serviceItem === PIN_CHECK_SERVICE_ITEM) || (o.kind === 'write' && o.serviceItem === CARD_WRITE_SERVICE_ITEM);
-        if (this.opts.serviceItems !== undefined && !pinCheck && !this.opts.serviceItems.includes(o.serviceItem)) {
-          rejected.push({ id: o.id, code: 'unknown-service-item', message: `service item ${o.serviceItem} is not in the platform's catalog` });
-          continue;
-        }
-        const r = this.st.insert.run(o.id, terminalId, o.serviceItem, batchId, now, JSON.stringify(op));
-        if (r.changes === 1) accepted.push(o.id);
-        else {
-          this.st.copy.run(o.id);
-          duplicates.push(o.id);
-        }
+    const valid: OperationIn[] = [];
+    for (const op of operations) {
+      const problem = checkWireOperation(op);
+      const id = typeof op === 'object' && op !== null && 'id' in op && typeof op.id === 'string' ? op.id : '';
+      if (problem !== undefined) {
+        rejected.push({ id, code: 'invalid', message: problem });
+        continue;
       }
-    })();
+      const o = op as { id: string; serviceItem: string; kind: string };
+      // A plain PIN check and a card write carry a marker, no item of the catalog (docs/sync-protocol.md `serviceItem`).
+      const pinCheck = (o.kind === 'verify' && o.serviceItem === PIN_CHECK_SERVICE_ITEM) || (o.kind === 'write' && o.serviceItem === CARD_WRITE_SERVICE_ITEM);
+      if (this.opts.serviceItems !== undefined && !pinCheck && !this.opts.serviceItems.includes(o.serviceItem)) {
+        rejected.push({ id: o.id, code: 'unknown-service-item', message: `service item ${o.serviceItem} is not in the platform's catalog` });
+        continue;
+      }
+      valid.push({ id: o.id, serviceItem: o.serviceItem, body: op });
+    }
+    const { accepted, duplicates } = await this.db.putOperations(terminalId, batchId, valid, Date.now());
     return { batchId, accepted, duplicates, rejected };
   }
 
   /** Bank requests, idempotent on the request id as operations are on theirs. Nothing of them is logged (they name the holder). */
-  private storeBankRequests(terminalId: string, batchId: string, requests: unknown[]): PushResponse {
-    const accepted: string[] = [];
-    const duplicates: string[] = [];
+  private async storeBankRequests(terminalId: string, batchId: string, requests: unknown[]): Promise<PushResponse> {
     const rejected: RejectedOperation[] = [];
-    const now = Date.now();
-    this.db.transaction(() => {
-      for (const r of requests) {
-        const problem = checkWireBankRequest(r);
-        const id = typeof r === 'object' && r !== null && 'id' in r && typeof r.id === 'string' ? r.id : '';
-        if (problem !== undefined) {
-          rejected.push({ id, code: 'invalid', message: problem });
-          continue;
-        }
-        const b = r as { id: string; operationId: string | null };
-        if (this.st.bankInsert.run(b.id, terminalId, b.operationId, batchId, now, JSON.stringify(r)).changes === 1) accepted.push(b.id);
-        else {
-          this.st.bankCopy.run(b.id);
-          duplicates.push(b.id);
-        }
+    const valid: BankRequestIn[] = [];
+    for (const r of requests) {
+      const problem = checkWireBankRequest(r);
+      const id = typeof r === 'object' && r !== null && 'id' in r && typeof r.id === 'string' ? r.id : '';
+      if (problem !== undefined) {
+        rejected.push({ id, code: 'invalid', message: problem });
+        continue;
       }
-    })();
+      const b = r as { id: string; operationId: string | null };
+      valid.push({ id: b.id, operationId: b.operationId, body: r });
+    }
+    const { accepted, duplicates } = await this.db.putBankRequests(terminalId, batchId, valid, Date.now());
     return { batchId, accepted, duplicates, rejected };
   }
 
-  private hotlist(sinceRaw: string | null): HotlistResponse {
-    const version = (this.st.hotVersion.get() as { v: number }).v;
+  private async hotlist(sinceRaw: string | null): Promise<HotlistResponse> {
+    const version = await this.db.hotlistVersion();
     const since = sinceRaw === null || !/^\d{1,15}$/.test(sinceRaw) ? undefined : Number(sinceRaw);
     if (since === undefined || since > version) {
       // First pull, or a version we never issued: the whole list.
       const set = new Set<string>();
-      for (const r of this.st.hotAll.all() as { card_id: string; action: string }[]) {
-        if (r.action === 'add') set.add(r.card_id);
-        else set.delete(r.card_id);
+      for (const r of await this.db.hotlistSince(0)) {
+        if (r.action === 'add') set.add(r.cardId);
+        else set.delete(r.cardId);
       }
       return { version: String(version), full: true, add: [...set], remove: [] };
     }
     const net = new Map<string, 'add' | 'remove'>();
-    for (const r of this.st.hotSince.all(since) as { card_id: string; action: 'add' | 'remove' }[]) net.set(r.card_id, r.action);
+    for (const r of await this.db.hotlistSince(since)) net.set(r.cardId, r.action);
     return {
       version: String(version),
       full: false,

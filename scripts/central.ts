@@ -3,10 +3,13 @@
  * on loopback by default. Faults can be chosen at start and changed later over HTTP
  * (POST /admin/fault {"mode":"500","times":3}) — docs/sync-protocol.md lists them.
  *
- *   node dist/scripts/central.js [--host 127.0.0.1] [--port 8470] [--db var/central.sqlite]
+ *   node dist/scripts/central.js [--host 127.0.0.1] [--port 8470] [--db var/central.sqlite | --database-url postgres://user@host:5432/db]
  *     [--fail down|reset|slow|500|malformed|partial] [--fail-times N] [--fail-on push|bank|hotlist|all]
  *     [--fail-probability P] [--slow-ms MS (slow: answer delay; down: back up after)] [--hotlist-add CARD_ID]… [--service-items CODE,CODE]
  *     [--tls-cert FILE --tls-key FILE [--tls-ca FILE --require-client-cert]] [--no-admin]
+ *
+ * Storage: SQLite (--db, the embedded default) or PostgreSQL (--database-url, or the environment's
+ * SSCARD_PLATFORM_DATABASE_URL: several platform processes may serve one database).
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -20,6 +23,7 @@ const { values } = parseArgs({
     host: { type: 'string', default: '127.0.0.1' },
     port: { type: 'string', default: '8470' },
     db: { type: 'string' },
+    'database-url': { type: 'string' },
     memory: { type: 'boolean', default: false },
     fail: { type: 'string' },
     'fail-times': { type: 'string' },
@@ -50,7 +54,10 @@ function usage(msg: string): never {
 try {
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) usage('--port 应为 0 到 65535 / --port must be 0..65535');
-  const dbPath = values.memory ? undefined : (values.db ?? path.join(projectRoot(), 'var', 'central.sqlite'));
+  const databaseUrl = values['database-url'] ?? process.env['SSCARD_PLATFORM_DATABASE_URL'];
+  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) usage('--database-url 应为 postgres://用户@主机:端口/数据库 / --database-url must be postgres://user@host:port/database');
+  if (databaseUrl !== undefined && (values.db !== undefined || values.memory)) usage('--database-url 与 --db、--memory 只能选一个 / --database-url, --db and --memory exclude each other');
+  const dbPath = values.memory || databaseUrl !== undefined ? undefined : (values.db ?? path.join(projectRoot(), 'var', 'central.sqlite'));
   if ((values['tls-cert'] === undefined) !== (values['tls-key'] === undefined)) usage('--tls-cert 与 --tls-key 须同时给出 / --tls-cert and --tls-key go together');
   if ((values['tls-ca'] !== undefined || values['require-client-cert']) && values['tls-cert'] === undefined) usage('--tls-ca、--require-client-cert 需要 --tls-cert 与 --tls-key（HTTPS）/ --tls-ca and --require-client-cert need --tls-cert and --tls-key (HTTPS)');
   if (values['require-client-cert'] && values['tls-ca'] === undefined) usage('--require-client-cert 需要 --tls-ca（签发终端证书的 CA）/ --require-client-cert needs --tls-ca (the CA that issues terminal certificates)');
@@ -68,6 +75,7 @@ try {
     host: values.host,
     port,
     ...(dbPath !== undefined ? { dbPath } : {}),
+    ...(databaseUrl !== undefined ? { databaseUrl } : {}),
     ...(tls ? { tls } : {}),
     ...(values['service-items'] !== undefined ? { serviceItems: values['service-items'].split(',').map((s) => s.trim()) } : {}),
     admin: loopback && !values['no-admin'],
@@ -78,7 +86,7 @@ try {
       error: (m, meta) => process.stderr.write(`${m} ${JSON.stringify(meta ?? {})}\n`),
     },
   });
-  for (const c of values['hotlist-add'] ?? []) server.hotlistAdd(c);
+  for (const c of values['hotlist-add'] ?? []) await server.hotlistAdd(c);
   if (values.fail !== undefined) {
     if (!(FAULT_MODES as readonly string[]).includes(values.fail)) usage(`--fail 应为 / must be one of ${FAULT_MODES.join(', ')}`);
     const on = values['fail-on'];
@@ -92,7 +100,7 @@ try {
     };
     await server.setFault(fault);
   }
-  process.stdout.write(`参考平台已启动 / reference platform listening: ${server.url}  (db ${dbPath ?? ':memory:'}${loopback && !values['no-admin'] ? ', admin on' : ''})\n`);
+  process.stdout.write(`参考平台已启动 / reference platform listening: ${server.url}  (db ${databaseUrl !== undefined ? `PostgreSQL ${new URL(databaseUrl).host}${new URL(databaseUrl).pathname}` : (dbPath ?? ':memory:')}${loopback && !values['no-admin'] ? ', admin on' : ''})\n`);
   const stop = (): void => {
     server.close().then(
       () => process.exit(0),

@@ -18,8 +18,10 @@ fi
 
 # chromium: the browser the end-to-end suites drive the API from (playwright-core, no browser download);
 # fonts-noto-cjk: Chinese text on the pages of web/ (a fresh Debian has no CJK font);
-# gcc, make, libc6-dev: libSSCardDriver.so (native/sscard-driver/); python3: its ctypes test.
-PKGS=(pcscd libpcsclite-dev vsmartcard-vpcd pcsc-tools opensc socat iproute2 procps openssl chromium fonts-noto-cjk gcc make libc6-dev python3)
+# gcc, make, libc6-dev: libSSCardDriver.so (native/sscard-driver/); python3: its ctypes test;
+# postgresql: the platform's production store, tested on a throwaway cluster (scripts/bench/pg-cluster.ts;
+# the machine's own cluster is never used).
+PKGS=(pcscd libpcsclite-dev vsmartcard-vpcd pcsc-tools opensc socat iproute2 procps openssl chromium fonts-noto-cjk gcc make libc6-dev python3 postgresql)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

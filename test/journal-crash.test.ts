@@ -153,10 +153,10 @@ describe('journal crash test', () => {
     // what its primary key lets it hold: every row was delivered, the platform holds one copy of
     // each id it received and nothing else, and it counted every delivery it stored.
     const got = deliveries(payloads);
-    const held = central.operationCopies();
+    const held = (await central.operationCopies());
     expect(new Set(got.keys())).toEqual(new Set(rows.map((r) => r.id)));
     expect(new Set(held.keys())).toEqual(new Set(got.keys()));
-    expect(central.counts().operations).toBe(rows.length);
+    expect((await central.counts()).operations).toBe(rows.length);
     for (const [id, n] of got) expect(held.get(id), id).toBe(n);
     for (const id of reported) expect(got.get(id), id).toBeGreaterThanOrEqual(1);
     const redelivered = [...got.values()].filter((n) => n > 1).length;
@@ -168,10 +168,10 @@ describe('journal crash test', () => {
     // stored but whose acknowledgement the killed child never recorded is delivered again.
     console.log(
       `crash test: ${ITERATIONS} kills, ${rows.length} rows, ${reported.size} reported completed, ${interruptedTotal} interrupted, ` +
-        `${reconciled} reconciled, platform: ${central.counts().operations} held / ${central.counts().received} received, ${redelivered} ids delivered more than once`,
+        `${reconciled} reconciled, platform: ${(await central.counts()).operations} held / ${(await central.counts()).received} received, ${redelivered} ids delivered more than once`,
     );
     expect(redelivered).toBeGreaterThan(0);
-    expect(central.counts().received).toBe(rows.length + [...got.values()].reduce((a, n) => a + n - 1, 0));
+    expect((await central.counts()).received).toBe(rows.length + [...got.values()].reduce((a, n) => a + n - 1, 0));
     expect(interruptedTotal).toBeGreaterThan(0);
     expect(reconciled).toBeGreaterThan(0);
     expect(reported.size).toBeGreaterThan(ITERATIONS);

@@ -90,8 +90,8 @@ describe('bank-account activation requests go to the bank by the platform (seed 
     w.close();
     expect(report.bankRequests).toEqual({ sent: 1, acknowledged: 1, rejected: [], requests: 1, remaining: 0, supported: true });
     expect(bankDeliveries()).toEqual(new Map([[requestId, 1]]));
-    expect(central.bankRequestCopies()).toEqual(new Map([[requestId, 1]]));
-    expect(central.bankRequest(requestId)).toEqual({
+    expect((await central.bankRequestCopies())).toEqual(new Map([[requestId, 1]]));
+    expect(await central.bankRequest(requestId)).toEqual({
       id: requestId,
       operationId,
       terminalId: 'T-TEST',
@@ -100,7 +100,7 @@ describe('bank-account activation requests go to the bank by the platform (seed 
       card: { ...CARD_30, masked: false },
     });
     // The activation itself went first, on v1/operations.
-    expect(central.operation(operationId)).toMatchObject({ kind: 'activate', role: 'financial-window' });
+    expect(await central.operation(operationId)).toMatchObject({ kind: 'activate', role: 'financial-window' });
     expect(journal.getBankRequest(requestId)).toMatchObject({ status: 'sent' });
     expect(journal.getBankRequest(requestId).sentAt).not.toBeNull();
     expect(w.status().bankRequests).toEqual({ pending: 0, sent: 1, oldestPendingAt: null });
@@ -116,8 +116,8 @@ describe('bank-account activation requests go to the bank by the platform (seed 
     const w = worker({ identity: 'none' });
     await w.syncNow();
     w.close();
-    expect(central.operation(operationId)).toMatchObject({ card: null });
-    expect(central.bankRequest(requestId)).toMatchObject({ card: { ...CARD_30, masked: false } });
+    expect(await central.operation(operationId)).toMatchObject({ card: null });
+    expect(await central.bankRequest(requestId)).toMatchObject({ card: { ...CARD_30, masked: false } });
   });
 
   it('survives a platform outage: pending while the platform is down (backing off), sent once after it is back', async () => {
@@ -137,7 +137,7 @@ describe('bank-account activation requests go to the bank by the platform (seed 
     await until(() => journal.bankBacklog().count === 0, 'the bank requests to be sent');
     await w.stop();
     expect(bankDeliveries()).toEqual(new Map([[requestId, 1], [second, 1]]));
-    expect(central.counts()).toMatchObject({ bankRequests: 2, bankRequestsReceived: 2 });
+    expect((await central.counts())).toMatchObject({ bankRequests: 2, bankRequestsReceived: 2 });
     expect(journal.bankRequests().map((r) => r.status)).toEqual(['sent', 'sent']);
   });
 
@@ -157,14 +157,14 @@ describe('bank-account activation requests go to the bank by the platform (seed 
     await until(() => journal.bankBacklog().count === 0, 'the bank requests to be sent');
     await w.stop();
     expect(journal.bankRequests().map((r) => r.status)).toEqual(['sent', 'sent']);
-    expect(new Set(central.bankRequestCopies().keys())).toEqual(new Set(ids));
-    expect(central.counts().bankRequests).toBe(2);
+    expect(new Set((await central.bankRequestCopies()).keys())).toEqual(new Set(ids));
+    expect((await central.counts()).bankRequests).toBe(2);
     const delivered = bankDeliveries();
     expect(new Set(delivered.keys())).toEqual(new Set(ids));
     if (fault.mode === 'slow' || fault.mode === 'malformed') {
       // Delivered (and stored) more than once, held once: the copies are counted on the one row.
       for (const id of ids) expect(delivered.get(id)).toBeGreaterThan(1);
-      for (const id of ids) expect(central.bankRequestCopies().get(id)).toBe(delivered.get(id));
+      for (const id of ids) expect((await central.bankRequestCopies()).get(id)).toBe(delivered.get(id));
     }
   });
 
@@ -179,8 +179,9 @@ describe('bank-account activation requests go to the bank by the platform (seed 
     expect(journal.bankRequests().map((r) => r.status)).toEqual(['sent', 'sent', 'sent', 'sent']);
     const delivered = bankDeliveries();
     expect(ids.map((id) => delivered.get(id))).toEqual([1, 1, 2, 2]);
-    expect(ids.map((id) => central.bankRequestCopies().get(id))).toEqual([1, 1, 2, 2]);
-    expect(central.counts().bankRequests).toBe(4);
+    const copies = await central.bankRequestCopies();
+    expect(ids.map((id) => copies.get(id))).toEqual([1, 1, 2, 2]);
+    expect((await central.counts()).bankRequests).toBe(4);
   });
 
   it('a request the platform refuses stays pending, is not offered again by the worker, and the status says so', async () => {
@@ -265,8 +266,8 @@ describe('a real activation at a financial window, to the platform', () => {
     await w.syncNow();
     w.close();
     expect(journal.getBankRequest(req!.id).status).toBe('sent');
-    expect(central.bankRequest(req!.id)).toMatchObject({ operationId: req!.operationId, card: { ...journal.revealBankRequest(req!.id), masked: false } });
-    expect(central.bankRequest(req!.id)).toMatchObject({ card: { name: profile.holder.name, socialSecurityNumber: profile.holder.socialSecurityNumber } });
+    expect(await central.bankRequest(req!.id)).toMatchObject({ operationId: req!.operationId, card: { ...journal.revealBankRequest(req!.id), masked: false } });
+    expect(await central.bankRequest(req!.id)).toMatchObject({ card: { name: profile.holder.name, socialSecurityNumber: profile.holder.socialSecurityNumber } });
     const needles = [...needlesFor(['742086']), ...pinBlockNeedles(path.join(ROOT, 'fixtures', 'cards', 'card-not-activated.json'), ['742086'])];
     expect(allPayloads.length).toBe(2);
     expect(findLeaks(Buffer.concat(allPayloads), needles, { ignoreInHexRuns: true })).toEqual([]);

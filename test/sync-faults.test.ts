@@ -55,12 +55,12 @@ function worker(extra: Partial<SyncOptions> = {}): SyncWorker {
  * per id; every delivery it stored (all but those it answered 500 before storing) is counted
  * against that one row. Returns how many ids were delivered more than once.
  */
-function expectExactlyOnce(ids: readonly string[], opts: { storedEveryDelivery: boolean }): number {
+async function expectExactlyOnce(ids: readonly string[], opts: { storedEveryDelivery: boolean }): Promise<number> {
   const got = deliveries(payloads);
   expect(new Set(got.keys())).toEqual(new Set(ids));
-  const held = central.operationCopies();
+  const held = (await central.operationCopies());
   expect(new Set(held.keys())).toEqual(new Set(ids));
-  expect(central.counts().operations).toBe(ids.length);
+  expect((await central.counts()).operations).toBe(ids.length);
   for (const [id, n] of got) {
     if (opts.storedEveryDelivery) expect(held.get(id), id).toBe(n);
     else expect(held.get(id), id).toBeLessThanOrEqual(n);
@@ -95,7 +95,7 @@ describe('sync against a failing platform', () => {
     await until(() => journal.backlog().count === 0, 'the backlog to drain');
     await w.stop();
     // A push answered 500 was received but not stored; every other delivery was stored.
-    const redelivered = expectExactlyOnce(ids, { storedEveryDelivery: fault.mode !== '500' });
+    const redelivered = await expectExactlyOnce(ids, { storedEveryDelivery: fault.mode !== '500' });
     // Each fault makes the worker send some operations again (a reset loses the request before the
     // platform reads it, so nothing is delivered twice there).
     if (fault.mode !== 'reset') expect(redelivered).toBeGreaterThan(0);
@@ -109,7 +109,7 @@ describe('sync against a failing platform', () => {
     }
     if (fault.mode === 'slow' || fault.mode === 'malformed' || fault.mode === 'partial') {
       // The platform stored some operations more than once and kept one copy.
-      expect(central.counts().duplicatesReceived).toBeGreaterThan(0);
+      expect((await central.counts()).duplicatesReceived).toBeGreaterThan(0);
     }
   });
 
@@ -133,7 +133,7 @@ describe('sync against a failing platform', () => {
     await central.setFault(null);
     await until(() => journal.backlog().count === 0, 'the backlog to drain');
     await w.stop();
-    expectExactlyOnce(ids, { storedEveryDelivery: true });
+    await expectExactlyOnce(ids, { storedEveryDelivery: true });
     expect(w.status()).toMatchObject({ backlog: 0, lastError: null, consecutiveFailures: 0 });
     expect(w.status().lastSuccessAt).not.toBeNull();
   });
@@ -146,9 +146,9 @@ describe('sync against a failing platform', () => {
     const w = worker();
     await w.syncNow();
     w.close();
-    expect(central.operation(refusal)).toMatchObject({ role: 'financial-window', materials: ['social-security-card'], missing: ['resident-id-card'] });
-    expect(central.operation(change)).toMatchObject({ role: 'self-service', materials: ['social-security-card'], missing: [] });
-    expect(central.operation(counter)).toMatchObject({ role: 'window', materials: [], missing: [] });
+    expect(await central.operation(refusal)).toMatchObject({ role: 'financial-window', materials: ['social-security-card'], missing: ['resident-id-card'] });
+    expect(await central.operation(change)).toMatchObject({ role: 'self-service', materials: ['social-security-card'], missing: [] });
+    expect(await central.operation(counter)).toMatchObject({ role: 'window', materials: [], missing: [] });
     expect(journal.get(refusal)).toMatchObject({ role: 'financial-counter', materials: ['socialSecurityCard'], missing: ['residentIdCard'], syncState: 'synced' });
     expect(journal.get(change)).toMatchObject({ role: 'kiosk', syncState: 'synced' });
   });
@@ -185,7 +185,7 @@ describe('sync against a failing platform', () => {
     expect(report).toMatchObject({ sent: 5000, accepted: 5000, duplicates: 0, requests: 25, remaining: 0 });
     expect(progress.at(-1)).toBe(5000);
     expect(progress).toEqual([...progress].sort((a, b) => a - b));
-    expect(expectExactlyOnce(ids, { storedEveryDelivery: true })).toBe(0);
+    expect(await expectExactlyOnce(ids, { storedEveryDelivery: true })).toBe(0);
     // Every request carried at most one batch: bounded by batchSize.
     expect(central.requests().every((r) => r.operations <= 200)).toBe(true);
   });
@@ -247,7 +247,7 @@ describe('no PIN reaches the platform', () => {
     w.start();
     await until(() => journal.backlog().count === 0, 'the backlog to drain');
     await w.stop();
-    expectExactlyOnce(ids, { storedEveryDelivery: true });
+    await expectExactlyOnce(ids, { storedEveryDelivery: true });
     const pins = [...new Set(PIN_FLOWS.flatMap((f) => f.pins))];
     const cards = (name: string): string => path.join(ROOT, 'fixtures', 'cards', `${name}.json`);
     const needles = [
@@ -264,8 +264,8 @@ describe('no PIN reaches the platform', () => {
 describe('hotlist (挂失名单)', () => {
   it('pulls the whole list first, then only changes; a hotlisted card is refused and journaled', async () => {
     const other = '410402D156000005BBBBBBBBBBBBBBBB';
-    central.hotlistAdd(CARD_30.cardId);
-    central.hotlistAdd(other);
+    await central.hotlistAdd(CARD_30.cardId);
+    await central.hotlistAdd(other);
     const w = worker();
     expect(await w.pullHotlist()).toEqual({ version: '2', full: true, added: 2, removed: 0 });
     expect(journal.isHotlisted(CARD_30)).toBe(true);
@@ -274,7 +274,7 @@ describe('hotlist (挂失名单)', () => {
     ).rejects.toSatisfy((e: unknown) => isSsCardError(e, ErrorCode.Journal_CardHotlisted));
     expect(journal.findByCard(CARD_30).map((r) => [r.outcome, r.reason])).toEqual([['refused', 'hotlisted']]);
 
-    central.hotlistRemove(CARD_30.cardId);
+    await central.hotlistRemove(CARD_30.cardId);
     expect(await w.pullHotlist()).toEqual({ version: '3', full: false, added: 0, removed: 1 });
     expect(journal.isHotlisted(CARD_30)).toBe(false);
     expect(journal.isHotlisted(other)).toBe(true); // a bare card id is hashed like an identity
@@ -282,11 +282,11 @@ describe('hotlist (挂失名单)', () => {
     // The refusal itself is synced like any operation.
     await w.syncNow();
     w.close();
-    expect(central.counts().operations).toBe(1);
+    expect((await central.counts()).operations).toBe(1);
   });
 
   it('a malformed hotlist answer changes nothing', async () => {
-    central.hotlistAdd(CARD_30.cardId);
+    await central.hotlistAdd(CARD_30.cardId);
     await central.setFault({ mode: 'malformed', on: 'hotlist', times: 1 });
     const w = worker();
     await expect(w.pullHotlist()).rejects.toSatisfy((e: unknown) => isSsCardError(e, ErrorCode.Sync_BadResponse));

@@ -141,11 +141,11 @@ async function until(cond: () => boolean, what: string, ms = 30_000): Promise<vo
 }
 
 /** Nothing of the journal left the terminal for good: no row synced, the platform holds nothing. */
-function expectNothingSynced(n: number): void {
+async function expectNothingSynced(n: number): Promise<void> {
   expect(journal.backlog().count).toBe(n);
   expect(journal.stats().bySync).toMatchObject({ synced: 0, unsynced: n, rejected: 0 });
-  expect(central.counts().operations).toBe(0);
-  expect(central.operationCopies().size).toBe(0);
+  expect((await central.counts()).operations).toBe(0);
+  expect((await central.operationCopies()).size).toBe(0);
   expect(payloads).toHaveLength(0);
 }
 
@@ -158,15 +158,15 @@ describe('mTLS: the terminal certificate from the platform CA', () => {
     // A second pass has nothing to send.
     expect(await w.syncNow()).toMatchObject({ sent: 0, requests: 0, remaining: 0 });
     // The hotlist comes over the same authenticated connection.
-    central.hotlistAdd('410402D156000005AAAAAAAAAAAAAAAA');
+    await central.hotlistAdd('410402D156000005AAAAAAAAAAAAAAAA');
     expect(await w.pullHotlist()).toEqual({ version: '1', full: true, added: 1, removed: 0 });
     const status = w.status();
     w.close();
 
-    const held = central.operationCopies();
+    const held = (await central.operationCopies());
     expect([...held.keys()].sort()).toEqual([...ids].sort());
     for (const id of ids) expect(held.get(id), id).toBe(1);
-    expect(central.counts()).toMatchObject({ operations: 7, received: 7, duplicatesReceived: 0 });
+    expect((await central.counts())).toMatchObject({ operations: 7, received: 7, duplicatesReceived: 0 });
     expect(payloads).toHaveLength(3);
     expect(central.requests().map((r) => r.status)).toEqual([200, 200, 200, 200]);
     expect(journal.stats().bySync).toMatchObject({ synced: 7, unsynced: 0, rejected: 0 });
@@ -183,7 +183,7 @@ describe('mTLS: the terminal certificate from the platform CA', () => {
     w.wake();
     await until(() => journal.backlog().count === 0, 'the later rows to sync');
     await w.stop();
-    const held = central.operationCopies();
+    const held = (await central.operationCopies());
     expect(held.size).toBe(9);
     for (const id of ids) expect(held.get(id), id).toBe(1);
     expect(w.status()).toMatchObject({ backlog: 0, lastError: null, consecutiveFailures: 0 });
@@ -207,7 +207,7 @@ describe('mTLS: the platform refuses a terminal it cannot authenticate', () => {
     const status = w.status();
     w.close();
 
-    expectNothingSynced(5);
+    await expectNothingSynced(5);
     expect(journal.hotlistVersion()).toBeNull();
     expect(central.requests().map((r) => [r.status, r.operations])).toEqual([[403, 0], [403, 0], [403, 0]]);
     expect(status.backlog).toBe(5);
@@ -242,13 +242,13 @@ describe('mTLS: the platform refuses a terminal it cannot authenticate', () => {
     await until(() => retries.length >= 3, 'three refused attempts');
     await bad.stop();
     expect(retries.every((c) => c === ErrorCode.Sync_HttpStatus)).toBe(true);
-    expectNothingSynced(6);
+    await expectNothingSynced(6);
 
     const good = worker(GOOD());
     expect(await good.syncNow()).toMatchObject({ accepted: 6, remaining: 0 });
     expect(good.status().lastError).toBeNull();
     good.close();
-    const held = central.operationCopies();
+    const held = (await central.operationCopies());
     expect(held.size).toBe(6);
     for (const id of ids) expect(held.get(id), id).toBe(1);
   });
@@ -289,7 +289,7 @@ describe('mTLS: a terminal that does not trust the platform sends nothing', () =
 
     expect(err.code).toBe(ErrorCode.Sync_Config);
     expect(err.context).toMatchObject({ transient: false });
-    expectNothingSynced(4);
+    await expectNothingSynced(4);
     expect(central.requests()).toHaveLength(0);
     expect(status.lastError).not.toBeNull();
     expect(status.lastError!.code).toBe(ErrorCode.Sync_Config);
@@ -379,12 +379,12 @@ describe('sscard sync --cert --tls-key --ca', () => {
     expect(refused.out.error).toMatchObject({ code: ErrorCode.Sync_HttpStatus });
     expect(refused.out.error!.zh).toMatch(/HTTP 403/);
     expect(refused.out.error!.en).toMatch(/HTTP 403/);
-    expect(central.counts().operations).toBe(0);
+    expect((await central.counts()).operations).toBe(0);
 
     const ok = await cli({ cert: pki.file('client.pem'), tlsKey: pki.file('client.key'), ca: pki.file('ca.pem') });
     expect(ok.code).toBe(0);
     expect(ok.out.report).toMatchObject({ accepted: 5 });
-    const held = central.operationCopies();
+    const held = (await central.operationCopies());
     expect(held.size).toBe(5);
     for (const id of ids) expect(held.get(id), id).toBe(1);
     journal = openJournal(dir);

@@ -1,0 +1,114 @@
+/**
+ * The platform's embedded default (platform/store/store.ts): one SQLite file (or memory), WAL with
+ * every commit fsynced. Right for demos, tests and one node; a province runs PostgreSQL
+ * (pg-store.ts).
+ */
+import Database from 'better-sqlite3';
+import type { BankRequestIn, HotlistChange, OperationIn, PlatformStore, PutResult, StoreCounts } from './store.js';
+
+export class SqliteStore implements PlatformStore {
+  public readonly kind = 'sqlite';
+  private readonly db: Database.Database;
+  private readonly st;
+
+  constructor(file: string | undefined) {
+    this.db = new Database(file ?? ':memory:');
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = FULL');
+    this.db.exec(`
+      CREATE TABLE IF NOT EXISTS operations (
+        id TEXT PRIMARY KEY, terminal_id TEXT NOT NULL, service_item TEXT NOT NULL, batch_id TEXT NOT NULL,
+        received_at INTEGER NOT NULL, copies INTEGER NOT NULL DEFAULT 1, body TEXT NOT NULL
+      ) WITHOUT ROWID;
+      CREATE TABLE IF NOT EXISTS hotlist_changes (
+        version INTEGER PRIMARY KEY AUTOINCREMENT, card_id TEXT NOT NULL, action TEXT NOT NULL CHECK (action IN ('add', 'remove')), at INTEGER NOT NULL
+      );
+      CREATE TABLE IF NOT EXISTS bank_requests (
+        id TEXT PRIMARY KEY, terminal_id TEXT NOT NULL, operation_id TEXT, batch_id TEXT NOT NULL,
+        received_at INTEGER NOT NULL, copies INTEGER NOT NULL DEFAULT 1, body TEXT NOT NULL
+      ) WITHOUT ROWID;
+      CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+    `);
+    const db = this.db;
+    this.st = {
+      insert: db.prepare('INSERT INTO operations (id, terminal_id, service_item, batch_id, received_at, body) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING'),
+      copy: db.prepare('UPDATE operations SET copies = copies + 1 WHERE id = ?'),
+      count: db.prepare('SELECT count(*) AS n, coalesce(sum(copies), 0) AS c FROM operations'),
+      ids: db.prepare('SELECT id, copies FROM operations'),
+      get: db.prepare('SELECT body FROM operations WHERE id = ?'),
+      bankInsert: db.prepare('INSERT INTO bank_requests (id, terminal_id, operation_id, batch_id, received_at, body) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING'),
+      bankCopy: db.prepare('UPDATE bank_requests SET copies = copies + 1 WHERE id = ?'),
+      bankCount: db.prepare('SELECT count(*) AS n, coalesce(sum(copies), 0) AS c FROM bank_requests'),
+      bankIds: db.prepare('SELECT id, copies FROM bank_requests'),
+      bankGet: db.prepare('SELECT body FROM bank_requests WHERE id = ?'),
+      hotAdd: db.prepare('INSERT INTO hotlist_changes (card_id, action, at) VALUES (?, ?, ?)'),
+      hotVersion: db.prepare('SELECT coalesce(max(version), 0) AS v FROM hotlist_changes'),
+      hotSince: db.prepare('SELECT card_id, action FROM hotlist_changes WHERE version > ? ORDER BY version'),
+    };
+  }
+
+  public putOperations(terminalId: string, batchId: string, operations: readonly OperationIn[], receivedAt: number): Promise<PutResult> {
+    return Promise.resolve(this.put(operations, (o) => this.st.insert.run(o.id, terminalId, o.serviceItem, batchId, receivedAt, JSON.stringify(o.body)).changes === 1, (id) => this.st.copy.run(id)));
+  }
+
+  public putBankRequests(terminalId: string, batchId: string, requests: readonly BankRequestIn[], receivedAt: number): Promise<PutResult> {
+    return Promise.resolve(this.put(requests, (r) => this.st.bankInsert.run(r.id, terminalId, r.operationId, batchId, receivedAt, JSON.stringify(r.body)).changes === 1, (id) => this.st.bankCopy.run(id)));
+  }
+
+  /** One transaction: each item inserted if new, its copies counted if not. */
+  private put<T extends { readonly id: string }>(items: readonly T[], insert: (item: T) => boolean, copy: (id: string) => void): PutResult {
+    const accepted: string[] = [];
+    const duplicates: string[] = [];
+    this.db.transaction(() => {
+      for (const item of items) {
+        if (insert(item)) accepted.push(item.id);
+        else {
+          copy(item.id);
+          duplicates.push(item.id);
+        }
+      }
+    })();
+    return { accepted, duplicates };
+  }
+
+  public hotlistChange(change: HotlistChange, at: number): Promise<number> {
+    return Promise.resolve(Number(this.st.hotAdd.run(change.cardId, change.action, at).lastInsertRowid));
+  }
+
+  public hotlistVersion(): Promise<number> {
+    return Promise.resolve((this.st.hotVersion.get() as { v: number }).v);
+  }
+
+  public hotlistSince(version: number): Promise<HotlistChange[]> {
+    return Promise.resolve((this.st.hotSince.all(version) as { card_id: string; action: 'add' | 'remove' }[]).map((r) => ({ cardId: r.card_id, action: r.action })));
+  }
+
+  public counts(): Promise<StoreCounts> {
+    const c = this.st.count.get() as { n: number; c: number };
+    const b = this.st.bankCount.get() as { n: number; c: number };
+    return Promise.resolve({ operations: c.n, received: c.c, bankRequests: b.n, bankRequestsReceived: b.c, hotlistVersion: (this.st.hotVersion.get() as { v: number }).v });
+  }
+
+  public operationCopies(): Promise<Map<string, number>> {
+    return Promise.resolve(new Map((this.st.ids.all() as { id: string; copies: number }[]).map((r) => [r.id, r.copies])));
+  }
+
+  public bankRequestCopies(): Promise<Map<string, number>> {
+    return Promise.resolve(new Map((this.st.bankIds.all() as { id: string; copies: number }[]).map((r) => [r.id, r.copies])));
+  }
+
+  public operation(id: string): Promise<unknown> {
+    const r = this.st.get.get(id) as { body: string } | undefined;
+    return Promise.resolve(r === undefined ? undefined : (JSON.parse(r.body) as unknown));
+  }
+
+  public bankRequest(id: string): Promise<unknown> {
+    const r = this.st.bankGet.get(id) as { body: string } | undefined;
+    return Promise.resolve(r === undefined ? undefined : (JSON.parse(r.body) as unknown));
+  }
+
+  public close(): Promise<void> {
+    if (this.db.open) this.db.close();
+    return Promise.resolve();
+  }
+}

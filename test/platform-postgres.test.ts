@@ -1,0 +1,133 @@
+/**
+ * The platform on a real PostgreSQL (Debian's server, a throwaway cluster: scripts/bench/pg-cluster.ts):
+ * the store contract (testing/platform-store-contract.ts) as SQLite keeps it, then the platform
+ * itself — two ingest nodes on one database, a terminal's sync worker pushing through both, the
+ * database restarted mid-ingest — with every operation held exactly once.
+ */
+import path from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Journal } from '../daemon/journal/journal.js';
+import { SyncWorker } from '../daemon/sync/worker.js';
+import { CentralServer } from '../platform/server.js';
+import { PgStore } from '../platform/store/pg-store.js';
+import type { PlatformStore } from '../platform/store/store.js';
+import { PgCluster } from '../scripts/bench/pg-cluster.js';
+import { idsAt, op, platformStoreContract } from '../testing/platform-store-contract.js';
+import { tempDir } from './journal/fixtures.js';
+
+let cluster: PgCluster;
+let n = 0;
+const urls = new Map<PlatformStore, string>();
+
+beforeAll(async () => {
+  cluster = await PgCluster.start([]);
+}, 120_000);
+
+afterAll(async () => {
+  await cluster?.stop();
+});
+
+/** A new database of the cluster (a client per call: the cluster is restarted by a test). */
+async function freshDatabase(): Promise<string> {
+  const name = `platform_${++n}`;
+  const admin = new pg.Client({ connectionString: cluster.url('postgres') });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await admin.end();
+  }
+  return cluster.url(name);
+}
+
+platformStoreContract('PostgreSQL', {
+  fresh: async () => {
+    const url = await freshDatabase();
+    const s = await PgStore.open({ url });
+    urls.set(s, url);
+    return s;
+  },
+  again: (s) => PgStore.open({ url: urls.get(s)! }),
+});
+
+describe('PostgreSQL: the schema', () => {
+  it('operations are partitioned by month of their time; migrations are versioned and applied once by nodes starting together', async () => {
+    const url = await freshDatabase();
+    const nodes = await Promise.all([PgStore.open({ url }), PgStore.open({ url }), PgStore.open({ url })]);
+    try {
+      await nodes[0].putOperations('T-1', 'b1', [...idsAt(Date.UTC(2026, 10, 15), 1), ...idsAt(Date.UTC(2026, 11, 3), 1)].map((i) => op(i)), Date.now());
+      const c = new pg.Client({ connectionString: url });
+      await c.connect();
+      try {
+        expect((await c.query('SELECT version FROM schema_migrations')).rows).toEqual([{ version: 1 }]);
+        const parts = await c.query<{ name: string }>("SELECT inhrelid::regclass::text AS name FROM pg_inherits WHERE inhparent = 'operations'::regclass ORDER BY 1");
+        expect(parts.rows.map((r) => r.name)).toEqual(['operations_2026_11', 'operations_2026_12']);
+        expect((await c.query("SELECT count(*)::int AS n FROM operations_2026_12")).rows[0]).toEqual({ n: 1 });
+      } finally {
+        await c.end();
+      }
+    } finally {
+      await Promise.all(nodes.map((s) => s.close()));
+    }
+  });
+
+  it('a database from a newer platform is refused, naming the versions', async () => {
+    const url = await freshDatabase();
+    const s = await PgStore.open({ url });
+    await s.close();
+    const c = new pg.Client({ connectionString: url });
+    await c.connect();
+    await c.query('INSERT INTO schema_migrations (version) VALUES (99)');
+    await c.end();
+    await expect(PgStore.open({ url })).rejects.toThrow(/schema 99 is newer/);
+  });
+
+  it('no server at the address: a clear error, not a hang', async () => {
+    await expect(PgStore.open({ url: `postgres://sscard@127.0.0.1:1/none` })).rejects.toThrow(/PostgreSQL.*check the database URL/);
+  });
+});
+
+describe('the platform on PostgreSQL', () => {
+  it('two ingest nodes on one database; the database restarted mid-ingest: every operation held exactly once', { timeout: 120_000 }, async () => {
+    const url = await freshDatabase();
+    const nodes = [await CentralServer.start({ databaseUrl: url }), await CentralServer.start({ databaseUrl: url })];
+    const dir = tempDir('sscard-pg-sync-');
+    const journal = Journal.open({ path: path.join(dir, 'journal.sqlite'), keyFile: path.join(dir, 'journal.key'), terminalId: 'T-PG-1' });
+    try {
+      const ids: string[] = [];
+      const add = (k: number): void => {
+        for (let i = 0; i < k; i++) {
+          const id = journal.beginOperation({ serviceItem: '11410402785096902M500201401000601', kind: 'change', role: 'kiosk', card: { cardId: '410402D15600000593F973FB1A6CB5A0' }, materials: ['socialSecurityCard'] });
+          journal.completeOperation(id, { outcome: 'ok', lastSw: 0x9000 });
+          ids.push(id);
+        }
+      };
+      // One terminal's worker per node, as terminals configured with either endpoint are.
+      const workers = nodes.map((node) => new SyncWorker(journal, { endpoint: node.url, terminalId: 'T-PG-1', batchSize: 25, identity: 'masked' }));
+      add(120);
+      // Both at once: the same rows reach both nodes (a terminal retrying on the other endpoint).
+      const first = await Promise.all(workers.map((w) => w.syncNow()));
+      expect(first.reduce((k, r) => k + r.accepted, 0)).toBe(120);
+      expect(first.reduce((k, r) => k + r.accepted + r.duplicates, 0)).toBeGreaterThanOrEqual(120);
+      add(80);
+      // PostgreSQL goes away and comes back while the next batches are pushed: a batch the node
+      // could not store is answered with an error, never acknowledged, and sent again.
+      const pushing = workers[0]!.syncNow().catch((e: unknown) => e);
+      cluster.restart('fast');
+      const during = await pushing;
+      for (let i = 0; i < 20 && journal.backlog().count > 0; i++) {
+        await workers[i % 2]!.syncNow().catch(() => new Promise((r) => setTimeout(r, 250)));
+      }
+      expect(journal.backlog().count, String(during)).toBe(0);
+      const held = await nodes[1]!.operationCopies();
+      expect(new Set(held.keys())).toEqual(new Set(ids));
+      const counts = await nodes[0]!.counts();
+      expect(counts.operations).toBe(ids.length);
+      expect(nodes.map((x) => x.storeKind)).toEqual(['postgres', 'postgres']);
+    } finally {
+      journal.close();
+      for (const node of nodes) await node.close();
+    }
+  });
+});
