@@ -74,6 +74,7 @@ export enum ErrorCode {
   Sync_BadResponse = 654,
   Sync_Refused = 655,
   Sync_Stopped = 656,
+  Sync_BadSignature = 657,
   Central_Failed = 690,
 
   // 700-749: PIN pads (PC/SC Part 10, serial EPP, USB HID, touchscreen)

@@ -34,6 +34,7 @@ import type { AuditInput } from './journal/types.js';
 import { AUDIT_KIND_OF_OPERATOR_EVENT } from './journal/types.js';
 import type { Logging } from './log/logger.js';
 import { createLogging } from './log/logger.js';
+import { loadHotlistKey } from './sync/hotlist-signature.js';
 import { SyncWorker } from './sync/worker.js';
 import type { Simulator } from './terminal/simulator.js';
 import { Terminal } from './terminal/terminal.js';
@@ -226,12 +227,15 @@ export async function startDaemon(opts: StartOptions): Promise<Daemon> {
       const ca = read(tls?.ca);
       const cert = read(tls?.cert);
       const key = read(tls?.key);
+      const hotlistKey = loadHotlistKey(cfg.sync.hotlistPublicKey);
+      if (hotlistKey === undefined) syncLog.warn('sync.hotlistPublicKey is not set: lost-card hotlists from the platform are applied without checking their signature');
       sync = new SyncWorker(journal, {
         endpoint: cfg.sync.endpoint,
         terminalId: cfg.terminalId,
         intervalMs: cfg.sync.intervalMs,
         logger: syncLog,
         ...(ca || cert || key ? { tls: { ...(ca ? { ca } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}) } } : {}),
+        ...(hotlistKey === undefined ? {} : { hotlistPublicKey: hotlistKey }),
       });
     }
 

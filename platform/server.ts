@@ -28,6 +28,8 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
+import type { KeyObject } from 'node:crypto';
+import { signHotlist } from '../daemon/sync/hotlist-signature.js';
 import { ErrorCode, SsCardError } from '../core/errors.js';
 import { PgStore } from './store/pg-store.js';
 import { SqliteStore } from './store/sqlite-store.js';
@@ -70,6 +72,11 @@ export interface CentralOptions {
   readonly admin?: boolean;
   /** Every push body as received (tests scan them). */
   readonly capture?: (body: Buffer) => void;
+  /**
+   * The hotlist signing key (Ed25519 private key): every hotlist answer carries its signature
+   * (daemon/sync/hotlist-signature.ts); terminals with the public key refuse lists that do not verify.
+   */
+  readonly hotlistSigningKey?: KeyObject;
   /** Seed of the fault probability generator. */
   readonly seed?: number;
   readonly logger?: Logger;
@@ -450,7 +457,14 @@ export class CentralServer {
     return { batchId, accepted, duplicates, rejected };
   }
 
+  /** The hotlist answer to `?since=`, signed when the platform has a signing key. */
   private async hotlist(sinceRaw: string | null): Promise<HotlistResponse> {
+    const h = await this.hotlistContent(sinceRaw);
+    const key = this.opts.hotlistSigningKey;
+    return key === undefined ? h : { ...h, signature: signHotlist(key, h, sinceRaw) };
+  }
+
+  private async hotlistContent(sinceRaw: string | null): Promise<HotlistResponse> {
     const version = await this.db.hotlistVersion();
     const since = sinceRaw === null || !/^\d{1,15}$/.test(sinceRaw) ? undefined : Number(sinceRaw);
     if (since === undefined || since > version) {

@@ -6,12 +6,17 @@
  *   node dist/scripts/central.js [--host 127.0.0.1] [--port 8470] [--db var/central.sqlite | --database-url postgres://user@host:5432/db]
  *     [--fail down|reset|slow|500|malformed|partial] [--fail-times N] [--fail-on push|bank|hotlist|all]
  *     [--fail-probability P] [--slow-ms MS (slow: answer delay; down: back up after)] [--hotlist-add CARD_ID]… [--service-items CODE,CODE]
- *     [--tls-cert FILE --tls-key FILE [--tls-ca FILE --require-client-cert]] [--no-admin]
+ *     [--tls-cert FILE --tls-key FILE [--tls-ca FILE --require-client-cert]] [--hotlist-key FILE] [--no-admin]
+ *
+ * --hotlist-key FILE: the Ed25519 private key (PEM) that signs every hotlist answer; created (0600,
+ * with its public key in FILE.pub for the terminals' sync.hotlistPublicKey) when it does not exist.
  *
  * Storage: SQLite (--db, the embedded default) or PostgreSQL (--database-url, or the environment's
  * SSCARD_PLATFORM_DATABASE_URL: several platform processes may serve one database).
  */
-import { readFileSync } from 'node:fs';
+import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { CentralServer, FAULT_MODES } from '../platform/server.js';
@@ -36,6 +41,7 @@ const { values } = parseArgs({
     'tls-key': { type: 'string' },
     'tls-ca': { type: 'string' },
     'require-client-cert': { type: 'boolean', default: false },
+    'hotlist-key': { type: 'string' },
     'no-admin': { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
@@ -70,6 +76,26 @@ try {
           requireClientCert: values['require-client-cert'],
         }
       : undefined;
+  let hotlistSigningKey: KeyObject | undefined;
+  const hotlistKeyFile = values['hotlist-key'];
+  if (hotlistKeyFile !== undefined) {
+    if (!existsSync(hotlistKeyFile)) {
+      const pair = generateKeyPairSync('ed25519');
+      writeFileSync(hotlistKeyFile, pair.privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600, flag: 'wx' });
+      writeFileSync(`${hotlistKeyFile}.pub`, pair.publicKey.export({ type: 'spki', format: 'pem' }), { flag: 'wx' });
+      process.stderr.write(`已生成挂失名单签名密钥 / hotlist signing key created: ${hotlistKeyFile}; 终端的 sync.hotlistPublicKey / the terminals' sync.hotlistPublicKey: ${hotlistKeyFile}.pub\n`);
+    }
+    try {
+      hotlistSigningKey = createPrivateKey(readFileSync(hotlistKeyFile));
+    } catch (e) {
+      usage(`--hotlist-key ${hotlistKeyFile}：不是 PEM 私钥 / not a PEM private key (${e instanceof Error ? e.message : String(e)})`);
+    }
+    if (hotlistSigningKey.asymmetricKeyType !== 'ed25519') usage(`--hotlist-key ${hotlistKeyFile}：应为 Ed25519 私钥 / must be an Ed25519 private key`);
+    // Fails here, not on the first pull, when FILE.pub is missing or of another key.
+    if (existsSync(`${hotlistKeyFile}.pub`) && !createPublicKey(readFileSync(`${hotlistKeyFile}.pub`)).equals(createPublicKey(hotlistSigningKey))) {
+      usage(`${hotlistKeyFile}.pub 不是 ${hotlistKeyFile} 的公钥 / ${hotlistKeyFile}.pub is not the public key of ${hotlistKeyFile}`);
+    }
+  }
   const loopback = values.host === '127.0.0.1' || values.host === '::1' || values.host === 'localhost';
   const server = await CentralServer.start({
     host: values.host,
@@ -79,6 +105,7 @@ try {
     ...(tls ? { tls } : {}),
     ...(values['service-items'] !== undefined ? { serviceItems: values['service-items'].split(',').map((s) => s.trim()) } : {}),
     admin: loopback && !values['no-admin'],
+    ...(hotlistSigningKey === undefined ? {} : { hotlistSigningKey }),
     logger: {
       debug: () => {},
       info: (m, meta) => process.stderr.write(`${m} ${JSON.stringify(meta ?? {})}\n`),

@@ -95,6 +95,8 @@ export interface DaemonConfig {
     readonly intervalMs: number;
     /** mTLS files (absolute paths); each absent when not configured. */
     readonly tls: { readonly ca?: string; readonly cert?: string; readonly key?: string };
+    /** The platform's hotlist key (Ed25519 public key, PEM; absolute path); absent: lists applied unchecked. */
+    readonly hotlistPublicKey?: string;
   };
   readonly api: {
     readonly host: string;
@@ -199,6 +201,7 @@ function resolve(c: ConfigInput, configFile: string | null, baseDir: string): Da
         ...some('cert', c.sync.tls.cert === undefined ? undefined : abs(c.sync.tls.cert)),
         ...some('key', c.sync.tls.key === undefined ? undefined : abs(c.sync.tls.key)),
       },
+      ...some('hotlistPublicKey', c.sync.hotlistPublicKey === undefined ? undefined : abs(c.sync.hotlistPublicKey)),
     },
     api: {
       host: c.api.host,

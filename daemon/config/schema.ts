@@ -286,6 +286,9 @@ export const configSchema = z.strictObject({
       cert: optionalPath('client certificate (PEM) for mTLS; needs tls.key'),
       key: optionalPath('its private key (PEM); needs tls.cert'),
     }),
+    hotlistPublicKey: optionalPath(
+      'the platform\'s hotlist key (Ed25519 public key, PEM): a lost-card hotlist whose signature does not verify with it is refused and the list in force kept (docs/sync-protocol.md); absent = lists are applied unchecked, and the status says so',
+    ),
   }),
   api: section({
     host: doc(z.string().min(1).max(255).default('127.0.0.1'), {

@@ -172,6 +172,8 @@ export interface HotlistResponse {
   /** Card identification codes (卡识别码, 32 hex digits). */
   readonly add: readonly string[];
   readonly remove: readonly string[];
+  /** The platform's Ed25519 signature (base64) of this answer (daemon/sync/hotlist-signature.ts). */
+  readonly signature?: string;
 }
 
 export function badResponse(what: string, detail: string, context: Record<string, unknown> = {}): SsCardError {
@@ -218,7 +220,14 @@ export function parseHotlistResponse(body: unknown): HotlistResponse {
     for (const s of a) if (!/^[0-9A-Fa-f]{32}$/.test(s)) throw badResponse(what, `${f} 中有无效的卡识别码 / ${f} holds an invalid card id`);
     return a;
   };
-  return { version: body.version, full: body.full, add: ids(body.add, 'add'), remove: body.remove === undefined ? [] : ids(body.remove, 'remove') };
+  if (body.signature !== undefined && (typeof body.signature !== 'string' || body.signature.length > 256)) throw badResponse(what, 'signature 无效 / bad signature field');
+  return {
+    version: body.version,
+    full: body.full,
+    add: ids(body.add, 'add'),
+    remove: body.remove === undefined ? [] : ids(body.remove, 'remove'),
+    ...(typeof body.signature === 'string' ? { signature: body.signature } : {}),
+  };
 }
 
 /** Server side: check a push request; returns the problem in words, or undefined. */

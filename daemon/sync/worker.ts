@@ -17,10 +17,12 @@
 import type { Logger } from '../../core/logger.js';
 import { SILENT_LOGGER } from '../../core/logger.js';
 import { randomUUID } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import { ErrorCode, SsCardError, isSsCardError } from '../../core/errors.js';
 import type { Journal } from '../journal/journal.js';
 import { backoffDelay, checkBackoff } from '../../core/backoff.js';
 import type { BackoffOptions } from '../../core/backoff.js';
+import { hotlistSignatureValid } from './hotlist-signature.js';
 import { JsonClient } from './http.js';
 import type { TlsOptions } from './http.js';
 import { bankRequestToWire, toWire } from './to-wire.js';
@@ -45,6 +47,11 @@ export interface SyncOptions {
   readonly intervalMs?: number;
   /** Background loop: how often to pull the hotlist (default 5 min). */
   readonly hotlistIntervalMs?: number;
+  /**
+   * The platform's hotlist key (Ed25519): a hotlist whose signature does not verify with it is
+   * refused and the list in force kept. Without it lists are applied unchecked (status says so).
+   */
+  readonly hotlistPublicKey?: KeyObject;
   readonly logger?: Logger;
   /** Jitter source (tests make it deterministic). */
   readonly random?: () => number;
@@ -74,6 +81,8 @@ export interface SyncStatus {
   readonly rejected: number;
   readonly hotlistVersion: string | null;
   readonly lastHotlistAt: number | null;
+  /** What the last hotlist pull's signature said (null: none pulled yet). */
+  readonly hotlistCheck: HotlistCheck | null;
   /** Bank-account activation requests: waiting for the platform's acknowledgement, acknowledged, and when the oldest waiting one was recorded. */
   readonly bankRequests: { readonly pending: number; readonly sent: number; readonly oldestPendingAt: number | null };
 }
@@ -121,6 +130,21 @@ export interface HotlistReport {
 const META_LAST_SUCCESS = 'sync_last_success';
 const META_LAST_ERROR = 'sync_last_error';
 const META_LAST_HOTLIST = 'hotlist_last_pull';
+const META_HOTLIST_CHECK = 'hotlist_check';
+
+/**
+ * The last hotlist pulled and what its signature said (docs/sync-protocol.md "Pull the lost-card
+ * hotlist"): `verified` with the configured key; `unchecked`: no key configured, applied as it
+ * came; `refused`: it did not verify, was not applied, the list of `inForce` stays.
+ */
+export interface HotlistCheck {
+  readonly state: 'verified' | 'unchecked' | 'refused';
+  /** The version the platform offered. */
+  readonly offered: string;
+  /** The version in force after the pull. */
+  readonly inForce: string | null;
+  readonly at: number;
+}
 
 function toSsCardError(err: unknown): SsCardError {
   if (isSsCardError(err)) return err;
@@ -385,10 +409,27 @@ export class SyncWorker {
       const since = this.journal.hotlistVersion();
       const res = await this.client.request('GET', `v1/hotlist${since === null ? '' : `?since=${encodeURIComponent(since)}`}`);
       const h = parseHotlistResponse(res.body);
+      const key = this.opts.hotlistPublicKey;
+      if (key !== undefined && !hotlistSignatureValid(key, h, since, h.signature)) {
+        // Not applied: the list in force stays, and the status says so until a list verifies.
+        const check: HotlistCheck = { state: 'refused', offered: h.version, inForce: since, at: this.now() };
+        this.journal.setMeta(META_HOTLIST_CHECK, JSON.stringify(check));
+        this.log.error('hotlist refused: its signature does not verify with sync.hotlistPublicKey', { offered: h.version, inForce: since, signed: h.signature !== undefined });
+        throw new SsCardError(
+          ErrorCode.Sync_BadSignature,
+          {
+            zh: `省级平台发来的挂失名单（版本 ${h.version}）${h.signature === undefined ? '没有签名' : '签名验证不通过'}，未采用；本机继续使用版本 ${since ?? '（无）'} 的名单。下一步：确认 sync.hotlistPublicKey 是平台的挂失名单公钥，并检查与平台之间的网络（代理、中间人）`,
+            en: `the platform's hotlist (version ${h.version}) ${h.signature === undefined ? 'is not signed' : 'does not verify'} and was not applied; this terminal keeps the list of version ${since ?? '(none)'}. Next: check that sync.hotlistPublicKey is the platform's hotlist key, and the network path to the platform (proxies, interception)`,
+          },
+          { offered: h.version, inForce: since },
+        );
+      }
       this.journal.applyHotlist({ version: h.version, full: h.full, add: h.add, remove: h.remove });
       this.lastHotlistAt = this.now();
       this.journal.setMeta(META_LAST_HOTLIST, String(this.lastHotlistAt));
-      this.log.info('hotlist pulled', { version: h.version, full: h.full, added: h.add.length, removed: h.remove.length });
+      const check: HotlistCheck = { state: key === undefined ? 'unchecked' : 'verified', offered: h.version, inForce: h.version, at: this.lastHotlistAt };
+      this.journal.setMeta(META_HOTLIST_CHECK, JSON.stringify(check));
+      this.log.info('hotlist pulled', { version: h.version, full: h.full, added: h.add.length, removed: h.remove.length, signature: check.state });
       return { version: h.version, full: h.full, added: h.add.length, removed: h.remove.length };
     } catch (err) {
       const e = toSsCardError(err);
@@ -496,6 +537,15 @@ export class SyncWorker {
 }
 
 /** The persisted part of the status (last success, last error, backlog): what the CLI can show without the daemon. */
+function parseJsonMeta<T>(raw: string | null): T | null {
+  if (raw === null) return null;
+  try {
+    return JSON.parse(raw) as T;
+  } catch {
+    return null;
+  }
+}
+
 export function readSyncStatus(
   journal: Journal,
   live: { running: boolean; lastAttemptAt: number | null; consecutiveFailures: number; nextAttemptAt: number | null; lastHotlistAt: number | null } = {
@@ -535,6 +585,7 @@ export function readSyncStatus(
     rejected: journal.rejectedCount(),
     hotlistVersion: journal.hotlistVersion(),
     lastHotlistAt: live.lastHotlistAt ?? (lastHotlist === null ? null : Number(lastHotlist)),
+    hotlistCheck: parseJsonMeta<HotlistCheck>(journal.getMeta(META_HOTLIST_CHECK)),
     bankRequests: { pending: bank.count, sent: bankCounts.sent, oldestPendingAt: bank.oldestCreatedAt },
   };
 }

@@ -1,0 +1,100 @@
+/**
+ * The signed lost-card hotlist end to end over loopback HTTP (docs/sync-protocol.md "Pull the
+ * lost-card hotlist"): the reference platform signs with its Ed25519 key, the terminal's sync
+ * worker verifies with the public key and applies; a list signed by another key, or not signed,
+ * is refused — the list in force stays, and the status says so until a list verifies.
+ */
+import { generateKeyPairSync } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ErrorCode, isSsCardError } from '../core/errors.js';
+import { Journal } from '../daemon/journal/journal.js';
+import { SyncWorker } from '../daemon/sync/worker.js';
+import { CentralServer } from '../platform/server.js';
+import { tempDir } from './journal/fixtures.js';
+
+const platformKey = generateKeyPairSync('ed25519');
+const otherKey = generateKeyPairSync('ed25519');
+const LOST = '410402D15600000593F973FB1A6CB5A0';
+const LOST_LATER = '410402D156000005AAAAAAAAAAAAAAAA';
+
+let dir: string;
+let journal: Journal;
+const closing: (() => Promise<void>)[] = [];
+
+beforeEach(() => {
+  dir = tempDir('sscard-hotlist-sig-');
+  journal = Journal.open({ path: path.join(dir, 'j.sqlite'), keyFile: path.join(dir, 'j.key'), terminalId: 'T-SIG' });
+});
+afterEach(async () => {
+  for (const c of closing.splice(0)) await c();
+  journal.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function platform(signingKey?: typeof platformKey.privateKey): Promise<CentralServer> {
+  const c = await CentralServer.start(signingKey === undefined ? {} : { hotlistSigningKey: signingKey });
+  closing.push(() => c.close());
+  return c;
+}
+
+const worker = (url: string, checked: boolean): SyncWorker => {
+  const w = new SyncWorker(journal, { endpoint: url, terminalId: 'T-SIG', ...(checked ? { hotlistPublicKey: platformKey.publicKey } : {}) });
+  closing.push(() => w.stop());
+  return w;
+};
+
+describe('the signed hotlist', () => {
+  it('a list signed by the platform is applied; its deltas too', async () => {
+    const central = await platform(platformKey.privateKey);
+    await central.hotlistAdd(LOST);
+    const w = worker(central.url, true);
+    expect(await w.pullHotlist()).toMatchObject({ full: true, added: 1 });
+    expect(journal.isHotlisted(LOST)).toBe(true);
+    await central.hotlistAdd(LOST_LATER);
+    await central.hotlistRemove(LOST);
+    expect(await w.pullHotlist()).toMatchObject({ full: false, added: 1, removed: 1 });
+    expect(journal.isHotlisted(LOST)).toBe(false);
+    expect(journal.isHotlisted(LOST_LATER)).toBe(true);
+    expect(w.status().hotlistCheck).toMatchObject({ state: 'verified', offered: '3', inForce: '3' });
+  });
+
+  it.each([
+    ['signed by another key', otherKey.privateKey, /does not verify/],
+    ['not signed', undefined, /is not signed/],
+  ] as const)('a list %s is refused; the list in force stays and the status says so', async (_what, key, text) => {
+    const genuine = await platform(platformKey.privateKey);
+    await genuine.hotlistAdd(LOST);
+    await worker(genuine.url, true).pullHotlist();
+    expect(journal.hotlistVersion()).toBe('1');
+
+    // Another platform answers (a mis-pointed endpoint, a proxy, a man in the middle): it would take the card off the list.
+    const impostor = await platform(key);
+    await impostor.hotlistAdd(LOST_LATER);
+    await impostor.hotlistAdd(LOST_LATER);
+    const w = worker(impostor.url, true);
+    const err = await w.pullHotlist().catch((e: unknown) => e);
+    expect(isSsCardError(err, ErrorCode.Sync_BadSignature)).toBe(true);
+    expect((err as Error).message).toMatch(text);
+    expect((err as Error).message).toContain('sync.hotlistPublicKey');
+    expect(journal.hotlistVersion()).toBe('1');
+    expect(journal.isHotlisted(LOST)).toBe(true);
+    expect(journal.isHotlisted(LOST_LATER)).toBe(false);
+    expect(w.status().hotlistCheck).toMatchObject({ state: 'refused', offered: '2', inForce: '1' });
+    expect(w.status().lastError).toMatchObject({ code: ErrorCode.Sync_BadSignature });
+
+    // The genuine platform again: verified, the refusal is history.
+    await worker(genuine.url, true).pullHotlist();
+    expect(worker(genuine.url, true).status().hotlistCheck).toMatchObject({ state: 'verified' });
+  });
+
+  it('without a key configured, a list is applied unchecked and the status says so', async () => {
+    const central = await platform(platformKey.privateKey);
+    await central.hotlistAdd(LOST);
+    const w = worker(central.url, false);
+    await w.pullHotlist();
+    expect(journal.isHotlisted(LOST)).toBe(true);
+    expect(w.status().hotlistCheck).toMatchObject({ state: 'unchecked', offered: '1', inForce: '1' });
+  });
+});
