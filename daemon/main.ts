@@ -36,6 +36,9 @@ import type { Logging } from './log/logger.js';
 import { createLogging } from './log/logger.js';
 import { loadHotlistKey } from './sync/hotlist-signature.js';
 import { SyncWorker } from './sync/worker.js';
+import type { HeartbeatSource } from './sync/worker.js';
+import type { DeviceHealth } from './sync/wire.js';
+import type { DeviceStatus, TerminalStatusReport } from './terminal/port.js';
 import type { Simulator } from './terminal/simulator.js';
 import { Terminal } from './terminal/terminal.js';
 
@@ -100,6 +103,22 @@ async function openPinPad(cfg: DaemonConfig, pcsc: PcscService, simulated: boole
       return new PcscPinPad(await pcsc.connect(reader, { share: 'shared' }));
     }
   }
+}
+
+/** A device's health for the platform's fleet view (docs/sync-protocol.md "Heartbeat"). */
+function deviceHealth(d: DeviceStatus): DeviceHealth {
+  if (d.kind === 'none') return 'none';
+  return d.connected && d.problem === null ? 'ok' : 'problem';
+}
+
+/** What the terminal's status says of it, as its heartbeat carries it (no card, no holder). */
+function heartbeatOf(r: TerminalStatusReport): HeartbeatSource {
+  return {
+    software: r.version,
+    role: r.role,
+    services: r.services,
+    health: { pcsc: r.pcsc.up, cardReaders: r.readers.filter((x) => x.slot === 'card').length, psam: deviceHealth(r.psam), pinPad: deviceHealth(r.pinPad), idReader: deviceHealth(r.idReader) },
+  };
 }
 
 export interface StartOptions {
@@ -236,6 +255,8 @@ export async function startDaemon(opts: StartOptions): Promise<Daemon> {
         logger: syncLog,
         ...(ca || cert || key ? { tls: { ...(ca ? { ca } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}) } } : {}),
         ...(hotlistKey === undefined ? {} : { hotlistPublicKey: hotlistKey }),
+        // Called by the worker's loop, which starts after the terminal exists.
+        heartbeat: () => heartbeatOf(terminal.status()),
       });
     }
 

@@ -30,12 +30,14 @@ import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { KeyObject } from 'node:crypto';
 import { signHotlist } from '../daemon/sync/hotlist-signature.js';
+import { fleetPage, fleetView } from './fleet.js';
+import type { FleetOptions, FleetView } from './fleet.js';
 import { ErrorCode, SsCardError } from '../core/errors.js';
 import { PgStore } from './store/pg-store.js';
 import { SqliteStore } from './store/sqlite-store.js';
 import type { BankRequestIn, OperationIn, PlatformStore } from './store/store.js';
-import { CARD_WRITE_SERVICE_ITEM, PIN_CHECK_SERVICE_ITEM, PROTOCOL_REVISION, PROTOCOL_VERSION, checkBankPushRequest, checkPushRequest, checkWireBankRequest, checkWireOperation } from '../daemon/sync/wire.js';
-import type { HotlistResponse, PushResponse, RejectedOperation } from '../daemon/sync/wire.js';
+import { CARD_WRITE_SERVICE_ITEM, PIN_CHECK_SERVICE_ITEM, PROTOCOL_REVISION, PROTOCOL_VERSION, checkBankPushRequest, checkHeartbeat, checkPushRequest, checkWireBankRequest, checkWireOperation } from '../daemon/sync/wire.js';
+import type { Heartbeat, HeartbeatAnswer, HotlistResponse, PushResponse, RejectedOperation } from '../daemon/sync/wire.js';
 
 export const FAULT_MODES = ['none', 'down', 'reset', 'slow', '500', 'malformed', 'partial'] as const;
 export type FaultMode = (typeof FAULT_MODES)[number];
@@ -77,6 +79,8 @@ export interface CentralOptions {
    * (daemon/sync/hotlist-signature.ts); terminals with the public key refuse lists that do not verify.
    */
   readonly hotlistSigningKey?: KeyObject;
+  /** The fleet view's alarm thresholds (platform/fleet.ts). */
+  readonly fleet?: FleetOptions;
   /** Seed of the fault probability generator. */
   readonly seed?: number;
   readonly logger?: Logger;
@@ -118,6 +122,8 @@ function mulberry32(seed: number): () => number {
 }
 
 const MAX_BODY = 64 * 1024 * 1024;
+/** A heartbeat is well under a kilobyte. */
+const MAX_HEARTBEAT = 16 * 1024;
 
 export class CentralServer {
   private readonly server: http.Server;
@@ -353,7 +359,10 @@ export class CentralServer {
         return;
       }
       const raw = await readBody(req);
-      if (raw === undefined) return send(413, { error: 'body too large' });
+      if (raw === undefined) {
+        res.setHeader('connection', 'close');
+        return send(413, { error: 'body too large' });
+      }
       this.opts.capture?.(raw);
       if (fault === '500') return send(500, { error: 'injected fault' }, fault);
       let body: unknown;
@@ -391,6 +400,40 @@ export class CentralServer {
       if (fault === 'malformed') return send(200, '{"version":', fault);
       if (fault === 'slow') await new Promise((r) => setTimeout(r, delayMs));
       return send(200, await this.hotlist(url.searchParams.get('since')), fault);
+    }
+    if (route === 'POST /v1/heartbeat') {
+      const raw = await readBody(req, MAX_HEARTBEAT);
+      if (raw === undefined) {
+        res.setHeader('connection', 'close');
+        return send(413, { error: 'body too large' });
+      }
+      let body: unknown;
+      try {
+        body = JSON.parse(raw.toString('utf8')) as unknown;
+      } catch {
+        return send(400, { error: 'body is not JSON' });
+      }
+      const problem = checkHeartbeat(body);
+      if (problem !== undefined) return send(400, { error: problem });
+      const hb = body as Heartbeat;
+      const receivedAt = Date.now();
+      await this.db.recordHeartbeat(hb.terminalId, hb, hb.backlog.operations, Date.parse(hb.sentAt) - receivedAt, receivedAt);
+      const answer: HeartbeatAnswer = { receivedAt: new Date(receivedAt).toISOString() };
+      return send(200, answer);
+    }
+    if (route === 'GET /fleet') return send(200, await this.fleet());
+    if (route === 'GET /fleet.html') {
+      const page = fleetPage(await this.fleet());
+      this.requestLog.push({ at: Date.now(), method: 'GET', path: url.pathname, status: 200, fault: 'none', operations: 0 });
+      res.writeHead(200, {
+        'content-type': 'text/html; charset=utf-8',
+        'content-length': Buffer.byteLength(page),
+        // Values from terminals are escaped; nothing on the page may run or load anyway.
+        'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
+        'x-content-type-options': 'nosniff',
+      });
+      res.end(page);
+      return;
     }
     if (route === 'GET /v1/health') return send(200, { ok: true, protocol: PROTOCOL_VERSION, revision: PROTOCOL_REVISION, store: this.db.kind, ...(await this.counts()) });
     if (this.opts.admin === true && route === 'POST /admin/fault') {
@@ -457,6 +500,11 @@ export class CentralServer {
     return { batchId, accepted, duplicates, rejected };
   }
 
+  /** Every terminal's last heartbeat with its alarms (platform/fleet.ts). */
+  public async fleet(now = Date.now()): Promise<FleetView> {
+    return fleetView(await this.db.terminals(), now, await this.db.hotlistVersion(), this.opts.fleet);
+  }
+
   /** The hotlist answer to `?since=`, signed when the platform has a signing key. */
   private async hotlist(sinceRaw: string | null): Promise<HotlistResponse> {
     const h = await this.hotlistContent(sinceRaw);
@@ -487,15 +535,19 @@ export class CentralServer {
   }
 }
 
-function readBody(req: http.IncomingMessage): Promise<Buffer | undefined> {
+function readBody(req: http.IncomingMessage, max = MAX_BODY): Promise<Buffer | undefined> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (c: Buffer) => {
       size += c.length;
-      if (size > MAX_BODY) {
+      if (size > max) {
+        // Nothing more is kept: the rest is read and dropped so that the sender gets the 413
+        // (destroying the request here cut the socket before the answer), and the connection closes after it.
+        chunks.length = 0;
+        req.removeAllListeners('data');
+        req.resume();
         resolve(undefined);
-        req.destroy();
         return;
       }
       chunks.push(c);

@@ -122,6 +122,17 @@ export function platformStoreContract(name: string, f: StoreFactory): void {
         }
       }));
 
+    it('heartbeats: one row per terminal, the latest kept with the backlog before it', () =>
+      use(async (s) => {
+        await s.recordHeartbeat('T-2', { software: '0.1.0', n: 1 }, 5, -120, 1_000);
+        await s.recordHeartbeat('T-1', { software: '0.1.0', n: 1 }, 0, 30, 2_000);
+        await s.recordHeartbeat('T-2', { software: '0.2.0', n: 2 }, 9, 15, 3_000);
+        expect(await s.terminals()).toEqual([
+          { terminalId: 'T-1', lastSeenAt: 2_000, skewMs: 30, backlog: 0, previousBacklog: null, heartbeat: { software: '0.1.0', n: 1 } },
+          { terminalId: 'T-2', lastSeenAt: 3_000, skewMs: 15, backlog: 9, previousBacklog: 5, heartbeat: { software: '0.2.0', n: 2 } },
+        ]);
+      }));
+
     it('what was acknowledged is still there for the next store on the same database', () =>
       use(async (s) => {
         const ids = idsAt(Date.UTC(2026, 11, 3), 3);

@@ -6,7 +6,8 @@
  *   POST {base}/v1/operations     PushRequest      → 200 PushResponse
  *   POST {base}/v1/bank-requests  BankPushRequest  → 200 PushResponse   (revision 2)
  *   GET  {base}/v1/hotlist?since=VERSION           → 200 HotlistResponse
- *   GET  {base}/v1/health                          → 200 { ok: true, protocol: 1, revision: 2 }
+ *   POST {base}/v1/heartbeat      Heartbeat        → 200 HeartbeatAnswer  (revision 3)
+ *   GET  {base}/v1/health                          → 200 { ok: true, protocol: 1, revision: 3 }
  */
 import { ErrorCode, SsCardError } from '../../core/errors.js';
 import { isUuidV7 } from '../../core/uuid.js';
@@ -60,7 +61,7 @@ export const PROTOCOL_VERSION = 1;
  * revision answers 404 for a path it lacks, and the terminal keeps what it would have sent there.
  * Revision 2 adds `POST v1/bank-requests`.
  */
-export const PROTOCOL_REVISION = 2;
+export const PROTOCOL_REVISION = 3;
 export const BANK_REQUESTS_PATH = 'v1/bank-requests';
 export const PROTOCOL_HEADER = 'x-sscard-protocol';
 export const TERMINAL_HEADER = 'x-sscard-terminal';
@@ -278,4 +279,73 @@ export function checkWireOperation(op: unknown): string | undefined {
   const a = op.agent;
   if (a !== undefined && a !== null && (!isObject(a) || (a.basis !== 'power-of-attorney' && a.basis !== 'guardianship'))) return 'agent.basis invalid';
   return undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// heartbeat (revision 3, docs/sync-protocol.md "Heartbeat")
+// ---------------------------------------------------------------------------------------------
+
+export const HEARTBEAT_PATH = 'v1/heartbeat';
+
+/** A device's health as the fleet view shows it: working, configured but not usable, not configured. */
+export const DEVICE_HEALTH = ['ok', 'problem', 'none'] as const;
+export type DeviceHealth = (typeof DEVICE_HEALTH)[number];
+
+export const HOTLIST_CHECKS = ['verified', 'unchecked', 'refused'] as const;
+
+/** What a terminal says of itself with each sync pass (and alone when there is nothing to sync). */
+export interface Heartbeat {
+  readonly protocol: typeof PROTOCOL_VERSION;
+  readonly terminalId: string;
+  /** The terminal's clock when it sent this (ISO 8601 with ms). */
+  readonly sentAt: string;
+  readonly software: string;
+  readonly role: WireRole;
+  readonly services: readonly WireKind[];
+  readonly health: {
+    readonly pcsc: boolean;
+    /** Card readers seen / with a card in. */
+    readonly cardReaders: number;
+    readonly psam: DeviceHealth;
+    readonly pinPad: DeviceHealth;
+    readonly idReader: DeviceHealth;
+  };
+  readonly backlog: { readonly operations: number; readonly oldestUnsyncedAt: string | null; readonly bankRequests: number };
+  readonly hotlist: { readonly version: string | null; readonly check: (typeof HOTLIST_CHECKS)[number] | null };
+  /** The terminal's clock minus the platform's, from the previous heartbeat's answer (ms; null: not known yet). */
+  readonly clockOffsetMs: number | null;
+}
+
+export interface HeartbeatAnswer {
+  /** The platform's clock when it took the heartbeat (ISO 8601 with ms). */
+  readonly receivedAt: string;
+}
+
+const isIso = (v: unknown): v is string => typeof v === 'string' && v.length <= 40 && !Number.isNaN(Date.parse(v));
+const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 1e12;
+
+/** Server side: check a heartbeat; the problem in words, or undefined. */
+export function checkHeartbeat(body: unknown): string | undefined {
+  if (!isObject(body)) return 'body is not a JSON object';
+  if (body.protocol !== PROTOCOL_VERSION) return `protocol must be ${PROTOCOL_VERSION}`;
+  if (typeof body.terminalId !== 'string' || !/^[A-Za-z0-9._-]{1,64}$/.test(body.terminalId)) return 'terminalId invalid';
+  if (!isIso(body.sentAt)) return 'sentAt invalid';
+  if (typeof body.software !== 'string' || body.software.length === 0 || body.software.length > 64) return 'software invalid';
+  if (!(WIRE_ROLES as readonly unknown[]).includes(body.role)) return 'role invalid';
+  if (!Array.isArray(body.services) || body.services.length > WIRE_KINDS.length || !body.services.every((k) => (WIRE_KINDS as readonly unknown[]).includes(k))) return 'services invalid';
+  const h = body.health;
+  if (!isObject(h) || typeof h.pcsc !== 'boolean' || !isCount(h.cardReaders)) return 'health invalid';
+  for (const d of ['psam', 'pinPad', 'idReader'] as const) if (!(DEVICE_HEALTH as readonly unknown[]).includes(h[d])) return `health.${d} invalid`;
+  const b = body.backlog;
+  if (!isObject(b) || !isCount(b.operations) || !isCount(b.bankRequests) || (b.oldestUnsyncedAt !== null && !isIso(b.oldestUnsyncedAt))) return 'backlog invalid';
+  const l = body.hotlist;
+  if (!isObject(l) || (l.version !== null && (typeof l.version !== 'string' || l.version.length > 64)) || (l.check !== null && !(HOTLIST_CHECKS as readonly unknown[]).includes(l.check))) return 'hotlist invalid';
+  if (body.clockOffsetMs !== null && (typeof body.clockOffsetMs !== 'number' || !Number.isFinite(body.clockOffsetMs) || Math.abs(body.clockOffsetMs) > 1e13)) return 'clockOffsetMs invalid';
+  return undefined;
+}
+
+export function parseHeartbeatAnswer(body: unknown): HeartbeatAnswer {
+  const what = '心跳 / heartbeat';
+  if (!isObject(body) || !isIso(body.receivedAt)) throw badResponse(what, 'receivedAt 无效 / bad receivedAt');
+  return { receivedAt: body.receivedAt };
 }

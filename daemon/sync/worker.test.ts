@@ -44,7 +44,7 @@ describe('SyncWorker options', () => {
     const w = new SyncWorker(journal, base);
     expect(w.status()).toEqual({
       running: false, backlog: 0, oldestUnsyncedAt: null, lastSuccessAt: null, lastAttemptAt: null, lastError: null,
-      consecutiveFailures: 0, nextAttemptAt: null, rejected: 0, hotlistVersion: null, lastHotlistAt: null, hotlistCheck: null,
+      consecutiveFailures: 0, nextAttemptAt: null, rejected: 0, hotlistVersion: null, lastHotlistAt: null, hotlistCheck: null, clockOffsetMs: null, lastHeartbeatAt: null,
       bankRequests: { pending: 0, sent: 0, oldestPendingAt: null },
     });
     w.close();

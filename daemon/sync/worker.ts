@@ -25,9 +25,10 @@ import type { BackoffOptions } from '../../core/backoff.js';
 import { hotlistSignatureValid } from './hotlist-signature.js';
 import { JsonClient } from './http.js';
 import type { TlsOptions } from './http.js';
-import { bankRequestToWire, toWire } from './to-wire.js';
-import { BANK_REQUESTS_PATH, PROTOCOL_REVISION, PROTOCOL_VERSION, TERMINAL_HEADER, parseHotlistResponse, parsePushResponse } from './wire.js';
-import type { BankPushRequest, IdentityMode, PushRequest, WireBankRequest, WireOperation } from './wire.js';
+import { ROLE_TO_WIRE, bankRequestToWire, toWire } from './to-wire.js';
+import { BANK_REQUESTS_PATH, HEARTBEAT_PATH, PROTOCOL_REVISION, PROTOCOL_VERSION, TERMINAL_HEADER, parseHeartbeatAnswer, parseHotlistResponse, parsePushResponse } from './wire.js';
+import type { BankPushRequest, Heartbeat, IdentityMode, PushRequest, WireBankRequest, WireOperation } from './wire.js';
+import type { Role, ServiceKind } from '../../state/roles.js';
 
 export interface SyncOptions {
   /** Base URL of the platform, e.g. https://platform.example/sscard/ (from config). */
@@ -52,6 +53,11 @@ export interface SyncOptions {
    * refused and the list in force kept. Without it lists are applied unchecked (status says so).
    */
   readonly hotlistPublicKey?: KeyObject;
+  /**
+   * What the terminal says of itself in its heartbeat (docs/sync-protocol.md "Heartbeat"), sent
+   * after each pass of the background loop; absent: no heartbeat (the CLI's one-off syncs).
+   */
+  readonly heartbeat?: () => HeartbeatSource;
   readonly logger?: Logger;
   /** Jitter source (tests make it deterministic). */
   readonly random?: () => number;
@@ -83,8 +89,20 @@ export interface SyncStatus {
   readonly lastHotlistAt: number | null;
   /** What the last hotlist pull's signature said (null: none pulled yet). */
   readonly hotlistCheck: HotlistCheck | null;
+  /** This terminal's clock minus the platform's, from the last heartbeat's answer (ms; null: not known). */
+  readonly clockOffsetMs: number | null;
+  /** When the platform last took a heartbeat (null: never, or the platform has no heartbeat). */
+  readonly lastHeartbeatAt: number | null;
   /** Bank-account activation requests: waiting for the platform's acknowledgement, acknowledged, and when the oldest waiting one was recorded. */
   readonly bankRequests: { readonly pending: number; readonly sent: number; readonly oldestPendingAt: number | null };
+}
+
+/** The terminal's part of a heartbeat; the worker adds its backlog, hotlist and clock. */
+export interface HeartbeatSource {
+  readonly software: string;
+  readonly role: Role;
+  readonly services: readonly ServiceKind[];
+  readonly health: Heartbeat['health'];
 }
 
 export interface SyncProgress {
@@ -172,6 +190,9 @@ export class SyncWorker {
   private lastAttemptAt: number | null = null;
   private nextAttemptAt: number | null = null;
   private lastHotlistAt: number | null = null;
+  private clockOffsetMs: number | null = null;
+  private lastHeartbeatAt: number | null = null;
+  private heartbeatUnsupported = false;
   /** Bank requests the platform refused: kept pending, not offered again by this worker (docs/sync-protocol.md). */
   private readonly bankRefused = new Set<string>();
 
@@ -459,7 +480,58 @@ export class SyncWorker {
       consecutiveFailures: this.failures,
       nextAttemptAt: this.nextAttemptAt,
       lastHotlistAt: this.lastHotlistAt,
+      clockOffsetMs: this.clockOffsetMs,
+      lastHeartbeatAt: this.lastHeartbeatAt,
     });
+  }
+
+  /**
+   * Send the heartbeat now (docs/sync-protocol.md "Heartbeat"): the terminal's software, role,
+   * services and device health with its backlog, hotlist and clock offset. A platform without the
+   * heartbeat (404, revision < 3) is told once in the log and not asked again.
+   */
+  public heartbeatNow(): Promise<void> {
+    return this.exclusive(() => this.sendHeartbeat());
+  }
+
+  private async sendHeartbeat(): Promise<void> {
+    const source = this.opts.heartbeat;
+    if (source === undefined || this.heartbeatUnsupported) return;
+    const s = source();
+    const backlog = this.journal.backlog();
+    const check = parseJsonMeta<HotlistCheck>(this.journal.getMeta(META_HOTLIST_CHECK));
+    const t0 = this.now();
+    const hb: Heartbeat = {
+      protocol: PROTOCOL_VERSION,
+      terminalId: this.opts.terminalId,
+      sentAt: new Date(t0).toISOString(),
+      software: s.software,
+      role: ROLE_TO_WIRE[s.role],
+      services: [...s.services],
+      health: s.health,
+      backlog: {
+        operations: backlog.count,
+        oldestUnsyncedAt: backlog.oldestFinishedAt === null ? null : new Date(backlog.oldestFinishedAt).toISOString(),
+        bankRequests: this.journal.bankBacklog().count,
+      },
+      hotlist: { version: this.journal.hotlistVersion(), check: check?.state ?? null },
+      clockOffsetMs: this.clockOffsetMs,
+    };
+    try {
+      const res = await this.client.request('POST', HEARTBEAT_PATH, hb);
+      const t1 = this.now();
+      const answer = parseHeartbeatAnswer(res.body);
+      // The platform's clock at the middle of the round trip (NTP's estimate, RFC 5905 §8).
+      this.clockOffsetMs = Math.round((t0 + t1) / 2 - Date.parse(answer.receivedAt));
+      this.lastHeartbeatAt = t1;
+    } catch (err) {
+      if (isSsCardError(err, ErrorCode.Sync_HttpStatus) && err.context?.['status'] === 404) {
+        this.heartbeatUnsupported = true;
+        this.log.warn(`the platform has no ${HEARTBEAT_PATH} (protocol revision below ${PROTOCOL_REVISION}): this terminal sends no heartbeat`);
+        return;
+      }
+      throw err;
+    }
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -515,6 +587,8 @@ export class SyncWorker {
           hotlistDue = this.now() + this.hotlistIntervalMs;
         }
         const report = await this.syncNow();
+        // With each pass, also when there was nothing to sync; its failure is not the sync's.
+        await this.heartbeatNow().catch((e: unknown) => this.log.warn('heartbeat not taken by the platform', { error: toSsCardError(e).text.en }));
         this.failures = 0;
         this.nextAttemptAt = null;
         if (report.sent > 0) this.log.info('operations synced', { sent: report.sent, accepted: report.accepted, duplicates: report.duplicates, rejected: report.rejected.length });
@@ -536,7 +610,6 @@ export class SyncWorker {
   }
 }
 
-/** The persisted part of the status (last success, last error, backlog): what the CLI can show without the daemon. */
 function parseJsonMeta<T>(raw: string | null): T | null {
   if (raw === null) return null;
   try {
@@ -546,9 +619,18 @@ function parseJsonMeta<T>(raw: string | null): T | null {
   }
 }
 
+/** The persisted part of the status (last success, last error, backlog): what the CLI can show without the daemon. */
 export function readSyncStatus(
   journal: Journal,
-  live: { running: boolean; lastAttemptAt: number | null; consecutiveFailures: number; nextAttemptAt: number | null; lastHotlistAt: number | null } = {
+  live: {
+    running: boolean;
+    lastAttemptAt: number | null;
+    consecutiveFailures: number;
+    nextAttemptAt: number | null;
+    lastHotlistAt: number | null;
+    clockOffsetMs?: number | null;
+    lastHeartbeatAt?: number | null;
+  } = {
     running: false,
     lastAttemptAt: null,
     consecutiveFailures: 0,
@@ -586,6 +668,8 @@ export function readSyncStatus(
     hotlistVersion: journal.hotlistVersion(),
     lastHotlistAt: live.lastHotlistAt ?? (lastHotlist === null ? null : Number(lastHotlist)),
     hotlistCheck: parseJsonMeta<HotlistCheck>(journal.getMeta(META_HOTLIST_CHECK)),
+    clockOffsetMs: live.clockOffsetMs ?? null,
+    lastHeartbeatAt: live.lastHeartbeatAt ?? null,
     bankRequests: { pending: bank.count, sent: bankCounts.sent, oldestPendingAt: bank.oldestCreatedAt },
   };
 }

@@ -17,7 +17,7 @@ import pg from 'pg';
 import { ErrorCode, SsCardError } from '../../core/errors.js';
 import { isUuidV7 } from '../../core/uuid.js';
 import { extraCopies, operationTime, splitPut } from './store.js';
-import type { BankRequestIn, HotlistChange, OperationIn, PlatformStore, PutResult, StoreCounts } from './store.js';
+import type { BankRequestIn, HotlistChange, OperationIn, PlatformStore, PutResult, StoreCounts, TerminalRecord } from './store.js';
 
 /** The migrations, in order; a migration is never edited once shipped (add the next one). */
 export const PG_MIGRATIONS: readonly { readonly version: number; readonly sql: string }[] = [
@@ -50,6 +50,19 @@ export const PG_MIGRATIONS: readonly { readonly version: number; readonly sql: s
         card_id text NOT NULL,
         action text NOT NULL CHECK (action IN ('add', 'remove')),
         at timestamptz NOT NULL
+      );
+    `,
+  },
+  {
+    version: 2,
+    sql: `
+      CREATE TABLE terminals (
+        terminal_id text PRIMARY KEY,
+        last_seen_at timestamptz NOT NULL,
+        skew_ms bigint NOT NULL,
+        backlog bigint NOT NULL,
+        previous_backlog bigint,
+        heartbeat jsonb NOT NULL
       );
     `,
   },
@@ -262,6 +275,31 @@ export class PgStore implements PlatformStore {
   public async bankRequest(id: string): Promise<unknown> {
     const r = await this.query<{ body: unknown }>('reading a bank request', 'SELECT body FROM bank_requests WHERE id = $1', [id]);
     return r.rows[0]?.body;
+  }
+
+  public async recordHeartbeat(terminalId: string, heartbeat: unknown, backlog: number, skewMs: number, receivedAt: number): Promise<void> {
+    await this.query(
+      'recording a heartbeat',
+      `INSERT INTO terminals (terminal_id, last_seen_at, skew_ms, backlog, previous_backlog, heartbeat) VALUES ($1, to_timestamp($2 / 1000.0), $3, $4, NULL, $5)
+       ON CONFLICT (terminal_id) DO UPDATE SET previous_backlog = terminals.backlog, last_seen_at = excluded.last_seen_at,
+         skew_ms = excluded.skew_ms, backlog = excluded.backlog, heartbeat = excluded.heartbeat`,
+      [terminalId, receivedAt, Math.round(skewMs), backlog, JSON.stringify(heartbeat)],
+    );
+  }
+
+  public async terminals(): Promise<TerminalRecord[]> {
+    const r = await this.query<{ terminal_id: string; ms: string; skew_ms: string; backlog: string; previous_backlog: string | null; heartbeat: unknown }>(
+      'listing terminals',
+      'SELECT terminal_id, round(extract(epoch FROM last_seen_at) * 1000) AS ms, skew_ms, backlog, previous_backlog, heartbeat FROM terminals ORDER BY terminal_id',
+    );
+    return r.rows.map((x) => ({
+      terminalId: x.terminal_id,
+      lastSeenAt: Number(x.ms),
+      skewMs: Number(x.skew_ms),
+      backlog: Number(x.backlog),
+      previousBacklog: x.previous_backlog === null ? null : Number(x.previous_backlog),
+      heartbeat: x.heartbeat,
+    }));
   }
 
   public async close(): Promise<void> {

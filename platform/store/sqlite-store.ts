@@ -4,7 +4,7 @@
  * (pg-store.ts).
  */
 import Database from 'better-sqlite3';
-import type { BankRequestIn, HotlistChange, OperationIn, PlatformStore, PutResult, StoreCounts } from './store.js';
+import type { BankRequestIn, HotlistChange, OperationIn, PlatformStore, PutResult, StoreCounts, TerminalRecord } from './store.js';
 
 export class SqliteStore implements PlatformStore {
   public readonly kind = 'sqlite';
@@ -28,6 +28,10 @@ export class SqliteStore implements PlatformStore {
         received_at INTEGER NOT NULL, copies INTEGER NOT NULL DEFAULT 1, body TEXT NOT NULL
       ) WITHOUT ROWID;
       CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+      CREATE TABLE IF NOT EXISTS terminals (
+        terminal_id TEXT PRIMARY KEY, last_seen_at INTEGER NOT NULL, skew_ms INTEGER NOT NULL,
+        backlog INTEGER NOT NULL, previous_backlog INTEGER, heartbeat TEXT NOT NULL
+      ) WITHOUT ROWID;
     `);
     const db = this.db;
     this.st = {
@@ -44,6 +48,12 @@ export class SqliteStore implements PlatformStore {
       hotAdd: db.prepare('INSERT INTO hotlist_changes (card_id, action, at) VALUES (?, ?, ?)'),
       hotVersion: db.prepare('SELECT coalesce(max(version), 0) AS v FROM hotlist_changes'),
       hotSince: db.prepare('SELECT card_id, action FROM hotlist_changes WHERE version > ? ORDER BY version'),
+      beat: db.prepare(
+        `INSERT INTO terminals (terminal_id, last_seen_at, skew_ms, backlog, previous_backlog, heartbeat) VALUES (?, ?, ?, ?, NULL, ?)
+         ON CONFLICT(terminal_id) DO UPDATE SET previous_backlog = terminals.backlog, last_seen_at = excluded.last_seen_at,
+           skew_ms = excluded.skew_ms, backlog = excluded.backlog, heartbeat = excluded.heartbeat`,
+      ),
+      terminals: db.prepare('SELECT terminal_id, last_seen_at, skew_ms, backlog, previous_backlog, heartbeat FROM terminals ORDER BY terminal_id'),
     };
   }
 
@@ -105,6 +115,18 @@ export class SqliteStore implements PlatformStore {
   public bankRequest(id: string): Promise<unknown> {
     const r = this.st.bankGet.get(id) as { body: string } | undefined;
     return Promise.resolve(r === undefined ? undefined : (JSON.parse(r.body) as unknown));
+  }
+
+  public recordHeartbeat(terminalId: string, heartbeat: unknown, backlog: number, skewMs: number, receivedAt: number): Promise<void> {
+    this.st.beat.run(terminalId, receivedAt, skewMs, backlog, JSON.stringify(heartbeat));
+    return Promise.resolve();
+  }
+
+  public terminals(): Promise<TerminalRecord[]> {
+    const rows = this.st.terminals.all() as { terminal_id: string; last_seen_at: number; skew_ms: number; backlog: number; previous_backlog: number | null; heartbeat: string }[];
+    return Promise.resolve(
+      rows.map((r) => ({ terminalId: r.terminal_id, lastSeenAt: r.last_seen_at, skewMs: r.skew_ms, backlog: r.backlog, previousBacklog: r.previous_backlog, heartbeat: JSON.parse(r.heartbeat) as unknown })),
+    );
   }
 
   public close(): Promise<void> {

@@ -49,6 +49,20 @@ export interface StoreCounts {
   readonly hotlistVersion: number;
 }
 
+/** A terminal's last heartbeat as the platform keeps it (docs/sync-protocol.md "Heartbeat"). */
+export interface TerminalRecord {
+  readonly terminalId: string;
+  /** When the platform took the last heartbeat (Unix ms, the platform's clock). */
+  readonly lastSeenAt: number;
+  /** The terminal's clock minus the platform's at that heartbeat (sentAt − receivedAt, ms). */
+  readonly skewMs: number;
+  /** Operations waiting on the terminal at this heartbeat, and at the one before (null: first). */
+  readonly backlog: number;
+  readonly previousBacklog: number | null;
+  /** The heartbeat as received. */
+  readonly heartbeat: unknown;
+}
+
 export interface PlatformStore {
   readonly kind: 'sqlite' | 'postgres';
   putOperations(terminalId: string, batchId: string, operations: readonly OperationIn[], receivedAt: number): Promise<PutResult>;
@@ -65,6 +79,10 @@ export interface PlatformStore {
   /** One operation as received, or undefined. */
   operation(id: string): Promise<unknown>;
   bankRequest(id: string): Promise<unknown>;
+  /** Keep a terminal's latest heartbeat (one row per terminal; the backlog before it kept beside). */
+  recordHeartbeat(terminalId: string, heartbeat: unknown, backlog: number, skewMs: number, receivedAt: number): Promise<void>;
+  /** Every terminal that has sent a heartbeat, by id. */
+  terminals(): Promise<TerminalRecord[]>;
   close(): Promise<void>;
 }
 
