@@ -28,6 +28,7 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
+import { X509Certificate } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { signHotlist } from '../daemon/sync/hotlist-signature.js';
 import { fleetPage, fleetView } from './fleet.js';
@@ -35,7 +36,7 @@ import type { FleetOptions, FleetView } from './fleet.js';
 import { ErrorCode, SsCardError } from '../core/errors.js';
 import { PgStore } from './store/pg-store.js';
 import { SqliteStore } from './store/sqlite-store.js';
-import type { BankRequestIn, OperationIn, PlatformStore } from './store/store.js';
+import type { BankRequestIn, OperationIn, PlatformStore, RefusalRecord } from './store/store.js';
 import { CARD_WRITE_SERVICE_ITEM, PIN_CHECK_SERVICE_ITEM, PROTOCOL_REVISION, PROTOCOL_VERSION, checkBankPushRequest, checkHeartbeat, checkPushRequest, checkWireBankRequest, checkWireOperation } from '../daemon/sync/wire.js';
 import type { Heartbeat, HeartbeatAnswer, HotlistResponse, PushResponse, RejectedOperation } from '../daemon/sync/wire.js';
 
@@ -79,6 +80,12 @@ export interface CentralOptions {
    * (daemon/sync/hotlist-signature.ts); terminals with the public key refuse lists that do not verify.
    */
   readonly hotlistSigningKey?: KeyObject;
+  /**
+   * The terminal registry (needs `tls.requireClientCert`): a request to `v1/` must come with a
+   * certificate registered to a terminal ({@link CentralServer.registerCertificate}) and not
+   * revoked, and may only name that terminal; refusals are journaled ({@link CentralServer.refusals}).
+   */
+  readonly registry?: boolean;
   /** The fleet view's alarm thresholds (platform/fleet.ts). */
   readonly fleet?: FleetOptions;
   /** Seed of the fault probability generator. */
@@ -136,11 +143,15 @@ export class CentralServer {
   private boundPort = 0;
   private readonly host: string;
   private readonly requestLog: RequestLogEntry[] = [];
+  private readonly refusalsSeen = new Map<string, number>();
 
   private constructor(
     opts: CentralOptions,
     private readonly db: PlatformStore,
   ) {
+    if (opts.registry === true && opts.tls?.requireClientCert !== true) {
+      throw new SsCardError(ErrorCode.Central_Failed, { zh: '终端登记表需要终端证书（mTLS：--tls-ca 与 --require-client-cert）', en: 'the terminal registry needs client certificates (mTLS: --tls-ca and --require-client-cert)' }, { option: 'registry' });
+    }
     if (opts.tls?.requireClientCert === true && opts.tls.ca === undefined) {
       throw new SsCardError(ErrorCode.Central_Failed, { zh: '要求终端证书（mTLS）时必须给出签发终端证书的 CA（--tls-ca）', en: 'requiring client certificates (mTLS) needs the CA that issues them (--tls-ca)' }, { option: 'tls.ca' });
     }
@@ -343,6 +354,28 @@ export class CentralServer {
         return send(403, { error: why });
       }
     }
+    // The terminal registry (docs/sync-protocol.md "Terminal registry"): a terminal's requests come
+    // with a certificate registered to it and not revoked, and name that terminal only.
+    let certTerminal: string | undefined;
+    if (this.opts.registry === true && url.pathname.startsWith('/v1/')) {
+      const fingerprint = (req.socket as TLSSocket).getPeerCertificate().fingerprint256;
+      const cert = await this.db.certificate(fingerprint);
+      if (cert === undefined || cert.revokedAt !== null) {
+        const reason = cert === undefined ? 'unknown-certificate' : 'revoked-certificate';
+        await this.refuse({ at: Date.now(), reason, fingerprint, terminalId: cert?.terminalId ?? null, claimedTerminalId: null, path: url.pathname });
+        await readBody(req, 0);
+        res.setHeader('connection', 'close');
+        return send(403, { error: cert === undefined ? 'client certificate not registered to a terminal' : 'client certificate revoked' });
+      }
+      certTerminal = cert.terminalId;
+    }
+    const mismatch = async (claimed: string): Promise<boolean> => {
+      if (certTerminal === undefined || claimed === certTerminal) return false;
+      const fingerprint = (req.socket as TLSSocket).getPeerCertificate().fingerprint256;
+      await this.refuse({ at: Date.now(), reason: 'terminal-mismatch', fingerprint, terminalId: certTerminal, claimedTerminalId: claimed.slice(0, 64), path: url.pathname });
+      send(403, { error: `terminalId ${claimed.slice(0, 64)} is not the terminal of this certificate` });
+      return true;
+    };
     // The two pushes (docs/sync-protocol.md "Push" and "Push bank requests") differ only in their
     // list, its check and where it is stored; the injected faults are the same.
     const pushOf =
@@ -374,6 +407,7 @@ export class CentralServer {
       const problem = pushOf.check(body);
       if (problem !== undefined) return send(400, { error: problem });
       const push = body as { terminalId: string; batchId: string } & Record<typeof pushOf.list, unknown[]>;
+      if (await mismatch(push.terminalId)) return;
       const items = push[pushOf.list];
       const answer = await pushOf.store(push.terminalId, push.batchId, items);
       const n = items.length;
@@ -416,6 +450,7 @@ export class CentralServer {
       const problem = checkHeartbeat(body);
       if (problem !== undefined) return send(400, { error: problem });
       const hb = body as Heartbeat;
+      if (await mismatch(hb.terminalId)) return;
       const receivedAt = Date.now();
       await this.db.recordHeartbeat(hb.terminalId, hb, hb.backlog.operations, Date.parse(hb.sentAt) - receivedAt, receivedAt);
       const answer: HeartbeatAnswer = { receivedAt: new Date(receivedAt).toISOString() };
@@ -498,6 +533,39 @@ export class CentralServer {
     }
     const { accepted, duplicates } = await this.db.putBankRequests(terminalId, batchId, valid, Date.now());
     return { batchId, accepted, duplicates, rejected };
+  }
+
+  /**
+   * Journal a refusal of who sent a request, once a minute per certificate, reason and claimed
+   * terminal: a client repeating a refused request costs the platform a row a minute, not a row a request.
+   */
+  private async refuse(r: RefusalRecord): Promise<void> {
+    const key = `${r.reason}|${r.fingerprint ?? ''}|${r.claimedTerminalId ?? ''}`;
+    const last = this.refusalsSeen.get(key);
+    this.log.warn('central: request refused', { reason: r.reason, terminalId: r.terminalId, claimedTerminalId: r.claimedTerminalId, path: r.path });
+    if (last !== undefined && r.at - last < 60_000) return;
+    if (this.refusalsSeen.size >= 10_000) this.refusalsSeen.clear();
+    this.refusalsSeen.set(key, r.at);
+    await this.db.recordRefusal(r);
+  }
+
+  /** Register a terminal's certificate (PEM) in the registry; resolves with its SHA-256 fingerprint. */
+  public async registerCertificate(terminalId: string, pem: string | Buffer): Promise<string> {
+    if (!/^[A-Za-z0-9._-]{1,64}$/.test(terminalId)) throw new SsCardError(ErrorCode.Input_BadOption, { zh: '终端编号只能含字母、数字和 ._-（最长 64 个字符）', en: 'a terminal id is letters, digits and ._- (at most 64)' }, { option: 'terminalId' });
+    const cert = new X509Certificate(pem);
+    await this.db.registerCertificate({ fingerprint: cert.fingerprint256, terminalId, subject: cert.subject.replace(/\n/g, ', '), registeredAt: Date.now() });
+    return cert.fingerprint256;
+  }
+
+  /** Revoke a certificate (PEM, or its SHA-256 fingerprint): its terminal's requests are refused from now on. */
+  public revokeCertificate(pemOrFingerprint: string | Buffer): Promise<boolean> {
+    const fp = typeof pemOrFingerprint === 'string' && /^([0-9A-F]{2}:){31}[0-9A-F]{2}$/.test(pemOrFingerprint) ? pemOrFingerprint : new X509Certificate(pemOrFingerprint).fingerprint256;
+    return this.db.revokeCertificate(fp, Date.now());
+  }
+
+  /** Requests refused for who sent them, newest first. */
+  public refusals(limit = 100): Promise<RefusalRecord[]> {
+    return this.db.refusals(limit);
   }
 
   /** Every terminal's last heartbeat with its alarms (platform/fleet.ts). */

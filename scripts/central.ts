@@ -6,7 +6,11 @@
  *   node dist/scripts/central.js [--host 127.0.0.1] [--port 8470] [--db var/central.sqlite | --database-url postgres://user@host:5432/db]
  *     [--fail down|reset|slow|500|malformed|partial] [--fail-times N] [--fail-on push|bank|hotlist|all]
  *     [--fail-probability P] [--slow-ms MS (slow: answer delay; down: back up after)] [--hotlist-add CARD_ID]… [--service-items CODE,CODE]
- *     [--tls-cert FILE --tls-key FILE [--tls-ca FILE --require-client-cert]] [--hotlist-key FILE] [--no-admin]
+ *     [--tls-cert FILE --tls-key FILE [--tls-ca FILE --require-client-cert [--registry --register TERMINAL_ID=CERT.pem… --revoke CERT.pem…]]]
+ *     [--hotlist-key FILE] [--no-admin]
+ *
+ * --registry: each terminal request must come with a certificate registered to a terminal (--register,
+ * kept in the store) and not revoked (--revoke), and name only that terminal; refusals are journaled.
  *
  * --hotlist-key FILE: the Ed25519 private key (PEM) that signs every hotlist answer; created (0600,
  * with its public key in FILE.pub for the terminals' sync.hotlistPublicKey) when it does not exist.
@@ -42,6 +46,9 @@ const { values } = parseArgs({
     'tls-ca': { type: 'string' },
     'require-client-cert': { type: 'boolean', default: false },
     'hotlist-key': { type: 'string' },
+    registry: { type: 'boolean', default: false },
+    register: { type: 'string', multiple: true },
+    revoke: { type: 'string', multiple: true },
     'no-admin': { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
@@ -105,6 +112,7 @@ try {
     ...(tls ? { tls } : {}),
     ...(values['service-items'] !== undefined ? { serviceItems: values['service-items'].split(',').map((s) => s.trim()) } : {}),
     admin: loopback && !values['no-admin'],
+    registry: values.registry,
     ...(hotlistSigningKey === undefined ? {} : { hotlistSigningKey }),
     logger: {
       debug: () => {},
@@ -114,6 +122,15 @@ try {
     },
   });
   for (const c of values['hotlist-add'] ?? []) await server.hotlistAdd(c);
+  for (const r of values.register ?? []) {
+    const eq = r.indexOf('=');
+    if (eq <= 0) usage(`--register 应为 终端编号=证书.pem / --register must be TERMINAL_ID=CERT.pem: ${r}`);
+    const fp = await server.registerCertificate(r.slice(0, eq), readFileSync(r.slice(eq + 1)));
+    process.stderr.write(`registered ${r.slice(0, eq)} ${fp}\n`);
+  }
+  for (const f of values.revoke ?? []) {
+    if (!(await server.revokeCertificate(readFileSync(f)))) usage(`--revoke ${f}：该证书未登记 / that certificate is not registered`);
+  }
   if (values.fail !== undefined) {
     if (!(FAULT_MODES as readonly string[]).includes(values.fail)) usage(`--fail 应为 / must be one of ${FAULT_MODES.join(', ')}`);
     const on = values['fail-on'];

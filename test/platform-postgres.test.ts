@@ -60,7 +60,7 @@ describe('PostgreSQL: the schema', () => {
       const c = new pg.Client({ connectionString: url });
       await c.connect();
       try {
-        expect((await c.query('SELECT version FROM schema_migrations ORDER BY version')).rows).toEqual([{ version: 1 }, { version: 2 }]);
+        expect((await c.query('SELECT version FROM schema_migrations ORDER BY version')).rows).toEqual([{ version: 1 }, { version: 2 }, { version: 3 }]);
         const parts = await c.query<{ name: string }>("SELECT inhrelid::regclass::text AS name FROM pg_inherits WHERE inhparent = 'operations'::regclass ORDER BY 1");
         expect(parts.rows.map((r) => r.name)).toEqual(['operations_2026_11', 'operations_2026_12']);
         expect((await c.query("SELECT count(*)::int AS n FROM operations_2026_12")).rows[0]).toEqual({ n: 1 });

@@ -11,7 +11,7 @@
  * - `sscard sync --cert --tls-key --ca` does the same from the command line.
  */
 import { execFile } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import path from 'node:path';
@@ -26,49 +26,12 @@ import type { TlsOptions } from '../daemon/sync/http.js';
 import { SyncWorker } from '../daemon/sync/worker.js';
 import type { SyncOptions } from '../daemon/sync/worker.js';
 import { syncCommand } from '../scripts/cmd-sync.js';
+import { makePki } from './helpers/pki.js';
+import type { Pki } from './helpers/pki.js';
 import { fill, openJournal, tempDir } from './journal/fixtures.js';
 
 const run = promisify(execFile);
 const OPENSSL = '/usr/bin/openssl';
-
-interface Pki {
-  readonly dir: string;
-  readonly file: (name: string) => string;
-  readonly pem: (name: string) => Buffer;
-}
-
-/** A key pair (EC P-256) and a certificate signed by `ca`, with the given X.509v3 extensions. */
-async function issue(dir: string, name: string, subject: string, ca: string, extensions: string, serial: number): Promise<void> {
-  const f = (n: string): string => path.join(dir, n);
-  await run(OPENSSL, ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', f(`${name}.key`), '-out', f(`${name}.csr`), '-subj', subject]);
-  writeFileSync(f(`${name}.ext`), extensions);
-  await run(OPENSSL, ['x509', '-req', '-in', f(`${name}.csr`), '-CA', f(`${ca}.pem`), '-CAkey', f(`${ca}.key`), '-set_serial', String(serial), '-days', '2', '-extfile', f(`${name}.ext`), '-out', f(`${name}.pem`)]);
-}
-
-async function selfSignedCa(dir: string, name: string, subject: string): Promise<void> {
-  const f = (n: string): string => path.join(dir, n);
-  await run(OPENSSL, [
-    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2',
-    '-keyout', f(`${name}.key`), '-out', f(`${name}.pem`), '-subj', subject,
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
-  ]);
-}
-
-async function makePki(): Promise<Pki> {
-  const dir = tempDir('sscard-mtls-pki-');
-  // Both CAs carry the same name: only the signature tells them apart.
-  await Promise.all([selfSignedCa(dir, 'ca', '/O=sscard test/CN=sscard test platform CA'), selfSignedCa(dir, 'rogue-ca', '/O=sscard test/CN=sscard test platform CA')]);
-  const server = 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n';
-  const client = 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n';
-  await Promise.all([
-    issue(dir, 'server', '/O=sscard test/CN=127.0.0.1', 'ca', server, 1),
-    issue(dir, 'client', '/O=sscard test/CN=T-TEST', 'ca', client, 2),
-    // Same subject as the good terminal certificate, signed by the other CA.
-    issue(dir, 'rogue-client', '/O=sscard test/CN=T-TEST', 'rogue-ca', client, 2),
-  ]);
-  const file = (name: string): string => path.join(dir, name);
-  return { dir, file, pem: (name) => readFileSync(file(name)) };
-}
 
 let pki: Pki;
 let dir: string;

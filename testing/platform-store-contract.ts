@@ -133,6 +133,26 @@ export function platformStoreContract(name: string, f: StoreFactory): void {
         ]);
       }));
 
+    it('the terminal registry: certificates by fingerprint, revocation kept, refusals newest first', () =>
+      use(async (s) => {
+        const fp = 'AB:'.repeat(31) + 'CD';
+        expect(await s.certificate(fp)).toBeUndefined();
+        expect(await s.revokeCertificate(fp, 1)).toBe(false);
+        await s.registerCertificate({ fingerprint: fp, terminalId: 'T-1', subject: 'CN=T-1', registeredAt: 1_000 });
+        expect(await s.certificate(fp)).toEqual({ fingerprint: fp, terminalId: 'T-1', subject: 'CN=T-1', registeredAt: 1_000, revokedAt: null });
+        expect(await s.revokeCertificate(fp, 2_000)).toBe(true);
+        expect(await s.revokeCertificate(fp, 3_000)).toBe(true);
+        await s.registerCertificate({ fingerprint: fp, terminalId: 'T-1', subject: 'CN=T-1', registeredAt: 4_000 });
+        expect(await s.certificate(fp)).toMatchObject({ revokedAt: 2_000 });
+        await s.recordRefusal({ at: 5, reason: 'unknown-certificate', fingerprint: fp, terminalId: null, claimedTerminalId: null, path: '/v1/operations' });
+        await s.recordRefusal({ at: 6, reason: 'terminal-mismatch', fingerprint: fp, terminalId: 'T-1', claimedTerminalId: 'T-2', path: '/v1/heartbeat' });
+        expect((await s.refusals(10)).map((r) => [r.at, r.reason, r.claimedTerminalId])).toEqual([
+          [6, 'terminal-mismatch', 'T-2'],
+          [5, 'unknown-certificate', null],
+        ]);
+        expect(await s.refusals(1)).toHaveLength(1);
+      }));
+
     it('what was acknowledged is still there for the next store on the same database', () =>
       use(async (s) => {
         const ids = idsAt(Date.UTC(2026, 11, 3), 3);

@@ -17,7 +17,7 @@ import pg from 'pg';
 import { ErrorCode, SsCardError } from '../../core/errors.js';
 import { isUuidV7 } from '../../core/uuid.js';
 import { extraCopies, operationTime, splitPut } from './store.js';
-import type { BankRequestIn, HotlistChange, OperationIn, PlatformStore, PutResult, StoreCounts, TerminalRecord } from './store.js';
+import type { BankRequestIn, CertificateRecord, HotlistChange, OperationIn, PlatformStore, PutResult, RefusalRecord, StoreCounts, TerminalRecord } from './store.js';
 
 /** The migrations, in order; a migration is never edited once shipped (add the next one). */
 export const PG_MIGRATIONS: readonly { readonly version: number; readonly sql: string }[] = [
@@ -63,6 +63,27 @@ export const PG_MIGRATIONS: readonly { readonly version: number; readonly sql: s
         backlog bigint NOT NULL,
         previous_backlog bigint,
         heartbeat jsonb NOT NULL
+      );
+    `,
+  },
+  {
+    version: 3,
+    sql: `
+      CREATE TABLE terminal_certificates (
+        fingerprint text PRIMARY KEY,
+        terminal_id text NOT NULL,
+        subject text NOT NULL,
+        registered_at timestamptz NOT NULL,
+        revoked_at timestamptz
+      );
+      CREATE TABLE refusals (
+        id bigserial PRIMARY KEY,
+        at timestamptz NOT NULL,
+        reason text NOT NULL,
+        fingerprint text,
+        terminal_id text,
+        claimed_terminal_id text,
+        path text NOT NULL
       );
     `,
   },
@@ -300,6 +321,47 @@ export class PgStore implements PlatformStore {
       previousBacklog: x.previous_backlog === null ? null : Number(x.previous_backlog),
       heartbeat: x.heartbeat,
     }));
+  }
+
+  public async registerCertificate(c: Omit<CertificateRecord, 'revokedAt'>): Promise<void> {
+    await this.query(
+      'registering a certificate',
+      `INSERT INTO terminal_certificates (fingerprint, terminal_id, subject, registered_at) VALUES ($1, $2, $3, to_timestamp($4 / 1000.0))
+       ON CONFLICT (fingerprint) DO UPDATE SET terminal_id = excluded.terminal_id, subject = excluded.subject`,
+      [c.fingerprint, c.terminalId, c.subject, c.registeredAt],
+    );
+  }
+
+  public async revokeCertificate(fingerprint: string, at: number): Promise<boolean> {
+    const r = await this.query('revoking a certificate', 'UPDATE terminal_certificates SET revoked_at = coalesce(revoked_at, to_timestamp($1 / 1000.0)) WHERE fingerprint = $2', [at, fingerprint]);
+    return r.rowCount === 1;
+  }
+
+  public async certificate(fingerprint: string): Promise<CertificateRecord | undefined> {
+    const r = await this.query<{ fingerprint: string; terminal_id: string; subject: string; reg: string; rev: string | null }>(
+      'reading a certificate',
+      'SELECT fingerprint, terminal_id, subject, round(extract(epoch FROM registered_at) * 1000) AS reg, round(extract(epoch FROM revoked_at) * 1000) AS rev FROM terminal_certificates WHERE fingerprint = $1',
+      [fingerprint],
+    );
+    const x = r.rows[0];
+    return x === undefined ? undefined : { fingerprint: x.fingerprint, terminalId: x.terminal_id, subject: x.subject, registeredAt: Number(x.reg), revokedAt: x.rev === null ? null : Number(x.rev) };
+  }
+
+  public async recordRefusal(x: RefusalRecord): Promise<void> {
+    await this.query(
+      'recording a refusal',
+      'INSERT INTO refusals (at, reason, fingerprint, terminal_id, claimed_terminal_id, path) VALUES (to_timestamp($1 / 1000.0), $2, $3, $4, $5, $6)',
+      [x.at, x.reason, x.fingerprint, x.terminalId, x.claimedTerminalId, x.path],
+    );
+  }
+
+  public async refusals(limit: number): Promise<RefusalRecord[]> {
+    const r = await this.query<{ ms: string; reason: RefusalRecord['reason']; fingerprint: string | null; terminal_id: string | null; claimed_terminal_id: string | null; path: string }>(
+      'listing refusals',
+      'SELECT round(extract(epoch FROM at) * 1000) AS ms, reason, fingerprint, terminal_id, claimed_terminal_id, path FROM refusals ORDER BY id DESC LIMIT $1',
+      [limit],
+    );
+    return r.rows.map((x) => ({ at: Number(x.ms), reason: x.reason, fingerprint: x.fingerprint, terminalId: x.terminal_id, claimedTerminalId: x.claimed_terminal_id, path: x.path }));
   }
 
   public async close(): Promise<void> {

@@ -4,7 +4,7 @@
  * (pg-store.ts).
  */
 import Database from 'better-sqlite3';
-import type { BankRequestIn, HotlistChange, OperationIn, PlatformStore, PutResult, StoreCounts, TerminalRecord } from './store.js';
+import type { BankRequestIn, CertificateRecord, HotlistChange, OperationIn, PlatformStore, PutResult, RefusalRecord, StoreCounts, TerminalRecord } from './store.js';
 
 export class SqliteStore implements PlatformStore {
   public readonly kind = 'sqlite';
@@ -32,6 +32,12 @@ export class SqliteStore implements PlatformStore {
         terminal_id TEXT PRIMARY KEY, last_seen_at INTEGER NOT NULL, skew_ms INTEGER NOT NULL,
         backlog INTEGER NOT NULL, previous_backlog INTEGER, heartbeat TEXT NOT NULL
       ) WITHOUT ROWID;
+      CREATE TABLE IF NOT EXISTS terminal_certificates (
+        fingerprint TEXT PRIMARY KEY, terminal_id TEXT NOT NULL, subject TEXT NOT NULL, registered_at INTEGER NOT NULL, revoked_at INTEGER
+      ) WITHOUT ROWID;
+      CREATE TABLE IF NOT EXISTS refusals (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, reason TEXT NOT NULL, fingerprint TEXT, terminal_id TEXT, claimed_terminal_id TEXT, path TEXT NOT NULL
+      );
     `);
     const db = this.db;
     this.st = {
@@ -54,6 +60,14 @@ export class SqliteStore implements PlatformStore {
            skew_ms = excluded.skew_ms, backlog = excluded.backlog, heartbeat = excluded.heartbeat`,
       ),
       terminals: db.prepare('SELECT terminal_id, last_seen_at, skew_ms, backlog, previous_backlog, heartbeat FROM terminals ORDER BY terminal_id'),
+      certPut: db.prepare(
+        `INSERT INTO terminal_certificates (fingerprint, terminal_id, subject, registered_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT(fingerprint) DO UPDATE SET terminal_id = excluded.terminal_id, subject = excluded.subject`,
+      ),
+      certRevoke: db.prepare('UPDATE terminal_certificates SET revoked_at = coalesce(revoked_at, ?) WHERE fingerprint = ?'),
+      certGet: db.prepare('SELECT fingerprint, terminal_id, subject, registered_at, revoked_at FROM terminal_certificates WHERE fingerprint = ?'),
+      refusalPut: db.prepare('INSERT INTO refusals (at, reason, fingerprint, terminal_id, claimed_terminal_id, path) VALUES (?, ?, ?, ?, ?, ?)'),
+      refusalList: db.prepare('SELECT at, reason, fingerprint, terminal_id, claimed_terminal_id, path FROM refusals ORDER BY id DESC LIMIT ?'),
     };
   }
 
@@ -127,6 +141,30 @@ export class SqliteStore implements PlatformStore {
     return Promise.resolve(
       rows.map((r) => ({ terminalId: r.terminal_id, lastSeenAt: r.last_seen_at, skewMs: r.skew_ms, backlog: r.backlog, previousBacklog: r.previous_backlog, heartbeat: JSON.parse(r.heartbeat) as unknown })),
     );
+  }
+
+  public registerCertificate(c: Omit<CertificateRecord, 'revokedAt'>): Promise<void> {
+    this.st.certPut.run(c.fingerprint, c.terminalId, c.subject, c.registeredAt);
+    return Promise.resolve();
+  }
+
+  public revokeCertificate(fingerprint: string, at: number): Promise<boolean> {
+    return Promise.resolve(this.st.certRevoke.run(at, fingerprint).changes === 1);
+  }
+
+  public certificate(fingerprint: string): Promise<CertificateRecord | undefined> {
+    const r = this.st.certGet.get(fingerprint) as { fingerprint: string; terminal_id: string; subject: string; registered_at: number; revoked_at: number | null } | undefined;
+    return Promise.resolve(r === undefined ? undefined : { fingerprint: r.fingerprint, terminalId: r.terminal_id, subject: r.subject, registeredAt: r.registered_at, revokedAt: r.revoked_at });
+  }
+
+  public recordRefusal(r: RefusalRecord): Promise<void> {
+    this.st.refusalPut.run(r.at, r.reason, r.fingerprint, r.terminalId, r.claimedTerminalId, r.path);
+    return Promise.resolve();
+  }
+
+  public refusals(limit: number): Promise<RefusalRecord[]> {
+    const rows = this.st.refusalList.all(limit) as { at: number; reason: RefusalRecord['reason']; fingerprint: string | null; terminal_id: string | null; claimed_terminal_id: string | null; path: string }[];
+    return Promise.resolve(rows.map((r) => ({ at: r.at, reason: r.reason, fingerprint: r.fingerprint, terminalId: r.terminal_id, claimedTerminalId: r.claimed_terminal_id, path: r.path })));
   }
 
   public close(): Promise<void> {

@@ -63,6 +63,27 @@ export interface TerminalRecord {
   readonly heartbeat: unknown;
 }
 
+/** A terminal certificate in the registry (keyed by its SHA-256 fingerprint). */
+export interface CertificateRecord {
+  readonly fingerprint: string;
+  readonly terminalId: string;
+  readonly subject: string;
+  readonly registeredAt: number;
+  /** When it was revoked (null: in force). */
+  readonly revokedAt: number | null;
+}
+
+/** A request the platform refused for who sent it (unknown or revoked certificate, another terminal's id). */
+export interface RefusalRecord {
+  readonly at: number;
+  readonly reason: 'unknown-certificate' | 'revoked-certificate' | 'terminal-mismatch';
+  readonly fingerprint: string | null;
+  /** The certificate's terminal, and the one the request named, when known. */
+  readonly terminalId: string | null;
+  readonly claimedTerminalId: string | null;
+  readonly path: string;
+}
+
 export interface PlatformStore {
   readonly kind: 'sqlite' | 'postgres';
   putOperations(terminalId: string, batchId: string, operations: readonly OperationIn[], receivedAt: number): Promise<PutResult>;
@@ -83,6 +104,14 @@ export interface PlatformStore {
   recordHeartbeat(terminalId: string, heartbeat: unknown, backlog: number, skewMs: number, receivedAt: number): Promise<void>;
   /** Every terminal that has sent a heartbeat, by id. */
   terminals(): Promise<TerminalRecord[]>;
+  /** Register a terminal certificate (again: the terminal and subject are updated, a revocation stays). */
+  registerCertificate(c: Omit<CertificateRecord, 'revokedAt'>): Promise<void>;
+  /** Revoke it; false when it is not registered. */
+  revokeCertificate(fingerprint: string, at: number): Promise<boolean>;
+  certificate(fingerprint: string): Promise<CertificateRecord | undefined>;
+  recordRefusal(r: RefusalRecord): Promise<void>;
+  /** The newest refusals first. */
+  refusals(limit: number): Promise<RefusalRecord[]>;
   close(): Promise<void>;
 }
 
