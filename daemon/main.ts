@@ -250,6 +250,7 @@ export async function startDaemon(opts: StartOptions): Promise<Daemon> {
       if (hotlistKey === undefined) syncLog.warn('sync.hotlistPublicKey is not set: lost-card hotlists from the platform are applied without checking their signature');
       sync = new SyncWorker(journal, {
         endpoint: cfg.sync.endpoint,
+        alternateEndpoints: cfg.sync.alternateEndpoints,
         terminalId: cfg.terminalId,
         intervalMs: cfg.sync.intervalMs,
         logger: syncLog,

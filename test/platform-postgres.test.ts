@@ -89,6 +89,50 @@ describe('PostgreSQL: the schema', () => {
 });
 
 describe('the platform on PostgreSQL', () => {
+  it('a terminal configured with both nodes fails over when its node goes down mid-stream; every operation held once', { timeout: 120_000 }, async () => {
+    const url = await freshDatabase();
+    const a = await CentralServer.start({ databaseUrl: url });
+    const b = await CentralServer.start({ databaseUrl: url });
+    const dir = tempDir('sscard-pg-failover-');
+    const journal = Journal.open({ path: path.join(dir, 'journal.sqlite'), keyFile: path.join(dir, 'journal.key'), terminalId: 'T-PG-2' });
+    const w = new SyncWorker(journal, { endpoint: a.url, alternateEndpoints: [b.url], terminalId: 'T-PG-2', batchSize: 10, identity: 'masked', intervalMs: 20, backoff: { baseMs: 5, maxMs: 50 }, timeoutMs: 2000 });
+    const ids: string[] = [];
+    const add = (k: number): void => {
+      for (let i = 0; i < k; i++) {
+        const id = journal.beginOperation({ serviceItem: '11410402785096902M500201401000601', kind: 'change', role: 'kiosk', card: { cardId: '410402D15600000593F973FB1A6CB5A0' }, materials: ['socialSecurityCard'] });
+        journal.completeOperation(id, { outcome: 'ok', lastSw: 0x9000 });
+        ids.push(id);
+      }
+    };
+    try {
+      w.start();
+      add(60);
+      const until = async (cond: () => boolean | Promise<boolean>, what: string): Promise<void> => {
+        const end = Date.now() + 30_000;
+        while (!(await cond())) {
+          if (Date.now() > end) throw new Error(`timed out: ${what}`);
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      };
+      await until(() => journal.backlog().count === 0, 'the first rows synced through node A');
+      expect(w.endpoint).toBe(a.url);
+      // Node A goes away while rows keep coming.
+      await a.goDown();
+      add(90);
+      w.wake();
+      await until(() => journal.backlog().count === 0, 'the rest synced through node B');
+      expect(w.endpoint).toBe(b.url);
+      const held = await b.operationCopies();
+      expect(new Set(held.keys())).toEqual(new Set(ids));
+      expect((await b.counts()).operations).toBe(150);
+    } finally {
+      await w.stop();
+      journal.close();
+      await a.close();
+      await b.close();
+    }
+  });
+
   it('two ingest nodes on one database; the database restarted mid-ingest: every operation held exactly once', { timeout: 120_000 }, async () => {
     const url = await freshDatabase();
     const nodes = [await CentralServer.start({ databaseUrl: url }), await CentralServer.start({ databaseUrl: url })];

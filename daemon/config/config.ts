@@ -92,6 +92,8 @@ export interface DaemonConfig {
   readonly sync: {
     /** Absent: sync disabled. */
     readonly endpoint?: string;
+    /** Other nodes of the same platform (docs/sync-protocol.md "Several platform nodes"). */
+    readonly alternateEndpoints: readonly string[];
     readonly intervalMs: number;
     /** mTLS files (absolute paths); each absent when not configured. */
     readonly tls: { readonly ca?: string; readonly cert?: string; readonly key?: string };
@@ -195,6 +197,7 @@ function resolve(c: ConfigInput, configFile: string | null, baseDir: string): Da
     journal: { ...c.journal, path: abs(c.journal.path), keyFile: abs(c.journal.keyFile) },
     sync: {
       ...some('endpoint', c.sync.endpoint),
+      alternateEndpoints: c.sync.alternateEndpoints,
       intervalMs: c.sync.intervalMs,
       tls: {
         ...some('ca', c.sync.tls.ca === undefined ? undefined : abs(c.sync.tls.ca)),

@@ -155,22 +155,46 @@ export function crossProblems(raw: unknown, badPaths: ReadonlySet<string>): Prob
   // sync: https, or http on loopback only; TLS files only with https; cert and key together.
   const sync = obj(root.sync);
   const tls = obj(sync.tls);
+  /** A platform URL: https, or http to loopback; no credentials in it. Null when it is not one (the problem said). */
+  const checkEndpoint = (value: string, path: (string | number)[]): URL | null => {
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      out.push({ path, text: { zh: '不是有效的网址：应为 https://主机/路径', en: 'is not a valid URL: it must look like https://host/path' } });
+      return null;
+    }
+    if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
+      out.push({ path, text: { zh: '明文 http:// 只允许用于本机回环地址：请改用 https://', en: 'plain http:// is only allowed to a loopback host: use https://' } });
+    } else if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      out.push({ path, text: { zh: '应以 https:// 开头', en: 'must start with https://' } });
+    } else if (url.username !== '' || url.password !== '') {
+      out.push({ path, text: { zh: '网址中不能包含用户名或密码：请用 sync.tls 的客户端证书', en: 'must not hold a user name or password: use a client certificate in sync.tls' } });
+    } else {
+      return url;
+    }
+    return null;
+  };
   let endpointUrl: URL | null = null;
   if (str(sync.endpoint) && ok('sync', 'endpoint')) {
     try {
       endpointUrl = new URL(sync.endpoint);
     } catch {
-      out.push({ path: ['sync', 'endpoint'], text: { zh: '不是有效的网址：应为 https://主机/路径', en: 'is not a valid URL: it must look like https://host/path' } });
+      endpointUrl = null;
     }
-    if (endpointUrl !== null) {
-      if (endpointUrl.protocol === 'http:' && !isLoopbackHost(endpointUrl.hostname)) {
-        out.push({ path: ['sync', 'endpoint'], text: { zh: '明文 http:// 只允许用于本机回环地址：请改用 https://', en: 'plain http:// is only allowed to a loopback host: use https://' } });
-      } else if (endpointUrl.protocol !== 'http:' && endpointUrl.protocol !== 'https:') {
-        out.push({ path: ['sync', 'endpoint'], text: { zh: '应以 https:// 开头', en: 'must start with https://' } });
-      } else if (endpointUrl.username !== '' || endpointUrl.password !== '') {
-        out.push({ path: ['sync', 'endpoint'], text: { zh: '网址中不能包含用户名或密码：请用 sync.tls 的客户端证书', en: 'must not hold a user name or password: use a client certificate in sync.tls' } });
+    checkEndpoint(sync.endpoint, ['sync', 'endpoint']);
+  }
+  if (Array.isArray(sync.alternateEndpoints) && ok('sync', 'alternateEndpoints')) {
+    if (sync.alternateEndpoints.length > 0 && sync.endpoint === undefined) {
+      out.push({ path: ['sync', 'alternateEndpoints'], text: { zh: '设置了备用平台地址却没有 sync.endpoint：请先设置 sync.endpoint', en: 'alternate endpoints are set but there is no sync.endpoint: set sync.endpoint first' } });
+    }
+    sync.alternateEndpoints.forEach((e, i) => {
+      if (typeof e !== 'string') return;
+      const url = checkEndpoint(e, ['sync', 'alternateEndpoints', i]);
+      if (url !== null && endpointUrl !== null && url.protocol !== endpointUrl.protocol) {
+        out.push({ path: ['sync', 'alternateEndpoints', i], text: { zh: '与 sync.endpoint 的协议不同：同一平台的节点应都用 https://', en: 'has another scheme than sync.endpoint: the nodes of one platform all use https://' } });
       }
-    }
+    });
   }
   const syncPair = certKeyPair('sync', tls, { zh: '双向 TLS 的证书与私钥', en: 'the mTLS certificate and its key' });
   if (syncPair !== null) out.push(syncPair);

@@ -122,6 +122,7 @@ hash = "${HASH}"
     expect(c.log.file).toBe(path.join(dir, 'logs/sscard.log'));
     expect(c.sync).toEqual({
       endpoint: 'https://platform.example/sscard/',
+      alternateEndpoints: [],
       intervalMs: 60_000,
       tls: { ca: path.join(dir, 'tls/ca.pem'), cert: path.join(dir, 'tls/terminal.pem'), key: path.join(dir, 'tls/terminal.key') },
     });

@@ -42,6 +42,8 @@ describe('errors name the key, the value found and what is allowed — all at on
     ['kiosk offering unblock', { role: 'kiosk', services: ['verify', 'unblock'] }, 'services[1]', '"unblock"', /a self-service kiosk cannot offer PIN unblock/, /自助终端不能提供密码解锁/],
     ['unknown service', { role: 'counter', services: ['renew'] }, 'services[0]', '"renew"', /is not a known service \(known: activate, verify/, /不是已知的服务/],
     ['plain http to a remote platform', { sync: { endpoint: 'http://platform.example/' } }, 'sync.endpoint', '"http://platform.example/"', /plain http:\/\/ is only allowed to a loopback host/, /明文 http/],
+    ['an alternate platform node over plain http', { sync: { endpoint: 'https://a.platform.example/', alternateEndpoints: ['https://b.platform.example/', 'http://c.platform.example/'] } }, 'sync.alternateEndpoints[1]', '"http://c.platform.example/"', /plain http:\/\/ is only allowed to a loopback host/, /明文 http/],
+    ['alternate nodes without an endpoint', { sync: { alternateEndpoints: ['https://b.platform.example/'] } }, 'sync.alternateEndpoints', '["https://b.platform.example/"]', /there is no sync\.endpoint/, /没有 sync\.endpoint/],
     ['a serial pad without a device', { pinPad: { kind: 'serial' } }, 'pinPad.path', '(missing)', /required when pinPad\.kind is "serial"/, /必须设置串口设备路径/],
     ['a bad reader regex', { readers: { card: '/ACR(/' } }, 'readers.card', '"/ACR(/"', /not a valid regular expression/, /不是有效的正则表达式/],
     ['duplicate operator ids', { operators: { accounts: [{ id: 'a', name: 'A', hash: HASH }, { id: 'a', name: 'B', hash: HASH }] } }, 'operators.accounts[1].id', '"a"', /repeats operators\.accounts\[0\]\.id: operator ids must be unique/, /操作员编号必须唯一/],

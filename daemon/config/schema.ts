@@ -280,6 +280,11 @@ export const configSchema = z.strictObject({
       default: 'none (sync off)',
       doc: 'base URL of the provincial platform; absent = sync disabled',
     }),
+    alternateEndpoints: doc(z.array(doc(z.string().min(1).max(2048), { allowed: { zh: '网址', en: 'a URL' }, default: 'none', doc: 'another node of the platform' })).max(8).default([]), {
+      allowed: { zh: '与 sync.endpoint 相同规则的网址数组（最多 8 个）', en: 'an array of URLs under the same rules as sync.endpoint (at most 8)' },
+      default: '[]',
+      doc: 'other nodes of the same platform: when the current one does not answer or answers 5xx, the next attempt goes to the next (docs/sync-protocol.md "Several platform nodes")',
+    }),
     intervalMs: int(1000, 86_400_000, 60_000, 'time between sync passes'),
     tls: section({
       ca: optionalPath('CA bundle (PEM) the platform\'s certificate is checked against (default: Node\'s CAs)'),

@@ -33,6 +33,12 @@ import type { Role, ServiceKind } from '../../state/roles.js';
 export interface SyncOptions {
   /** Base URL of the platform, e.g. https://platform.example/sscard/ (from config). */
   readonly endpoint: string;
+  /**
+   * Other nodes of the same platform, tried in turn when the current one does not answer or answers
+   * 5xx (docs/sync-protocol.md "Several platform nodes"): batches are idempotent, so a batch whose
+   * answer was lost on one node is taken as duplicates by the next.
+   */
+  readonly alternateEndpoints?: readonly string[];
   /** This terminal's id, sent in a header and in every batch. */
   readonly terminalId: string;
   /** Operations per request, 1..1000 (default 200). */
@@ -171,7 +177,9 @@ function toSsCardError(err: unknown): SsCardError {
 
 export class SyncWorker {
   private readonly journal: Journal;
-  private readonly client: JsonClient;
+  /** One client per endpoint: the configured one first, then the alternates (docs/sync-protocol.md "Several platform nodes"). */
+  private readonly clients: readonly JsonClient[];
+  private current = 0;
   private readonly batchSize: number;
   private readonly identity: IdentityMode;
   private readonly backoff: Required<BackoffOptions>;
@@ -219,7 +227,32 @@ export class SyncWorker {
     this.log = opts.logger ?? SILENT_LOGGER;
     this.random = opts.random ?? Math.random;
     this.now = opts.now ?? Date.now;
-    this.client = new JsonClient(opts.endpoint, timeout, { [TERMINAL_HEADER]: opts.terminalId }, opts.tls);
+    const endpoints = [opts.endpoint, ...(opts.alternateEndpoints ?? [])];
+    this.clients = endpoints.map((e) => new JsonClient(e, timeout, { [TERMINAL_HEADER]: opts.terminalId }, opts.tls));
+  }
+
+  /** The endpoint requests go to now. */
+  private get client(): JsonClient {
+    return this.clients[this.current]!;
+  }
+
+  /** The endpoint requests go to now (the configured one, or an alternate after it failed). */
+  public get endpoint(): string {
+    return [this.opts.endpoint, ...(this.opts.alternateEndpoints ?? [])][this.current]!;
+  }
+
+  /**
+   * The platform node did not answer, or answered 5xx: the next attempt goes to the next endpoint.
+   * A refusal (4xx) is not the node's fault, and another node would say the same.
+   */
+  private failOver(e: SsCardError): void {
+    if (this.clients.length < 2) return;
+    const status = e.context?.['status'];
+    const nodeFault = e.code === ErrorCode.Sync_Unreachable || e.code === ErrorCode.Sync_Timeout || (e.code === ErrorCode.Sync_HttpStatus && typeof status === 'number' && status >= 500) || e.code === ErrorCode.Sync_BadResponse;
+    if (!nodeFault) return;
+    const from = this.endpoint;
+    this.current = (this.current + 1) % this.clients.length;
+    this.log.warn('platform node failed; the next attempt goes to the next endpoint', { from, to: this.endpoint, code: e.code });
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -556,12 +589,12 @@ export class SyncWorker {
     this.wakeUp?.();
     await this.loop;
     await this.busy;
-    this.client.close();
+    for (const c of this.clients) c.close();
   }
 
   /** Release sockets of a worker that was never started (the CLI). */
   public close(): void {
-    this.client.close();
+    for (const c of this.clients) c.close();
   }
 
   private sleep(ms: number): Promise<void> {
@@ -598,6 +631,7 @@ export class SyncWorker {
       } catch (err) {
         const e = toSsCardError(err);
         this.failures++;
+        this.failOver(e);
         const delayMs = backoffDelay(this.failures, this.backoff, this.random);
         this.nextAttemptAt = this.now() + delayMs;
         this.log.warn('sync failed; backing off', { code: e.code, en: e.text.en, failures: this.failures, delayMs });
