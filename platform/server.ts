@@ -315,6 +315,11 @@ export class CentralServer {
     return this.db.operationCopies();
   }
 
+  /** Operations held per terminal. */
+  public operationsPerTerminal(): Promise<Map<string, number>> {
+    return this.db.operationsPerTerminal();
+  }
+
   public operation(id: string): Promise<unknown> {
     return this.db.operation(id);
   }

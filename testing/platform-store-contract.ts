@@ -39,6 +39,8 @@ export function platformStoreContract(name: string, f: StoreFactory): void {
         expect(await s.putOperations('T-1', 'b2', ids.map((i) => op(i)), 2)).toEqual({ accepted: [], duplicates: ids });
         expect(await s.counts()).toMatchObject({ operations: 5, received: 10 });
         expect([...(await s.operationCopies()).values()]).toEqual([2, 2, 2, 2, 2]);
+        await s.putOperations('T-2', 'b3', idsAt(Date.UTC(2026, 11, 3, 10), 2).map((i) => op(i)), 3);
+        expect(await s.operationsPerTerminal()).toEqual(new Map([['T-1', 5], ['T-2', 2]]));
       }));
 
     it('an id twice in one batch is new once, then a duplicate; part of a batch already held', () =>

@@ -282,6 +282,11 @@ export class PgStore implements PlatformStore {
     return new Map(r.rows.map((x) => [x.id, x.copies]));
   }
 
+  public async operationsPerTerminal(): Promise<Map<string, number>> {
+    const r = await this.query<{ terminal_id: string; n: string }>('counting operations per terminal', 'SELECT terminal_id, count(*) AS n FROM operations GROUP BY terminal_id');
+    return new Map(r.rows.map((x) => [x.terminal_id, Number(x.n)]));
+  }
+
   public async bankRequestCopies(): Promise<Map<string, number>> {
     const r = await this.query<{ id: string; copies: number }>('listing bank requests', 'SELECT id, copies FROM bank_requests');
     return new Map(r.rows.map((x) => [x.id, x.copies]));

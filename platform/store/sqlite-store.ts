@@ -117,6 +117,11 @@ export class SqliteStore implements PlatformStore {
     return Promise.resolve(new Map((this.st.ids.all() as { id: string; copies: number }[]).map((r) => [r.id, r.copies])));
   }
 
+  public operationsPerTerminal(): Promise<Map<string, number>> {
+    const rows = this.db.prepare('SELECT terminal_id, count(*) AS n FROM operations GROUP BY terminal_id').all() as { terminal_id: string; n: number }[];
+    return Promise.resolve(new Map(rows.map((r) => [r.terminal_id, r.n])));
+  }
+
   public bankRequestCopies(): Promise<Map<string, number>> {
     return Promise.resolve(new Map((this.st.bankIds.all() as { id: string; copies: number }[]).map((r) => [r.id, r.copies])));
   }

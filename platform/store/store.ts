@@ -96,6 +96,8 @@ export interface PlatformStore {
   counts(): Promise<StoreCounts>;
   /** Every held operation id with how many copies arrived. */
   operationCopies(): Promise<Map<string, number>>;
+  /** Operations held per terminal. */
+  operationsPerTerminal(): Promise<Map<string, number>>;
   bankRequestCopies(): Promise<Map<string, number>>;
   /** One operation as received, or undefined. */
   operation(id: string): Promise<unknown>;
