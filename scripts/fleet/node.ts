@@ -29,6 +29,11 @@ export class PlatformNode {
     private readonly args: readonly string[],
   ) {}
 
+  /** The node's process id while it runs (for its CPU time and RSS). */
+  public get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
   public get url(): string {
     return `http://127.0.0.1:${this.port}/`;
   }
