@@ -119,3 +119,12 @@ export function action<A extends unknown[]>(run: (...args: A) => Promise<number>
     }
   };
 }
+
+/** This installation's version (package.json), for `--version`. */
+export function packageVersionOf(): string {
+  try {
+    return (JSON.parse(readFileSync(path.join(projectRoot(), 'package.json'), 'utf8')) as { version?: string }).version ?? '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+}

@@ -18,12 +18,13 @@ import { register as registerReaders } from './cmd-readers.js';
 import { register as registerSim } from './cmd-sim.js';
 import { register as registerSimControl } from './cmd-sim-control.js';
 import { register as registerSync } from './cmd-sync.js';
-import { EXIT_USAGE, reportError } from './cli-util.js';
+import { EXIT_USAGE, packageVersionOf, reportError } from './cli-util.js';
 
 const program = new Command();
 program
   .name('sscard')
   .description('社会保障卡终端驱动与自助服务守护程序 / terminal driver and kiosk daemon for the social security card')
+  .version(packageVersionOf(), '-V, --version', '显示版本 / print the version')
   .exitOverride()
   .showHelpAfterError();
 

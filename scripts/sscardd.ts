@@ -5,11 +5,16 @@
  * configured (serialport, node-hid, the simulators); leaving them out keeps the idle daemon small.
  */
 import { Command, CommanderError } from 'commander';
-import { EXIT_USAGE, reportError } from './cli-util.js';
+import { EXIT_USAGE, packageVersionOf, reportError } from './cli-util.js';
 import { register } from './cmd-daemon.js';
 
 const program = new Command();
-program.name('sscardd').description('社会保障卡自助服务守护进程 / the social security card kiosk daemon').exitOverride().showHelpAfterError();
+program
+  .name('sscardd')
+  .description('社会保障卡自助服务守护进程 / the social security card kiosk daemon')
+  .version(packageVersionOf(), '-V, --version', '显示版本 / print the version')
+  .exitOverride()
+  .showHelpAfterError();
 register(program);
 
 try {
