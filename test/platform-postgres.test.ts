@@ -28,6 +28,15 @@ afterAll(async () => {
   await cluster?.stop();
 });
 
+/** `k` operations journaled as a session does (pending, then completed); their ids. */
+function completedOperations(journal: Journal, k: number): string[] {
+  return Array.from({ length: k }, () => {
+    const id = journal.beginOperation({ serviceItem: '11410402785096902M500201401000601', kind: 'change', role: 'kiosk', card: { cardId: '410402D15600000593F973FB1A6CB5A0' }, materials: ['socialSecurityCard'] });
+    journal.completeOperation(id, { outcome: 'ok', lastSw: 0x9000 });
+    return id;
+  });
+}
+
 /** A new database of the cluster (a client per call: the cluster is restarted by a test). */
 async function freshDatabase(): Promise<string> {
   const name = `platform_${++n}`;
@@ -97,13 +106,7 @@ describe('the platform on PostgreSQL', () => {
     const journal = Journal.open({ path: path.join(dir, 'journal.sqlite'), keyFile: path.join(dir, 'journal.key'), terminalId: 'T-PG-2' });
     const w = new SyncWorker(journal, { endpoint: a.url, alternateEndpoints: [b.url], terminalId: 'T-PG-2', batchSize: 10, identity: 'masked', intervalMs: 20, backoff: { baseMs: 5, maxMs: 50 }, timeoutMs: 2000 });
     const ids: string[] = [];
-    const add = (k: number): void => {
-      for (let i = 0; i < k; i++) {
-        const id = journal.beginOperation({ serviceItem: '11410402785096902M500201401000601', kind: 'change', role: 'kiosk', card: { cardId: '410402D15600000593F973FB1A6CB5A0' }, materials: ['socialSecurityCard'] });
-        journal.completeOperation(id, { outcome: 'ok', lastSw: 0x9000 });
-        ids.push(id);
-      }
-    };
+    const add = (k: number): void => void ids.push(...completedOperations(journal, k));
     try {
       w.start();
       add(60);
@@ -140,13 +143,7 @@ describe('the platform on PostgreSQL', () => {
     const journal = Journal.open({ path: path.join(dir, 'journal.sqlite'), keyFile: path.join(dir, 'journal.key'), terminalId: 'T-PG-1' });
     try {
       const ids: string[] = [];
-      const add = (k: number): void => {
-        for (let i = 0; i < k; i++) {
-          const id = journal.beginOperation({ serviceItem: '11410402785096902M500201401000601', kind: 'change', role: 'kiosk', card: { cardId: '410402D15600000593F973FB1A6CB5A0' }, materials: ['socialSecurityCard'] });
-          journal.completeOperation(id, { outcome: 'ok', lastSw: 0x9000 });
-          ids.push(id);
-        }
-      };
+      const add = (k: number): void => void ids.push(...completedOperations(journal, k));
       // One terminal's worker per node, as terminals configured with either endpoint are.
       const workers = nodes.map((node) => new SyncWorker(journal, { endpoint: node.url, terminalId: 'T-PG-1', batchSize: 25, identity: 'masked' }));
       add(120);

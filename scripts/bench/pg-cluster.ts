@@ -8,9 +8,9 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { freePort } from './ports.js';
 
 const PG_LIB = '/usr/lib/postgresql';
 
@@ -21,17 +21,6 @@ export function pgBinDir(): string | undefined {
     .filter((d) => /^\d+$/.test(d) && existsSync(path.join(PG_LIB, d, 'bin', 'initdb')))
     .sort((a, b) => Number(b) - Number(a));
   return majors[0] === undefined ? undefined : path.join(PG_LIB, majors[0], 'bin');
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 export class PgCluster {
