@@ -32,28 +32,19 @@ import { X509Certificate } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { signHotlist } from '../daemon/sync/hotlist-signature.js';
 import { fleetPage, fleetView } from './fleet.js';
+import { FAULT_MODES, mulberry32 } from './faults.js';
+import type { Fault, FaultMode } from './faults.js';
+import { checkBankRequests, checkOperations } from './ingest.js';
+
+export { FAULT_MODES };
+export type { Fault, FaultMode };
 import type { FleetOptions, FleetView } from './fleet.js';
 import { ErrorCode, SsCardError } from '../core/errors.js';
 import { PgStore } from './store/pg-store.js';
 import { SqliteStore } from './store/sqlite-store.js';
-import type { BankRequestIn, OperationIn, PlatformStore, RefusalRecord } from './store/store.js';
-import { CARD_WRITE_SERVICE_ITEM, PIN_CHECK_SERVICE_ITEM, PROTOCOL_REVISION, PROTOCOL_VERSION, checkBankPushRequest, checkHeartbeat, checkPushRequest, checkWireBankRequest, checkWireOperation } from '../daemon/sync/wire.js';
-import type { Heartbeat, HeartbeatAnswer, HotlistResponse, PushResponse, RejectedOperation } from '../daemon/sync/wire.js';
-
-export const FAULT_MODES = ['none', 'down', 'reset', 'slow', '500', 'malformed', 'partial'] as const;
-export type FaultMode = (typeof FAULT_MODES)[number];
-
-export interface Fault {
-  readonly mode: FaultMode;
-  /** How many matching requests fail (default: every one until cleared). */
-  readonly times?: number;
-  /** `slow`: delay before answering (default 30 s); `down`: come back up after this long (default: stay down). */
-  readonly delayMs?: number;
-  /** Which requests: push (default: operations and bank requests), bank (bank requests only), hotlist, or all. */
-  readonly on?: 'push' | 'bank' | 'hotlist' | 'all';
-  /** Chance per matching request, 0..1 (default 1). */
-  readonly probability?: number;
-}
+import type { PlatformStore, RefusalRecord } from './store/store.js';
+import { PROTOCOL_REVISION, PROTOCOL_VERSION, checkBankPushRequest, checkHeartbeat, checkPushRequest } from '../daemon/sync/wire.js';
+import type { Heartbeat, HeartbeatAnswer, HotlistResponse, PushResponse } from '../daemon/sync/wire.js';
 
 export interface CentralOptions {
   /** SQLite file (default in memory), the embedded default. */
@@ -117,16 +108,6 @@ export interface CentralCounts {
   readonly bankRequestsReceived: number;
 }
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const MAX_BODY = 64 * 1024 * 1024;
 /** A heartbeat is well under a kilobyte. */
@@ -500,42 +481,14 @@ export class CentralServer {
   }
 
   private async store(terminalId: string, batchId: string, operations: unknown[]): Promise<PushResponse> {
-    const rejected: RejectedOperation[] = [];
-    const valid: OperationIn[] = [];
-    for (const op of operations) {
-      const problem = checkWireOperation(op);
-      const id = typeof op === 'object' && op !== null && 'id' in op && typeof op.id === 'string' ? op.id : '';
-      if (problem !== undefined) {
-        rejected.push({ id, code: 'invalid', message: problem });
-        continue;
-      }
-      const o = op as { id: string; serviceItem: string; kind: string };
-      // A plain PIN check and a card write carry a marker, no item of the catalog (docs/sync-protocol.md `serviceItem`).
-      const pinCheck = (o.kind === 'verify' && o.serviceItem === PIN_CHECK_SERVICE_ITEM) || (o.kind === 'write' && o.serviceItem === CARD_WRITE_SERVICE_ITEM);
-      if (this.opts.serviceItems !== undefined && !pinCheck && !this.opts.serviceItems.includes(o.serviceItem)) {
-        rejected.push({ id: o.id, code: 'unknown-service-item', message: `service item ${o.serviceItem} is not in the platform's catalog` });
-        continue;
-      }
-      valid.push({ id: o.id, serviceItem: o.serviceItem, body: op });
-    }
+    const { valid, rejected } = checkOperations(operations, this.opts.serviceItems);
     const { accepted, duplicates } = await this.db.putOperations(terminalId, batchId, valid, Date.now());
     return { batchId, accepted, duplicates, rejected };
   }
 
   /** Bank requests, idempotent on the request id as operations are on theirs. Nothing of them is logged (they name the holder). */
   private async storeBankRequests(terminalId: string, batchId: string, requests: unknown[]): Promise<PushResponse> {
-    const rejected: RejectedOperation[] = [];
-    const valid: BankRequestIn[] = [];
-    for (const r of requests) {
-      const problem = checkWireBankRequest(r);
-      const id = typeof r === 'object' && r !== null && 'id' in r && typeof r.id === 'string' ? r.id : '';
-      if (problem !== undefined) {
-        rejected.push({ id, code: 'invalid', message: problem });
-        continue;
-      }
-      const b = r as { id: string; operationId: string | null };
-      valid.push({ id: b.id, operationId: b.operationId, body: r });
-    }
+    const { valid, rejected } = checkBankRequests(requests);
     const { accepted, duplicates } = await this.db.putBankRequests(terminalId, batchId, valid, Date.now());
     return { batchId, accepted, duplicates, rejected };
   }

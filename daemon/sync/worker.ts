@@ -22,13 +22,19 @@ import { ErrorCode, SsCardError, isSsCardError } from '../../core/errors.js';
 import type { Journal } from '../journal/journal.js';
 import { backoffDelay, checkBackoff } from '../../core/backoff.js';
 import type { BackoffOptions } from '../../core/backoff.js';
+import { clockOffset, heartbeatOf } from './heartbeat.js';
+import type { HeartbeatSource } from './heartbeat.js';
 import { hotlistSignatureValid } from './hotlist-signature.js';
+import { META_HOTLIST_CHECK, META_LAST_ERROR, META_LAST_HOTLIST, META_LAST_SUCCESS, readSyncStatus } from './status.js';
+import type { HotlistCheck, SyncErrorInfo, SyncStatus } from './status.js';
+
 import { JsonClient } from './http.js';
 import type { TlsOptions } from './http.js';
-import { ROLE_TO_WIRE, bankRequestToWire, toWire } from './to-wire.js';
+import { bankRequestToWire, toWire } from './to-wire.js';
 import { BANK_REQUESTS_PATH, HEARTBEAT_PATH, PROTOCOL_REVISION, PROTOCOL_VERSION, TERMINAL_HEADER, parseHeartbeatAnswer, parseHotlistResponse, parsePushResponse } from './wire.js';
-import type { BankPushRequest, Heartbeat, IdentityMode, PushRequest, WireBankRequest, WireOperation } from './wire.js';
-import type { Role, ServiceKind } from '../../state/roles.js';
+import type { BankPushRequest, IdentityMode, PushRequest, WireBankRequest, WireOperation } from './wire.js';
+export { readSyncStatus };
+export type { HeartbeatSource, HotlistCheck, SyncErrorInfo, SyncStatus };
 
 export interface SyncOptions {
   /** Base URL of the platform, e.g. https://platform.example/sscard/ (from config). */
@@ -72,44 +78,7 @@ export interface SyncOptions {
   readonly now?: () => number;
 }
 
-export interface SyncErrorInfo {
-  readonly code: number;
-  readonly zh: string;
-  readonly en: string;
-  readonly at: number;
-}
 
-export interface SyncStatus {
-  readonly running: boolean;
-  /** Finished rows not yet acknowledged. */
-  readonly backlog: number;
-  readonly oldestUnsyncedAt: number | null;
-  readonly lastSuccessAt: number | null;
-  readonly lastAttemptAt: number | null;
-  readonly lastError: SyncErrorInfo | null;
-  readonly consecutiveFailures: number;
-  readonly nextAttemptAt: number | null;
-  /** Rows refused by the platform for good (kept, never purged). */
-  readonly rejected: number;
-  readonly hotlistVersion: string | null;
-  readonly lastHotlistAt: number | null;
-  /** What the last hotlist pull's signature said (null: none pulled yet). */
-  readonly hotlistCheck: HotlistCheck | null;
-  /** This terminal's clock minus the platform's, from the last heartbeat's answer (ms; null: not known). */
-  readonly clockOffsetMs: number | null;
-  /** When the platform last took a heartbeat (null: never, or the platform has no heartbeat). */
-  readonly lastHeartbeatAt: number | null;
-  /** Bank-account activation requests: waiting for the platform's acknowledgement, acknowledged, and when the oldest waiting one was recorded. */
-  readonly bankRequests: { readonly pending: number; readonly sent: number; readonly oldestPendingAt: number | null };
-}
-
-/** The terminal's part of a heartbeat; the worker adds its backlog, hotlist and clock. */
-export interface HeartbeatSource {
-  readonly software: string;
-  readonly role: Role;
-  readonly services: readonly ServiceKind[];
-  readonly health: Heartbeat['health'];
-}
 
 export interface SyncProgress {
   /** Rows acknowledged so far in this run. */
@@ -151,24 +120,6 @@ export interface HotlistReport {
   readonly removed: number;
 }
 
-const META_LAST_SUCCESS = 'sync_last_success';
-const META_LAST_ERROR = 'sync_last_error';
-const META_LAST_HOTLIST = 'hotlist_last_pull';
-const META_HOTLIST_CHECK = 'hotlist_check';
-
-/**
- * The last hotlist pulled and what its signature said (docs/sync-protocol.md "Pull the lost-card
- * hotlist"): `verified` with the configured key; `unchecked`: no key configured, applied as it
- * came; `refused`: it did not verify, was not applied, the list of `inForce` stays.
- */
-export interface HotlistCheck {
-  readonly state: 'verified' | 'unchecked' | 'refused';
-  /** The version the platform offered. */
-  readonly offered: string;
-  /** The version in force after the pull. */
-  readonly inForce: string | null;
-  readonly at: number;
-}
 
 function toSsCardError(err: unknown): SsCardError {
   if (isSsCardError(err)) return err;
@@ -530,32 +481,12 @@ export class SyncWorker {
   private async sendHeartbeat(): Promise<void> {
     const source = this.opts.heartbeat;
     if (source === undefined || this.heartbeatUnsupported) return;
-    const s = source();
-    const backlog = this.journal.backlog();
-    const check = parseJsonMeta<HotlistCheck>(this.journal.getMeta(META_HOTLIST_CHECK));
     const t0 = this.now();
-    const hb: Heartbeat = {
-      protocol: PROTOCOL_VERSION,
-      terminalId: this.opts.terminalId,
-      sentAt: new Date(t0).toISOString(),
-      software: s.software,
-      role: ROLE_TO_WIRE[s.role],
-      services: [...s.services],
-      health: s.health,
-      backlog: {
-        operations: backlog.count,
-        oldestUnsyncedAt: backlog.oldestFinishedAt === null ? null : new Date(backlog.oldestFinishedAt).toISOString(),
-        bankRequests: this.journal.bankBacklog().count,
-      },
-      hotlist: { version: this.journal.hotlistVersion(), check: check?.state ?? null },
-      clockOffsetMs: this.clockOffsetMs,
-    };
+    const hb = heartbeatOf(source(), this.journal, this.opts.terminalId, t0, this.clockOffsetMs);
     try {
       const res = await this.client.request('POST', HEARTBEAT_PATH, hb);
       const t1 = this.now();
-      const answer = parseHeartbeatAnswer(res.body);
-      // The platform's clock at the middle of the round trip (NTP's estimate, RFC 5905 §8).
-      this.clockOffsetMs = Math.round((t0 + t1) / 2 - Date.parse(answer.receivedAt));
+      this.clockOffsetMs = clockOffset(t0, t1, parseHeartbeatAnswer(res.body));
       this.lastHeartbeatAt = t1;
     } catch (err) {
       if (isSsCardError(err, ErrorCode.Sync_HttpStatus) && err.context?.['status'] === 404) {
@@ -642,68 +573,4 @@ export class SyncWorker {
     }
     this.nextAttemptAt = null;
   }
-}
-
-function parseJsonMeta<T>(raw: string | null): T | null {
-  if (raw === null) return null;
-  try {
-    return JSON.parse(raw) as T;
-  } catch {
-    return null;
-  }
-}
-
-/** The persisted part of the status (last success, last error, backlog): what the CLI can show without the daemon. */
-export function readSyncStatus(
-  journal: Journal,
-  live: {
-    running: boolean;
-    lastAttemptAt: number | null;
-    consecutiveFailures: number;
-    nextAttemptAt: number | null;
-    lastHotlistAt: number | null;
-    clockOffsetMs?: number | null;
-    lastHeartbeatAt?: number | null;
-  } = {
-    running: false,
-    lastAttemptAt: null,
-    consecutiveFailures: 0,
-    nextAttemptAt: null,
-    lastHotlistAt: null,
-  },
-): SyncStatus {
-  const backlog = journal.backlog();
-  const lastSuccess = journal.getMeta(META_LAST_SUCCESS);
-  const lastErrorRaw = journal.getMeta(META_LAST_ERROR);
-  let lastError: SyncErrorInfo | null = null;
-  if (lastErrorRaw !== null) {
-    try {
-      lastError = JSON.parse(lastErrorRaw) as SyncErrorInfo;
-    } catch {
-      lastError = null;
-    }
-  }
-  const lastSuccessAt = lastSuccess === null ? null : Number(lastSuccess);
-  // An error older than the last success is history, not the current state.
-  if (lastError !== null && lastSuccessAt !== null && lastError.at < lastSuccessAt) lastError = null;
-  const lastHotlist = journal.getMeta(META_LAST_HOTLIST);
-  const bank = journal.bankBacklog();
-  const bankCounts = journal.bankRequestCounts();
-  return {
-    running: live.running,
-    backlog: backlog.count,
-    oldestUnsyncedAt: backlog.oldestFinishedAt,
-    lastSuccessAt,
-    lastAttemptAt: live.lastAttemptAt,
-    lastError,
-    consecutiveFailures: live.consecutiveFailures,
-    nextAttemptAt: live.nextAttemptAt,
-    rejected: journal.rejectedCount(),
-    hotlistVersion: journal.hotlistVersion(),
-    lastHotlistAt: live.lastHotlistAt ?? (lastHotlist === null ? null : Number(lastHotlist)),
-    hotlistCheck: parseJsonMeta<HotlistCheck>(journal.getMeta(META_HOTLIST_CHECK)),
-    clockOffsetMs: live.clockOffsetMs ?? null,
-    lastHeartbeatAt: live.lastHeartbeatAt ?? null,
-    bankRequests: { pending: bank.count, sent: bankCounts.sent, oldestPendingAt: bank.oldestCreatedAt },
-  };
 }
