@@ -43,7 +43,7 @@ import { ErrorCode, SsCardError } from '../core/errors.js';
 import { PgStore } from './store/pg-store.js';
 import { SqliteStore } from './store/sqlite-store.js';
 import type { PlatformStore, RefusalRecord } from './store/store.js';
-import { PROTOCOL_REVISION, PROTOCOL_VERSION, checkBankPushRequest, checkHeartbeat, checkPushRequest } from '../daemon/sync/wire.js';
+import { PROTOCOL_REVISION, PROTOCOL_VERSION, checkBankPushRequest, checkHeartbeat, checkPushRequest, hotlistEtag } from '../daemon/sync/wire.js';
 import type { Heartbeat, HeartbeatAnswer, HotlistResponse, PushResponse } from '../daemon/sync/wire.js';
 
 export interface CentralOptions {
@@ -419,7 +419,17 @@ export class CentralServer {
       if (fault === '500') return send(500, { error: 'injected fault' }, fault);
       if (fault === 'malformed') return send(200, '{"version":', fault);
       if (fault === 'slow') await new Promise((r) => setTimeout(r, delayMs));
-      return send(200, await this.hotlist(url.searchParams.get('since')), fault);
+      // Versioned with an ETag: a terminal already at the current version gets 304 and no body.
+      const current = String(await this.db.hotlistVersion());
+      if (req.headers['if-none-match'] === hotlistEtag(current) && url.searchParams.get('since') === current) {
+        this.requestLog.push({ at: Date.now(), method: 'GET', path: url.pathname, status: 304, fault, operations: 0 });
+        res.writeHead(304, { etag: hotlistEtag(current) });
+        res.end();
+        return;
+      }
+      const answer = await this.hotlist(url.searchParams.get('since'));
+      res.setHeader('etag', hotlistEtag(answer.version));
+      return send(200, answer, fault);
     }
     if (route === 'POST /v1/heartbeat') {
       const raw = await readBody(req, MAX_HEARTBEAT);

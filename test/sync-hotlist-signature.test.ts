@@ -84,9 +84,31 @@ describe('the signed hotlist', () => {
     expect(w.status().hotlistCheck).toMatchObject({ state: 'refused', offered: '2', inForce: '1' });
     expect(w.status().lastError).toMatchObject({ code: ErrorCode.Sync_BadSignature });
 
-    // The genuine platform again: verified, the refusal is history.
-    await worker(genuine.url, true).pullHotlist();
-    expect(worker(genuine.url, true).status().hotlistCheck).toMatchObject({ state: 'verified' });
+    // The genuine platform again: nothing new is a 304, which verifies nothing, so the refusal
+    // stands; the next list that verifies ends it.
+    const back = worker(genuine.url, true);
+    await back.pullHotlist();
+    expect(back.status().hotlistCheck).toMatchObject({ state: 'refused' });
+    await genuine.hotlistAdd(LOST_LATER);
+    await back.pullHotlist();
+    expect(back.status().hotlistCheck).toMatchObject({ state: 'verified', inForce: '2' });
+  });
+
+  it('versioned with an ETag: a terminal at the current version gets 304 and keeps its list and its check', async () => {
+    const central = await platform(platformKey.privateKey);
+    await central.hotlistAdd(LOST);
+    const w = worker(central.url, true);
+    await w.pullHotlist();
+    expect(await w.pullHotlist()).toEqual({ version: '1', full: false, added: 0, removed: 0 });
+    expect(central.requests().filter((r) => r.path === '/v1/hotlist').map((r) => r.status)).toEqual([200, 304]);
+    expect(journal.isHotlisted(LOST)).toBe(true);
+    expect(w.status().hotlistCheck).toMatchObject({ state: 'verified', inForce: '1' });
+    const direct = await fetch(new URL('v1/hotlist?since=1', central.url), { headers: { 'if-none-match': '"hotlist-1"' } });
+    expect(direct.status).toBe(304);
+    expect(direct.headers.get('etag')).toBe('"hotlist-1"');
+    await central.hotlistAdd(LOST_LATER);
+    expect(await w.pullHotlist()).toMatchObject({ version: '2', added: 1 });
+    expect(journal.isHotlisted(LOST_LATER)).toBe(true);
   });
 
   it('without a key configured, a list is applied unchecked and the status says so', async () => {

@@ -63,8 +63,11 @@ export class JsonClient {
     this.agent.destroy();
   }
 
-  /** `path` is relative to the endpoint (e.g. "v1/operations"). */
-  public request(method: 'GET' | 'POST', path: string, body?: unknown): Promise<JsonResponse> {
+  /**
+   * `path` is relative to the endpoint (e.g. "v1/operations"). A `304 Not Modified` (the answer to
+   * an `if-none-match` in `headers`) resolves with status 304 and body null.
+   */
+  public request(method: 'GET' | 'POST', path: string, body?: unknown, headers: Readonly<Record<string, string>> = {}): Promise<JsonResponse> {
     const url = new URL(path, this.base);
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body), 'utf8');
     return new Promise<JsonResponse>((resolve, reject) => {
@@ -83,6 +86,7 @@ export class JsonClient {
           accept: 'application/json',
           [PROTOCOL_HEADER]: String(PROTOCOL_VERSION),
           ...this.headers,
+          ...headers,
           ...(payload ? { 'content-type': 'application/json', 'content-length': String(payload.length) } : {}),
         },
       });
@@ -143,6 +147,10 @@ export class JsonClient {
         res.on('end', () => {
           const status = res.statusCode ?? 0;
           const text = Buffer.concat(chunks).toString('utf8');
+          if (status === 304 && headers['if-none-match'] !== undefined) {
+            done(undefined, { status, body: null });
+            return;
+          }
           if (status < 200 || status >= 300) {
             const hint =
               status === 401 || status === 403

@@ -287,6 +287,9 @@ export function checkWireOperation(op: unknown): string | undefined {
 
 export const HEARTBEAT_PATH = 'v1/heartbeat';
 
+/** The hotlist answer's ETag for a version (docs/sync-protocol.md "Pull the lost-card hotlist"): a terminal at that version sends it as If-None-Match. */
+export const hotlistEtag = (version: string): string => `"hotlist-${version}"`;
+
 /** A device's health as the fleet view shows it: working, configured but not usable, not configured. */
 export const DEVICE_HEALTH = ['ok', 'problem', 'none'] as const;
 export type DeviceHealth = (typeof DEVICE_HEALTH)[number];

@@ -31,7 +31,7 @@ import type { HotlistCheck, SyncErrorInfo, SyncStatus } from './status.js';
 import { JsonClient } from './http.js';
 import type { TlsOptions } from './http.js';
 import { bankRequestToWire, toWire } from './to-wire.js';
-import { BANK_REQUESTS_PATH, HEARTBEAT_PATH, PROTOCOL_REVISION, PROTOCOL_VERSION, TERMINAL_HEADER, parseHeartbeatAnswer, parseHotlistResponse, parsePushResponse } from './wire.js';
+import { BANK_REQUESTS_PATH, HEARTBEAT_PATH, PROTOCOL_REVISION, PROTOCOL_VERSION, TERMINAL_HEADER, hotlistEtag, parseHeartbeatAnswer, parseHotlistResponse, parsePushResponse } from './wire.js';
 import type { BankPushRequest, IdentityMode, PushRequest, WireBankRequest, WireOperation } from './wire.js';
 export { readSyncStatus };
 export type { HeartbeatSource, HotlistCheck, SyncErrorInfo, SyncStatus };
@@ -412,7 +412,13 @@ export class SyncWorker {
   private async hotlist(): Promise<HotlistReport> {
     try {
       const since = this.journal.hotlistVersion();
-      const res = await this.client.request('GET', `v1/hotlist${since === null ? '' : `?since=${encodeURIComponent(since)}`}`);
+      const res = await this.client.request('GET', `v1/hotlist${since === null ? '' : `?since=${encodeURIComponent(since)}`}`, undefined, since === null ? {} : { 'if-none-match': hotlistEtag(since) });
+      if (res.status === 304) {
+        // Nothing new since the version in force (its signature was checked when it came).
+        this.lastHotlistAt = this.now();
+        this.journal.setMeta(META_LAST_HOTLIST, String(this.lastHotlistAt));
+        return { version: since!, full: false, added: 0, removed: 0 };
+      }
       const h = parseHotlistResponse(res.body);
       const key = this.opts.hotlistPublicKey;
       if (key !== undefined && !hotlistSignatureValid(key, h, since, h.signature)) {
