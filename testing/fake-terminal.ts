@@ -226,7 +226,7 @@ export class FakeTerminal implements TerminalPort {
       idReader: { kind: 'sim', name: 'Fake ID reader', connected: true, problem },
       catalog: { demo: true, province: '41', implementers: [...new Set(shippedCatalog().map((it) => it.implementer))] },
       journal: { open: true, pending: 0, unsynced: 0, rows: 0 },
-      sync: { enabled: false, lastSuccessAt: null, lastError: null, backlog: 0 },
+      sync: { enabled: false, lastSuccessAt: null, lastError: null, backlog: 0, hotlistCheck: null, clockOffsetMs: null, lastHeartbeatAt: null },
       hotlist: { version: null, updatedAt: null, entries: 0 },
       bankRequests: { pending: 0, sent: 0, oldestPendingAt: null, oldestPendingAgeMs: null },
     };

@@ -7,6 +7,7 @@
  * Nothing that crosses this interface carries a PIN digit: PIN entry reports counts and masks,
  * results carry tries left and status words only.
  */
+import type { HotlistCheck } from '../sync/status.js';
 import type { AgentBasis, AgentRequest } from '../../state/agents.js';
 import type { SsCardError } from '../../core/errors.js';
 import type { ServiceResult } from '../../state/results.js';
@@ -73,7 +74,17 @@ export interface TerminalStatusReport {
    */
   readonly catalog: { readonly demo: boolean; readonly province: string | null; readonly implementers: readonly string[] };
   readonly journal: { readonly open: boolean; readonly pending: number; readonly unsynced: number; readonly rows: number };
-  readonly sync: { readonly enabled: boolean; readonly lastSuccessAt: number | null; readonly lastError: { readonly code: number; readonly zh: string; readonly en: string } | null; readonly backlog: number };
+  readonly sync: {
+    readonly enabled: boolean;
+    readonly lastSuccessAt: number | null;
+    readonly lastError: { readonly code: number; readonly zh: string; readonly en: string } | null;
+    readonly backlog: number;
+    /** What the last hotlist pull's signature said (docs/sync-protocol.md): verified, unchecked, or refused (the list in force kept). */
+    readonly hotlistCheck: HotlistCheck | null;
+    /** This terminal's clock minus the platform's, from the last heartbeat (ms). */
+    readonly clockOffsetMs: number | null;
+    readonly lastHeartbeatAt: number | null;
+  };
   /** The lost-card hotlist pulled from the platform (daemon/journal/hotlist.ts): its version, when it was applied, how many cards. */
   readonly hotlist: { readonly version: string | null; readonly updatedAt: number | null; readonly entries: number };
   /**

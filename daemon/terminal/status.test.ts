@@ -1,5 +1,6 @@
 /**
- * The status report's bank-account activation requests (status.ts; docs/api.md `GET /status`,
+ * The status report's sync part (the hotlist's signature check, the heartbeat) and its
+ * bank-account activation requests (status.ts; docs/api.md `GET /status`,
  * Common.Status' `sscard` part): a financial window's requests (seed 000,
  * docs/service-items/000_1700379f35991b5f.txt lines 60–66) counted pending and sent, with the
  * age of the oldest pending one — what a technician needs to see that the bank is waiting.
@@ -11,6 +12,8 @@ import { FakePcsc } from '../../testing/fake-pcsc-addon.js';
 import { ACTIVATION_ITEM, CARD, OTHER, T0, journalHarness } from '../../testing/journal.js';
 import type { CardIdentity } from '../journal/identity.js';
 import type { Journal } from '../journal/journal.js';
+import { readSyncStatus } from '../sync/status.js';
+import type { SyncStatus } from '../sync/status.js';
 import { Terminal } from './terminal.js';
 
 const h = journalHarness();
@@ -31,8 +34,9 @@ afterEach(async () => {
   await pcsc.stop();
 });
 
-function start(journal: Journal | undefined): Terminal {
+function start(journal: Journal | undefined, sync?: { status(): SyncStatus }): Terminal {
   terminal = new Terminal({
+    ...(sync === undefined ? {} : { sync }),
     terminalId: 'T-0001',
     deviceId: 'D-UNIT',
     role: 'financial-counter',
@@ -84,5 +88,22 @@ describe('status report: bank-account activation requests (seed 000_1700379f3599
     await t.settled();
     expect(t.status().bankRequests).toEqual({ pending: 0, sent: 0, oldestPendingAt: null, oldestPendingAgeMs: null });
     expect(t.health().reasons.map((r) => r.component)).toContain('journal');
+  });
+});
+
+describe('status report: the sync worker\'s hotlist check and heartbeat (docs/sync-protocol.md)', () => {
+  it('a refused hotlist, the clock offset and the last heartbeat are in /status and Common.Status', async () => {
+    const j = h.open();
+    const check = { state: 'refused' as const, offered: '9', inForce: '8', at: T0 };
+    const t = start(j, { status: () => ({ ...readSyncStatus(j), hotlistCheck: check, clockOffsetMs: -42, lastHeartbeatAt: T0 }) });
+    await t.settled();
+    expect(t.status().sync).toMatchObject({ enabled: true, hotlistCheck: check, clockOffsetMs: -42, lastHeartbeatAt: T0 });
+    expect(statusPayload(t.status())).toMatchObject({ sscard: { sync: { hotlistCheck: check } } });
+  });
+
+  it('no sync configured: nothing to say', async () => {
+    const t = start(h.open());
+    await t.settled();
+    expect(t.status().sync).toMatchObject({ enabled: false, hotlistCheck: null, clockOffsetMs: null, lastHeartbeatAt: null });
   });
 });
