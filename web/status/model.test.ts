@@ -25,7 +25,7 @@ const STATUS = {
     pinPad: { kind: 'touchscreen', name: 'touchscreen', connected: true, problem: null, secureEntry: false },
     idReader: { kind: 'serial', name: '/dev/pts/7', connected: false, problem: { zh: '身份证读卡器未连接', en: 'the ID card reader is not connected' } },
     journal: { open: true, pending: 0, unsynced: 2, rows: 5 },
-    sync: { enabled: false, lastSuccessAt: null, lastError: null, backlog: 2 },
+    sync: { enabled: false, lastSuccessAt: null, lastError: null, backlog: 2, hotlistCheck: { state: 'refused', offered: 'v8', inForce: 'v7', at: 1_700_000_000_000 } },
     hotlist: { version: 'v7', updatedAt: null, entries: 3 },
     bankRequests: { pending: 2, sent: 7, oldestPendingAt: 1_700_000_000_000, oldestPendingAgeMs: 3 * 60_000 + 9000 },
   },
@@ -51,6 +51,7 @@ describe('status report → view model', () => {
     expect(field(view, 'unsynced').value.zh).toBe('2');
     expect(field(view, 'hotlistVersion').value.zh).toBe('v7');
     expect(field(view, 'hotlistEntries').value.zh).toBe('3');
+    expect(field(view, 'hotlistCheck')).toMatchObject({ value: { en: 'did not verify: refused (the list in force kept)' }, tone: 'fail' });
     expect(field(view, 'hotlistUpdated').value).toEqual({ zh: '从未', en: 'never' });
     // A financial window's bank-account requests waiting for the platform (seed 000_1700379f35991b5f.txt lines 64–66).
     expect(field(view, 'bankPending').value).toEqual({ zh: '2', en: '2' });

@@ -140,6 +140,8 @@ export function viewOf(r: StatusReport): StatusView {
       f('hotlistVersion', T.hotlistVersion, h === null ? T.unknown : orNone(h.version)),
       f('hotlistUpdated', T.hotlistUpdated, h === null ? T.unknown : h.updatedAt === null ? T.never : same(formatTime(h.updatedAt))),
       f('hotlistEntries', T.hotlistEntries, h === null ? T.unknown : count(h.entries)),
+      // A refused list means the platform's answer did not verify: the list in force was kept (docs/sync-protocol.md).
+      f('hotlistCheck', T.hotlistCheck, s.hotlistCheck === null ? T.unknown : T.hotlistChecks[s.hotlistCheck], s.hotlistCheck === 'refused' ? 'fail' : s.hotlistCheck === 'verified' ? 'ok' : 'plain'),
       // A financial window's bank-account requests (docs/sync-protocol.md "Push bank requests"): pending until the platform acknowledged them.
       f('bankPending', T.bankPending, b === null ? T.unknown : count(b.pending)),
       f('bankSent', T.bankSent, b === null ? T.unknown : count(b.sent)),

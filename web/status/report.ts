@@ -47,13 +47,22 @@ export interface StatusReport {
   readonly pinPad: DeviceRow & { readonly secureEntry: boolean };
   readonly idReader: DeviceRow;
   readonly journal: { readonly open: boolean; readonly rows: number | null; readonly pending: number | null; readonly unsynced: number | null };
-  readonly sync: { readonly enabled: boolean; readonly backlog: number | null; readonly lastSuccessAt: number | null; readonly lastError: (BilingualText & { readonly code: number | null }) | null };
+  readonly sync: {
+    readonly enabled: boolean;
+    readonly backlog: number | null;
+    readonly lastSuccessAt: number | null;
+    readonly lastError: (BilingualText & { readonly code: number | null }) | null;
+    /** What the last hotlist's signature said (docs/sync-protocol.md): null when not reported or none pulled yet. */
+    readonly hotlistCheck: 'verified' | 'unchecked' | 'refused' | null;
+  };
   readonly hotlist: { readonly version: string | null; readonly updatedAt: number | null; readonly entries: number | null } | null;
   /** A financial window's bank-account requests (docs/api.md `GET /status`); null from a daemon that does not report them. */
   readonly bankRequests: { readonly pending: number | null; readonly sent: number | null; readonly oldestPendingAgeMs: number | null } | null;
 }
 
 type Obj = Readonly<Record<string, unknown>>;
+
+const HOTLIST_CHECKS = ['verified', 'unchecked', 'refused'] as const;
 
 const obj = (v: unknown): Obj => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : {});
 const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
@@ -119,6 +128,7 @@ export function reportOf(payload: Payload): StatusReport | null {
       backlog: num(sync['backlog']),
       lastSuccessAt: num(sync['lastSuccessAt']),
       lastError: lastError === null ? null : { ...lastError, code: num(obj(sync['lastError'])['code']) },
+      hotlistCheck: HOTLIST_CHECKS.find((c) => c === obj(sync['hotlistCheck'])['state']) ?? null,
     },
     hotlist: hot === null ? null : { version: str(hot['version']), updatedAt: num(hot['updatedAt']), entries: num(hot['entries']) },
     bankRequests: bank === null ? null : { pending: num(bank['pending']), sent: num(bank['sent']), oldestPendingAgeMs: num(bank['oldestPendingAgeMs']) },

@@ -83,6 +83,12 @@ export const T = {
   hotlistVersion: bi('挂失名单版本', 'Hotlist version'),
   hotlistUpdated: bi('挂失名单更新于', 'Hotlist updated'),
   hotlistEntries: bi('挂失卡数', 'Hotlisted cards'),
+  hotlistCheck: bi('挂失名单签名', 'Hotlist signature'),
+  hotlistChecks: {
+    verified: bi('已验证', 'verified'),
+    unchecked: bi('未验证（未配置平台公钥）', 'not checked (no platform key configured)'),
+    refused: bi('验证不通过，已拒收（沿用原名单）', 'did not verify: refused (the list in force kept)'),
+  },
   bankPending: bi('银行账户激活申请待发送', 'Bank requests pending'),
   bankSent: bi('银行账户激活申请已发送', 'Bank requests sent'),
   bankOldest: bi('最早待发送申请已等待', 'Oldest pending request waiting'),
