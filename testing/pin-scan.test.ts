@@ -31,6 +31,16 @@ describe('the PIN-leak scanner', () => {
     expect(findLeaks(`0020000003${P}`, pinNeedles(P), { ignoreInHexRuns: true })).not.toEqual([]);
   });
 
+  it('in database pages, also ignores digits in a short fragment of hex text, never plain digits or F-padded hex', () => {
+    const pages = { ignoreInHexRuns: true, databasePages: true } as const;
+    const fragment = Buffer.concat([Buffer.from([0x18, 0x5c, 0x29]), Buffer.from(`9-${P}2c0276`, 'latin1'), Buffer.from([0x03, 0x55])]);
+    expect(findLeaks(fragment, pinNeedles(P, { bareBcd: false }), pages)).toEqual([]);
+    expect(findLeaks(fragment, pinNeedles(P, { bareBcd: false }), { ignoreInHexRuns: true })).not.toEqual([]);
+    expect(findLeaks(Buffer.from(`\x00${P}\x00`, 'latin1'), pinNeedles(P, { bareBcd: false }), pages)).not.toEqual([]);
+    expect(findLeaks(Buffer.from(`{"pin":"${P}"}`, 'latin1'), pinNeedles(P, { bareBcd: false }), pages)).not.toEqual([]);
+    expect(findLeaks(Buffer.from(`805E010007${P}FF123456`, 'latin1'), pinNeedles(P, { bareBcd: false }), pages)).not.toEqual([]);
+  });
+
   it('finds a PIN block as bytes and as hex text, in either case', () => {
     const block = Buffer.from('1F2E3D4C5B6A7988', 'hex');
     const n = blockNeedles('encrypted block', block);

@@ -35,6 +35,15 @@ export interface ScanOptions {
    * flaky false alarm). A PIN in a trace (spaced hex), in any binary form, or as plain text is still found.
    */
   readonly ignoreInHexRuns?: boolean;
+  /**
+   * The haystack is SQLite database pages (a database file, its WAL): freed cells and b-tree keys
+   * leave fragments of UUIDs and hashes shorter than 32 characters ("9-282c027693c4"), which hold
+   * six given digits by chance (seen as a flaky false alarm in the crash test). With
+   * `ignoreInHexRuns`, also ignore an ASCII-digit match whose run holds a hex letter or a dash:
+   * the digits sit in hex text, not in a number or a word. A PIN as plain digits, as F-padded hex
+   * or in any binary form is still found; decoded rows are scanned with the strict rule.
+   */
+  readonly databasePages?: boolean;
 }
 
 function bcd(pin: string): Buffer {
@@ -82,6 +91,7 @@ export function blockNeedles(label: string, block: Uint8Array): Needle[] {
 }
 
 const HEXISH = new Set([...'0123456789abcdefABCDEF-'].map((c) => c.charCodeAt(0)));
+const HEX_NOT_DIGIT = new Set([...'abcdefABCDEF-'].map((c) => c.charCodeAt(0)));
 
 function matchCounts(hay: Buffer, n: Needle, options: ScanOptions): boolean {
   for (let i = hay.indexOf(n.bytes); i >= 0; i = hay.indexOf(n.bytes, i + 1)) {
@@ -90,7 +100,9 @@ function matchCounts(hay: Buffer, n: Needle, options: ScanOptions): boolean {
     while (a > 0 && HEXISH.has(hay[a - 1]!)) a--;
     let z = i + n.bytes.length;
     while (z < hay.length && HEXISH.has(hay[z]!)) z++;
-    if (z - a < 32) return true;
+    if (z - a >= 32) continue;
+    if (options.databasePages === true && hay.subarray(a, z).some((c) => HEX_NOT_DIGIT.has(c))) continue;
+    return true;
   }
   return false;
 }
