@@ -253,6 +253,7 @@ export async function startDaemon(opts: StartOptions): Promise<Daemon> {
         alternateEndpoints: cfg.sync.alternateEndpoints,
         terminalId: cfg.terminalId,
         intervalMs: cfg.sync.intervalMs,
+        hotlistIntervalMs: cfg.sync.hotlistIntervalMs,
         logger: syncLog,
         ...(ca || cert || key ? { tls: { ...(ca ? { ca } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}) } } : {}),
         ...(hotlistKey === undefined ? {} : { hotlistPublicKey: hotlistKey }),

@@ -12,6 +12,7 @@ import { ErrorCode, isSsCardError } from '../core/errors.js';
 import { Journal } from '../daemon/journal/journal.js';
 import { SyncWorker } from '../daemon/sync/worker.js';
 import { CentralServer } from '../platform/server.js';
+import { until } from '../testing/api-test-client.js';
 import { tempDir } from './journal/fixtures.js';
 
 const platformKey = generateKeyPairSync('ed25519');
@@ -109,6 +110,24 @@ describe('the signed hotlist', () => {
     await central.hotlistAdd(LOST_LATER);
     expect(await w.pullHotlist()).toMatchObject({ version: '2', added: 1 });
     expect(journal.isHotlisted(LOST_LATER)).toBe(true);
+  });
+
+  it('pulled on its own clock: a hotlist interval shorter than the sync interval is kept, the sync pass is not repeated', async () => {
+    const central = await platform(platformKey.privateKey);
+    const w = new SyncWorker(journal, { endpoint: central.url, terminalId: 'T-SIG', hotlistPublicKey: platformKey.publicKey, intervalMs: 60_000, hotlistIntervalMs: 1_000,
+      heartbeat: () => ({ software: 'test', role: 'kiosk', services: ['verify'], health: { pcsc: true, cardReaders: 1, psam: 'ok', pinPad: 'ok', idReader: 'none' } }),
+    });
+    closing.push(() => w.stop());
+    w.start();
+    await until(() => central.requests().some((r) => r.path === '/v1/heartbeat'));
+    await central.hotlistAdd(LOST);
+    // Within about one hotlist interval, not the sync's minute.
+    await until(() => journal.isHotlisted(LOST), 5_000);
+    const paths = central.requests().map((r) => r.path);
+    expect(paths.filter((p) => p === '/v1/hotlist').length).toBeGreaterThanOrEqual(2);
+    expect(paths.filter((p) => p === '/v1/heartbeat')).toHaveLength(1);
+    expect(w.status().nextAttemptAt).not.toBeNull();
+    expect(w.status().nextAttemptAt! - Date.now()).toBeGreaterThan(50_000);
   });
 
   it('without a key configured, a list is applied unchecked and the status says so', async () => {

@@ -95,6 +95,8 @@ export interface DaemonConfig {
     /** Other nodes of the same platform (docs/sync-protocol.md "Several platform nodes"). */
     readonly alternateEndpoints: readonly string[];
     readonly intervalMs: number;
+    /** Between hotlist pulls (the worker's own clock, docs/sync-protocol.md). */
+    readonly hotlistIntervalMs: number;
     /** mTLS files (absolute paths); each absent when not configured. */
     readonly tls: { readonly ca?: string; readonly cert?: string; readonly key?: string };
     /** The platform's hotlist key (Ed25519 public key, PEM; absolute path); absent: lists applied unchecked. */
@@ -199,6 +201,7 @@ function resolve(c: ConfigInput, configFile: string | null, baseDir: string): Da
       ...some('endpoint', c.sync.endpoint),
       alternateEndpoints: c.sync.alternateEndpoints,
       intervalMs: c.sync.intervalMs,
+      hotlistIntervalMs: c.sync.hotlistIntervalMs,
       tls: {
         ...some('ca', c.sync.tls.ca === undefined ? undefined : abs(c.sync.tls.ca)),
         ...some('cert', c.sync.tls.cert === undefined ? undefined : abs(c.sync.tls.cert)),

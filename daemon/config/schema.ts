@@ -286,6 +286,12 @@ export const configSchema = z.strictObject({
       doc: 'other nodes of the same platform: when the current one does not answer or answers 5xx, the next attempt goes to the next (docs/sync-protocol.md "Several platform nodes")',
     }),
     intervalMs: int(1000, 86_400_000, 60_000, 'time between sync passes'),
+    hotlistIntervalMs: int(
+      1000,
+      86_400_000,
+      30_000,
+      'time between lost-card hotlist pulls, on its own clock: a card the platform lists reaches this terminal within about this (an unchanged list costs a 304; docs/sync-protocol.md "Pull the lost-card hotlist")',
+    ),
     tls: section({
       ca: optionalPath('CA bundle (PEM) the platform\'s certificate is checked against (default: Node\'s CAs)'),
       cert: optionalPath('client certificate (PEM) for mTLS; needs tls.key'),

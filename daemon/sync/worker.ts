@@ -146,6 +146,8 @@ export class SyncWorker {
   private wakeUp: (() => void) | undefined;
   private busy: Promise<unknown> = Promise.resolve();
   private failures = 0;
+  /** wake() was called: the next turn of the loop syncs even before its interval is up. */
+  private woken = false;
   private lastAttemptAt: number | null = null;
   private nextAttemptAt: number | null = null;
   private lastHotlistAt: number | null = null;
@@ -517,7 +519,9 @@ export class SyncWorker {
 
   /** New rows are waiting: cut the idle wait short (not a backoff wait). */
   public wake(): void {
-    if (this.failures === 0) this.wakeUp?.();
+    if (this.failures !== 0) return;
+    this.woken = true;
+    this.wakeUp?.();
   }
 
   /** Stop the loop, wait for the request in flight, release sockets. */
@@ -548,23 +552,34 @@ export class SyncWorker {
     });
   }
 
+  /**
+   * The loop: a sync pass (push, then the heartbeat) every `intervalMs` or when woken, and a hotlist
+   * pull every `hotlistIntervalMs` — each on its own clock, so a hotlist interval shorter than the
+   * sync interval is kept (a lost card reaches every terminal within it; docs/sync-protocol.md
+   * "Hotlist"). A failure of either backs both off.
+   */
   private async run(): Promise<void> {
     let hotlistDue = 0;
+    let syncDue = 0;
     while (this.running) {
       try {
         if (this.now() >= hotlistDue) {
           await this.pullHotlist();
           hotlistDue = this.now() + this.hotlistIntervalMs;
+          this.failures = 0;
         }
-        const report = await this.syncNow();
-        // With each pass, also when there was nothing to sync; its failure is not the sync's.
-        await this.heartbeatNow().catch((e: unknown) => this.log.warn('heartbeat not taken by the platform', { error: toSsCardError(e).text.en }));
-        this.failures = 0;
-        this.nextAttemptAt = null;
-        if (report.sent > 0) this.log.info('operations synced', { sent: report.sent, accepted: report.accepted, duplicates: report.duplicates, rejected: report.rejected.length });
+        if (this.woken || this.now() >= syncDue) {
+          this.woken = false;
+          const report = await this.syncNow();
+          // With each pass, also when there was nothing to sync; its failure is not the sync's.
+          await this.heartbeatNow().catch((e: unknown) => this.log.warn('heartbeat not taken by the platform', { error: toSsCardError(e).text.en }));
+          this.failures = 0;
+          if (report.sent > 0) this.log.info('operations synced', { sent: report.sent, accepted: report.accepted, duplicates: report.duplicates, rejected: report.rejected.length });
+          syncDue = this.now() + this.intervalMs;
+        }
         if (!this.running) break;
-        this.nextAttemptAt = this.now() + this.intervalMs;
-        await this.sleep(this.intervalMs);
+        this.nextAttemptAt = syncDue;
+        if (!this.woken) await this.sleep(Math.max(0, Math.min(syncDue, hotlistDue) - this.now()));
       } catch (err) {
         const e = toSsCardError(err);
         this.failures++;
