@@ -130,6 +130,29 @@ describe('the signed hotlist', () => {
     expect(w.status().nextAttemptAt! - Date.now()).toBeGreaterThan(50_000);
   });
 
+  it('after a failed hotlist pull and the backoff, the sync pass runs too, not at its next interval', async () => {
+    const a = await platform(platformKey.privateKey);
+    const b = await platform(platformKey.privateKey);
+    const w = new SyncWorker(journal, {
+      endpoint: a.url,
+      alternateEndpoints: [b.url],
+      terminalId: 'T-SIG',
+      hotlistPublicKey: platformKey.publicKey,
+      intervalMs: 60_000,
+      hotlistIntervalMs: 500,
+      backoff: { baseMs: 100, maxMs: 200 },
+    });
+    closing.push(() => w.stop());
+    w.start();
+    await until(() => a.requests().some((r) => r.path === '/v1/hotlist'));
+    await a.close();
+    const id = journal.beginOperation({ serviceItem: '11410402785096902M500201401000601', kind: 'change', role: 'kiosk', card: { cardId: LOST }, materials: ['socialSecurityCard'] });
+    journal.completeOperation(id, { outcome: 'ok', lastSw: 0x9000 });
+    // The next pull fails on a, the worker turns to b, and the pass after the backoff pushes the operation.
+    await until(() => b.requests().some((r) => r.path === '/v1/operations'), 5_000);
+    expect(journal.backlog().count).toBe(0);
+  });
+
   it('without a key configured, a list is applied unchecked and the status says so', async () => {
     const central = await platform(platformKey.privateKey);
     await central.hotlistAdd(LOST);

@@ -556,7 +556,7 @@ export class SyncWorker {
    * The loop: a sync pass (push, then the heartbeat) every `intervalMs` or when woken, and a hotlist
    * pull every `hotlistIntervalMs` — each on its own clock, so a hotlist interval shorter than the
    * sync interval is kept (a lost card reaches every terminal within it; docs/sync-protocol.md
-   * "Hotlist"). A failure of either backs both off.
+   * "Hotlist"). A failure of either backs both off, and the turn after the backoff does both.
    */
   private async run(): Promise<void> {
     let hotlistDue = 0;
@@ -584,6 +584,8 @@ export class SyncWorker {
         const e = toSsCardError(err);
         this.failures++;
         this.failOver(e);
+        // After the backoff, a whole pass again: a failed hotlist pull may have come before a sync that is not yet due.
+        syncDue = 0;
         const delayMs = backoffDelay(this.failures, this.backoff, this.random);
         this.nextAttemptAt = this.now() + delayMs;
         this.log.warn('sync failed; backing off', { code: e.code, en: e.text.en, failures: this.failures, delayMs });
