@@ -19,6 +19,7 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { reentered } from '../drivers/pcsc/addon.js';
 import { PcscService } from '../drivers/pcsc/pcsc-service.js';
 import { alternation } from './bench/alternation.js';
 import { Cards } from './bench/cards.js';
@@ -78,7 +79,11 @@ async function timeAnswers(n: number, send: () => Promise<Buffer>): Promise<Time
   return { ms: performance.now() - t0, errors };
 }
 
-/** The baseline: pcsclite as its README shows it, nothing else. */
+/**
+ * The baseline: pcsclite as its README shows it, nothing else — but each callback re-enters
+ * through setImmediate as the driver's do (drivers/pcsc/addon.ts, `reentered`): without that, on
+ * Node 26.4 and later a promise settled in the addon's callback waits for an unrelated event.
+ */
 async function bareSetup(apdu: Buffer): Promise<PathUnderTest> {
   const require = createRequire(import.meta.url);
   const pcsc = (require('pcsclite') as () => BareContext)();
@@ -98,12 +103,12 @@ async function bareSetup(apdu: Buffer): Promise<PathUnderTest> {
   const protocol = await step(
     'bare pcsclite connect',
     10_000,
-    new Promise<number>((resolve, reject) => reader.connect({ share_mode: 2 /* SHARED */, protocol: 3 }, (e, p) => (e ? reject(e) : resolve(p)))),
+    new Promise<number>((resolve, reject) => reader.connect({ share_mode: 2 /* SHARED */, protocol: 3 }, reentered((e: Error | null, p: number) => (e ? reject(e) : resolve(p))))),
   );
   return {
-    run: (n) => timeAnswers(n, () => new Promise<Buffer>((resolve, reject) => reader.transmit(apdu, 258, protocol, (e, r) => (e ? reject(e) : resolve(r))))),
+    run: (n) => timeAnswers(n, () => new Promise<Buffer>((resolve, reject) => reader.transmit(apdu, 258, protocol, reentered((e: Error | null, r: Buffer) => (e ? reject(e) : resolve(r)))))),
     close: async () => {
-      await new Promise<void>((resolve) => reader.disconnect(0, () => resolve()));
+      await new Promise<void>((resolve) => reader.disconnect(0, reentered(() => resolve())));
       for (const r of all) r.close();
       pcsc.close();
     },

@@ -79,6 +79,32 @@ function loadNative(): NativeBinding {
   return native;
 }
 
+/**
+ * The addon calls its JavaScript callbacks (connect, transmit, control, disconnect, each status
+ * report and each reader list) with a bare function call (NAN's Nan::Call), outside
+ * node::MakeCallback. Since Node 26.4 nothing drains the microtask queue after such a call
+ * (nodejs/node#66158): a promise settled in the callback stays pending until some unrelated event
+ * runs — on these machines an APDU's answer waited hundreds of milliseconds for a timer and a
+ * connect waited for ever. Every callback from the addon therefore re-enters through setImmediate,
+ * whose callbacks Node runs inside its callback scope (microtasks and ticks drained after each) in
+ * the order they were queued, so answers and status reports keep the order the addon gave them.
+ */
+export function reentered<A extends unknown[]>(cb: (...args: A) => void): (...args: A) => void {
+  return (...args: A) => {
+    setImmediate(cb, ...args);
+  };
+}
+
+/** The reader's own methods, with each callback re-entering as `reentered` says. */
+function reenterCallbacks(r: AddonReader): AddonReader {
+  const proto = Object.getPrototypeOf(r) as AddonReader;
+  r.connect = (options, cb) => proto.connect.call(r, options, reentered(cb));
+  r.disconnect = (disposition, cb) => proto.disconnect.call(r, disposition, reentered(cb));
+  r.transmit = (data, resLen, protocol, cb) => proto.transmit.call(r, data, resLen, protocol, reentered(cb));
+  r.control = (data, code, resLen, cb) => proto.control.call(r, data, code, resLen, reentered(cb));
+  return r;
+}
+
 /** "A\0B\0\0" → ["A", "B"] */
 export function parseReaderList(data: Buffer | undefined): string[] {
   if (!data || data.length === 0) return [];
@@ -102,7 +128,7 @@ class RealContext extends EventEmitter implements AddonContext {
     this.ctx = new binding.PCSCLite(); // throws when pcscd is not reachable
     process.nextTick(() => {
       if (this.closed) return;
-      this.ctx.start((err, data) => {
+      this.ctx.start(reentered((err: Error | undefined, data: Buffer) => {
         if (this.closed) return;
         if (err) {
           this.emit('error', err);
@@ -111,27 +137,34 @@ class RealContext extends EventEmitter implements AddonContext {
         const names = parseReaderList(data);
         for (const name of names) {
           if (this.readers.has(name)) continue;
-          const r = new binding.CardReader(name);
+          const r = reenterCallbacks(new binding.CardReader(name));
           this.readers.set(name, r);
-          r.on('_end', () => {
-            r.removeAllListeners('status');
-            r.emit('end');
-            this.readers.delete(name);
-          });
+          // The addon emits '_end' through MakeCallback, at once: it goes through setImmediate
+          // too, so that it comes after the status reports the addon gave before it.
+          r.on(
+            '_end',
+            reentered(() => {
+              r.removeAllListeners('status');
+              r.emit('end');
+              this.readers.delete(name);
+            }),
+          );
           this.emit('reader', r);
-          (r as unknown as { get_status(cb: (err: Error | undefined, state: number, atr?: Buffer) => void): void }).get_status((e, state, atr) => {
-            if (e) {
-              r.emit('error', e);
-              return;
-            }
-            r.emit('status', atr ? { state, atr } : { state });
-          });
+          (r as unknown as { get_status(cb: (err: Error | undefined, state: number, atr?: Buffer) => void): void }).get_status(
+            reentered((e: Error | undefined, state: number, atr?: Buffer) => {
+              if (e) {
+                r.emit('error', e);
+                return;
+              }
+              r.emit('status', atr ? { state, atr } : { state });
+            }),
+          );
         }
         for (const [name, r] of [...this.readers]) {
           if (!names.includes(name)) r.close();
         }
         this.emit('readers', names);
-      });
+      }));
     });
   }
 
