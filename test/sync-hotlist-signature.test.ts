@@ -150,6 +150,8 @@ describe('the signed hotlist', () => {
     journal.completeOperation(id, { outcome: 'ok', lastSw: 0x9000 });
     // The next pull fails on a, the worker turns to b, and the pass after the backoff pushes the operation.
     await until(() => b.requests().some((r) => r.path === '/v1/operations'), 5_000);
+    // b logs the request as it arrives; the journal marks the row synced once b's answer is back.
+    await until(() => journal.backlog().count === 0, 5_000);
     expect(journal.backlog().count).toBe(0);
   });
 
