@@ -7,7 +7,7 @@
  * Never the machine's own cluster, never a mock.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { freePort } from './ports.js';
@@ -32,6 +32,16 @@ export class PgCluster {
     private readonly bin: string,
     private readonly asUser: string | undefined,
   ) {}
+
+  /** The postmaster's process id while the server runs (data/postmaster.pid), for its CPU time. */
+  public get pid(): number | undefined {
+    try {
+      const n = Number(readFileSync(path.join(this.dir, 'data', 'postmaster.pid'), 'utf8').split('\n')[0]);
+      return Number.isInteger(n) && n > 0 ? n : undefined;
+    } catch {
+      return undefined;
+    }
+  }
 
   /** postgres://sscard@127.0.0.1:<port>/<database> */
   public url(database = 'postgres'): string {

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { addCpu, cpuMsOf, cpuNow, rssKb, stopChild, withDeathSignal } from './processes.js';
+import { addCpu, cpuMsOf, cpuNow, peakRssKb, rssKb, stopChild, withChildren, withDeathSignal } from './processes.js';
 
 describe('processes', () => {
   it('reads a live process’s RSS and CPU time, and nothing of one that does not exist', () => {
@@ -8,6 +8,20 @@ describe('processes', () => {
     expect(cpuMsOf(process.pid)).toBeGreaterThanOrEqual(0);
     expect(rssKb(2 ** 30)).toBeUndefined();
     expect(cpuMsOf(2 ** 30)).toBeUndefined();
+  });
+
+  it('reads a process’s peak RSS (never below its current RSS) and finds its children', async () => {
+    const peak = peakRssKb(process.pid);
+    expect(peak).toBeGreaterThanOrEqual(rssKb(process.pid)! - 1024);
+    expect(peakRssKb(2 ** 30)).toBeUndefined();
+    const child = spawn('sleep', ['5']);
+    try {
+      await new Promise((r) => child.once('spawn', r));
+      expect(withChildren(process.pid)).toEqual(expect.arrayContaining([process.pid, child.pid]));
+      expect(withChildren(2 ** 30)).toEqual([2 ** 30]);
+    } finally {
+      child.kill();
+    }
   });
 
   it('cpuNow names this process and the live ones; addCpu sums what each used between two readings', () => {

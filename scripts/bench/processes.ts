@@ -4,7 +4,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /** SIGTERM, then SIGKILL after `ms`; resolves when the child has ended. */
 export async function stopChild(child: ChildProcess, ms: number): Promise<void> {
@@ -65,4 +65,30 @@ export function addCpu(total: Map<string, number>, a: Map<string, number>, b: Ma
     const v0 = a.get(k);
     if (v0 !== undefined) total.set(k, (total.get(k) ?? 0) + v - v0);
   }
+}
+
+/** A process's peak resident set in kB (/proc/<pid>/status VmHWM), or undefined when it is gone. */
+export function peakRssKb(pid: number): number | undefined {
+  try {
+    const m = /VmHWM:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** `root` and every process whose parent is `root` (e.g. a postmaster and its backends), from /proc. */
+export function withChildren(root: number): number[] {
+  const out = [root];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === root) out.push(Number(name));
+    } catch {
+      // Gone between the listing and the read.
+    }
+  }
+  return out;
 }

@@ -96,6 +96,11 @@ export class Fleet {
     t.worker.wake();
   }
 
+  /** Journal `n` operations on every terminal at once (the backlog an outage of the platform leaves). */
+  public operateEach(n: number): void {
+    for (const t of this.terminals) this.operate(t, n);
+  }
+
   /** Start the sync loops and the operations at the configured rate (spread evenly over time and terminals). */
   public start(): void {
     for (const t of this.terminals) t.worker.start();
