@@ -19,7 +19,7 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { reentered } from '../drivers/pcsc/addon.js';
+import { reentered } from '../drivers/native-callback.js';
 import { PcscService } from '../drivers/pcsc/pcsc-service.js';
 import { alternation } from './bench/alternation.js';
 import { Cards } from './bench/cards.js';
@@ -81,7 +81,7 @@ async function timeAnswers(n: number, send: () => Promise<Buffer>): Promise<Time
 
 /**
  * The baseline: pcsclite as its README shows it, nothing else — but each callback re-enters
- * through setImmediate as the driver's do (drivers/pcsc/addon.ts, `reentered`): without that, on
+ * through setImmediate as the driver's do (drivers/native-callback.ts): without that, on
  * Node 26.4 and later a promise settled in the addon's callback waits for an unrelated event.
  */
 async function bareSetup(apdu: Buffer): Promise<PathUnderTest> {

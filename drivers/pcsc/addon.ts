@@ -5,6 +5,7 @@
 import { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { reentered } from '../native-callback.js';
 
 export type AddonCallback<T> = (err: Error | null | undefined, value: T) => void;
 
@@ -80,22 +81,9 @@ function loadNative(): NativeBinding {
 }
 
 /**
- * The addon calls its JavaScript callbacks (connect, transmit, control, disconnect, each status
- * report and each reader list) with a bare function call (NAN's Nan::Call), outside
- * node::MakeCallback. Since Node 26.4 nothing drains the microtask queue after such a call
- * (nodejs/node#66158): a promise settled in the callback stays pending until some unrelated event
- * runs — on these machines an APDU's answer waited hundreds of milliseconds for a timer and a
- * connect waited for ever. Every callback from the addon therefore re-enters through setImmediate,
- * whose callbacks Node runs inside its callback scope (microtasks and ticks drained after each) in
- * the order they were queued, so answers and status reports keep the order the addon gave them.
+ * The reader's own methods, each callback re-entering through setImmediate: pcsclite calls them
+ * (and the status and reader-list callbacks below) with Nan::Call — see drivers/native-callback.ts.
  */
-export function reentered<A extends unknown[]>(cb: (...args: A) => void): (...args: A) => void {
-  return (...args: A) => {
-    setImmediate(cb, ...args);
-  };
-}
-
-/** The reader's own methods, with each callback re-entering as `reentered` says. */
 function reenterCallbacks(r: AddonReader): AddonReader {
   const proto = Object.getPrototypeOf(r) as AddonReader;
   r.connect = (options, cb) => proto.connect.call(r, options, reentered(cb));

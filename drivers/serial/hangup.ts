@@ -11,11 +11,14 @@
  * roughly one unplug in ten read 0 instead of failing.
  *
  * Everything else is the stock binding's: open, write, flush, the control lines, close; reads fail
- * as there (EAGAIN waits for the poller's "readable", other errors end the port).
+ * as there (EAGAIN waits for the poller's "readable", other errors end the port). And the poller's
+ * events re-enter through setImmediate (drivers/native-callback.ts), or on Node 26.4 and later a
+ * read waiting for "readable" stays pending until some unrelated event.
  */
 import { read } from 'node:fs';
 import { promisify } from 'node:util';
 import { SerialPort } from 'serialport';
+import { reentered } from '../native-callback.js';
 
 const readAsync = promisify(read);
 
@@ -26,7 +29,12 @@ type PortBinding = Awaited<ReturnType<Binding['open']>>;
 interface UnixPort {
   readonly fd: number | null;
   readonly isOpen: boolean;
-  readonly poller: { once(event: 'readable', callback: (err: Error | null) => void): unknown };
+  readonly poller: Poller;
+}
+
+/** bindings-cpp poller.js: `once` arms the native uv_poll for the event and waits for it. */
+interface Poller {
+  once(event: 'readable' | 'writable' | 'disconnect', callback: (err: Error | null) => void): unknown;
 }
 
 function isUnixPort(p: object): p is UnixPort {
@@ -66,6 +74,11 @@ export const HANGUP_AWARE_BINDING: Binding = {
     if (isUnixPort(port)) {
       const p = port;
       port.read = (buffer: Buffer, offset: number, length: number) => readOrHangup(p, buffer, offset, length);
+      // The native poller calls back outside node::MakeCallback (drivers/native-callback.ts): the
+      // waits for "readable" (our read) and "writable" (the stock write) re-enter through setImmediate.
+      const poller = port.poller;
+      const once = poller.once.bind(poller);
+      poller.once = (event, callback) => once(event, reentered(callback));
     }
     return port;
   },
