@@ -16,7 +16,10 @@
  *
  *   node dist/scripts/bench-fuzz.js [--seed 20261202] [--messages 100000] [--log-level info]
  *     [--scrypt-n 32768] [--deadline-ms 1200000] [--card fixtures/cards/card-2.0.json]
- *     [--psam fixtures/psam/psam-test.json] [--keep] [--json]
+ *     [--psam fixtures/psam/psam-test.json] [--daemon-node-arg=--max-old-space-size=64 ...] [--keep] [--json]
+ *
+ * `--daemon-node-arg` (repeatable): an option for the daemon's Node.js, e.g. a V8 heap limit, to see
+ * what the daemon keeps rather than how late V8 collects (docs/benchmarks.md, bench:fuzz).
  *
  * `--scrypt-n`: the scrypt cost of the operator's passphrase hash, by default the daemon's own
  * default (what `sscard operator hash` writes); the traffic's logins pay it. 1024 is what the
@@ -61,6 +64,7 @@ interface Options {
   readonly logLevel: string;
   readonly cardFile: string;
   readonly psamFile: string;
+  readonly daemonNodeArgs: readonly string[];
   readonly keep: boolean;
   readonly json: boolean;
 }
@@ -75,6 +79,7 @@ function parseOptions(): Options {
       'deadline-ms': { type: 'string', default: '1200000' },
       card: { type: 'string', default: 'fixtures/cards/card-2.0.json' },
       psam: { type: 'string', default: 'fixtures/psam/psam-test.json' },
+      'daemon-node-arg': { type: 'string', multiple: true, default: [] },
       keep: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
     },
@@ -85,8 +90,10 @@ function parseOptions(): Options {
   const scryptN = intOption('scrypt-n', values['scrypt-n'], 1024);
   const logLevel = values['log-level'] ?? 'info';
   if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) throw new Error(`--log-level must be debug, info, warn or error, got "${logLevel}"`);
+  const daemonNodeArgs = values['daemon-node-arg'] ?? [];
+  for (const a of daemonNodeArgs) if (!a.startsWith('--')) throw new Error(`--daemon-node-arg takes one Node.js option such as --max-old-space-size=64, got "${a}"`);
   const root = projectRoot();
-  return { seed, messages, deadlineMs, scryptN, logLevel, cardFile: path.resolve(root, values.card), psamFile: path.resolve(root, values.psam), keep: values.keep, json: values.json };
+  return { seed, messages, deadlineMs, scryptN, logLevel, cardFile: path.resolve(root, values.card), psamFile: path.resolve(root, values.psam), daemonNodeArgs, keep: values.keep, json: values.json };
 }
 
 /** pcscd with its vpcd readers running, and the build there. */
@@ -209,7 +216,7 @@ async function main(): Promise<void> {
     progress('virtual card, PSAM and ID card reader in place');
     const { configFile, token } = writeDaemonConfig(o, dir, idReaderPath);
     const logDir = path.join(dir, 'log');
-    const { daemon } = await step('daemon start', 40_000, Daemon.start(configFile, { ...process.env, NO_COLOR: '1' }));
+    const { daemon } = await step('daemon start', 40_000, Daemon.start(configFile, { ...process.env, NO_COLOR: '1' }, o.daemonNodeArgs));
     scratch.steps.push(() => daemon.stop());
     await waitReady(daemon, token);
     await sleep(2000);
@@ -235,6 +242,7 @@ async function main(): Promise<void> {
       seed: o.seed,
       logLevel: o.logLevel,
       scryptN: o.scryptN,
+      daemonNodeArgs: o.daemonNodeArgs,
       report,
       rssKb: { idle: rssIdle, after: rssAfter, max: rssMax },
       timeline,

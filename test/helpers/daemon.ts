@@ -26,6 +26,8 @@ export interface DaemonProcessOptions {
   readonly config: Record<string, unknown>;
   readonly env?: Record<string, string>;
   readonly readyTimeoutMs?: number;
+  /** Options for the daemon's Node.js (before its entry), e.g. V8 heap limits. */
+  readonly nodeArgs?: readonly string[];
   /** 'sscardd' (the daemon's own entry, what npm start runs) or 'sscard' (the CLI's `daemon` command, default). */
   readonly entry?: 'sscard' | 'sscardd';
   /** Provision a client token (default true; ignored when the config names its own api.clientsFile). */
@@ -83,7 +85,7 @@ export class DaemonProcess {
     const { config, token } = o.clientToken === false ? { config: o.config, token: undefined } : provisionToken(dir, o.config);
     writeFileSync(configFile, JSON.stringify(config, null, 2));
     const entry = o.entry === 'sscardd' ? [path.join(ROOT, 'scripts', 'sscardd.ts')] : [path.join(ROOT, 'scripts', 'sscard.ts'), 'daemon'];
-    const child = spawn(process.execPath, ['--import', 'tsx', ...entry, '--config', configFile], {
+    const child = spawn(process.execPath, [...(o.nodeArgs ?? []), '--import', 'tsx', ...entry, '--config', configFile], {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, NO_COLOR: '1', ...o.env },

@@ -29,6 +29,7 @@ const facts = (failures: string[]): FuzzFacts => ({
   seed: 7,
   logLevel: 'info',
   scryptN: 1024,
+  daemonNodeArgs: [],
   report,
   rssKb: { idle: 80 * 1024, after: 90 * 1024, max: 100 * 1024 },
   timeline: [],
@@ -42,7 +43,7 @@ const facts = (failures: string[]): FuzzFacts => ({
 describe('bench:fuzz report', () => {
   it('has the --json shape of docs/benchmarks.md and sums the messages by channel', () => {
     const r = fuzzResult(facts([]));
-    expect(Object.keys(r)).toEqual(['benchmark', 'seed', 'node', 'cpus', 'logLevel', 'scryptN', 'messages', 'bytesSent', 'durationS', 'messagesPerSecond', 'acceptedCommands', 'connectionsOpened', 'refusalsTotal', 'channels', 'rss', 'log', 'auditRowsWritten', 'checks', 'failures', 'report']);
+    expect(Object.keys(r)).toEqual(['benchmark', 'seed', 'node', 'cpus', 'logLevel', 'scryptN', 'daemonNodeArgs', 'messages', 'bytesSent', 'durationS', 'messagesPerSecond', 'acceptedCommands', 'connectionsOpened', 'refusalsTotal', 'channels', 'rss', 'log', 'auditRowsWritten', 'checks', 'failures', 'report']);
     expect(r.channels).toEqual({ 'WebSocket frames': 500, 'touch keys': 100, 'HTTP requests': 300, upgrades: 100 });
     expect(r.rss).toEqual({ idleMB: 80, afterMB: 90, maxMB: 100, timeline: [] });
     expect(r.log).toEqual({ bytesWritten: 5000, lines: 10, bytesPerMessage: 5, top: [{ what: 'API warn refused', lines: 10, bytes: 5000 }] });

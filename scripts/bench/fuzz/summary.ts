@@ -15,6 +15,8 @@ export interface FuzzFacts {
   readonly seed: number;
   readonly logLevel: string;
   readonly scryptN: number;
+  /** Options given to the daemon's Node.js (--daemon-node-arg). */
+  readonly daemonNodeArgs: readonly string[];
   readonly report: FuzzReport;
   /** The daemon's RSS before the traffic, after it, and its highest. */
   readonly rssKb: { readonly idle: number | undefined; readonly after: number | undefined; readonly max: number };
@@ -43,6 +45,7 @@ export function fuzzResult(f: FuzzFacts) {
     cpus: os.cpus().length,
     logLevel: f.logLevel,
     scryptN: f.scryptN,
+    daemonNodeArgs: f.daemonNodeArgs,
     messages: f.report.messages,
     bytesSent: f.report.bytesSent,
     durationS: r1(f.report.durationMs / 1000),
@@ -64,7 +67,7 @@ export function fuzzResult(f: FuzzFacts) {
 /** The text report. */
 export function fuzzText(result: FuzzResult): string {
   const out = [
-    `bench:fuzz — seed ${result.seed}, ${result.report.messages} messages (${(result.report.bytesSent / 1e6).toFixed(1)} MB) in ${result.durationS} s (${result.messagesPerSecond}/s); node ${result.node}, ${result.cpus} CPUs; daemon log at ${result.logLevel}; operator hash scrypt N = ${result.scryptN}`,
+    `bench:fuzz — seed ${result.seed}, ${result.report.messages} messages (${(result.report.bytesSent / 1e6).toFixed(1)} MB) in ${result.durationS} s (${result.messagesPerSecond}/s); node ${result.node}, ${result.cpus} CPUs; daemon log at ${result.logLevel}; operator hash scrypt N = ${result.scryptN}${result.daemonNodeArgs.length > 0 ? `; daemon node ${result.daemonNodeArgs.join(' ')}` : ''}`,
     `  commands accepted ${result.report.acceptedCommands}, WebSocket connections opened ${result.report.connectionsOpened}, frames lost to a close ${result.report.framesLostToClose}, digits the keypad model replaced ${result.report.keysReplaced}`,
     '',
     `daemon RSS: idle ${result.rss.idleMB} MB → after ${result.rss.afterMB} MB; highest ${result.rss.maxMB} MB`,
