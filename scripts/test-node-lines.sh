@@ -44,6 +44,8 @@ for v in $lines; do
   set -e
   line=$(grep '^tests:' "/tmp/sscard-node-$v.log" | tail -1 || true)
   summary+=("Node $got: ${line:-no summary} (exit $rc, $(( $(date +%s) - start )) s with the rebuild)")
+  # The failed tests by name, so the summary at the end of a long log says which ones.
+  while IFS= read -r f; do summary+=("  $f"); done < <(sed 's/\x1b\[[0-9;]*m//g' "/tmp/sscard-node-$v.log" | grep -a '^ FAIL ' | head -20 || true)
   [ "$rc" = 0 ] || failed=1
 done
 printf 'node-lines: %s\n' "${summary[@]}"
