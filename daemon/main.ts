@@ -133,7 +133,7 @@ export async function startDaemon(opts: StartOptions): Promise<Daemon> {
   const logging = opts.logging ?? createLogging(cfg.log);
   const log = logging.get('DAEMON');
   const version = packageVersion();
-  log.info('starting', { version, terminalId: cfg.terminalId, role: cfg.role, node: process.version });
+  log.info('starting', { version, terminalId: cfg.terminalId, role: cfg.role, node: process.version, console: logging.console });
   // Best effort while failing to start: every step runs even if one throws.
   const undo = new UndoStack();
 

@@ -20,8 +20,9 @@ fi
 # fonts-noto-cjk: Chinese text on the pages of web/ (a fresh Debian has no CJK font);
 # gcc, make, libc6-dev: libSSCardDriver.so (native/sscard-driver/); python3: its ctypes test;
 # postgresql: the platform's production store, tested on a throwaway cluster (scripts/bench/pg-cluster.ts;
-# the machine's own cluster is never used).
-PKGS=(pcscd libpcsclite-dev vsmartcard-vpcd pcsc-tools opensc socat iproute2 procps openssl chromium fonts-noto-cjk gcc make libc6-dev python3 postgresql)
+# the machine's own cluster is never used); systemd: journald, journalctl and systemd-cat, for the test
+# of the daemon's log in a journald of its own (test/journald.test.ts; nothing is started on the machine).
+PKGS=(pcscd libpcsclite-dev vsmartcard-vpcd pcsc-tools opensc socat iproute2 procps openssl chromium fonts-noto-cjk gcc make libc6-dev python3 postgresql systemd)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

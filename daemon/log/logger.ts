@@ -26,6 +26,7 @@ import type { DaemonConfig } from '../config/config.js';
 import { LOG_COMPONENTS, LOG_LEVELS } from '../config/schema.js';
 import type { LogComponent, LogLevel } from '../config/schema.js';
 
+import { JOURNAL_PRIORITY, JournaldTransport, nativeJournald } from './journald.js';
 import { redact } from './redact.js';
 import { LogRing, RingTransport } from './ring.js';
 import { RotatingFileTransport } from './rotating-file.js';
@@ -70,6 +71,8 @@ export interface Logging {
   close(): Promise<void>;
   /** The last lines in memory (ring.ts), what the file log gets: for `SSCard.RecentLog` (docs/api.md). */
   readonly recent: LogRing;
+  /** Where the console lines go, said in the daemon's first log line: stderr, journald's native protocol, or journald's stream and why. */
+  readonly console: string;
 }
 
 export interface LoggingOptions {
@@ -85,10 +88,13 @@ export interface LoggingOptions {
    * Default: when stderr is the journal stream systemd gave the daemon ({@link underJournald}).
    */
   readonly journald?: boolean;
+  /**
+   * Under journald, entries go to this native socket with their fields (journald.ts) when it
+   * exists and unix-dgram loads; otherwise, or with null, as stream lines with their priority.
+   * Default: /run/systemd/journal/socket.
+   */
+  readonly journalSocket?: string | null;
 }
-
-/** sd-daemon(3) priorities of the levels (SD_ERR, SD_WARNING, SD_INFO, SD_DEBUG). */
-const JOURNAL_PRIORITY: Readonly<Record<LogLevel, number>> = { error: 3, warn: 4, info: 6, debug: 7 };
 
 /**
  * Whether stderr is connected to journald: systemd sets JOURNAL_STREAM to the stream's
@@ -224,13 +230,24 @@ export function createLogging(cfg: LogConfig, options: LoggingOptions = {}): Log
     }
     transports.push(new RotatingFileTransport({ filename: cfg.file, maxsize: cfg.maxSizeBytes, maxFiles: cfg.maxFiles, level: 'debug', format: jsonLineFormat() }));
   }
+  let consoleMode = 'none';
   if (cfg.console) {
-    const format = (options.journald ?? underJournald()) ? journaldLineFormat() : consoleLineFormat();
-    transports.push(
-      options.consoleStream !== undefined
-        ? new winston.transports.Stream({ stream: options.consoleStream, level: 'debug', format })
-        : new winston.transports.Console({ stderrLevels: [...LOG_LEVELS], level: 'debug', format }),
-    );
+    const journald = options.journald ?? underJournald();
+    // Under journald, the native protocol keeps each entry's fields (journald.ts); the stream's
+    // lines with a priority prefix are what is left when that socket or its addon is not there.
+    const native = journald && options.journalSocket !== null ? nativeJournald({ ...(options.journalSocket === undefined ? {} : { socketPath: options.journalSocket }), ...(options.consoleStream === undefined ? {} : { fallback: options.consoleStream }) }) : undefined;
+    if (native instanceof JournaldTransport) {
+      transports.push(native);
+      consoleMode = 'journald (native protocol, with fields)';
+    } else {
+      const format = journald ? journaldLineFormat() : consoleLineFormat();
+      transports.push(
+        options.consoleStream !== undefined
+          ? new winston.transports.Stream({ stream: options.consoleStream, level: 'debug', format })
+          : new winston.transports.Console({ stderrLevels: [...LOG_LEVELS], level: 'debug', format }),
+      );
+      consoleMode = !journald ? 'stderr' : `journald (stream lines with priorities${native === undefined ? '' : `: ${native}`})`;
+    }
   }
   for (const t of options.transports ?? []) {
     if (t.level === undefined) t.level = 'debug';
@@ -276,6 +293,7 @@ export function createLogging(cfg: LogConfig, options: LoggingOptions = {}): Log
 
   return {
     recent,
+    console: consoleMode,
     get(component) {
       checkComponent(component);
       let h = handles.get(component);
