@@ -58,8 +58,11 @@ const rate = num('rate', values.rate, 0);
 const steadyMs = num('steady-s', values['steady-s'], 1) * 1000;
 const outageMs = num('outage-s', values['outage-s'], 1) * 1000;
 const syncIntervalMs = num('sync-interval-ms', values['sync-interval-ms'], 100);
-/** How often each terminal asks for the hotlist (default: with each sync pass, at most once a second). */
-const hotlistIntervalMs = num('hotlist-interval-ms', values['hotlist-interval-ms'] ?? String(Math.max(syncIntervalMs, 1000)), 1000);
+/**
+ * How often each terminal asks for the hotlist. Default: the daemon's own (`sync.hotlistIntervalMs`,
+ * 20 s), or with each sync pass when those are more often (the short runs), at most once a second.
+ */
+const hotlistIntervalMs = num('hotlist-interval-ms', values['hotlist-interval-ms'] ?? String(Math.max(Math.min(syncIntervalMs, 20_000), 1000)), 1000);
 const outageOps = values['outage-ops'] === undefined ? undefined : num('outage-ops', values['outage-ops'], 0);
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

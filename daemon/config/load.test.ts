@@ -39,7 +39,7 @@ describe('defaults', () => {
       pinPad: { baudRate: 9600, allowTouchscreen: false },
       idReader: { baudRate: 115_200 },
       journal: { path: path.join(cwd, 'var/journal.db'), keyFile: path.join(cwd, 'var/journal.key'), purgeIntervalHours: 24, retentionDays: 0 },
-      sync: { intervalMs: 60_000, hotlistIntervalMs: 30_000, tls: {} },
+      sync: { intervalMs: 60_000, hotlistIntervalMs: 20_000, tls: {} },
       api: {
         host: '127.0.0.1',
         port: 5846,
@@ -124,7 +124,7 @@ hash = "${HASH}"
       endpoint: 'https://platform.example/sscard/',
       alternateEndpoints: [],
       intervalMs: 60_000,
-      hotlistIntervalMs: 30_000,
+      hotlistIntervalMs: 20_000,
       tls: { ca: path.join(dir, 'tls/ca.pem'), cert: path.join(dir, 'tls/terminal.pem'), key: path.join(dir, 'tls/terminal.key') },
     });
     expect(c.api.socket).toBe(path.join(dir, 'run/api.sock'));

@@ -289,7 +289,9 @@ export const configSchema = z.strictObject({
     hotlistIntervalMs: int(
       1000,
       86_400_000,
-      30_000,
+      // 20 s: with 2,000 terminals on two platform nodes the last one holds a new list one interval
+      // plus 5–8 s after publication (docs/benchmarks.md "2,000 terminals"); the province's bound is 30 s.
+      20_000,
       'time between lost-card hotlist pulls, on its own clock: a card the platform lists reaches this terminal within about this (an unchanged list costs a 304; docs/sync-protocol.md "Pull the lost-card hotlist")',
     ),
     tls: section({
