@@ -181,6 +181,8 @@ describe('journald native protocol', () => {
     expect(fields.filter(([n]) => n.startsWith('SSCARD_K'))).toHaveLength(32);
     expect(fields.filter(([n]) => n === 'SSCARD_COMPONENT')).toEqual([['SSCARD_COMPONENT', 'API']]);
     expect(fields[0]![1]).toContain('"k49":49');
+    // The same bound without a component.
+    expect(entryFields({ level: 'info', message: 'm', meta }, 'sscardd').filter(([n]) => n.startsWith('SSCARD_K'))).toHaveLength(32);
   });
 
   it('the transport closes its socket when the logging closes', async () => {

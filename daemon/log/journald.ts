@@ -100,13 +100,15 @@ export function entryFields(info: Record<string, unknown>, identifier: string): 
   if (component !== undefined) fields.push(['SSCARD_COMPONENT', component]);
   if (meta !== undefined) {
     const seen = new Set(fields.map(([n]) => n));
+    let added = 0;
     for (const [k, v] of Object.entries(meta)) {
-      if (seen.size - 4 >= MAX_META_FIELDS) break;
+      if (added >= MAX_META_FIELDS) break;
       const name = fieldName(k);
       const value = fieldValue(v);
       if (value === undefined || seen.has(name)) continue;
       seen.add(name);
       fields.push([name, value]);
+      added++;
     }
   }
   return fields;
