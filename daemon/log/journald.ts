@@ -116,13 +116,11 @@ export function entryFields(info: Record<string, unknown>, identifier: string): 
 
 export interface JournaldOptions {
   /** The native socket's path (default {@link JOURNAL_SOCKET}). */
-  readonly socketPath?: string;
+  readonly socketPath?: string | undefined;
   /** SYSLOG_IDENTIFIER of the entries (default `sscardd`). */
-  readonly identifier?: string;
+  readonly identifier?: string | undefined;
   /** Where an entry the socket refused goes, as a stream line with its priority prefix (default process.stderr). */
-  readonly fallback?: NodeJS.WritableStream;
-  /** The socket (tests); default {@link openDatagramSocket}. */
-  readonly socket?: DatagramSocket;
+  readonly fallback?: NodeJS.WritableStream | undefined;
 }
 
 /** The winston transport: level debug (each component's logger filters), after redact.ts. */
@@ -132,9 +130,8 @@ export class JournaldTransport extends TransportBase {
   private readonly fallback: NodeJS.WritableStream;
   private readonly socket: DatagramSocket;
   private warned = false;
-  /** Entries journald took, and entries written to the fallback stream instead. */
+  /** Entries journald took. */
   public sent = 0;
-  public fellBack = 0;
 
   public constructor(socket: DatagramSocket, opts: JournaldOptions = {}) {
     super({ level: 'debug' });
@@ -171,7 +168,6 @@ export class JournaldTransport extends TransportBase {
   }
 
   private fallBack(fields: readonly [string, string][], why: string): void {
-    this.fellBack++;
     if (!this.warned) {
       this.warned = true;
       this.fallback.write(`<4>sscard: journald did not take a log entry (${why}); this and later ones it refuses are written here\n`);
@@ -183,7 +179,7 @@ export class JournaldTransport extends TransportBase {
 }
 
 /** A native journald transport when the socket is there and the addon loads; otherwise why not. */
-export function nativeJournald(opts: Omit<JournaldOptions, 'socket'> = {}): JournaldTransport | string {
+export function nativeJournald(opts: JournaldOptions = {}): JournaldTransport | string {
   const socketPath = opts.socketPath ?? JOURNAL_SOCKET;
   if (!existsSync(socketPath)) return `no journald socket at ${socketPath}`;
   const socket = openDatagramSocket();

@@ -235,7 +235,7 @@ export function createLogging(cfg: LogConfig, options: LoggingOptions = {}): Log
     const journald = options.journald ?? underJournald();
     // Under journald, the native protocol keeps each entry's fields (journald.ts); the stream's
     // lines with a priority prefix are what is left when that socket or its addon is not there.
-    const native = journald && options.journalSocket !== null ? nativeJournald({ ...(options.journalSocket === undefined ? {} : { socketPath: options.journalSocket }), ...(options.consoleStream === undefined ? {} : { fallback: options.consoleStream }) }) : undefined;
+    const native = journald && options.journalSocket !== null ? nativeJournald({ socketPath: options.journalSocket ?? undefined, fallback: options.consoleStream }) : undefined;
     if (native instanceof JournaldTransport) {
       transports.push(native);
       consoleMode = 'journald (native protocol, with fields)';
