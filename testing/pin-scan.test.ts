@@ -49,4 +49,10 @@ describe('the PIN-leak scanner', () => {
     expect(findLeaks('1F2E3D4C5B6A7988', n)).not.toEqual([]);
     expect(findLeaks('1F 2E 3D 4C 5B 6A 79 00', n)).toEqual([]);
   });
+
+  it('says where each finding is and what surrounds it, non-printable bytes escaped', () => {
+    const hay = Buffer.concat([Buffer.from(`${'x'.repeat(100)}"ms":1${P}7,`, 'latin1'), Buffer.from([0, 0x5c, 0xff]), Buffer.from('tail', 'latin1')]);
+    const found = findLeaks(hay, [pinNeedles(P)[0]!]);
+    expect(found).toEqual([`PIN ${P} as ASCII at byte 106: …${'x'.repeat(42)}"ms":1${P}7,\\x00\\x5c\\xfftail…`]);
+  });
 });

@@ -93,24 +93,45 @@ export function blockNeedles(label: string, block: Uint8Array): Needle[] {
 const HEXISH = new Set([...'0123456789abcdefABCDEF-'].map((c) => c.charCodeAt(0)));
 const HEX_NOT_DIGIT = new Set([...'abcdefABCDEF-'].map((c) => c.charCodeAt(0)));
 
-function matchCounts(hay: Buffer, n: Needle, options: ScanOptions): boolean {
+/** The offset of the first match of `n` in `hay` that counts under `options`, or -1. */
+function firstCountingMatch(hay: Buffer, n: Needle, options: ScanOptions): number {
   for (let i = hay.indexOf(n.bytes); i >= 0; i = hay.indexOf(n.bytes, i + 1)) {
-    if (!(n.digits && options.ignoreInHexRuns === true)) return true;
+    if (!(n.digits && options.ignoreInHexRuns === true)) return i;
     let a = i;
     while (a > 0 && HEXISH.has(hay[a - 1]!)) a--;
     let z = i + n.bytes.length;
     while (z < hay.length && HEXISH.has(hay[z]!)) z++;
     if (z - a >= 32) continue;
     if (options.databasePages === true && hay.subarray(a, z).some((c) => HEX_NOT_DIGIT.has(c))) continue;
-    return true;
+    return i;
   }
-  return false;
+  return -1;
 }
 
-/** The labels of the needles found in `haystack` (empty: no leak). */
+/** How many bytes of context each side of a match a finding shows. */
+const CONTEXT_BYTES = 48;
+
+/** `hay[from, to)` as printable ASCII, every other byte as \xNN — a finding's context. */
+function printable(hay: Buffer, from: number, to: number): string {
+  let out = '';
+  for (const c of hay.subarray(Math.max(0, from), Math.min(hay.length, to))) out += c >= 0x20 && c < 0x7f && c !== 0x5c ? String.fromCharCode(c) : `\\x${c.toString(16).padStart(2, '0')}`;
+  return out;
+}
+
+/**
+ * The needles found in `haystack` (empty: no leak), each as its label, the offset of its first
+ * match and the bytes around it ("PIN 864209 as ASCII at byte 1234: …"), so a failure in CI says
+ * where the match is and whether it is a leak or digits that happen to be there. The context holds
+ * only the test's own PINs.
+ */
 export function findLeaks(haystack: Buffer | string, needles: readonly Needle[], options: ScanOptions = {}): string[] {
   const hay = typeof haystack === 'string' ? Buffer.from(haystack, 'utf8') : haystack;
-  return needles.filter((n) => matchCounts(hay, n, options)).map((n) => n.label);
+  const found: string[] = [];
+  for (const n of needles) {
+    const at = firstCountingMatch(hay, n, options);
+    if (at >= 0) found.push(`${n.label} at byte ${at}: …${printable(hay, at - CONTEXT_BYTES, at + n.bytes.length + CONTEXT_BYTES)}…`);
+  }
+  return found;
 }
 
 /** Every needle for each of `pins`. */

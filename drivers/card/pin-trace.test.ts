@@ -87,6 +87,6 @@ describe('APDU traces hold no PIN, PIN block or key on either reader', () => {
     const mac = trace.find((t) => t.reader === FAKE_PSAM_READER && t.direction === 'C' && t.hex.startsWith('80 FA 05 00'))!;
     expect(mac.hex).toBe('80 FA 05 00 10 [16 bytes redacted]');
     const unmarked = '80 FA 05 00 10 1F 2E 3D 4C 5B 6A 79 88 80 5E 00 00 07 20 86 42';
-    expect(findLeaks(unmarked, needlesFor(['208642']))).toContain('PIN 208642 BCD as hex text "20 86 42"');
+    expect(findLeaks(unmarked, needlesFor(['208642'])).some((f) => f.startsWith('PIN 208642 BCD as hex text "20 86 42" at byte '))).toBe(true);
   });
 });
