@@ -379,24 +379,24 @@ describe('daemon over the WebSocket API (counter role, pcscd + vpcd)', () => {
     expect(logs.split('\n').length).toBeGreaterThan(50);
     // The debug log does trace the PSAM's COMPUTE MAC and PIN-block commands (redacted) — so the scan has something to look at.
     expect(logs).toMatch(/80 FA 05 00 [0-9A-F]{2} \[\d+ bytes redacted\]/);
-    expect(findLeaks(logs, needles, { ignoreInHexRuns: true }), 'log files').toEqual([]);
+    expect(findLeaks(logs, needles, { ignoreIncidentalDigits: true }), 'log files').toEqual([]);
     for (const suffix of ['', '-wal', '-shm']) {
       const f = path.join(daemon.dir, `journal.db${suffix}`);
       if (!existsSync(f)) continue;
       // Binary database pages: the bare 3-byte BCD would match random ciphertext by chance (testing/pin-scan.ts).
-      expect(findLeaks(readFileSync(f), [...needlesFor(PINS, { bareBcd: false }), ...blocks], { ignoreInHexRuns: true, databasePages: true }), f).toEqual([]);
+      expect(findLeaks(readFileSync(f), [...needlesFor(PINS, { bareBcd: false }), ...blocks], { ignoreIncidentalDigits: true, databasePages: true }), f).toEqual([]);
     }
     const j = Journal.open({ path: path.join(daemon.dir, 'journal.db'), keyFile: path.join(daemon.dir, 'journal.key'), readOnly: true });
     try {
       const rows = JSON.stringify([j.list({}), j.audit({ limit: 10_000 })]);
-      expect(findLeaks(rows, needles, { ignoreInHexRuns: true }), 'decoded journal rows').toEqual([]);
+      expect(findLeaks(rows, needles, { ignoreIncidentalDigits: true }), 'decoded journal rows').toEqual([]);
     } finally {
       j.close();
     }
     const api = clients.flatMap((c) => c.frames).join('\n');
-    expect(findLeaks(api, needles, { ignoreInHexRuns: true }), 'API frames').toEqual([]);
+    expect(findLeaks(api, needles, { ignoreIncidentalDigits: true }), 'API frames').toEqual([]);
     const sync = pushBodies.map((b) => b.toString('utf8')).join('\n');
-    expect(findLeaks(sync, needles, { ignoreInHexRuns: true }), 'sync payloads').toEqual([]);
+    expect(findLeaks(sync, needles, { ignoreIncidentalDigits: true }), 'sync payloads').toEqual([]);
     expect(logs).not.toContain(PASSPHRASE);
   });
 });

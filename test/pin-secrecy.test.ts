@@ -219,25 +219,25 @@ describe('no PIN, PIN block or key anywhere, at debug level, for every flow, car
       // The scan has something to look at: debug traces of both readers, redacted where secret.
       expect(logs).toMatch(/80 FA 05 00 [0-9A-F]{2} \[\d+ bytes redacted\]/);
       expect(logs).toMatch(/00 20 00 00 03 \[3 bytes redacted\]/);
-      expect(findLeaks(logs, all, { ignoreInHexRuns: true }), `${r.pad}: log files`).toEqual([]);
+      expect(findLeaks(logs, all, { ignoreIncidentalDigits: true }), `${r.pad}: log files`).toEqual([]);
       expect(r.daemon.stderr.length + r.daemon.stdout.length).toBeGreaterThan(10_000);
-      expect(findLeaks(r.daemon.stdout + r.daemon.stderr, all, { ignoreInHexRuns: true }), `${r.pad}: stdout/stderr`).toEqual([]);
+      expect(findLeaks(r.daemon.stdout + r.daemon.stderr, all, { ignoreIncidentalDigits: true }), `${r.pad}: stdout/stderr`).toEqual([]);
       for (const suffix of ['', '-wal', '-shm']) {
         const f = path.join(r.daemon.dir, `journal.db${suffix}`);
-        if (existsSync(f)) expect(findLeaks(readFileSync(f), fileNeedles, { ignoreInHexRuns: true, databasePages: true }), `${r.pad}: ${f}`).toEqual([]);
+        if (existsSync(f)) expect(findLeaks(readFileSync(f), fileNeedles, { ignoreIncidentalDigits: true, databasePages: true }), `${r.pad}: ${f}`).toEqual([]);
       }
       const j = Journal.open({ path: path.join(r.daemon.dir, 'journal.db'), keyFile: path.join(r.daemon.dir, 'journal.key'), readOnly: true });
       try {
         const rows = j.list({});
         expect(rows.length).toBeGreaterThanOrEqual(18);
-        expect(findLeaks(JSON.stringify([rows, j.audit({ limit: 10_000 })]), all, { ignoreInHexRuns: true }), `${r.pad}: decoded journal`).toEqual([]);
+        expect(findLeaks(JSON.stringify([rows, j.audit({ limit: 10_000 })]), all, { ignoreIncidentalDigits: true }), `${r.pad}: decoded journal`).toEqual([]);
       } finally {
         j.close();
       }
       expect(r.frames.length).toBeGreaterThan(50);
-      expect(findLeaks(r.frames.join('\n'), all, { ignoreInHexRuns: true }), `${r.pad}: API frames`).toEqual([]);
+      expect(findLeaks(r.frames.join('\n'), all, { ignoreIncidentalDigits: true }), `${r.pad}: API frames`).toEqual([]);
     }
     expect(pushBodies.length).toBeGreaterThan(0);
-    expect(findLeaks(Buffer.concat(pushBodies), all, { ignoreInHexRuns: true }), 'sync payloads').toEqual([]);
+    expect(findLeaks(Buffer.concat(pushBodies), all, { ignoreIncidentalDigits: true }), 'sync payloads').toEqual([]);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { blockNeedles, findLeaks, needlesFor, pinNeedles } from './pin-scan.js';
+import { blockNeedles, CLOCK_WINDOW_MS, findLeaks, needlesFor, pinNeedles } from './pin-scan.js';
 
 const P = '864209';
 
@@ -26,16 +26,30 @@ describe('the PIN-leak scanner', () => {
 
   it('optionally ignores digits inside long hex runs (hashes, UUIDs), never a short trace', () => {
     const hash = `a1b2c3d4e5f6${P}a1b2c3d4e5f6a1b2c3d4e5f6a1b2`;
-    expect(findLeaks(hash, pinNeedles(P), { ignoreInHexRuns: true })).toEqual([]);
+    expect(findLeaks(hash, pinNeedles(P), { ignoreIncidentalDigits: true })).toEqual([]);
     expect(findLeaks(hash, pinNeedles(P))).not.toEqual([]);
-    expect(findLeaks(`0020000003${P}`, pinNeedles(P), { ignoreInHexRuns: true })).not.toEqual([]);
+    expect(findLeaks(`0020000003${P}`, pinNeedles(P), { ignoreIncidentalDigits: true })).not.toEqual([]);
+  });
+
+  it('optionally ignores digits inside a clock reading near now (13 digits of epoch ms), never a longer, shorter or distant number', () => {
+    const now = Date.now();
+    const clock = String(Math.floor(now / 1e6) * 1e6 + Number(P));
+    expect(clock).toHaveLength(13);
+    const state = Buffer.from(`\x03'sync_last_success${clock}U\x01`, 'latin1');
+    expect(findLeaks(state, pinNeedles(P, { bareBcd: false }), { ignoreIncidentalDigits: true, databasePages: true })).toEqual([]);
+    expect(findLeaks(`{"at":${clock}}`, pinNeedles(P), { ignoreIncidentalDigits: true })).toEqual([]);
+    expect(findLeaks(`{"at":${clock}}`, pinNeedles(P))).not.toEqual([]);
+    const distant = String(Math.floor((now - 2 * CLOCK_WINDOW_MS) / 1e6) * 1e6 + Number(P));
+    for (const hay of [`{"at":${distant}}`, `{"n":9${clock}}`, `{"n":${clock.slice(1)}}`, `{"pin":"${P}","at":${clock}}`]) {
+      expect(findLeaks(hay, pinNeedles(P), { ignoreIncidentalDigits: true }), hay).not.toEqual([]);
+    }
   });
 
   it('in database pages, also ignores digits in a short fragment of hex text, never plain digits or F-padded hex', () => {
-    const pages = { ignoreInHexRuns: true, databasePages: true } as const;
+    const pages = { ignoreIncidentalDigits: true, databasePages: true } as const;
     const fragment = Buffer.concat([Buffer.from([0x18, 0x5c, 0x29]), Buffer.from(`9-${P}2c0276`, 'latin1'), Buffer.from([0x03, 0x55])]);
     expect(findLeaks(fragment, pinNeedles(P, { bareBcd: false }), pages)).toEqual([]);
-    expect(findLeaks(fragment, pinNeedles(P, { bareBcd: false }), { ignoreInHexRuns: true })).not.toEqual([]);
+    expect(findLeaks(fragment, pinNeedles(P, { bareBcd: false }), { ignoreIncidentalDigits: true })).not.toEqual([]);
     expect(findLeaks(Buffer.from(`\x00${P}\x00`, 'latin1'), pinNeedles(P, { bareBcd: false }), pages)).not.toEqual([]);
     expect(findLeaks(Buffer.from(`{"pin":"${P}"}`, 'latin1'), pinNeedles(P, { bareBcd: false }), pages)).not.toEqual([]);
     expect(findLeaks(Buffer.from(`805E010007${P}FF123456`, 'latin1'), pinNeedles(P, { bareBcd: false }), pages)).not.toEqual([]);

@@ -22,7 +22,7 @@ export interface Needle {
   /** What form this is, for the failure message ("PIN 864209 as spaced hex"). Never the secret itself beyond the test's own PIN. */
   readonly label: string;
   readonly bytes: Buffer;
-  /** True for needles that are ASCII digits only (subject to {@link ScanOptions.ignoreInHexRuns}). */
+  /** True for needles that are ASCII digits only (subject to {@link ScanOptions.ignoreIncidentalDigits}). */
   readonly digits: boolean;
 }
 
@@ -30,16 +30,21 @@ export interface ScanOptions {
   /** Look for the bare BCD bytes (default true; turn off for large random binary files). */
   readonly bareBcd?: boolean;
   /**
-   * Ignore an ASCII-digit match inside a run of 32 or more hex characters (and dashes): hashes,
-   * UUIDs and encrypted identities stored as hex text hold six given digits by chance (seen as a
-   * flaky false alarm). A PIN in a trace (spaced hex), in any binary form, or as plain text is still found.
+   * Ignore an ASCII-digit match where digits sit by chance:
+   * - inside a run of 32 or more hex characters (and dashes): hashes, UUIDs and encrypted
+   *   identities stored as hex text hold six given digits by chance (seen as a flaky false alarm);
+   * - inside a clock reading: a run of exactly 13 digits whose value, as epoch milliseconds, lies
+   *   within {@link CLOCK_WINDOW_MS} of the scan (the journal's `state` rows and the sync status
+   *   hold `Date.now()` as text: its low six digits equal a given PIN one millisecond in a million,
+   *   and its middle digits for whole seconds or minutes of the day — seen as a false alarm in CI).
+   * A PIN in a trace (spaced hex), in any binary form, or as plain text is still found.
    */
-  readonly ignoreInHexRuns?: boolean;
+  readonly ignoreIncidentalDigits?: boolean;
   /**
    * The haystack is SQLite database pages (a database file, its WAL): freed cells and b-tree keys
    * leave fragments of UUIDs and hashes shorter than 32 characters ("9-282c027693c4"), which hold
    * six given digits by chance (seen as a flaky false alarm in the crash test). With
-   * `ignoreInHexRuns`, also ignore an ASCII-digit match whose run holds a hex letter or a dash:
+   * `ignoreIncidentalDigits`, also ignore an ASCII-digit match whose run holds a hex letter or a dash:
    * the digits sit in hex text, not in a number or a word. A PIN as plain digits, as F-padded hex
    * or in any binary form is still found; decoded rows are scanned with the strict rule.
    */
@@ -93,10 +98,26 @@ export function blockNeedles(label: string, block: Uint8Array): Needle[] {
 const HEXISH = new Set([...'0123456789abcdefABCDEF-'].map((c) => c.charCodeAt(0)));
 const HEX_NOT_DIGIT = new Set([...'abcdefABCDEF-'].map((c) => c.charCodeAt(0)));
 
+/** How far from the scan's time a 13-digit run still counts as a clock reading: a week either way. */
+export const CLOCK_WINDOW_MS = 7 * 24 * 3600_000;
+
+const isDigit = (c: number | undefined): boolean => c !== undefined && c >= 0x30 && c <= 0x39;
+
+/** Whether `hay[at, at + length)` lies in a run of exactly 13 digits that reads as epoch milliseconds near now. */
+function inClockReading(hay: Buffer, at: number, length: number): boolean {
+  let a = at;
+  while (a > 0 && isDigit(hay[a - 1])) a--;
+  let z = at + length;
+  while (z < hay.length && isDigit(hay[z])) z++;
+  if (z - a !== 13) return false;
+  return Math.abs(Number(hay.toString('latin1', a, z)) - Date.now()) <= CLOCK_WINDOW_MS;
+}
+
 /** The offset of the first match of `n` in `hay` that counts under `options`, or -1. */
 function firstCountingMatch(hay: Buffer, n: Needle, options: ScanOptions): number {
   for (let i = hay.indexOf(n.bytes); i >= 0; i = hay.indexOf(n.bytes, i + 1)) {
-    if (!(n.digits && options.ignoreInHexRuns === true)) return i;
+    if (!(n.digits && options.ignoreIncidentalDigits === true)) return i;
+    if (inClockReading(hay, i, n.bytes.length)) continue;
     let a = i;
     while (a > 0 && HEXISH.has(hay[a - 1]!)) a--;
     let z = i + n.bytes.length;
