@@ -3,18 +3,29 @@
  * requests"): each item checked against the wire's rules, the rest answered `rejected` with the
  * reason — never a whole batch refused for one bad item.
  */
-import { CARD_WRITE_SERVICE_ITEM, PIN_CHECK_SERVICE_ITEM, checkWireBankRequest, checkWireOperation } from '../daemon/sync/wire.js';
+import { CARD_WRITE_SERVICE_ITEM, PIN_CHECK_SERVICE_ITEM, checkWireBankRequest, checkWireOperation, unstorableText } from '../daemon/sync/wire.js';
 import type { RejectedOperation } from '../daemon/sync/wire.js';
 import type { BankRequestIn, OperationIn } from './store/store.js';
 
 const idOf = (x: unknown): string => (typeof x === 'object' && x !== null && 'id' in x && typeof x.id === 'string' ? x.id : '');
 
-/** The operations to store, and the rejected ones; `serviceItems`: the platform's catalog (absent: any well-formed code). */
-export function checkOperations(operations: readonly unknown[], serviceItems: readonly string[] | undefined): { valid: OperationIn[]; rejected: RejectedOperation[] } {
+/** An item's problem: what the wire's rules say, else text no store can hold (when the body had a `\u` escape: wire.ts unstorableText). */
+function itemProblem(item: unknown, check: (x: unknown) => string | undefined, escapes: boolean): string | undefined {
+  const problem = check(item);
+  if (problem !== undefined || !escapes) return problem;
+  const text = unstorableText(item);
+  return text === undefined ? undefined : `${text}, which the platform's database cannot store`;
+}
+
+/**
+ * The operations to store, and the rejected ones; `serviceItems`: the platform's catalog (absent:
+ * any well-formed code); `escapes`: the request's JSON text holds a `\u` escape (default true).
+ */
+export function checkOperations(operations: readonly unknown[], serviceItems: readonly string[] | undefined, escapes = true): { valid: OperationIn[]; rejected: RejectedOperation[] } {
   const valid: OperationIn[] = [];
   const rejected: RejectedOperation[] = [];
   for (const op of operations) {
-    const problem = checkWireOperation(op);
+    const problem = itemProblem(op, checkWireOperation, escapes);
     if (problem !== undefined) {
       rejected.push({ id: idOf(op), code: 'invalid', message: problem });
       continue;
@@ -31,12 +42,12 @@ export function checkOperations(operations: readonly unknown[], serviceItems: re
   return { valid, rejected };
 }
 
-/** The bank requests to store, and the rejected ones. */
-export function checkBankRequests(requests: readonly unknown[]): { valid: BankRequestIn[]; rejected: RejectedOperation[] } {
+/** The bank requests to store, and the rejected ones; `escapes` as for {@link checkOperations}. */
+export function checkBankRequests(requests: readonly unknown[], escapes = true): { valid: BankRequestIn[]; rejected: RejectedOperation[] } {
   const valid: BankRequestIn[] = [];
   const rejected: RejectedOperation[] = [];
   for (const r of requests) {
-    const problem = checkWireBankRequest(r);
+    const problem = itemProblem(r, checkWireBankRequest, escapes);
     if (problem !== undefined) {
       rejected.push({ id: idOf(r), code: 'invalid', message: problem });
       continue;

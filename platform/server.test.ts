@@ -47,6 +47,20 @@ describe('reference platform server', () => {
     expect((await central.counts()).operations).toBe(0);
   });
 
+  it('an operation with text no database can hold (U+0000, a lone surrogate) is rejected alone, the rest stored; in terminalId or batchId the request is refused', async () => {
+    const C = '01932d8e-3c1a-7b2e-9f00-5d3c1a2b4e71';
+    const res = await request('POST', 'v1/operations', { protocol: 1, terminalId: 'T', batchId: 'b', operations: [op(A), { ...op(B), detail: { name: '李\u0000' } }, { ...op(C), note: 'x\ud800' }] });
+    const body = JSON.parse(res.text) as { accepted: string[]; rejected: { id: string; code: string; message: string }[] };
+    expect(body.accepted).toEqual([A]);
+    expect(body.rejected.map((r) => [r.id, r.code])).toEqual([[B, 'invalid'], [C, 'invalid']]);
+    expect(body.rejected[0]!.message).toBe("a string holds U+0000 (NUL), which the platform's database cannot store");
+    expect(body.rejected[1]!.message).toContain('lone UTF-16 surrogate');
+    const refused = await request('POST', 'v1/operations', { protocol: 1, terminalId: 'T\u0000', batchId: 'b2', operations: [op(B)] });
+    expect(refused.status).toBe(400);
+    expect(JSON.parse(refused.text)).toEqual({ error: 'a string holds U+0000 (NUL)' });
+    expect((await central.counts()).operations).toBe(1);
+  });
+
   it('records bank requests idempotently on their id (docs/sync-protocol.md "Push bank requests"), and refuses a masked card', async () => {
     const card = { cardId: '410402D15600000593F973FB1A6CB5A0', cardNumber: 'Y00000327', socialSecurityNumber: '410402199207080047', name: '李晓红', masked: false };
     const bank = (id: string, c: object = card) => ({ id, operationId: A, terminalId: 'T', operatorId: 'op-7', requestedAt: '2025-01-06T02:03:05.000Z', card: c });

@@ -43,7 +43,7 @@ import { ErrorCode, SsCardError } from '../core/errors.js';
 import { PgStore } from './store/pg-store.js';
 import { SqliteStore } from './store/sqlite-store.js';
 import type { PlatformStore, RefusalRecord } from './store/store.js';
-import { PROTOCOL_REVISION, PROTOCOL_VERSION, checkBankPushRequest, checkHeartbeat, checkPushRequest, hotlistEtag } from '../daemon/sync/wire.js';
+import { PROTOCOL_REVISION, PROTOCOL_VERSION, checkBankPushRequest, checkHeartbeat, checkPushRequest, hotlistEtag, unstorableText } from '../daemon/sync/wire.js';
 import type { Heartbeat, HeartbeatAnswer, HotlistResponse, PushResponse } from '../daemon/sync/wire.js';
 
 export interface CentralOptions {
@@ -366,9 +366,9 @@ export class CentralServer {
     // list, its check and where it is stored; the injected faults are the same.
     const pushOf =
       route === 'POST /v1/operations'
-        ? { fault: 'push' as const, check: checkPushRequest, list: 'operations' as const, store: (t: string, b: string, items: unknown[]) => this.store(t, b, items) }
+        ? { fault: 'push' as const, check: checkPushRequest, list: 'operations' as const, store: (t: string, b: string, items: unknown[], escapes: boolean) => this.store(t, b, items, escapes) }
         : route === 'POST /v1/bank-requests'
-          ? { fault: 'bank' as const, check: checkBankPushRequest, list: 'bankRequests' as const, store: (t: string, b: string, items: unknown[]) => this.storeBankRequests(t, b, items) }
+          ? { fault: 'bank' as const, check: checkBankPushRequest, list: 'bankRequests' as const, store: (t: string, b: string, items: unknown[], escapes: boolean) => this.storeBankRequests(t, b, items, escapes) }
           : undefined;
     if (pushOf !== undefined) {
       const { mode: fault, delayMs } = this.faultFor(pushOf.fault);
@@ -390,12 +390,14 @@ export class CentralServer {
       } catch {
         return send(400, { error: 'body is not JSON' });
       }
-      const problem = pushOf.check(body);
-      if (problem !== undefined) return send(400, { error: problem });
+      // Only a \u escape can put U+0000 or a lone surrogate in the parsed text (wire.ts unstorableText).
+      const escapes = raw.includes('\\u');
       const push = body as { terminalId: string; batchId: string } & Record<typeof pushOf.list, unknown[]>;
+      const problem = pushOf.check(body) ?? (escapes ? unstorableText([push.terminalId, push.batchId]) : undefined);
+      if (problem !== undefined) return send(400, { error: problem });
       if (await mismatch(push.terminalId)) return;
       const items = push[pushOf.list];
-      const answer = await pushOf.store(push.terminalId, push.batchId, items);
+      const answer = await pushOf.store(push.terminalId, push.batchId, items, escapes);
       const n = items.length;
       if (fault === 'malformed') return send(200, '{"accepted": [', fault, n);
       if (fault === 'slow') {
@@ -443,7 +445,7 @@ export class CentralServer {
       } catch {
         return send(400, { error: 'body is not JSON' });
       }
-      const problem = checkHeartbeat(body);
+      const problem = checkHeartbeat(body) ?? (raw.includes('\\u') ? unstorableText(body) : undefined);
       if (problem !== undefined) return send(400, { error: problem });
       const hb = body as Heartbeat;
       if (await mismatch(hb.terminalId)) return;
@@ -490,15 +492,15 @@ export class CentralServer {
     return send(404, { error: `no route ${route}` });
   }
 
-  private async store(terminalId: string, batchId: string, operations: unknown[]): Promise<PushResponse> {
-    const { valid, rejected } = checkOperations(operations, this.opts.serviceItems);
+  private async store(terminalId: string, batchId: string, operations: unknown[], escapes: boolean): Promise<PushResponse> {
+    const { valid, rejected } = checkOperations(operations, this.opts.serviceItems, escapes);
     const { accepted, duplicates } = await this.db.putOperations(terminalId, batchId, valid, Date.now());
     return { batchId, accepted, duplicates, rejected };
   }
 
   /** Bank requests, idempotent on the request id as operations are on theirs. Nothing of them is logged (they name the holder). */
-  private async storeBankRequests(terminalId: string, batchId: string, requests: unknown[]): Promise<PushResponse> {
-    const { valid, rejected } = checkBankRequests(requests);
+  private async storeBankRequests(terminalId: string, batchId: string, requests: unknown[], escapes: boolean): Promise<PushResponse> {
+    const { valid, rejected } = checkBankRequests(requests, escapes);
     const { accepted, duplicates } = await this.db.putBankRequests(terminalId, batchId, valid, Date.now());
     return { batchId, accepted, duplicates, rejected };
   }

@@ -171,4 +171,30 @@ describe('the platform on PostgreSQL', () => {
       for (const node of nodes) await node.close();
     }
   });
+
+  it('text PostgreSQL cannot hold (U+0000, a lone surrogate): the store refuses the batch, so the node rejects that operation alone and stores the rest', { timeout: 60_000 }, async () => {
+    const url = await freshDatabase();
+    const store = await PgStore.open({ url });
+    const node = await CentralServer.start({ databaseUrl: url });
+    try {
+      const [a, b, c] = idsAt(Date.UTC(2026, 11, 4, 9), 3) as [string, string, string];
+      // Why the node checks: jsonb refuses the whole batch, and a terminal would send it again forever.
+      await expect(store.putOperations('T-1', 'b0', [op(a, { name: 'x\u0000' })], 1)).rejects.toThrow(/PostgreSQL/);
+      await expect(store.putOperations('T-1', 'b0', [op(a, { name: 'x\ud800' })], 1)).rejects.toThrow(/PostgreSQL/);
+      const wire = (id: string, extra: Record<string, unknown> = {}) => ({ id, serviceItem: '11410402785096902M500201401000601', kind: 'change', role: 'self-service', outcome: 'ok', state: 'completed', startedAt: '2026-12-04T09:00:00.000Z', ...extra });
+      const res = await fetch(new URL('v1/operations', node.url), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ protocol: 1, terminalId: 'T-1', batchId: 'b1', operations: [wire(a), wire(b, { detail: { name: '李\u0000' } }), wire(c, { note: '\udfff' })] }),
+      });
+      expect(res.status).toBe(200);
+      const answer = (await res.json()) as { accepted: string[]; rejected: { id: string; code: string }[] };
+      expect(answer.accepted).toEqual([a]);
+      expect(answer.rejected.map((r) => [r.id, r.code])).toEqual([[b, 'invalid'], [c, 'invalid']]);
+      expect((await store.counts()).operations).toBe(1);
+    } finally {
+      await node.close();
+      await store.close();
+    }
+  });
 });

@@ -7,7 +7,7 @@ import { MATERIALS } from '../../state/materials.js';
 import { ROLES } from '../../state/roles.js';
 import { CARD_STATES, OPERATION_KINDS, OUTCOMES } from '../journal/types.js';
 import { MATERIAL_TO_WIRE, ROLE_TO_WIRE, bankRequestToWire, toWire } from './to-wire.js';
-import { WIRE_CARD_STATES, WIRE_KINDS, WIRE_MATERIALS, WIRE_OUTCOMES, WIRE_ROLES, checkWireBankRequest, checkWireOperation, parseHotlistResponse, parsePushResponse } from './wire.js';
+import { WIRE_CARD_STATES, WIRE_KINDS, WIRE_MATERIALS, WIRE_OUTCOMES, WIRE_ROLES, checkWireBankRequest, checkWireOperation, parseHotlistResponse, parsePushResponse, unstorableText } from './wire.js';
 
 const CARD: CardIdentity = { cardId: '410402D15600000593F973FB1A6CB5A0', cardNumber: 'Y00000327', socialSecurityNumber: '410402199207080047', name: '李晓红' };
 const ROW: OperationRow = {
@@ -137,5 +137,27 @@ describe('answers from the platform', () => {
       expect(isSsCardError(err, ErrorCode.Sync_BadResponse)).toBe(true);
     }
     expect(parseHotlistResponse({ version: '3', full: true, add: [] })).toEqual({ version: '3', full: true, add: [], remove: [] });
+  });
+});
+
+describe('unstorableText: what PostgreSQL text and jsonb refuse (wire.ts)', () => {
+  it('passes ordinary text: Chinese, a surrogate pair, control characters other than NUL, numbers, nesting', () => {
+    expect(unstorableText({ name: '李晓红', emoji: '😀', tab: 'a\tb', n: 1, nested: [{ k: ['x', null, true] }] })).toBeUndefined();
+  });
+
+  it.each([
+    ['NUL in a value', { a: { b: ['ok', 'x\u0000y'] } }, 'U+0000'],
+    ['NUL in a key', { 'k\u0000': 1 }, 'U+0000'],
+    ['a lone high surrogate', ['\ud800'], 'lone UTF-16 surrogate'],
+    ['a lone low surrogate', { a: 'x\udc00' }, 'lone UTF-16 surrogate'],
+    ['a pair in the wrong order', { a: '\ude00\ud83d' }, 'lone UTF-16 surrogate'],
+  ])('finds %s', (_what, v, words) => {
+    expect(unstorableText(v)).toContain(words);
+  });
+
+  it('walks a large array without exhausting the stack', () => {
+    const big = Array.from({ length: 300_000 }, () => 'x');
+    big.push('\u0000');
+    expect(unstorableText(big)).toContain('U+0000');
   });
 });

@@ -266,6 +266,33 @@ export function checkWireBankRequest(r: unknown): string | undefined {
 }
 
 /** Server side: check one operation; returns the problem in words, or undefined. */
+/** A UTF-16 surrogate without its pair. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/**
+ * Why `v` cannot be stored as it is (undefined: it can): a string or key holding U+0000 or a lone
+ * UTF-16 surrogate. Both are valid JSON (`"\u0000"`, `"\ud800"`) and valid for SQLite, but
+ * PostgreSQL's `text` and `jsonb` refuse them (PostgreSQL 15 docs §8.14, "JSON Types"), which
+ * would fail the whole batch with every retry. Only a `\u` escape in the JSON text can make
+ * either (JSON forbids a raw control character; UTF-8 cannot carry a lone surrogate), so a body
+ * without one need not be walked.
+ */
+export function unstorableText(v: unknown): string | undefined {
+  const stack: unknown[] = [v];
+  while (stack.length > 0) {
+    const x = stack.pop();
+    if (typeof x === 'string') {
+      if (x.includes('\u0000')) return 'a string holds U+0000 (NUL)';
+      if (LONE_SURROGATE.test(x)) return 'a string holds a lone UTF-16 surrogate';
+    } else if (Array.isArray(x)) {
+      for (const y of x as unknown[]) stack.push(y);
+    } else if (isObject(x)) {
+      for (const [k, y] of Object.entries(x)) stack.push(k, y);
+    }
+  }
+  return undefined;
+}
+
 export function checkWireOperation(op: unknown): string | undefined {
   if (!isObject(op)) return 'not an object';
   if (!isUuidV7(op.id)) return 'id is not a UUIDv7';
