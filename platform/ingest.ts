@@ -19,9 +19,9 @@ function itemProblem(item: unknown, check: (x: unknown) => string | undefined, e
 
 /**
  * The operations to store, and the rejected ones; `serviceItems`: the platform's catalog (absent:
- * any well-formed code); `escapes`: the request's JSON text holds a `\u` escape (default true).
+ * any well-formed code); `escapes`: the request's JSON text holds a `\u` escape.
  */
-export function checkOperations(operations: readonly unknown[], serviceItems: readonly string[] | undefined, escapes = true): { valid: OperationIn[]; rejected: RejectedOperation[] } {
+export function checkOperations(operations: readonly unknown[], serviceItems: readonly string[] | undefined, escapes: boolean): { valid: OperationIn[]; rejected: RejectedOperation[] } {
   const valid: OperationIn[] = [];
   const rejected: RejectedOperation[] = [];
   for (const op of operations) {
@@ -43,7 +43,7 @@ export function checkOperations(operations: readonly unknown[], serviceItems: re
 }
 
 /** The bank requests to store, and the rejected ones; `escapes` as for {@link checkOperations}. */
-export function checkBankRequests(requests: readonly unknown[], escapes = true): { valid: BankRequestIn[]; rejected: RejectedOperation[] } {
+export function checkBankRequests(requests: readonly unknown[], escapes: boolean): { valid: BankRequestIn[]; rejected: RejectedOperation[] } {
   const valid: BankRequestIn[] = [];
   const rejected: RejectedOperation[] = [];
   for (const r of requests) {

@@ -23,6 +23,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { DEFAULT_HOTLIST_INTERVAL_MS } from '../daemon/config/schema.js';
 import { PgStore } from '../platform/store/pg-store.js';
 import { PgCluster } from './bench/pg-cluster.js';
 import { addCpu, cpuNow, peakRssKb, rssKb, withChildren } from './bench/processes.js';
@@ -59,10 +60,10 @@ const steadyMs = num('steady-s', values['steady-s'], 1) * 1000;
 const outageMs = num('outage-s', values['outage-s'], 1) * 1000;
 const syncIntervalMs = num('sync-interval-ms', values['sync-interval-ms'], 100);
 /**
- * How often each terminal asks for the hotlist. Default: the daemon's own (`sync.hotlistIntervalMs`,
- * 20 s), or with each sync pass when those are more often (the short runs), at most once a second.
+ * How often each terminal asks for the hotlist. Default: the daemon's own (`sync.hotlistIntervalMs`),
+ * or with each sync pass when those are more often (the short runs), at most once a second.
  */
-const hotlistIntervalMs = num('hotlist-interval-ms', values['hotlist-interval-ms'] ?? String(Math.max(Math.min(syncIntervalMs, 20_000), 1000)), 1000);
+const hotlistIntervalMs = num('hotlist-interval-ms', values['hotlist-interval-ms'] ?? String(Math.max(Math.min(syncIntervalMs, DEFAULT_HOTLIST_INTERVAL_MS), 1000)), 1000);
 const outageOps = values['outage-ops'] === undefined ? undefined : num('outage-ops', values['outage-ops'], 0);
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

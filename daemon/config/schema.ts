@@ -150,6 +150,13 @@ function section<S extends z.ZodRawShape>(shape: S) {
 
 const levelOpt = () => oneOf(LOG_LEVELS, undefined, 'level of this component (overrides log.level)', 'log.level');
 
+/**
+ * `sync.hotlistIntervalMs`'s default, 20 s: with 2,000 terminals on two platform nodes the last one
+ * holds a new list one interval plus 5–8 s after publication (docs/benchmarks.md "2,000
+ * terminals"); the province's bound is 30 s. The fleet tool's terminals use it too.
+ */
+export const DEFAULT_HOTLIST_INTERVAL_MS = 20_000;
+
 export const configSchema = z.strictObject({
   terminalId: id('终端机编号, the terminal number sent to the platform and written in the journal', 'SIM-0001'),
   deviceId: id('终端设备号, the device number reported by iReadCardBas', undefined, 'terminalId'),
@@ -289,9 +296,7 @@ export const configSchema = z.strictObject({
     hotlistIntervalMs: int(
       1000,
       86_400_000,
-      // 20 s: with 2,000 terminals on two platform nodes the last one holds a new list one interval
-      // plus 5–8 s after publication (docs/benchmarks.md "2,000 terminals"); the province's bound is 30 s.
-      20_000,
+      DEFAULT_HOTLIST_INTERVAL_MS,
       'time between lost-card hotlist pulls, on its own clock: a card the platform lists reaches this terminal within about this (an unchanged list costs a 304; docs/sync-protocol.md "Pull the lost-card hotlist")',
     ),
     tls: section({
