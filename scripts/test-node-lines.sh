@@ -20,6 +20,7 @@ cd "$(dirname "$0")/.."
 lines=${SSCARD_NODE_LINES:-"22.23.5 24.22.3 26.12.1"}
 cache=${SSCARD_NODE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/sscard/node}
 summary=()
+details=()
 failed=0
 for v in $lines; do
   dir="$cache/$v"
@@ -46,7 +47,15 @@ for v in $lines; do
   summary+=("Node $got: ${line:-no summary} (exit $rc, $(( $(date +%s) - start )) s with the rebuild)")
   # The failed tests by name, so the summary at the end of a long log says which ones.
   while IFS= read -r f; do summary+=("  $f"); done < <(sed 's/\x1b\[[0-9;]*m//g' "/tmp/sscard-node-$v.log" | grep -a '^ FAIL ' | head -20 || true)
-  [ "$rc" = 0 ] || failed=1
+  if [ "$rc" != 0 ]; then
+    failed=1
+    # What each failure said, without the source frames: CI's record of a run keeps only the end
+    # of the log, where the vitest report of this line is long gone.
+    details+=("Node $got:")
+    while IFS= read -r f; do details+=("  $f"); done < <(sed 's/\x1b\[[0-9;]*m//g' "/tmp/sscard-node-$v.log" \
+      | sed -n '/Failed Tests [0-9]/,$p' | grep -av '^ *[0-9]*|\|^ *$\|^⎯*$' | head -40 || true)
+  fi
 done
+[ "${#details[@]}" = 0 ] || printf 'node-lines failure: %s\n' "${details[@]}"
 printf 'node-lines: %s\n' "${summary[@]}"
 exit "$failed"
