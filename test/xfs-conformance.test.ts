@@ -251,6 +251,20 @@ describe('XFS4IoT messages as KAL\'s definitions have them (simulating daemon, c
       const r = await pub.command('ServicePublisher.GetServices', {});
       expect(r.completion.header.completionCode).toBe('success');
       conforms([r.ack, r.completion]);
+      // The shared service, then one per card reader of Status (docs/api.md "WebSocket endpoints"): each answers, on its reader.
+      const paths = (r.completion.payload!['services'] as { serviceURI: string }[]).map((s) => new URL(s.serviceURI).pathname);
+      const status = (await client.command('Common.Status', {})).completion.payload!['sscard'] as { readers: { name: string; slot: string }[] };
+      const cardReaders = status.readers.filter((x) => x.slot !== 'psam').map((x) => x.name);
+      expect(cardReaders.length).toBeGreaterThan(0);
+      expect(paths).toEqual(['/xfs4iot/v1.0/sscard', ...cardReaders.map((n) => `/xfs4iot/v1.0/sscard/reader/${encodeURIComponent(n)}`)]);
+      const own = await connectClient(daemon.port, paths[1]);
+      try {
+        const rb = await own.command('SSCard.ReadBasic', {});
+        expect(rb.completion.header.completionCode).toBe('success');
+        conforms([rb.ack, ...rb.events, rb.completion]);
+      } finally {
+        own.close();
+      }
     } finally {
       pub.close();
     }

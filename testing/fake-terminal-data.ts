@@ -56,7 +56,7 @@ export const FAKE_ID_CARD: FakeIdCard = Object.freeze({ name: '张三', idNumber
 
 export type SignalMethod = 'readBasic' | 'readRecords' | 'writeRecords' | 'chipIo' | 'chipPower';
 export type FakeCall =
-  | { readonly method: SignalMethod; readonly signal: AbortSignal }
+  | { readonly method: SignalMethod; readonly signal: AbortSignal; readonly reader?: string | undefined }
   | { readonly method: 'pinEntry'; readonly request: PinEntryRequest; readonly signal: AbortSignal }
   | { readonly method: 'runService'; readonly request: ServiceRequest; readonly signal: AbortSignal }
   | { readonly method: 'endSession' | 'touchKey' }

@@ -255,8 +255,8 @@ export class FakeTerminal implements TerminalPort {
     return () => this.listeners.delete(listener);
   }
 
-  public async readBasic(signal: AbortSignal): Promise<CardBasicInfo> {
-    this.calls.push({ method: 'readBasic', signal });
+  public async readBasic(signal: AbortSignal, reader?: string): Promise<CardBasicInfo> {
+    this.calls.push({ method: 'readBasic', signal, reader });
     return this.cardOp('readBasic', signal, () => Promise.resolve({ ...this.requireCard(), triesLeft: this.triesLeft }));
   }
 

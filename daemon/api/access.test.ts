@@ -103,12 +103,16 @@ describe('Host (DNS rebinding)', () => {
     const api = await start();
     const pub = await api.connect('/xfs4iot/v1.0', { headers: { host: `localhost:${api.server.port}` } });
     const r = await pub.command('ServicePublisher.GetServices');
-    expect(r.completion.payload).toEqual({ vendorName: 'sscard', services: [{ serviceURI: `ws://127.0.0.1:${api.server.port}/xfs4iot/v1.0/sscard` }] });
+    // The service, then each card reader's own (the fake terminal's reader, percent-encoded).
+    expect(r.completion.payload).toEqual({
+      vendorName: 'sscard',
+      services: [{ serviceURI: `ws://127.0.0.1:${api.server.port}/xfs4iot/v1.0/sscard` }, { serviceURI: `ws://127.0.0.1:${api.server.port}/xfs4iot/v1.0/sscard/reader/Fake%20Reader%2000` }],
+    });
     await t!.close();
     const named = await start({ hostNames: ['kiosk-17.branch.example'] });
     const pub2 = await named.connect('/xfs4iot/v1.0');
     const r2 = await pub2.command('ServicePublisher.GetServices');
-    expect(r2.completion.payload!['services']).toEqual([{ serviceURI: `ws://kiosk-17.branch.example:${named.server.port}/xfs4iot/v1.0/sscard` }]);
+    expect((r2.completion.payload!['services'] as unknown[])[0]).toEqual({ serviceURI: `ws://kiosk-17.branch.example:${named.server.port}/xfs4iot/v1.0/sscard` });
   });
 });
 

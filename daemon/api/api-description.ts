@@ -144,6 +144,20 @@ export function renderAsyncApi(version: string): Json {
     }
     channels[channel] = { address, messages };
   }
+  // One card reader's service (gate.ts): the service's messages, on that reader.
+  const serviceMessages = Object.keys((channels['service'] as { messages: Json }).messages);
+  channels['reader'] = {
+    address: '/xfs4iot/v1.0/sscard/reader/{reader}',
+    description: "One card reader's service: the service's commands, those that take `reader` on this one; this reader's unsolicited events and the terminal's (docs/api.md).",
+    parameters: { reader: { description: "the card reader's full name as Common.Status lists it, percent-encoded" } },
+    messages: Object.fromEntries(serviceMessages.map((k) => [k, ref(`#/channels/service/messages/${k}`)])),
+  };
+  operations['readerCommands'] = {
+    action: 'receive',
+    channel: ref('#/channels/reader'),
+    summary: "the service's commands on one card reader; the daemon answers acknowledge, events, completion",
+    messages: serviceMessages.filter((k) => k.endsWith('.command')).map((k) => ref(`#/channels/reader/messages/${k}`)),
+  };
   // The vendors' local JSON socket (vendor-ws.ts): the SSCardDriver functions by name.
   const vendorFunctions = [...VENDOR_FUNCTIONS, 'iGetReaderInfo', 'iReadCard', 'iReadCardBas_HSM_Step1', 'iReadCardBas_HSM_Step2', 'iReadCard_HSM_Step1', 'iReadCard_HSM_Step2', 'iWriteCard', ...VENDOR_NOT_PROVIDED];
   channels['vendor'] = {

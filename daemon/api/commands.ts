@@ -502,6 +502,7 @@ export const SERVICE_COMMANDS: readonly CommandDef[] = [
  * The publisher endpoint: ServicePublisher.GetServices, and the Common commands an XFS4IoT client
  * sends to any service on first contact (every service implements the Common interface,
  * docs/domain.md §7): Common.Status and Common.Capabilities, answered as the one service answers them.
+ * GetServices lists the service endpoint, then each card reader's own (gate.ts), in Status's order.
  */
 export const PUBLISHER_COMMANDS: readonly CommandDef[] = [
   ...SERVICE_COMMANDS.filter((d) => d.name === 'Common.Status' || d.name === 'Common.Capabilities'),
@@ -511,7 +512,13 @@ export const PUBLISHER_COMMANDS: readonly CommandDef[] = [
     cardOp: false,
     privilege: 'never',
     publisher: true,
-    run: (ctx) => Promise.resolve(ok({ vendorName: 'sscard', services: [{ serviceURI: ctx.api.serviceUri() }] })),
+    run: (ctx) => {
+      const readers = ctx.api.terminal
+        .status()
+        .readers.filter((r) => r.slot !== 'psam')
+        .map((r) => ({ serviceURI: ctx.api.serviceUri(r.name) }));
+      return Promise.resolve(ok({ vendorName: 'sscard', services: [{ serviceURI: ctx.api.serviceUri() }, ...readers] }));
+    },
   }),
 ];
 

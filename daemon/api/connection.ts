@@ -54,6 +54,10 @@ const TEXT = {
   authRequired: { zh: '此命令需要经办人员登录：请先 Operator.Login，或在 payload 中带上有效的 token', en: 'this command needs an operator: log in with Operator.Login first, or give a valid token in the payload' },
   canceled: { zh: '命令已取消', en: 'the command was cancelled' },
   timeout: (ms: number): BilingualText => ({ zh: `命令超时（${ms} 毫秒），已取消`, en: `the command timed out after ${ms} ms and was cancelled` }),
+  otherReader: (reader: string): BilingualText => ({
+    zh: `此端点只服务读卡器“${reader}”：payload.reader 请省略或写这个读卡器；其他读卡器请连接它自己的端点或共用的服务端点`,
+    en: `this endpoint serves the reader "${reader}" only: leave payload.reader out or name that reader; for another reader connect to its own endpoint or the shared service endpoint`,
+  }),
   notConfirmed: { zh: '（终端尚未确认已停止；在它停止之前，新的卡操作会被拒绝）', en: ' (the terminal has not confirmed it stopped; new card operations are refused until it does)' },
 } as const;
 
@@ -85,6 +89,11 @@ export class Connection implements ConnectionControl {
     public readonly identity: string,
     /** The stored hash of its client token, when it came with one (a revocation closes it). */
     public readonly clientHash: string | null = null,
+    /**
+     * The card reader of a reader's service endpoint (gate.ts), null on the shared one: its
+     * commands run on that reader, and it gets that reader's events only (fan-out.ts).
+     */
+    public readonly reader: string | null = null,
   ) {
     this.id = `c${nextConnectionId++}`;
     ws.on('message', (data, isBinary) => this.safely(() => this.onFrame(data, isBinary)));
@@ -238,7 +247,18 @@ export class Connection implements ConnectionControl {
     this.send(acknowledge(header.name, header.requestId, null, undefined, header.version));
     const table = this.endpoint === 'publisher' ? PUBLISHER_TABLE : SERVICE_TABLE;
     const d = table.get(header.name);
-    this.start(d, header, payloadParts(parsed.data.payload ?? {}, knownFields(d)));
+    const known = knownFields(d);
+    const parts = payloadParts(parsed.data.payload ?? {}, known);
+    this.start(d, header, this.reader === null || !known.has('reader') ? parts : this.onReader(parts, this.reader));
+  }
+
+  /** On a reader's endpoint, a command that takes `reader` runs on that reader: named by default, another one refused. */
+  private onReader(parts: PayloadParts, reader: string): PayloadParts {
+    const p = parts.payload;
+    if (parts.problem !== undefined || typeof p !== 'object' || p === null || Array.isArray(p)) return parts;
+    const named = (p as Record<string, unknown>)['reader'];
+    if (named === undefined) return { ...parts, payload: { ...p, reader } };
+    return named === reader ? parts : { ...parts, problem: TEXT.otherReader(reader) };
   }
 
   private start(d: CommandDef | undefined, header: CommandHeader, parts: PayloadParts): void {

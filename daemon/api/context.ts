@@ -101,8 +101,11 @@ export interface ApiContext {
   readonly abortGraceMs: number;
   /** The journal hook, made safe (never throws). */
   journal(e: PrivilegedCall): void;
-  /** The service endpoint's URI, from the configuration (never from a request's Host header). */
-  serviceUri(): string;
+  /**
+   * The service endpoint's URI, or `reader`'s own (gate.ts), from the configuration (never from a
+   * request's Host header).
+   */
+  serviceUri(reader?: string): string;
   /** The daemon's own pages, when it serves them. */
   readonly site?: StaticSite | undefined;
   /** The last log lines in memory (daemon/log/ring.ts), for SSCard.RecentLog; none: that command is unsupported. */

@@ -71,6 +71,32 @@ describe('unsolicited events', () => {
     expect([...a.unsolicited(), ...b.unsolicited()].some((m) => m.header.name === 'CardReader.MediaInsertedEvent')).toBe(false);
   });
 
+  it("a client of one reader's endpoint gets that reader's events and the terminal's, not another reader's", async () => {
+    const api = await start();
+    const shared = await api.connect();
+    const mine = await api.connect(`/xfs4iot/v1.0/sscard/reader/${encodeURIComponent(FAKE_READER)}`);
+    const OTHER = 'Other Reader 01';
+    api.terminal.emit({ type: 'session', reader: OTHER, event: { type: 'pin.digits', count: 1 } });
+    api.terminal.emit({ type: 'mediaRemoved', reader: OTHER });
+    api.terminal.emit({ type: 'device', component: 'pinPad', connected: false, problem: { zh: '密码键盘已断开', en: 'the PIN pad is disconnected' } });
+    api.terminal.emit({ type: 'session', reader: FAKE_READER, event: { type: 'pin.digits', count: 2 } });
+    api.terminal.emit({ type: 'mediaRemoved', reader: FAKE_READER });
+    await until(() => shared.unsolicited().length === 8 && mine.unsolicited().length >= 6);
+    expect(names(shared.unsolicited())).toEqual([
+      'SSCard.PinDigitsEvent',
+      'CardReader.MediaRemovedEvent',
+      'Common.StatusChangedEvent',
+      'Common.StatusChangedEvent',
+      'Common.ErrorEvent',
+      'SSCard.PinDigitsEvent',
+      'CardReader.MediaRemovedEvent',
+      'Common.StatusChangedEvent',
+    ]);
+    // The terminal's Status changes and device errors, and this reader's events: the other reader's digits and removal not.
+    expect(names(mine.unsolicited())).toEqual(['Common.StatusChangedEvent', 'Common.StatusChangedEvent', 'Common.ErrorEvent', 'SSCard.PinDigitsEvent', 'CardReader.MediaRemovedEvent', 'Common.StatusChangedEvent']);
+    expect(mine.unsolicited().find((m) => m.header.name === 'SSCard.PinDigitsEvent')!.payload).toEqual({ reader: FAKE_READER, count: 2 });
+  });
+
   it('a flow’s own events go to its caller as events and to the other clients as unsolicited', async () => {
     const api = await start();
     const a = await api.connect();

@@ -6,7 +6,9 @@
  * unsolicited `CardReader.MediaRemovedEvent`; a device change is a `Common.StatusChangedEvent` with
  * what changed in Status, and a device failing also a `Common.ErrorEvent`. The card session's
  * events go to every client of the service endpoint as unsolicited messages — except a flow's own
- * events, which its caller gets as the command's events.
+ * events, which its caller gets as the command's events. A client of one reader's endpoint
+ * (gate.ts) gets that reader's card and session events, not the other readers'; Status changes
+ * and device errors are the terminal's, for everyone.
  */
 import type { Logger } from '../../core/logger.js';
 import { oneLine } from '../../core/text.js';
@@ -32,6 +34,10 @@ export interface FanOutDeps {
 export function terminalEventFanOut({ connections, sequencer, terminal, logger }: FanOutDeps): (e: TerminalEvent) => void {
   const broadcast = (msg: OutMessage) => {
     for (const c of connections) if (c.endpoint === 'service') c.send(msg);
+  };
+  /** To the shared endpoint's clients and `reader`'s own, except `skip`'s. */
+  const toReader = (reader: string, msg: OutMessage, skip?: ReadonlySet<string>) => {
+    for (const c of connections) if (c.endpoint === 'service' && (c.reader === null || c.reader === reader) && skip?.has(c.id) !== true) c.send(msg);
   };
   /** The Status last told to the clients, for what changed. */
   let told: Record<string, unknown> | null = null;
@@ -60,7 +66,7 @@ export function terminalEventFanOut({ connections, sequencer, terminal, logger }
           for (const h of sequencer.holdersFor(e.reader)) if (h.service) h.event?.('CardReader.MediaInsertedEvent', {});
           return statusChanged('present');
         case 'mediaRemoved':
-          broadcast(unsolicited('CardReader.MediaRemovedEvent', {}));
+          toReader(e.reader, unsolicited('CardReader.MediaRemovedEvent', {}));
           return statusChanged('notPresent');
         case 'session': {
           // A flow started through the API sends its own events (service started, PIN entry,
@@ -69,10 +75,7 @@ export function terminalEventFanOut({ connections, sequencer, terminal, logger }
           // the terminal started the flow itself. Card and session events always fan out.
           const m = sessionEvent(e.event);
           const msg = unsolicited(m.name, { reader: e.reader, ...m.payload });
-          if (!FLOW_EVENTS.has(e.event.type)) return broadcast(msg);
-          const callers = sequencer.serviceConnections();
-          for (const c of connections) if (c.endpoint === 'service' && !callers.has(c.id)) c.send(msg);
-          return;
+          return toReader(e.reader, msg, FLOW_EVENTS.has(e.event.type) ? sequencer.serviceConnections() : undefined);
         }
         case 'device': {
           statusChanged(undefined, e);

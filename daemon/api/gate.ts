@@ -5,7 +5,8 @@
  * known endpoint and a place within the client limits (registry.ts) before its handshake.
  *
  * Endpoints (docs/api.md; XFS4IoT, docs/domain.md §7): the service publisher at `/xfs4iot/v1.0`,
- * the one service at `/xfs4iot/v1.0/sscard`, also reachable as `/xfs4iot/v1.0/<Interface>`; and the
+ * the service at `/xfs4iot/v1.0/sscard`, also reachable as `/xfs4iot/v1.0/<Interface>`, and one
+ * card reader's service at `/xfs4iot/v1.0/sscard/reader/<its name, percent-encoded>`; and the
  * vendors' JSON socket at `/sscard` (vendor-ws.ts, docs/domain.md §4).
  */
 import http from 'node:http';
@@ -31,12 +32,43 @@ export const SERVICE_PATH = `${XFS_ROOT}/sscard`;
 /** Interface paths accepted as aliases of the one service endpoint. */
 export const SERVICE_ALIASES = ['Common', 'CardReader', 'Keyboard', 'SSCard', 'Operator'] as const;
 
-function endpointOf(path: string): Endpoint | 'vendor' | null {
+/**
+ * One card reader's service endpoint: the path's last segment is the reader's name, percent-encoded
+ * (RFC 3986 §2.1). XFS4IoT publishes one service per device (ServicePublisher.GetServices lists
+ * their URIs): a client there gets that reader's events and the terminal's, not the other readers'.
+ */
+const READER_PREFIX = `${SERVICE_PATH}/reader/`;
+
+/** The URI path of `reader`'s service endpoint. */
+export function readerServicePath(reader: string): string {
+  return `${READER_PREFIX}${encodeURIComponent(reader)}`;
+}
+
+/** The reader a reader endpoint's path names: as a command's `reader` field takes it (command-kit.ts), no control characters. */
+function readerOfPath(segment: string): string | null {
+  let name: string;
+  try {
+    name = decodeURIComponent(segment);
+  } catch {
+    return null;
+  }
+  // eslint-disable-next-line no-control-regex
+  return name.length >= 1 && name.length <= 200 && !/[\u0000-\u001f\u007f]/.test(name) ? name : null;
+}
+
+/** Where an upgrade goes: an XFS4IoT endpoint (with its reader, for a reader's service) or the vendors' socket. */
+type Route = { readonly endpoint: Endpoint; readonly reader: string | null } | { readonly endpoint: 'vendor' };
+
+function routeOf(path: string): Route | null {
   const p = path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
-  if (p === XFS_ROOT) return 'publisher';
-  if (p === VENDOR_WS_PATH) return 'vendor';
-  if (p.toLowerCase() === SERVICE_PATH) return 'service';
-  if (p.startsWith(`${XFS_ROOT}/`) && (SERVICE_ALIASES as readonly string[]).includes(p.slice(XFS_ROOT.length + 1))) return 'service';
+  if (p === XFS_ROOT) return { endpoint: 'publisher', reader: null };
+  if (p === VENDOR_WS_PATH) return { endpoint: 'vendor' };
+  if (p.toLowerCase() === SERVICE_PATH) return { endpoint: 'service', reader: null };
+  if (p.toLowerCase().startsWith(READER_PREFIX)) {
+    const reader = readerOfPath(p.slice(READER_PREFIX.length));
+    return reader === null ? null : { endpoint: 'service', reader };
+  }
+  if (p.startsWith(`${XFS_ROOT}/`) && (SERVICE_ALIASES as readonly string[]).includes(p.slice(XFS_ROOT.length + 1))) return { endpoint: 'service', reader: null };
   return null;
 }
 
@@ -76,8 +108,18 @@ function refuseHttp(res: ServerResponse, path: string, a: Refused): void {
 }
 
 const UPGRADE_TEXT = {
-  notFound: { zh: `没有这个 WebSocket 端点：服务发布端点是 ${XFS_ROOT}，服务端点是 ${SERVICE_PATH}，厂商 JSON 接口是 ${VENDOR_WS_PATH}`, en: `no such WebSocket endpoint: the publisher is at ${XFS_ROOT}, the service at ${SERVICE_PATH}, the vendors' JSON socket at ${VENDOR_WS_PATH}` },
+  notFound: {
+    zh: `没有这个 WebSocket 端点：服务发布端点是 ${XFS_ROOT}，服务端点是 ${SERVICE_PATH}（单个读卡器：${READER_PREFIX}<读卡器名称，百分号编码>），厂商 JSON 接口是 ${VENDOR_WS_PATH}`,
+    en: `no such WebSocket endpoint: the publisher is at ${XFS_ROOT}, the service at ${SERVICE_PATH} (one reader's: ${READER_PREFIX}<its name, percent-encoded>), the vendors' JSON socket at ${VENDOR_WS_PATH}`,
+  },
   full: (n: number): BilingualText => ({ zh: `连接数已满（最多 ${n} 个客户端）：请稍后重试`, en: `too many clients (at most ${n}): try again later` }),
+  noReader: (reader: string, present: readonly string[]): BilingualText => {
+    const list = present.map((r) => `"${r}"`).join(', ') || '(none)';
+    return {
+      zh: `没有名为“${reader}”的持卡人读卡器（须为 Common.Status 所列的完整名称）：当前读卡器 ${list}`,
+      en: `no card reader named "${reader}" (the full name Common.Status lists; not the PSAM's): card readers present ${list}`,
+    };
+  },
   fullForClient: (n: number): BilingualText => ({ zh: `此客户端的连接数已满（每个客户端最多 ${n} 个）：请关闭不用的连接`, en: `this client has too many connections (at most ${n} each): close the ones it does not use` }),
 } as const;
 
@@ -150,10 +192,21 @@ export function upgradeGate({ api, access, throttle, logger, registry, wss, limi
         return refuseUpgrade(socket, a.status, a.code, a.text, refusalHeaders(a));
       }
       const path = pathOf(req.url);
-      const endpoint = path === null ? null : endpointOf(path);
-      if (endpoint === null) {
+      const route = path === null ? null : routeOf(path);
+      if (route === null) {
         throttle.log(address, 'debug', 'API WebSocket upgrade to an unknown path refused', { remote: address }, 'unknown path', 'refused upgrades');
         return refuseUpgrade(socket, 404, 'notFound', UPGRADE_TEXT.notFound);
+      }
+      if (route.endpoint === 'service' && route.reader !== null) {
+        // Events are told apart by the reader's full name: a name the terminal does not list would be an endpoint that never hears anything.
+        const present = api.terminal
+          .status()
+          .readers.filter((r) => r.slot !== 'psam')
+          .map((r) => r.name);
+        if (!present.includes(route.reader)) {
+          throttle.log(address, 'debug', 'API WebSocket upgrade to an unknown reader refused', { remote: address }, 'unknown reader', 'refused upgrades');
+          return refuseUpgrade(socket, 404, 'notFound', UPGRADE_TEXT.noReader(route.reader, present));
+        }
       }
       const admitted = registry.admit(a.identity, socket);
       if (admitted === 'maxClients') {
@@ -166,8 +219,11 @@ export function upgradeGate({ api, access, throttle, logger, registry, wss, limi
       }
       wss.handleUpgrade(req, socket, head, (ws) => {
         const remote = `${address}:${req.socket.remotePort ?? ''}`;
-        const conn = admitted.opened(ws, () => (endpoint === 'vendor' ? new VendorSocket(ws, api, remote, a.identity, a.clientHash) : new Connection(ws, api, endpoint, remote, a.identity, a.clientHash)));
-        throttle.log(a.identity, 'info', 'API client connected', { client: conn.id, identity: a.identity, endpoint, remote }, 'connected', 'connection lines');
+        const conn = admitted.opened(ws, () =>
+          route.endpoint === 'vendor' ? new VendorSocket(ws, api, remote, a.identity, a.clientHash) : new Connection(ws, api, route.endpoint, remote, a.identity, a.clientHash, route.reader),
+        );
+        const reader = route.endpoint === 'vendor' || route.reader === null ? {} : { reader: route.reader };
+        throttle.log(a.identity, 'info', 'API client connected', { client: conn.id, identity: a.identity, endpoint: route.endpoint, ...reader, remote }, 'connected', 'connection lines');
       });
     } catch (e) {
       logger.error('API upgrade failed', { error: e instanceof Error ? e.message : String(e), stack: e instanceof Error ? e.stack : undefined });

@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../core/errors.js';
 import type { OperatorAuthPort } from '../terminal/port.js';
 import { FakeOperatorAuth } from '../../testing/fake-operator-auth.js';
-import { FakeTerminal } from '../../testing/fake-terminal.js';
+import { FAKE_READER, FakeTerminal } from '../../testing/fake-terminal.js';
 import { startApi } from './server.js';
 import { TestClient, apiPerTest, captureLogger, until } from '../../testing/api-test-client.js';
 import type { Msg } from '../../testing/api-test-client.js';
@@ -45,6 +45,32 @@ describe('endpoints', () => {
     expect((await alias.command('Common.Capabilities')).completion.header.completionCode).toBe('success');
     await expect(api.connect('/xfs4iot/v1.0/Printer')).rejects.toThrow('HTTP 404');
     await expect(api.connect('/elsewhere')).rejects.toThrow('HTTP 404');
+  });
+
+  it("each card reader's own service endpoint: listed by the publisher, its commands on that reader, another reader refused; an unknown or malformed reader 404", async () => {
+    const api = await start();
+    const pub = await api.connect('/xfs4iot/v1.0');
+    const services = (await pub.command('ServicePublisher.GetServices')).completion.payload!['services'] as { serviceURI: string }[];
+    const own = `${api.serviceUrl}/reader/${encodeURIComponent(FAKE_READER)}`;
+    expect(services.map((s) => s.serviceURI)).toEqual([api.serviceUrl, own]);
+    const mine = await TestClient.connect(own);
+    // A command that takes `reader` runs on the endpoint's, named or not; Common.Status (no reader) as anywhere.
+    expect((await mine.command('SSCard.ReadBasic')).completion.header.completionCode).toBe('success');
+    expect((await mine.command('SSCard.ReadBasic', { reader: FAKE_READER })).completion.header.completionCode).toBe('success');
+    expect(api.terminal.calls.filter((c) => c.method === 'readBasic').map((c) => ('reader' in c ? c.reader : null))).toEqual([FAKE_READER, FAKE_READER]);
+    const other = await mine.command('SSCard.ReadBasic', { reader: 'Other Reader 01' });
+    expect(other.completion.header).toMatchObject({ completionCode: 'invalidData' });
+    expect(other.completion.header.errorDescription).toContain(`this endpoint serves the reader "${FAKE_READER}" only`);
+    expect(api.terminal.calls.filter((c) => c.method === 'readBasic')).toHaveLength(2);
+    expect((await mine.command('Common.Status')).completion.header.completionCode).toBe('success');
+    mine.close();
+    // A name the terminal does not list (a part of one, another reader, a malformed escape) is no endpoint.
+    for (const tail of ['Fake', encodeURIComponent('Other Reader 01'), '%E0%A4%A', '%00', '']) {
+      await expect(api.connect(`/xfs4iot/v1.0/sscard/reader/${tail}`)).rejects.toThrow('HTTP 404');
+    }
+    const refused = await api.http('GET', '/xfs4iot/v1.0/sscard/reader/Fake', undefined, { connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==' });
+    expect(refused.status).toBe(404);
+    expect((JSON.parse(refused.text) as { error: { en: string } }).error.en).toBe(`no card reader named "Fake" (the full name Common.Status lists; not the PSAM's): card readers present "${FAKE_READER}"`);
   });
 
   it('serves on a Unix socket, and removes it on close', async () => {

@@ -31,7 +31,7 @@ import { Sequencer } from './context.js';
 import type { ApiContext, PrivilegedCall } from './context.js';
 import { terminalEventFanOut } from './fan-out.js';
 import { logEventFanOut } from './log-events.js';
-import { SERVICE_PATH, clientErrorHandler, requestGate, upgradeGate } from './gate.js';
+import { SERVICE_PATH, clientErrorHandler, readerServicePath, requestGate, upgradeGate } from './gate.js';
 import { WILDCARD, createServer, listenOn, publicHost } from './listen.js';
 import { checkOptions } from './options.js';
 import type { ApiOptions } from './options.js';
@@ -40,7 +40,7 @@ import { LogThrottle } from './throttle.js';
 
 export type { Logger, PrivilegedCall };
 export type { ApiOptions, ApiTls } from './options.js';
-export { SERVICE_ALIASES, SERVICE_PATH, XFS_ROOT } from './gate.js';
+export { SERVICE_ALIASES, SERVICE_PATH, XFS_ROOT, readerServicePath } from './gate.js';
 
 export interface ApiServer {
   /** The bound TCP port (0 with a Unix socket). */
@@ -102,9 +102,10 @@ export async function startApi(opts: ApiOptions): Promise<ApiServer> {
       }
     },
     // From the configuration only: a request's Host header is never echoed (DNS rebinding).
-    serviceUri() {
-      if (opts.socket !== undefined) return `ws+unix:${opts.socket}:${SERVICE_PATH}`;
-      return `${opts.tls === undefined ? 'ws' : 'wss'}://${publicHost(opts)}:${bound.port}${SERVICE_PATH}`;
+    serviceUri(reader) {
+      const path = reader === undefined ? SERVICE_PATH : readerServicePath(reader);
+      if (opts.socket !== undefined) return `ws+unix:${opts.socket}:${path}`;
+      return `${opts.tls === undefined ? 'ws' : 'wss'}://${publicHost(opts)}:${bound.port}${path}`;
     },
   };
 
