@@ -28,12 +28,16 @@
  *
  *   node dist/scripts/bench-api.js [--reps 5] [--duration-ms 5000] [--warmup-ms 8000] [--readers 1,4,8]
  *     [--idle-ms 2000] [--card fixtures/cards/card-2.0.json] [--psam fixtures/psam/psam-test.json]
- *     [--system-pcscd] [--daemon-prof] [--slow-fsync-ms 20] [--keep] [--json]
+ *     [--system-pcscd] [--daemon-prof] [--slow-fsync-ms 20] [--shared-endpoint] [--keep] [--json]
  *
  * With --slow-fsync-ms the daemon runs with native/slow-fsync preloaded: each of its fsync and
  * fdatasync calls takes that much longer (the journal's durable commits on slow storage). During
  * the API repetitions a second client sends Common.Status every 20 ms, and the daemon's event-loop
  * delay is read from its metrics (bench/api/responsiveness.ts).
+ *
+ * Each flow's client connects to its reader's own service endpoint (docs/api.md "Endpoints"), as a
+ * kiosk UI of one reader would; with --shared-endpoint to the shared one (and then gets every
+ * reader's events), as every client did before reader endpoints existed.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -75,6 +79,8 @@ interface Options {
   readonly daemonProf: boolean;
   /** Every fsync/fdatasync of the daemon slowed by this much (native/slow-fsync). */
   readonly slowFsyncMs: number;
+  /** --shared-endpoint: the flows' clients on the shared service endpoint, not their readers'. */
+  readonly sharedEndpoint: boolean;
   readonly keep: boolean;
   readonly json: boolean;
 }
@@ -93,6 +99,7 @@ function parseOptions(): Options {
       'system-pcscd': { type: 'boolean', default: false },
       'daemon-prof': { type: 'boolean', default: false },
       'slow-fsync-ms': { type: 'string', default: '0' },
+      'shared-endpoint': { type: 'boolean', default: false },
       keep: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
     },
@@ -115,6 +122,7 @@ function parseOptions(): Options {
     systemPcscd: values['system-pcscd'],
     daemonProf: values['daemon-prof'],
     slowFsyncMs: intOption('slow-fsync-ms', values['slow-fsync-ms'], 0),
+    sharedEndpoint: values['shared-endpoint'],
     keep: values.keep,
     json: values.json,
   };
@@ -247,6 +255,7 @@ async function main(): Promise<void> {
       order: runsOf(alternation(o.reps, 'ABBA')),
       progress,
       startDaemon: () => startDaemon(o, files, daemonEnv, scratch, startups, progress),
+      sharedEndpoint: o.sharedEndpoint,
     };
     const found = new ApiFindings();
     const rows: Row[] = [];
@@ -257,7 +266,7 @@ async function main(): Promise<void> {
       await d.stop();
     }
 
-    const facts = { slowFsyncMs: o.slowFsyncMs, stack, version, quick, card: o.card, psam: o.psam, reps: o.reps, durationMs: o.durationMs, warmupMs: o.warmupMs, settleMs: o.settleMs, slots, order: ctx.order, readerField: found.readerField, rows, startWall: startups.wall, startDaemon: startups.daemon, idleRss: found.idleRss };
+    const facts = { slowFsyncMs: o.slowFsyncMs, sharedEndpoint: o.sharedEndpoint, stack, version, quick, card: o.card, psam: o.psam, reps: o.reps, durationMs: o.durationMs, warmupMs: o.warmupMs, settleMs: o.settleMs, slots, order: ctx.order, readerField: found.readerField, rows, startWall: startups.wall, startDaemon: startups.daemon, idleRss: found.idleRss };
     const result = apiResult(facts);
     await writeOut(reportOf(o.json, result, () => apiText(facts, result)));
     // Figures were made, but something failed: say so to a script or CI too.

@@ -4,6 +4,7 @@
  * to the command's listener (test/helpers/daemon.ts's XfsClient without the message log).
  */
 import WebSocket from 'ws';
+import { SERVICE_PATH } from '../../daemon/api/gate.js';
 import { step } from './run.js';
 
 /** The command timeout the client asks of the daemon unless told otherwise. */
@@ -50,9 +51,10 @@ export class XfsClient {
   /**
    * `token`: a client token (docs/api.md "Who may talk to the daemon"), sent on the upgrade as a
    * native client does. `commandTimeoutMs`: the timeout each command asks of the daemon (30 s).
+   * `path`: the endpoint, the shared service's unless given (a reader's: readerServicePath).
    */
-  static async connect(port: number, token: string, commandTimeoutMs = CMD_TIMEOUT_MS): Promise<XfsClient> {
-    const ws = new WebSocket(`ws://127.0.0.1:${port}/xfs4iot/v1.0/sscard`, { headers: { authorization: `Bearer ${token}` } });
+  static async connect(port: number, token: string, commandTimeoutMs = CMD_TIMEOUT_MS, path = SERVICE_PATH): Promise<XfsClient> {
+    const ws = new WebSocket(`ws://127.0.0.1:${port}${path}`, { headers: { authorization: `Bearer ${token}` } });
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());
       ws.once('error', reject);

@@ -7,16 +7,29 @@ import { failure } from '../xfs-client.js';
 import type { XfsClient } from '../xfs-client.js';
 import { PIN } from './config.js';
 
-/** ReadBasic, then VerifyPin with the PIN typed key by key on the reader's on-screen keypad. */
-export async function apiFlow(c: XfsClient, reader: string | undefined): Promise<string | undefined> {
+/**
+ * ReadBasic, then VerifyPin with the PIN typed key by key on the reader's on-screen keypad.
+ * `keyMs`, when given, gets each key's latency: from sending its Keyboard.TouchKey to the
+ * SSCard.PinDigitsEvent that counts it (the screen's dot for that key, docs/api.md "Keyboard").
+ */
+export async function apiFlow(c: XfsClient, reader: string | undefined, keyMs?: number[]): Promise<string | undefined> {
   const where = reader === undefined ? {} : { reader };
   const rb = await c.command('SSCard.ReadBasic', where);
   if (rb.header.completionCode !== 'success') return failure('ReadBasic', rb);
   let typing: Promise<string | undefined> | undefined;
+  /** When each key's TouchKey was sent (performance.now()), by the digit count it makes. */
+  const sentAt: number[] = [];
   const vp = await c.command('SSCard.VerifyPin', where, (m) => {
+    if (m.header.name === 'SSCard.PinDigitsEvent') {
+      const count = m.payload?.['count'];
+      const t0 = typeof count === 'number' ? sentAt[count - 1] : undefined;
+      if (keyMs !== undefined && t0 !== undefined) keyMs.push(performance.now() - t0);
+      return;
+    }
     if (m.header.name !== 'SSCard.PinEntryStartedEvent' || typing !== undefined) return;
     typing = (async () => {
       for (const key of PIN) {
+        sentAt.push(performance.now());
         const r = await c.command('Keyboard.TouchKey', { key, ...where });
         if (r.header.completionCode !== 'success') return failure('TouchKey', r);
       }

@@ -5,6 +5,7 @@
  * starts a fresh daemon (idle RSS measured), warms it up, runs the flows (one WebSocket client per
  * reader) with its RSS sampled every 100 ms, and stops it.
  */
+import { readerServicePath } from '../../../daemon/api/gate.js';
 import type { PcscChannel } from '../../../drivers/pcsc/channel.js';
 import type { PcscService } from '../../../drivers/pcsc/pcsc-service.js';
 import { Psam } from '../../../drivers/psam/psam.js';
@@ -47,6 +48,11 @@ export interface MeasureContext {
   readonly progress: (s: string) => void;
   /** A fresh daemon, its start-up recorded. */
   readonly startDaemon: () => Promise<Daemon>;
+  /**
+   * --shared-endpoint: every flow's client on the shared service endpoint, as before there were
+   * reader endpoints (each client then gets every reader's events); else each on its reader's.
+   */
+  readonly sharedEndpoint: boolean;
 }
 
 /** What the API path learns across reader counts. */
@@ -66,6 +72,23 @@ async function connectWhenFree(svc: PcscService, reader: string): Promise<PcscCh
     } catch (e) {
       // The daemon that held the card exclusively may still be letting go.
       if (Date.now() > end) throw new Error(`driver: cannot connect to "${reader}": ${reasonOf(e)}`);
+      await sleep(100);
+    }
+  }
+}
+
+/**
+ * A flow's client: on `reader`'s own service endpoint (docs/api.md "Endpoints"), or the shared one.
+ * A reader's endpoint opens once the daemon lists the reader: tried for up to 10 s.
+ */
+async function connectFlowClient(port: number, token: string, reader: string | undefined): Promise<XfsClient> {
+  if (reader === undefined) return XfsClient.connect(port, token);
+  const end = Date.now() + 10_000;
+  for (;;) {
+    try {
+      return await XfsClient.connect(port, token, undefined, readerServicePath(reader));
+    } catch (e) {
+      if (Date.now() > end) throw new Error(`the daemon did not open the endpoint of "${reader}" within 10 s: ${reasonOf(e)}`);
       await sleep(100);
     }
   }
@@ -101,6 +124,10 @@ function mergeProbes(ps: readonly Responsiveness[]): Responsiveness | null {
     loopP50Ms: med((p) => p.loopP50Ms),
     loopP99Ms: med((p) => p.loopP99Ms),
     loopMaxMs: max((p) => p.loopMaxMs),
+    keyP50Ms: med((p) => p.keyP50Ms) ?? NaN,
+    keyP99Ms: med((p) => p.keyP99Ms) ?? NaN,
+    keyMaxMs: max((p) => p.keyMaxMs) ?? NaN,
+    keyCount: ps.reduce((n, p) => n + p.keyCount, 0),
   };
 }
 
@@ -156,7 +183,7 @@ class ReaderCount {
       await sleep(ctx.idleMs);
       const idle = rssKb(daemon.pid);
       if (idle !== undefined) found.idleRss.push(idle);
-      for (let i = 0; i < n; i++) clients.push(await XfsClient.connect(daemon.port, ctx.token));
+      for (let i = 0; i < n; i++) clients.push(await connectFlowClient(daemon.port, ctx.token, ctx.sharedEndpoint ? undefined : readers[i]));
       if (found.readerField === undefined) {
         // Does the API take `reader` yet? (Waits for the card's identification, too.)
         const probe = await clients[0]!.command('SSCard.ReadBasic', { reader: readers[0] });
@@ -181,11 +208,12 @@ class ReaderCount {
       clients.push(watcher);
       let loadOver!: () => void;
       const load = new Promise<void>((resolve) => (loadOver = resolve));
-      const probe = probeWhile(watcher, daemon.port, ctx.token, load);
+      const keyMs: number[] = [];
+      const probe = probeWhile(watcher, daemon.port, ctx.token, load, keyMs);
       try {
         await api.group(
           count,
-          () => runLoops(n, ctx.durationMs, (i) => apiFlow(clients[i]!, at(i))),
+          () => runLoops(n, ctx.durationMs, (i) => apiFlow(clients[i]!, at(i), keyMs)),
           ctx.cards,
           'clients',
           [['daemon', daemon.pid], ['pcscd', ctx.stack.pcscdPid], ['cards', ctx.cards.pid]],

@@ -33,14 +33,14 @@ async function pathRow(reps: Rep[]): Promise<PathRun> {
 
 async function row(driver: Rep[], api: Rep[]): Promise<Row> {
   const d = (await pathRow(driver)).row();
-  const a = { ...(await pathRow(api)).row(), rssMaxMB: 110.2, readerField: true, responsiveness: { statusP50Ms: 1.2, statusP99Ms: 4.5, statusMaxMs: 9.9, statusCount: 250, loopP50Ms: 10.1, loopP99Ms: 12.3, loopMaxMs: 30.4 } };
+  const a = { ...(await pathRow(api)).row(), rssMaxMB: 110.2, readerField: true, responsiveness: { statusP50Ms: 1.2, statusP99Ms: 4.5, statusMaxMs: 9.9, statusCount: 250, loopP50Ms: 10.1, loopP99Ms: 12.3, loopMaxMs: 30.4, keyP50Ms: 2.1, keyP99Ms: 6.5, keyMaxMs: 11.9, keyCount: 1200 } };
   const overheadMs = Math.round((a.p50Ms - d.p50Ms) * 100) / 100;
   const errors = d.errors + a.errors;
   return { readers: 1, driver: d, api: a, overheadMs, ratio: Math.round((a.p50Ms / d.p50Ms) * 100) / 100, errors, overheadTarget: { met: errors > 0 ? false : overheadMs <= 5, within: overheadMs <= 5, errors } };
 }
 
 function facts(rows: Row[]): ApiBenchFacts {
-  return { stack: systemStack('test'), version: '1.9.9', quick: true, card: 'fixtures/cards/card-2.0.json', psam: 'fixtures/psam/psam-test.json', reps: 1, durationMs: 1000, warmupMs: 1000, settleMs: 1000, slots: 1, order: [['A', 1], ['B', 1]], readerField: true, rows, startWall: [700.26, 650, 800], startDaemon: [120, 110, 130], idleRss: [70_000], slowFsyncMs: 0 };
+  return { stack: systemStack('test'), version: '1.9.9', quick: true, card: 'fixtures/cards/card-2.0.json', psam: 'fixtures/psam/psam-test.json', reps: 1, durationMs: 1000, warmupMs: 1000, settleMs: 1000, slots: 1, order: [['A', 1], ['B', 1]], readerField: true, rows, startWall: [700.26, 650, 800], startDaemon: [120, 110, 130], idleRss: [70_000], slowFsyncMs: 0, sharedEndpoint: false };
 }
 
 describe('bench:api report', () => {
@@ -52,7 +52,7 @@ describe('bench:api report', () => {
 
   it('has the --json shape of docs/benchmarks.md', async () => {
     const result = apiResult(facts([await row([rep(100, 8)], [rep(90, 11)])]));
-    expect(Object.keys(result)).toEqual(['benchmark', 'flow', 'stack', 'loopbackQuickAck', 'cpus', 'node', 'card', 'psam', 'slowFsyncMs', 'repetitions', 'durationMs', 'warmupMs', 'order', 'readerField', 'errors', 'droppedReaders', 'results', 'startup', 'rss', 'targets']);
+    expect(Object.keys(result)).toEqual(['benchmark', 'flow', 'stack', 'loopbackQuickAck', 'cpus', 'node', 'card', 'psam', 'slowFsyncMs', 'endpoint', 'repetitions', 'durationMs', 'warmupMs', 'order', 'readerField', 'errors', 'droppedReaders', 'results', 'startup', 'rss', 'targets']);
     expect(Object.keys(result.results[0]!)).toEqual(['readers', 'driver', 'api', 'overheadMs', 'ratio', 'errors', 'overheadTarget']);
     expect(Object.keys(result.results[0]!.api!)).toEqual(['flowsPerSecond', 'p50Ms', 'p99Ms', 'flows', 'errors', 'errorReasons', 'readersCompleted', 'dropped', 'runs', 'cpuMsPerFlow', 'apdusPerFlow', 'cardProcessErrors', 'rssMaxMB', 'readerField', 'responsiveness']);
     expect(Object.keys(result.targets)).toEqual(['overheadMs', 'throughputRisesWithReaders', 'idleRssMB', 'startupMs']);
@@ -75,5 +75,8 @@ describe('bench:api report', () => {
     expect(text).toContain('ERRORS: 4 in all — the figures above come from a run that did not go cleanly');
     expect(text).toContain('×1 +3.00 ms NOT met: 4 errors in the run (the figure alone is within)');
     expect(text).toContain("×1 during the API flows: a second client's Common.Status p50 1.20 / p99 4.50 / max 9.90 ms (250 round trips); event-loop delay p50 10.10 / p99 12.30 / max 30.40 ms");
+    expect(text).toContain('a key from TouchKey to its PinDigitsEvent p50 2.10 / p99 6.50 / max 11.90 ms (1200 keys)');
+    expect(text).toContain("each flow's client on its reader's own service endpoint\n");
+    expect(result.endpoint).toBe('perReader');
   });
 });

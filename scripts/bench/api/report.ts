@@ -37,6 +37,8 @@ export interface ApiBenchFacts {
   readonly idleRss: readonly number[];
   /** --slow-fsync-ms: each fsync/fdatasync of the daemon slowed by this much (0: the machine's storage). */
   readonly slowFsyncMs: number;
+  /** --shared-endpoint: the flows' clients on the shared service endpoint (else each on its reader's). */
+  readonly sharedEndpoint: boolean;
 }
 
 export type ApiResult = ReturnType<typeof apiResult>;
@@ -59,6 +61,7 @@ export function apiResult(f: ApiBenchFacts) {
     card: f.card,
     psam: f.psam,
     slowFsyncMs: f.slowFsyncMs,
+    endpoint: f.sharedEndpoint ? 'shared' : 'perReader',
     repetitions: f.reps,
     durationMs: f.durationMs,
     warmupMs: f.warmupMs,
@@ -93,6 +96,7 @@ export function apiText(facts: ApiBenchFacts, result: ApiResult): string {
     `${facts.stack.mode === 'private' ? `private pcscd ${facts.version} (own mount namespace, ${DEVICES} vpcd devices: ${facts.stack.cardReaders.length} card slots + PSAM)` : `SYSTEM pcscd ${facts.version} — fallback: ${facts.stack.fallbackReason}`}; loopback quick ACK ${facts.quick ? 'on' : 'OFF (each APDU costs ~40 ms)'}; ${result.cpus} CPUs; node ${result.node}`,
     `${facts.reps} repetitions × ${facts.durationMs} ms per path and reader count, in the order ${result.order}; warm-up ${facts.warmupMs} ms per daemon and before the driver's first repetition (${facts.settleMs} ms before its later ones)`,
     `medians over repetitions of successful flows only; ${facts.card}, PIN ${'*'.repeat(PIN.length)}, ${facts.psam}`,
+    facts.sharedEndpoint ? "the flows' clients on the shared service endpoint (--shared-endpoint): each gets every reader's events" : "each flow's client on its reader's own service endpoint",
     facts.slowFsyncMs > 0 ? `SLOW STORAGE: every fsync/fdatasync of the daemon takes ${facts.slowFsyncMs} ms more (native/slow-fsync, LD_PRELOAD)` : "the machine's own storage (fsync as it is)",
     '',
     `readers | driver: flows/s   p50 ms   p99 ms errors | API: flows/s   p50 ms   p99 ms errors | card process errors | overhead p50   ratio | daemon RSS max`,
@@ -120,7 +124,8 @@ export function apiText(facts: ApiBenchFacts, result: ApiResult): string {
     if (!q) continue;
     lines.push(
       `×${r.readers} during the API flows: a second client's Common.Status p50 ${f(q.statusP50Ms, 2)} / p99 ${f(q.statusP99Ms, 2)} / max ${f(q.statusMaxMs, 2)} ms (${q.statusCount} round trips); ` +
-        `event-loop delay p50 ${q.loopP50Ms === null ? '—' : f(q.loopP50Ms, 2)} / p99 ${q.loopP99Ms === null ? '—' : f(q.loopP99Ms, 2)} / max ${q.loopMaxMs === null ? '—' : f(q.loopMaxMs, 2)} ms (monitorEventLoopDelay at 500 ms: the delay beyond it)`,
+        `event-loop delay p50 ${q.loopP50Ms === null ? '—' : f(q.loopP50Ms, 2)} / p99 ${q.loopP99Ms === null ? '—' : f(q.loopP99Ms, 2)} / max ${q.loopMaxMs === null ? '—' : f(q.loopMaxMs, 2)} ms (monitorEventLoopDelay at 500 ms: the delay beyond it); ` +
+        `a key from TouchKey to its PinDigitsEvent p50 ${f(q.keyP50Ms, 2)} / p99 ${f(q.keyP99Ms, 2)} / max ${f(q.keyMaxMs, 2)} ms (${q.keyCount} keys)`,
     );
   }
   if (result.droppedReaders > 0) lines.push('readers "4 (3)": readers were given up after 20 failed flows in a row, and only 3 completed every repetition');

@@ -5,7 +5,9 @@
  * daemon's metrics (`nodejs_eventloop_lag_*`, perf_hooks monitorEventLoopDelay sampled every
  * 500 ms; prom-client resets its histogram at each scrape, so a scrape before the load and one
  * after give the delay during it). A 500 ms sample sees only the stalls that cover its moment: the
- * Status round trips are the finer measure; the loop's figures bound the longest stalls.
+ * Status round trips are the finer measure; the loop's figures bound the longest stalls. And the
+ * keypad's latency as the holder feels it: each key from its Keyboard.TouchKey to the
+ * SSCard.PinDigitsEvent that shows its dot (api-flow.ts), over the flows' own keys.
  */
 import { sleep } from '../run.js';
 import { percentile, r2 } from '../stats.js';
@@ -21,6 +23,18 @@ export interface Responsiveness {
   readonly loopP50Ms: number | null;
   readonly loopP99Ms: number | null;
   readonly loopMaxMs: number | null;
+  /** Keys typed during the load: TouchKey sent → its PinDigitsEvent received, ms. */
+  readonly keyP50Ms: number;
+  readonly keyP99Ms: number;
+  readonly keyMaxMs: number;
+  readonly keyCount: number;
+}
+
+/** p50 / p99 / max of `xs` (ms, rounded), NaN when empty. */
+function spread(xs: readonly number[]): { p50: number; p99: number; max: number } {
+  const sorted = [...xs].sort((a, b) => a - b);
+  if (sorted.length === 0) return { p50: NaN, p99: NaN, max: NaN };
+  return { p50: r2(percentile(sorted, 50)), p99: r2(percentile(sorted, 99)), max: r2(sorted[sorted.length - 1]!) };
 }
 
 const PACE_MS = 20;
@@ -44,8 +58,11 @@ function loopDelayMs(text: string | null, name: string): number | null {
   return m === null || !Number.isFinite(Number(m[1])) || Number(m[1]) === 0 ? null : r2(Math.max(0, Number(m[1]) * 1000 - LOOP_RESOLUTION_MS));
 }
 
-/** Runs Common.Status round trips on `client` until `done` settles; then reads the loop's delay. */
-export async function probeWhile(client: XfsClient, port: number, token: string, done: Promise<unknown>): Promise<Responsiveness> {
+/**
+ * Runs Common.Status round trips on `client` until `done` settles; then reads the loop's delay.
+ * `keyMs`: the key latencies the flows collected meanwhile.
+ */
+export async function probeWhile(client: XfsClient, port: number, token: string, done: Promise<unknown>, keyMs: readonly number[]): Promise<Responsiveness> {
   await scrapeMetrics(port, token);
   let over = false;
   void done.finally(() => (over = true)).catch(() => undefined);
@@ -59,14 +76,19 @@ export async function probeWhile(client: XfsClient, port: number, token: string,
     await sleep(PACE_MS);
   }
   const text = await scrapeMetrics(port, token);
-  const sorted = [...rtts].sort((a, b) => a - b);
+  const status = spread(rtts);
+  const keys = spread(keyMs);
   return {
-    statusP50Ms: sorted.length === 0 ? NaN : r2(percentile(sorted, 50)),
-    statusP99Ms: sorted.length === 0 ? NaN : r2(percentile(sorted, 99)),
-    statusMaxMs: sorted.length === 0 ? NaN : r2(sorted[sorted.length - 1]!),
-    statusCount: sorted.length,
+    statusP50Ms: status.p50,
+    statusP99Ms: status.p99,
+    statusMaxMs: status.max,
+    statusCount: rtts.length,
     loopP50Ms: loopDelayMs(text, 'nodejs_eventloop_lag_p50_seconds'),
     loopP99Ms: loopDelayMs(text, 'nodejs_eventloop_lag_p99_seconds'),
     loopMaxMs: loopDelayMs(text, 'nodejs_eventloop_lag_max_seconds'),
+    keyP50Ms: keys.p50,
+    keyP99Ms: keys.p99,
+    keyMaxMs: keys.max,
+    keyCount: keyMs.length,
   };
 }
