@@ -6,7 +6,9 @@
  *   synchronous=FULL) at journal sizes 0, 100k and 1M rows; `--runs` runs of `--appends` each.
  *   Reported: the median over the runs of appends/s, of each run's p50 and of its p99; the
  *   largest latency of all runs (the true maximum) beside the median of the runs' maxima. Also a
- *   whole operation (begin + complete: two commits), median operations/s.
+ *   whole operation (begin + complete: two commits), median operations/s. And at each size what
+ *   the daemon's status reads of the journal (Journal.summary, on every Status, status change and
+ *   metrics scrape) against the full stats() of `sscard journal stats`: median ms of 51 and 3 calls.
  * - Drain: a backlog of `--backlog` rows pushed with SyncWorker.syncNow (batches of 200) to the
  *   reference server running in its own process; `--drain-runs` runs, median records/s; peak RSS
  *   (VmHWM) of the syncing process and of the server.
@@ -79,6 +81,20 @@ interface AppendFigures extends LatencyAcrossRuns {
   appendsPerSec: number;
   /** Median over the runs of begin + complete. */
   operationsPerSec: number;
+  /** Journal.summary() and Journal.stats() at this size, median ms. */
+  summaryMs: number;
+  statsMs: number;
+}
+
+/** Median ms of `n` calls of `f`. */
+function medianCallMs(n: number, f: () => unknown): number {
+  const ms: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    f();
+    ms.push(performance.now() - t0);
+  }
+  return median(ms);
 }
 
 function benchAppends(size: number, runs: number, appends: number, base: string): AppendFigures {
@@ -123,8 +139,10 @@ function benchAppends(size: number, runs: number, appends: number, base: string)
       }
       opRates.push((n / (performance.now() - t1)) * 1000);
     }
+    const summaryMs = medianCallMs(51, () => j.summary());
+    const statsMs = medianCallMs(3, () => j.stats());
     j.close();
-    return { size, runs, appendsPerSec: median(rates), ...latencyAcrossRuns(latency), operationsPerSec: median(opRates) };
+    return { size, runs, appendsPerSec: median(rates), ...latencyAcrossRuns(latency), operationsPerSec: median(opRates), summaryMs, statsMs };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -266,7 +284,8 @@ async function main(): Promise<void> {
     if (!values.json) {
       process.stdout.write(
         `journal ${String(size).padStart(8)} rows: ${f.appendsPerSec.toFixed(0).padStart(6)} appends/s  p50 ${f.p50MedianMs.toFixed(2)} ms  p99 ${f.p99MedianMs.toFixed(2)} ms  ` +
-          `max ${f.maxMs.toFixed(2)} ms (a run's max: median ${f.maxMedianMs.toFixed(2)} ms)  (begin+complete: ${f.operationsPerSec.toFixed(0)} operations/s)\n`,
+          `max ${f.maxMs.toFixed(2)} ms (a run's max: median ${f.maxMedianMs.toFixed(2)} ms)  (begin+complete: ${f.operationsPerSec.toFixed(0)} operations/s)  ` +
+          `status: summary() ${f.summaryMs.toFixed(3)} ms, stats() ${f.statsMs.toFixed(2)} ms\n`,
       );
     }
   }

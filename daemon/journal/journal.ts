@@ -39,6 +39,7 @@ import type {
   BeginInput,
   CompleteInput,
   JournalStats,
+  JournalSummary,
   OperationRow,
   ReconcileInput,
   RefusalInput,
@@ -289,6 +290,28 @@ export class Journal {
 
   // ---- the whole journal ----
 
+  /**
+   * The journal's figures the daemon reports on every Status, status change and metrics scrape:
+   * from indexes and counts, never a scan of every row, so that they cost the event loop the same
+   * at any journal size (with retentionDays 0 it only grows). stats() has them all.
+   */
+  public summary(): JournalSummary {
+    const sizes = this.operations.sizes();
+    const backlog = this.outbox.backlog();
+    return {
+      total: sizes.total,
+      pending: sizes.pending,
+      backlog: backlog.count,
+      oldestUnsyncedAt: backlog.oldestFinishedAt,
+      bankRequests: this.bank.counts(),
+      oldestPendingBankRequestAt: this.bank.backlog().oldestCreatedAt,
+      hotlistSize: this.hotlist.size(),
+      hotlistVersion: this.hotlist.version(),
+      hotlistUpdatedAt: this.hotlist.updatedAt(),
+    };
+  }
+
+  /** Every figure, some by scanning every row: for `sscard journal stats` (summary() for the daemon). */
   public stats(): JournalStats {
     const ops = this.operations.counts();
     const backlog = this.outbox.backlog();

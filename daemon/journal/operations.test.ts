@@ -36,6 +36,42 @@ describe('Operations: durability', () => {
 
 });
 
+describe('Journal: summary', () => {
+  it('summary() has the figures stats() has, and counts pending rows from their partial index (no scan of every row)', () => {
+    let j = open();
+    j.beginOperation(BEGIN);
+    j.close();
+    j = open();
+    j.markInterrupted();
+    const done = j.beginOperation({ ...BEGIN, card: OTHER });
+    j.completeOperation(done, { outcome: 'ok', lastSw: 0x9000 });
+    const synced = j.beginOperation(BEGIN);
+    j.completeOperation(synced, { outcome: 'failed', lastSw: 0x63c2 });
+    j.markSynced([synced]);
+    j.beginOperation({ ...BEGIN, card: OTHER });
+    const s = j.stats();
+    expect(s).toMatchObject({ total: 4, byState: { pending: 1, completed: 2, interrupted: 1 }, backlog: 2 });
+    expect(j.summary()).toEqual({
+      total: s.total,
+      pending: s.byState.pending,
+      backlog: s.backlog,
+      oldestUnsyncedAt: s.oldestUnsyncedAt,
+      bankRequests: s.bankRequests,
+      oldestPendingBankRequestAt: s.oldestPendingBankRequestAt,
+      hotlistSize: s.hotlistSize,
+      hotlistVersion: s.hotlistVersion,
+      hotlistUpdatedAt: s.hotlistUpdatedAt,
+    });
+    const db = (j as unknown as { store: { db: Database.Database } }).store.db;
+    const st = (j as unknown as { operations: { st: Record<'total' | 'pendingCount', Database.Statement> } }).operations.st;
+    const plan = (sql: string): string => (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all() as { detail: string }[]).map((r) => r.detail).join('; ');
+    expect(plan(st.pendingCount.source)).toContain('USING COVERING INDEX operations_pending');
+    // count(*) without WHERE: SQLite counts the B-tree's entries (OP_Count), it reads no row.
+    expect(st.total.source).toBe('SELECT count(*) AS n FROM operations');
+    j.close();
+  });
+});
+
 describe('Journal: write-ahead intent', () => {
   it('begin writes a pending row; complete finishes it; completing twice is refused', () => {
     const j = open();

@@ -273,6 +273,15 @@ export interface JournalStats {
   readonly schemaVersion: number;
 }
 
+/**
+ * What the daemon's status reports of the journal (Journal.summary): the figures of JournalStats
+ * that indexes and counters give without reading every row.
+ */
+export type JournalSummary = Pick<JournalStats, 'total' | 'backlog' | 'oldestUnsyncedAt' | 'bankRequests' | 'oldestPendingBankRequestAt' | 'hotlistSize' | 'hotlistVersion' | 'hotlistUpdatedAt'> & {
+  /** Rows written ahead of the card and not completed (JournalStats.byState.pending). */
+  readonly pending: number;
+};
+
 
 
 // ---- run-time checks ----

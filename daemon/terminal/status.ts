@@ -82,11 +82,12 @@ function journalStatus(journal: Journal | undefined, now: number): JournalPart {
   const closed: JournalPart = { open: false, pending: 0, unsynced: 0, rows: 0, hotlist: NO_HOTLIST, bankRequests: NO_BANK };
   if (journal === undefined) return closed;
   try {
-    const s = journal.stats();
+    // summary(), not stats(): this runs on every Status, status change and metrics scrape.
+    const s = journal.summary();
     const oldest = s.oldestPendingBankRequestAt;
     return {
       open: true,
-      pending: s.byState.pending,
+      pending: s.pending,
       unsynced: s.backlog,
       rows: s.total,
       hotlist: { version: s.hotlistVersion, updatedAt: s.hotlistUpdatedAt, entries: s.hotlistSize },
