@@ -66,8 +66,36 @@ describe('Journal: summary', () => {
     const st = (j as unknown as { operations: { st: Record<'total' | 'pendingCount', Database.Statement> } }).operations.st;
     const plan = (sql: string): string => (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all() as { detail: string }[]).map((r) => r.detail).join('; ');
     expect(plan(st.pendingCount.source)).toContain('USING COVERING INDEX operations_pending');
-    // count(*) without WHERE: SQLite counts the B-tree's entries (OP_Count), it reads no row.
-    expect(st.total.source).toBe('SELECT count(*) AS n FROM operations');
+    expect(plan(st.total.source)).toContain('USING INTEGER PRIMARY KEY');
+    // The count the triggers keep follows inserts and deletes (the purge's, any other).
+    const count = (): { kept: number; rows: number } => ({ kept: j.summary().total, rows: (db.prepare('SELECT count(*) AS n FROM operations').get() as { n: number }).n });
+    expect(count()).toEqual({ kept: 4, rows: 4 });
+    h.t += 400 * 86_400_000;
+    j.purge(86_400_000);
+    expect(count()).toEqual({ kept: 3, rows: 3 });
+    db.exec('DELETE FROM operations');
+    expect(count()).toEqual({ kept: 0, rows: 0 });
+    j.close();
+  });
+});
+
+describe('Journal: list since', () => {
+  it('the rows started since a time, newest first, found through the started_at index (not by walking back to the first row)', () => {
+    const j = open();
+    const old = j.beginOperation(BEGIN);
+    h.t += 86_400_000;
+    const today = [j.beginOperation({ ...BEGIN, card: OTHER }), j.beginOperation(BEGIN)];
+    const db = (j as unknown as { store: { db: Database.Database } }).store.db;
+    const seen: string[] = [];
+    const prepare = db.prepare.bind(db);
+    (db as unknown as { prepare: (sql: string) => Database.Statement }).prepare = (sql: string) => {
+      seen.push(sql);
+      return prepare(sql);
+    };
+    expect(j.list({ since: h.t, limit: 50 }).map((r) => r.id)).toEqual([...today].reverse());
+    expect(j.list({ since: 0, limit: 50 }).map((r) => r.id)).toEqual([old, ...today].reverse());
+    const plan = (prepare(`EXPLAIN QUERY PLAN ${seen[0]!}`).all(0, 50) as { detail: string }[]).map((r) => r.detail).join('; ');
+    expect(plan).toContain('USING INDEX operations_started (started_at>?)');
     j.close();
   });
 });

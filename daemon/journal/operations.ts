@@ -379,7 +379,10 @@ export class Operations {
     }
     const limit = opts.limit ?? 50;
     checkInt('limit', limit, 1, 1_000_000);
-    const sql = `SELECT ${COLUMNS} FROM operations ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT ?`;
+    // With `since` (the counter page's "today"), the rows from the started_at index: SQLite would
+    // rather walk seq backwards for the ORDER BY … LIMIT, to the first row when fewer match.
+    const from = opts.since === undefined ? 'operations' : 'operations INDEXED BY operations_started';
+    const sql = `SELECT ${COLUMNS} FROM ${from} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT ?`;
     return (this.store.db.prepare(sql).all(...args, limit) as DbRow[]).map(toRow);
   }
 
@@ -389,8 +392,8 @@ export class Operations {
   }
 
   /**
-   * How many rows there are, and how many are pending: a B-tree's count and the partial index of
-   * pending rows (schema.ts), never a scan of the rows — cheap at any journal size.
+   * How many rows there are, and how many are pending: the count the triggers keep and the partial
+   * index of pending rows (schema.ts, version 7), never a scan of the rows — cheap at any size.
    */
   public sizes(): { total: number; pending: number } {
     return { total: (this.st.total.get() as { n: number }).n, pending: (this.st.pendingCount.get() as { n: number }).n };
@@ -441,8 +444,8 @@ function prepare(d: Database.Database) {
     ),
     byId: d.prepare(`SELECT ${COLUMNS} FROM operations WHERE id = ?`),
     pendingIds: d.prepare("SELECT id FROM operations WHERE state = 'pending' ORDER BY seq"),
-    // count(*) without WHERE counts a B-tree's entries; the pending count reads the partial index operations_pending.
-    total: d.prepare('SELECT count(*) AS n FROM operations'),
+    // The count the triggers keep (schema 7); the pending count reads the partial index operations_pending.
+    total: d.prepare('SELECT n FROM operations_count WHERE one = 1'),
     pendingCount: d.prepare("SELECT count(*) AS n FROM operations WHERE state = 'pending'"),
     interrupt: d.prepare("UPDATE operations SET state = 'interrupted', outcome = 'unknown', reason = 'interrupted', finished_at = ? WHERE state = 'pending'"),
     byCard: d.prepare(`SELECT ${COLUMNS} FROM operations WHERE card_hash = ? ORDER BY seq`),
