@@ -313,24 +313,19 @@ export class Journal {
 
   /** Every figure, some by scanning every row: for `sscard journal stats` (summary() for the daemon). */
   public stats(): JournalStats {
+    const { pending, ...summary } = this.summary();
     const ops = this.operations.counts();
-    const backlog = this.outbox.backlog();
+    void pending; // byState.pending says it
     return {
+      ...summary,
       total: ops.total,
       byState: ops.byState,
       bySync: ops.bySync,
       byOutcome: ops.byOutcome,
-      backlog: backlog.count,
-      oldestUnsyncedAt: backlog.oldestFinishedAt,
       newestAt: ops.newestAt,
       interruptedUnreconciled: ops.interruptedUnreconciled,
       unknownUnreconciled: ops.unknownUnreconciled,
-      bankRequests: this.bank.counts(),
-      oldestPendingBankRequestAt: this.bank.backlog().oldestCreatedAt,
       auditCount: this.trail.count(),
-      hotlistSize: this.hotlist.size(),
-      hotlistVersion: this.hotlist.version(),
-      hotlistUpdatedAt: this.hotlist.updatedAt(),
       schemaVersion: LATEST_SCHEMA_VERSION,
     };
   }
