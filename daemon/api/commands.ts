@@ -19,6 +19,7 @@ import type { ServiceResult } from '../../state/results.js';
 import type { ServiceKind } from '../../state/roles.js';
 import type { SessionEmitted } from '../../state/session.js';
 import type { Capabilities, ServiceRequest } from '../terminal/port.js';
+import { endpointReaders } from './context.js';
 import type { ApiContext } from './context.js';
 import { catalogPayload } from './catalog-payload.js';
 import { def, reader, token } from './command-kit.js';
@@ -513,10 +514,7 @@ export const PUBLISHER_COMMANDS: readonly CommandDef[] = [
     privilege: 'never',
     publisher: true,
     run: (ctx) => {
-      const readers = ctx.api.terminal
-        .status()
-        .readers.filter((r) => r.slot !== 'psam')
-        .map((r) => ({ serviceURI: ctx.api.serviceUri(r.name) }));
+      const readers = endpointReaders(ctx.api.terminal).map((r) => ({ serviceURI: ctx.api.serviceUri(r) }));
       return Promise.resolve(ok({ vendorName: 'sscard', services: [{ serviceURI: ctx.api.serviceUri() }, ...readers] }));
     },
   }),

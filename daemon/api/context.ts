@@ -86,6 +86,17 @@ export class Sequencer {
   }
 }
 
+/**
+ * The readers that have a service endpoint of their own (gate.ts, docs/api.md "WebSocket
+ * endpoints"): every reader the terminal lists but the PSAM's slot, by full name, in its order.
+ */
+export function endpointReaders(terminal: TerminalPort): string[] {
+  return terminal
+    .status()
+    .readers.filter((r) => r.slot !== 'psam')
+    .map((r) => r.name);
+}
+
 export interface ApiContext {
   readonly terminal: TerminalPort;
   readonly auth: OperatorAuthPort;

@@ -21,6 +21,7 @@ import type { AccessControl, Refused } from './access.js';
 import { PREFLIGHT_HEADERS, SECURITY_HEADERS, pathOf } from './access.js';
 import { Connection } from './connection.js';
 import type { Endpoint } from './connection.js';
+import { endpointReaders } from './context.js';
 import type { ApiContext } from './context.js';
 import { handleHttp } from './http-routes.js';
 import { VENDOR_WS_PATH, VendorSocket } from './vendor-ws.js';
@@ -199,10 +200,7 @@ export function upgradeGate({ api, access, throttle, logger, registry, wss, limi
       }
       if (route.endpoint === 'service' && route.reader !== null) {
         // Events are told apart by the reader's full name: a name the terminal does not list would be an endpoint that never hears anything.
-        const present = api.terminal
-          .status()
-          .readers.filter((r) => r.slot !== 'psam')
-          .map((r) => r.name);
+        const present = endpointReaders(api.terminal);
         if (!present.includes(route.reader)) {
           throttle.log(address, 'debug', 'API WebSocket upgrade to an unknown reader refused', { remote: address }, 'unknown reader', 'refused upgrades');
           return refuseUpgrade(socket, 404, 'notFound', UPGRADE_TEXT.noReader(route.reader, present));
