@@ -35,9 +35,9 @@
  * the API repetitions a second client sends Common.Status every 20 ms, and the daemon's event-loop
  * delay is read from its metrics (bench/api/responsiveness.ts).
  *
- * Each flow's client connects to its reader's own service endpoint (docs/api.md "Endpoints"), as a
- * kiosk UI of one reader would; with --shared-endpoint to the shared one (and then gets every
- * reader's events), as every client did before reader endpoints existed.
+ * Each flow's client connects to its reader's own service endpoint (docs/api.md "WebSocket
+ * endpoints"), as a kiosk UI of one reader would; with --shared-endpoint to the shared one (and
+ * then gets every reader's events), as every client did before reader endpoints existed.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';

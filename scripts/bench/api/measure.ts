@@ -78,7 +78,7 @@ async function connectWhenFree(svc: PcscService, reader: string): Promise<PcscCh
 }
 
 /**
- * A flow's client: on `reader`'s own service endpoint (docs/api.md "Endpoints"), or the shared one.
+ * A flow's client: on `reader`'s own service endpoint (docs/api.md "WebSocket endpoints"), or the shared one.
  * A reader's endpoint opens once the daemon lists the reader: tried for up to 10 s.
  */
 async function connectFlowClient(port: number, token: string, reader: string | undefined): Promise<XfsClient> {
