@@ -105,6 +105,23 @@ function failed(what: string, cause: unknown): SsCardError {
   );
 }
 
+/**
+ * A transaction PostgreSQL ended to break a deadlock (40P01) or a serialisation conflict (40001)
+ * is rolled back whole and may simply run again (https://www.postgresql.org/docs/current/mvcc-serialization-failure-handling.html).
+ */
+const RETRY_CODES: ReadonlySet<string> = new Set(['40P01', '40001']);
+const TX_ATTEMPTS = 3;
+
+function retryable(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  return !(e instanceof SsCardError) && typeof code === 'string' && RETRY_CODES.has(code);
+}
+
+/** The positions of `ids` in id order: rows inserted and locked in one order by every node, so that two batches wait on each other at most one way. */
+function idOrder(ids: readonly string[]): number[] {
+  return ids.map((_, i) => i).sort((a, b) => (ids[a]! < ids[b]! ? -1 : ids[a]! > ids[b]! ? 1 : 0));
+}
+
 export interface PgStoreOptions {
   /** postgres://user@host:port/database (node-postgres connection string). */
   readonly url: string;
@@ -134,23 +151,27 @@ export class PgStore implements PlatformStore {
     return store;
   }
 
+  /** `f` in a transaction; run again (up to TX_ATTEMPTS in all) when PostgreSQL ended it for a deadlock or a serialisation conflict. */
   private async tx<T>(what: string, f: (c: pg.PoolClient) => Promise<T>): Promise<T> {
-    let c: pg.PoolClient;
-    try {
-      c = await this.pool.connect();
-    } catch (e) {
-      throw failed(what, e);
-    }
-    try {
-      await c.query('BEGIN');
-      const r = await f(c);
-      await c.query('COMMIT');
-      return r;
-    } catch (e) {
-      await c.query('ROLLBACK').catch(() => undefined);
-      throw e instanceof SsCardError ? e : failed(what, e);
-    } finally {
-      c.release();
+    for (let attempt = 1; ; attempt++) {
+      let c: pg.PoolClient;
+      try {
+        c = await this.pool.connect();
+      } catch (e) {
+        throw failed(what, e);
+      }
+      try {
+        await c.query('BEGIN');
+        const r = await f(c);
+        await c.query('COMMIT');
+        return r;
+      } catch (e) {
+        await c.query('ROLLBACK').catch(() => undefined);
+        if (attempt < TX_ATTEMPTS && retryable(e)) continue;
+        throw e instanceof SsCardError ? e : failed(what, e);
+      } finally {
+        c.release();
+      }
     }
   }
 
@@ -184,67 +205,72 @@ export class PgStore implements PlatformStore {
     });
   }
 
-  /** The month partitions a batch needs, created once (by whichever node gets there first). */
-  private async ensurePartitions(c: pg.PoolClient, times: readonly number[]): Promise<void> {
+  /**
+   * The month partitions a batch needs, created once (by whichever node gets there first). Returns
+   * the months it made sure of: known to exist once the transaction commits, not before.
+   */
+  private async ensurePartitions(c: pg.PoolClient, times: readonly number[]): Promise<string[]> {
     const missing = new Map<string, Date>();
     for (const t of times) {
       const d = new Date(t);
       const key = MONTH_MS(d);
       if (!this.months.has(key)) missing.set(key, new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1)));
     }
-    if (missing.size === 0) return;
+    if (missing.size === 0) return [];
     await c.query('SELECT pg_advisory_xact_lock($1)', [LOCK_PARTITION]);
     for (const [key, from] of missing) {
       const to = new Date(Date.UTC(from.getUTCFullYear(), from.getUTCMonth() + 1, 1));
       // Names and bounds come from numbers, never from a terminal's text.
       await c.query(`CREATE TABLE IF NOT EXISTS operations_${key} PARTITION OF operations FOR VALUES FROM ('${from.toISOString()}') TO ('${to.toISOString()}')`);
     }
-    // Known only once this transaction commits; until then another batch may create them again (IF NOT EXISTS).
-    for (const key of missing.keys()) this.months.add(key);
+    return [...missing.keys()];
   }
 
   public async putOperations(terminalId: string, batchId: string, operations: readonly OperationIn[], receivedAt: number): Promise<PutResult> {
     if (operations.length === 0) return { accepted: [], duplicates: [] };
     const ids = operations.map((o) => o.id);
     const times = operations.map((o) => operationTime(o.id));
-    try {
-      return await this.tx('storing operations', async (c) => {
-        await this.ensurePartitions(c, times);
-        const inserted = await c.query<{ id: string }>(
-          `INSERT INTO operations (id, occurred_at, terminal_id, service_item, batch_id, received_at, body)
-           SELECT t.id, to_timestamp(t.ms / 1000.0), $3, t.item, $4, to_timestamp($5 / 1000.0), t.body
-             FROM unnest($1::uuid[], $2::float8[], $6::text[], $7::jsonb[]) AS t(id, ms, item, body)
-           ON CONFLICT DO NOTHING RETURNING id`,
-          [ids, times, terminalId, batchId, receivedAt, operations.map((o) => o.serviceItem), operations.map((o) => JSON.stringify(o.body))],
-        );
-        const fresh = new Set(inserted.rows.map((r) => r.id));
-        const extra = extraCopies(ids, fresh);
-        if (extra.size > 0) {
-          await c.query('UPDATE operations o SET copies = o.copies + e.n FROM unnest($1::uuid[], $2::int[]) AS e(id, n) WHERE o.id = e.id', [[...extra.keys()], [...extra.values()]]);
-        }
-        return splitPut(ids, (id) => fresh.has(id));
-      });
-    } catch (e) {
-      // A partition this node thought it had made was rolled back with its batch: look again next time.
-      this.months.clear();
-      throw e;
-    }
+    const order = idOrder(ids);
+    const sorted = order.map((i) => operations[i]!);
+    let made: string[] = [];
+    const result = await this.tx('storing operations', async (c) => {
+      made = await this.ensurePartitions(c, times);
+      const inserted = await c.query<{ id: string }>(
+        `INSERT INTO operations (id, occurred_at, terminal_id, service_item, batch_id, received_at, body)
+         SELECT t.id, to_timestamp(t.ms / 1000.0), $3, t.item, $4, to_timestamp($5 / 1000.0), t.body
+           FROM unnest($1::uuid[], $2::float8[], $6::text[], $7::jsonb[]) AS t(id, ms, item, body)
+         ON CONFLICT DO NOTHING RETURNING id`,
+        [sorted.map((o) => o.id), order.map((i) => times[i]!), terminalId, batchId, receivedAt, sorted.map((o) => o.serviceItem), sorted.map((o) => JSON.stringify(o.body))],
+      );
+      const fresh = new Set(inserted.rows.map((r) => r.id));
+      const extra = extraCopies(ids, fresh);
+      if (extra.size > 0) {
+        // The rows locked in id order first: an UPDATE … FROM locks in its join's order, which two nodes may take differently.
+        await c.query('SELECT 1 FROM operations WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE', [[...extra.keys()]]);
+        await c.query('UPDATE operations o SET copies = o.copies + e.n FROM unnest($1::uuid[], $2::int[]) AS e(id, n) WHERE o.id = e.id', [[...extra.keys()], [...extra.values()]]);
+      }
+      return splitPut(ids, (id) => fresh.has(id));
+    });
+    for (const key of made) this.months.add(key);
+    return result;
   }
 
   public async putBankRequests(terminalId: string, batchId: string, requests: readonly BankRequestIn[], receivedAt: number): Promise<PutResult> {
     if (requests.length === 0) return { accepted: [], duplicates: [] };
     const ids = requests.map((r) => r.id);
+    const sorted = idOrder(ids).map((i) => requests[i]!);
     return this.tx('storing bank requests', async (c) => {
       const inserted = await c.query<{ id: string }>(
         `INSERT INTO bank_requests (id, terminal_id, operation_id, batch_id, received_at, body)
          SELECT t.id, $2, t.op, $3, to_timestamp($4 / 1000.0), t.body
            FROM unnest($1::text[], $5::text[], $6::jsonb[]) AS t(id, op, body)
          ON CONFLICT DO NOTHING RETURNING id`,
-        [ids, terminalId, batchId, receivedAt, requests.map((r) => r.operationId), requests.map((r) => JSON.stringify(r.body))],
+        [sorted.map((r) => r.id), terminalId, batchId, receivedAt, sorted.map((r) => r.operationId), sorted.map((r) => JSON.stringify(r.body))],
       );
       const fresh = new Set(inserted.rows.map((r) => r.id));
       const extra = extraCopies(ids, fresh);
       if (extra.size > 0) {
+        await c.query('SELECT 1 FROM bank_requests WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE', [[...extra.keys()]]);
         await c.query('UPDATE bank_requests b SET copies = b.copies + e.n FROM unnest($1::text[], $2::int[]) AS e(id, n) WHERE b.id = e.id', [[...extra.keys()], [...extra.values()]]);
       }
       return splitPut(ids, (id) => fresh.has(id));
