@@ -10,7 +10,7 @@
  * SSCard.PinDigitsEvent that shows its dot (api-flow.ts), over the flows' own keys.
  */
 import { sleep } from '../run.js';
-import { percentile, r2 } from '../stats.js';
+import { latencyStats, r2 } from '../stats.js';
 import type { XfsClient } from '../xfs-client.js';
 
 export interface Responsiveness {
@@ -28,13 +28,6 @@ export interface Responsiveness {
   readonly keyP99Ms: number;
   readonly keyMaxMs: number;
   readonly keyCount: number;
-}
-
-/** p50 / p99 / max of `xs` (ms, rounded), NaN when empty. */
-function spread(xs: readonly number[]): { p50: number; p99: number; max: number } {
-  const sorted = [...xs].sort((a, b) => a - b);
-  if (sorted.length === 0) return { p50: NaN, p99: NaN, max: NaN };
-  return { p50: r2(percentile(sorted, 50)), p99: r2(percentile(sorted, 99)), max: r2(sorted[sorted.length - 1]!) };
 }
 
 const PACE_MS = 20;
@@ -76,19 +69,19 @@ export async function probeWhile(client: XfsClient, port: number, token: string,
     await sleep(PACE_MS);
   }
   const text = await scrapeMetrics(port, token);
-  const status = spread(rtts);
-  const keys = spread(keyMs);
+  const status = latencyStats(rtts);
+  const keys = latencyStats(keyMs);
   return {
-    statusP50Ms: status.p50,
-    statusP99Ms: status.p99,
-    statusMaxMs: status.max,
+    statusP50Ms: r2(status.p50Ms),
+    statusP99Ms: r2(status.p99Ms),
+    statusMaxMs: r2(status.maxMs),
     statusCount: rtts.length,
     loopP50Ms: loopDelayMs(text, 'nodejs_eventloop_lag_p50_seconds'),
     loopP99Ms: loopDelayMs(text, 'nodejs_eventloop_lag_p99_seconds'),
     loopMaxMs: loopDelayMs(text, 'nodejs_eventloop_lag_max_seconds'),
-    keyP50Ms: keys.p50,
-    keyP99Ms: keys.p99,
-    keyMaxMs: keys.max,
+    keyP50Ms: r2(keys.p50Ms),
+    keyP99Ms: r2(keys.p99Ms),
+    keyMaxMs: r2(keys.maxMs),
     keyCount: keyMs.length,
   };
 }
