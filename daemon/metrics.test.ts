@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import client from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { results } from '../state/results.js';
 import { apiPerTest } from '../testing/api-test-client.js';
@@ -47,6 +48,22 @@ describe('daemon metrics', () => {
     expect(text).toContain('process_resident_memory_bytes');
     // Nothing of the card or the holder.
     for (const secret of [FAKE_CARD.cardNumber, FAKE_CARD.cardId, FAKE_CARD.socialSecurityNumber, FAKE_CARD.name]) expect(text).not.toContain(secret);
+    m.stop();
+  });
+
+  it("give the APDU times as prom-client's own Histogram gives the same observations", async () => {
+    const times = [0, 0.5, 0.50001, 1, 1.5, 2, 30, 99.9, 100, 4999, 5000, 5001, 60000];
+    const m = new DaemonMetrics();
+    const ref = new client.Registry();
+    const h = new client.Histogram({ name: 'sscard_apdu_duration_seconds', help: 'APDU round trips (command to response) per reader', labelNames: ['reader'], buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5], registers: [ref] });
+    for (const [i, ms] of times.entries()) {
+      const reader = i % 3 === 0 ? 'Virtual PCD 00 00' : 'reader "b"\\1';
+      m.apduTiming(reader, ms);
+      h.observe({ reader }, ms / 1000);
+    }
+    const apduLines = (text: string) => text.split('\n').filter((l) => l.includes('sscard_apdu_duration_seconds'));
+    expect(apduLines((await m.scrape()).text)).toEqual(apduLines(await ref.metrics()));
+    expect(apduLines(await ref.metrics()).length).toBe(2 + 2 * 16);
     m.stop();
   });
 
