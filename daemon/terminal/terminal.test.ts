@@ -6,6 +6,7 @@
  * are shown to end on events with the timers frozen: none of them polls.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import type * as Xstate from 'xstate';
 import { ErrorCode } from '../../core/errors.js';
 import { PcscService } from '../../drivers/pcsc/pcsc-service.js';
 import { FakePcsc } from '../../testing/fake-pcsc-addon.js';
@@ -23,6 +24,19 @@ import type { SessionEmitted, TerminalEvent } from './port.js';
 import { Terminal } from './terminal.js';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+
+// createActor passed through, counted: the slot's session actor is made once per reader (slot-session.ts).
+const sessionActors = vi.hoisted(() => ({ made: 0 }));
+vi.mock('xstate', async (importOriginal) => {
+  const x = await importOriginal<typeof Xstate>();
+  return {
+    ...x,
+    createActor: (...a: Parameters<typeof x.createActor>) => {
+      sessionActors.made += 1;
+      return x.createActor(...a);
+    },
+  };
+});
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const fixture = (f: string): string => path.join(root, 'fixtures', f);
@@ -173,6 +187,24 @@ describe('Terminal', () => {
     expect(result).toMatchObject({ code: 'verify.ok', outcome: 'ok', triesLeft: 6 });
     expect(seen.map((e) => e.type)).toContain('pin.digits');
     expect(JSON.stringify([seen, r.events, r.terminal.status()])).not.toContain('123456');
+  });
+
+  it("one session actor per reader, made when the reader is found: flows and cards after it go through it, none makes another", async () => {
+    const before = sessionActors.made;
+    const r = await rig();
+    expect(sessionActors.made - before).toBe(1);
+    const verify = () =>
+      r.terminal.runService({ kind: 'verify' }, (e) => {
+        if (e.type === 'pin.entryStarted') setImmediate(() => r.type('123456'));
+      }, new AbortController().signal);
+    for (let card = 0; card < 2; card++) {
+      await insertedAndIdentified(r);
+      for (let flow = 0; flow < 3; flow++) expect(await verify()).toMatchObject({ code: 'verify.ok' });
+      await r.terminal.readBasic(new AbortController().signal);
+      r.remove();
+      await until(() => !r.terminal.status().card.present);
+    }
+    expect(sessionActors.made - before).toBe(1);
   });
 
   it('refuses a second card operation on the same reader while one runs (Flow_Busy), and cancels on abort', async () => {
