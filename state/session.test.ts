@@ -309,6 +309,32 @@ describe('the resident ID card must be valid (受理标准 材料真实有效: s
   });
 });
 
+describe('the actors a flow makes (xstate creates a state\'s invoked actors on entry, started or not)', () => {
+  const made = (rig: Rig) => {
+    const srcs: string[] = [];
+    const sub = rig.actor.system.inspect((e) => {
+      if (e.type === '@xstate.actor' && e.actorRef !== rig.actor) srcs.push(String((e.actorRef as { src?: unknown }).src));
+    });
+    return { srcs, stop: () => sub.unsubscribe() };
+  };
+
+  it('a kiosk verify makes only what it runs: no operator, ID card or bank actor', async () => {
+    const { rig } = await setup({ profile: 'card-2.0', config: { role: 'kiosk' } });
+    const seen = made(rig);
+    expect((await run(rig, 'verify', ['123456'])).code).toBe('verify.ok');
+    seen.stop();
+    expect(seen.srcs).toEqual(['identifyCard', 'readPinStatus', 'enterPin', 'journalBegin', 'verifyPin', 'readPinStatus', 'journalComplete']);
+  });
+
+  it('an unblock at a counter makes the operator and ID card actors it needs, and no PIN-state read before entry', async () => {
+    const { rig } = await setup({ profile: 'card-locked', config: { role: 'counter' }, idNumber: 'holder', operatorId: 'op-7' });
+    const seen = made(rig);
+    expect((await run(rig, 'unblock', ['802461', '802461'])).code).toBe('unblock.ok');
+    seen.stop();
+    expect(seen.srcs).toEqual(['identifyCard', 'authenticateOperator', 'readIdCard', 'enterPin', 'enterPin', 'checkNewPin', 'journalBegin', 'unblockPin', 'readPinStatus', 'journalComplete']);
+  });
+});
+
 describe('advice after every change of PIN (seed 001 line 85; seed 000 lines 321–327)', () => {
   it('change: try the new PIN at a hospital or pharmacy, keep it secret, change it again if it may have leaked', async () => {
     const { rig } = await setup({ profile: 'card-2.0', config: { role: 'kiosk' } });

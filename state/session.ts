@@ -20,7 +20,7 @@
  * Pcsc_CardRemoved: drivers/card/ssse-operations.ts) ends `card.removed`, its pending row
  * completed `failed` / `card-removed`: nothing was done, nothing is left to reconcile.
  */
-import { assign, emit, enqueueActions, fromCallback, fromPromise, not, setup } from 'xstate';
+import { assign, emit, enqueueActions, fromCallback, fromPromise, setup } from 'xstate';
 import type { DoneActorEvent } from 'xstate';
 import { ErrorCode, isSsCardError } from '../core/errors.js';
 import type {
@@ -276,39 +276,45 @@ export const sessionMachine = session.createMachine({
             // Before the operator, the ID card or any PIN: this pad could never bring the new PIN.
             { guard: 'padCannotSetPin', target: 'refusing', actions: { type: 'setResult', params: ({ context }) => results.pinPadUnsupported(context.kind!) } },
             { guard: 'padSkipsPolicy', target: 'refusing', actions: { type: 'setResult', params: ({ context }) => results.pinPadPolicyUnchecked(context.kind!) } },
-            { target: 'operator' },
+            { target: 'operatorCheck' },
           ],
         },
+        // The states that invoke an actor only some services need (the operator, an ID card, the
+        // PIN state before entry, the bank) are entered only through a choice in front of them: a
+        // state entered and left at once by an eventless transition would still make its actor and
+        // arm its timers (xstate creates a state's invoked actors on entry and stops them on exit).
+        operatorCheck: {
+          always: [{ guard: 'operatorRequired', target: 'operator' }, { target: 'idCardCheck' }],
+        },
         operator: {
-          always: { guard: not('operatorRequired'), target: 'materials' },
           after: { inactivity: { target: 'refusing', actions: { type: 'setResult', params: ({ context }) => results.sessionTimeout(context.kind) } } },
           invoke: {
             src: 'authenticateOperator',
-            onDone: { target: 'materials', actions: assign({ operatorId: ({ event }) => event.output.operatorId }) },
+            onDone: { target: 'idCardCheck', actions: assign({ operatorId: ({ event }) => event.output.operatorId }) },
             onError: { target: 'refusing', actions: { type: 'setResult', params: ({ context }) => results.operatorRequired(context.kind!) } },
           },
         },
+        idCardCheck: {
+          always: [{ guard: 'needsIdCard', target: 'materials' }, { target: 'agentCheck' }],
+        },
         materials: {
-          always: { guard: not('needsIdCard'), target: 'agentDocument' },
-          entry: enqueueActions(({ context, enqueue }) => {
-            if (needsIdCard(context)) enqueue.emit({ type: 'idCard.requested' as const, whose: 'holder' as const });
-          }),
+          entry: emit({ type: 'idCard.requested' as const, whose: 'holder' as const }),
           invoke: {
             src: 'readIdCard',
             input: ({ context }) => ({ socialSecurityNumber: context.card!.socialSecurityNumber, timeoutMs: context.config.inactivityMs, whose: 'holder' as const }),
             onDone: {
-              target: 'agentDocument',
+              target: 'agentCheck',
               actions: [assign(({ context, event }) => applyIdRead(context, event.output, 'holder')), emit(({ context, event }) => idReadEvent(context, event.output, 'holder'))],
             },
-            onError: { target: 'agentDocument', actions: emit(({ context }) => idReadEvent(context, { read: false }, 'holder')) },
+            onError: { target: 'agentCheck', actions: emit(({ context }) => idReadEvent(context, { read: false }, 'holder')) },
           },
         },
         // Someone applies for the holder (state/agents.ts): their own document, after the holder's.
+        agentCheck: {
+          always: [{ guard: ({ context }) => context.agent !== undefined && context.idRefusal === undefined, target: 'agentDocument' }, { target: 'materialsCheck' }],
+        },
         agentDocument: {
-          always: { guard: ({ context }) => context.agent === undefined || context.idRefusal !== undefined, target: 'materialsCheck' },
-          entry: enqueueActions(({ context, enqueue }) => {
-            if (context.agent !== undefined && context.idRefusal === undefined) enqueue.emit({ type: 'idCard.requested' as const, whose: 'agent' as const });
-          }),
+          entry: emit({ type: 'idCard.requested' as const, whose: 'agent' as const }),
           invoke: {
             src: 'readIdCard',
             input: ({ context }) => ({ socialSecurityNumber: context.card!.socialSecurityNumber, timeoutMs: context.config.inactivityMs, whose: 'agent' as const, another: context.materials.includes('residentIdCard') }),
@@ -333,11 +339,13 @@ export const sessionMachine = session.createMachine({
                 },
               },
             },
-            { target: 'querying' },
+            { target: 'triesCheck' },
           ],
         },
+        triesCheck: {
+          always: [{ guard: 'spendsTry', target: 'querying' }, { target: 'pinEntry' }],
+        },
         querying: {
-          always: { guard: not('spendsTry'), target: 'pinEntry' },
           invoke: {
             src: 'readPinStatus',
             onDone: { target: 'floorCheck', actions: assign(({ event }) => ({ triesLeft: event.output.triesLeft, cardState: event.output.cardState })) },
@@ -475,13 +483,15 @@ export const sessionMachine = session.createMachine({
               ...(context.triesLeft === undefined ? {} : { triesLeft: context.triesLeft }),
               ...(context.cardState === undefined ? {} : { cardState: context.cardState }),
             }),
-            onDone: { target: 'bank', actions: assign(({ context }) => ({ completedOperationId: context.operationId, operationId: undefined })) },
-            onError: { target: 'bank', actions: assign(({ context }) => ({ completedOperationId: context.operationId, operationId: undefined })) },
+            onDone: { target: 'bankCheck', actions: assign(({ context }) => ({ completedOperationId: context.operationId, operationId: undefined })) },
+            onError: { target: 'bankCheck', actions: assign(({ context }) => ({ completedOperationId: context.operationId, operationId: undefined })) },
           },
+        },
+        bankCheck: {
+          always: [{ guard: 'bankRequest', target: 'bank' }, { target: 'finish' }],
         },
         bank: {
           on: RUNS_TO_ITS_END,
-          always: { guard: not('bankRequest'), target: 'finish' },
           invoke: {
             src: 'requestBankActivation',
             input: ({ context }) => ({
