@@ -8,7 +8,7 @@
  *
  * prom-client is loaded at the first scrape, not at start: most terminals are never scraped, and
  * there its code (0.7 MB of the daemon's heap) and its event-loop monitor's wake-ups are not worth
- * having (docs/benchmarks.md "bench:idle"). Until then the daemon's own counts are kept here in
+ * having (docs/benchmarks.md "Idle"). Until then the daemon's own counts are kept here in
  * plain maps — every flow, PIN-pad event, reconnect and APDU time since start, so the first scrape
  * reports the same totals an eager registry would. The process and Node.js metrics start with that
  * scrape (the event-loop delay histogram covers the time since; Prometheus reads rates from the
