@@ -32,3 +32,25 @@ describe('daemon metrics, loading', () => {
     m.stop();
   });
 });
+
+describe('daemon metrics, a load that fails', () => {
+  it('fails that scrape, loads again at the next, and stops without an unhandled rejection', async () => {
+    let calls = 0;
+    const m = new DaemonMetrics(async () => {
+      calls += 1;
+      if (calls === 1) throw new Error('prom-client could not be loaded');
+      return (await import('prom-client')).default;
+    });
+    m.watch(new FakeTerminal());
+    await expect(m.scrape()).rejects.toThrow('prom-client could not be loaded');
+    expect((await m.scrape()).text).toContain('# TYPE sscard_flows_total counter');
+    expect(calls).toBe(2);
+    m.stop();
+    const failing = new DaemonMetrics(() => Promise.reject(new Error('prom-client could not be loaded')));
+    // Stopped while the load is under way: its failure is the scrape's alone.
+    const scraping = failing.scrape();
+    failing.stop();
+    await expect(scraping).rejects.toThrow();
+    await new Promise((r) => setTimeout(r, 10));
+  });
+});

@@ -28,6 +28,9 @@ const APDU_HELP = 'APDU round trips (command to response) per reader';
 
 type Labels = Readonly<Record<string, string>>;
 
+/** prom-client, loaded when first wanted. */
+const loadPromClient = async () => (await import('prom-client')).default;
+
 /** A counter's totals by label set, from start. */
 class Tally {
   private readonly counts = new Map<string, { readonly labels: Labels; n: number }>();
@@ -63,6 +66,9 @@ export class DaemonMetrics {
   /** The registry, built at the first scrape. */
   private registry: Promise<Registry> | undefined;
   private stopped = false;
+
+  /** @param load how prom-client is loaded (a test gives one that fails) */
+  public constructor(private readonly load: typeof loadPromClient = loadPromClient) {}
 
   /** One APDU's round trip on `reader` (drivers/pcsc/channel.ts `timing`). */
   public apduTiming(reader: string, ms: number): void {
@@ -100,7 +106,15 @@ export class DaemonMetrics {
 
   /** The exposition text and its content type. */
   public async scrape(): Promise<{ readonly contentType: string; readonly text: string }> {
-    const registry = await (this.registry ??= this.build());
+    const building = (this.registry ??= this.build());
+    let registry: Registry;
+    try {
+      registry = await building;
+    } catch (e) {
+      // Not kept as the answer of every later scrape: the next one loads it again.
+      if (this.registry === building) this.registry = undefined;
+      throw e;
+    }
     return { contentType: registry.contentType, text: await registry.metrics() };
   }
 
@@ -108,11 +122,14 @@ export class DaemonMetrics {
     this.stopped = true;
     this.unsubscribe?.();
     this.unsubscribe = undefined;
-    void this.registry?.then((r) => r.clear());
+    void this.registry?.then(
+      (r) => r.clear(),
+      () => undefined,
+    );
   }
 
   private async build(): Promise<Registry> {
-    const { default: client } = await import('prom-client');
+    const client = await this.load();
     const r = new client.Registry();
     // After stop() no default metrics start (their event-loop monitor would outlive the daemon).
     if (this.stopped) return r;
